@@ -1,0 +1,96 @@
+// Backends and the registry that connects them to workloads.
+//
+// A backend is one implementation of one workload ("openmp" GEMM, "cudnn" convolution, ...).
+// Each implementation folder registers its backends through one function
+// (cpu::register_backends, kernels::register_backends); the runner and the CLI only ever
+// look backends up here, so adding a backend touches its own folder and nothing else.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bench/host_buffer.h"
+#include "bench/machine_context.h"
+#include "bench/problem.h"
+#include "bench/types.h"
+
+namespace mlbench {
+
+// How a backend may execute: the thread count for CPU code, the device for GPU code.
+struct ExecutionConfig {
+  int threads = 1;  // OpenMP / OpenBLAS threads (serial backends ignore it)
+  int device = 0;   // CUDA device ordinal
+};
+
+struct Availability {
+  bool available = false;
+  std::string reason;  // why not, when unavailable ("built without CUDA", "no CUDA device", ...)
+  static Availability yes() { return {true, {}}; }
+  static Availability no(std::string why) { return {false, std::move(why)}; }
+};
+
+// One prepared execution of a backend on one problem. Preparation (allocation, copies to the
+// device, handle creation, algorithm search) happens before the first run and is never timed.
+class Variant {
+ public:
+  virtual ~Variant() = default;
+
+  // The timing modes this variant is measured in: CPU {host}; GPU {kernel, end_to_end}.
+  virtual std::vector<TimingMode> timing_modes() const { return {TimingMode::host}; }
+  // Runs the work once in `mode` and returns the time of the timed region in seconds.
+  // GPU variants time with CUDA events and keep inputs out of L2 between runs.
+  virtual double run(TimingMode mode) = 0;
+  // Copies the output of the most recent run into `out` (problem precision, output_size()).
+  virtual void read_output(HostBuffer& out) = 0;
+  // Facts worth reporting, e.g. {"algorithm", "IMPLICIT_PRECOMP_GEMM"} or {"math", "tf32"}.
+  virtual std::vector<std::pair<std::string, std::string>> notes() const { return {}; }
+  // Threads the variant actually uses (1 for serial and GPU code).
+  virtual int threads() const { return 1; }
+};
+
+struct BackendInfo {
+  std::string name;      // "serial", "openmp", "openblas", "cuda", "cublas", ...
+  std::string workload;  // "gemm", "convolution", "reduction"
+  BackendKind kind = BackendKind::cpu;
+  std::string description;
+  // For hand-written code: the vendor backend it is held against ("cublas" for cuda GEMM).
+  std::string vendor_reference;
+  // Whether the backend can run on this machine; the reason when it cannot.
+  std::function<Availability()> availability;
+  // Whether it supports this particular problem (precision, op, shape); empty means all.
+  std::function<Availability(const Problem&)> supports;
+  std::function<std::unique_ptr<Variant>(const Problem&, const ExecutionConfig&)> prepare;
+};
+
+class Registry {
+ public:
+  void add(BackendInfo info);
+  // nullptr when absent.
+  const BackendInfo* find(const std::string& workload, const std::string& backend) const;
+  std::vector<const BackendInfo*> backends_for(const std::string& workload) const;
+  const std::vector<BackendInfo>& all() const { return backends_; }
+  // Every backend name known for any workload, in registration order, without repeats.
+  std::vector<std::string> backend_names() const;
+
+  // Each implementation folder may add facts to the machine context (the OpenBLAS core it
+  // selected, the GPU or why there is none); collect_machine_context() calls them all.
+  std::vector<std::function<void(MachineContext&)>> context_providers;
+
+ private:
+  std::vector<BackendInfo> backends_;
+};
+
+// Each implementation folder adds its backends through one of these. Without CUDA, kernels/
+// registers the GPU backend names as unavailable, with the reason.
+namespace cpu {
+void register_backends(Registry& registry);
+}
+namespace kernels {
+void register_backends(Registry& registry);
+}
+
+}  // namespace mlbench

@@ -1,0 +1,184 @@
+#include "bench/convolution.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "bench/verification.h"
+
+namespace mlbench {
+
+ConvProblem::ConvProblem(ConvShape shape, Precision precision, std::uint64_t seed, std::int64_t size)
+    : Problem(precision, seed, size), shape_(shape) {
+  const ConvShape& s = shape;
+  if (s.batch <= 0 || s.channels <= 0 || s.height <= 0 || s.width <= 0 || s.filters <= 0 || s.kernel <= 0)
+    throw InputError("convolution dimensions (batch, channels, size, filters, kernel) must be positive");
+  if (s.stride <= 0) throw InputError("convolution stride must be positive");
+  if (s.pad < 0) throw InputError("convolution padding must not be negative");
+  if (s.pad >= s.kernel) throw InputError(fmt::format("convolution padding {} must be smaller than the kernel {}", s.pad, s.kernel));
+  if (s.height + 2 * s.pad < s.kernel || s.width + 2 * s.pad < s.kernel)
+    throw InputError(fmt::format("a {}x{} kernel does not fit a {}x{} image padded by {}", s.kernel, s.kernel,
+                                 s.height, s.width, s.pad));
+  const auto in_count = checked_mul(checked_mul(checked_mul(s.batch, s.channels, "convolution input"), s.height,
+                                                "convolution input"), s.width, "convolution input");
+  const auto w_count = checked_mul(checked_mul(checked_mul(s.filters, s.channels, "convolution filters"), s.kernel,
+                                               "convolution filters"), s.kernel, "convolution filters");
+  const auto out_count = checked_mul(checked_mul(checked_mul(s.batch, s.filters, "convolution output"),
+                                                 s.out_height(), "convolution output"), s.out_width(), "convolution output");
+  checked_mul(out_count, static_cast<std::int64_t>(element_size(precision)), "convolution output bytes");
+  checked_mul(in_count, static_cast<std::int64_t>(element_size(precision)), "convolution input bytes");
+  input_ = HostBuffer(precision, static_cast<std::size_t>(in_count));
+  weights_ = HostBuffer(precision, static_cast<std::size_t>(w_count));
+  fill_uniform(input_, seed, -1.0, 1.0);
+  fill_uniform(weights_, seed + 1, -1.0, 1.0);
+}
+
+std::string ConvProblem::shape_label() const {
+  const ConvShape& s = shape_;
+  return fmt::format("N{} C{} H{} W{} K{} {}x{} s{} p{}", s.batch, s.channels, s.height, s.width, s.filters,
+                     s.kernel, s.kernel, s.stride, s.pad);
+}
+
+std::vector<std::pair<std::string, std::int64_t>> ConvProblem::shape_fields() const {
+  const ConvShape& s = shape_;
+  return {{"N", s.batch}, {"C", s.channels}, {"H", s.height},  {"W", s.width},
+          {"K", s.filters}, {"R", s.kernel}, {"stride", s.stride}, {"pad", s.pad}};
+}
+
+std::size_t ConvProblem::output_size() const {
+  const ConvShape& s = shape_;
+  return static_cast<std::size_t>(s.batch * s.filters * s.out_height() * s.out_width());
+}
+
+double ConvProblem::flops() const {
+  const ConvShape& s = shape_;
+  return 2.0 * static_cast<double>(output_size()) * static_cast<double>(s.channels * s.kernel * s.kernel);
+}
+
+double ConvProblem::min_bytes() const {
+  return static_cast<double>(input_.size() + weights_.size() + output_size()) *
+         static_cast<double>(element_size(precision()));
+}
+
+std::size_t ConvProblem::input_bytes() const { return input_.bytes() + weights_.bytes(); }
+
+double ConvProblem::tolerance() const {
+  const ConvShape& s = shape_;
+  return 4.0 * unit_roundoff(precision()) * (2.0 + std::sqrt(static_cast<double>(s.channels * s.kernel * s.kernel)));
+}
+
+Verification ConvProblem::verify(const HostBuffer& out) const {
+  const ConvShape& s = shape_;
+  const std::int64_t OH = s.out_height(), OW = s.out_width();
+  if (out.size() != output_size() || out.precision() != precision())
+    return make_verification(INFINITY, tolerance(), "shape", "output has the wrong size or precision", 0, -1);
+  std::int64_t first_bad = -1;
+  const std::size_t non_finite = count_non_finite(out, first_bad);
+  if (non_finite > 0) return make_verification(0, tolerance(), "finite", "", non_finite, first_bad);
+
+  auto X = [&](std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t w) {
+    return input_.get(static_cast<std::size_t>(((n * s.channels + c) * s.height + h) * s.width + w));
+  };
+  auto Wt = [&](std::int64_t k, std::int64_t c, std::int64_t r, std::int64_t q) {
+    return weights_.get(static_cast<std::size_t>(((k * s.channels + c) * s.kernel + r) * s.kernel + q));
+  };
+  auto out_index = [&](std::int64_t n, std::int64_t k, std::int64_t oh, std::int64_t ow) {
+    return static_cast<std::size_t>(((n * s.filters + k) * OH + oh) * OW + ow);
+  };
+  // Exact fp64 value of one output, its error relative to sum |w * x| over the window.
+  auto output_error = [&](std::int64_t n, std::int64_t k, std::int64_t oh, std::int64_t ow) {
+    double ref = 0, scale = 0;
+    for (std::int64_t c = 0; c < s.channels; ++c)
+      for (std::int64_t r = 0; r < s.kernel; ++r) {
+        const std::int64_t ih = oh * s.stride - s.pad + r;
+        if (ih < 0 || ih >= s.height) continue;
+        for (std::int64_t q = 0; q < s.kernel; ++q) {
+          const std::int64_t iw = ow * s.stride - s.pad + q;
+          if (iw < 0 || iw >= s.width) continue;
+          const double prod = Wt(k, c, r, q) * X(n, c, ih, iw);
+          ref += prod;
+          scale += std::fabs(prod);
+        }
+      }
+    const double err = std::fabs(out.get(out_index(n, k, oh, ow)) - ref);
+    return scale > 0 ? err / scale : (err == 0 ? 0.0 : INFINITY);
+  };
+
+  double worst = 0;
+  std::string where;
+  auto note = [&](double err, const std::string& at) {
+    if (!(err <= worst)) {
+      worst = err;
+      where = at;
+    }
+  };
+
+  std::string method;
+  if (flops() / 2 <= kExhaustiveCheckWork) {
+    for (std::int64_t n = 0; n < s.batch; ++n)
+      for (std::int64_t k = 0; k < s.filters; ++k)
+        for (std::int64_t oh = 0; oh < OH; ++oh)
+          for (std::int64_t ow = 0; ow < OW; ++ow) {
+            const double e = output_error(n, k, oh, ow);
+            if (!(e <= worst)) note(e, fmt::format("worst at out[{}][{}][{}][{}]", n, k, oh, ow));
+          }
+    method = "exhaustive fp64, error / sum|w*x|";
+  } else {
+    // Convolution is linear: for random +-1 weights v over (n, oh, ow), the weighted sum of
+    // filter k's outputs must equal sum_{c,r,q} w[k][c][r][q] * T[c][r][q], where T sums the
+    // same weights over the input pixel each output position reads. This checks every output
+    // in O(N*C*R*R*OH*OW), a 1/K share of the convolution's work.
+    constexpr int kSamples = 2048;
+    auto rng = verification_rng(seed());
+    const std::int64_t window = s.channels * s.kernel * s.kernel;
+    std::vector<signed char> v(static_cast<std::size_t>(s.batch * OH * OW));
+    for (auto& x : v) x = (rng() & 1) ? 1 : -1;
+    std::vector<double> T(static_cast<std::size_t>(window), 0.0), Tabs(static_cast<std::size_t>(window), 0.0);
+#pragma omp parallel for schedule(static)
+    for (std::int64_t idx = 0; idx < window; ++idx) {
+      const std::int64_t c = idx / (s.kernel * s.kernel), r = (idx / s.kernel) % s.kernel, q = idx % s.kernel;
+      double t = 0, tabs = 0;
+      for (std::int64_t n = 0; n < s.batch; ++n)
+        for (std::int64_t oh = 0; oh < OH; ++oh) {
+          const std::int64_t ih = oh * s.stride - s.pad + r;
+          if (ih < 0 || ih >= s.height) continue;
+          for (std::int64_t ow = 0; ow < OW; ++ow) {
+            const std::int64_t iw = ow * s.stride - s.pad + q;
+            if (iw < 0 || iw >= s.width) continue;
+            const double x = X(n, c, ih, iw);
+            t += v[static_cast<std::size_t>((n * OH + oh) * OW + ow)] * x;
+            tabs += std::fabs(x);
+          }
+        }
+      T[idx] = t;
+      Tabs[idx] = tabs;
+    }
+    for (std::int64_t k = 0; k < s.filters; ++k) {
+      double got = 0;
+      for (std::int64_t n = 0; n < s.batch; ++n)
+        for (std::int64_t oh = 0; oh < OH; ++oh)
+          for (std::int64_t ow = 0; ow < OW; ++ow)
+            got += v[static_cast<std::size_t>((n * OH + oh) * OW + ow)] * out.get(out_index(n, k, oh, ow));
+      double expected = 0, scale = 0;
+      for (std::int64_t idx = 0; idx < window; ++idx) {
+        const double w = weights_.get(static_cast<std::size_t>(k * window + idx));
+        expected += w * T[idx];
+        scale += std::fabs(w) * Tabs[idx];
+      }
+      note(std::fabs(got - expected) / std::max(scale, 1e-300), fmt::format("worst in filter {} (weighted sum)", k));
+    }
+    std::uniform_int_distribution<std::int64_t> pick_n(0, s.batch - 1), pick_k(0, s.filters - 1),
+        pick_h(0, OH - 1), pick_w(0, OW - 1);
+    for (int i = 0; i < kSamples; ++i) {
+      const auto n = pick_n(rng), k = pick_k(rng), oh = pick_h(rng), ow = pick_w(rng);
+      const double e = output_error(n, k, oh, ow);
+      if (!(e <= worst)) note(e, fmt::format("worst at out[{}][{}][{}][{}]", n, k, oh, ow));
+    }
+    method = fmt::format("weighted-sum check per filter + sampled({} outputs) fp64, error / sum|w*x|", kSamples);
+  }
+  return make_verification(worst, tolerance(), method, where, 0, -1);
+}
+
+}  // namespace mlbench

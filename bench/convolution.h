@@ -1,0 +1,52 @@
+// 2D convolution forward (cross-correlation, as ML frameworks define it), NCHW layout:
+// input  [N][C][H][W], filters [K][C][R][R], output [N][K][OH][OW],
+// OH = (H + 2*pad - R) / stride + 1 (likewise OW). No bias.
+#pragma once
+
+#include "bench/problem.h"
+
+namespace mlbench {
+
+struct ConvShape {
+  std::int64_t batch = 1;     // N
+  std::int64_t channels = 3;  // C
+  std::int64_t height = 0;    // H
+  std::int64_t width = 0;     // W
+  std::int64_t filters = 16;  // K
+  std::int64_t kernel = 3;    // R (square filter R x R)
+  std::int64_t stride = 1;
+  std::int64_t pad = 1;
+  std::int64_t out_height() const { return (height + 2 * pad - kernel) / stride + 1; }
+  std::int64_t out_width() const { return (width + 2 * pad - kernel) / stride + 1; }
+  // "same" padding for an odd kernel: (R - 1) / 2.
+  static std::int64_t same_padding(std::int64_t kernel) { return (kernel - 1) / 2; }
+};
+
+class ConvProblem final : public Problem {
+ public:
+  // Validates the shape (positive dims, output at least 1x1, no overflow) and draws
+  // input and filters uniform in [-1, 1).
+  ConvProblem(ConvShape shape, Precision precision, std::uint64_t seed, std::int64_t size);
+
+  const ConvShape& shape() const { return shape_; }
+  const HostBuffer& input() const { return input_; }
+  const HostBuffer& weights() const { return weights_; }
+
+  std::string workload() const override { return "convolution"; }
+  std::string shape_label() const override;
+  std::vector<std::pair<std::string, std::int64_t>> shape_fields() const override;
+  double flops() const override;      // 2 * N*K*OH*OW * C*R*R
+  double min_bytes() const override;  // (input + filters + output) * element size
+  std::size_t output_size() const override;
+  std::size_t input_bytes() const override;
+  // Every element finite, plus exactly computed random samples of the output; errors relative
+  // to sum |w * x| over the window.
+  Verification verify(const HostBuffer& output) const override;
+  double tolerance() const;
+
+ private:
+  ConvShape shape_;
+  HostBuffer input_, weights_;
+};
+
+}  // namespace mlbench

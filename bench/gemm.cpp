@@ -1,0 +1,140 @@
+#include "bench/gemm.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "bench/verification.h"
+
+namespace mlbench {
+
+GemmProblem::GemmProblem(GemmShape shape, Precision precision, std::uint64_t seed, std::int64_t size)
+    : Problem(precision, seed, size), shape_(shape) {
+  if (shape.m <= 0 || shape.n <= 0 || shape.k <= 0) throw InputError("GEMM dimensions must be positive");
+  const auto a_count = checked_mul(shape.m, shape.k, "GEMM A size");
+  const auto b_count = checked_mul(shape.k, shape.n, "GEMM B size");
+  checked_mul(checked_mul(shape.m, shape.n, "GEMM C size"), static_cast<std::int64_t>(element_size(precision)),
+              "GEMM C bytes");
+  a_ = HostBuffer(precision, static_cast<std::size_t>(a_count));
+  b_ = HostBuffer(precision, static_cast<std::size_t>(b_count));
+  fill_uniform(a_, seed, -1.0, 1.0);
+  fill_uniform(b_, seed + 1, -1.0, 1.0);
+}
+
+std::string GemmProblem::shape_label() const {
+  if (shape_.m == shape_.n && shape_.n == shape_.k) return fmt::format("M=N=K={}", shape_.m);
+  return fmt::format("M={} N={} K={}", shape_.m, shape_.n, shape_.k);
+}
+
+std::vector<std::pair<std::string, std::int64_t>> GemmProblem::shape_fields() const {
+  return {{"M", shape_.m}, {"N", shape_.n}, {"K", shape_.k}};
+}
+
+double GemmProblem::flops() const {
+  return 2.0 * static_cast<double>(shape_.m) * static_cast<double>(shape_.n) * static_cast<double>(shape_.k);
+}
+
+double GemmProblem::min_bytes() const {
+  const double elems = static_cast<double>(shape_.m) * shape_.k + static_cast<double>(shape_.k) * shape_.n +
+                       static_cast<double>(shape_.m) * shape_.n;
+  return elems * static_cast<double>(element_size(precision()));
+}
+
+std::size_t GemmProblem::output_size() const { return static_cast<std::size_t>(shape_.m * shape_.n); }
+std::size_t GemmProblem::input_bytes() const { return a_.bytes() + b_.bytes(); }
+
+double GemmProblem::tolerance() const {
+  return 4.0 * unit_roundoff(precision()) * (2.0 + std::sqrt(static_cast<double>(shape_.k)));
+}
+
+Verification GemmProblem::verify(const HostBuffer& c) const {
+  const std::int64_t m = shape_.m, n = shape_.n, k = shape_.k;
+  if (c.size() != output_size() || c.precision() != precision())
+    return make_verification(INFINITY, tolerance(), "shape", "output has the wrong size or precision", 0, -1);
+  std::int64_t first_bad = -1;
+  const std::size_t non_finite = count_non_finite(c, first_bad);
+  if (non_finite > 0) return make_verification(0, tolerance(), "finite", "", non_finite, first_bad);
+
+  auto A = [&](std::int64_t i, std::int64_t p) { return a_.get(static_cast<std::size_t>(i * k + p)); };
+  auto B = [&](std::int64_t p, std::int64_t j) { return b_.get(static_cast<std::size_t>(p * n + j)); };
+  auto C = [&](std::int64_t i, std::int64_t j) { return c.get(static_cast<std::size_t>(i * n + j)); };
+
+  // Exact fp64 value of entry (i, j), its error relative to sum_k |a_ik b_kj|.
+  auto entry_error = [&](std::int64_t i, std::int64_t j) {
+    double ref = 0, scale = 0;
+    for (std::int64_t p = 0; p < k; ++p) {
+      const double prod = A(i, p) * B(p, j);
+      ref += prod;
+      scale += std::fabs(prod);
+    }
+    return std::fabs(C(i, j) - ref) / std::max(scale, 1e-300);
+  };
+
+  double worst = 0;
+  std::int64_t worst_i = 0, worst_j = 0;
+  auto note = [&](double err, std::int64_t i, std::int64_t j) {
+    if (!(err <= worst)) {  // also catches NaN
+      worst = err;
+      worst_i = i;
+      worst_j = j;
+    }
+  };
+
+  const double work = static_cast<double>(m) * n * k;
+  std::string method;
+  if (work <= kExhaustiveCheckWork) {
+    // Small enough to check every entry exactly.
+    for (std::int64_t i = 0; i < m; ++i)
+      for (std::int64_t j = 0; j < n; ++j) note(entry_error(i, j), i, j);
+    method = "exhaustive fp64, error / sum|a*b|";
+  } else {
+    // Freivalds: C x == A (B x) for random +-1 vectors x catches an error anywhere in C;
+    // the error of row i is relative to (|A| |B| |x|)_i, which bounds it when every entry
+    // of C is within tolerance.
+    constexpr int kVectors = 4;
+    constexpr int kSamples = 1024;
+    auto rng = verification_rng(seed());
+    std::vector<double> abs_b_rowsum(static_cast<std::size_t>(k), 0.0), scale(static_cast<std::size_t>(m), 0.0);
+    for (std::int64_t p = 0; p < k; ++p)
+      for (std::int64_t j = 0; j < n; ++j) abs_b_rowsum[p] += std::fabs(B(p, j));
+#pragma omp parallel for schedule(static)
+    for (std::int64_t i = 0; i < m; ++i) {
+      double s = 0;
+      for (std::int64_t p = 0; p < k; ++p) s += std::fabs(A(i, p)) * abs_b_rowsum[p];
+      scale[i] = s;
+    }
+    for (int v = 0; v < kVectors; ++v) {
+      std::vector<double> x(static_cast<std::size_t>(n)), bx(static_cast<std::size_t>(k), 0.0);
+      for (auto& xi : x) xi = (rng() & 1) ? 1.0 : -1.0;
+#pragma omp parallel for schedule(static)
+      for (std::int64_t p = 0; p < k; ++p) {
+        double s = 0;
+        for (std::int64_t j = 0; j < n; ++j) s += B(p, j) * x[j];
+        bx[p] = s;
+      }
+      std::vector<double> row_err(static_cast<std::size_t>(m));
+#pragma omp parallel for schedule(static)
+      for (std::int64_t i = 0; i < m; ++i) {
+        double cx = 0, abx = 0;
+        for (std::int64_t j = 0; j < n; ++j) cx += C(i, j) * x[j];
+        for (std::int64_t p = 0; p < k; ++p) abx += A(i, p) * bx[p];
+        row_err[i] = std::fabs(cx - abx) / std::max(scale[i], 1e-300);
+      }
+      for (std::int64_t i = 0; i < m; ++i) note(row_err[i], i, -1);
+    }
+    // Sampled entries, computed exactly: the tight per-entry check.
+    std::uniform_int_distribution<std::int64_t> pick_i(0, m - 1), pick_j(0, n - 1);
+    for (int s = 0; s < kSamples; ++s) {
+      const auto i = pick_i(rng), j = pick_j(rng);
+      note(entry_error(i, j), i, j);
+    }
+    method = fmt::format("freivalds({} vectors)+sampled({} entries) fp64, error / sum|a*b|", kVectors, kSamples);
+  }
+  const std::string where = worst_j >= 0 ? fmt::format("worst at C[{}][{}]", worst_i, worst_j)
+                                         : fmt::format("worst in row {} (freivalds)", worst_i);
+  return make_verification(worst, tolerance(), method, where, 0, -1);
+}
+
+}  // namespace mlbench

@@ -1,0 +1,39 @@
+// GEMM: C = A * B, all matrices row-major; A is M x K, B is K x N, C is M x N.
+#pragma once
+
+#include "bench/problem.h"
+
+namespace mlbench {
+
+struct GemmShape {
+  std::int64_t m = 0, n = 0, k = 0;
+};
+
+class GemmProblem final : public Problem {
+ public:
+  // Square problem M = N = K = size with inputs uniform in [-1, 1).
+  GemmProblem(GemmShape shape, Precision precision, std::uint64_t seed, std::int64_t size);
+
+  const GemmShape& shape() const { return shape_; }
+  const HostBuffer& a() const { return a_; }
+  const HostBuffer& b() const { return b_; }
+
+  std::string workload() const override { return "gemm"; }
+  std::string shape_label() const override;
+  std::vector<std::pair<std::string, std::int64_t>> shape_fields() const override;
+  double flops() const override;      // 2*M*N*K
+  double min_bytes() const override;  // (M*K + K*N + M*N) * element size
+  std::size_t output_size() const override;
+  std::size_t input_bytes() const override;
+  // Freivalds' check with random +-1 vectors over the whole of C, plus exactly computed
+  // sampled entries; errors are relative to sum_k |a_ik * b_kj|.
+  Verification verify(const HostBuffer& c) const override;
+  // Largest error that passes, relative to sum_k |a_ik b_kj|: unit roundoff * (2 + sqrt(K)) * 4.
+  double tolerance() const;
+
+ private:
+  GemmShape shape_;
+  HostBuffer a_, b_;
+};
+
+}  // namespace mlbench

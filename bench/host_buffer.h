@@ -1,0 +1,56 @@
+// A 64-byte aligned host allocation holding `count` elements of one precision.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "bench/types.h"
+
+namespace mlbench {
+
+class HostBuffer {
+ public:
+  HostBuffer() = default;
+  HostBuffer(Precision precision, std::size_t count);
+
+  Precision precision() const { return precision_; }
+  std::size_t size() const { return count_; }
+  std::size_t bytes() const { return count_ * element_size(precision_); }
+  bool empty() const { return count_ == 0; }
+
+  void* raw() { return data_.get(); }
+  const void* raw() const { return data_.get(); }
+  template <class T>
+  T* data() { return static_cast<T*>(raw()); }
+  template <class T>
+  const T* data() const { return static_cast<const T*>(raw()); }
+
+  // Element i converted to double, whatever the precision.
+  double get(std::size_t i) const;
+  void set(std::size_t i, double value);
+  // Fills every element with a quiet NaN, so that an element a backend never wrote is caught.
+  void poison();
+
+ private:
+  struct FreeDeleter {
+    void operator()(void* p) const;
+  };
+  Precision precision_ = Precision::fp32;
+  std::size_t count_ = 0;
+  std::unique_ptr<void, FreeDeleter> data_;
+};
+
+// Calls f with a typed pointer (float* or double*) to the buffer's elements.
+template <class F>
+decltype(auto) visit_typed(HostBuffer& b, F&& f) {
+  if (b.precision() == Precision::fp64) return f(b.data<double>());
+  return f(b.data<float>());
+}
+template <class F>
+decltype(auto) visit_typed(const HostBuffer& b, F&& f) {
+  if (b.precision() == Precision::fp64) return f(b.data<double>());
+  return f(b.data<float>());
+}
+
+}  // namespace mlbench

@@ -1,0 +1,75 @@
+// A Problem is one workload instance: its shape, its random inputs, its FLOP and byte counts,
+// and the fp64 check of an output. Backends read the inputs and produce the output.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bench/host_buffer.h"
+#include "bench/types.h"
+
+namespace mlbench {
+
+// Outcome of checking one output against the fp64 reference.
+struct Verification {
+  bool passed = false;
+  double max_error = 0.0;   // the measured error, in the unit `method` describes
+  double tolerance = 0.0;   // the largest error that passes
+  std::string method;       // e.g. "freivalds(4 vectors)+sampled(2048 entries), error/sum|a*b|"
+  std::string detail;       // first failing location, NaN count, ...
+};
+
+class Problem {
+ public:
+  virtual ~Problem() = default;
+
+  virtual std::string workload() const = 0;
+  // Human label of the shape, e.g. "M=N=K=1024" or "N1 C3 H4096 W4096 K16 3x3 s1 p1".
+  virtual std::string shape_label() const = 0;
+  // The shape as named integers (for reports and matching of rows across runs).
+  virtual std::vector<std::pair<std::string, std::int64_t>> shape_fields() const = 0;
+
+  // Floating-point operations of one execution (a fused multiply-add counts 2).
+  virtual double flops() const = 0;
+  // Fewest bytes one execution must move: each input read once, each output written once.
+  virtual double min_bytes() const = 0;
+
+  // Number of elements of the output, in the problem's precision.
+  virtual std::size_t output_size() const = 0;
+  // Checks an output against the fp64 reference. Every element must be finite and written.
+  virtual Verification verify(const HostBuffer& output) const = 0;
+
+  // Host bytes a run needs: inputs, one output per backend plus the verification copy.
+  virtual std::size_t input_bytes() const = 0;
+  std::size_t output_bytes() const { return output_size() * element_size(precision_); }
+
+  Precision precision() const { return precision_; }
+  std::uint64_t seed() const { return seed_; }
+  // The `--size` value the shape was built from.
+  std::int64_t size() const { return size_; }
+
+ protected:
+  Problem(Precision precision, std::uint64_t seed, std::int64_t size)
+      : precision_(precision), seed_(seed), size_(size) {}
+
+ private:
+  Precision precision_;
+  std::uint64_t seed_;
+  std::int64_t size_;
+};
+
+// Casts a Problem to the workload's own type; throws std::logic_error on a mismatch.
+template <class P>
+const P& problem_cast(const Problem& p) {
+  auto* typed = dynamic_cast<const P*>(&p);
+  if (typed == nullptr) throw std::logic_error("backend received a problem of workload " + p.workload());
+  return *typed;
+}
+
+// Fills a buffer with uniform random values in [lo, hi) from a seeded generator
+// (same seed, same values, on every machine).
+void fill_uniform(HostBuffer& buffer, std::uint64_t seed, double lo, double hi);
+
+}  // namespace mlbench

@@ -1,0 +1,52 @@
+// Reduction of a row-major rows x cols tensor: over all elements (one output) or per row
+// (`rows` outputs, as softmax and layer norm need them).
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+#include "bench/problem.h"
+
+namespace mlbench {
+
+enum class ReduceOp { sum, max, mean };
+enum class ReduceAxis { all, rows };
+std::string to_string(ReduceOp op);
+std::string to_string(ReduceAxis axis);
+std::optional<ReduceOp> parse_reduce_op(std::string_view text);
+std::optional<ReduceAxis> parse_reduce_axis(std::string_view text);
+
+struct ReductionShape {
+  std::int64_t rows = 0, cols = 0;
+  ReduceOp op = ReduceOp::sum;
+  ReduceAxis axis = ReduceAxis::all;
+};
+
+class ReductionProblem final : public Problem {
+ public:
+  // Input uniform in [0, 1) (like post-ReLU activations): the sum has no cancellation, so
+  // its error can be measured relative to the sum itself and a lost block of elements shows.
+  ReductionProblem(ReductionShape shape, Precision precision, std::uint64_t seed, std::int64_t size);
+
+  const ReductionShape& shape() const { return shape_; }
+  const HostBuffer& input() const { return input_; }
+
+  std::string workload() const override { return "reduction"; }
+  std::string shape_label() const override;
+  std::vector<std::pair<std::string, std::int64_t>> shape_fields() const override;
+  double flops() const override;      // one operation per input element
+  double min_bytes() const override;  // input + output
+  std::size_t output_size() const override;  // 1 or rows
+  std::size_t input_bytes() const override;
+  // Reference by compensated (Neumaier) fp64 summation / exact max. Sum and mean errors are
+  // relative to sum |x| of the reduced elements (tolerance u * (2 log2 n + 256), which a
+  // blocked or tree summation meets); max must be exact.
+  Verification verify(const HostBuffer& output) const override;
+  double tolerance() const;
+
+ private:
+  ReductionShape shape_;
+  HostBuffer input_;
+};
+
+}  // namespace mlbench

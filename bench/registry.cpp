@@ -1,0 +1,33 @@
+#include <algorithm>
+
+#include "bench/backend.h"
+
+namespace mlbench {
+
+void Registry::add(BackendInfo info) {
+  if (find(info.workload, info.name) != nullptr)
+    throw std::logic_error("backend '" + info.name + "' registered twice for " + info.workload);
+  backends_.push_back(std::move(info));
+}
+
+const BackendInfo* Registry::find(const std::string& workload, const std::string& backend) const {
+  for (const auto& b : backends_)
+    if (b.workload == workload && b.name == backend) return &b;
+  return nullptr;
+}
+
+std::vector<const BackendInfo*> Registry::backends_for(const std::string& workload) const {
+  std::vector<const BackendInfo*> out;
+  for (const auto& b : backends_)
+    if (b.workload == workload) out.push_back(&b);
+  return out;
+}
+
+std::vector<std::string> Registry::backend_names() const {
+  std::vector<std::string> names;
+  for (const auto& b : backends_)
+    if (std::find(names.begin(), names.end(), b.name) == names.end()) names.push_back(b.name);
+  return names;
+}
+
+}  // namespace mlbench

@@ -1,0 +1,100 @@
+// What a run produced: one VariantResult per (problem, backend, timing mode), and the run
+// around them. Plain data; reports/ turns it into JSON, markdown, CSV and charts.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bench/machine_context.h"
+#include "bench/problem.h"
+#include "bench/types.h"
+
+namespace mlbench {
+
+enum class ResultStatus {
+  ok,                   // verified, timed
+  failed_verification,  // output wrong: reported as FAILED, never timed
+  error,                // threw (allocation, CUDA error, ...)
+  timed_out,            // ran past --timeout
+};
+std::string to_string(ResultStatus s);
+std::optional<ResultStatus> parse_result_status(std::string_view text);
+
+// Statistics Google Benchmark computed over the measured runs (repetitions).
+struct TimingStats {
+  int runs = 0;                 // measured repetitions the figures rest on
+  std::int64_t iterations = 1;  // iterations per repetition
+  std::vector<double> run_times_s;  // one per repetition (manual time)
+  std::vector<double> run_cpu_times_s;
+  double median_s = 0, mean_s = 0, stddev_s = 0;
+  double cv = 0;  // stddev / mean, as a fraction; 0 with a single run
+  double cpu_median_s = 0;
+};
+
+struct VariantResult {
+  // identity
+  std::string workload;
+  std::string backend;
+  BackendKind backend_kind = BackendKind::cpu;
+  TimingMode timing = TimingMode::host;
+  Precision precision = Precision::fp32;
+  std::int64_t size = 0;
+  std::string shape_label;
+  std::vector<std::pair<std::string, std::int64_t>> shape;
+  int threads = 1;
+  std::uint64_t seed = 0;
+
+  // what the workload declares
+  double flops = 0;
+  double bytes = 0;
+
+  ResultStatus status = ResultStatus::ok;
+  std::string error_message;
+  Verification verification;
+  TimingStats stats;
+
+  // derived from the above by finalize_results(); 0 where not applicable
+  double gflops = 0;  // flops / median
+  double gbps = 0;    // bytes / median
+  double speedup_vs_serial = 0;
+  double speedup_vs_best_cpu = 0;
+  std::string best_cpu_backend;
+  std::string vendor_backend;  // for hand-written code: the library it is held against
+  double fraction_of_vendor = 0;  // vendor median / this median (same timing mode)
+
+  std::vector<std::pair<std::string, std::string>> notes;
+
+  // "gemm/fp32/M=N=K=1024/openmp" (+ "/kernel" or "/end_to_end" for GPU rows)
+  std::string name() const;
+  // Rows that describe the same work (matching across runs ignores backend/timing).
+  std::string problem_key() const;
+  bool ok() const { return status == ResultStatus::ok; }
+};
+
+struct RunInfo {
+  std::string mlbench_version;
+  std::string command_line;
+  std::string started_at;   // ISO 8601 UTC
+  std::string finished_at;
+  std::uint64_t seed = 0;
+  double time_budget_s = 0;
+  bool interrupted = false;
+  // GPU backends that were asked for by default but are absent, and why
+  std::vector<std::pair<std::string, std::string>> absent_backends;
+};
+
+struct RunReport {
+  RunInfo run;
+  MachineContext machine;
+  std::vector<VariantResult> results;
+};
+
+// Fills the derived fields (rates, speedups vs serial and best CPU, vendor ratios).
+// Only verified results take part in speedups.
+void finalize_results(std::vector<VariantResult>& results);
+
+}  // namespace mlbench

@@ -1,0 +1,291 @@
+#include "bench/runner.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <map>
+
+#include <benchmark/benchmark.h>
+#include <fmt/format.h>
+
+namespace mlbench {
+
+namespace {
+
+std::atomic<bool> g_stop_requested{false};
+
+// Keeps every run Google Benchmark reports (repetitions and its aggregates) instead of
+// printing them.
+class CollectingReporter : public benchmark::BenchmarkReporter {
+ public:
+  bool ReportContext(const Context&) override { return true; }
+  void ReportRuns(const std::vector<Run>& runs) override { runs_.insert(runs_.end(), runs.begin(), runs.end()); }
+  const std::vector<Run>& runs() const { return runs_; }
+
+ private:
+  std::vector<Run> runs_;
+};
+
+// Google Benchmark 1.8 replaced Run::error_occurred with Run::skipped; accept both.
+template <class R>
+auto run_was_skipped(const R& run, int) -> decltype(run.skipped, bool()) {
+  return static_cast<int>(run.skipped) != 0;
+}
+template <class R>
+auto run_was_skipped(const R& run, long) -> decltype(run.error_occurred, bool()) {
+  return run.error_occurred;
+}
+
+std::string format_bytes(double bytes) {
+  if (bytes >= 1e9) return fmt::format("{:.1f} GB", bytes / 1e9);
+  return fmt::format("{:.1f} MB", bytes / 1e6);
+}
+
+}  // namespace
+
+void Runner::request_stop() { g_stop_requested.store(true); }
+bool Runner::stop_requested() { return g_stop_requested.load(); }
+
+std::size_t available_host_memory() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  std::size_t kb = 0;
+  std::string unit;
+  while (in >> key >> kb >> unit)
+    if (key == "MemAvailable:") return kb * 1024;
+  return 0;
+}
+
+Runner::Runner(const Registry& registry, RunOptions options) : registry_(registry), options_(std::move(options)) {
+  if (options_.threads <= 0) options_.threads = omp_get_max_threads();
+}
+
+RunPlan Runner::plan() const {
+  RunPlan plan;
+  if (options_.sizes.empty()) throw InputError("no size given");
+  for (auto size : options_.sizes)
+    if (size <= 0) throw InputError(fmt::format("size must be positive, got {}", size));
+  if (options_.warmup < 1) throw InputError("--warmup must be at least 1 (the first run is also the checked one)");
+  if (options_.repetitions < 0) throw InputError("--repetitions must not be negative");
+  if (!(options_.time_budget_s > 0)) throw InputError("--time-budget must be positive");
+
+  std::vector<std::string> workload_names;
+  for (const auto& w : options_.workloads) {
+    const WorkloadInfo* info = find_workload(w);
+    if (info == nullptr) throw InputError("unknown workload '" + w + "'");
+    if (std::find(workload_names.begin(), workload_names.end(), info->name) == workload_names.end())
+      workload_names.push_back(info->name);
+  }
+
+  // Explicit backends: each must exist for some selected workload and be available.
+  for (const auto& name : options_.backends) {
+    bool known = false;
+    for (const auto& w : workload_names)
+      if (const BackendInfo* b = registry_.find(w, name)) {
+        known = true;
+        const Availability a = b->availability ? b->availability() : Availability::yes();
+        if (!a.available) throw InputError(fmt::format("backend '{}' is not available: {}", name, a.reason));
+      }
+    if (!known) {
+      const auto all = registry_.backend_names();
+      if (std::find(all.begin(), all.end(), name) == all.end())
+        throw InputError(fmt::format("unknown backend '{}' (mlbench list shows them)", name));
+      throw InputError(fmt::format("backend '{}' does not implement the selected workload(s)", name));
+    }
+  }
+
+  const std::size_t free_bytes = available_host_memory();
+  for (const auto& w : workload_names) {
+    std::vector<const BackendInfo*> chosen;
+    for (const BackendInfo* b : registry_.backends_for(w)) {
+      const bool asked = std::find(options_.backends.begin(), options_.backends.end(), b->name) != options_.backends.end();
+      if (!options_.backends.empty() && !asked) continue;
+      const Availability a = b->availability ? b->availability() : Availability::yes();
+      if (!a.available) {
+        if (std::none_of(plan.absent.begin(), plan.absent.end(), [&](const auto& p) { return p.first == b->name; }))
+          plan.absent.emplace_back(b->name, a.reason);
+        continue;
+      }
+      chosen.push_back(b);
+    }
+    for (auto size : options_.sizes) {
+      // Inputs + one backend's output + the copy read back for verification.
+      const std::size_t need = estimate_host_bytes(w, size, options_.precision, options_.workload);
+      if (free_bytes > 0 && need > free_bytes)
+        throw InputError(fmt::format("{} at size {} needs {} of host memory; {} is available", w, size,
+                                     format_bytes(static_cast<double>(need)), format_bytes(static_cast<double>(free_bytes))));
+      for (const BackendInfo* b : chosen) {
+        plan.variants.push_back({w, size, b});
+        plan.timed_rows += is_gpu(b->kind) ? 2 : 1;
+      }
+    }
+  }
+  if (plan.variants.empty()) throw InputError("nothing to run: no available backend for the selected workload(s)");
+  return plan;
+}
+
+std::vector<VariantResult> Runner::run(const RunPlan& plan, RunObserver* observer) {
+  std::vector<VariantResult> results;
+  int index = 0;
+  // Variants of one (workload, size) share the problem: build it once, in plan order.
+  for (std::size_t i = 0; i < plan.variants.size() && !stop_requested();) {
+    const PlannedVariant& first = plan.variants[i];
+    const auto problem = make_problem(first.workload, first.size, options_.precision, options_.seed, options_.workload);
+    for (; i < plan.variants.size() && plan.variants[i].workload == first.workload && plan.variants[i].size == first.size &&
+           !stop_requested();
+         ++i) {
+      auto rows = run_variant(*problem, *plan.variants[i].backend, observer, index, plan.timed_rows);
+      results.insert(results.end(), rows.begin(), rows.end());
+    }
+  }
+  finalize_results(results);
+  return results;
+}
+
+std::vector<VariantResult> Runner::run_variant(const Problem& problem, const BackendInfo& backend, RunObserver* observer,
+                                               int& index, int total) {
+  VariantResult base;
+  base.workload = problem.workload();
+  base.backend = backend.name;
+  base.backend_kind = backend.kind;
+  base.precision = problem.precision();
+  base.size = problem.size();
+  base.shape_label = problem.shape_label();
+  base.shape = problem.shape_fields();
+  base.seed = problem.seed();
+  base.flops = problem.flops();
+  base.bytes = problem.min_bytes();
+  base.vendor_backend = backend.vendor_reference;
+  base.threads = is_cpu(backend.kind) ? options_.threads : 1;
+
+  if (backend.supports) {
+    const Availability s = backend.supports(problem);
+    if (!s.available) {
+      if (observer) observer->message(fmt::format("skipping {} for {}: {}", backend.name, base.problem_key(), s.reason));
+      index += is_gpu(backend.kind) ? 2 : 1;
+      return {};
+    }
+  }
+
+  std::vector<VariantResult> rows;
+  std::unique_ptr<Variant> variant;
+  ExecutionConfig config;
+  config.threads = options_.threads;
+  std::vector<TimingMode> modes = is_gpu(backend.kind) ? std::vector<TimingMode>{TimingMode::kernel, TimingMode::end_to_end}
+                                                       : std::vector<TimingMode>{TimingMode::host};
+  try {
+    variant = backend.prepare(problem, config);
+    modes = variant->timing_modes();
+    base.threads = variant->threads();
+    base.notes = variant->notes();
+  } catch (const std::exception& e) {
+    for (TimingMode mode : modes) {
+      VariantResult r = base;
+      r.timing = mode;
+      r.status = ResultStatus::error;
+      r.error_message = e.what();
+      if (observer) observer->variant_finished(r);
+      rows.push_back(std::move(r));
+      ++index;
+    }
+    return rows;
+  }
+
+  for (TimingMode mode : modes) {
+    if (stop_requested()) break;
+    VariantResult r = base;
+    r.timing = mode;
+    if (observer) observer->variant_started(r.name(), ++index, total);
+    try {
+      measure(problem, *variant, mode, r);
+      r.notes = variant->notes();  // may have learned more while running (e.g. algorithm)
+    } catch (const std::exception& e) {
+      r.status = ResultStatus::error;
+      r.error_message = e.what();
+    }
+    if (stop_requested() && r.stats.runs == 0 && r.ok()) break;  // interrupted before any measurement
+    if (observer) observer->variant_finished(r);
+    rows.push_back(std::move(r));
+  }
+  return rows;
+}
+
+void Runner::measure(const Problem& problem, Variant& variant, TimingMode mode, VariantResult& result) {
+  // Warm-up: first touch, caches, lazy initialisation. The last warm-up run's output is the
+  // one verified, and its time sizes the measurement.
+  double estimate = 0;
+  for (int w = 0; w < options_.warmup; ++w) estimate = variant.run(mode);
+
+  HostBuffer output(problem.precision(), problem.output_size());
+  output.poison();
+  variant.read_output(output);
+  result.verification = problem.verify(output);
+  if (!result.verification.passed) {
+    result.status = ResultStatus::failed_verification;
+    return;  // a wrong result is never timed
+  }
+
+  // Repetitions: as asked, or as many as fit the time budget (at least one). Very fast
+  // variants run several iterations per repetition so each repetition is long enough to time.
+  int repetitions = options_.repetitions;
+  std::int64_t iterations = 1;
+  const double budget = options_.time_budget_s;
+  estimate = std::max(estimate, 1e-9);
+  if (repetitions == 0) {
+    repetitions = static_cast<int>(std::clamp(std::floor(budget / estimate), 1.0, double(options_.max_repetitions)));
+    if (repetitions == options_.max_repetitions)
+      iterations = static_cast<std::int64_t>(std::clamp(std::floor(budget / (repetitions * estimate)), 1.0, 10000.0));
+  }
+
+  bool interrupted = false;
+  CollectingReporter reporter;
+  const std::string name = result.name();
+  auto* bm = benchmark::RegisterBenchmark(name.c_str(), [&](benchmark::State& state) {
+    for (auto _ : state) {
+      if (stop_requested()) {
+        interrupted = true;
+        state.SkipWithError("interrupted");
+        break;
+      }
+      state.SetIterationTime(variant.run(mode));
+    }
+  });
+  bm->UseManualTime()->Iterations(iterations)->Repetitions(repetitions)->Unit(benchmark::kMillisecond);
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  benchmark::ClearRegisteredBenchmarks();
+
+  TimingStats& stats = result.stats;
+  stats.iterations = iterations;
+  for (const auto& run : reporter.runs()) {
+    if (run_was_skipped(run, 0)) continue;
+    const double per_iteration = run.real_accumulated_time / static_cast<double>(std::max<std::int64_t>(run.iterations, 1));
+    const double cpu_per_iteration = run.cpu_accumulated_time / static_cast<double>(std::max<std::int64_t>(run.iterations, 1));
+    if (run.run_type == benchmark::BenchmarkReporter::Run::RT_Iteration) {
+      stats.run_times_s.push_back(per_iteration);
+      stats.run_cpu_times_s.push_back(cpu_per_iteration);
+    } else if (run.aggregate_name == "median") {
+      stats.median_s = per_iteration;
+      stats.cpu_median_s = cpu_per_iteration;
+    } else if (run.aggregate_name == "mean") {
+      stats.mean_s = per_iteration;
+    } else if (run.aggregate_name == "stddev") {
+      stats.stddev_s = per_iteration;
+    } else if (run.aggregate_name == "cv") {
+      stats.cv = run.real_accumulated_time;  // Google Benchmark keeps the ratio itself here
+    }
+  }
+  stats.runs = static_cast<int>(stats.run_times_s.size());
+  if (stats.runs == 1) {  // Google Benchmark computes no aggregates for a single repetition
+    stats.median_s = stats.mean_s = stats.run_times_s.front();
+    stats.cpu_median_s = stats.run_cpu_times_s.front();
+  }
+  if (stats.runs == 0) {
+    result.status = ResultStatus::error;
+    result.error_message = interrupted ? "interrupted before a measured run finished" : "no measured run";
+  }
+}
+
+}  // namespace mlbench

@@ -1,0 +1,84 @@
+// The runner: turns options into a plan of (problem, backend) pairs, then prepares, verifies
+// and times each variant with Google Benchmark (manual time, repetitions, its statistics).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "bench/backend.h"
+#include "bench/result.h"
+#include "bench/workloads.h"
+
+namespace mlbench {
+
+struct RunOptions {
+  std::vector<std::string> workloads;  // canonical names or aliases
+  std::vector<std::int64_t> sizes;
+  std::vector<std::string> backends;   // empty: every available backend
+  Precision precision = Precision::fp32;
+  int threads = 0;                     // 0: OpenMP's default (omp_get_max_threads)
+  int repetitions = 0;                 // 0: adapt to the time budget
+  int max_repetitions = 20;            // cap for the adaptive count
+  int warmup = 1;                      // un-timed runs before verification and timing (>= 1)
+  double time_budget_s = 2.0;          // measured time per variant the adaptive count aims at
+  std::uint64_t seed = 0;
+  WorkloadOptions workload;
+};
+
+// One (workload, size, backend) the runner will execute.
+struct PlannedVariant {
+  std::string workload;
+  std::int64_t size = 0;
+  const BackendInfo* backend = nullptr;
+};
+
+struct RunPlan {
+  std::vector<PlannedVariant> variants;
+  // Backends left out of a default run because they are unavailable: name -> reason.
+  std::vector<std::pair<std::string, std::string>> absent;
+  int timed_rows = 0;  // expected result rows (GPU variants give two)
+};
+
+// Receives progress; the CLI prints it, tests ignore it.
+class RunObserver {
+ public:
+  virtual ~RunObserver() = default;
+  virtual void variant_started(const std::string& /*label*/, int /*index*/, int /*total*/) {}
+  virtual void variant_finished(const VariantResult& /*result*/) {}
+  virtual void message(const std::string& /*text*/) {}
+};
+
+class Runner {
+ public:
+  Runner(const Registry& registry, RunOptions options);
+
+  // Resolves names and checks what can be checked before allocating: unknown workloads or
+  // backends, explicitly requested backends that are unavailable, sizes <= 0, problems that
+  // do not fit in host memory. Throws InputError with a one-line message.
+  RunPlan plan() const;
+
+  // Runs the plan; results are finalized (rates, speedups). Stops early, keeping what is
+  // finished, once request_stop() was called.
+  std::vector<VariantResult> run(const RunPlan& plan, RunObserver* observer = nullptr);
+
+  const RunOptions& options() const { return options_; }
+
+  // Async-signal-safe: asks the running suite to stop after the current measurement.
+  static void request_stop();
+  static bool stop_requested();
+
+ private:
+  std::vector<VariantResult> run_variant(const Problem& problem, const BackendInfo& backend, RunObserver* observer,
+                                         int& index, int total);
+  void measure(const Problem& problem, Variant& variant, TimingMode mode, VariantResult& result);
+
+  const Registry& registry_;
+  RunOptions options_;
+};
+
+// Free host memory the OS reports (MemAvailable), in bytes.
+std::size_t available_host_memory();
+
+}  // namespace mlbench

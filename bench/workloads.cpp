@@ -1,0 +1,82 @@
+#include "bench/workloads.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace mlbench {
+
+const std::vector<WorkloadInfo>& workloads() {
+  static const std::vector<WorkloadInfo> list = {
+      {"gemm", {}, "dense matrix multiply C = A*B", "M = N = K = size"},
+      {"convolution", {"conv"}, "2D convolution forward, NCHW, filters KCRR", "size x size image"},
+      {"reduction", {"reduce"}, "sum / max / mean over a tensor or per row", "size x size tensor"},
+  };
+  return list;
+}
+
+const WorkloadInfo* find_workload(const std::string& name_or_alias) {
+  for (const auto& w : workloads()) {
+    if (w.name == name_or_alias) return &w;
+    if (std::find(w.aliases.begin(), w.aliases.end(), name_or_alias) != w.aliases.end()) return &w;
+  }
+  return nullptr;
+}
+
+namespace {
+ConvShape conv_shape(std::int64_t size, const ConvolutionOptions& o) {
+  ConvShape s;
+  s.batch = o.batch;
+  s.channels = o.channels;
+  s.height = size;
+  s.width = size;
+  s.filters = o.filters;
+  s.kernel = o.kernel;
+  s.stride = o.stride;
+  s.pad = o.pad < 0 ? ConvShape::same_padding(o.kernel) : o.pad;
+  return s;
+}
+
+void check_size(std::int64_t size) {
+  if (size <= 0) throw InputError(fmt::format("size must be positive, got {}", size));
+}
+}  // namespace
+
+std::unique_ptr<Problem> make_problem(const std::string& workload, std::int64_t size, Precision precision,
+                                      std::uint64_t seed, const WorkloadOptions& options) {
+  check_size(size);
+  const WorkloadInfo* info = find_workload(workload);
+  if (info == nullptr) throw InputError("unknown workload '" + workload + "'");
+  if (info->name == "gemm") return std::make_unique<GemmProblem>(GemmShape{size, size, size}, precision, seed, size);
+  if (info->name == "convolution")
+    return std::make_unique<ConvProblem>(conv_shape(size, options.convolution), precision, seed, size);
+  ReductionShape shape{size, size, options.reduction.op, options.reduction.axis};
+  return std::make_unique<ReductionProblem>(shape, precision, seed, size);
+}
+
+std::size_t estimate_host_bytes(const std::string& workload, std::int64_t size, Precision precision,
+                                const WorkloadOptions& options) {
+  check_size(size);
+  const WorkloadInfo* info = find_workload(workload);
+  if (info == nullptr) throw InputError("unknown workload '" + workload + "'");
+  const auto es = static_cast<std::int64_t>(element_size(precision));
+  std::int64_t elements = 0;
+  if (info->name == "gemm") {
+    elements = checked_mul(checked_mul(size, size, "GEMM size"), 3, "GEMM size");  // A, B, C
+  } else if (info->name == "convolution") {
+    const ConvShape s = conv_shape(size, options.convolution);
+    if (s.batch <= 0 || s.channels <= 0 || s.filters <= 0 || s.kernel <= 0 || s.stride <= 0)
+      throw InputError("convolution batch, channels, filters, kernel and stride must be positive");
+    const auto image = checked_mul(size, size, "convolution image");
+    const auto in = checked_mul(checked_mul(s.batch, s.channels, "convolution input"), image, "convolution input");
+    const auto oh = std::max<std::int64_t>(s.out_height(), 1), ow = std::max<std::int64_t>(s.out_width(), 1);
+    const auto out = checked_mul(checked_mul(checked_mul(s.batch, s.filters, "convolution output"), oh,
+                                             "convolution output"), ow, "convolution output");
+    elements = in + out;
+  } else {
+    elements = checked_mul(size, size, "reduction input") + size;
+  }
+  return static_cast<std::size_t>(checked_mul(elements, es, "problem bytes"));
+}
+
+}  // namespace mlbench

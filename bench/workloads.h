@@ -1,0 +1,54 @@
+// The workloads mlbench knows and how a Problem is built for each from the user's options.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bench/convolution.h"
+#include "bench/gemm.h"
+#include "bench/reduction.h"
+
+namespace mlbench {
+
+struct ConvolutionOptions {
+  std::int64_t batch = 1;
+  std::int64_t channels = 3;
+  std::int64_t filters = 16;
+  std::int64_t kernel = 3;
+  std::int64_t stride = 1;
+  std::int64_t pad = -1;  // -1: "same" padding, (kernel - 1) / 2
+};
+
+struct ReductionOptions {
+  ReduceOp op = ReduceOp::sum;
+  ReduceAxis axis = ReduceAxis::all;
+};
+
+struct WorkloadOptions {
+  ConvolutionOptions convolution;
+  ReductionOptions reduction;
+};
+
+struct WorkloadInfo {
+  std::string name;                  // "gemm"
+  std::vector<std::string> aliases;  // {"conv"}
+  std::string description;
+  std::string size_meaning;          // what --size N means for this workload
+};
+
+const std::vector<WorkloadInfo>& workloads();
+// Resolves a name or alias; nullptr when unknown.
+const WorkloadInfo* find_workload(const std::string& name_or_alias);
+
+// Builds the problem (shape checks, input generation). Throws InputError on a bad shape.
+std::unique_ptr<Problem> make_problem(const std::string& workload, std::int64_t size,
+                                      Precision precision, std::uint64_t seed,
+                                      const WorkloadOptions& options);
+
+// Host bytes make_problem would allocate plus one output, computed without allocating.
+std::size_t estimate_host_bytes(const std::string& workload, std::int64_t size, Precision precision,
+                                const WorkloadOptions& options);
+
+}  // namespace mlbench

@@ -1,0 +1,335 @@
+// bench/: problems, verification, the registry and the runner, with test-only backends.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cmath>
+#include <random>
+#include <thread>
+
+#include "bench/runner.h"
+#include "bench/workloads.h"
+
+using namespace mlbench;
+
+namespace {
+
+std::uint64_t fresh_seed() {
+  static std::random_device rd;
+  return (static_cast<std::uint64_t>(rd()) << 32) | rd();
+}
+
+// Straightforward fp64 evaluation of each workload, written independently of bench/.
+HostBuffer naive_output(const Problem& p) {
+  HostBuffer out(p.precision(), p.output_size());
+  if (auto* g = dynamic_cast<const GemmProblem*>(&p)) {
+    const auto [m, n, k] = g->shape();
+    for (std::int64_t i = 0; i < m; ++i)
+      for (std::int64_t j = 0; j < n; ++j) {
+        double acc = 0;
+        for (std::int64_t q = 0; q < k; ++q) acc += g->a().get(i * k + q) * g->b().get(q * n + j);
+        out.set(i * n + j, acc);
+      }
+  } else if (auto* c = dynamic_cast<const ConvProblem*>(&p)) {
+    const ConvShape& s = c->shape();
+    const auto OH = s.out_height(), OW = s.out_width();
+    for (std::int64_t b = 0; b < s.batch; ++b)
+      for (std::int64_t k = 0; k < s.filters; ++k)
+        for (std::int64_t oh = 0; oh < OH; ++oh)
+          for (std::int64_t ow = 0; ow < OW; ++ow) {
+            double acc = 0;
+            for (std::int64_t ch = 0; ch < s.channels; ++ch)
+              for (std::int64_t r = 0; r < s.kernel; ++r)
+                for (std::int64_t q = 0; q < s.kernel; ++q) {
+                  const auto ih = oh * s.stride - s.pad + r, iw = ow * s.stride - s.pad + q;
+                  if (ih < 0 || iw < 0 || ih >= s.height || iw >= s.width) continue;
+                  acc += c->weights().get(((k * s.channels + ch) * s.kernel + r) * s.kernel + q) *
+                         c->input().get(((b * s.channels + ch) * s.height + ih) * s.width + iw);
+                }
+            out.set(((b * s.filters + k) * OH + oh) * OW + ow, acc);
+          }
+  } else if (auto* r = dynamic_cast<const ReductionProblem*>(&p)) {
+    const auto& s = r->shape();
+    const std::int64_t segments = static_cast<std::int64_t>(r->output_size());
+    const std::int64_t length = s.rows * s.cols / segments;
+    for (std::int64_t seg = 0; seg < segments; ++seg) {
+      double acc = s.op == ReduceOp::max ? -INFINITY : 0.0;
+      for (std::int64_t i = seg * length; i < (seg + 1) * length; ++i)
+        acc = s.op == ReduceOp::max ? std::max(acc, r->input().get(i)) : acc + r->input().get(i);
+      out.set(seg, s.op == ReduceOp::mean ? acc / length : acc);
+    }
+  }
+  return out;
+}
+
+std::vector<std::unique_ptr<Problem>> small_problems(std::uint64_t seed, Precision precision) {
+  std::vector<std::unique_ptr<Problem>> problems;
+  WorkloadOptions o;
+  for (std::int64_t size : {1, 7, 33}) {
+    problems.push_back(make_problem("gemm", size, precision, seed, o));
+    o.convolution = {2, 3, 5, 3, 1, -1};
+    problems.push_back(make_problem("convolution", size, precision, seed, o));
+    for (auto op : {ReduceOp::sum, ReduceOp::max, ReduceOp::mean})
+      for (auto axis : {ReduceAxis::all, ReduceAxis::rows}) {
+        o.reduction = {op, axis};
+        problems.push_back(make_problem("reduction", size, precision, seed, o));
+      }
+  }
+  o.convolution = {1, 2, 3, 4, 2, 0};  // even kernel, stride 2, no padding
+  problems.push_back(make_problem("convolution", 9, precision, seed, o));
+  return problems;
+}
+
+}  // namespace
+
+TEST(Verification, AcceptsCorrectOutputOfEveryWorkload) {
+  const auto seed = fresh_seed();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  for (auto precision : {Precision::fp32, Precision::fp64})
+    for (const auto& p : small_problems(seed, precision)) {
+      const Verification v = p->verify(naive_output(*p));
+      EXPECT_TRUE(v.passed) << p->workload() << " " << p->shape_label() << ": " << v.max_error << " > " << v.tolerance
+                            << " " << v.detail;
+    }
+}
+
+TEST(Verification, RejectsOneWrongElement) {
+  const auto seed = fresh_seed();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  std::mt19937_64 rng(seed);
+  for (const auto& p : small_problems(seed, Precision::fp32)) {
+    HostBuffer out = naive_output(*p);
+    const std::size_t at = rng() % out.size();
+    // A relative error of 1e-3 of the element's own scale: far above any tolerance.
+    out.set(at, out.get(at) * 1.001 + 1e-3);
+    EXPECT_FALSE(p->verify(out).passed) << p->workload() << " " << p->shape_label() << " element " << at;
+  }
+}
+
+TEST(Verification, RejectsUnwrittenElement) {
+  const auto seed = fresh_seed();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  for (const auto& p : small_problems(seed, Precision::fp64)) {
+    HostBuffer out = naive_output(*p);
+    out.set(out.size() / 2, NAN);
+    const Verification v = p->verify(out);
+    EXPECT_FALSE(v.passed);
+    EXPECT_NE(v.detail.find("non-finite"), std::string::npos) << v.detail;
+  }
+}
+
+TEST(Verification, LargeGemmUsesFreivaldsAndCatchesAWrongRow) {
+  const auto seed = fresh_seed();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  GemmProblem p({300, 280, 900}, Precision::fp32, seed, 300);  // above the exhaustive limit
+  HostBuffer out = naive_output(p);
+  Verification ok = p.verify(out);
+  EXPECT_TRUE(ok.passed) << ok.max_error << " " << ok.detail;
+  EXPECT_NE(ok.method.find("freivalds"), std::string::npos);
+  for (std::int64_t j = 0; j < 280; ++j) out.set(17 * 280 + j, out.get(17 * 280 + j) + 0.5);
+  EXPECT_FALSE(p.verify(out).passed);
+}
+
+TEST(Verification, LargeConvolutionUsesWeightedSumAndCatchesAWrongPlane) {
+  const auto seed = fresh_seed();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  ConvShape s;
+  s.height = s.width = 700;
+  s.channels = 3;
+  s.filters = 8;
+  ConvProblem p(s, Precision::fp32, seed, 700);
+  HostBuffer out = naive_output(p);
+  Verification ok = p.verify(out);
+  EXPECT_TRUE(ok.passed) << ok.max_error << " " << ok.detail;
+  EXPECT_NE(ok.method.find("weighted-sum"), std::string::npos);
+  const std::size_t plane = 700 * 700;
+  for (std::size_t i = 0; i < 700; ++i) out.set(3 * plane + i, out.get(3 * plane + i) + 1.0);  // one row of filter 3
+  EXPECT_FALSE(p.verify(out).passed);
+}
+
+TEST(Problems, InputsAreRandomAndReproducible) {
+  const auto seed = fresh_seed();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  GemmProblem a({64, 64, 64}, Precision::fp32, seed, 64), b({64, 64, 64}, Precision::fp32, seed, 64),
+      c({64, 64, 64}, Precision::fp32, seed + 7, 64);
+  int distinct = 0;
+  for (std::size_t i = 0; i < a.a().size(); ++i) {
+    EXPECT_EQ(a.a().get(i), b.a().get(i));
+    distinct += a.a().get(i) != c.a().get(i);
+    EXPECT_GE(a.a().get(i), -1.0);
+    EXPECT_LT(a.a().get(i), 1.0);
+  }
+  EXPECT_GT(distinct, 4000);
+}
+
+TEST(Problems, BadShapesAreInputErrors) {
+  WorkloadOptions o;
+  EXPECT_THROW(make_problem("gemm", 0, Precision::fp32, 1, o), InputError);
+  EXPECT_THROW(make_problem("gemm", -5, Precision::fp32, 1, o), InputError);
+  EXPECT_THROW(make_problem("nonsense", 8, Precision::fp32, 1, o), InputError);
+  o.convolution.kernel = 9;
+  o.convolution.pad = 0;
+  EXPECT_THROW(make_problem("convolution", 4, Precision::fp32, 1, o), InputError);  // kernel larger than image
+  o = {};
+  o.convolution.batch = std::int64_t{1} << 40;
+  o.convolution.channels = std::int64_t{1} << 30;
+  EXPECT_THROW(estimate_host_bytes("convolution", 1 << 20, Precision::fp64, o), InputError);  // overflow caught
+  EXPECT_THROW(checked_mul(std::int64_t{1} << 40, std::int64_t{1} << 40, "x"), InputError);
+}
+
+TEST(Workloads, AliasesResolve) {
+  ASSERT_NE(find_workload("conv"), nullptr);
+  EXPECT_EQ(find_workload("conv")->name, "convolution");
+  EXPECT_EQ(find_workload("reduce")->name, "reduction");
+  EXPECT_EQ(find_workload("gemmm"), nullptr);
+}
+
+// ---- runner, with test-only backends ----
+
+namespace {
+
+class NaiveVariant : public Variant {
+ public:
+  NaiveVariant(const Problem& p, double corrupt) : problem_(p), corrupt_(corrupt) {}
+  double run(TimingMode) override {
+    const auto t0 = std::chrono::steady_clock::now();
+    out_ = naive_output(problem_);
+    if (corrupt_ != 0) out_.set(0, out_.get(0) + corrupt_);
+    ++runs;
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  void read_output(HostBuffer& out) override {
+    for (std::size_t i = 0; i < out.size(); ++i) out.set(i, out_.get(i));
+  }
+  static inline int runs = 0;
+
+ private:
+  const Problem& problem_;
+  double corrupt_;
+  HostBuffer out_;
+};
+
+Registry test_registry() {
+  Registry r;
+  auto add = [&r](std::string name, BackendKind kind, double corrupt, bool available) {
+    BackendInfo b;
+    b.name = std::move(name);
+    b.workload = "gemm";
+    b.kind = kind;
+    b.availability = [available] { return available ? Availability::yes() : Availability::no("no such device here"); };
+    b.prepare = [corrupt](const Problem& p, const ExecutionConfig&) { return std::make_unique<NaiveVariant>(p, corrupt); };
+    r.add(std::move(b));
+  };
+  add("serial", BackendKind::cpu, 0, true);
+  add("fast", BackendKind::cpu, 0, true);
+  add("broken", BackendKind::cpu, 100.0, true);
+  add("phantom", BackendKind::gpu, 0, false);
+  return r;
+}
+
+RunOptions small_gemm_options() {
+  RunOptions o;
+  o.workloads = {"gemm"};
+  o.sizes = {16};
+  o.seed = fresh_seed();
+  o.time_budget_s = 0.02;
+  o.max_repetitions = 5;
+  return o;
+}
+
+}  // namespace
+
+TEST(Runner, TimesVerifiedVariantsAndNeverTimesAWrongOne) {
+  const Registry registry = test_registry();
+  RunOptions o = small_gemm_options();
+  SCOPED_TRACE("seed=" + std::to_string(o.seed));
+  o.repetitions = 3;
+  Runner runner(registry, o);
+  const RunPlan plan = runner.plan();
+  ASSERT_EQ(plan.absent.size(), 1u);
+  EXPECT_EQ(plan.absent[0].first, "phantom");
+  EXPECT_EQ(plan.absent[0].second, "no such device here");
+  const auto results = runner.run(plan);
+  ASSERT_EQ(results.size(), 3u);
+  for (const auto& r : results) {
+    if (r.backend == "broken") {
+      EXPECT_EQ(r.status, ResultStatus::failed_verification);
+      EXPECT_EQ(r.stats.runs, 0);
+      EXPECT_EQ(r.gflops, 0);
+      EXPECT_GT(r.verification.max_error, r.verification.tolerance);
+    } else {
+      EXPECT_EQ(r.status, ResultStatus::ok) << r.verification.detail;
+      EXPECT_EQ(r.stats.runs, 3);
+      ASSERT_EQ(r.stats.run_times_s.size(), 3u);
+      EXPECT_GT(r.stats.median_s, 0);
+      EXPECT_GE(r.stats.cv, 0);
+      EXPECT_NEAR(r.gflops, r.flops / r.stats.median_s / 1e9, 1e-9 * r.gflops);
+      EXPECT_GT(r.speedup_vs_serial, 0);
+      EXPECT_GT(r.speedup_vs_best_cpu, 0);
+      EXPECT_LE(r.speedup_vs_best_cpu, 1.0 + 1e-12);  // nobody beats the best CPU among CPUs
+    }
+  }
+}
+
+TEST(Runner, AdaptiveRepetitionsStayWithinTheCap) {
+  const Registry registry = test_registry();
+  RunOptions o = small_gemm_options();
+  o.backends = {"serial"};
+  Runner runner(registry, o);
+  const auto results = runner.run(runner.plan());
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_GE(results[0].stats.runs, 1);
+  EXPECT_LE(results[0].stats.runs, o.max_repetitions);
+}
+
+TEST(Runner, PlanRejectsBadRequests) {
+  const Registry registry = test_registry();
+  auto plan_with = [&](auto change) {
+    RunOptions o = small_gemm_options();
+    change(o);
+    return Runner(registry, o).plan();
+  };
+  EXPECT_THROW(plan_with([](RunOptions& o) { o.backends = {"nope"}; }), InputError);
+  try {
+    plan_with([](RunOptions& o) { o.backends = {"phantom"}; });
+    FAIL() << "an unavailable backend asked for by name must be refused";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("no such device here"), std::string::npos);
+  }
+  EXPECT_THROW(plan_with([](RunOptions& o) { o.sizes = {0}; }), InputError);
+  EXPECT_THROW(plan_with([](RunOptions& o) { o.workloads = {"fft"}; }), InputError);
+  try {
+    plan_with([](RunOptions& o) { o.sizes = {std::int64_t{1} << 24}; });  // 3 x 2^48 x 4 bytes
+    FAIL() << "a problem larger than memory must be refused before allocating";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("needs"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("available"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Results, SpeedupsAndVendorRatiosFollowFromMedians) {
+  auto row = [](std::string backend, BackendKind kind, TimingMode mode, double median) {
+    VariantResult r;
+    r.workload = "gemm";
+    r.shape_label = "M=N=K=8";
+    r.backend = std::move(backend);
+    r.backend_kind = kind;
+    r.timing = mode;
+    r.flops = 1e9;
+    r.bytes = 1e6;
+    r.stats.median_s = median;
+    r.stats.runs = 1;
+    return r;
+  };
+  std::vector<VariantResult> rs = {row("serial", BackendKind::cpu, TimingMode::host, 8.0),
+                                   row("openblas", BackendKind::cpu_library, TimingMode::host, 2.0),
+                                   row("cublas", BackendKind::gpu_library, TimingMode::kernel, 0.5),
+                                   row("cuda", BackendKind::gpu, TimingMode::kernel, 1.0)};
+  rs[3].vendor_backend = "cublas";
+  finalize_results(rs);
+  EXPECT_DOUBLE_EQ(rs[1].speedup_vs_serial, 4.0);
+  EXPECT_DOUBLE_EQ(rs[3].speedup_vs_serial, 8.0);
+  EXPECT_DOUBLE_EQ(rs[3].speedup_vs_best_cpu, 2.0);
+  EXPECT_EQ(rs[3].best_cpu_backend, "openblas");
+  EXPECT_DOUBLE_EQ(rs[3].fraction_of_vendor, 0.5);
+  EXPECT_DOUBLE_EQ(rs[0].gflops, 1e9 / 8.0 / 1e9);
+}
