@@ -1,0 +1,29 @@
+// The CLI's subcommands. Each add_* function attaches a subcommand whose callback stores the
+// process exit code in `exit_code`.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "bench/backend.h"
+
+namespace mlbench::cli {
+
+// Exit codes: 0 ok, 1 a variant failed (verification, error, timeout) or a compare gate
+// tripped, 2 bad input, 130/143 interrupted by SIGINT/SIGTERM.
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitBadInput = 2;
+
+#ifndef MLBENCH_CLI_VERSION
+#define MLBENCH_CLI_VERSION "0.0.0"
+#endif
+
+// The command line as typed, for reports.
+const std::string& command_line();
+
+// Every backend of this build, CPU and GPU.
+Registry make_registry();
+
+// gemm, convolution (conv), reduction (reduce), all, list, info.
+void add_run_commands(CLI::App& app, int& exit_code);
+
+}  // namespace mlbench::cli

@@ -1,0 +1,51 @@
+// mlbench: how much faster is this GPU than this CPU on the work machine learning does?
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "bench/types.h"
+#include "cli/commands.h"
+#include "cli/report_commands.h"
+
+namespace mlbench::cli {
+namespace {
+std::string g_command_line;
+}
+const std::string& command_line() { return g_command_line; }
+}  // namespace mlbench::cli
+
+int main(int argc, char** argv) {
+  using namespace mlbench;
+  for (int i = 0; i < argc; ++i) cli::g_command_line += (i ? " " : "") + std::string(argv[i]);
+
+  CLI::App app{"mlbench: verified CPU vs GPU speedups on GEMM, convolution and reductions"};
+  app.set_version_flag("--version", std::string("mlbench ") + MLBENCH_CLI_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough(false);
+  int exit_code = 0;
+  cli::add_run_commands(app, exit_code);
+  cli::add_report_commands(app, exit_code);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // One line naming the problem, exit code 2 (CLI11's own codes differ per error).
+    fmt::print(stderr, "mlbench: error: {}\n", e.what());
+    return cli::kExitBadInput;
+  } catch (const InputError& e) {
+    fmt::print(stderr, "mlbench: error: {}\n", e.what());
+    return cli::kExitBadInput;
+  } catch (const std::bad_alloc&) {
+    fmt::print(stderr, "mlbench: error: out of host memory\n");
+    return cli::kExitBadInput;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "mlbench: internal error: {}\n", e.what());
+    return cli::kExitFailure;
+  }
+  return exit_code;
+}

@@ -1,0 +1,287 @@
+// gemm / convolution / reduction / all, list and info: options in, bench/ and reports/ out.
+#include <unistd.h>
+
+#include <csignal>
+#include <chrono>
+#include <ctime>
+#include <map>
+#include <memory>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "bench/runner.h"
+#include "cli/commands.h"
+#include "reports/report_writer.h"
+
+namespace mlbench::cli {
+
+namespace {
+
+// Every run subcommand's options; CLI11 binds into one of these per subcommand.
+struct RunCommandOptions {
+  std::vector<std::string> sizes{"1024"};
+  std::vector<std::string> backends;
+  std::string precision = "fp32";
+  int threads = 0;
+  int repetitions = 0;
+  int max_repetitions = 20;
+  int warmup = 1;
+  double time_budget_s = 2.0;
+  std::uint64_t seed = 0;
+  bool seed_given = false;
+  std::string json, markdown, csv, chart_dir;
+  bool quiet = false;
+  // convolution
+  std::int64_t batch = 1, channels = 3, filters = 16, kernel = 3, stride = 1;
+  std::string padding = "same";
+  // reduction
+  std::string op = "sum", axis = "all";
+};
+
+volatile std::sig_atomic_t g_signal = 0;
+
+extern "C" void on_stop_signal(int sig) {
+  g_signal = sig;
+  Runner::request_stop();
+}
+
+void install_stop_handlers() {
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESETHAND;  // a second Ctrl-C ends the process at once
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
+
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::int64_t parse_size(const std::string& text) {
+  std::size_t used = 0;
+  long long value = 0;
+  try {
+    value = std::stoll(text, &used);
+  } catch (const std::exception&) {
+    throw InputError(fmt::format("--size: '{}' is not a whole number", text));
+  }
+  if (used != text.size()) throw InputError(fmt::format("--size: '{}' is not a whole number", text));
+  if (value <= 0) throw InputError(fmt::format("--size must be positive, got {}", value));
+  return value;
+}
+
+// Progress on stderr: only on a terminal, never with --quiet.
+class ProgressPrinter : public RunObserver {
+ public:
+  explicit ProgressPrinter(bool quiet) : quiet_(quiet), tty_(!quiet && isatty(STDERR_FILENO) == 1) {}
+  void variant_started(const std::string& label, int index, int total) override {
+    if (!tty_) return;
+    fmt::print(stderr, "\r\033[K[{}/{}] {}  ({:.1f} s elapsed)", index, total, label, elapsed());
+    std::fflush(stderr);
+  }
+  void variant_finished(const VariantResult& r) override {
+    if (tty_) fmt::print(stderr, "\r\033[K");
+    if (!r.ok() && !quiet_)
+      fmt::print(stderr, "mlbench: {} {}: {}\n", r.name(), to_string(r.status),
+                 r.error_message.empty() ? r.verification.detail : r.error_message);
+  }
+  void message(const std::string& text) override {
+    if (!quiet_) fmt::print(stderr, "{}{}\n", tty_ ? "\r\033[K" : "", text);
+  }
+
+ private:
+  double elapsed() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
+  bool quiet_, tty_;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+RunOptions to_run_options(const RunCommandOptions& o, const std::vector<std::string>& workloads) {
+  RunOptions r;
+  r.workloads = workloads;
+  for (const auto& s : o.sizes) r.sizes.push_back(parse_size(s));
+  r.backends = o.backends;
+  const auto precision = parse_precision(o.precision);
+  if (!precision) throw InputError("unknown precision '" + o.precision + "'");
+  r.precision = *precision;
+  r.threads = o.threads;
+  r.repetitions = o.repetitions;
+  r.max_repetitions = o.max_repetitions;
+  r.warmup = o.warmup;
+  r.time_budget_s = o.time_budget_s;
+  r.seed = o.seed_given ? o.seed : std::random_device{}();
+  auto& conv = r.workload.convolution;
+  conv.batch = o.batch;
+  conv.channels = o.channels;
+  conv.filters = o.filters;
+  conv.kernel = o.kernel;
+  conv.stride = o.stride;
+  if (o.padding == "same") {
+    if (o.kernel % 2 == 0) throw InputError("--padding same needs an odd --kernel; give the padding as a number");
+    conv.pad = -1;
+  } else {
+    try {
+      std::size_t used = 0;
+      conv.pad = std::stoll(o.padding, &used);
+      if (used != o.padding.size() || conv.pad < 0) throw std::invalid_argument("padding");
+    } catch (const std::exception&) {
+      throw InputError("--padding must be 'same' or a non-negative whole number, got '" + o.padding + "'");
+    }
+  }
+  const auto op = parse_reduce_op(o.op);
+  if (!op) throw InputError("unknown --op '" + o.op + "'");
+  const auto axis = parse_reduce_axis(o.axis);
+  if (!axis) throw InputError("unknown --axis '" + o.axis + "'");
+  r.workload.reduction.op = *op;
+  r.workload.reduction.axis = *axis;
+  return r;
+}
+
+int execute_run(const RunCommandOptions& o, const std::vector<std::string>& workloads) {
+  const RunOptions options = to_run_options(o, workloads);
+  reports::OutputPaths paths;
+  if (!o.json.empty()) paths.json = o.json;
+  if (!o.markdown.empty()) paths.markdown = o.markdown;
+  if (!o.csv.empty()) paths.csv = o.csv;
+  if (!o.chart_dir.empty()) paths.chart_dir = o.chart_dir;
+  reports::check_output_paths(paths);  // fail now, not after a long run
+
+  const Registry registry = make_registry();
+  Runner runner(registry, options);
+  const RunPlan plan = runner.plan();
+
+  ProgressPrinter progress(o.quiet);
+  // Say once, grouped by reason, which default backends are absent.
+  std::map<std::string, std::vector<std::string>> absent_by_reason;
+  for (const auto& [name, reason] : plan.absent) absent_by_reason[reason].push_back(name);
+  for (const auto& [reason, names] : absent_by_reason)
+    progress.message(fmt::format("mlbench: {} absent: {}", fmt::join(names, ", "), reason));
+
+  RunReport report;
+  report.run.mlbench_version = MLBENCH_CLI_VERSION;
+  report.run.command_line = command_line();
+  report.run.started_at = utc_now();
+  report.run.seed = options.seed;
+  report.run.time_budget_s = options.time_budget_s;
+  report.run.absent_backends = plan.absent;
+  report.machine = collect_machine_context(runner.options().threads, registry);
+  if (!o.quiet)
+    for (const auto& w : report.machine.warnings) progress.message("mlbench: warning: " + w);
+
+  install_stop_handlers();
+  report.results = runner.run(plan, &progress);
+  report.run.finished_at = utc_now();
+  report.run.interrupted = Runner::stop_requested();
+
+  reports::write_reports(report, paths);
+  if (!o.quiet) fmt::print("{}", reports::render_console_table(report));
+
+  if (report.run.interrupted) {
+    fmt::print(stderr, "mlbench: interrupted; {} finished result(s) kept\n", report.results.size());
+    return g_signal == SIGTERM ? 143 : 130;
+  }
+  const bool all_ok = std::all_of(report.results.begin(), report.results.end(), [](const auto& r) { return r.ok(); });
+  return all_ok ? 0 : kExitFailure;
+}
+
+void add_run_options(CLI::App& sub, RunCommandOptions& o, bool conv_options, bool reduction_options) {
+  sub.add_option("--size", o.sizes, "Side length: GEMM M=N=K, convolution image, reduction NxN; a list sweeps (512,1024)")
+      ->delimiter(',')
+      ->capture_default_str();
+  sub.add_option("--backends", o.backends, "Backends to run, comma separated (default: every available one)")
+      ->delimiter(',');
+  sub.add_option("--precision", o.precision, "Element type")->check(CLI::IsMember({"fp32", "fp64"}))->capture_default_str();
+  sub.add_option("--threads", o.threads, "CPU threads for openmp/openblas (default: all OpenMP threads)")
+      ->check(CLI::Range(1, 4096));
+  sub.add_option("--repetitions", o.repetitions, "Measured runs per variant (default: as many as fit --time-budget)")
+      ->check(CLI::Range(1, 100000));
+  sub.add_option("--max-repetitions", o.max_repetitions, "Cap of the adaptive repetition count")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  sub.add_option("--warmup", o.warmup, "Un-timed runs before checking and timing")->check(CLI::Range(1, 1000))->capture_default_str();
+  sub.add_option("--time-budget", o.time_budget_s, "Seconds of measured time per variant the repetitions aim at")
+      ->check(CLI::Range(1e-3, 3600.0))
+      ->capture_default_str();
+  sub.add_option_function<std::uint64_t>("--seed", [&o](const std::uint64_t& s) { o.seed = s; o.seed_given = true; },
+                                         "Seed of the random inputs (default: random, recorded in the report)");
+  sub.add_option("--json", o.json, "Write the JSON report (Google Benchmark format + mlbench fields)");
+  sub.add_option("--markdown", o.markdown, "Write the markdown report");
+  sub.add_option("--csv", o.csv, "Write one CSV row per result");
+  sub.add_option("--chart", o.chart_dir, "Write SVG charts into this directory");
+  sub.add_flag("--quiet,-q", o.quiet, "No progress, notes or table");
+  if (conv_options) {
+    auto* g = sub.add_option_group("Convolution", "Default: an RGB image through a CNN's first layer");
+    g->add_option("--batch", o.batch, "Images per batch (N)")->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 20))->capture_default_str();
+    g->add_option("--channels", o.channels, "Input channels (C)")->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 20))->capture_default_str();
+    g->add_option("--filters", o.filters, "Output channels (K)")->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 20))->capture_default_str();
+    g->add_option("--kernel", o.kernel, "Filter side R (R x R)")->check(CLI::Range(std::int64_t{1}, std::int64_t{64}))->capture_default_str();
+    g->add_option("--stride", o.stride, "Stride")->check(CLI::Range(std::int64_t{1}, std::int64_t{64}))->capture_default_str();
+    g->add_option("--padding", o.padding, "'same' ((kernel-1)/2) or a number of pixels")->capture_default_str();
+  }
+  if (reduction_options) {
+    auto* g = sub.add_option_group("Reduction");
+    g->add_option("--op", o.op, "Reduction operator")->check(CLI::IsMember({"sum", "max", "mean"}))->capture_default_str();
+    g->add_option("--axis", o.axis, "all: one value; rows: one value per row (softmax, layer norm)")
+        ->check(CLI::IsMember({"all", "rows"}))
+        ->capture_default_str();
+  }
+}
+
+// Run subcommands own their options for the life of the App.
+std::vector<std::unique_ptr<RunCommandOptions>>& option_storage() {
+  static std::vector<std::unique_ptr<RunCommandOptions>> storage;
+  return storage;
+}
+
+void add_workload_command(CLI::App& app, int& exit_code, const std::string& name, const std::vector<std::string>& aliases,
+                          const std::string& description, std::vector<std::string> workloads, bool conv, bool reduction) {
+  auto& o = *option_storage().emplace_back(std::make_unique<RunCommandOptions>());
+  CLI::App* sub = app.add_subcommand(name, description);
+  for (const auto& alias : aliases) sub->alias(alias);
+  add_run_options(*sub, o, conv, reduction);
+  sub->callback([&o, &exit_code, workloads] { exit_code = execute_run(o, workloads); });
+}
+
+int execute_list() {
+  const Registry registry = make_registry();
+  fmt::print("{:<12} {:<12} {:<12} {}\n", "workload", "backend", "kind", "status");
+  for (const auto& w : workloads())
+    for (const BackendInfo* b : registry.backends_for(w.name)) {
+      const Availability a = b->availability ? b->availability() : Availability::yes();
+      fmt::print("{:<12} {:<12} {:<12} {}\n", w.name, b->name, to_string(b->kind),
+                 a.available ? "available" : "unavailable: " + a.reason);
+    }
+  return 0;
+}
+
+}  // namespace
+
+void add_run_commands(CLI::App& app, int& exit_code) {
+  add_workload_command(app, exit_code, "gemm", {}, "Dense matrix multiply C = A*B (M = N = K = size)", {"gemm"}, false, false);
+  add_workload_command(app, exit_code, "convolution", {"conv"}, "2D convolution forward, NCHW (size x size image)",
+                       {"convolution"}, true, false);
+  add_workload_command(app, exit_code, "reduction", {"reduce"}, "Sum / max / mean over a size x size tensor or its rows",
+                       {"reduction"}, false, true);
+  add_workload_command(app, exit_code, "all", {}, "Every workload", {"gemm", "convolution", "reduction"}, true, true);
+
+  app.add_subcommand("list", "Workloads x backends and whether each is available here (and why not)")
+      ->callback([&exit_code] { exit_code = execute_list(); });
+
+  static bool info_json = false;
+  auto* info = app.add_subcommand("info", "Machine and build context: CPU, memory, compiler, OpenMP, libraries, GPU");
+  info->add_flag("--json", info_json, "Print the context as JSON");
+  info->callback([&exit_code] {
+    const Registry registry = make_registry();
+    const MachineContext ctx = collect_machine_context(0, registry);
+    fmt::print("{}", info_json ? reports::render_machine_context_json(ctx) : reports::render_machine_context(ctx));
+    exit_code = 0;
+  });
+}
+
+}  // namespace mlbench::cli

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what mlbench needs and is missing (Debian/Ubuntu packages), then configures and
+# builds it into ./build. Safe to run again: it installs nothing twice and rebuilds
+# incrementally. nvcc is used when found (PATH or /usr/local/cuda); without it the GPU
+# backends are built as "unavailable" and everything else works.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(cmake g++ make ninja-build pkg-config git
+          libcli11-dev libfmt-dev nlohmann-json3-dev libbenchmark-dev libgtest-dev
+          libopenblas-dev librsvg2-bin)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "mlbench setup: installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+cuda_args=()
+if ! command -v nvcc >/dev/null 2>&1 && [ -x /usr/local/cuda/bin/nvcc ]; then
+  cuda_args+=("-DCMAKE_CUDA_COMPILER=/usr/local/cuda/bin/nvcc")
+fi
+
+build_dir=${MLBENCH_BUILD_DIR:-build}
+cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release "${cuda_args[@]}" ${MLBENCH_CMAKE_ARGS:-} >/dev/null
+cmake --build "$build_dir" -j"$(nproc)"

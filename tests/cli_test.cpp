@@ -1,0 +1,162 @@
+// The mlbench executable end to end: help, exit codes, one-line errors, files written.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Outcome {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("mlbench_cli_" + std::to_string(std::random_device{}()));
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  Outcome run(const std::string& args) {
+    const fs::path out = dir_ / "stdout", err = dir_ / "stderr";
+    const std::string cmd = std::string(MLBENCH_EXE) + " " + args + " >" + out.string() + " 2>" + err.string();
+    const int status = std::system(cmd.c_str());
+    Outcome o;
+    o.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    o.out = slurp(out);
+    o.err = slurp(err);
+    return o;
+  }
+  // Bad input: exit code 2 and exactly one line on stderr that mentions `needle`.
+  void expect_bad_input(const std::string& args, const std::string& needle) {
+    SCOPED_TRACE(args);
+    const Outcome o = run(args);
+    EXPECT_EQ(o.exit_code, 2) << o.err;
+    EXPECT_EQ(std::count(o.err.begin(), o.err.end(), '\n'), 1) << o.err;
+    EXPECT_NE(o.err.find(needle), std::string::npos) << o.err;
+  }
+  fs::path dir_;
+};
+
+}  // namespace
+
+TEST_F(Cli, HelpWorksForEverySubcommand) {
+  for (const char* sub : {"", "gemm", "convolution", "conv", "reduction", "reduce", "all", "list", "info", "report", "compare"}) {
+    SCOPED_TRACE(sub);
+    const Outcome o = run(std::string(sub) + " --help");
+    EXPECT_EQ(o.exit_code, 0) << o.err;
+    EXPECT_NE(o.out.find("Usage"), std::string::npos) << o.out;
+  }
+  const Outcome conv = run("convolution --help");
+  for (const char* opt : {"--batch", "--channels", "--filters", "--kernel", "--stride", "--padding", "--size", "--backends",
+                          "--precision", "--threads", "--repetitions", "--warmup", "--seed", "--json", "--markdown", "--quiet"})
+    EXPECT_NE(conv.out.find(opt), std::string::npos) << opt;
+  const Outcome red = run("reduction --help");
+  EXPECT_NE(red.out.find("--op"), std::string::npos);
+  EXPECT_NE(red.out.find("--axis"), std::string::npos);
+}
+
+TEST_F(Cli, VersionPrints) {
+  const Outcome o = run("--version");
+  EXPECT_EQ(o.exit_code, 0);
+  EXPECT_NE(o.out.find("mlbench"), std::string::npos);
+}
+
+TEST_F(Cli, BadInputIsOneLineAndExitCodeTwo) {
+  expect_bad_input("fft --size 8", "fft");
+  expect_bad_input("gemm --size 8 --backends serial,warp9", "warp9");
+  expect_bad_input("gemm --size 8 --frobnicate", "frobnicate");
+  expect_bad_input("gemm --size 0", "size");
+  expect_bad_input("gemm --size -3", "size");
+  expect_bad_input("gemm --size abc", "abc");
+  expect_bad_input("gemm --size 64,x", "x");
+  expect_bad_input("gemm --size 8 --precision fp17", "fp17");
+  expect_bad_input("gemm --size 8 --threads 0", "threads");
+  expect_bad_input("gemm --size 8 --repetitions -1", "repetitions");
+  expect_bad_input("reduction --size 8 --op median", "median");
+  expect_bad_input("reduction --size 8 --axis cols", "cols");
+  expect_bad_input("convolution --size 8 --kernel 4", "kernel");
+  expect_bad_input("convolution --size 2 --kernel 5 --padding 0", "does not fit");
+  expect_bad_input("gemm --size 10000000", "needs");
+  expect_bad_input("gemm --size 8 --json /nonexistent-dir/out.json", "/nonexistent-dir/out.json");
+  expect_bad_input("convolution --size 100000 --batch 100000000 --channels 100000000", "overflow");
+}
+
+TEST_F(Cli, UnavailableGpuBackendAskedByNameIsRefused) {
+  const Outcome list = run("list");
+  ASSERT_EQ(list.exit_code, 0);
+  std::istringstream lines(list.out);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("gemm", 0) == 0 && line.find(" cuda ") != std::string::npos &&
+        line.find("unavailable") != std::string::npos) {
+      expect_bad_input("gemm --size 8 --backends cuda", "cuda");
+      return;
+    }
+  }
+  GTEST_SKIP() << "cuda is available on this machine";
+}
+
+TEST_F(Cli, ListShowsEveryWorkloadAndWhyBackendsAreMissing) {
+  const Outcome o = run("list");
+  EXPECT_EQ(o.exit_code, 0);
+  for (const char* w : {"gemm", "convolution", "reduction", "serial", "openmp", "openblas", "cuda", "cublas", "cudnn", "cub"})
+    EXPECT_NE(o.out.find(w), std::string::npos) << w;
+}
+
+TEST_F(Cli, InfoPrintsContextAndJson) {
+  const Outcome text = run("info");
+  EXPECT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("OpenBLAS"), std::string::npos) << text.out;
+  const Outcome json = run("info --json");
+  EXPECT_EQ(json.exit_code, 0) << json.err;
+  const auto j = nlohmann::json::parse(json.out);
+  EXPECT_TRUE(j.contains("cpu_model") || j.contains("mlbench")) << json.out.substr(0, 400);
+}
+
+TEST_F(Cli, RunWritesReportsAndExitsZero) {
+  const fs::path json = dir_ / "r.json", md = dir_ / "r.md", csv = dir_ / "r.csv";
+  const Outcome o = run("all --size 24,40 --backends serial,openmp --time-budget 0.01 --quiet --json " + json.string() +
+                        " --markdown " + md.string() + " --csv " + csv.string());
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_TRUE(o.out.empty()) << "--quiet prints nothing: " << o.out;
+  const auto j = nlohmann::json::parse(slurp(json));
+  ASSERT_TRUE(j["benchmarks"].is_array());
+  EXPECT_FALSE(j["benchmarks"].empty());
+  EXPECT_NE(slurp(md).find("| "), std::string::npos);
+  EXPECT_FALSE(slurp(csv).empty());
+  // No temporary file left beside the reports.
+  int files = 0;
+  for (const auto& e : fs::directory_iterator(dir_)) files += e.path().filename().string().rfind("r.", 0) == 0;
+  EXPECT_EQ(files, 3);
+}
+
+TEST_F(Cli, PlainRunPrintsATable) {
+  const Outcome o = run("reduction --size 64 --op max --axis rows --backends serial,openmp --time-budget 0.01");
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_NE(o.out.find("serial"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("openmp"), std::string::npos) << o.out;
+}
+
+TEST_F(Cli, BadInputLeavesAnExistingReportUntouched) {
+  const fs::path json = dir_ / "keep.json";
+  std::ofstream(json) << "precious";
+  const Outcome o = run("gemm --size 0 --json " + json.string());
+  EXPECT_EQ(o.exit_code, 2);
+  EXPECT_EQ(slurp(json), "precious");
+}
