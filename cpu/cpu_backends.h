@@ -1,0 +1,104 @@
+// Internal to cpu/: the shared CPU Variant base, SIMD vector types and the per-file factories
+// that cpu/register.cpp wires into the registry.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <memory>
+
+#include "bench/backend.h"
+#include "bench/host_buffer.h"
+#include "bench/problem.h"
+
+namespace mlbench::cpu {
+
+// A CPU execution of one problem. The output is allocated and poisoned (NaN) here, at
+// prepare time, so an element a backend never writes fails verification; run() times
+// compute() alone with the steady clock.
+class CpuVariant : public Variant {
+ public:
+  CpuVariant(const Problem& problem, int threads)
+      : output_(problem.precision(), problem.output_size()), threads_(std::max(threads, 1)) {
+    output_.poison();
+  }
+
+  double run(TimingMode /*mode*/) final {
+    before_timed_run();
+    const auto start = std::chrono::steady_clock::now();
+    compute();
+    const auto stop = std::chrono::steady_clock::now();
+    return std::chrono::duration<double>(stop - start).count();
+  }
+
+  void read_output(HostBuffer& out) override {
+    if (out.size() != output_.size() || out.precision() != output_.precision())
+      out = HostBuffer(output_.precision(), output_.size());
+    if (!output_.empty()) std::memcpy(out.raw(), output_.raw(), output_.bytes());
+  }
+
+  int threads() const override { return threads_; }
+
+ protected:
+  // Untimed per-run setup (e.g. telling OpenBLAS its thread count).
+  virtual void before_timed_run() {}
+  virtual void compute() = 0;
+
+  HostBuffer output_;
+  int threads_;
+};
+
+// Native SIMD width of the build: the hand-optimized kernels size their register tiles by it.
+#if defined(__AVX512F__)
+inline constexpr int kVectorBytes = 64;
+#elif defined(__AVX__)
+inline constexpr int kVectorBytes = 32;
+#else
+inline constexpr int kVectorBytes = 16;
+#endif
+
+// GCC/Clang vector extensions: portable SIMD arithmetic the compiler maps to the target's
+// registers (vector * scalar broadcasts; with -ffp-contract=fast a*b+c becomes an FMA).
+template <class T>
+struct Simd;
+template <>
+struct Simd<float> {
+  typedef float Vector __attribute__((vector_size(kVectorBytes)));
+  typedef float Unaligned __attribute__((vector_size(kVectorBytes), aligned(alignof(float))));
+};
+template <>
+struct Simd<double> {
+  typedef double Vector __attribute__((vector_size(kVectorBytes)));
+  typedef double Unaligned __attribute__((vector_size(kVectorBytes), aligned(alignof(double))));
+};
+template <class T>
+inline constexpr int kLanes = kVectorBytes / static_cast<int>(sizeof(T));
+
+template <class T>
+inline typename Simd<T>::Vector load_unaligned(const T* p) {
+  return *reinterpret_cast<const typename Simd<T>::Unaligned*>(p);
+}
+template <class T>
+inline void store_unaligned(T* p, typename Simd<T>::Vector v) {
+  *reinterpret_cast<typename Simd<T>::Unaligned*>(p) = v;
+}
+
+// Per-file factories (one file per backend per workload).
+std::unique_ptr<Variant> prepare_serial_gemm(const Problem& problem, const ExecutionConfig& config);
+std::unique_ptr<Variant> prepare_openmp_gemm(const Problem& problem, const ExecutionConfig& config);
+std::unique_ptr<Variant> prepare_serial_convolution(const Problem& problem, const ExecutionConfig& config);
+std::unique_ptr<Variant> prepare_openmp_convolution(const Problem& problem, const ExecutionConfig& config);
+std::unique_ptr<Variant> prepare_serial_reduction(const Problem& problem, const ExecutionConfig& config);
+std::unique_ptr<Variant> prepare_openmp_reduction(const Problem& problem, const ExecutionConfig& config);
+#if defined(MLBENCH_HAVE_OPENBLAS)
+std::unique_ptr<Variant> prepare_openblas_gemm(const Problem& problem, const ExecutionConfig& config);
+#endif
+
+// Builds Variant<float> or Variant<double> for the problem's precision.
+template <template <class> class VariantOf, class... Args>
+std::unique_ptr<Variant> make_typed(const Problem& problem, Args&&... args) {
+  if (problem.precision() == Precision::fp64) return std::make_unique<VariantOf<double>>(std::forward<Args>(args)...);
+  return std::make_unique<VariantOf<float>>(std::forward<Args>(args)...);
+}
+
+}  // namespace mlbench::cpu

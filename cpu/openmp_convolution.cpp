@@ -1,0 +1,173 @@
+// OpenMP convolution: direct convolution, register-blocked. Work is split into tasks of
+// (image, block of KB filters, block of output rows), run in parallel. Within a task each
+// output row is cut into tiles of two SIMD vectors of columns; for a tile, KB x 2 vector
+// accumulators stay in registers while every tap (channel, r, s) loads the input vectors once
+// and reuses them for all KB filters (weights repacked so the KB values of a tap are
+// contiguous). Interior tiles need no bounds checks; only rows whose taps leave the image
+// skip those taps, and border/leftover columns take a checked scalar path.
+#include <omp.h>
+
+#include <algorithm>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "bench/convolution.h"
+#include "cpu/cpu_backends.h"
+
+namespace mlbench::cpu {
+namespace {
+
+template <class T>
+struct ConvBlocking {
+  static constexpr int kFilters = kVectorBytes == 64 ? 8 : 4;  // KB: filters per register tile
+  static constexpr int kVectors = 2;                           // SIMD vectors of columns per tile
+  static constexpr int kColumns = kVectors * kLanes<T>;
+  static constexpr std::int64_t kRows = 4;                     // output rows per task
+};
+
+template <class T>
+class OpenmpConvolution final : public CpuVariant {
+  using Blocking = ConvBlocking<T>;
+  using Vector = typename Simd<T>::Vector;
+  static constexpr int KB = Blocking::kFilters, NV = Blocking::kVectors, L = kLanes<T>;
+
+ public:
+  OpenmpConvolution(const ConvProblem& problem, int threads) : CpuVariant(problem, threads), problem_(problem) {
+    const ConvShape& s = problem.shape();
+    filter_blocks_ = (s.filters + KB - 1) / KB;
+    packed_weights_ = HostBuffer(problem.precision(),
+                                 static_cast<std::size_t>(filter_blocks_ * s.channels * s.kernel * s.kernel * KB));
+  }
+
+  std::vector<std::pair<std::string, std::string>> notes() const override {
+    return {{"register_tile", fmt::format("{} filters x {} columns", KB, Blocking::kColumns)}};
+  }
+
+ private:
+  // Everything a task needs, hoisted out of the loops.
+  struct Geometry {
+    std::int64_t C, H, W, K, R, stride, pad, OH, OW;
+    std::int64_t interior_begin, interior_end;  // columns whose taps are all inside the image
+  };
+
+  void compute() override {
+    const ConvShape& s = problem_.shape();
+    Geometry g{s.channels, s.height, s.width, s.filters, s.kernel, s.stride, s.pad, s.out_height(), s.out_width(), 0, 0};
+    g.interior_begin = std::min(g.OW, (g.pad + g.stride - 1) / g.stride);
+    g.interior_end = g.W + g.pad - g.R < 0 ? 0 : std::min(g.OW, (g.W + g.pad - g.R) / g.stride + 1);
+    if (g.interior_end < g.interior_begin) g.interior_end = g.interior_begin;
+
+    const T* input = problem_.input().data<T>();
+    const T* weights = problem_.weights().data<T>();
+    T* output = output_.data<T>();
+    T* packed = packed_weights_.data<T>();
+    const std::int64_t taps = g.C * g.R * g.R;
+    const std::int64_t row_blocks = (g.OH + Blocking::kRows - 1) / Blocking::kRows;
+    const std::int64_t filter_blocks = filter_blocks_;
+
+#pragma omp parallel num_threads(threads_)
+    {
+      // Weights as [filter block][channel][r][s][KB], zero for filters past K.
+#pragma omp for schedule(static)
+      for (std::int64_t fb = 0; fb < filter_blocks; ++fb)
+        for (std::int64_t t = 0; t < taps; ++t)
+          for (std::int64_t kk = 0; kk < KB; ++kk) {
+            const std::int64_t k = fb * KB + kk;
+            packed[(fb * taps + t) * KB + kk] = k < g.K ? weights[k * taps + t] : T(0);
+          }
+
+#pragma omp for collapse(3) schedule(dynamic)
+      for (std::int64_t n = 0; n < s.batch; ++n)
+        for (std::int64_t fb = 0; fb < filter_blocks; ++fb)
+          for (std::int64_t rb = 0; rb < row_blocks; ++rb) {
+            const T* image = input + n * g.C * g.H * g.W;
+            const T* block_weights = packed + fb * taps * KB;
+            const std::int64_t k0 = fb * KB, filters = std::min<std::int64_t>(KB, g.K - k0);
+            T* out = output + (n * g.K + k0) * g.OH * g.OW;
+            const std::int64_t oh_end = std::min(g.OH, (rb + 1) * Blocking::kRows);
+            for (std::int64_t oh = rb * Blocking::kRows; oh < oh_end; ++oh) {
+              // Taps r whose input row lies inside the image.
+              const std::int64_t ih0 = oh * g.stride - g.pad;
+              const std::int64_t r_begin = std::max<std::int64_t>(0, -ih0), r_end = std::min(g.R, g.H - ih0);
+              std::int64_t ow = g.interior_begin;
+              for (; ow + Blocking::kColumns <= g.interior_end; ow += Blocking::kColumns) {
+                if (g.stride == 1)
+                  tile<true>(g, image, block_weights, out, filters, oh, ow, r_begin, r_end);
+                else
+                  tile<false>(g, image, block_weights, out, filters, oh, ow, r_begin, r_end);
+              }
+              for (std::int64_t c = 0; c < g.interior_begin; ++c)
+                checked_column(g, image, block_weights, out, filters, oh, c, r_begin, r_end);
+              for (; ow < g.OW; ++ow) checked_column(g, image, block_weights, out, filters, oh, ow, r_begin, r_end);
+            }
+          }
+    }
+  }
+
+  // Output columns [ow, ow + kColumns) of row oh for the block's filters; every tap of these
+  // columns is inside the image horizontally, rows r in [r_begin, r_end) vertically.
+  template <bool kUnitStride>
+  static void tile(const Geometry& g, const T* image, const T* block_weights, T* out, std::int64_t filters,
+                   std::int64_t oh, std::int64_t ow, std::int64_t r_begin, std::int64_t r_end) {
+    Vector acc[KB][NV];
+#pragma GCC unroll 8
+    for (int kk = 0; kk < KB; ++kk)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[kk][v] = Vector{};
+    const std::int64_t stride = kUnitStride ? 1 : g.stride;
+    for (std::int64_t c = 0; c < g.C; ++c)
+      for (std::int64_t r = r_begin; r < r_end; ++r) {
+        const T* in_row = image + (c * g.H + oh * g.stride - g.pad + r) * g.W + ow * stride - g.pad;
+        const T* tap_weights = block_weights + (c * g.R + r) * g.R * KB;
+        for (std::int64_t q = 0; q < g.R; ++q) {
+          Vector x[NV];
+#pragma GCC unroll 4
+          for (int v = 0; v < NV; ++v) {
+            if constexpr (kUnitStride) {
+              x[v] = load_unaligned(in_row + q + v * L);
+            } else {
+              for (int l = 0; l < L; ++l) x[v][l] = in_row[q + (v * L + l) * stride];
+            }
+          }
+          const T* w = tap_weights + q * KB;
+#pragma GCC unroll 8
+          for (int kk = 0; kk < KB; ++kk)
+#pragma GCC unroll 4
+            for (int v = 0; v < NV; ++v) acc[kk][v] += w[kk] * x[v];
+        }
+      }
+    for (std::int64_t kk = 0; kk < filters; ++kk)
+      for (int v = 0; v < NV; ++v) store_unaligned(out + (kk * g.OH + oh) * g.OW + ow + v * L, acc[kk][v]);
+  }
+
+  // One output column with a bounds check per tap (image borders and leftover columns).
+  static void checked_column(const Geometry& g, const T* image, const T* block_weights, T* out, std::int64_t filters,
+                             std::int64_t oh, std::int64_t ow, std::int64_t r_begin, std::int64_t r_end) {
+    T acc[KB] = {};
+    const std::int64_t iw0 = ow * g.stride - g.pad;
+    const std::int64_t q_begin = std::max<std::int64_t>(0, -iw0), q_end = std::min(g.R, g.W - iw0);
+    for (std::int64_t c = 0; c < g.C; ++c)
+      for (std::int64_t r = r_begin; r < r_end; ++r) {
+        const T* in_row = image + (c * g.H + oh * g.stride - g.pad + r) * g.W;
+        const T* tap_weights = block_weights + (c * g.R + r) * g.R * KB;
+        for (std::int64_t q = q_begin; q < q_end; ++q) {
+          const T x = in_row[iw0 + q];
+          for (int kk = 0; kk < KB; ++kk) acc[kk] += tap_weights[q * KB + kk] * x;
+        }
+      }
+    for (std::int64_t kk = 0; kk < filters; ++kk) out[(kk * g.OH + oh) * g.OW + ow] = acc[kk];
+  }
+
+  const ConvProblem& problem_;
+  std::int64_t filter_blocks_ = 0;
+  HostBuffer packed_weights_;
+};
+
+}  // namespace
+
+std::unique_ptr<Variant> prepare_openmp_convolution(const Problem& problem, const ExecutionConfig& config) {
+  return make_typed<OpenmpConvolution>(problem, problem_cast<ConvProblem>(problem), config.threads);
+}
+
+}  // namespace mlbench::cpu

@@ -1,0 +1,94 @@
+// Registers the CPU backends (serial, openmp, openblas) and the OpenBLAS machine-context facts.
+#include <string>
+
+#include <fmt/format.h>
+
+#include "bench/backend.h"
+#include "bench/machine_context.h"
+#include "cpu/cpu_backends.h"
+
+#if defined(MLBENCH_HAVE_OPENBLAS)
+#include <cblas.h>
+#endif
+
+namespace mlbench::cpu {
+namespace {
+
+using Prepare = std::function<std::unique_ptr<Variant>(const Problem&, const ExecutionConfig&)>;
+
+BackendInfo cpu_backend(std::string name, std::string workload, BackendKind kind, std::string description,
+                        Prepare prepare) {
+  BackendInfo info;
+  info.name = std::move(name);
+  info.workload = std::move(workload);
+  info.kind = kind;
+  info.description = std::move(description);
+  info.availability = [] { return Availability::yes(); };
+  info.supports = [](const Problem&) { return Availability::yes(); };  // fp32 and fp64, every shape
+  info.prepare = std::move(prepare);
+  return info;
+}
+
+#if defined(MLBENCH_HAVE_OPENBLAS)
+// "0.3.21" from OPENBLAS_VERSION (" OpenBLAS 0.3.21 ").
+std::string openblas_version() {
+  std::string text = OPENBLAS_VERSION;
+  const auto last = text.find_last_not_of(' ');
+  text = last == std::string::npos ? "" : text.substr(0, last + 1);
+  const auto space = text.find_last_of(' ');
+  return space == std::string::npos ? text : text.substr(space + 1);
+}
+
+void add_openblas_context(MachineContext& context) {
+  context.openblas_core = openblas_get_corename();
+  context.openblas_config = openblas_get_config();
+  context.libraries.emplace_back("OpenBLAS", openblas_version());
+  if (is_generic_openblas_core(context.openblas_core))
+    context.warnings.push_back(fmt::format(
+        "OpenBLAS selected the generic '{}' kernel for this CPU: the openblas baseline is far below what the "
+        "CPU can do, which inflates every speedup against it (set OPENBLAS_CORETYPE to the right core)",
+        context.openblas_core));
+}
+#endif
+
+}  // namespace
+
+void register_backends(Registry& registry) {
+  registry.add(cpu_backend("serial", "gemm", BackendKind::cpu,
+                           "single thread, i-k-j loops (unit-stride, compiler-vectorized inner loop)",
+                           prepare_serial_gemm));
+  registry.add(cpu_backend("openmp", "gemm", BackendKind::cpu,
+                           "BLIS-style packed A/B panels, register-blocked SIMD micro-kernel, threads over rows",
+                           prepare_openmp_gemm));
+  BackendInfo openblas;
+#if defined(MLBENCH_HAVE_OPENBLAS)
+  openblas = cpu_backend("openblas", "gemm", BackendKind::cpu_library, "OpenBLAS cblas_sgemm/cblas_dgemm, row-major",
+                         prepare_openblas_gemm);
+#else
+  openblas = cpu_backend("openblas", "gemm", BackendKind::cpu_library, "OpenBLAS cblas_sgemm/cblas_dgemm, row-major",
+                         [](const Problem&, const ExecutionConfig&) -> std::unique_ptr<Variant> {
+                           throw std::logic_error("openblas backend is unavailable: built without OpenBLAS");
+                         });
+  openblas.availability = [] { return Availability::no("built without OpenBLAS"); };
+#endif
+  registry.add(std::move(openblas));
+
+  registry.add(cpu_backend("serial", "convolution", BackendKind::cpu,
+                           "single thread, direct loops tap by tap over whole output planes",
+                           prepare_serial_convolution));
+  registry.add(cpu_backend("openmp", "convolution", BackendKind::cpu,
+                           "direct, register-blocked filters x SIMD columns, threads over (image, filters, rows)",
+                           prepare_openmp_convolution));
+  registry.add(cpu_backend("serial", "reduction", BackendKind::cpu,
+                           "single thread, vectorized chunks summed pairwise in double",
+                           prepare_serial_reduction));
+  registry.add(cpu_backend("openmp", "reduction", BackendKind::cpu,
+                           "per-thread padded partials, four SIMD accumulators, chunks summed pairwise in double",
+                           prepare_openmp_reduction));
+
+#if defined(MLBENCH_HAVE_OPENBLAS)
+  registry.context_providers.emplace_back(add_openblas_context);
+#endif
+}
+
+}  // namespace mlbench::cpu

@@ -1,0 +1,218 @@
+// CPU backends (serial, openmp, openblas) against Problem::verify() on awkward shapes.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "bench/backend.h"
+#include "bench/convolution.h"
+#include "bench/gemm.h"
+#include "bench/machine_context.h"
+#include "bench/reduction.h"
+
+namespace mlbench {
+namespace {
+
+std::uint64_t fresh_seed() {
+  std::random_device device;
+  return (static_cast<std::uint64_t>(device()) << 32) ^ device();
+}
+
+const Registry& cpu_registry() {
+  static const Registry registry = [] {
+    Registry r;
+    cpu::register_backends(r);
+    return r;
+  }();
+  return registry;
+}
+
+// Thread counts each backend is tried with: openmp on 1, 2 and an odd 3; others on 1 and 2.
+std::vector<int> thread_counts(const std::string& backend) {
+  if (backend == "openmp") return {1, 2, 3};
+  if (backend == "openblas") return {1, 2};
+  return {1};
+}
+
+// Prepares, runs once and returns the output of `backend` on `problem`.
+HostBuffer run_backend(const std::string& backend, const Problem& problem, int threads) {
+  const BackendInfo* info = cpu_registry().find(problem.workload(), backend);
+  if (info == nullptr) throw std::runtime_error("backend " + backend + " not registered for " + problem.workload());
+  auto variant = info->prepare(problem, ExecutionConfig{threads, 0});
+  const double seconds = variant->run(TimingMode::host);
+  EXPECT_GE(seconds, 0.0);
+  HostBuffer output;
+  variant->read_output(output);
+  return output;
+}
+
+void expect_verified(const std::string& backend, const Problem& problem, int threads) {
+  SCOPED_TRACE(backend + " " + to_string(problem.precision()) + " " + problem.shape_label() +
+               " threads=" + std::to_string(threads));
+  const HostBuffer output = run_backend(backend, problem, threads);
+  ASSERT_EQ(output.size(), problem.output_size());
+  const Verification v = problem.verify(output);
+  EXPECT_TRUE(v.passed) << v.method << ": error " << v.max_error << " > tolerance " << v.tolerance << " " << v.detail;
+}
+
+const Precision kPrecisions[] = {Precision::fp32, Precision::fp64};
+
+TEST(CpuRegistration, RegistersEveryBackendForItsWorkloads) {
+  const Registry& r = cpu_registry();
+  for (const char* workload : {"gemm", "convolution", "reduction"}) {
+    for (const char* backend : {"serial", "openmp"}) {
+      const BackendInfo* info = r.find(workload, backend);
+      ASSERT_NE(info, nullptr) << workload << "/" << backend;
+      EXPECT_EQ(info->kind, BackendKind::cpu);
+      EXPECT_TRUE(info->availability().available);
+    }
+  }
+  const BackendInfo* openblas = r.find("gemm", "openblas");
+  ASSERT_NE(openblas, nullptr);
+  EXPECT_EQ(openblas->kind, BackendKind::cpu_library);
+  EXPECT_EQ(r.find("convolution", "openblas"), nullptr);
+}
+
+TEST(CpuRegistration, ContextProviderReportsOpenblasCoreAndVersion) {
+  const BackendInfo* openblas = cpu_registry().find("gemm", "openblas");
+  ASSERT_NE(openblas, nullptr);
+  if (!openblas->availability().available) GTEST_SKIP() << "built without OpenBLAS";
+  MachineContext context;
+  for (const auto& provide : cpu_registry().context_providers) provide(context);
+  EXPECT_FALSE(context.openblas_core.empty());
+  EXPECT_NE(context.openblas_config.find("OpenBLAS"), std::string::npos) << context.openblas_config;
+  bool listed = false;
+  for (const auto& [name, version] : context.libraries)
+    if (name == "OpenBLAS") listed = !version.empty() && std::isdigit(static_cast<unsigned char>(version[0]));
+  EXPECT_TRUE(listed);
+  const bool warned = !context.warnings.empty();
+  EXPECT_EQ(warned, is_generic_openblas_core(context.openblas_core));
+}
+
+TEST(CpuVariant, OpenmpReportsTheThreadsItWasGiven) {
+  const auto seed = fresh_seed();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  GemmProblem problem({9, 9, 9}, Precision::fp32, seed, 9);
+  auto variant = cpu_registry().find("gemm", "openmp")->prepare(problem, ExecutionConfig{3, 0});
+  EXPECT_EQ(variant->threads(), 3);
+  EXPECT_EQ(cpu_registry().find("gemm", "serial")->prepare(problem, ExecutionConfig{3, 0})->threads(), 1);
+}
+
+TEST(CpuVariant, OutputIsPoisonedBeforeTheFirstRun) {
+  const auto seed = fresh_seed();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  GemmProblem gemm({5, 6, 7}, Precision::fp32, seed, 5);
+  ConvProblem conv({1, 2, 6, 6, 3, 3, 1, 1}, Precision::fp64, seed, 6);
+  ReductionProblem reduction({4, 9, ReduceOp::sum, ReduceAxis::rows}, Precision::fp32, seed, 4);
+  for (const Problem* problem : std::vector<const Problem*>{&gemm, &conv, &reduction})
+    for (const BackendInfo* info : cpu_registry().backends_for(problem->workload())) {
+      if (!info->availability().available) continue;
+      SCOPED_TRACE(problem->workload() + "/" + info->name);
+      auto variant = info->prepare(*problem, ExecutionConfig{2, 0});
+      HostBuffer output;
+      variant->read_output(output);
+      ASSERT_EQ(output.size(), problem->output_size());
+      for (std::size_t i = 0; i < output.size(); ++i) EXPECT_TRUE(std::isnan(output.get(i))) << "element " << i;
+    }
+}
+
+TEST(CpuGemm, EveryBackendMatchesReferenceOnAwkwardShapes) {
+  const auto seed = fresh_seed();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  // Square sizes around and off the micro-kernel tiles, plus non-square shapes.
+  const std::vector<GemmShape> shapes = {{1, 1, 1},     {7, 7, 7},     {33, 33, 33},  {100, 100, 100},
+                                         {131, 131, 131}, {257, 257, 257}, {13, 200, 5}, {300, 17, 61},
+                                         {1, 257, 300},  {65, 1, 513}};
+  for (const char* backend : {"serial", "openmp", "openblas"}) {
+    if (!cpu_registry().find("gemm", backend)->availability().available) continue;
+    for (Precision precision : kPrecisions)
+      for (const GemmShape& shape : shapes) {
+        GemmProblem problem(shape, precision, seed, shape.m);
+        for (int threads : thread_counts(backend)) expect_verified(backend, problem, threads);
+      }
+  }
+}
+
+TEST(CpuGemm, VerifyRejectsOneCorruptedElementOfACorrectOutput) {
+  const auto seed = fresh_seed();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  GemmProblem problem({131, 131, 131}, Precision::fp32, seed, 131);
+  HostBuffer output = run_backend("openmp", problem, 2);
+  ASSERT_TRUE(problem.verify(output).passed);
+  const std::size_t victim = std::mt19937_64(seed)() % output.size();
+  output.set(victim, output.get(victim) + 1000.0);
+  EXPECT_FALSE(problem.verify(output).passed) << "element " << victim << " off by 1000 went unnoticed";
+}
+
+ConvShape conv(std::int64_t batch, std::int64_t channels, std::int64_t height, std::int64_t width,
+               std::int64_t filters, std::int64_t kernel, std::int64_t stride, std::int64_t pad) {
+  return ConvShape{batch, channels, height, width, filters, kernel, stride, pad};
+}
+
+TEST(CpuConvolution, EveryBackendMatchesReferenceOnAwkwardShapes) {
+  const auto seed = fresh_seed();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  const std::vector<ConvShape> shapes = {
+      conv(1, 3, 33, 33, 16, 3, 1, 1),    // the default shape, small
+      conv(1, 1, 1, 1, 1, 1, 1, 0),       // a single multiply
+      conv(2, 5, 17, 71, 7, 5, 1, 2),     // batch, odd filter count, 5x5
+      conv(1, 4, 16, 40, 9, 2, 1, 0),     // even kernel, no padding
+      conv(3, 2, 31, 67, 5, 4, 2, 1),     // even kernel, stride 2
+      conv(1, 3, 100, 131, 17, 3, 2, 0),  // stride 2, pad 0, filter tail
+      conv(2, 3, 9, 257, 10, 3, 1, 1),    // wide rows: many SIMD tiles plus leftovers
+      conv(1, 2, 5, 5, 3, 7, 1, 3),       // kernel larger than the image
+      conv(1, 2, 12, 50, 4, 3, 3, 2),     // stride 3, padding wider than one tap
+  };
+  for (const char* backend : {"serial", "openmp"})
+    for (Precision precision : kPrecisions)
+      for (const ConvShape& shape : shapes) {
+        ConvProblem problem(shape, precision, seed, shape.height);
+        for (int threads : thread_counts(backend)) expect_verified(backend, problem, threads);
+      }
+}
+
+TEST(CpuConvolution, VerifyRejectsOneCorruptedElementOfACorrectOutput) {
+  const auto seed = fresh_seed();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  ConvProblem problem(conv(1, 3, 40, 40, 16, 3, 1, 1), Precision::fp32, seed, 40);
+  HostBuffer output = run_backend("openmp", problem, 2);
+  ASSERT_TRUE(problem.verify(output).passed);
+  const std::size_t victim = std::mt19937_64(seed)() % output.size();
+  output.set(victim, std::numeric_limits<double>::quiet_NaN());
+  EXPECT_FALSE(problem.verify(output).passed) << "NaN at element " << victim << " went unnoticed";
+}
+
+TEST(CpuReduction, EveryBackendMatchesReferenceForEveryOpAndAxis) {
+  const auto seed = fresh_seed();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  // Tiny, odd, one long row split across threads, few long rows, many short rows.
+  const std::vector<std::pair<std::int64_t, std::int64_t>> shapes = {
+      {1, 1}, {7, 33}, {1, 100003}, {3, 70001}, {257, 131}, {33, 257}};
+  for (const char* backend : {"serial", "openmp"})
+    for (Precision precision : kPrecisions)
+      for (ReduceOp op : {ReduceOp::sum, ReduceOp::max, ReduceOp::mean})
+        for (ReduceAxis axis : {ReduceAxis::all, ReduceAxis::rows})
+          for (const auto& [rows, cols] : shapes) {
+            ReductionProblem problem({rows, cols, op, axis}, precision, seed, rows);
+            for (int threads : thread_counts(backend)) expect_verified(backend, problem, threads);
+          }
+}
+
+TEST(CpuReduction, VerifyRejectsOneCorruptedElementOfACorrectOutput) {
+  const auto seed = fresh_seed();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  for (ReduceOp op : {ReduceOp::sum, ReduceOp::max}) {
+    ReductionProblem problem({33, 100, op, ReduceAxis::rows}, Precision::fp32, seed, 33);
+    HostBuffer output = run_backend("openmp", problem, 2);
+    ASSERT_TRUE(problem.verify(output).passed);
+    const std::size_t victim = std::mt19937_64(seed)() % output.size();
+    output.set(victim, output.get(victim) + 1000.0);
+    EXPECT_FALSE(problem.verify(output).passed) << to_string(op) << ": row " << victim << " off by 1000 went unnoticed";
+  }
+}
+
+}  // namespace
+}  // namespace mlbench
