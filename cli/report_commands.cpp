@@ -1,0 +1,97 @@
+#include "cli/report_commands.h"
+
+#include <fmt/format.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bench/types.h"
+#include "reports/compare.h"
+#include "reports/report_writer.h"
+
+namespace mlbench::cli {
+namespace {
+
+struct ReportOptions {
+  std::vector<std::string> runs;
+  std::string chart_dir, markdown, csv, json;
+};
+
+struct CompareOptions {
+  std::vector<std::string> runs;
+  std::optional<double> fail_above_pct;
+  std::string csv, markdown;
+};
+
+// Runs `body`, turning InputError into the one-line message and exit code 2.
+template <class Body>
+int guarded(Body&& body) {
+  try {
+    return body();
+  } catch (const InputError& e) {
+    fmt::print(stderr, "mlbench: error: {}\n", e.what());
+    return 2;
+  }
+}
+
+int execute_report(const ReportOptions& o) {
+  reports::OutputPaths paths;
+  if (!o.json.empty()) paths.json = o.json;
+  if (!o.markdown.empty()) paths.markdown = o.markdown;
+  if (!o.csv.empty()) paths.csv = o.csv;
+  if (!o.chart_dir.empty()) paths.chart_dir = o.chart_dir;
+  std::vector<RunReport> runs;
+  for (const std::string& path : o.runs) runs.push_back(reports::read_report(path));
+  reports::check_output_paths(paths);
+  const std::vector<RunReport> machines = reports::merge_by_machine(runs);
+  reports::write_reports(machines, paths);
+  for (std::size_t i = 0; i < machines.size(); ++i) {
+    if (machines.size() > 1) fmt::print("{}== {} ==\n", i ? "\n" : "", machines[i].machine.hostname);
+    fmt::print("{}", reports::render_console_table(machines[i]));
+  }
+  return 0;
+}
+
+int execute_compare(const CompareOptions& o) {
+  if (o.runs.size() < 2) throw InputError("compare needs BASE.json and NEW.json (and optionally more runs)");
+  if (o.fail_above_pct && !(*o.fail_above_pct >= 0)) throw InputError("--fail-above must be a percentage >= 0");
+  if (!o.csv.empty()) reports::check_writable_file(o.csv);
+  if (!o.markdown.empty()) reports::check_writable_file(o.markdown);
+  std::vector<reports::LabeledReport> runs;
+  for (const std::string& path : o.runs) runs.push_back({path, reports::read_report(path)});
+  const reports::Comparison comparison = reports::compare(runs);
+  const std::string markdown = reports::render_compare_markdown(comparison, o.fail_above_pct);
+  if (!o.markdown.empty()) reports::write_file_atomically(o.markdown, markdown);
+  if (!o.csv.empty()) reports::write_file_atomically(o.csv, reports::render_compare_csv(comparison));
+  fmt::print("{}", markdown);
+  if (!o.fail_above_pct) return 0;
+  const std::vector<std::string> failures = reports::gate_failures(comparison, *o.fail_above_pct);
+  for (const std::string& f : failures) fmt::print(stderr, "mlbench: gate: {}\n", f);
+  return failures.empty() ? 0 : 1;
+}
+
+}  // namespace
+
+void add_report_commands(CLI::App& app, int& exit_code) {
+  auto report_options = std::make_shared<ReportOptions>();
+  auto* report = app.add_subcommand("report", "Re-render saved JSON runs (merged: several machines or sizes) without re-running");
+  report->add_option("runs", report_options->runs, "JSON reports written by --json")->required();
+  report->add_option("--chart", report_options->chart_dir, "Write SVG charts (speedup, scaling, machine comparison) into DIR");
+  report->add_option("--markdown", report_options->markdown, "Write the markdown report");
+  report->add_option("--csv", report_options->csv, "Write one CSV row per result");
+  report->add_option("--json", report_options->json, "Write the merged JSON report (runs of one machine only)");
+  report->callback([report_options, &exit_code] { exit_code = guarded([&] { return execute_report(*report_options); }); });
+
+  auto compare_options = std::make_shared<CompareOptions>();
+  auto* compare = app.add_subcommand("compare", "Compare saved runs row by row against the first (the base); prints markdown");
+  compare->add_option("runs", compare_options->runs, "BASE.json NEW.json [MORE.json ...]")->required();
+  compare->add_option("--fail-above", compare_options->fail_above_pct,
+                      "Exit 1 when a row got slower than the base by more than PCT percent beyond noise, or stopped verifying");
+  compare->add_option("--csv", compare_options->csv, "Write the comparison as CSV");
+  compare->add_option("--markdown", compare_options->markdown, "Write the comparison as markdown");
+  compare->callback([compare_options, &exit_code] { exit_code = guarded([&] { return execute_compare(*compare_options); }); });
+}
+
+}  // namespace mlbench::cli

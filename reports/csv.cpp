@@ -1,0 +1,56 @@
+#include "reports/csv.h"
+
+#include <fmt/format.h>
+
+namespace mlbench::reports {
+
+const std::vector<std::string>& csv_columns() {
+  static const std::vector<std::string> columns = {
+      "host", "cpu", "gpu", "workload", "precision", "shape", "size", "backend", "backend_kind", "timing",
+      "threads", "status", "median_s", "mean_s", "stddev_s", "cv", "runs", "iterations", "gflops", "gbps",
+      "speedup_vs_serial", "speedup_vs_best_cpu", "best_cpu_backend", "vendor_backend", "fraction_of_vendor",
+      "verification_passed", "max_error", "tolerance", "seed", "error_message"};
+  return columns;
+}
+
+std::string csv_number(double value) { return fmt::format("{}", value); }
+
+std::string csv_line(const std::vector<std::string>& cells) {
+  std::string out;
+  for (std::size_t i = 0; i < cells.size(); ++i) {
+    const std::string& c = cells[i];
+    if (i) out += ',';
+    if (c.find_first_of(",\"\n\r") == std::string::npos) {
+      out += c;
+      continue;
+    }
+    out += '"';
+    for (char ch : c) out += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+    out += '"';
+  }
+  return out + "\n";
+}
+
+std::string render_csv(const std::vector<RunReport>& reports) {
+  std::string out = csv_line(csv_columns());
+  for (const RunReport& report : reports) {
+    const MachineContext& m = report.machine;
+    for (const VariantResult& r : report.results) {
+      const TimingStats& s = r.stats;
+      out += csv_line({m.hostname, m.cpu_model, m.gpu ? m.gpu->name : "", r.workload, to_string(r.precision),
+                       r.shape_label, std::to_string(r.size), r.backend, to_string(r.backend_kind),
+                       to_string(r.timing), std::to_string(r.threads), to_string(r.status), csv_number(s.median_s),
+                       csv_number(s.mean_s), csv_number(s.stddev_s), csv_number(s.cv), std::to_string(s.runs),
+                       std::to_string(s.iterations), csv_number(r.gflops), csv_number(r.gbps),
+                       csv_number(r.speedup_vs_serial), csv_number(r.speedup_vs_best_cpu), r.best_cpu_backend,
+                       r.vendor_backend, csv_number(r.fraction_of_vendor), r.verification.passed ? "true" : "false",
+                       csv_number(r.verification.max_error), csv_number(r.verification.tolerance),
+                       std::to_string(r.seed), r.error_message});
+    }
+  }
+  return out;
+}
+
+std::string render_csv(const RunReport& report) { return render_csv(std::vector<RunReport>{report}); }
+
+}  // namespace mlbench::reports

@@ -1,0 +1,433 @@
+#include "reports/json_report.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "bench/types.h"
+#include "reports/text_format.h"
+
+namespace mlbench::reports {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+// JSON has no NaN/inf; a failed verification may well report an infinite error.
+Json number(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  return v;
+}
+
+double to_double(const Json& j) {
+  if (j.is_number()) return j.get<double>();
+  if (j.is_null()) return std::nan("");
+  if (j.is_string()) {
+    const auto& s = j.get_ref<const std::string&>();
+    if (s == "nan") return std::nan("");
+    if (s == "inf") return INFINITY;
+    if (s == "-inf") return -INFINITY;
+  }
+  throw InputError("expected a number, found " + j.dump());
+}
+
+double get_double(const Json& j, const char* key) { return to_double(j.at(key)); }
+
+Json pairs_to_object(const std::vector<std::pair<std::string, std::string>>& pairs) {
+  Json object = Json::object();
+  for (const auto& [k, v] : pairs) object[k] = v;
+  return object;
+}
+
+std::vector<std::pair<std::string, std::string>> object_to_pairs(const Json& object) {
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (auto it = object.begin(); it != object.end(); ++it) pairs.emplace_back(it.key(), it.value().get<std::string>());
+  return pairs;
+}
+
+Json machine_to_json(const MachineContext& m) {
+  Json caches = Json::array();
+  for (const CacheLevel& c : m.caches)
+    caches.push_back({{"level", c.level}, {"type", c.type}, {"size_bytes", c.size_bytes}, {"shared_by_cpus", c.shared_by_cpus}});
+  Json gpu = nullptr;
+  if (m.gpu) {
+    const GpuContext& g = *m.gpu;
+    gpu = {{"ordinal", g.ordinal}, {"name", g.name}, {"cc_major", g.cc_major}, {"cc_minor", g.cc_minor},
+           {"sm_count", g.sm_count}, {"memory_bytes", g.memory_bytes}, {"memory_bus_bits", g.memory_bus_bits},
+           {"memory_clock_mhz", number(g.memory_clock_mhz)}, {"peak_bandwidth_gbps", number(g.peak_bandwidth_gbps)},
+           {"sm_clock_mhz", number(g.sm_clock_mhz)}, {"l2_bytes", g.l2_bytes},
+           {"driver_version", g.driver_version}, {"runtime_version", g.runtime_version}};
+  }
+  Json load = Json::array();
+  for (double v : m.load_average) load.push_back(number(v));
+  return {{"hostname", m.hostname}, {"os", m.os}, {"cpu_model", m.cpu_model},
+          {"logical_cpus", m.logical_cpus}, {"physical_cores", m.physical_cores}, {"cpu_mhz", number(m.cpu_mhz)},
+          {"simd", m.simd}, {"caches", caches}, {"memory_total_bytes", m.memory_total_bytes},
+          {"memory_available_bytes", m.memory_available_bytes}, {"load_average", load},
+          {"cpu_scaling_governor", m.cpu_scaling_governor}, {"compiler", m.compiler},
+          {"build_type", m.build_type}, {"build_flags", m.build_flags}, {"cuda_compiler", m.cuda_compiler},
+          {"openmp", m.openmp}, {"omp_max_threads", m.omp_max_threads}, {"threads_used", m.threads_used},
+          {"omp_proc_bind", m.omp_proc_bind}, {"omp_places", m.omp_places},
+          {"libraries", pairs_to_object(m.libraries)}, {"openblas_core", m.openblas_core},
+          {"openblas_config", m.openblas_config}, {"gpu", gpu}, {"gpu_absent_reason", m.gpu_absent_reason},
+          {"warnings", m.warnings}};
+}
+
+MachineContext machine_from_json(const Json& j) {
+  MachineContext m;
+  m.hostname = j.at("hostname").get<std::string>();
+  m.os = j.at("os").get<std::string>();
+  m.cpu_model = j.at("cpu_model").get<std::string>();
+  m.logical_cpus = j.at("logical_cpus").get<int>();
+  m.physical_cores = j.at("physical_cores").get<int>();
+  m.cpu_mhz = get_double(j, "cpu_mhz");
+  m.simd = j.at("simd").get<std::vector<std::string>>();
+  for (const Json& c : j.at("caches"))
+    m.caches.push_back({c.at("level").get<int>(), c.at("type").get<std::string>(),
+                        c.at("size_bytes").get<std::int64_t>(), c.at("shared_by_cpus").get<int>()});
+  m.memory_total_bytes = j.at("memory_total_bytes").get<std::int64_t>();
+  m.memory_available_bytes = j.at("memory_available_bytes").get<std::int64_t>();
+  for (const Json& v : j.at("load_average")) m.load_average.push_back(to_double(v));
+  m.cpu_scaling_governor = j.at("cpu_scaling_governor").get<std::string>();
+  m.compiler = j.at("compiler").get<std::string>();
+  m.build_type = j.at("build_type").get<std::string>();
+  m.build_flags = j.at("build_flags").get<std::string>();
+  m.cuda_compiler = j.at("cuda_compiler").get<std::string>();
+  m.openmp = j.at("openmp").get<std::string>();
+  m.omp_max_threads = j.at("omp_max_threads").get<int>();
+  m.threads_used = j.at("threads_used").get<int>();
+  m.omp_proc_bind = j.at("omp_proc_bind").get<std::string>();
+  m.omp_places = j.at("omp_places").get<std::string>();
+  m.libraries = object_to_pairs(j.at("libraries"));
+  m.openblas_core = j.at("openblas_core").get<std::string>();
+  m.openblas_config = j.at("openblas_config").get<std::string>();
+  const Json& g = j.at("gpu");
+  if (!g.is_null()) {
+    GpuContext gpu;
+    gpu.ordinal = g.at("ordinal").get<int>();
+    gpu.name = g.at("name").get<std::string>();
+    gpu.cc_major = g.at("cc_major").get<int>();
+    gpu.cc_minor = g.at("cc_minor").get<int>();
+    gpu.sm_count = g.at("sm_count").get<int>();
+    gpu.memory_bytes = g.at("memory_bytes").get<std::int64_t>();
+    gpu.memory_bus_bits = g.at("memory_bus_bits").get<int>();
+    gpu.memory_clock_mhz = get_double(g, "memory_clock_mhz");
+    gpu.peak_bandwidth_gbps = get_double(g, "peak_bandwidth_gbps");
+    gpu.sm_clock_mhz = get_double(g, "sm_clock_mhz");
+    gpu.l2_bytes = g.at("l2_bytes").get<std::int64_t>();
+    gpu.driver_version = g.at("driver_version").get<std::string>();
+    gpu.runtime_version = g.at("runtime_version").get<std::string>();
+    m.gpu = gpu;
+  }
+  m.gpu_absent_reason = j.at("gpu_absent_reason").get<std::string>();
+  m.warnings = j.at("warnings").get<std::vector<std::string>>();
+  return m;
+}
+
+Json run_to_json(const RunInfo& run) {
+  return {{"mlbench_version", run.mlbench_version}, {"command_line", run.command_line},
+          {"started_at", run.started_at}, {"finished_at", run.finished_at}, {"seed", run.seed},
+          {"time_budget_s", number(run.time_budget_s)}, {"interrupted", run.interrupted},
+          {"absent_backends", pairs_to_object(run.absent_backends)}};
+}
+
+RunInfo run_from_json(const Json& j) {
+  RunInfo run;
+  run.mlbench_version = j.at("mlbench_version").get<std::string>();
+  run.command_line = j.at("command_line").get<std::string>();
+  run.started_at = j.at("started_at").get<std::string>();
+  run.finished_at = j.at("finished_at").get<std::string>();
+  run.seed = j.at("seed").get<std::uint64_t>();
+  run.time_budget_s = get_double(j, "time_budget_s");
+  run.interrupted = j.at("interrupted").get<bool>();
+  run.absent_backends = object_to_pairs(j.at("absent_backends"));
+  return run;
+}
+
+// Google Benchmark's context block, from mlbench's machine context.
+Json gbench_context(const RunReport& report) {
+  const MachineContext& m = report.machine;
+  Json caches = Json::array();
+  for (const CacheLevel& c : m.caches)
+    caches.push_back({{"type", c.type}, {"level", c.level}, {"size", c.size_bytes}, {"num_sharing", c.shared_by_cpus}});
+  Json load = Json::array();
+  for (double v : m.load_average) load.push_back(number(v));
+  std::string build_type = m.build_type;
+  std::transform(build_type.begin(), build_type.end(), build_type.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::string executable = report.run.command_line.substr(0, report.run.command_line.find(' '));
+  return {{"date", report.run.started_at}, {"host_name", m.hostname}, {"executable", executable.empty() ? "mlbench" : executable},
+          {"num_cpus", m.logical_cpus}, {"mhz_per_cpu", static_cast<std::int64_t>(std::lround(m.cpu_mhz))},
+          {"cpu_scaling_enabled", !m.cpu_scaling_governor.empty() && m.cpu_scaling_governor != "performance"},
+          {"caches", caches}, {"load_avg", load},
+          {"library_build_type", build_type == "debug" ? "debug" : "release"},
+          {"json_schema_version", 1}, {"mlbench", machine_to_json(m)}};
+}
+
+Json result_fields(const VariantResult& r) {
+  Json shape = Json::object();
+  for (const auto& [k, v] : r.shape) shape[k] = v;
+  const TimingStats& s = r.stats;
+  return {{"workload", r.workload}, {"backend", r.backend}, {"backend_kind", to_string(r.backend_kind)},
+          {"timing", to_string(r.timing)}, {"precision", to_string(r.precision)}, {"size", r.size},
+          {"shape_label", r.shape_label}, {"shape", shape}, {"threads", r.threads}, {"seed", r.seed},
+          {"flops", number(r.flops)}, {"bytes", number(r.bytes)}, {"gflops", number(r.gflops)},
+          {"gbps", number(r.gbps)}, {"speedup_vs_serial", number(r.speedup_vs_serial)},
+          {"speedup_vs_best_cpu", number(r.speedup_vs_best_cpu)}, {"best_cpu_backend", r.best_cpu_backend},
+          {"vendor_backend", r.vendor_backend}, {"fraction_of_vendor", number(r.fraction_of_vendor)},
+          {"status", to_string(r.status)}, {"error_message", r.error_message},
+          {"runs", s.runs}, {"cv", number(s.cv)},
+          {"verification", {{"status", to_string(r.status)}, {"passed", r.verification.passed},
+                            {"max_error", number(r.verification.max_error)},
+                            {"tolerance", number(r.verification.tolerance)},
+                            {"method", r.verification.method}, {"detail", r.verification.detail}}},
+          {"stats", {{"runs", s.runs}, {"iterations", s.iterations}, {"median_s", number(s.median_s)},
+                     {"mean_s", number(s.mean_s)}, {"stddev_s", number(s.stddev_s)}, {"cv", number(s.cv)},
+                     {"cpu_median_s", number(s.cpu_median_s)}}},
+          {"notes", pairs_to_object(r.notes)}};
+}
+
+BackendKind parse_backend_kind(const std::string& text) {
+  for (auto k : {BackendKind::cpu, BackendKind::cpu_library, BackendKind::gpu, BackendKind::gpu_library})
+    if (to_string(k) == text) return k;
+  throw InputError("unknown backend_kind \"" + text + "\"");
+}
+
+VariantResult result_from_fields(const Json& j) {
+  VariantResult r;
+  r.workload = j.at("workload").get<std::string>();
+  r.backend = j.at("backend").get<std::string>();
+  r.backend_kind = parse_backend_kind(j.at("backend_kind").get<std::string>());
+  auto timing = parse_timing_mode(j.at("timing").get<std::string>());
+  if (!timing) throw InputError("unknown timing " + j.at("timing").dump());
+  r.timing = *timing;
+  auto precision = parse_precision(j.at("precision").get<std::string>());
+  if (!precision) throw InputError("unknown precision " + j.at("precision").dump());
+  r.precision = *precision;
+  r.size = j.at("size").get<std::int64_t>();
+  r.shape_label = j.at("shape_label").get<std::string>();
+  const Json& shape = j.at("shape");
+  for (auto it = shape.begin(); it != shape.end(); ++it) r.shape.emplace_back(it.key(), it.value().get<std::int64_t>());
+  r.threads = j.at("threads").get<int>();
+  r.seed = j.at("seed").get<std::uint64_t>();
+  r.flops = get_double(j, "flops");
+  r.bytes = get_double(j, "bytes");
+  r.gflops = get_double(j, "gflops");
+  r.gbps = get_double(j, "gbps");
+  r.speedup_vs_serial = get_double(j, "speedup_vs_serial");
+  r.speedup_vs_best_cpu = get_double(j, "speedup_vs_best_cpu");
+  r.best_cpu_backend = j.at("best_cpu_backend").get<std::string>();
+  r.vendor_backend = j.at("vendor_backend").get<std::string>();
+  r.fraction_of_vendor = get_double(j, "fraction_of_vendor");
+  auto status = parse_result_status(j.at("status").get<std::string>());
+  if (!status) throw InputError("unknown status " + j.at("status").dump());
+  r.status = *status;
+  r.error_message = j.at("error_message").get<std::string>();
+  const Json& v = j.at("verification");
+  r.verification.passed = v.at("passed").get<bool>();
+  r.verification.max_error = get_double(v, "max_error");
+  r.verification.tolerance = get_double(v, "tolerance");
+  r.verification.method = v.at("method").get<std::string>();
+  r.verification.detail = v.at("detail").get<std::string>();
+  const Json& s = j.at("stats");
+  r.stats.runs = s.at("runs").get<int>();
+  r.stats.iterations = s.at("iterations").get<std::int64_t>();
+  r.stats.median_s = get_double(s, "median_s");
+  r.stats.mean_s = get_double(s, "mean_s");
+  r.stats.stddev_s = get_double(s, "stddev_s");
+  r.stats.cv = get_double(s, "cv");
+  r.stats.cpu_median_s = get_double(s, "cpu_median_s");
+  r.notes = object_to_pairs(j.at("notes"));
+  return r;
+}
+
+double mean_of(const std::vector<double>& v) {
+  double sum = 0;
+  for (double x : v) sum += x;
+  return v.empty() ? 0 : sum / static_cast<double>(v.size());
+}
+double median_of(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+double stddev_of(const std::vector<double>& v) {
+  if (v.size() < 2) return 0;
+  double m = mean_of(v), sum = 0;
+  for (double x : v) sum += (x - m) * (x - m);
+  return std::sqrt(sum / static_cast<double>(v.size() - 1));
+}
+
+void append_entries(Json& benchmarks, const VariantResult& r, int family_index, int instance_index) {
+  const std::string run_name = r.name();
+  const Json fields = result_fields(r);
+  const TimingStats& s = r.stats;
+  const bool small = s.median_s > 0 && s.median_s < 1e-3;
+  const double scale = small ? 1e6 : 1e3;  // seconds -> time_unit
+  const char* unit = small ? "us" : "ms";
+  const int repetitions = std::max<int>(s.runs, static_cast<int>(s.run_times_s.size()));
+
+  auto base = [&](const std::string& name) {
+    return Json{{"name", name}, {"family_index", family_index}, {"per_family_instance_index", instance_index},
+                {"run_name", run_name}};
+  };
+
+  if (!r.ok()) {
+    Json e = base(run_name);
+    e["run_type"] = "iteration";
+    e["repetitions"] = std::max(repetitions, 1);
+    e["repetition_index"] = 0;
+    e["threads"] = 1;
+    e["iterations"] = 0;
+    e["real_time"] = 0.0;
+    e["cpu_time"] = 0.0;
+    e["time_unit"] = unit;
+    e["error_occurred"] = true;
+    e["error_message"] = r.error_message.empty() ? verification_label(r) : r.error_message;
+    e["mlbench"] = fields;
+    benchmarks.push_back(std::move(e));
+    return;
+  }
+
+  const std::vector<double>& real = s.run_times_s;
+  const std::vector<double>& cpu = s.run_cpu_times_s.size() == real.size() ? s.run_cpu_times_s : s.run_times_s;
+  for (std::size_t i = 0; i < real.size(); ++i) {
+    Json e = base(run_name);
+    e["run_type"] = "iteration";
+    e["repetitions"] = repetitions;
+    e["repetition_index"] = static_cast<int>(i);
+    e["threads"] = 1;
+    e["iterations"] = s.iterations;
+    e["real_time"] = number(real[i] * scale);
+    e["cpu_time"] = number(cpu[i] * scale);
+    e["time_unit"] = unit;
+    Json f = fields;
+    f["repetition"] = {{"index", static_cast<int>(i)}, {"real_time_s", number(real[i])},
+                       {"cpu_time_s", number(s.run_cpu_times_s.size() == real.size() ? s.run_cpu_times_s[i] : std::nan(""))}};
+    e["mlbench"] = std::move(f);
+    benchmarks.push_back(std::move(e));
+  }
+  // Google Benchmark only aggregates when there is more than one repetition.
+  if (repetitions < 2) return;
+  struct Aggregate { const char* name; double real; double cpu; bool percentage; };
+  const double cpu_mean = mean_of(cpu), cpu_stddev = stddev_of(cpu);
+  const Aggregate aggregates[] = {
+      {"mean", s.mean_s * scale, cpu_mean * scale, false},
+      {"median", s.median_s * scale, median_of(cpu) * scale, false},
+      {"stddev", s.stddev_s * scale, cpu_stddev * scale, false},
+      {"cv", s.cv, cpu_mean > 0 ? cpu_stddev / cpu_mean : 0, true},
+  };
+  for (const Aggregate& a : aggregates) {
+    Json e = base(run_name + "_" + a.name);
+    e["run_type"] = "aggregate";
+    e["repetitions"] = repetitions;
+    e["threads"] = 1;
+    e["aggregate_name"] = a.name;
+    e["aggregate_unit"] = a.percentage ? "percentage" : "time";
+    e["iterations"] = repetitions;
+    e["real_time"] = number(a.real);
+    e["cpu_time"] = number(a.cpu);
+    e["time_unit"] = unit;
+    e["mlbench"] = fields;
+    benchmarks.push_back(std::move(e));
+  }
+}
+
+[[noreturn]] void bad(const std::string& source, const std::string& problem) {
+  throw InputError(source + ": " + problem);
+}
+
+}  // namespace
+
+nlohmann::ordered_json to_json(const RunReport& report) {
+  Json benchmarks = Json::array();
+  std::map<std::string, int> family_of;
+  std::map<int, int> instances_in_family;
+  for (const VariantResult& r : report.results) {
+    std::string family = r.workload + "|" + to_string(r.precision) + "|" + r.backend + "|" + to_string(r.timing);
+    auto [it, inserted] = family_of.emplace(family, static_cast<int>(family_of.size()));
+    int instance = instances_in_family[it->second]++;
+    append_entries(benchmarks, r, it->second, instance);
+  }
+  return {{"context", gbench_context(report)},
+          {"benchmarks", benchmarks},
+          {"mlbench", {{"schema_version", kJsonSchemaVersion}, {"run", run_to_json(report.run)}}}};
+}
+
+nlohmann::ordered_json machine_context_to_json(const MachineContext& machine) { return machine_to_json(machine); }
+
+std::string render_json(const RunReport& report) { return to_json(report).dump(2) + "\n"; }
+
+RunReport parse_report(const std::string& text, const std::string& source) {
+  Json j;
+  try {
+    j = Json::parse(text);
+  } catch (const Json::parse_error& e) {
+    bad(source, "not JSON (parse error at byte " + std::to_string(e.byte) + ")");
+  }
+  if (!j.is_object() || !j.contains("mlbench") || !j["mlbench"].is_object() ||
+      !j["mlbench"].contains("schema_version")) {
+    bool gbench = j.is_object() && j.contains("benchmarks");
+    bad(source, gbench ? "not an mlbench report (Google Benchmark JSON without the \"mlbench\" object)"
+                       : "not an mlbench report (no \"mlbench\" object)");
+  }
+  const Json& schema = j["mlbench"]["schema_version"];
+  if (!schema.is_number_integer() || schema.get<int>() != kJsonSchemaVersion)
+    bad(source, "unknown schema version " + schema.dump() + " (this mlbench reads version " +
+                    std::to_string(kJsonSchemaVersion) + ")");
+
+  RunReport report;
+  std::string where = "\"mlbench\".run";
+  try {
+    report.run = run_from_json(j.at("mlbench").at("run"));
+    where = "context.mlbench";
+    report.machine = machine_from_json(j.at("context").at("mlbench"));
+    where = "benchmarks";
+    const Json& benchmarks = j.at("benchmarks");
+    if (!benchmarks.is_array()) bad(source, "\"benchmarks\" is not an array");
+    // Entries of one result share run_name and follow each other.
+    std::map<std::string, std::size_t> index_of;
+    for (std::size_t i = 0; i < benchmarks.size(); ++i) {
+      where = "benchmarks[" + std::to_string(i) + "]";
+      const Json& entry = benchmarks[i];
+      const std::string run_name = entry.at("run_name").get<std::string>();
+      const Json& fields = entry.at("mlbench");
+      auto [it, inserted] = index_of.emplace(run_name, report.results.size());
+      if (inserted) report.results.push_back(result_from_fields(fields));
+      if (fields.contains("repetition")) {
+        VariantResult& r = report.results[it->second];
+        const Json& rep = fields.at("repetition");
+        r.stats.run_times_s.push_back(get_double(rep, "real_time_s"));
+        double cpu = get_double(rep, "cpu_time_s");
+        if (!std::isnan(cpu)) r.stats.run_cpu_times_s.push_back(cpu);
+      }
+    }
+  } catch (const Json::exception& e) {
+    std::string what = e.what();
+    auto close = what.find("] ");
+    bad(source, where + ": " + (close == std::string::npos ? what : what.substr(close + 2)));
+  } catch (const InputError& e) {
+    if (std::string(e.what()).rfind(source + ":", 0) == 0) throw;
+    bad(source, where + ": " + e.what());
+  }
+  if (report.results.empty()) bad(source, "empty report (no results)");
+  return report;
+}
+
+RunReport read_report(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) bad(path, "cannot read: is a directory");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) bad(path, std::string("cannot read: ") + std::strerror(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) bad(path, std::string("cannot read: ") + std::strerror(errno));
+  return parse_report(text.str(), path);
+}
+
+}  // namespace mlbench::reports

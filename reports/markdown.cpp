@@ -1,0 +1,183 @@
+#include "reports/markdown.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "reports/sweep.h"
+#include "reports/text_format.h"
+
+namespace mlbench::reports {
+namespace {
+
+std::string join(const std::vector<std::string>& parts, const std::string& sep) {
+  std::string out;
+  for (std::size_t i = 0; i < parts.size(); ++i) out += (i ? sep : "") + parts[i];
+  return out;
+}
+
+std::string table_row(const std::vector<std::string>& cells) {
+  std::string row = "|";
+  for (const std::string& c : cells) row += " " + markdown_cell(c) + " |";
+  return row + "\n";
+}
+
+bool is_hand_written_gpu(const VariantResult& r) { return r.backend_kind == BackendKind::gpu; }
+
+std::vector<std::string> result_cells(const VariantResult& r) {
+  if (!r.ok()) {
+    std::string mark = r.status == ResultStatus::timed_out ? "TIMED OUT" : "FAILED";
+    return {r.backend + " **" + mark + "**", timing_label(r.timing), "-", "-", "-", "-", "-", "-", "-", "-",
+            verification_label(r)};
+  }
+  const TimingStats& s = r.stats;
+  return {r.backend,
+          timing_label(r.timing),
+          format_duration(s.median_s),
+          s.runs > 1 ? format_percent(s.cv) : "-",
+          std::to_string(s.runs),
+          r.gflops > 0 ? format_number(r.gflops) : "-",
+          r.gbps > 0 ? format_number(r.gbps) : "-",
+          format_factor(r.speedup_vs_serial),
+          format_factor(r.speedup_vs_best_cpu),
+          is_hand_written_gpu(r) && r.fraction_of_vendor > 0
+              ? format_percent(r.fraction_of_vendor) + " of " + r.vendor_backend
+              : "-",
+          verification_label(r)};
+}
+
+std::string header_lines(const RunReport& report) {
+  const MachineContext& m = report.machine;
+  std::string out;
+  out += fmt::format("- **Machine:** {} — {} ({} logical CPUs, {} cores, {} threads used)\n",
+                     m.hostname.empty() ? "unknown host" : m.hostname, m.cpu_model.empty() ? "unknown CPU" : m.cpu_model,
+                     m.logical_cpus, m.physical_cores, m.threads_used);
+  if (!m.os.empty()) out += "- **OS:** " + m.os + "\n";
+  if (m.gpu) {
+    const GpuContext& g = *m.gpu;
+    out += fmt::format("- **GPU:** {} (compute capability {}.{}, {} SMs, {:.0f} GiB, {:.0f} GB/s peak; driver {}, runtime {})\n",
+                       g.name, g.cc_major, g.cc_minor, g.sm_count, static_cast<double>(g.memory_bytes) / (1 << 30),
+                       g.peak_bandwidth_gbps, g.driver_version, g.runtime_version);
+  } else {
+    out += "- **GPU:** none (" + (m.gpu_absent_reason.empty() ? std::string("no reason recorded") : m.gpu_absent_reason) + ")\n";
+  }
+  if (!m.openblas_core.empty()) out += "- **OpenBLAS:** core " + m.openblas_core + (m.openblas_config.empty() ? "" : " (" + m.openblas_config + ")") + "\n";
+  if (!m.compiler.empty()) out += "- **Build:** " + m.compiler + ", " + m.build_type + (m.cuda_compiler.empty() ? "" : ", " + m.cuda_compiler) + "\n";
+  for (const std::string& w : m.warnings) out += "- **Warning:** " + w + "\n";
+  out += fmt::format("- **Seed:** {} · **Date:** {} · **mlbench** {}\n", report.run.seed,
+                     report.run.started_at.empty() ? "unknown" : report.run.started_at, report.run.mlbench_version);
+  if (!report.run.command_line.empty()) out += "- **Command:** `" + report.run.command_line + "`\n";
+  if (report.run.interrupted) out += "- **Interrupted:** the run was stopped early; results are partial.\n";
+  // Absent backends, grouped by reason (usually one reason covers every GPU backend).
+  std::vector<std::pair<std::string, std::vector<std::string>>> absent;
+  for (const auto& [backend, why] : report.run.absent_backends) {
+    auto it = std::find_if(absent.begin(), absent.end(), [&](const auto& a) { return a.first == why; });
+    if (it == absent.end()) absent.push_back({why, {backend}});
+    else it->second.push_back(backend);
+  }
+  for (const auto& [why, backends] : absent) out += "- **Absent:** " + join(backends, ", ") + " — " + why + "\n";
+  return out;
+}
+
+}  // namespace
+
+std::string markdown_cell(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '|') out += "\\|";
+    else if (c == '\n' || c == '\r') out += ' ';
+    else out += c;
+  }
+  return out;
+}
+
+const std::vector<std::string>& markdown_columns() {
+  static const std::vector<std::string> columns = {
+      "Backend", "Timing", "Median", "CV", "Runs", "GFLOP/s", "GB/s", "vs serial", "vs best CPU", "% of vendor",
+      "Verification (max error)"};
+  return columns;
+}
+
+std::string render_markdown(const RunReport& report) {
+  std::string out = "# mlbench report: " + machine_label(report.machine) + "\n\n";
+  out += header_lines(report) + "\n";
+  for (const ShapeGroup& group : group_by_shape(report.results)) {
+    out += "## " + group.title() + "\n\n";
+    out += table_row(markdown_columns());
+    std::vector<std::string> separator;
+    for (std::size_t i = 0; i < markdown_columns().size(); ++i) separator.push_back(i < 2 || i + 1 == markdown_columns().size() ? "---" : "---:");
+    out += "|" + join(separator, "|") + "|\n";
+    for (const VariantResult* r : group.results) out += table_row(result_cells(*r));
+    std::vector<std::string> notes;
+    for (const VariantResult* r : group.results) {
+      std::vector<std::string> parts;
+      for (const auto& [k, v] : r->notes) parts.push_back(k + "=" + v);
+      if (!parts.empty()) notes.push_back("- " + backend_label(*r) + ": " + join(parts, ", "));
+    }
+    out += "\n";
+    if (!notes.empty()) out += "Notes:\n\n" + join(notes, "\n") + "\n\n";
+  }
+  std::string break_even_lines;
+  for (const Sweep& sweep : group_sweeps(report.results)) {
+    if (sweep.sizes.size() < 2) continue;
+    for (const BreakEven& b : break_even(sweep)) break_even_lines += "- " + sweep.title() + ": " + describe(b) + "\n";
+  }
+  if (!break_even_lines.empty()) out += "## Break-even (GPU end to end vs best CPU)\n\n" + break_even_lines + "\n";
+  return out;
+}
+
+std::string render_markdown(const std::vector<RunReport>& reports) {
+  if (reports.size() == 1) return render_markdown(reports.front());
+  std::string out;
+  for (const RunReport& r : reports) out += render_markdown(r) + "\n";
+  return out;
+}
+
+std::string render_console_table(const RunReport& report) {
+  const std::vector<std::string> header = {"backend", "timing", "median", "cv", "runs", "GFLOP/s", "GB/s", "vs serial", "vs best CPU", "verification"};
+  std::vector<std::vector<std::vector<std::string>>> blocks;
+  std::vector<std::string> titles;
+  for (const ShapeGroup& group : group_by_shape(report.results)) {
+    titles.push_back(group.title());
+    auto& rows = blocks.emplace_back();
+    for (const VariantResult* r : group.results) {
+      if (!r->ok()) {
+        rows.push_back({r->backend, timing_label(r->timing), "FAILED", "", "", "", "", "", "", verification_label(*r)});
+        continue;
+      }
+      const TimingStats& s = r->stats;
+      rows.push_back({r->backend, timing_label(r->timing), format_duration(s.median_s, true),
+                      s.runs > 1 ? format_percent(s.cv) : "-", std::to_string(s.runs),
+                      r->gflops > 0 ? format_number(r->gflops) : "-", r->gbps > 0 ? format_number(r->gbps) : "-",
+                      format_factor(r->speedup_vs_serial), format_factor(r->speedup_vs_best_cpu), verification_label(*r)});
+    }
+  }
+  std::vector<std::size_t> width(header.size());
+  for (std::size_t c = 0; c < header.size(); ++c) width[c] = header[c].size();
+  for (const auto& rows : blocks)
+    for (const auto& row : rows)
+      for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
+  auto line = [&](const std::vector<std::string>& cells) {
+    std::string out;
+    for (std::size_t c = 0; c < cells.size(); ++c) {
+      bool left = c < 2 || c + 1 == cells.size();  // names left, numbers right
+      out += left ? fmt::format("{:<{}}", cells[c], width[c]) : fmt::format("{:>{}}", cells[c], width[c]);
+      if (c + 1 < cells.size()) out += "  ";
+    }
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    return out + "\n";
+  };
+  std::string out;
+  for (std::size_t b = 0; b < blocks.size(); ++b) {
+    out += (b ? "\n" : "") + titles[b] + "\n" + line(header);
+    for (const auto& row : blocks[b]) out += line(row);
+  }
+  for (const Sweep& sweep : group_sweeps(report.results)) {
+    if (sweep.sizes.size() < 2) continue;
+    for (const BreakEven& b : break_even(sweep)) out += "\n" + sweep.title() + ": " + describe(b);
+  }
+  if (!out.empty() && out.back() != '\n') out += "\n";
+  return out;
+}
+
+}  // namespace mlbench::reports

@@ -1,0 +1,124 @@
+#include "reports/report_writer.h"
+
+#include <fmt/format.h>
+
+#include <map>
+
+#include "reports/text_format.h"
+
+namespace mlbench::reports {
+
+void check_output_paths(const OutputPaths& paths) {
+  for (const auto* file : {&paths.json, &paths.markdown, &paths.csv})
+    if (*file) check_writable_file(**file);
+  if (paths.chart_dir) prepare_output_directory(*paths.chart_dir);
+}
+
+void write_reports(const RunReport& report, const OutputPaths& paths) {
+  write_reports(std::vector<RunReport>{report}, paths);
+}
+
+std::vector<RunReport> merge_by_machine(const std::vector<RunReport>& runs) {
+  std::vector<RunReport> merged;
+  std::map<std::string, std::size_t> index;
+  for (const RunReport& run : runs) {
+    auto [it, inserted] = index.emplace(machine_identity(run.machine), merged.size());
+    if (inserted) {
+      merged.push_back(run);
+      continue;
+    }
+    RunReport& into = merged[it->second];
+    into.run.finished_at = std::max(into.run.finished_at, run.run.finished_at);
+    into.run.interrupted = into.run.interrupted || run.run.interrupted;
+    for (const VariantResult& r : run.results) {
+      bool replaced = false;
+      for (VariantResult& existing : into.results)
+        if (row_key(existing) == row_key(r)) {
+          existing = r;
+          replaced = true;
+        }
+      if (!replaced) into.results.push_back(r);
+    }
+  }
+  return merged;
+}
+
+void write_reports(const std::vector<RunReport>& machines, const OutputPaths& paths) {
+  if (machines.empty()) throw InputError("no results to write");
+  if (paths.json) {
+    if (machines.size() > 1)
+      throw InputError("cannot write " + *paths.json + ": runs come from " + std::to_string(machines.size()) +
+                       " machines and one JSON file holds one machine");
+    write_file_atomically(*paths.json, render_json(machines.front()));
+  }
+  if (paths.markdown) write_file_atomically(*paths.markdown, render_markdown(machines));
+  if (paths.csv) write_file_atomically(*paths.csv, render_csv(machines));
+  if (paths.chart_dir) {
+    std::vector<Chart> charts;
+    for (const RunReport& m : machines) {
+      std::vector<Chart> speedup = speedup_charts(m), scaling = scaling_charts(m);
+      // Several machines: keep their file names apart.
+      std::string prefix = machines.size() > 1 ? slug(m.machine.hostname) + "_" : "";
+      for (auto* list : {&speedup, &scaling})
+        for (Chart& c : *list) {
+          c.file_name = prefix + c.file_name;
+          charts.push_back(std::move(c));
+        }
+    }
+    if (machines.size() > 1)
+      for (Chart& c : comparison_charts(machines)) charts.push_back(std::move(c));
+    write_charts(*paths.chart_dir, charts);
+  }
+}
+
+std::string render_machine_context_json(const MachineContext& machine) {
+  return machine_context_to_json(machine).dump(2) + "\n";
+}
+
+std::string render_machine_context(const MachineContext& m) {
+  std::string out;
+  auto line = [&out](const std::string& key, const std::string& value) {
+    if (!value.empty()) out += fmt::format("{:<16} {}\n", key.empty() ? key : key + ":", value);
+  };
+  auto join = [](const std::vector<std::string>& parts) {
+    std::string s;
+    for (std::size_t i = 0; i < parts.size(); ++i) s += (i ? " " : "") + parts[i];
+    return s;
+  };
+  line("host", m.hostname);
+  line("os", m.os);
+  line("cpu", fmt::format("{} ({} logical CPUs, {} cores, {:.0f} MHz)", m.cpu_model, m.logical_cpus, m.physical_cores, m.cpu_mhz));
+  line("simd", join(m.simd));
+  std::vector<std::string> caches;
+  for (const CacheLevel& c : m.caches)
+    caches.push_back(fmt::format("L{} {} {} KiB (shared by {})", c.level, c.type, c.size_bytes / 1024, c.shared_by_cpus));
+  for (std::size_t i = 0; i < caches.size(); ++i) line(i == 0 ? "caches" : "", caches[i]);
+  line("memory", fmt::format("{:.1f} GiB total, {:.1f} GiB available", m.memory_total_bytes / 1073741824.0,
+                             m.memory_available_bytes / 1073741824.0));
+  std::vector<std::string> load;
+  for (double v : m.load_average) load.push_back(fmt::format("{:.2f}", v));
+  line("load average", join(load));
+  line("cpu governor", m.cpu_scaling_governor);
+  line("compiler", m.compiler);
+  line("build", m.build_type + (m.build_flags.empty() ? "" : " (" + m.build_flags + ")"));
+  line("cuda compiler", m.cuda_compiler);
+  line("openmp", fmt::format("{} (max threads {}, proc_bind {}, places {})", m.openmp, m.omp_max_threads,
+                             m.omp_proc_bind.empty() ? "unset" : m.omp_proc_bind, m.omp_places.empty() ? "unset" : m.omp_places));
+  for (const auto& [name, version] : m.libraries) line(name, version);
+  line("openblas core", m.openblas_core);
+  line("openblas", m.openblas_config);
+  if (m.gpu) {
+    const GpuContext& g = *m.gpu;
+    line("gpu", fmt::format("{} (device {}, compute capability {}.{}, {} SMs at {:.0f} MHz)", g.name, g.ordinal, g.cc_major,
+                            g.cc_minor, g.sm_count, g.sm_clock_mhz));
+    line("gpu memory", fmt::format("{:.1f} GiB, {}-bit at {:.0f} MHz, {:.0f} GB/s peak, L2 {} MiB", g.memory_bytes / 1073741824.0,
+                                   g.memory_bus_bits, g.memory_clock_mhz, g.peak_bandwidth_gbps, g.l2_bytes / 1048576));
+    line("cuda", "driver " + g.driver_version + ", runtime " + g.runtime_version);
+  } else {
+    line("gpu", "none (" + (m.gpu_absent_reason.empty() ? std::string("no reason recorded") : m.gpu_absent_reason) + ")");
+  }
+  for (const std::string& w : m.warnings) line("warning", w);
+  return out;
+}
+
+}  // namespace mlbench::reports

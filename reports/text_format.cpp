@@ -1,0 +1,112 @@
+#include "reports/text_format.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <map>
+
+namespace mlbench::reports {
+
+std::string format_number(double value) {
+  if (!std::isfinite(value)) return fmt::format("{}", value);
+  double magnitude = std::fabs(value);
+  if (magnitude == 0) return "0";
+  if (magnitude >= 1e6 || magnitude < 1e-3) return format_sci(value);
+  if (magnitude >= 100) return fmt::format("{:.0f}", value);
+  if (magnitude >= 10) return fmt::format("{:.1f}", value);
+  if (magnitude >= 1) return fmt::format("{:.2f}", value);
+  return fmt::format("{:.3g}", value);
+}
+
+std::string format_sci(double value) { return fmt::format("{:.1e}", value); }
+
+std::string format_duration(double seconds, bool ascii) {
+  if (!(seconds > 0) || !std::isfinite(seconds)) return "-";
+  struct Unit { double scale; const char* name; };
+  const Unit units[] = {{1, "s"}, {1e-3, "ms"}, {1e-6, ascii ? "us" : "µs"}, {1e-9, "ns"}};
+  for (const Unit& unit : units)
+    if (seconds >= unit.scale) return format_number(seconds / unit.scale) + " " + unit.name;
+  return format_number(seconds / 1e-9) + " ns";
+}
+
+std::string format_factor(double factor) {
+  if (!(factor > 0) || !std::isfinite(factor)) return "-";
+  return format_number(factor) + "x";
+}
+
+std::string format_percent(double fraction) {
+  if (!(fraction > 0) || !std::isfinite(fraction)) return "-";
+  double pct = fraction * 100;
+  return (pct >= 10 ? fmt::format("{:.0f}", pct) : fmt::format("{:.1f}", pct)) + " %";
+}
+
+std::string timing_label(TimingMode mode) {
+  switch (mode) {
+    case TimingMode::host: return "host";
+    case TimingMode::kernel: return "kernel";
+    case TimingMode::end_to_end: return "end to end";
+  }
+  return "host";
+}
+
+std::string backend_label(const VariantResult& r) {
+  if (r.timing == TimingMode::host) return r.backend;
+  return r.backend + " (" + timing_label(r.timing) + ")";
+}
+
+std::string verification_label(const VariantResult& r) {
+  switch (r.status) {
+    case ResultStatus::ok: return "ok (" + format_sci(r.verification.max_error) + ")";
+    case ResultStatus::failed_verification:
+      return "FAILED (error " + format_sci(r.verification.max_error) + " > tolerance " +
+             format_sci(r.verification.tolerance) + ")";
+    case ResultStatus::error: return "ERROR: " + r.error_message;
+    case ResultStatus::timed_out: return "TIMED OUT" + (r.error_message.empty() ? "" : ": " + r.error_message);
+  }
+  return "?";
+}
+
+std::string machine_label(const MachineContext& m) {
+  std::string label = m.hostname.empty() ? "unknown host" : m.hostname;
+  if (!m.cpu_model.empty()) label += " · " + m.cpu_model;
+  if (m.gpu) label += " · " + m.gpu->name;
+  return label;
+}
+
+std::string machine_identity(const MachineContext& m) {
+  return m.hostname + "|" + m.cpu_model + "|" + (m.gpu ? m.gpu->name : std::string());
+}
+
+std::string ShapeGroup::title() const {
+  return workload + " " + to_string(precision) + " " + shape_label;
+}
+
+std::vector<ShapeGroup> group_by_shape(const std::vector<VariantResult>& results) {
+  std::vector<ShapeGroup> groups;
+  std::map<std::string, std::size_t> index;
+  for (const VariantResult& r : results) {
+    std::string key = r.workload + "|" + to_string(r.precision) + "|" + r.shape_label;
+    auto [it, inserted] = index.emplace(key, groups.size());
+    if (inserted) groups.push_back({r.workload, r.precision, r.shape_label, r.size, {}});
+    groups[it->second].results.push_back(&r);
+  }
+  return groups;
+}
+
+std::string row_key(const VariantResult& r) {
+  return r.workload + "|" + to_string(r.precision) + "|" + r.shape_label + "|" + r.backend + "|" +
+         to_string(r.timing);
+}
+
+std::string slug(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+    if (keep) out += c;
+    else if (!out.empty() && out.back() != '_') out += '_';
+  }
+  while (!out.empty() && out.back() == '_') out.pop_back();
+  return out.empty() ? "chart" : out;
+}
+
+}  // namespace mlbench::reports

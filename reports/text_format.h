@@ -1,0 +1,51 @@
+// Number, duration and label formatting shared by the markdown, console, CSV and SVG writers.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "bench/result.h"
+
+namespace mlbench::reports {
+
+// "812 ns", "3.42 µs", "12.5 ms", "1.20 s" (3 significant digits). `ascii` writes "us".
+std::string format_duration(double seconds, bool ascii = false);
+// 3 significant digits without exponent for ordinary magnitudes: "0.512", "12.3", "4210".
+std::string format_number(double value);
+// "12.3x"; "-" when the factor is not applicable (0).
+std::string format_factor(double factor);
+// "1.8 %" from a fraction; "-" when not applicable.
+std::string format_percent(double fraction);
+// Short scientific: "2.1e-07".
+std::string format_sci(double value);
+
+// "host", "kernel", "end to end".
+std::string timing_label(TimingMode mode);
+// "openmp", "cuda (kernel)", "cuda (end to end)".
+std::string backend_label(const VariantResult& r);
+// "ok (2.1e-07)", "FAILED (3.1e-02 > 1.0e-05)", "ERROR: out of memory", "TIMED OUT".
+std::string verification_label(const VariantResult& r);
+
+// One line naming a machine: "host · CPU model · GPU name" (GPU omitted when absent).
+std::string machine_label(const MachineContext& m);
+// Identity used to decide whether two reports come from the same machine.
+std::string machine_identity(const MachineContext& m);
+
+// Results grouped by workload, precision and shape, in order of first appearance.
+struct ShapeGroup {
+  std::string workload;
+  Precision precision = Precision::fp32;
+  std::string shape_label;
+  std::int64_t size = 0;
+  std::vector<const VariantResult*> results;
+  std::string title() const;  // "gemm fp32 M=N=K=1024"
+};
+std::vector<ShapeGroup> group_by_shape(const std::vector<VariantResult>& results);
+
+// Key that matches a row across runs: workload, precision, shape, backend, timing.
+std::string row_key(const VariantResult& r);
+
+// File-name friendly version of a text ("gemm_fp32_M_N_K_1024").
+std::string slug(const std::string& text);
+
+}  // namespace mlbench::reports
