@@ -50,6 +50,10 @@ class Variant {
   virtual std::vector<std::pair<std::string, std::string>> notes() const { return {}; }
   // Threads the variant actually uses (1 for serial and GPU code).
   virtual int threads() const { return 1; }
+  // Unit roundoff of any rounding applied to the inputs before multiplying: 2^-11 for TF32
+  // tensor cores, 0 when the inputs are used in the problem's precision. Verification widens
+  // its tolerance by what that rounding alone can cause.
+  virtual double input_rounding() const { return 0.0; }
 };
 
 struct BackendInfo {

@@ -22,6 +22,10 @@ struct ConvShape {
   static std::int64_t same_padding(std::int64_t kernel) { return (kernel - 1) / 2; }
 };
 
+// Throws InputError when the shape is not a valid convolution (non-positive dimensions, a
+// kernel that does not fit the padded image, sizes whose products overflow).
+void validate_shape(const ConvShape& shape, Precision precision);
+
 class ConvProblem final : public Problem {
  public:
   // Validates the shape (positive dims, output at least 1x1, no overflow) and draws
@@ -41,8 +45,12 @@ class ConvProblem final : public Problem {
   std::size_t input_bytes() const override;
   // Every element finite, plus exactly computed random samples of the output; errors relative
   // to sum |w * x| over the window.
-  Verification verify(const HostBuffer& output) const override;
-  double tolerance() const;
+  double tolerance(double input_rounding = 0.0) const override;
+
+ protected:
+  Verification check_output(const HostBuffer& output, double input_rounding) const override;
+
+ public:
 
  private:
   ConvShape shape_;

@@ -27,9 +27,14 @@ class GemmProblem final : public Problem {
   std::size_t input_bytes() const override;
   // Freivalds' check with random +-1 vectors over the whole of C, plus exactly computed
   // sampled entries; errors are relative to sum_k |a_ik * b_kj|.
-  Verification verify(const HostBuffer& c) const override;
-  // Largest error that passes, relative to sum_k |a_ik b_kj|: unit roundoff * (2 + sqrt(K)) * 4.
-  double tolerance() const;
+  double tolerance(double input_rounding = 0.0) const override;
+
+ protected:
+  Verification check_output(const HostBuffer& c, double input_rounding) const override;
+
+ public:
+  // Largest error that passes, relative to sum_k |a_ik b_kj|: 4 * (2 u_in + u (2 + sqrt(K))),
+  // u the unit roundoff of the precision, u_in that of any input rounding (TF32).
 
  private:
   GemmShape shape_;

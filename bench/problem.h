@@ -39,13 +39,20 @@ class Problem {
   // Number of elements of the output, in the problem's precision.
   virtual std::size_t output_size() const = 0;
   // Checks an output against the fp64 reference. Every element must be finite and written.
-  virtual Verification verify(const HostBuffer& output) const = 0;
+  // `input_rounding` is the unit roundoff of any rounding the implementation applied to the
+  // inputs before multiplying (2^-11 for TF32 tensor cores; 0 when it used them as given):
+  // it widens the tolerance by the error that rounding alone can cause.
+  Verification verify(const HostBuffer& output, double input_rounding = 0.0) const {
+    return check_output(output, input_rounding);
+  }
 
   // Host bytes a run needs: inputs, one output per backend plus the verification copy.
   virtual std::size_t input_bytes() const = 0;
   std::size_t output_bytes() const { return output_size() * element_size(precision_); }
 
   Precision precision() const { return precision_; }
+  // Largest error that passes, in the unit Verification::max_error uses.
+  virtual double tolerance(double input_rounding = 0.0) const = 0;
   std::uint64_t seed() const { return seed_; }
   // The `--size` value the shape was built from.
   std::int64_t size() const { return size_; }
@@ -53,6 +60,7 @@ class Problem {
  protected:
   Problem(Precision precision, std::uint64_t seed, std::int64_t size)
       : precision_(precision), seed_(seed), size_(size) {}
+  virtual Verification check_output(const HostBuffer& output, double input_rounding) const = 0;
 
  private:
   Precision precision_;

@@ -41,8 +41,12 @@ class ReductionProblem final : public Problem {
   // Reference by compensated (Neumaier) fp64 summation / exact max. Sum and mean errors are
   // relative to sum |x| of the reduced elements (tolerance u * (2 log2 n + 256), which a
   // blocked or tree summation meets); max must be exact.
-  Verification verify(const HostBuffer& output) const override;
-  double tolerance() const;
+  double tolerance(double input_rounding = 0.0) const override;
+
+ protected:
+  Verification check_output(const HostBuffer& output, double input_rounding) const override;
+
+ public:
 
  private:
   ReductionShape shape_;

@@ -222,7 +222,7 @@ void Runner::measure(const Problem& problem, Variant& variant, TimingMode mode, 
   HostBuffer output(problem.precision(), problem.output_size());
   output.poison();
   variant.read_output(output);
-  result.verification = problem.verify(output);
+  result.verification = problem.verify(output, variant.input_rounding());
   if (!result.verification.passed) {
     result.status = ResultStatus::failed_verification;
     return;  // a wrong result is never timed

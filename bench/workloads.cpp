@@ -65,13 +65,9 @@ std::size_t estimate_host_bytes(const std::string& workload, std::int64_t size, 
     elements = checked_mul(checked_mul(size, size, "GEMM size"), 3, "GEMM size");  // A, B, C
   } else if (info->name == "convolution") {
     const ConvShape s = conv_shape(size, options.convolution);
-    if (s.batch <= 0 || s.channels <= 0 || s.filters <= 0 || s.kernel <= 0 || s.stride <= 0)
-      throw InputError("convolution batch, channels, filters, kernel and stride must be positive");
-    const auto image = checked_mul(size, size, "convolution image");
-    const auto in = checked_mul(checked_mul(s.batch, s.channels, "convolution input"), image, "convolution input");
-    const auto oh = std::max<std::int64_t>(s.out_height(), 1), ow = std::max<std::int64_t>(s.out_width(), 1);
-    const auto out = checked_mul(checked_mul(checked_mul(s.batch, s.filters, "convolution output"), oh,
-                                             "convolution output"), ow, "convolution output");
+    validate_shape(s, precision);
+    const auto in = s.batch * s.channels * s.height * s.width;
+    const auto out = s.batch * s.filters * s.out_height() * s.out_width();
     elements = in + out;
   } else {
     elements = checked_mul(size, size, "reduction input") + size;

@@ -25,6 +25,16 @@ int main(int argc, char** argv) {
   cli::add_run_commands(app, exit_code);
   cli::add_report_commands(app, exit_code);
 
+  // An unknown first word is most likely a workload name: say so plainly.
+  if (argc > 1 && argv[1][0] != '-') {
+    bool known = false;
+    for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; }))
+      known = known || sub->check_name(argv[1]);
+    if (!known) {
+      fmt::print(stderr, "mlbench: error: unknown workload or command '{}' (try mlbench --help)\n", argv[1]);
+      return cli::kExitBadInput;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -95,7 +95,7 @@ TEST_F(Cli, BadInputIsOneLineAndExitCodeTwo) {
   expect_bad_input("convolution --size 2 --kernel 5 --padding 0", "does not fit");
   expect_bad_input("gemm --size 10000000", "needs");
   expect_bad_input("gemm --size 8 --json /nonexistent-dir/out.json", "/nonexistent-dir/out.json");
-  expect_bad_input("convolution --size 100000 --batch 100000000 --channels 100000000", "overflow");
+  expect_bad_input("convolution --size 3000000000 --batch 1000000 --channels 1000000", "overflow");
 }
 
 TEST_F(Cli, UnavailableGpuBackendAskedByNameIsRefused) {

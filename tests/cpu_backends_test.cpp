@@ -1,8 +1,9 @@
-// CPU backends (serial, openmp, openblas) against Problem::verify() on awkward shapes.
+// CPU backends (serial, openmp, openblas, onednn) against Problem::verify() on awkward shapes.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <limits>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -33,7 +34,7 @@ const Registry& cpu_registry() {
 // Thread counts each backend is tried with: openmp on 1, 2 and an odd 3; others on 1 and 2.
 std::vector<int> thread_counts(const std::string& backend) {
   if (backend == "openmp") return {1, 2, 3};
-  if (backend == "openblas") return {1, 2};
+  if (backend == "openblas" || backend == "onednn") return {1, 2};
   return {1};
 }
 
@@ -74,6 +75,26 @@ TEST(CpuRegistration, RegistersEveryBackendForItsWorkloads) {
   ASSERT_NE(openblas, nullptr);
   EXPECT_EQ(openblas->kind, BackendKind::cpu_library);
   EXPECT_EQ(r.find("convolution", "openblas"), nullptr);
+  const BackendInfo* onednn = r.find("convolution", "onednn");
+  ASSERT_NE(onednn, nullptr);
+  EXPECT_EQ(onednn->kind, BackendKind::cpu_library);
+  EXPECT_EQ(r.find("gemm", "onednn"), nullptr);
+}
+
+TEST(CpuRegistration, OnednnIsAvailableExactlyWhenBuiltWithIt) {
+  const Availability availability = cpu_registry().find("convolution", "onednn")->availability();
+#if defined(MLBENCH_TEST_BUILT_WITH_ONEDNN) && MLBENCH_TEST_BUILT_WITH_ONEDNN
+  EXPECT_TRUE(availability.available) << availability.reason;
+  MachineContext context;
+  for (const auto& provide : cpu_registry().context_providers) provide(context);
+  bool listed = false;
+  for (const auto& [name, version] : context.libraries)
+    if (name == "oneDNN") listed = !version.empty() && std::isdigit(static_cast<unsigned char>(version[0]));
+  EXPECT_TRUE(listed) << "no {\"oneDNN\", version} in MachineContext::libraries";
+#else
+  EXPECT_FALSE(availability.available);
+  EXPECT_EQ(availability.reason, "built without oneDNN");
+#endif
 }
 
 TEST(CpuRegistration, ContextProviderReportsOpenblasCoreAndVersion) {
@@ -106,10 +127,11 @@ TEST(CpuVariant, OutputIsPoisonedBeforeTheFirstRun) {
   SCOPED_TRACE("seed=" + std::to_string(seed));
   GemmProblem gemm({5, 6, 7}, Precision::fp32, seed, 5);
   ConvProblem conv({1, 2, 6, 6, 3, 3, 1, 1}, Precision::fp64, seed, 6);
+  ConvProblem conv_fp32({1, 2, 6, 6, 3, 3, 1, 1}, Precision::fp32, seed, 6);  // onednn is fp32 only
   ReductionProblem reduction({4, 9, ReduceOp::sum, ReduceAxis::rows}, Precision::fp32, seed, 4);
-  for (const Problem* problem : std::vector<const Problem*>{&gemm, &conv, &reduction})
+  for (const Problem* problem : std::vector<const Problem*>{&gemm, &conv, &conv_fp32, &reduction})
     for (const BackendInfo* info : cpu_registry().backends_for(problem->workload())) {
-      if (!info->availability().available) continue;
+      if (!info->availability().available || !info->supports(*problem).available) continue;
       SCOPED_TRACE(problem->workload() + "/" + info->name);
       auto variant = info->prepare(*problem, ExecutionConfig{2, 0});
       HostBuffer output;
@@ -166,12 +188,36 @@ TEST(CpuConvolution, EveryBackendMatchesReferenceOnAwkwardShapes) {
       conv(1, 2, 5, 5, 3, 7, 1, 3),       // kernel larger than the image
       conv(1, 2, 12, 50, 4, 3, 3, 2),     // stride 3, padding wider than one tap
   };
-  for (const char* backend : {"serial", "openmp"})
+  for (const char* backend : {"serial", "openmp", "onednn"}) {
+    const BackendInfo* info = cpu_registry().find("convolution", backend);
+    if (!info->availability().available) continue;
     for (Precision precision : kPrecisions)
       for (const ConvShape& shape : shapes) {
         ConvProblem problem(shape, precision, seed, shape.height);
+        if (!info->supports(problem).available) continue;  // onednn: fp32 only
         for (int threads : thread_counts(backend)) expect_verified(backend, problem, threads);
       }
+  }
+}
+
+TEST(CpuConvolution, OnednnRefusesFp64WithAReasonAndNamesItsKernelAndLayouts) {
+  const BackendInfo* onednn = cpu_registry().find("convolution", "onednn");
+  if (!onednn->availability().available) GTEST_SKIP() << onednn->availability().reason;
+  const auto seed = fresh_seed();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  ConvProblem fp64(conv(1, 3, 9, 9, 4, 3, 1, 1), Precision::fp64, seed, 9);
+  const Availability refused = onednn->supports(fp64);
+  EXPECT_FALSE(refused.available);
+  EXPECT_NE(refused.reason.find("fp64"), std::string::npos) << refused.reason;
+
+  ConvProblem fp32(conv(1, 3, 9, 9, 4, 3, 1, 1), Precision::fp32, seed, 9);
+  ASSERT_TRUE(onednn->supports(fp32).available);
+  auto variant = onednn->prepare(fp32, ExecutionConfig{2, 0});
+  EXPECT_EQ(variant->threads(), 2);
+  const auto note_list = variant->notes();
+  std::map<std::string, std::string> notes(note_list.begin(), note_list.end());
+  EXPECT_FALSE(notes["implementation"].empty());
+  EXPECT_NE(notes["layout"].find("src "), std::string::npos) << notes["layout"];
 }
 
 TEST(CpuConvolution, VerifyRejectsOneCorruptedElementOfACorrectOutput) {

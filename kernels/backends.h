@@ -1,0 +1,27 @@
+// Internal to kernels/: the factories and checks register_backends.cpp wires into BackendInfo.
+#pragma once
+
+#include <memory>
+
+#include "bench/backend.h"
+
+namespace mlbench::kernels {
+
+// Whether a CUDA device can be used, asked once per process.
+Availability cuda_availability();
+// GPU facts (device 0) and the CUDA library versions, or why there is no GPU.
+void fill_gpu_context(MachineContext& context);
+
+std::unique_ptr<Variant> make_cuda_gemm(const Problem& problem, const ExecutionConfig& config);
+std::unique_ptr<Variant> make_cublas_gemm(const Problem& problem, const ExecutionConfig& config, bool tf32);
+Availability cuda_gemm_supports(const Problem& problem);
+
+std::unique_ptr<Variant> make_cuda_conv(const Problem& problem, const ExecutionConfig& config);
+std::unique_ptr<Variant> make_cudnn_conv(const Problem& problem, const ExecutionConfig& config);
+Availability cuda_conv_supports(const Problem& problem);
+Availability cudnn_availability();
+
+std::unique_ptr<Variant> make_cuda_reduction(const Problem& problem, const ExecutionConfig& config);
+std::unique_ptr<Variant> make_cub_reduction(const Problem& problem, const ExecutionConfig& config);
+
+}  // namespace mlbench::kernels

@@ -1,0 +1,51 @@
+// Host entry of the hand-written 2D convolution (kernels/conv2d_tiled.cu), NCHW / KCRR.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstddef>
+#include <string>
+
+#include "bench/convolution.h"
+
+namespace mlbench::kernels {
+
+// Direct (conv2d_tiled.cu) suits few channels x taps; implicit GEMM (conv_implicit_gemm.cu,
+// fp32) suits deep layers. `automatic` picks by the shape.
+enum class ConvAlgorithm { automatic, direct, implicit_gemm };
+
+// Launch configuration chosen once per problem (at prepare, never timed).
+struct Conv2dPlan {
+  ConvShape shape;
+  bool implicit_gemm = false;
+  int pixels_per_thread = 1;    // output columns per thread, 32 apart (1, 2 or 4)
+  int filters_per_thread = 8;   // filters each thread accumulates (4..32)
+  int channels_per_stage = 1;   // input channels staged in shared memory at once
+  std::size_t shared_bytes = 0; // dynamic shared memory per block
+  dim3 grid, block;
+  std::string describe() const;
+};
+
+// Empty string when the kernel can run the shape, else why not (one channel's tile does not
+// fit in shared memory, grid too large).
+std::string conv2d_tiled_unsupported_reason(const ConvShape& shape, bool fp64, int device);
+
+// Throws std::invalid_argument when conv2d_tiled_unsupported_reason is not empty.
+Conv2dPlan plan_conv2d_tiled(const ConvShape& shape, bool fp64, int device,
+                             ConvAlgorithm algorithm = ConvAlgorithm::automatic);
+
+// A direct-kernel plan with explicit register blocking: pixels_per_thread 1, 2 or 4 and
+// filters_per_thread 4..32 (fp32: pixels x filters <= 64; fp64: <= 16 and filters <= 8).
+// plan_conv2d_tiled picks these by the shape; tests and tuning force them here.
+Conv2dPlan plan_conv2d_direct(const ConvShape& shape, bool fp64, int device, int pixels_per_thread,
+                              int filters_per_thread);
+
+// Runs the plan's kernel (direct or implicit GEMM).
+template <class T>
+void launch_conv2d_tiled(const Conv2dPlan& plan, const T* input, const T* weights, T* output, cudaStream_t stream);
+
+// The implicit-GEMM kernel alone (fp32); launch_conv2d_tiled calls it for such plans.
+void launch_conv_implicit_gemm(const Conv2dPlan& plan, const float* input, const float* weights, float* output,
+                               cudaStream_t stream);
+
+}  // namespace mlbench::kernels

@@ -1,0 +1,77 @@
+// Built with CUDA: registers every GPU backend of gpu_backend_names.h with its checks and
+// factory, and the provider of the GPU part of the machine context.
+#include <functional>
+#include <limits>
+#include <map>
+#include <string>
+
+#include "bench/backend.h"
+#include "bench/reduction.h"
+#include "kernels/backends.h"
+#include "kernels/gpu_backend_names.h"
+
+namespace mlbench::kernels {
+
+namespace {
+
+using Factory = std::function<std::unique_ptr<Variant>(const Problem&, const ExecutionConfig&)>;
+using Check = std::function<Availability(const Problem&)>;
+
+struct Wiring {
+  std::function<Availability()> availability = cuda_availability;
+  Check supports;  // empty: every problem of the workload
+  Factory prepare;
+};
+
+Availability fp32_only(const Problem& problem) {
+  if (problem.precision() != Precision::fp32) return Availability::no("TF32 tensor cores take fp32 inputs only");
+  return Availability::yes();
+}
+
+Availability segment_count_fits_int(const Problem& problem) {
+  const auto& s = problem_cast<ReductionProblem>(problem).shape();
+  if (s.axis == ReduceAxis::rows && s.rows > std::numeric_limits<int>::max()) {
+    return Availability::no("cub::DeviceSegmentedReduce takes an int segment count");
+  }
+  return Availability::yes();
+}
+
+std::map<std::string, Wiring> wiring() {
+  std::map<std::string, Wiring> w;
+  w["gemm/cuda"] = {cuda_availability, cuda_gemm_supports, make_cuda_gemm};
+  w["gemm/cublas"] = {cuda_availability, {},
+                      [](const Problem& p, const ExecutionConfig& c) { return make_cublas_gemm(p, c, false); }};
+  w["gemm/cublas-tf32"] = {cuda_availability, fp32_only,
+                           [](const Problem& p, const ExecutionConfig& c) { return make_cublas_gemm(p, c, true); }};
+  w["convolution/cuda"] = {cuda_availability, cuda_conv_supports, make_cuda_conv};
+  w["convolution/cudnn"] = {cudnn_availability, {}, make_cudnn_conv};
+  w["reduction/cuda"] = {cuda_availability, {}, make_cuda_reduction};
+  w["reduction/cub"] = {cuda_availability, segment_count_fits_int, make_cub_reduction};
+  return w;
+}
+
+}  // namespace
+
+void register_backends(Registry& registry) {
+  const auto wired = wiring();
+  for (const GpuBackendName& entry : kGpuBackends) {
+    const Wiring& w = wired.at(std::string(entry.workload) + "/" + entry.name);
+    BackendInfo info;
+    info.name = entry.name;
+    info.workload = entry.workload;
+    info.kind = entry.kind;
+    info.description = entry.description;
+    info.vendor_reference = entry.vendor_reference;
+    info.availability = w.availability;
+    // Without a device nothing is supported; the shape checks may query the device.
+    info.supports = [availability = w.availability, check = w.supports](const Problem& problem) {
+      if (Availability a = availability(); !a.available) return a;
+      return check ? check(problem) : Availability::yes();
+    };
+    info.prepare = w.prepare;
+    registry.add(std::move(info));
+  }
+  registry.context_providers.emplace_back(fill_gpu_context);
+}
+
+}  // namespace mlbench::kernels

@@ -1,0 +1,33 @@
+// Built without CUDA: the GPU backends exist by name, so that `mlbench list` and the reports
+// show them, but every one says why it cannot run.
+#include "bench/backend.h"
+#include "kernels/gpu_backend_names.h"
+
+namespace mlbench::kernels {
+
+namespace {
+constexpr const char* kNoCuda = "built without CUDA (no nvcc at configure time)";
+}
+
+void register_backends(Registry& registry) {
+  for (const GpuBackendName& entry : kGpuBackends) {
+    BackendInfo info;
+    info.name = entry.name;
+    info.workload = entry.workload;
+    info.kind = entry.kind;
+    info.description = entry.description;
+    info.vendor_reference = entry.vendor_reference;
+    info.availability = [] { return Availability::no(kNoCuda); };
+    info.supports = [](const Problem&) { return Availability::no(kNoCuda); };
+    info.prepare = [](const Problem&, const ExecutionConfig&) -> std::unique_ptr<Variant> {
+      throw std::runtime_error(kNoCuda);
+    };
+    registry.add(std::move(info));
+  }
+  registry.context_providers.emplace_back([](MachineContext& context) {
+    context.gpu.reset();
+    context.gpu_absent_reason = kNoCuda;
+  });
+}
+
+}  // namespace mlbench::kernels

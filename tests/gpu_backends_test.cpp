@@ -1,0 +1,487 @@
+// The GPU backends of kernels/: registration (runs everywhere) and, on a machine with a CUDA
+// device, every backend x workload x precision against Problem::verify() on awkward shapes.
+// Without a device the GPU tests skip with the reason. DISABLED_ timing tests print (never
+// assert) median kernel times at the goal shapes: run with --gtest_also_run_disabled_tests.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "bench/backend.h"
+#include "bench/convolution.h"
+#include "bench/gemm.h"
+#include "bench/reduction.h"
+#include "kernels/gpu_backend_names.h"
+
+#if MLBENCH_TEST_BUILT_WITH_CUDA
+#include <cuda_runtime_api.h>
+
+#include "kernels/conv2d_tiled.h"
+#include "kernels/gemm_tiled.h"
+#include "kernels/gpu_variant.h"
+#endif
+
+namespace mlbench {
+namespace {
+
+std::uint64_t fresh_seed() {
+  std::random_device device;
+  return (static_cast<std::uint64_t>(device()) << 32) | device();
+}
+
+const Registry& gpu_registry() {
+  static const Registry registry = [] {
+    Registry r;
+    kernels::register_backends(r);
+    return r;
+  }();
+  return registry;
+}
+
+Availability gpu_availability() { return gpu_registry().find("gemm", "cuda")->availability(); }
+
+#define SKIP_WITHOUT_GPU()                                                            \
+  do {                                                                                \
+    const Availability gpu = gpu_availability();                                      \
+    if (!gpu.available) GTEST_SKIP() << "no usable CUDA GPU here: " << gpu.reason;    \
+  } while (0)
+
+bool all_finite(const HostBuffer& b) {
+  for (std::size_t i = 0; i < b.size(); ++i)
+    if (!std::isfinite(b.get(i))) return false;
+  return true;
+}
+
+
+// Prepares `backend`, runs it once in `mode`, and checks the time and the output.
+void expect_backend_verifies(const std::string& workload, const std::string& backend, const Problem& problem,
+                             TimingMode mode = TimingMode::kernel) {
+  SCOPED_TRACE(workload + "/" + backend + "/" + to_string(problem.precision()) + "/" + problem.shape_label() + "/" +
+               to_string(mode));
+  const BackendInfo* info = gpu_registry().find(workload, backend);
+  ASSERT_NE(info, nullptr);
+  const Availability supported = info->supports ? info->supports(problem) : Availability::yes();
+  ASSERT_TRUE(supported.available) << supported.reason;
+  const auto variant = info->prepare(problem, ExecutionConfig{});
+  ASSERT_NE(variant, nullptr);
+  const auto modes = variant->timing_modes();
+  ASSERT_EQ(modes, (std::vector<TimingMode>{TimingMode::kernel, TimingMode::end_to_end}));
+  const double seconds = variant->run(mode);
+  EXPECT_GT(seconds, 0.0);
+  EXPECT_TRUE(std::isfinite(seconds));
+  HostBuffer out(problem.precision(), problem.output_size());
+  variant->read_output(out);
+  if (backend == "cublas-tf32") {
+    // TF32 rounds the inputs to 10 mantissa bits; the variant says so and verification widens
+    // its tolerance by exactly that, and no more.
+    EXPECT_EQ(variant->input_rounding(), std::ldexp(1.0, -11));
+    EXPECT_FALSE(problem.verify(out).passed && problem_cast<GemmProblem>(problem).shape().k >= 64)
+        << "TF32 results should not meet the pure fp32 tolerance at K >= 64";
+  }
+  const Verification v = problem.verify(out, variant->input_rounding());
+  EXPECT_TRUE(v.passed) << "error " << v.max_error << " > tolerance " << v.tolerance << " (" << v.method << ") "
+                        << v.detail;
+}
+
+// ---------------------------------------------------------------- registration (runs everywhere)
+
+TEST(GpuBackendsRegistration, EveryGpuBackendIsListedAndSaysWhyWhenUnavailable) {
+  const Registry& registry = gpu_registry();
+  for (const auto& entry : kernels::kGpuBackends) {
+    SCOPED_TRACE(std::string(entry.workload) + "/" + entry.name);
+    const BackendInfo* info = registry.find(entry.workload, entry.name);
+    ASSERT_NE(info, nullptr);
+    EXPECT_TRUE(is_gpu(info->kind));
+    EXPECT_EQ(info->kind == BackendKind::gpu, std::string(entry.name) == "cuda");
+    ASSERT_TRUE(info->availability);
+    ASSERT_TRUE(info->prepare);
+    const Availability a = info->availability();
+    if (a.available) continue;
+    EXPECT_FALSE(a.reason.empty());
+#if MLBENCH_TEST_BUILT_WITH_CUDA
+    const bool known_reason = a.reason == "no CUDA device" || a.reason.rfind("no CUDA driver (", 0) == 0 ||
+                              a.reason.rfind("built without cuDNN", 0) == 0;
+    EXPECT_TRUE(known_reason) << a.reason;
+#else
+    EXPECT_EQ(a.reason, "built without CUDA (no nvcc at configure time)");
+#endif
+  }
+  for (const char* name : {"cuda", "cublas", "cublas-tf32", "cudnn", "cub"}) {
+    const auto names = registry.backend_names();
+    EXPECT_NE(std::find(names.begin(), names.end(), name), names.end()) << name;
+  }
+}
+
+TEST(GpuBackendsRegistration, HandWrittenBackendsNameTheirVendorReference) {
+  EXPECT_EQ(gpu_registry().find("gemm", "cuda")->vendor_reference, "cublas");
+  EXPECT_EQ(gpu_registry().find("convolution", "cuda")->vendor_reference, "cudnn");
+  EXPECT_EQ(gpu_registry().find("reduction", "cuda")->vendor_reference, "cub");
+}
+
+TEST(GpuBackendsRegistration, ContextProviderDescribesTheGpuOrWhyThereIsNone) {
+  const Registry& registry = gpu_registry();
+  ASSERT_FALSE(registry.context_providers.empty());
+  MachineContext context;
+  for (const auto& provide : registry.context_providers) provide(context);
+  if (gpu_availability().available) {
+    ASSERT_TRUE(context.gpu.has_value());
+    EXPECT_FALSE(context.gpu->name.empty());
+    EXPECT_GT(context.gpu->sm_count, 0);
+    EXPECT_GT(context.gpu->memory_bytes, 0);
+    EXPECT_GT(context.gpu->l2_bytes, 0);
+    EXPECT_GT(context.gpu->peak_bandwidth_gbps, 0.0);
+    EXPECT_GT(context.gpu->sm_clock_mhz, 0.0);
+    EXPECT_GE(context.gpu->cc_major, 1);
+  } else {
+    EXPECT_FALSE(context.gpu.has_value());
+    EXPECT_EQ(context.gpu_absent_reason, gpu_availability().reason);
+  }
+}
+
+TEST(GpuBackendsRegistration, UnavailableBackendsSupportNothing) {
+  if (gpu_availability().available) GTEST_SKIP() << "a GPU is present";
+  const std::uint64_t seed = fresh_seed();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  const GemmProblem problem(GemmShape{7, 5, 3}, Precision::fp32, seed, 7);
+  for (const auto* info : gpu_registry().backends_for("gemm")) {
+    ASSERT_TRUE(info->supports);
+    const Availability a = info->supports(problem);
+    EXPECT_FALSE(a.available) << info->name;
+    EXPECT_FALSE(a.reason.empty()) << info->name;
+  }
+}
+
+// ---------------------------------------------------------------- on a GPU
+
+TEST(GpuGemm, EveryBackendAndPrecisionVerifiesOnAwkwardShapes) {
+  SKIP_WITHOUT_GPU();
+  const std::uint64_t seed = fresh_seed();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  const std::vector<GemmShape> shapes = {{1, 1, 1},     {7, 7, 7},      {33, 33, 33},    {257, 257, 257},
+                                         {1000, 1000, 1000}, {33, 257, 7}, {1000, 7, 257}, {130, 260, 36},
+                                         {129, 4, 1000}, {128, 128, 16}, {3, 1001, 5}};
+  for (Precision precision : {Precision::fp32, Precision::fp64}) {
+    for (const GemmShape& shape : shapes) {
+      const GemmProblem problem(shape, precision, seed, shape.m);
+      for (const char* backend : {"cuda", "cublas", "cublas-tf32"}) {
+        if (std::string(backend) == "cublas-tf32" && precision == Precision::fp64) continue;
+        expect_backend_verifies("gemm", backend, problem);
+      }
+    }
+  }
+}
+
+TEST(GpuGemm, Tf32BackendRefusesFp64) {
+  SKIP_WITHOUT_GPU();
+  const std::uint64_t seed = fresh_seed();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  const GemmProblem problem(GemmShape{8, 8, 8}, Precision::fp64, seed, 8);
+  const Availability a = gpu_registry().find("gemm", "cublas-tf32")->supports(problem);
+  EXPECT_FALSE(a.available);
+  EXPECT_NE(a.reason.find("fp32"), std::string::npos) << a.reason;
+}
+
+TEST(GpuConvolution, EveryBackendAndPrecisionVerifiesOnShapeVariations) {
+  SKIP_WITHOUT_GPU();
+  const std::uint64_t seed = fresh_seed();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  // batch, channels, height, width, filters, kernel, stride, pad
+  const std::vector<ConvShape> shapes = {
+      {1, 1, 1, 1, 1, 1, 1, 0},      {2, 3, 7, 9, 5, 3, 1, 1},      {1, 4, 33, 33, 16, 3, 2, 1},
+      {3, 5, 17, 31, 7, 5, 1, 2},    {1, 2, 20, 20, 3, 3, 3, 0},    {2, 17, 12, 12, 33, 1, 1, 0},
+      {1, 3, 257, 257, 16, 3, 1, 1}, {1, 3, 40, 1000, 16, 3, 1, 1}, {4, 64, 14, 14, 64, 3, 1, 1},
+      {1, 2, 9, 9, 40, 7, 2, 3},     {2, 8, 15, 70, 12, 2, 1, 0},   {1, 1, 5, 5, 1, 5, 1, 0},
+      {2, 3, 66, 130, 9, 3, 1, 1},   {2, 17, 12, 12, 33, 3, 1, 1},  {1, 9, 30, 31, 40, 3, 2, 1},
+      {3, 16, 7, 7, 48, 5, 1, 2},    {2, 32, 9, 11, 70, 3, 1, 0}};
+  for (Precision precision : {Precision::fp32, Precision::fp64}) {
+    for (const ConvShape& shape : shapes) {
+      const ConvProblem problem(shape, precision, seed, shape.height);
+      for (const char* backend : {"cuda", "cudnn"}) {
+        if (!gpu_registry().find("convolution", backend)->availability().available) continue;
+        expect_backend_verifies("convolution", backend, problem);
+      }
+    }
+  }
+}
+
+TEST(GpuReduction, EveryOpAxisBackendAndPrecisionVerifies) {
+  SKIP_WITHOUT_GPU();
+  const std::uint64_t seed = fresh_seed();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  // (rows, cols): tiny, odd, wide-and-short (block per row), many rows (warp per row),
+  // rows not 16-byte aligned (scalar path).
+  const std::vector<std::pair<std::int64_t, std::int64_t>> shapes = {
+      {1, 1}, {7, 7}, {33, 33}, {257, 257}, {1000, 1000}, {3, 1001}, {1001, 3},
+      {5, 5000}, {5000, 64}, {4300, 1030}, {4300, 1028}};
+  for (Precision precision : {Precision::fp32, Precision::fp64}) {
+    for (const auto& [rows, cols] : shapes) {
+      for (ReduceOp op : {ReduceOp::sum, ReduceOp::max, ReduceOp::mean}) {
+        for (ReduceAxis axis : {ReduceAxis::all, ReduceAxis::rows}) {
+          const ReductionProblem problem(ReductionShape{rows, cols, op, axis}, precision, seed, rows);
+          for (const char* backend : {"cuda", "cub"}) expect_backend_verifies("reduction", backend, problem);
+        }
+      }
+    }
+  }
+}
+
+TEST(GpuBackends, BothTimingModesGivePositiveTimesAndVerifiedOutputs) {
+  SKIP_WITHOUT_GPU();
+  const std::uint64_t seed = fresh_seed();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  const GemmProblem gemm(GemmShape{65, 33, 70}, Precision::fp32, seed, 65);
+  const ConvProblem conv(ConvShape{2, 3, 19, 23, 6, 3, 1, 1}, Precision::fp32, seed, 19);
+  const ReductionProblem reduction(ReductionShape{37, 129, ReduceOp::mean, ReduceAxis::rows}, Precision::fp32, seed, 37);
+  for (TimingMode mode : {TimingMode::kernel, TimingMode::end_to_end}) {
+    for (const char* backend : {"cuda", "cublas", "cublas-tf32"}) expect_backend_verifies("gemm", backend, gemm, mode);
+    for (const char* backend : {"cuda", "cudnn"}) {
+      if (gpu_registry().find("convolution", backend)->availability().available)
+        expect_backend_verifies("convolution", backend, conv, mode);
+    }
+    for (const char* backend : {"cuda", "cub"}) expect_backend_verifies("reduction", backend, reduction, mode);
+  }
+}
+
+TEST(GpuBackends, RepeatedRunsKeepTheOutputCorrect) {
+  SKIP_WITHOUT_GPU();
+  const std::uint64_t seed = fresh_seed();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  const ReductionProblem problem(ReductionShape{300, 301, ReduceOp::sum, ReduceAxis::all}, Precision::fp32, seed, 300);
+  const auto variant = gpu_registry().find("reduction", "cuda")->prepare(problem, ExecutionConfig{});
+  for (int i = 0; i < 3; ++i) {
+    variant->run(i % 2 == 0 ? TimingMode::kernel : TimingMode::end_to_end);
+    HostBuffer out(problem.precision(), problem.output_size());
+    variant->read_output(out);
+    EXPECT_TRUE(problem.verify(out).passed) << "run " << i;
+  }
+}
+
+#if MLBENCH_TEST_BUILT_WITH_CUDA
+// Runs the GEMM kernel with an explicit tile; returns the median kernel time over `runs`.
+template <class T>
+double run_gemm_tile(const GemmProblem& p, kernels::GemmTile tile, HostBuffer& out, int runs) {
+  const auto& s = p.shape();
+  kernels::DeviceBuffer a(p.a().bytes()), b(p.b().bytes()), c(out.bytes());
+  EXPECT_EQ(cudaMemcpy(a.get(), p.a().raw(), p.a().bytes(), cudaMemcpyHostToDevice), cudaSuccess);
+  EXPECT_EQ(cudaMemcpy(b.get(), p.b().raw(), p.b().bytes(), cudaMemcpyHostToDevice), cudaSuccess);
+  EXPECT_EQ(cudaMemset(c.get(), 0xFF, out.bytes()), cudaSuccess);
+  cudaEvent_t start, stop;
+  cudaEventCreate(&start);
+  cudaEventCreate(&stop);
+  std::vector<double> times;
+  for (int i = 0; i < runs; ++i) {
+    cudaEventRecord(start);
+    kernels::launch_gemm_tiled<T>(a.as<T>(), b.as<T>(), c.as<T>(), s.m, s.n, s.k, nullptr, tile);
+    cudaEventRecord(stop);
+    cudaEventSynchronize(stop);
+    float ms = 0;
+    cudaEventElapsedTime(&ms, start, stop);
+    times.push_back(ms * 1e-3);
+  }
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  EXPECT_EQ(cudaMemcpy(out.raw(), c.get(), out.bytes(), cudaMemcpyDeviceToHost), cudaSuccess);
+  std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
+  return times[times.size() / 2];
+}
+
+bool tile_instantiated(kernels::GemmTile tile, Precision precision) {
+  const bool fp64_tile = tile == kernels::GemmTile::m64n64k16 || tile == kernels::GemmTile::m64n64k8;
+  return precision == Precision::fp32 ? tile != kernels::GemmTile::m64n64k8 : fp64_tile;
+}
+
+TEST(GpuGemm, EveryTileVerifiesOnEdgeShapes) {
+  SKIP_WITHOUT_GPU();
+  const std::uint64_t seed = fresh_seed();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  for (Precision precision : {Precision::fp32, Precision::fp64}) {
+    for (const GemmShape& shape : {GemmShape{200, 300, 52}, GemmShape{77, 131, 45}}) {
+      const GemmProblem problem(shape, precision, seed, shape.m);
+      for (kernels::GemmTile tile : kernels::gemm_tiles()) {
+        if (!tile_instantiated(tile, precision)) continue;
+        SCOPED_TRACE(kernels::to_string(tile) + " " + to_string(precision) + " " + problem.shape_label());
+        HostBuffer out(precision, problem.output_size());
+        if (precision == Precision::fp32) run_gemm_tile<float>(problem, tile, out, 1);
+        else run_gemm_tile<double>(problem, tile, out, 1);
+        const Verification v = problem.verify(out);
+        EXPECT_TRUE(v.passed) << v.max_error << " > " << v.tolerance << " " << v.detail;
+      }
+    }
+  }
+}
+
+// Runs one convolution plan on the problem's inputs and returns the output.
+template <class T>
+HostBuffer run_conv_plan(const ConvProblem& problem, const kernels::Conv2dPlan& plan) {
+  kernels::DeviceBuffer in(problem.input().bytes()), w(problem.weights().bytes());
+  kernels::DeviceBuffer out_device(problem.output_bytes());
+  HostBuffer out(problem.precision(), problem.output_size());
+  EXPECT_EQ(cudaMemcpy(in.get(), problem.input().raw(), in.bytes(), cudaMemcpyHostToDevice), cudaSuccess);
+  EXPECT_EQ(cudaMemcpy(w.get(), problem.weights().raw(), w.bytes(), cudaMemcpyHostToDevice), cudaSuccess);
+  EXPECT_EQ(cudaMemset(out_device.get(), 0xFF, out_device.bytes()), cudaSuccess);
+  kernels::launch_conv2d_tiled<T>(plan, in.as<T>(), w.as<T>(), out_device.as<T>(), nullptr);
+  EXPECT_EQ(cudaMemcpy(out.raw(), out_device.get(), out.bytes(), cudaMemcpyDeviceToHost), cudaSuccess);
+  return out;
+}
+
+TEST(GpuConvolution, EveryDirectRegisterBlockingVerifies) {
+  SKIP_WITHOUT_GPU();
+  const std::uint64_t seed = fresh_seed();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  for (Precision precision : {Precision::fp32, Precision::fp64}) {
+    const bool fp64 = precision == Precision::fp64;
+    for (const ConvShape& shape : {ConvShape{2, 5, 19, 150, 37, 3, 1, 1}, ConvShape{1, 3, 21, 70, 9, 3, 2, 0}}) {
+      const ConvProblem problem(shape, precision, seed, shape.height);
+      for (int pixels : {1, 2, 4}) {
+        for (int filters : {4, 8, 16, 32}) {
+          if (filters * pixels > (fp64 ? 16 : 64) || (fp64 && filters > 8)) continue;
+          SCOPED_TRACE(problem.shape_label() + " " + to_string(precision) + " px=" + std::to_string(pixels) +
+                       " kg=" + std::to_string(filters));
+          const auto plan = kernels::plan_conv2d_direct(shape, fp64, 0, pixels, filters);
+          const HostBuffer out = fp64 ? run_conv_plan<double>(problem, plan) : run_conv_plan<float>(problem, plan);
+          const Verification v = problem.verify(out);
+          EXPECT_TRUE(v.passed) << v.max_error << " > " << v.tolerance << " " << v.detail;
+        }
+      }
+    }
+  }
+}
+
+TEST(GpuConvolution, DirectAndImplicitGemmKernelsBothVerifyWhenForced) {
+  SKIP_WITHOUT_GPU();
+  const std::uint64_t seed = fresh_seed();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  const std::vector<ConvShape> shapes = {{1, 1, 1, 1, 1, 1, 1, 0},     {2, 3, 7, 9, 5, 3, 1, 1},
+                                         {2, 17, 12, 12, 33, 3, 1, 1}, {1, 9, 30, 31, 40, 3, 2, 1},
+                                         {3, 16, 7, 7, 48, 5, 1, 2},   {1, 5, 40, 260, 130, 2, 1, 0},
+                                         {4, 64, 14, 14, 64, 3, 1, 1}};
+  for (const ConvShape& shape : shapes) {
+    const ConvProblem problem(shape, Precision::fp32, seed, shape.height);
+    for (auto algorithm : {kernels::ConvAlgorithm::direct, kernels::ConvAlgorithm::implicit_gemm}) {
+      SCOPED_TRACE(problem.shape_label() + (algorithm == kernels::ConvAlgorithm::direct ? " direct" : " implicit"));
+      const auto plan = kernels::plan_conv2d_tiled(shape, false, 0, algorithm);
+      EXPECT_EQ(plan.implicit_gemm, algorithm == kernels::ConvAlgorithm::implicit_gemm);
+      const HostBuffer out = run_conv_plan<float>(problem, plan);
+      const Verification v = problem.verify(out);
+      EXPECT_TRUE(v.passed) << v.max_error << " > " << v.tolerance << " " << v.detail;
+    }
+  }
+}
+
+// Median of `runs` kernel-mode runs after 3 warm-ups; the output is verified once.
+double median_kernel_seconds(const std::string& workload, const std::string& backend, const Problem& problem,
+                             int runs, std::string* notes) {
+  const BackendInfo* info = gpu_registry().find(workload, backend);
+  if (info == nullptr || !info->availability().available) return NAN;
+  const auto variant = info->prepare(problem, ExecutionConfig{});
+  for (int i = 0; i < 3; ++i) variant->run(TimingMode::kernel);
+  HostBuffer out(problem.precision(), problem.output_size());
+  variant->read_output(out);
+  const Verification v = problem.verify(out, variant->input_rounding());
+  EXPECT_TRUE(v.passed) << backend << " " << v.max_error << " > " << v.tolerance;
+  std::vector<double> times;
+  for (int i = 0; i < runs; ++i) times.push_back(variant->run(TimingMode::kernel));
+  std::sort(times.begin(), times.end());
+  for (const auto& [key, value] : variant->notes()) *notes += key + "=" + value + " ";
+  return times[times.size() / 2];
+}
+
+// Median of 10 launches of a convolution plan (no L2 flush: these outputs exceed L2 anyway).
+double time_conv_plan(const ConvProblem& problem, const kernels::Conv2dPlan& plan) {
+  kernels::DeviceBuffer in(problem.input().bytes()), w(problem.weights().bytes()), out(problem.output_bytes());
+  EXPECT_EQ(cudaMemcpy(in.get(), problem.input().raw(), in.bytes(), cudaMemcpyHostToDevice), cudaSuccess);
+  EXPECT_EQ(cudaMemcpy(w.get(), problem.weights().raw(), w.bytes(), cudaMemcpyHostToDevice), cudaSuccess);
+  cudaEvent_t start, stop;
+  cudaEventCreate(&start);
+  cudaEventCreate(&stop);
+  std::vector<double> times;
+  for (int i = 0; i < 12; ++i) {
+    cudaEventRecord(start);
+    kernels::launch_conv2d_tiled<float>(plan, in.as<float>(), w.as<float>(), out.as<float>(), nullptr);
+    cudaEventRecord(stop);
+    cudaEventSynchronize(stop);
+    float ms = 0;
+    cudaEventElapsedTime(&ms, start, stop);
+    if (i >= 2) times.push_back(ms * 1e-3);
+  }
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  std::sort(times.begin(), times.end());
+  return times[times.size() / 2];
+}
+
+void print_pair(const std::string& workload, const Problem& problem, const std::string& mine, const std::string& vendor,
+                bool bandwidth) {
+  std::string my_notes, vendor_notes;
+  const double t_mine = median_kernel_seconds(workload, mine, problem, 20, &my_notes);
+  const double t_vendor = median_kernel_seconds(workload, vendor, problem, 20, &vendor_notes);
+  auto rate = [&](double t) { return bandwidth ? problem.min_bytes() / t / 1e9 : problem.flops() / t / 1e12; };
+  const char* unit = bandwidth ? "GB/s" : "TFLOP/s";
+  std::printf("TIMING %-12s %-40s %-8s %9.4f ms %8.1f %s | %-12s %9.4f ms %8.1f %s | vendor/mine %.3f\n  notes: %s | %s\n",
+              workload.c_str(), problem.shape_label().c_str(), mine.c_str(), t_mine * 1e3, rate(t_mine), unit,
+              vendor.c_str(), t_vendor * 1e3, rate(t_vendor), unit, t_vendor / t_mine, my_notes.c_str(),
+              vendor_notes.c_str());
+  std::fflush(stdout);
+}
+
+TEST(GpuTiming, DISABLED_GoalShapesMedianKernelTimes) {
+  SKIP_WITHOUT_GPU();
+  const std::uint64_t seed = fresh_seed();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  {
+    const GemmProblem gemm(GemmShape{4096, 4096, 4096}, Precision::fp32, seed, 4096);
+    print_pair("gemm", gemm, "cuda", "cublas", false);
+    std::string notes;
+    std::printf("TIMING gemm cublas-tf32 %.4f ms\n", median_kernel_seconds("gemm", "cublas-tf32", gemm, 20, &notes) * 1e3);
+    for (kernels::GemmTile tile : kernels::gemm_tiles()) {
+      if (!tile_instantiated(tile, Precision::fp32)) continue;
+      HostBuffer out(Precision::fp32, gemm.output_size());
+      const double t = run_gemm_tile<float>(gemm, tile, out, 10);
+      std::printf("TIMING gemm fp32 4096 tile %-10s %9.4f ms %8.1f TFLOP/s verified=%d\n", kernels::to_string(tile).c_str(),
+                  t * 1e3, gemm.flops() / t / 1e12, gemm.verify(out).passed ? 1 : 0);
+    }
+    const GemmProblem gemm64(GemmShape{4096, 4096, 4096}, Precision::fp64, seed, 4096);
+    print_pair("gemm", gemm64, "cuda", "cublas", false);
+  }
+  {
+    const ReductionProblem sum(ReductionShape{16384, 16384, ReduceOp::sum, ReduceAxis::all}, Precision::fp32, seed,
+                               16384);
+    print_pair("reduction", sum, "cuda", "cub", true);
+    const ReductionProblem rows(ReductionShape{16384, 16384, ReduceOp::sum, ReduceAxis::rows}, Precision::fp32, seed,
+                                16384);
+    print_pair("reduction", rows, "cuda", "cub", true);
+  }
+  {
+    const ConvProblem big(ConvShape{1, 3, 4096, 4096, 16, 3, 1, 1}, Precision::fp32, seed, 4096);
+    print_pair("convolution", big, "cuda", "cudnn", true);
+    const ConvProblem deep(ConvShape{32, 64, 56, 56, 64, 3, 1, 1}, Precision::fp32, seed, 56);
+    print_pair("convolution", deep, "cuda", "cudnn", false);
+    const ConvProblem single(ConvShape{1, 1, 4096, 4096, 1, 3, 1, 1}, Precision::fp32, seed, 4096);
+    print_pair("convolution", single, "cuda", "cudnn", true);
+    std::vector<std::pair<const ConvProblem*, kernels::Conv2dPlan>> plans;
+    for (const ConvProblem* problem : {&big, &deep}) {
+      plans.emplace_back(problem, kernels::plan_conv2d_tiled(problem->shape(), false, 0, kernels::ConvAlgorithm::implicit_gemm));
+      for (int pixels : {1, 2, 4}) {
+        for (int filters : {4, 8, 16, 32}) {
+          if (filters * pixels <= 64) plans.emplace_back(problem, kernels::plan_conv2d_direct(problem->shape(), false, 0, pixels, filters));
+        }
+      }
+    }
+    {
+      for (const auto& [problem, plan] : plans) {
+        const double t = time_conv_plan(*problem, plan);
+        std::printf("TIMING conv %-40s %-50s %9.4f ms %8.1f TFLOP/s\n", problem->shape_label().c_str(),
+                    plan.describe().c_str(), t * 1e3, problem->flops() / t / 1e12);
+      }
+    }
+  }
+}
+#endif
+
+}  // namespace
+}  // namespace mlbench
