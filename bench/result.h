@@ -32,7 +32,8 @@ struct TimingStats {
   std::vector<double> run_cpu_times_s;
   double median_s = 0, mean_s = 0, stddev_s = 0;
   double cv = 0;  // stddev / mean, as a fraction; 0 with a single run
-  double cpu_median_s = 0;
+  // The same statistics of the process CPU time (Google Benchmark's cpu_time).
+  double cpu_median_s = 0, cpu_mean_s = 0, cpu_stddev_s = 0, cpu_cv = 0;
 };
 
 struct VariantResult {

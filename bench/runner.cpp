@@ -271,16 +271,19 @@ void Runner::measure(const Problem& problem, Variant& variant, TimingMode mode, 
       stats.cpu_median_s = cpu_per_iteration;
     } else if (run.aggregate_name == "mean") {
       stats.mean_s = per_iteration;
+      stats.cpu_mean_s = cpu_per_iteration;
     } else if (run.aggregate_name == "stddev") {
       stats.stddev_s = per_iteration;
+      stats.cpu_stddev_s = cpu_per_iteration;
     } else if (run.aggregate_name == "cv") {
       stats.cv = run.real_accumulated_time;  // Google Benchmark keeps the ratio itself here
+      stats.cpu_cv = run.cpu_accumulated_time;
     }
   }
   stats.runs = static_cast<int>(stats.run_times_s.size());
   if (stats.runs == 1) {  // Google Benchmark computes no aggregates for a single repetition
     stats.median_s = stats.mean_s = stats.run_times_s.front();
-    stats.cpu_median_s = stats.run_cpu_times_s.front();
+    stats.cpu_median_s = stats.cpu_mean_s = stats.run_cpu_times_s.front();
   }
   if (stats.runs == 0) {
     result.status = ResultStatus::error;

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstring>
 #include <memory>
+#include <string>
 
 #include "bench/backend.h"
 #include "bench/host_buffer.h"
@@ -92,6 +93,12 @@ std::unique_ptr<Variant> prepare_serial_reduction(const Problem& problem, const 
 std::unique_ptr<Variant> prepare_openmp_reduction(const Problem& problem, const ExecutionConfig& config);
 #if defined(MLBENCH_HAVE_OPENBLAS)
 std::unique_ptr<Variant> prepare_openblas_gemm(const Problem& problem, const ExecutionConfig& config);
+#endif
+#if defined(MLBENCH_HAVE_ONEDNN)
+std::unique_ptr<Variant> prepare_onednn_convolution(const Problem& problem, const ExecutionConfig& config);
+// fp32 only: oneDNN has no fp64 convolution on CPU.
+Availability onednn_convolution_supports(const Problem& problem);
+std::string onednn_version();  // "2.6.3", from dnnl_version()
 #endif
 
 // Builds Variant<float> or Variant<double> for the problem's precision.

@@ -23,13 +23,13 @@ namespace {
 // 12 x 2-vector tile uses 24 accumulators; with 16 (AVX2/SSE) 6 x 2 uses 12.
 template <class T>
 struct GemmBlocking {
-  static constexpr int kVectorsPerRow = 2;
+  static constexpr bool kWide = sizeof(T) == 8 && kVectorBytes == 64;
+  static constexpr int kVectorsPerRow = kWide ? 4 : 2;
   static constexpr int kNR = kVectorsPerRow * kLanes<T>;
-  static constexpr int kMR = kVectorBytes == 64 ? 12 : 6;
-  // KC x NR of B (one micro-panel) fits in L1 beside the streamed A; MC x KC of A fits in L2.
-  static constexpr std::int64_t kKC = 256;
-  static constexpr std::int64_t kMC = kMR * (sizeof(T) == 4 ? 20 : 10);
-  static constexpr std::int64_t kNC = sizeof(T) == 4 ? 3072 : 1536;
+  static constexpr int kMR = kWide ? 6 : (kVectorBytes == 64 ? 12 : 6);
+  static constexpr std::int64_t kKC = kWide ? 128 : 256;
+  static constexpr std::int64_t kMC = kWide ? 240 : kMR * (sizeof(T) == 4 ? 20 : 10);
+  static constexpr std::int64_t kNC = kWide ? 1536 : (sizeof(T) == 4 ? 3072 : 1536);
 };
 
 // c[0:MR][0:NR] (row stride ldc) = or += packed_a (kc x MR) * packed_b (kc x NR).
@@ -39,6 +39,14 @@ inline void micro_kernel(std::int64_t kc, const T* __restrict packed_a, const T*
   using B = GemmBlocking<T>;
   using Vector = typename Simd<T>::Vector;
   constexpr int MR = B::kMR, NV = B::kVectorsPerRow, L = kLanes<T>;
+  // The C tile is read and written only after the k loop, and its rows are a whole matrix
+  // row apart, out of reach of the hardware prefetcher: fetch its lines now so the misses
+  // overlap the FMAs instead of stalling the end of every call.
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int line = 0; line < B::kNR * static_cast<int>(sizeof(T)); line += 64)
+      __builtin_prefetch(reinterpret_cast<const char*>(c + i * ldc) + line, 1, 3);
   Vector acc[MR][NV];
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i)

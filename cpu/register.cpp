@@ -1,4 +1,6 @@
-// Registers the CPU backends (serial, openmp, openblas) and the OpenBLAS machine-context facts.
+// Registers the CPU backends (serial, openmp, openblas, onednn) and the OpenBLAS and oneDNN
+// machine-context facts.
+#include <stdexcept>
 #include <string>
 
 #include <fmt/format.h>
@@ -79,6 +81,19 @@ void register_backends(Registry& registry) {
   registry.add(cpu_backend("openmp", "convolution", BackendKind::cpu,
                            "direct, register-blocked filters x SIMD columns, threads over (image, filters, rows)",
                            prepare_openmp_convolution));
+  BackendInfo onednn = cpu_backend(
+      "onednn", "convolution", BackendKind::cpu_library,
+      "oneDNN convolution_forward (direct), library-chosen blocked layouts, output reordered to NCHW in the timed run",
+#if defined(MLBENCH_HAVE_ONEDNN)
+      prepare_onednn_convolution);
+  onednn.supports = onednn_convolution_supports;
+#else
+      [](const Problem&, const ExecutionConfig&) -> std::unique_ptr<Variant> {
+        throw std::logic_error("onednn backend is unavailable: built without oneDNN");
+      });
+  onednn.availability = [] { return Availability::no("built without oneDNN"); };
+#endif
+  registry.add(std::move(onednn));
   registry.add(cpu_backend("serial", "reduction", BackendKind::cpu,
                            "single thread, vectorized chunks summed pairwise in double",
                            prepare_serial_reduction));
@@ -88,6 +103,10 @@ void register_backends(Registry& registry) {
 
 #if defined(MLBENCH_HAVE_OPENBLAS)
   registry.context_providers.emplace_back(add_openblas_context);
+#endif
+#if defined(MLBENCH_HAVE_ONEDNN)
+  registry.context_providers.emplace_back(
+      [](MachineContext& context) { context.libraries.emplace_back("oneDNN", onednn_version()); });
 #endif
 }
 

@@ -187,7 +187,8 @@ Json result_fields(const VariantResult& r) {
                             {"method", r.verification.method}, {"detail", r.verification.detail}}},
           {"stats", {{"runs", s.runs}, {"iterations", s.iterations}, {"median_s", number(s.median_s)},
                      {"mean_s", number(s.mean_s)}, {"stddev_s", number(s.stddev_s)}, {"cv", number(s.cv)},
-                     {"cpu_median_s", number(s.cpu_median_s)}}},
+                     {"cpu_median_s", number(s.cpu_median_s)}, {"cpu_mean_s", number(s.cpu_mean_s)},
+                     {"cpu_stddev_s", number(s.cpu_stddev_s)}, {"cpu_cv", number(s.cpu_cv)}}},
           {"notes", pairs_to_object(r.notes)}};
 }
 
@@ -241,35 +242,21 @@ VariantResult result_from_fields(const Json& j) {
   r.stats.stddev_s = get_double(s, "stddev_s");
   r.stats.cv = get_double(s, "cv");
   r.stats.cpu_median_s = get_double(s, "cpu_median_s");
+  r.stats.cpu_mean_s = get_double(s, "cpu_mean_s");
+  r.stats.cpu_stddev_s = get_double(s, "cpu_stddev_s");
+  r.stats.cpu_cv = get_double(s, "cpu_cv");
   r.notes = object_to_pairs(j.at("notes"));
   return r;
-}
-
-double mean_of(const std::vector<double>& v) {
-  double sum = 0;
-  for (double x : v) sum += x;
-  return v.empty() ? 0 : sum / static_cast<double>(v.size());
-}
-double median_of(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-double stddev_of(const std::vector<double>& v) {
-  if (v.size() < 2) return 0;
-  double m = mean_of(v), sum = 0;
-  for (double x : v) sum += (x - m) * (x - m);
-  return std::sqrt(sum / static_cast<double>(v.size() - 1));
 }
 
 void append_entries(Json& benchmarks, const VariantResult& r, int family_index, int instance_index) {
   const std::string run_name = r.name();
   const Json fields = result_fields(r);
   const TimingStats& s = r.stats;
-  const bool small = s.median_s > 0 && s.median_s < 1e-3;
-  const double scale = small ? 1e6 : 1e3;  // seconds -> time_unit
-  const char* unit = small ? "us" : "ms";
+  // One unit for every entry: Google Benchmark's compare.py only pairs entries of equal unit,
+  // so a unit that followed the magnitude would drop rows whose median crossed a boundary.
+  const double scale = 1e3;  // seconds -> time_unit
+  const char* unit = "ms";
   const int repetitions = std::max<int>(s.runs, static_cast<int>(s.run_times_s.size()));
 
   auto base = [&](const std::string& name) {
@@ -315,12 +302,12 @@ void append_entries(Json& benchmarks, const VariantResult& r, int family_index, 
   // Google Benchmark only aggregates when there is more than one repetition.
   if (repetitions < 2) return;
   struct Aggregate { const char* name; double real; double cpu; bool percentage; };
-  const double cpu_mean = mean_of(cpu), cpu_stddev = stddev_of(cpu);
+  // Google Benchmark's own aggregates, as the runner collected them.
   const Aggregate aggregates[] = {
-      {"mean", s.mean_s * scale, cpu_mean * scale, false},
-      {"median", s.median_s * scale, median_of(cpu) * scale, false},
-      {"stddev", s.stddev_s * scale, cpu_stddev * scale, false},
-      {"cv", s.cv, cpu_mean > 0 ? cpu_stddev / cpu_mean : 0, true},
+      {"mean", s.mean_s * scale, s.cpu_mean_s * scale, false},
+      {"median", s.median_s * scale, s.cpu_median_s * scale, false},
+      {"stddev", s.stddev_s * scale, s.cpu_stddev_s * scale, false},
+      {"cv", s.cv, s.cpu_cv, true},
   };
   for (const Aggregate& a : aggregates) {
     Json e = base(run_name + "_" + a.name);

@@ -9,8 +9,8 @@
 //     "mlbench":    {"schema_version": 1, "run": RunInfo}
 //   }
 // Each ok result gives one entry per measured repetition (run_type "iteration",
-// repetition_index, iterations, real_time, cpu_time, time_unit "ms", or "us" when the median
-// is under 1 ms) and, when it has more than one repetition, the aggregates Google Benchmark
+// repetition_index, iterations, real_time, cpu_time, time_unit always "ms" so that compare.py
+// pairs every row across runs) and, when it has more than one repetition, the aggregates Google Benchmark
 // emits: mean, median, stddev (aggregate_unit "time") and cv (aggregate_unit "percentage",
 // real_time is the fraction), named run_name + "_mean" etc. A failed, errored or timed-out
 // result is one entry with "error_occurred": true and "error_message". run_name/name is

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 packages=(cmake g++ make ninja-build pkg-config git
           libcli11-dev libfmt-dev nlohmann-json3-dev libbenchmark-dev libgtest-dev
-          libopenblas-dev librsvg2-bin)
+          libopenblas-dev libdnnl-dev librsvg2-bin)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
