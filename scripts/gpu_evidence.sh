@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Builds mlbench on the GPU machine, runs the test suite and compute-sanitizer, then the
+# benchmark suite, and leaves everything under $OUT (the device tool brings it back).
+# Usage: scripts/gpu_evidence.sh test|bench|all
+#   test:  build, ctest, compute-sanitizer memcheck + racecheck on the GPU tests
+#   bench: build, the benchmark suite (1024, 2048, 4096; GEMM 8192; goal shapes)
+set -uo pipefail
+mode=${1:-all}
+OUT=${OUT:-out}
+mkdir -p "$OUT/logs" "$OUT/results"
+cd "$(dirname "$0")/.."
+export CUDAHOSTCXX=${CUDAHOSTCXX:-/opt/gcc/bin/g++}
+[ -x "$CUDAHOSTCXX" ] || unset CUDAHOSTCXX
+{
+  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,power.limit --format=csv
+  lscpu | grep -E "Model name|^CPU\(s\)|Thread"
+} >"$OUT/logs/device.txt" 2>&1
+
+set -e
+cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 >"$OUT/logs/configure.log" 2>&1
+cmake --build build-gpu -j16 >"$OUT/logs/build.log" 2>&1
+set +e
+if [ "$mode" != bench ]; then
+ctest --test-dir build-gpu --output-on-failure -j4 >"$OUT/logs/ctest.log" 2>&1
+echo "ctest exit $?"; tail -3 "$OUT/logs/ctest.log"
+
+gpu_test=build-gpu/tests/gpu_backends_test
+for tool in memcheck racecheck; do
+  compute-sanitizer --tool $tool --error-exitcode 9 $gpu_test --gtest_filter='-*Timing*:*Large*' \
+    >"$OUT/logs/sanitizer-$tool.log" 2>&1
+  echo "compute-sanitizer $tool exit $?"; tail -2 "$OUT/logs/sanitizer-$tool.log"
+done
+
+fi
+mb=./build-gpu/mlbench
+date -u +%Y-%m-%dT%H:%M:%SZ >"$OUT/logs/date.txt"
+if [ "$mode" = test ]; then
+  $mb all --size 1024 --time-budget 0.3 --json "$OUT/results/quick.json" --markdown "$OUT/results/quick.md" --quiet
+  echo "quick all exit $?"
+else
+  # The suite at 1024, 2048, 4096 with every backend; GEMM also at 8192.
+  $mb all --size 1024,2048,4096 --time-budget 1 --json "$OUT/results/h100-all.json" \
+    --markdown "$OUT/results/h100-all.md" --chart "$OUT/results/charts-all" --quiet
+  echo "all exit $?"
+  $mb gemm --size 8192 --time-budget 1 --max-repetitions 10 --json "$OUT/results/h100-gemm-8192.json" \
+    --markdown "$OUT/results/h100-gemm-8192.md" --quiet
+  echo "gemm 8192 exit $?"
+  # Goal shapes: sum over 16384^2, conv N32 C64 K64 56^2.
+  $mb reduction --size 16384 --backends openmp,cuda,cub --time-budget 1 --json "$OUT/results/h100-reduce-16384.json" \
+    --markdown "$OUT/results/h100-reduce-16384.md" --quiet
+  echo "reduce exit $?"
+  $mb convolution --size 56 --batch 32 --channels 64 --filters 64 --time-budget 1 \
+    --json "$OUT/results/h100-conv-n32c64k64.json" --markdown "$OUT/results/h100-conv-n32c64k64.md" --quiet
+  echo "conv exit $?"
+fi
+(cd "$OUT" && tar czf results.tar.gz results logs && rm -rf results logs)
+ls -la "$OUT"
