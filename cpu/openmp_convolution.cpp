@@ -1,14 +1,25 @@
 // OpenMP convolution: direct convolution, register-blocked. Work is split into tasks of
-// (image, block of KB filters, block of output rows), run in parallel. Within a task each
-// output row is cut into tiles of two SIMD vectors of columns; for a tile, KB x 2 vector
-// accumulators stay in registers while every tap (channel, r, s) loads the input vectors once
-// and reuses them for all KB filters (weights repacked so the KB values of a tap are
-// contiguous). Interior tiles need no bounds checks; only rows whose taps leave the image
-// skip those taps, and border/leftover columns take a checked scalar path.
+// (image, block of output rows), run in parallel; a task computes its rows for every block of
+// KB filters in turn, so the input rows it reads stay in L2 across the filter blocks. Within a
+// task each output row is cut into tiles of NV SIMD vectors of columns; for a tile, KB x NV
+// vector accumulators stay in registers while every tap (channel, r, s) loads the input
+// vectors once and reuses them for all KB filters (weights repacked so the KB values of a tap
+// are contiguous, and broadcast). The common 3x3 kernel has its taps unrolled at compile
+// time. Tiles are laid on a grid of aligned columns so that their results can be written
+// with non-temporal stores: the output is far larger than the caches and never read back
+// here, so streaming it skips the read-for-ownership that would double its memory traffic.
+// The first and last tile of a row may overlap their neighbours (they rewrite identical
+// values); border columns whose taps leave the image take a checked scalar path.
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <type_traits>
 #include <vector>
+
+#if defined(__AVX512F__) || defined(__AVX__)
+#include <immintrin.h>
+#endif
 
 #include <fmt/format.h>
 
@@ -21,10 +32,40 @@ namespace {
 template <class T>
 struct ConvBlocking {
   static constexpr int kFilters = kVectorBytes == 64 ? 8 : 4;  // KB: filters per register tile
-  static constexpr int kVectors = 2;                           // SIMD vectors of columns per tile
+  static constexpr int kVectors = kVectorBytes == 64 ? 3 : 2;  // NV: SIMD vectors of columns per tile
   static constexpr int kColumns = kVectors * kLanes<T>;
   static constexpr std::int64_t kRows = 4;                     // output rows per task
 };
+
+// Stores one vector of results; non-temporally when the address allows it.
+template <class T>
+inline void store_streaming(T* p, typename Simd<T>::Vector v) {
+#if defined(__AVX512F__)
+  if (reinterpret_cast<std::uintptr_t>(p) % 64 == 0) {
+    if constexpr (std::is_same_v<T, float>)
+      _mm512_stream_ps(p, reinterpret_cast<__m512>(v));
+    else
+      _mm512_stream_pd(p, reinterpret_cast<__m512d>(v));
+    return;
+  }
+#elif defined(__AVX__)
+  if (reinterpret_cast<std::uintptr_t>(p) % 32 == 0) {
+    if constexpr (std::is_same_v<T, float>)
+      _mm256_stream_ps(p, reinterpret_cast<__m256>(v));
+    else
+      _mm256_stream_pd(p, reinterpret_cast<__m256d>(v));
+    return;
+  }
+#endif
+  store_unaligned(p, v);
+}
+
+// Orders this thread's streaming stores before whatever follows (the end of the parallel region).
+inline void fence_streaming_stores() {
+#if defined(__AVX512F__) || defined(__AVX__)
+  _mm_sfence();
+#endif
+}
 
 template <class T>
 class OpenmpConvolution final : public CpuVariant {
@@ -41,7 +82,8 @@ class OpenmpConvolution final : public CpuVariant {
   }
 
   std::vector<std::pair<std::string, std::string>> notes() const override {
-    return {{"register_tile", fmt::format("{} filters x {} columns", KB, Blocking::kColumns)}};
+    return {{"register_tile", fmt::format("{} filters x {} columns", KB, Blocking::kColumns)},
+            {"stores", "non-temporal where output rows are SIMD-aligned"}};
   }
 
  private:
@@ -65,6 +107,8 @@ class OpenmpConvolution final : public CpuVariant {
     const std::int64_t taps = g.C * g.R * g.R;
     const std::int64_t row_blocks = (g.OH + Blocking::kRows - 1) / Blocking::kRows;
     const std::int64_t filter_blocks = filter_blocks_;
+    const Row row = g.stride == 1 ? (g.R == 3 ? &OpenmpConvolution::row<true, 3> : &OpenmpConvolution::row<true, 0>)
+                                  : (g.R == 3 ? &OpenmpConvolution::row<false, 3> : &OpenmpConvolution::row<false, 0>);
 
 #pragma omp parallel num_threads(threads_)
     {
@@ -77,50 +121,72 @@ class OpenmpConvolution final : public CpuVariant {
             packed[(fb * taps + t) * KB + kk] = k < g.K ? weights[k * taps + t] : T(0);
           }
 
-#pragma omp for collapse(3) schedule(dynamic)
+#pragma omp for collapse(2) schedule(dynamic)
       for (std::int64_t n = 0; n < s.batch; ++n)
-        for (std::int64_t fb = 0; fb < filter_blocks; ++fb)
-          for (std::int64_t rb = 0; rb < row_blocks; ++rb) {
-            const T* image = input + n * g.C * g.H * g.W;
+        for (std::int64_t rb = 0; rb < row_blocks; ++rb) {
+          const T* image = input + n * g.C * g.H * g.W;
+          const std::int64_t oh_end = std::min(g.OH, (rb + 1) * Blocking::kRows);
+          for (std::int64_t fb = 0; fb < filter_blocks; ++fb) {
             const T* block_weights = packed + fb * taps * KB;
             const std::int64_t k0 = fb * KB, filters = std::min<std::int64_t>(KB, g.K - k0);
             T* out = output + (n * g.K + k0) * g.OH * g.OW;
-            const std::int64_t oh_end = std::min(g.OH, (rb + 1) * Blocking::kRows);
-            for (std::int64_t oh = rb * Blocking::kRows; oh < oh_end; ++oh) {
-              // Taps r whose input row lies inside the image.
-              const std::int64_t ih0 = oh * g.stride - g.pad;
-              const std::int64_t r_begin = std::max<std::int64_t>(0, -ih0), r_end = std::min(g.R, g.H - ih0);
-              std::int64_t ow = g.interior_begin;
-              for (; ow + Blocking::kColumns <= g.interior_end; ow += Blocking::kColumns) {
-                if (g.stride == 1)
-                  tile<true>(g, image, block_weights, out, filters, oh, ow, r_begin, r_end);
-                else
-                  tile<false>(g, image, block_weights, out, filters, oh, ow, r_begin, r_end);
-              }
-              for (std::int64_t c = 0; c < g.interior_begin; ++c)
-                checked_column(g, image, block_weights, out, filters, oh, c, r_begin, r_end);
-              for (; ow < g.OW; ++ow) checked_column(g, image, block_weights, out, filters, oh, ow, r_begin, r_end);
-            }
+            for (std::int64_t oh = rb * Blocking::kRows; oh < oh_end; ++oh)
+              row(g, image, block_weights, out, filters, oh);
           }
+        }
+      fence_streaming_stores();
     }
   }
 
+  using Row = void (*)(const Geometry&, const T*, const T*, T*, std::int64_t, std::int64_t);
+
+  // Output row oh for the block's filters.
+  template <bool kUnitStride, int kR>
+  static void row(const Geometry& g, const T* image, const T* block_weights, T* out, std::int64_t filters,
+                  std::int64_t oh) {
+    constexpr std::int64_t C = Blocking::kColumns;
+    // Taps r whose input row lies inside the image.
+    const std::int64_t ih0 = oh * g.stride - g.pad;
+    const std::int64_t r_begin = std::max<std::int64_t>(0, -ih0), r_end = std::min(g.R, g.H - ih0);
+    const auto tile_at = [&](std::int64_t ow, bool stream) {
+      tile<kUnitStride, kR>(g, image, block_weights, out, filters, oh, ow, r_begin, r_end, stream);
+    };
+    if (g.interior_end - g.interior_begin >= C) {
+      // First tile where the interior starts, then tiles on the grid of columns that are
+      // multiples of the SIMD width (aligned when rows are), then one ending at the interior's end.
+      tile_at(g.interior_begin, false);
+      std::int64_t ow = (g.interior_begin + C) / kLanes<T> * kLanes<T>;
+      for (; ow + C <= g.interior_end; ow += C) tile_at(ow, true);
+      if (ow < g.interior_end) tile_at(g.interior_end - C, false);
+    } else {
+      for (std::int64_t ow = g.interior_begin; ow < g.interior_end; ++ow)
+        checked_column(g, image, block_weights, out, filters, oh, ow, r_begin, r_end);
+    }
+    for (std::int64_t ow = 0; ow < g.interior_begin; ++ow)
+      checked_column(g, image, block_weights, out, filters, oh, ow, r_begin, r_end);
+    for (std::int64_t ow = std::max(g.interior_begin, g.interior_end); ow < g.OW; ++ow)
+      checked_column(g, image, block_weights, out, filters, oh, ow, r_begin, r_end);
+  }
+
   // Output columns [ow, ow + kColumns) of row oh for the block's filters; every tap of these
-  // columns is inside the image horizontally, rows r in [r_begin, r_end) vertically.
-  template <bool kUnitStride>
+  // columns is inside the image horizontally, rows r in [r_begin, r_end) vertically. kR is the
+  // kernel size when known at compile time (its taps are then unrolled), else 0.
+  template <bool kUnitStride, int kR>
   static void tile(const Geometry& g, const T* image, const T* block_weights, T* out, std::int64_t filters,
-                   std::int64_t oh, std::int64_t ow, std::int64_t r_begin, std::int64_t r_end) {
+                   std::int64_t oh, std::int64_t ow, std::int64_t r_begin, std::int64_t r_end, bool stream) {
     Vector acc[KB][NV];
 #pragma GCC unroll 8
     for (int kk = 0; kk < KB; ++kk)
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[kk][v] = Vector{};
+    const std::int64_t R = kR > 0 ? kR : g.R;
     const std::int64_t stride = kUnitStride ? 1 : g.stride;
     for (std::int64_t c = 0; c < g.C; ++c)
       for (std::int64_t r = r_begin; r < r_end; ++r) {
         const T* in_row = image + (c * g.H + oh * g.stride - g.pad + r) * g.W + ow * stride - g.pad;
-        const T* tap_weights = block_weights + (c * g.R + r) * g.R * KB;
-        for (std::int64_t q = 0; q < g.R; ++q) {
+        const T* tap_weights = block_weights + (c * R + r) * R * KB;
+#pragma GCC unroll 8
+        for (std::int64_t q = 0; q < R; ++q) {
           Vector x[NV];
 #pragma GCC unroll 4
           for (int v = 0; v < NV; ++v) {
@@ -138,7 +204,13 @@ class OpenmpConvolution final : public CpuVariant {
         }
       }
     for (std::int64_t kk = 0; kk < filters; ++kk)
-      for (int v = 0; v < NV; ++v) store_unaligned(out + (kk * g.OH + oh) * g.OW + ow + v * L, acc[kk][v]);
+      for (int v = 0; v < NV; ++v) {
+        T* p = out + (kk * g.OH + oh) * g.OW + ow + v * L;
+        if (stream)
+          store_streaming(p, acc[kk][v]);
+        else
+          store_unaligned(p, acc[kk][v]);
+      }
   }
 
   // One output column with a bounds check per tap (image borders and leftover columns).

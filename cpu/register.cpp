@@ -79,7 +79,7 @@ void register_backends(Registry& registry) {
                            "single thread, direct loops tap by tap over whole output planes",
                            prepare_serial_convolution));
   registry.add(cpu_backend("openmp", "convolution", BackendKind::cpu,
-                           "direct, register-blocked filters x SIMD columns, threads over (image, filters, rows)",
+                           "direct, register-blocked filters x SIMD columns, streaming stores, threads over rows",
                            prepare_openmp_convolution));
   BackendInfo onednn = cpu_backend(
       "onednn", "convolution", BackendKind::cpu_library,

@@ -187,6 +187,8 @@ TEST(CpuConvolution, EveryBackendMatchesReferenceOnAwkwardShapes) {
       conv(2, 3, 9, 257, 10, 3, 1, 1),    // wide rows: many SIMD tiles plus leftovers
       conv(1, 2, 5, 5, 3, 7, 1, 3),       // kernel larger than the image
       conv(1, 2, 12, 50, 4, 3, 3, 2),     // stride 3, padding wider than one tap
+      conv(2, 3, 10, 128, 16, 3, 1, 1),   // rows of whole SIMD vectors: aligned, streamed tiles
+      conv(1, 2, 9, 192, 11, 3, 2, 1),    // the same at stride 2 (96 output columns)
   };
   for (const char* backend : {"serial", "openmp", "onednn"}) {
     const BackendInfo* info = cpu_registry().find("convolution", backend);
