@@ -73,7 +73,7 @@ GpuVariant::GpuVariant(const ExecutionConfig& config, Precision precision, std::
   device_output_ = DeviceBuffer(output_bytes);
   pinned_output_ = PinnedBuffer(output_bytes);
   // All-ones bytes are a NaN in fp32 and fp64: an element the kernel never writes fails verify().
-  MLBENCH_CUDA_CHECK(cudaMemset(device_output_.get(), 0xFF, output_bytes));
+  poison_output();
   l2_flush_ = DeviceBuffer(flush_bytes);
   MLBENCH_CUDA_CHECK(cudaDeviceSynchronize());
 }
@@ -125,6 +125,12 @@ double GpuVariant::run(TimingMode mode) {
       break;
   }
   throw std::logic_error("GPU variants are timed in kernel or end_to_end mode, not " + to_string(mode));
+}
+
+void GpuVariant::poison_output() {
+  MLBENCH_CUDA_CHECK(cudaSetDevice(device_));
+  MLBENCH_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  MLBENCH_CUDA_CHECK(cudaMemset(device_output_.get(), 0xFF, device_output_.bytes()));
 }
 
 void GpuVariant::read_output(HostBuffer& out) {

@@ -87,6 +87,8 @@ class GpuVariant : public Variant {
   T* output() const { return device_output_.as<T>(); }
   std::size_t output_count() const { return output_count_; }
   Precision precision() const { return precision_; }
+  // Fills the device output with NaN (all bits set), so unwritten elements fail verification.
+  void poison_output();
   // Device scratch owned by the variant (workspace, partial results); checked against free memory.
   void* allocate_scratch(std::size_t bytes, const std::string& what);
 
