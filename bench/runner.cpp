@@ -71,6 +71,7 @@ RunPlan Runner::plan() const {
   if (options_.warmup < 1) throw InputError("--warmup must be at least 1 (the first run is also the checked one)");
   if (options_.repetitions < 0) throw InputError("--repetitions must not be negative");
   if (!(options_.time_budget_s > 0)) throw InputError("--time-budget must be positive");
+  if (options_.timeout_s < 0) throw InputError("--timeout must not be negative");
 
   std::vector<std::string> workload_names;
   for (const auto& w : options_.workloads) {
@@ -214,10 +215,24 @@ std::vector<VariantResult> Runner::run_variant(const Problem& problem, const Bac
 }
 
 void Runner::measure(const Problem& problem, Variant& variant, TimingMode mode, VariantResult& result) {
+  const auto started = std::chrono::steady_clock::now();
+  auto past_timeout = [&] {
+    return options_.timeout_s > 0 &&
+           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() > options_.timeout_s;
+  };
+  auto time_out = [&](const std::string& what) {
+    result.status = ResultStatus::timed_out;
+    result.error_message = fmt::format("timed out after {:.3g} s (--timeout {:g}) {}",
+                                       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+                                       options_.timeout_s, what);
+  };
   // Warm-up: first touch, caches, lazy initialisation. The last warm-up run's output is the
   // one verified, and its time sizes the measurement.
   double estimate = 0;
-  for (int w = 0; w < options_.warmup; ++w) estimate = variant.run(mode);
+  for (int w = 0; w < options_.warmup; ++w) {
+    estimate = variant.run(mode);
+    if (past_timeout()) return time_out(fmt::format("during warm-up; one run took {:.3g} s", estimate));
+  }
 
   HostBuffer output(problem.precision(), problem.output_size());
   output.poison();
@@ -240,7 +255,7 @@ void Runner::measure(const Problem& problem, Variant& variant, TimingMode mode, 
       iterations = static_cast<std::int64_t>(std::clamp(std::floor(budget / (repetitions * estimate)), 1.0, 10000.0));
   }
 
-  bool interrupted = false;
+  bool interrupted = false, timed_out = false;
   CollectingReporter reporter;
   const std::string name = result.name();
   auto* bm = benchmark::RegisterBenchmark(name.c_str(), [&](benchmark::State& state) {
@@ -248,6 +263,11 @@ void Runner::measure(const Problem& problem, Variant& variant, TimingMode mode, 
       if (stop_requested()) {
         interrupted = true;
         state.SkipWithError("interrupted");
+        break;
+      }
+      if (past_timeout()) {  // keep the repetitions already measured
+        timed_out = true;
+        state.SkipWithError("timed out");
         break;
       }
       state.SetIterationTime(variant.run(mode));
@@ -285,6 +305,9 @@ void Runner::measure(const Problem& problem, Variant& variant, TimingMode mode, 
     stats.median_s = stats.mean_s = stats.run_times_s.front();
     stats.cpu_median_s = stats.cpu_mean_s = stats.run_cpu_times_s.front();
   }
+  if (timed_out)
+    return time_out(fmt::format("after {} measured run(s){}", stats.runs,
+                                stats.runs > 0 ? fmt::format(", median so far {:.3g} s", stats.median_s) : ""));
   if (stats.runs == 0) {
     result.status = ResultStatus::error;
     result.error_message = interrupted ? "interrupted before a measured run finished" : "no measured run";

@@ -23,6 +23,9 @@ struct RunOptions {
   int max_repetitions = 20;            // cap for the adaptive count
   int warmup = 1;                      // un-timed runs before verification and timing (>= 1)
   double time_budget_s = 2.0;          // measured time per variant the adaptive count aims at
+  // Wall-clock limit per timing mode of a variant, checked before every run (a run that has
+  // started is not cut short: CPU code cannot be stopped safely mid-call). 0: no limit.
+  double timeout_s = 0;
   std::uint64_t seed = 0;
   WorkloadOptions workload;
 };

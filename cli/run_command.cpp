@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <chrono>
 #include <ctime>
 #include <map>
@@ -28,6 +29,9 @@ struct RunCommandOptions {
   int max_repetitions = 20;
   int warmup = 1;
   double time_budget_s = 2.0;
+  double timeout_s = 0;
+  std::string preset;
+  bool dry_run = false;
   std::uint64_t seed = 0;
   bool seed_given = false;
   std::string json, markdown, csv, chart_dir;
@@ -102,6 +106,28 @@ class ProgressPrinter : public RunObserver {
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
+// --preset quick: every workload and available backend at small sizes, short budgets (a CI
+// smoke run, under a minute on 2 cores). --preset full: the sweep 1024..8192, sizes whose
+// memory needs exceed what is free left out.
+void apply_preset(const RunCommandOptions& o, RunOptions& r) {
+  if (o.preset.empty()) return;
+  if (o.preset == "quick") {
+    r.sizes = {128, 256, 512};
+    r.time_budget_s = 0.1;
+    r.max_repetitions = 10;
+  } else if (o.preset == "full") {
+    r.sizes.clear();
+    for (std::int64_t size : {1024, 2048, 4096, 8192}) {
+      std::size_t need = 0;
+      for (const auto& w : r.workloads) need = std::max(need, estimate_host_bytes(w, size, r.precision, r.workload));
+      if (need < available_host_memory() / 2) r.sizes.push_back(size);
+    }
+    r.time_budget_s = 1.0;
+  } else {
+    throw InputError("unknown --preset '" + o.preset + "' (quick or full)");
+  }
+}
+
 RunOptions to_run_options(const RunCommandOptions& o, const std::vector<std::string>& workloads) {
   RunOptions r;
   r.workloads = workloads;
@@ -115,6 +141,7 @@ RunOptions to_run_options(const RunCommandOptions& o, const std::vector<std::str
   r.max_repetitions = o.max_repetitions;
   r.warmup = o.warmup;
   r.time_budget_s = o.time_budget_s;
+  r.timeout_s = o.timeout_s;
   r.seed = o.seed_given ? o.seed : std::random_device{}();
   auto& conv = r.workload.convolution;
   conv.batch = o.batch;
@@ -140,6 +167,7 @@ RunOptions to_run_options(const RunCommandOptions& o, const std::vector<std::str
   if (!axis) throw InputError("unknown --axis '" + o.axis + "'");
   r.workload.reduction.op = *op;
   r.workload.reduction.axis = *axis;
+  apply_preset(o, r);
   return r;
 }
 
@@ -155,6 +183,13 @@ int execute_run(const RunCommandOptions& o, const std::vector<std::string>& work
   const Registry registry = make_registry();
   Runner runner(registry, options);
   const RunPlan plan = runner.plan();
+
+  if (o.dry_run || std::getenv("MLBENCH_PLAN_ONLY") != nullptr) {
+    // Everything is checked; nothing is allocated or run.
+    if (!o.quiet)
+      for (const auto& v : plan.variants) fmt::print("{} size {} {}\n", v.workload, v.size, v.backend->name);
+    return 0;
+  }
 
   ProgressPrinter progress(o.quiet);
   // Say once, grouped by reason, which default backends are absent.
@@ -210,6 +245,12 @@ void add_run_options(CLI::App& sub, RunCommandOptions& o, bool conv_options, boo
       ->capture_default_str();
   sub.add_option_function<std::uint64_t>("--seed", [&o](const std::uint64_t& s) { o.seed = s; o.seed_given = true; },
                                          "Seed of the random inputs (default: random, recorded in the report)");
+  sub.add_option("--timeout", o.timeout_s,
+                 "Seconds one variant may take; checked before each run, a late variant is recorded as timed out")
+      ->check(CLI::Range(0.0, 1e7));
+  sub.add_option("--preset", o.preset, "quick: small sizes, short budgets (CI); full: sizes 1024..8192 that fit in memory")
+      ->check(CLI::IsMember({"quick", "full"}));
+  sub.add_flag("--dry-run", o.dry_run, "Check the options and list what would run; run nothing");
   sub.add_option("--json", o.json, "Write the JSON report (Google Benchmark format + mlbench fields)");
   sub.add_option("--markdown", o.markdown, "Write the markdown report");
   sub.add_option("--csv", o.csv, "Write one CSV row per result");
