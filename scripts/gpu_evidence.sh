@@ -18,8 +18,18 @@ export CUDAHOSTCXX=${CUDAHOSTCXX:-/opt/gcc/bin/g++}
   lscpu | grep -E "Model name|^CPU\(s\)|Thread"
 } >"$OUT/logs/device.txt" 2>&1
 
+# oneDNN is not installed on the GPU machine: a Debian build of it can be carried in .dnnl/
+# (include/, lib/libdnnl.so.2.6.xz, lib/libOpenCL.so.1; see docs/performance.md).
+extra_cmake=()
+if [ -f .dnnl/lib/libdnnl.so.2.6.xz ]; then
+  [ -f .dnnl/lib/libdnnl.so.2.6 ] || xz -d -k .dnnl/lib/libdnnl.so.2.6.xz
+  ln -sf libdnnl.so.2.6 .dnnl/lib/libdnnl.so.2 && ln -sf libdnnl.so.2 .dnnl/lib/libdnnl.so
+  extra_cmake+=("-DCMAKE_PREFIX_PATH=$PWD/.dnnl")
+  export LD_LIBRARY_PATH=$PWD/.dnnl/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+fi
 set -e
-cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 >"$OUT/logs/configure.log" 2>&1
+cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 "${extra_cmake[@]}" \
+  >"$OUT/logs/configure.log" 2>&1
 cmake --build build-gpu -j16 >"$OUT/logs/build.log" 2>&1
 set +e
 if [ "$mode" = test ]; then

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (tests/fuzz) with clang + ASan + UBSan into ./build-fuzz (or
+# $MLBENCH_FUZZ_BUILD_DIR; reused when present) and runs each for a bounded number of
+# executions over a copy of its committed corpus, both at once (one per core).
+# Exit status non-zero on any crash, sanitizer report, leak, timeout or out-of-memory; the
+# offending input is saved under <build dir>/fuzz-artifacts/.
+# MLBENCH_FUZZ_RUNS (default 20000) and MLBENCH_FUZZ_SECONDS (cap per fuzzer, default 60).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+build_dir=${MLBENCH_FUZZ_BUILD_DIR:-build-fuzz}
+runs=${MLBENCH_FUZZ_RUNS:-20000}
+seconds=${MLBENCH_FUZZ_SECONDS:-60}
+start=$SECONDS
+
+# The whole build is instrumented (coverage for libFuzzer, ASan, UBSan) so that findings in
+# reports/, bench/ and cli/ code are seen, not only in the fuzzer files. -O1 with line tables:
+# quick to build, stacks name file and line.
+sanitize="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+CC=clang CXX=clang++ cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_CXX_FLAGS_RELEASE="-O1 -gline-tables-only" \
+  -DMLBENCH_WITH_CUDA=OFF -DMLBENCH_FUZZ=ON \
+  -DCMAKE_CXX_FLAGS="$sanitize" \
+  -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
+cmake --build "$build_dir" -j"$(nproc)" --target report_parser_fuzzer cli_options_fuzzer
+built=$SECONDS
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+artifacts="$root/$build_dir/fuzz-artifacts"
+mkdir -p "$artifacts"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+export MLBENCH_FUZZ_REPORT="$root/tests/fuzz/corpus/report/gemm_one_rep.json"
+
+# run_fuzzer NAME CORPUS DICT: runs in the background, log in $work/NAME.log.
+run_fuzzer() {
+  local name=$1 corpus=$2 dict=$3
+  mkdir -p "$work/$name-corpus"
+  cp -r "$root/tests/fuzz/corpus/$corpus/." "$work/$name-corpus/"
+  "$root/$build_dir/tests/fuzz/$name" "$work/$name-corpus" \
+    -runs="$runs" -max_total_time="$seconds" -timeout=5 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
+    -dict="$root/tests/fuzz/$dict" -close_fd_mask=3 -print_final_stats=1 \
+    -artifact_prefix="$artifacts/$name-" >"$work/$name.log" 2>&1
+}
+
+declare -A pids
+run_fuzzer report_parser_fuzzer report report.dict & pids[report_parser_fuzzer]=$!
+run_fuzzer cli_options_fuzzer cli cli.dict & pids[cli_options_fuzzer]=$!
+
+status=0
+for name in report_parser_fuzzer cli_options_fuzzer; do
+  rc=0
+  wait "${pids[$name]}" || rc=$?
+  executed=$(grep -o 'number_of_executed_units: [0-9]*' "$work/$name.log" | grep -o '[0-9]*$' || true)
+  echo "ci-fuzz: $name: exit $rc, ${executed:-?} executions"
+  if [ "$rc" -ne 0 ]; then
+    status=1
+    echo "---- $name log (tail) ----"
+    tail -n 60 "$work/$name.log"
+    echo "---- inputs saved in $artifacts ----"
+  fi
+done
+echo "ci-fuzz: build $((built - start)) s, fuzzing $((SECONDS - built)) s, total $((SECONDS - start)) s"
+exit "$status"

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# CPU-only build with AddressSanitizer + UndefinedBehaviorSanitizer (g++), then the whole ctest
+# suite against it. Any sanitizer report aborts the test that hit it, so ctest fails.
+# The flags go on this build's command line only: the project's CMakeLists stay sanitizer-free.
+# Reuses ./build-asan (or $MLBENCH_ASAN_BUILD_DIR) when present: rebuilds incrementally.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build_dir=${MLBENCH_ASAN_BUILD_DIR:-build-asan}
+start=$SECONDS
+
+# RelWithDebInfo: optimized enough that the benchmark-running tests stay quick, with line
+# numbers in sanitizer stacks. -fno-sanitize-recover makes every UBSan finding fatal even
+# when UBSAN_OPTIONS is not set (e.g. a developer running a test binary by hand).
+sanitize="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
+cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DMLBENCH_WITH_CUDA=OFF \
+  -DCMAKE_CXX_FLAGS="$sanitize" \
+  -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
+cmake --build "$build_dir" -j"$(nproc)"
+built=$SECONDS
+
+suppressions="$PWD/scripts/sanitizers"
+export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:abort_on_error=0:detect_stack_use_after_return=1:strict_init_order=1"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+export LSAN_OPTIONS="suppressions=$suppressions/lsan.supp:print_suppressions=0"
+status=0
+ctest --test-dir "$build_dir" --output-on-failure -j"$(nproc)" || status=$?
+echo "ci-sanitizers: build $((built - start)) s, tests $((SECONDS - built)) s, total $((SECONDS - start)) s, ctest exit $status"
+exit "$status"
