@@ -10,6 +10,7 @@
 #include "kernels/conv2d_tiled.h"
 #include "kernels/cuda_check.h"
 #include "kernels/device_vectors.cuh"
+#include "kernels/register_tile.cuh"
 
 namespace mlbench::kernels {
 
@@ -107,20 +108,7 @@ __global__ void __launch_bounds__(BN, 2)
     // Advance: gather the next slice while this one is multiplied.
     if (t + 1 < tiles) load_tile((t + 1) * BK);
     // Compute in registers.
-#pragma unroll
-    for (int kk = 0; kk < BK; ++kk) {
-      float4 a_frag[2], b_frag[2];
-      a_frag[0] = *reinterpret_cast<const float4*>(&a_tile[buf][kk][thread_row * V]);
-      a_frag[1] = *reinterpret_cast<const float4*>(&a_tile[buf][kk][thread_row * V + BM / 2]);
-      b_frag[0] = *reinterpret_cast<const float4*>(&b_tile[buf][kk][thread_col * V]);
-      b_frag[1] = *reinterpret_cast<const float4*>(&b_tile[buf][kk][thread_col * V + BN / 2]);
-#pragma unroll
-      for (int i = 0; i < 2 * V; ++i) {
-        const float a_value = element<float4, float>(a_frag[i / V], i % V);
-#pragma unroll
-        for (int j = 0; j < 2 * V; ++j) acc[i][j] += a_value * element<float4, float>(b_frag[j / V], j % V);
-      }
-    }
+    accumulate_register_tile<float, float4, V, BM, BN, BK, BM + V>(acc, a_tile[buf], b_tile[buf], thread_row, thread_col);
     if (t + 1 < tiles) store_tile(buf ^ 1);
     __syncthreads();
   }

@@ -15,6 +15,7 @@
 #include "kernels/cuda_check.h"
 #include "kernels/device_vectors.cuh"
 #include "kernels/gemm_tiled.h"
+#include "kernels/register_tile.cuh"
 
 namespace mlbench::kernels {
 
@@ -106,20 +107,7 @@ __global__ void __launch_bounds__(gemm_threads<T, BM, BN>(), 2)
     if (t + 1 < tiles) load_tile((t + 1) * BK);
 
     // Compute in registers: a rank-1 update of the thread's (2V) x (2V) block per k.
-#pragma unroll
-    for (int kk = 0; kk < BK; ++kk) {
-      Vec a_frag[2], b_frag[2];
-      a_frag[0] = *reinterpret_cast<const Vec*>(&a_tile[buf][kk][thread_row * V]);
-      a_frag[1] = *reinterpret_cast<const Vec*>(&a_tile[buf][kk][thread_row * V + BM / 2]);
-      b_frag[0] = *reinterpret_cast<const Vec*>(&b_tile[buf][kk][thread_col * V]);
-      b_frag[1] = *reinterpret_cast<const Vec*>(&b_tile[buf][kk][thread_col * V + BN / 2]);
-#pragma unroll
-      for (int i = 0; i < 2 * V; ++i) {
-        const T a_value = element<Vec, T>(a_frag[i / V], i % V);
-#pragma unroll
-        for (int j = 0; j < 2 * V; ++j) acc[i][j] += a_value * element<Vec, T>(b_frag[j / V], j % V);
-      }
-    }
+    accumulate_register_tile<T, Vec, V, BM, BN, BK, BM + kPadA>(acc, a_tile[buf], b_tile[buf], thread_row, thread_col);
 
     // The other buffer was last read in iteration t-1, before the barrier that ended it.
     if (t + 1 < tiles) store_tile(buf ^ 1);
