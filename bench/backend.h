@@ -83,6 +83,9 @@ class Registry {
   // Each implementation folder may add facts to the machine context (the OpenBLAS core it
   // selected, the GPU or why there is none); collect_machine_context() calls them all.
   std::vector<std::function<void(MachineContext&)>> context_providers;
+  // Each implementation folder measures its own ceilings (cpu/: bandwidth and FMA rate; kernels/:
+  // GPU bandwidth, FMA and tensor-core rate, or why there is no GPU); measure_peaks() calls them.
+  std::vector<std::function<void(PeakFigures&)>> peak_providers;
 
  private:
   std::vector<BackendInfo> backends_;

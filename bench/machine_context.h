@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "bench/peaks.h"
+
 namespace mlbench {
 
 struct CacheLevel {
@@ -63,6 +65,9 @@ struct MachineContext {
   std::string gpu_absent_reason;  // when no GPU context: why
 
   std::vector<std::string> warnings;  // e.g. generic OpenBLAS kernel
+
+  // Measured ceilings (cached per machine); absent in reports written before they existed.
+  std::optional<PeakFigures> peaks;
 };
 
 class Registry;

@@ -66,6 +66,12 @@ struct VariantResult {
   std::string best_cpu_backend;
   std::string vendor_backend;  // for hand-written code: the library it is held against
   double fraction_of_vendor = 0;  // vendor median / this median (same timing mode)
+  // Roofline (bench/roofline.h, apply_roofline): flops / bytes, the bound of the unit the
+  // result ran on at that intensity, measured gflops over it, and which roof it was.
+  double intensity = 0;
+  double roofline_bound_gflops = 0;
+  double fraction_of_roofline = 0;
+  std::string roofline_unit;
 
   std::vector<std::pair<std::string, std::string>> notes;
 

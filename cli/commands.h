@@ -26,4 +26,10 @@ Registry make_registry();
 // gemm, convolution (conv), reduction (reduce), all, list, info.
 void add_run_commands(CLI::App& app, int& exit_code);
 
+// peak: measure or show the machine's ceilings (cli/peak_command.cpp).
+void add_peak_command(CLI::App& app, int& exit_code);
+// The machine's peaks from the per-machine cache, measured first (with a note on stderr unless
+// `quiet`) when none are cached or `refresh` is set.
+PeakFigures obtain_peaks(const Registry& registry, const MachineContext& machine, bool refresh, bool quiet);
+
 }  // namespace mlbench::cli

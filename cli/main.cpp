@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   cli::add_run_commands(app, exit_code);
   cli::add_report_commands(app, exit_code);
+  cli::add_peak_command(app, exit_code);
 
   // An unknown first word is most likely a workload name: say so plainly.
   if (argc > 1 && argv[1][0] != '-') {

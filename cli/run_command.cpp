@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "bench/roofline.h"
 #include "bench/runner.h"
 #include "cli/commands.h"
 #include "reports/report_writer.h"
@@ -36,6 +37,7 @@ struct RunCommandOptions {
   bool seed_given = false;
   std::string json, markdown, csv, chart_dir;
   bool quiet = false;
+  bool refresh_peaks = false;  // peaks/roofline: measure the machine's ceilings again
   // convolution
   std::int64_t batch = 1, channels = 3, filters = 16, kernel = 3, stride = 1;
   std::string padding = "same";
@@ -210,7 +212,11 @@ int execute_run(const RunCommandOptions& o, const std::vector<std::string>& work
     for (const auto& w : report.machine.warnings) progress.message("mlbench: warning: " + w);
 
   install_stop_handlers();
+  // Peaks/roofline: the machine's ceilings (cached; measured before any timing when not) and
+  // the roofline placement of every result.
+  report.machine.peaks = obtain_peaks(registry, report.machine, o.refresh_peaks, o.quiet);
   report.results = runner.run(plan, &progress);
+  apply_roofline(report.results, &*report.machine.peaks);
   report.run.finished_at = utc_now();
   report.run.interrupted = Runner::stop_requested();
 
@@ -256,6 +262,7 @@ void add_run_options(CLI::App& sub, RunCommandOptions& o, bool conv_options, boo
   sub.add_option("--csv", o.csv, "Write one CSV row per result");
   sub.add_option("--chart", o.chart_dir, "Write SVG charts into this directory");
   sub.add_flag("--quiet,-q", o.quiet, "No progress, notes or table");
+  sub.add_flag("--refresh-peaks", o.refresh_peaks, "Measure the machine's peaks (roofline) again instead of using the cache");
   if (conv_options) {
     auto* g = sub.add_option_group("Convolution", "Default: an RGB image through a CNN's first layer");
     g->add_option("--batch", o.batch, "Images per batch (N)")->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 20))->capture_default_str();

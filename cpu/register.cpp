@@ -8,6 +8,7 @@
 #include "bench/backend.h"
 #include "bench/machine_context.h"
 #include "cpu/cpu_backends.h"
+#include "cpu/peak_cpu.h"
 
 #if defined(MLBENCH_HAVE_OPENBLAS)
 #include <cblas.h>
@@ -101,6 +102,7 @@ void register_backends(Registry& registry) {
                            "per-thread padded partials, four SIMD accumulators, chunks summed pairwise in double",
                            prepare_openmp_reduction));
 
+  registry.peak_providers.emplace_back(measure_cpu_peaks);
 #if defined(MLBENCH_HAVE_OPENBLAS)
   registry.context_providers.emplace_back(add_openblas_context);
 #endif

@@ -5,6 +5,7 @@
 
 #include <array>
 
+#include "bench/backend.h"
 #include "bench/types.h"
 
 namespace mlbench::kernels {
@@ -32,5 +33,17 @@ inline constexpr std::array<GpuBackendName, 7> kGpuBackends = {{
     {"cub", "reduction", BackendKind::gpu_library,
      "CUB DeviceReduce / DeviceSegmentedReduce (axis rows)", ""},
 }};
+
+// The registry entry of a GPU backend with its identity filled in; availability, supports and
+// prepare are the caller's.
+inline BackendInfo describe(const GpuBackendName& entry) {
+  BackendInfo info;
+  info.name = entry.name;
+  info.workload = entry.workload;
+  info.kind = entry.kind;
+  info.description = entry.description;
+  info.vendor_reference = entry.vendor_reference;
+  return info;
+}
 
 }  // namespace mlbench::kernels

@@ -9,6 +9,7 @@
 #include "bench/reduction.h"
 #include "kernels/backends.h"
 #include "kernels/gpu_backend_names.h"
+#include "kernels/peaks.h"
 
 namespace mlbench::kernels {
 
@@ -56,12 +57,7 @@ void register_backends(Registry& registry) {
   const auto wired = wiring();
   for (const GpuBackendName& entry : kGpuBackends) {
     const Wiring& w = wired.at(std::string(entry.workload) + "/" + entry.name);
-    BackendInfo info;
-    info.name = entry.name;
-    info.workload = entry.workload;
-    info.kind = entry.kind;
-    info.description = entry.description;
-    info.vendor_reference = entry.vendor_reference;
+    BackendInfo info = describe(entry);
     info.availability = w.availability;
     // Without a device nothing is supported; the shape checks may query the device.
     info.supports = [availability = w.availability, check = w.supports](const Problem& problem) {
@@ -72,6 +68,7 @@ void register_backends(Registry& registry) {
     registry.add(std::move(info));
   }
   registry.context_providers.emplace_back(fill_gpu_context);
+  registry.peak_providers.emplace_back(measure_gpu_peaks);
 }
 
 }  // namespace mlbench::kernels

@@ -11,12 +11,7 @@ constexpr const char* kNoCuda = "built without CUDA (no nvcc at configure time)"
 
 void register_backends(Registry& registry) {
   for (const GpuBackendName& entry : kGpuBackends) {
-    BackendInfo info;
-    info.name = entry.name;
-    info.workload = entry.workload;
-    info.kind = entry.kind;
-    info.description = entry.description;
-    info.vendor_reference = entry.vendor_reference;
+    BackendInfo info = describe(entry);
     info.availability = [] { return Availability::no(kNoCuda); };
     info.supports = [](const Problem&) { return Availability::no(kNoCuda); };
     info.prepare = [](const Problem&, const ExecutionConfig&) -> std::unique_ptr<Variant> {
@@ -27,6 +22,10 @@ void register_backends(Registry& registry) {
   registry.context_providers.emplace_back([](MachineContext& context) {
     context.gpu.reset();
     context.gpu_absent_reason = kNoCuda;
+  });
+  registry.peak_providers.emplace_back([](PeakFigures& peaks) {
+    peaks.gpu.reset();
+    peaks.gpu_absent_reason = kNoCuda;
   });
 }
 

@@ -8,6 +8,11 @@
 //                    vary); the end-to-end break-even size of each GPU backend is marked.
 //  comparison chart  one per workload/precision/shape present on several machines: grouped
 //                    bars per backend+timing, one colour (and pattern) per machine, GFLOP/s.
+//  roofline chart    one per precision when the machine context carries peaks: log-log,
+//                    GFLOP/s against arithmetic intensity (FLOP/byte), the roofs of the
+//                    measured peaks (CPU all threads, CPU one thread, GPU fp32/fp64, GPU tf32)
+//                    as lines (class "roof"), every verified result as a marker
+//                    (class "roofline-point"), shape and colour by backend, end to end hollow.
 // Bars are <rect class="bar" ...>, bar labels <text class="bar-label">, axis ticks
 // <text class="tick">, break-even marks class "break-even" (tests and scripts rely on these).
 #pragma once
@@ -27,6 +32,7 @@ struct Chart {
 
 std::vector<Chart> speedup_charts(const RunReport& report);
 std::vector<Chart> scaling_charts(const RunReport& report);
+std::vector<Chart> roofline_charts(const RunReport& report);
 // `machines`: one report per machine (merge runs of one machine first).
 std::vector<Chart> comparison_charts(const std::vector<RunReport>& machines);
 

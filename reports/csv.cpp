@@ -9,7 +9,8 @@ const std::vector<std::string>& csv_columns() {
       "host", "cpu", "gpu", "workload", "precision", "shape", "size", "backend", "backend_kind", "timing",
       "threads", "status", "median_s", "mean_s", "stddev_s", "cv", "runs", "iterations", "gflops", "gbps",
       "speedup_vs_serial", "speedup_vs_best_cpu", "best_cpu_backend", "vendor_backend", "fraction_of_vendor",
-      "verification_passed", "max_error", "tolerance", "seed", "error_message"};
+      "verification_passed", "max_error", "tolerance", "seed", "error_message",
+      "intensity", "roofline_bound_gflops", "fraction_of_roofline", "roofline_unit"};
   return columns;
 }
 
@@ -45,7 +46,8 @@ std::string render_csv(const std::vector<RunReport>& reports) {
                        csv_number(r.speedup_vs_serial), csv_number(r.speedup_vs_best_cpu), r.best_cpu_backend,
                        r.vendor_backend, csv_number(r.fraction_of_vendor), r.verification.passed ? "true" : "false",
                        csv_number(r.verification.max_error), csv_number(r.verification.tolerance),
-                       std::to_string(r.seed), r.error_message});
+                       std::to_string(r.seed), r.error_message, csv_number(r.intensity),
+                       csv_number(r.roofline_bound_gflops), csv_number(r.fraction_of_roofline), r.roofline_unit});
     }
   }
   return out;

@@ -2,7 +2,8 @@
 //   host, cpu, gpu, workload, precision, shape, size, backend, backend_kind, timing, threads,
 //   status, median_s, mean_s, stddev_s, cv, runs, iterations, gflops, gbps,
 //   speedup_vs_serial, speedup_vs_best_cpu, best_cpu_backend, vendor_backend,
-//   fraction_of_vendor, verification_passed, max_error, tolerance, seed, error_message
+//   fraction_of_vendor, verification_passed, max_error, tolerance, seed, error_message,
+//   intensity, roofline_bound_gflops, fraction_of_roofline, roofline_unit
 // Times are in seconds, cv and fraction_of_vendor are fractions; numbers are written with
 // full precision; 0 means "not applicable" as in VariantResult. Fields are quoted per RFC 4180.
 #pragma once

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "bench/types.h"
+#include "reports/peaks_cache.h"
 #include "reports/text_format.h"
 
 namespace mlbench::reports {
@@ -75,7 +76,7 @@ Json machine_to_json(const MachineContext& m) {
           {"omp_proc_bind", m.omp_proc_bind}, {"omp_places", m.omp_places},
           {"libraries", pairs_to_object(m.libraries)}, {"openblas_core", m.openblas_core},
           {"openblas_config", m.openblas_config}, {"gpu", gpu}, {"gpu_absent_reason", m.gpu_absent_reason},
-          {"warnings", m.warnings}};
+          {"warnings", m.warnings}, {"peaks", m.peaks ? peaks_to_json(*m.peaks) : Json(nullptr)}};
 }
 
 MachineContext machine_from_json(const Json& j) {
@@ -126,6 +127,8 @@ MachineContext machine_from_json(const Json& j) {
   }
   m.gpu_absent_reason = j.at("gpu_absent_reason").get<std::string>();
   m.warnings = j.at("warnings").get<std::vector<std::string>>();
+  // Reports written before peaks were measured have no "peaks".
+  if (j.contains("peaks") && !j.at("peaks").is_null()) m.peaks = peaks_from_json(j.at("peaks"));
   return m;
 }
 
@@ -179,6 +182,8 @@ Json result_fields(const VariantResult& r) {
           {"gbps", number(r.gbps)}, {"speedup_vs_serial", number(r.speedup_vs_serial)},
           {"speedup_vs_best_cpu", number(r.speedup_vs_best_cpu)}, {"best_cpu_backend", r.best_cpu_backend},
           {"vendor_backend", r.vendor_backend}, {"fraction_of_vendor", number(r.fraction_of_vendor)},
+          {"intensity", number(r.intensity)}, {"roofline_bound_gflops", number(r.roofline_bound_gflops)},
+          {"fraction_of_roofline", number(r.fraction_of_roofline)}, {"roofline_unit", r.roofline_unit},
           {"status", to_string(r.status)}, {"error_message", r.error_message},
           {"runs", s.runs}, {"cv", number(s.cv)},
           {"verification", {{"status", to_string(r.status)}, {"passed", r.verification.passed},
@@ -224,6 +229,11 @@ VariantResult result_from_fields(const Json& j) {
   r.best_cpu_backend = j.at("best_cpu_backend").get<std::string>();
   r.vendor_backend = j.at("vendor_backend").get<std::string>();
   r.fraction_of_vendor = get_double(j, "fraction_of_vendor");
+  // Roofline fields are absent in reports written before they existed.
+  if (j.contains("intensity")) r.intensity = get_double(j, "intensity");
+  if (j.contains("roofline_bound_gflops")) r.roofline_bound_gflops = get_double(j, "roofline_bound_gflops");
+  if (j.contains("fraction_of_roofline")) r.fraction_of_roofline = get_double(j, "fraction_of_roofline");
+  if (j.contains("roofline_unit")) r.roofline_unit = j.at("roofline_unit").get<std::string>();
   auto status = parse_result_status(j.at("status").get<std::string>());
   if (!status) throw InputError("unknown status " + j.at("status").dump());
   r.status = *status;

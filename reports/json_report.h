@@ -4,7 +4,8 @@
 //   {
 //     "context":    Google Benchmark's context (date, host_name, executable, num_cpus,
 //                   mhz_per_cpu, cpu_scaling_enabled, caches, load_avg, library_build_type,
-//                   json_schema_version) + "mlbench": the full MachineContext,
+//                   json_schema_version) + "mlbench": the full MachineContext (with
+//                   "peaks": the measured ceilings, reports/peaks_cache.h, or null),
 //     "benchmarks": Google Benchmark entries, see below,
 //     "mlbench":    {"schema_version": 1, "run": RunInfo}
 //   }
@@ -22,7 +23,8 @@
 // Google Benchmark keys ignore them): workload, backend, backend_kind, timing, precision,
 // size, shape_label, shape {name: value}, threads (OpenMP/OpenBLAS threads), seed, flops,
 // bytes, gflops, gbps, speedup_vs_serial, speedup_vs_best_cpu, best_cpu_backend,
-// vendor_backend, fraction_of_vendor, status, error_message, runs, cv,
+// vendor_backend, fraction_of_vendor, intensity, roofline_bound_gflops, fraction_of_roofline,
+// roofline_unit (bench/roofline.h; read back as 0 / "" when absent), status, error_message, runs, cv,
 // verification {status, passed, max_error, tolerance, method, detail},
 // stats {runs, iterations, median_s, mean_s, stddev_s, cv, cpu_median_s}, notes {name: value};
 // iteration entries add repetition {index, real_time_s, cpu_time_s} (exact seconds, so a

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "reports/peaks_cache.h"
 #include "reports/sweep.h"
 #include "reports/text_format.h"
 
@@ -28,7 +29,7 @@ std::vector<std::string> result_cells(const VariantResult& r) {
   if (!r.ok()) {
     std::string mark = r.status == ResultStatus::timed_out ? "TIMED OUT" : "FAILED";
     return {r.backend + " **" + mark + "**", timing_label(r.timing), "-", "-", "-", "-", "-", "-", "-", "-",
-            verification_label(r)};
+            "-", verification_label(r)};
   }
   const TimingStats& s = r.stats;
   return {r.backend,
@@ -43,6 +44,7 @@ std::vector<std::string> result_cells(const VariantResult& r) {
           is_hand_written_gpu(r) && r.fraction_of_vendor > 0
               ? format_percent(r.fraction_of_vendor) + " of " + r.vendor_backend
               : "-",
+          r.fraction_of_roofline > 0 ? format_percent(r.fraction_of_roofline) : "-",
           verification_label(r)};
 }
 
@@ -64,6 +66,8 @@ std::string header_lines(const RunReport& report) {
   if (!m.openblas_core.empty()) out += "- **OpenBLAS:** core " + m.openblas_core + (m.openblas_config.empty() ? "" : " (" + m.openblas_config + ")") + "\n";
   if (!m.compiler.empty()) out += "- **Build:** " + m.compiler + ", " + m.build_type + (m.cuda_compiler.empty() ? "" : ", " + m.cuda_compiler) + "\n";
   for (const std::string& w : m.warnings) out += "- **Warning:** " + w + "\n";
+  if (m.peaks)
+    for (const std::string& line : peaks_summary_lines(*m.peaks)) out += "- **Peak:** " + line + "\n";
   out += fmt::format("- **Seed:** {} · **Date:** {} · **mlbench** {}\n", report.run.seed,
                      report.run.started_at.empty() ? "unknown" : report.run.started_at, report.run.mlbench_version);
   if (!report.run.command_line.empty()) out += "- **Command:** `" + report.run.command_line + "`\n";
@@ -94,7 +98,7 @@ std::string markdown_cell(const std::string& text) {
 const std::vector<std::string>& markdown_columns() {
   static const std::vector<std::string> columns = {
       "Backend", "Timing", "Median", "CV", "Runs", "GFLOP/s", "GB/s", "vs serial", "vs best CPU", "% of vendor",
-      "Verification (max error)"};
+      "% of roofline", "Verification (max error)"};
   return columns;
 }
 
@@ -134,7 +138,7 @@ std::string render_markdown(const std::vector<RunReport>& reports) {
 }
 
 std::string render_console_table(const RunReport& report) {
-  const std::vector<std::string> header = {"backend", "timing", "median", "cv", "runs", "GFLOP/s", "GB/s", "vs serial", "vs best CPU", "verification"};
+  const std::vector<std::string> header = {"backend", "timing", "median", "cv", "runs", "GFLOP/s", "GB/s", "vs serial", "vs best CPU", "roofline", "verification"};
   std::vector<std::vector<std::vector<std::string>>> blocks;
   std::vector<std::string> titles;
   for (const ShapeGroup& group : group_by_shape(report.results)) {
@@ -142,14 +146,16 @@ std::string render_console_table(const RunReport& report) {
     auto& rows = blocks.emplace_back();
     for (const VariantResult* r : group.results) {
       if (!r->ok()) {
-        rows.push_back({r->backend, timing_label(r->timing), "FAILED", "", "", "", "", "", "", verification_label(*r)});
+        rows.push_back({r->backend, timing_label(r->timing), "FAILED", "", "", "", "", "", "", "", verification_label(*r)});
         continue;
       }
       const TimingStats& s = r->stats;
       rows.push_back({r->backend, timing_label(r->timing), format_duration(s.median_s, true),
                       s.runs > 1 ? format_percent(s.cv) : "-", std::to_string(s.runs),
                       r->gflops > 0 ? format_number(r->gflops) : "-", r->gbps > 0 ? format_number(r->gbps) : "-",
-                      format_factor(r->speedup_vs_serial), format_factor(r->speedup_vs_best_cpu), verification_label(*r)});
+                      format_factor(r->speedup_vs_serial), format_factor(r->speedup_vs_best_cpu),
+                      r->fraction_of_roofline > 0 ? format_percent(r->fraction_of_roofline) : "-",
+                      verification_label(*r)});
     }
   }
   std::vector<std::size_t> width(header.size());

@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "reports/peaks_cache.h"
 #include "reports/text_format.h"
 
 namespace mlbench::reports {
@@ -56,10 +57,10 @@ void write_reports(const std::vector<RunReport>& machines, const OutputPaths& pa
   if (paths.chart_dir) {
     std::vector<Chart> charts;
     for (const RunReport& m : machines) {
-      std::vector<Chart> speedup = speedup_charts(m), scaling = scaling_charts(m);
+      std::vector<Chart> speedup = speedup_charts(m), scaling = scaling_charts(m), roofline = roofline_charts(m);
       // Several machines: keep their file names apart.
       std::string prefix = machines.size() > 1 ? slug(m.machine.hostname) + "_" : "";
-      for (auto* list : {&speedup, &scaling})
+      for (auto* list : {&speedup, &scaling, &roofline})
         for (Chart& c : *list) {
           c.file_name = prefix + c.file_name;
           charts.push_back(std::move(c));
@@ -118,6 +119,8 @@ std::string render_machine_context(const MachineContext& m) {
     line("gpu", "none (" + (m.gpu_absent_reason.empty() ? std::string("no reason recorded") : m.gpu_absent_reason) + ")");
   }
   for (const std::string& w : m.warnings) line("warning", w);
+  if (m.peaks)
+    for (const std::string& p : peaks_summary_lines(*m.peaks)) line("peak", p);
   return out;
 }
 

@@ -18,7 +18,7 @@ struct OutputPaths {
   std::optional<std::string> json;
   std::optional<std::string> markdown;
   std::optional<std::string> csv;
-  std::optional<std::string> chart_dir;  // speedup, scaling (and comparison) SVGs go here
+  std::optional<std::string> chart_dir;  // speedup, scaling, roofline (and comparison) SVGs go here
 };
 
 // Call before a run starts: throws InputError when an output could not be written later

@@ -1,0 +1,59 @@
+// `mlbench peak`: this machine's measured ceilings, and the cached lookup every run uses.
+#include <chrono>
+
+#include <fmt/format.h>
+
+#include "bench/machine_context.h"
+#include "bench/peaks.h"
+#include "cli/commands.h"
+#include "reports/peaks_cache.h"
+
+namespace mlbench::cli {
+
+PeakFigures obtain_peaks(const Registry& registry, const MachineContext& machine, bool refresh, bool quiet) {
+  const auto start = std::chrono::steady_clock::now();
+  bool announced = false;
+  const reports::PeaksLookup lookup = reports::load_or_measure_peaks(
+      reports::default_peaks_cache_dir(), peaks_machine_key(machine), refresh, [&] {
+        if (!quiet) {
+          fmt::print(stderr, "mlbench: measuring this machine's peaks (once; cached in {})...\n",
+                     reports::default_peaks_cache_dir());
+          announced = true;
+        }
+        return measure_peaks(registry, machine);
+      });
+  if (!quiet && !lookup.note.empty()) fmt::print(stderr, "mlbench: {}\n", lookup.note);
+  if (announced)
+    fmt::print(stderr, "mlbench: peaks measured in {:.1f} s\n",
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  return lookup.peaks;
+}
+
+void add_peak_command(CLI::App& app, int& exit_code) {
+  struct Options {
+    bool refresh = false, json = false, quiet = false;
+  };
+  static Options o;
+  auto* peak = app.add_subcommand("peak", "Measure (or show the cached) ceilings of this machine: memory bandwidth, FMA and "
+                                          "tensor-core rates, the roofs of every report's roofline");
+  peak->footer(std::string("Method:\n") + peaks_method() +
+               "\nFigures are cached per machine (CPU model, CPUs, OpenMP threads, GPU, mlbench version) in "
+               "$XDG_CACHE_HOME/mlbench/peaks.json (default ~/.cache/mlbench); --refresh-peaks measures again.");
+  peak->add_flag("--refresh-peaks", o.refresh, "Measure again even when cached figures exist");
+  peak->add_flag("--json", o.json, "Print the figures as JSON");
+  peak->add_flag("--quiet,-q", o.quiet, "No notes on stderr");
+  peak->callback([&exit_code] {
+    const Registry registry = make_registry();
+    const MachineContext machine = collect_machine_context(0, registry);
+    const PeakFigures peaks = obtain_peaks(registry, machine, o.refresh, o.quiet);
+    if (o.json) {
+      fmt::print("{}\n", reports::peaks_to_json(peaks).dump(2));
+    } else {
+      fmt::print("{}", reports::render_peaks_text(peaks));
+      fmt::print("{:<32} {}/peaks.json\n", "cache:", reports::default_peaks_cache_dir());
+    }
+    exit_code = 0;
+  });
+}
+
+}  // namespace mlbench::cli

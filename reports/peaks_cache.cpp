@@ -1,0 +1,265 @@
+#include "reports/peaks_cache.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "bench/types.h"
+#include "reports/atomic_file.h"
+#include "reports/text_format.h"
+
+#include <fmt/format.h>
+
+namespace mlbench::reports {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+// JSON has no NaN/inf (as in json_report.cpp).
+Json number(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  return v;
+}
+
+double to_double(const Json& j, const char* key) {
+  const Json& v = j.at(key);
+  if (v.is_number()) return v.get<double>();
+  if (v.is_string()) {
+    const auto& s = v.get_ref<const std::string&>();
+    if (s == "nan") return std::nan("");
+    if (s == "inf") return INFINITY;
+    if (s == "-inf") return -INFINITY;
+  }
+  throw InputError(std::string("peaks: \"") + key + "\" is not a number");
+}
+
+// Holds an exclusive flock on a file for its lifetime; does nothing when it cannot be opened.
+class FileLock {
+ public:
+  explicit FileLock(const std::string& path) : fd_(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
+    if (fd_ >= 0 && ::flock(fd_, LOCK_EX) != 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+  }
+  ~FileLock() {
+    if (fd_ >= 0) ::close(fd_);  // closing releases the lock
+  }
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
+Json peaks_to_json(const PeakFigures& p) {
+  Json cpu = nullptr, gpu = nullptr;
+  if (p.cpu) {
+    const CpuPeaks& c = *p.cpu;
+    cpu = {{"threads", c.threads},
+           {"bandwidth_gbps_all", number(c.bandwidth_gbps_all)},
+           {"bandwidth_gbps_one", number(c.bandwidth_gbps_one)},
+           {"read_gbps_all", number(c.read_gbps_all)},
+           {"read_gbps_one", number(c.read_gbps_one)},
+           {"fp32_gflops_all", number(c.fp32_gflops_all)},
+           {"fp32_gflops_one", number(c.fp32_gflops_one)},
+           {"fp64_gflops_all", number(c.fp64_gflops_all)},
+           {"fp64_gflops_one", number(c.fp64_gflops_one)},
+           {"triad_elements", c.triad_elements},
+           {"vector_bytes", c.vector_bytes},
+           {"runs", c.runs}};
+  }
+  if (p.gpu) {
+    const GpuPeaks& g = *p.gpu;
+    gpu = {{"name", g.name},
+           {"copy_gbps", number(g.copy_gbps)},
+           {"read_gbps", number(g.read_gbps)},
+           {"fp32_gflops", number(g.fp32_gflops)},
+           {"fp64_gflops", number(g.fp64_gflops)},
+           {"tf32_gflops", number(g.tf32_gflops)},
+           {"bf16_gflops", number(g.bf16_gflops)},
+           {"copy_bytes", g.copy_bytes},
+           {"read_bytes", g.read_bytes},
+           {"gemm_size", g.gemm_size},
+           {"runs", g.runs}};
+  }
+  return {{"machine_key", p.machine_key}, {"measured_at", p.measured_at},
+          {"cpu", cpu},                  {"cpu_absent_reason", p.cpu_absent_reason},
+          {"gpu", gpu},                  {"gpu_absent_reason", p.gpu_absent_reason}};
+}
+
+PeakFigures peaks_from_json(const Json& j) {
+  try {
+    PeakFigures p;
+    p.machine_key = j.at("machine_key").get<std::string>();
+    p.measured_at = j.at("measured_at").get<std::string>();
+    p.cpu_absent_reason = j.at("cpu_absent_reason").get<std::string>();
+    p.gpu_absent_reason = j.at("gpu_absent_reason").get<std::string>();
+    if (const Json& c = j.at("cpu"); !c.is_null()) {
+      CpuPeaks cpu;
+      cpu.threads = c.at("threads").get<int>();
+      cpu.bandwidth_gbps_all = to_double(c, "bandwidth_gbps_all");
+      cpu.bandwidth_gbps_one = to_double(c, "bandwidth_gbps_one");
+      // Absent in figures measured before the read-only figure existed (0: unknown).
+      if (c.contains("read_gbps_all")) cpu.read_gbps_all = to_double(c, "read_gbps_all");
+      if (c.contains("read_gbps_one")) cpu.read_gbps_one = to_double(c, "read_gbps_one");
+      cpu.fp32_gflops_all = to_double(c, "fp32_gflops_all");
+      cpu.fp32_gflops_one = to_double(c, "fp32_gflops_one");
+      cpu.fp64_gflops_all = to_double(c, "fp64_gflops_all");
+      cpu.fp64_gflops_one = to_double(c, "fp64_gflops_one");
+      cpu.triad_elements = c.at("triad_elements").get<std::int64_t>();
+      cpu.vector_bytes = c.at("vector_bytes").get<int>();
+      cpu.runs = c.at("runs").get<int>();
+      p.cpu = cpu;
+    }
+    if (const Json& g = j.at("gpu"); !g.is_null()) {
+      GpuPeaks gpu;
+      gpu.name = g.at("name").get<std::string>();
+      gpu.copy_gbps = to_double(g, "copy_gbps");
+      gpu.read_gbps = to_double(g, "read_gbps");
+      gpu.fp32_gflops = to_double(g, "fp32_gflops");
+      gpu.fp64_gflops = to_double(g, "fp64_gflops");
+      gpu.tf32_gflops = to_double(g, "tf32_gflops");
+      gpu.bf16_gflops = to_double(g, "bf16_gflops");
+      gpu.copy_bytes = g.at("copy_bytes").get<std::int64_t>();
+      gpu.read_bytes = g.at("read_bytes").get<std::int64_t>();
+      gpu.gemm_size = g.at("gemm_size").get<int>();
+      gpu.runs = g.at("runs").get<int>();
+      p.gpu = gpu;
+    }
+    return p;
+  } catch (const Json::exception& e) {
+    std::string what = e.what();
+    const auto close = what.find("] ");
+    throw InputError("peaks: " + (close == std::string::npos ? what : what.substr(close + 2)));
+  }
+}
+
+std::vector<std::string> peaks_summary_lines(const PeakFigures& p) {
+  std::vector<std::string> lines;
+  if (p.cpu) {
+    const CpuPeaks& c = *p.cpu;
+    lines.push_back(fmt::format("CPU, {} threads: {} GFLOP/s fp32, {} GFLOP/s fp64, {} GB/s triad, {} GB/s read",
+                                c.threads, format_number(c.fp32_gflops_all), format_number(c.fp64_gflops_all),
+                                format_number(c.bandwidth_gbps_all), format_number(c.read_gbps_all)));
+    lines.push_back(fmt::format("CPU, 1 thread: {} GFLOP/s fp32, {} GFLOP/s fp64, {} GB/s triad, {} GB/s read",
+                                format_number(c.fp32_gflops_one), format_number(c.fp64_gflops_one),
+                                format_number(c.bandwidth_gbps_one), format_number(c.read_gbps_one)));
+  } else {
+    lines.push_back("CPU: not measured (" + p.cpu_absent_reason + ")");
+  }
+  if (p.gpu) {
+    const GpuPeaks& g = *p.gpu;
+    lines.push_back(fmt::format("GPU {}: {} GFLOP/s fp32, {} GFLOP/s fp64, {} GFLOP/s tf32 (cuBLAS), {} GFLOP/s "
+                                "bf16 (cuBLAS), {} GB/s copy, {} GB/s read",
+                                g.name, format_number(g.fp32_gflops), format_number(g.fp64_gflops),
+                                format_number(g.tf32_gflops), format_number(g.bf16_gflops), format_number(g.copy_gbps),
+                                format_number(g.read_gbps)));
+  } else {
+    lines.push_back("GPU: not measured (" + p.gpu_absent_reason + ")");
+  }
+  return lines;
+}
+
+std::string render_peaks_text(const PeakFigures& p) {
+  std::string out;
+  auto line = [&out](const std::string& name, const std::string& value) {
+    out += fmt::format("{:<32} {}\n", name + ":", value);
+  };
+  auto rate = [](double gflops) { return format_number(gflops) + " GFLOP/s"; };
+  auto bandwidth = [](double gbps) { return format_number(gbps) + " GB/s"; };
+  line("machine", p.machine_key);
+  line("measured at", p.measured_at);
+  if (p.cpu) {
+    const CpuPeaks& c = *p.cpu;
+    const std::string all = fmt::format("{} threads", c.threads);
+    line("cpu bandwidth, " + all, bandwidth(c.bandwidth_gbps_all));
+    line("cpu bandwidth, 1 thread", bandwidth(c.bandwidth_gbps_one));
+    line("cpu read bandwidth, " + all, bandwidth(c.read_gbps_all));
+    line("cpu read bandwidth, 1 thread", bandwidth(c.read_gbps_one));
+    line("cpu fp32 fma, " + all, rate(c.fp32_gflops_all));
+    line("cpu fp32 fma, 1 thread", rate(c.fp32_gflops_one));
+    line("cpu fp64 fma, " + all, rate(c.fp64_gflops_all));
+    line("cpu fp64 fma, 1 thread", rate(c.fp64_gflops_one));
+    line("cpu method", fmt::format("triad over 3 x {} doubles; {}-byte FMA vectors; median of {} runs",
+                                   c.triad_elements, c.vector_bytes, c.runs));
+  } else {
+    line("cpu", "not measured (" + p.cpu_absent_reason + ")");
+  }
+  if (p.gpu) {
+    const GpuPeaks& g = *p.gpu;
+    line("gpu", g.name);
+    line("gpu copy bandwidth", bandwidth(g.copy_gbps));
+    line("gpu read bandwidth", bandwidth(g.read_gbps));
+    line("gpu fp32 fma", rate(g.fp32_gflops));
+    line("gpu fp64 fma", rate(g.fp64_gflops));
+    line("gpu tf32 (cuBLAS)", rate(g.tf32_gflops));
+    line("gpu bf16 (cuBLAS)", rate(g.bf16_gflops));
+    line("gpu method", fmt::format("copy/read over {:.2f} GiB; GEMM n = {}; median of {} runs",
+                                   static_cast<double>(g.copy_bytes) / (1 << 30), g.gemm_size, g.runs));
+  } else {
+    line("gpu", "not measured (" + p.gpu_absent_reason + ")");
+  }
+  return out;
+}
+
+std::string default_peaks_cache_dir() {
+  const char* xdg = std::getenv("XDG_CACHE_HOME");
+  if (xdg != nullptr && xdg[0] == '/') return std::string(xdg) + "/mlbench";
+  const char* home = std::getenv("HOME");
+  return std::string(home != nullptr && home[0] != '\0' ? home : ".") + "/.cache/mlbench";
+}
+
+PeaksLookup load_or_measure_peaks(const std::string& cache_dir, const std::string& machine_key, bool refresh,
+                                  const std::function<PeakFigures()>& measure) {
+  PeaksLookup lookup;
+  lookup.cache_file = cache_dir + "/peaks.json";
+  std::error_code ec;
+  std::filesystem::create_directories(cache_dir, ec);
+  FileLock lock(cache_dir + "/peaks.lock");
+
+  // Every machine's entry is kept; a file that is not a valid cache is replaced as a whole.
+  Json cache = {{"schema_version", kPeaksSchemaVersion}, {"machines", Json::object()}};
+  std::ifstream in(lookup.cache_file);
+  if (in) {
+    std::stringstream text;
+    text << in.rdbuf();
+    try {
+      Json read = Json::parse(text.str());
+      if (!read.is_object() || read.value("schema_version", 0) != kPeaksSchemaVersion ||
+          !read.contains("machines") || !read["machines"].is_object())
+        throw InputError("not an mlbench peaks cache of schema version " + std::to_string(kPeaksSchemaVersion));
+      cache = std::move(read);
+      if (!refresh && cache["machines"].contains(machine_key)) {
+        lookup.peaks = peaks_from_json(cache["machines"][machine_key]);
+        // Figures cached before the CPU read bandwidth existed are measured again.
+        if (!lookup.peaks.cpu || lookup.peaks.cpu->read_gbps_all > 0) return lookup;
+      }
+    } catch (const std::exception& e) {
+      lookup.note = "ignored the unreadable peaks cache " + lookup.cache_file + " (" + e.what() + ")";
+      cache = {{"schema_version", kPeaksSchemaVersion}, {"machines", Json::object()}};
+    }
+  }
+  lookup.peaks = measure();
+  lookup.peaks.machine_key = machine_key;
+  lookup.measured = true;
+  cache["machines"][machine_key] = peaks_to_json(lookup.peaks);
+  try {
+    write_file_atomically(lookup.cache_file, cache.dump(2) + "\n");
+  } catch (const std::exception& e) {
+    lookup.note += (lookup.note.empty() ? "" : "; ") + std::string("peaks not cached: ") + e.what();
+  }
+  return lookup;
+}
+
+}  // namespace mlbench::reports
