@@ -134,7 +134,7 @@ Chart speedup_chart(const ShapeGroup& group, const MachineContext& machine) {
     double x = axis.map(t);
     doc.line(x, plot_top, x, plot_bottom, "#dddddd", 1);
     doc.line(x, plot_bottom, x, plot_bottom + 5, "#333", 1);
-    doc.text(x, plot_bottom + 18, fmt::format("{:g}x", t), kSmallSize, "middle", "tick");
+    doc.text(x, plot_bottom + 18, svg::tick_label(t) + "x", kSmallSize, "middle", "tick");
   }
   doc.line(plot_x0, plot_bottom, plot_x1, plot_bottom, "#333", 1);
   doc.line(plot_x0, plot_top, plot_x0, plot_bottom, "#333", 1);
@@ -328,8 +328,11 @@ Chart comparison_chart(const std::string& title_key, const std::vector<std::pair
 
   const std::string title = title_key + ": " + (use_gflops ? "GFLOP/s" : "median time") + " on " +
                             std::to_string(present.size()) + " machines";
+  std::vector<const MachineContext*> contexts;
+  for (const auto& p : present) contexts.push_back(&machines[p.first].machine);
+  const std::vector<std::string> names = distinct_machine_names(contexts);
   std::string subtitle;
-  for (std::size_t i = 0; i < present.size(); ++i) subtitle += (i ? " vs " : "") + machines[present[i].first].machine.hostname;
+  for (std::size_t i = 0; i < names.size(); ++i) subtitle += (i ? " vs " : "") + names[i];
   double label_w = 0;
   for (const std::string& c : categories) label_w = std::max(label_w, svg::text_width(c, kLabelSize));
   const double width = std::max(960.0, svg::text_width(title, kTitleSize) + 60);

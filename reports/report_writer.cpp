@@ -56,10 +56,14 @@ void write_reports(const std::vector<RunReport>& machines, const OutputPaths& pa
   if (paths.csv) write_file_atomically(*paths.csv, render_csv(machines));
   if (paths.chart_dir) {
     std::vector<Chart> charts;
-    for (const RunReport& m : machines) {
+    std::vector<const MachineContext*> contexts;
+    for (const RunReport& m : machines) contexts.push_back(&m.machine);
+    const std::vector<std::string> names = distinct_machine_names(contexts);
+    for (std::size_t index = 0; index < machines.size(); ++index) {
+      const RunReport& m = machines[index];
       std::vector<Chart> speedup = speedup_charts(m), scaling = scaling_charts(m), roofline = roofline_charts(m);
       // Several machines: keep their file names apart.
-      std::string prefix = machines.size() > 1 ? slug(m.machine.hostname) + "_" : "";
+      std::string prefix = machines.size() > 1 ? slug(names[index]) + "_" : "";
       for (auto* list : {&speedup, &scaling, &roofline})
         for (Chart& c : *list) {
           c.file_name = prefix + c.file_name;

@@ -1,3 +1,4 @@
+#include <set>
 #include "reports/text_format.h"
 
 #include <fmt/format.h>
@@ -71,6 +72,22 @@ std::string machine_label(const MachineContext& m) {
   if (!m.cpu_model.empty()) label += " · " + m.cpu_model;
   if (m.gpu) label += " · " + m.gpu->name;
   return label;
+}
+
+std::vector<std::string> distinct_machine_names(const std::vector<const MachineContext*>& machines) {
+  auto all_distinct = [](const std::vector<std::string>& names) {
+    return std::set<std::string>(names.begin(), names.end()).size() == names.size();
+  };
+  std::vector<std::string> names;
+  for (const MachineContext* m : machines) names.push_back(m->hostname.empty() ? "unknown host" : m->hostname);
+  if (all_distinct(names)) return names;
+  for (std::size_t i = 0; i < machines.size(); ++i) {
+    const MachineContext& m = *machines[i];
+    names[i] += " (" + (m.gpu ? m.gpu->name : m.cpu_model.empty() ? std::string("no GPU") : m.cpu_model) + ")";
+  }
+  if (all_distinct(names)) return names;
+  for (std::size_t i = 0; i < names.size(); ++i) names[i] += " #" + std::to_string(i + 1);
+  return names;
 }
 
 std::string machine_identity(const MachineContext& m) {

@@ -28,6 +28,9 @@ std::string verification_label(const VariantResult& r);
 
 // One line naming a machine: "host · CPU model · GPU name" (GPU omitted when absent).
 std::string machine_label(const MachineContext& m);
+// Short names that tell several machines apart: the host names when they differ, else host
+// plus GPU (or CPU model), numbered as a last resort. One name per machine, same order.
+std::vector<std::string> distinct_machine_names(const std::vector<const MachineContext*>& machines);
 // Identity used to decide whether two reports come from the same machine.
 std::string machine_identity(const MachineContext& m);
 
