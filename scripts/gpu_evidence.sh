@@ -46,6 +46,8 @@ done
 fi
 mb=./build-gpu/mlbench
 date -u +%Y-%m-%dT%H:%M:%SZ >"$OUT/logs/date.txt"
+$mb peak --refresh-peaks >"$OUT/results/peaks.txt" 2>&1 && $mb peak --json >"$OUT/results/peaks.json"
+echo "peak exit $?"; cat "$OUT/results/peaks.txt"
 if [ "$mode" = test ]; then
   $mb all --size 1024 --time-budget 0.3 --json "$OUT/results/quick.json" --markdown "$OUT/results/quick.md" --quiet
   echo "quick all exit $?"
