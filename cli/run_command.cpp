@@ -38,6 +38,7 @@ struct RunCommandOptions {
   std::string json, markdown, csv, chart_dir;
   bool quiet = false;
   bool refresh_peaks = false;  // peaks/roofline: measure the machine's ceilings again
+  bool no_peaks = false;       // no peaks, no roofline (quick runs, tests)
   // convolution
   std::int64_t batch = 1, channels = 3, filters = 16, kernel = 3, stride = 1;
   std::string padding = "same";
@@ -214,9 +215,9 @@ int execute_run(const RunCommandOptions& o, const std::vector<std::string>& work
   install_stop_handlers();
   // Peaks/roofline: the machine's ceilings (cached; measured before any timing when not) and
   // the roofline placement of every result.
-  report.machine.peaks = obtain_peaks(registry, report.machine, o.refresh_peaks, o.quiet);
+  if (!o.no_peaks) report.machine.peaks = obtain_peaks(registry, report.machine, o.refresh_peaks, o.quiet);
   report.results = runner.run(plan, &progress);
-  apply_roofline(report.results, &*report.machine.peaks);
+  apply_roofline(report.results, report.machine.peaks ? &*report.machine.peaks : nullptr);
   report.run.finished_at = utc_now();
   report.run.interrupted = Runner::stop_requested();
 
@@ -263,6 +264,7 @@ void add_run_options(CLI::App& sub, RunCommandOptions& o, bool conv_options, boo
   sub.add_option("--chart", o.chart_dir, "Write SVG charts into this directory");
   sub.add_flag("--quiet,-q", o.quiet, "No progress, notes or table");
   sub.add_flag("--refresh-peaks", o.refresh_peaks, "Measure the machine's peaks (roofline) again instead of using the cache");
+  sub.add_flag("--no-peaks", o.no_peaks, "Neither load nor measure the machine's peaks: no roofline columns");
   if (conv_options) {
     auto* g = sub.add_option_group("Convolution", "Default: an RGB image through a CNN's first layer");
     g->add_option("--batch", o.batch, "Images per batch (N)")->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 20))->capture_default_str();

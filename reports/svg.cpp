@@ -59,9 +59,13 @@ void Document::marker(int shape, double x, double y, double r, const std::string
     case 2: body_ += fmt::format("<polygon{} points=\"{:.1f},{:.1f} {:.1f},{:.1f} {:.1f},{:.1f}\"{}/>\n", cls, x, y - 1.2 * r, x - 1.1 * r, y + 0.8 * r, x + 1.1 * r, y + 0.8 * r, style); break;
     case 3: body_ += fmt::format("<polygon{} points=\"{:.1f},{:.1f} {:.1f},{:.1f} {:.1f},{:.1f} {:.1f},{:.1f}\"{}/>\n", cls, x, y - 1.3 * r, x + 1.3 * r, y, x, y + 1.3 * r, x - 1.3 * r, y, style); break;
     case 4: body_ += fmt::format("<polygon{} points=\"{:.1f},{:.1f} {:.1f},{:.1f} {:.1f},{:.1f}\"{}/>\n", cls, x, y + 1.2 * r, x - 1.1 * r, y - 0.8 * r, x + 1.1 * r, y - 0.8 * r, style); break;
-    default:
-      body_ += fmt::format("<path{} d=\"M{:.1f},{:.1f} L{:.1f},{:.1f} M{:.1f},{:.1f} L{:.1f},{:.1f}\" stroke=\"{}\" stroke-width=\"2.5\" fill=\"none\"/>\n",
-                           cls, x - r, y - r, x + r, y + r, x - r, y + r, x + r, y - r, colour);
+    default: {
+      // A cross has no inside: a "hollow" (white) one is drawn as a thin black cross instead.
+      const bool hollow = colour == "#ffffff" || colour == "#fff" || colour == "white";
+      body_ += fmt::format("<path{} d=\"M{:.1f},{:.1f} L{:.1f},{:.1f} M{:.1f},{:.1f} L{:.1f},{:.1f}\" stroke=\"{}\" stroke-width=\"{}\" fill=\"none\"/>\n",
+                           cls, x - r, y - r, x + r, y + r, x - r, y + r, x + r, y - r, hollow ? "#000" : colour,
+                           hollow ? "1.2" : "2.5");
+    }
   }
 }
 

@@ -131,7 +131,7 @@ TEST_F(Cli, InfoPrintsContextAndJson) {
 
 TEST_F(Cli, RunWritesReportsAndExitsZero) {
   const fs::path json = dir_ / "r.json", md = dir_ / "r.md", csv = dir_ / "r.csv";
-  const Outcome o = run("all --size 24,40 --backends serial,openmp --time-budget 0.01 --quiet --json " + json.string() +
+  const Outcome o = run("all --size 24,40 --backends serial,openmp --time-budget 0.01 --no-peaks --quiet --json " + json.string() +
                         " --markdown " + md.string() + " --csv " + csv.string());
   ASSERT_EQ(o.exit_code, 0) << o.err;
   EXPECT_TRUE(o.out.empty()) << "--quiet prints nothing: " << o.out;
@@ -147,7 +147,7 @@ TEST_F(Cli, RunWritesReportsAndExitsZero) {
 }
 
 TEST_F(Cli, PlainRunPrintsATable) {
-  const Outcome o = run("reduction --size 64 --op max --axis rows --backends serial,openmp --time-budget 0.01");
+  const Outcome o = run("reduction --size 64 --op max --axis rows --backends serial,openmp --time-budget 0.01 --no-peaks");
   ASSERT_EQ(o.exit_code, 0) << o.err;
   EXPECT_NE(o.out.find("serial"), std::string::npos) << o.out;
   EXPECT_NE(o.out.find("openmp"), std::string::npos) << o.out;
