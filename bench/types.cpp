@@ -1,5 +1,6 @@
 #include "bench/types.h"
 
+#include <ctime>
 #include <limits>
 
 namespace mlbench {
@@ -42,6 +43,15 @@ std::optional<TimingMode> parse_timing_mode(std::string_view text) {
   for (auto m : {TimingMode::host, TimingMode::kernel, TimingMode::end_to_end})
     if (text == to_string(m)) return m;
   return std::nullopt;
+}
+
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
 }
 
 std::int64_t checked_mul(std::int64_t a, std::int64_t b, std::string_view what) {

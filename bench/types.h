@@ -41,6 +41,9 @@ class InputError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The current time as ISO 8601 UTC, e.g. "2026-11-24T19:42:07Z" (report and cache stamps).
+std::string utc_now();
+
 // Multiplies non-negative sizes, throwing InputError instead of wrapping on overflow.
 std::int64_t checked_mul(std::int64_t a, std::int64_t b, std::string_view what);
 

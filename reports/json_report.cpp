@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "bench/types.h"
+#include "reports/json_number.h"
 #include "reports/peaks_cache.h"
 #include "reports/text_format.h"
 
@@ -18,12 +19,7 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-// JSON has no NaN/inf; a failed verification may well report an infinite error.
-Json number(double v) {
-  if (std::isnan(v)) return "nan";
-  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-  return v;
-}
+Json number(double v) { return json_number(v); }
 
 double to_double(const Json& j) {
   if (j.is_number()) return j.get<double>();

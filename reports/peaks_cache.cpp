@@ -12,6 +12,7 @@
 
 #include "bench/types.h"
 #include "reports/atomic_file.h"
+#include "reports/json_number.h"
 #include "reports/text_format.h"
 
 #include <fmt/format.h>
@@ -22,12 +23,7 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-// JSON has no NaN/inf (as in json_report.cpp).
-Json number(double v) {
-  if (std::isnan(v)) return "nan";
-  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-  return v;
-}
+Json number(double v) { return json_number(v); }
 
 double to_double(const Json& j, const char* key) {
   const Json& v = j.at(key);
