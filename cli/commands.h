@@ -23,6 +23,11 @@ const std::string& command_line();
 // Every backend of this build, CPU and GPU.
 Registry make_registry();
 
+// Checks made before CLI11 parses: an empty argument (CLI11 can spin on it), "--option=" with
+// nothing after "=" (CLI11 would take the next argument as its value), an unknown first word.
+// Returns the one-line problem, or an empty string when the arguments may be parsed.
+std::string reject_arguments(const std::vector<std::string>& args, const CLI::App& app);
+
 // gemm, convolution (conv), reduction (reduce), all, list, info.
 void add_run_commands(CLI::App& app, int& exit_code);
 

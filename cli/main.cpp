@@ -26,15 +26,10 @@ int main(int argc, char** argv) {
   cli::add_report_commands(app, exit_code);
   cli::add_peak_command(app, exit_code);
 
-  // An unknown first word is most likely a workload name: say so plainly.
-  if (argc > 1 && argv[1][0] != '-') {
-    bool known = false;
-    for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; }))
-      known = known || sub->check_name(argv[1]);
-    if (!known) {
-      fmt::print(stderr, "mlbench: error: unknown workload or command '{}' (try mlbench --help)\n", argv[1]);
-      return cli::kExitBadInput;
-    }
+  if (const std::string problem = cli::reject_arguments(std::vector<std::string>(argv, argv + argc), app);
+      !problem.empty()) {
+    fmt::print(stderr, "mlbench: error: {}\n", problem);
+    return cli::kExitBadInput;
   }
   try {
     app.parse(argc, argv);

@@ -106,7 +106,8 @@ class OpenmpGemm final : public CpuVariant {
 
  private:
   void compute() override {
-    const auto [m, n, k] = problem_.shape();
+    // Plain variables, not a structured binding: OpenMP regions may not capture those.
+    const std::int64_t m = problem_.shape().m, n = problem_.shape().n, k = problem_.shape().k;
     const T* a = problem_.a().data<T>();
     const T* b = problem_.b().data<T>();
     T* c = output_.data<T>();

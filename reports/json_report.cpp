@@ -356,7 +356,19 @@ nlohmann::ordered_json machine_context_to_json(const MachineContext& machine) { 
 
 std::string render_json(const RunReport& report) { return to_json(report).dump(2) + "\n"; }
 
+static RunReport parse_report_checked(const std::string& text, const std::string& source);
+
 RunReport parse_report(const std::string& text, const std::string& source) {
+  // Any JSON type or range error deeper in (a string where a number belongs, 1e400) is a
+  // malformed report, not an internal error.
+  try {
+    return parse_report_checked(text, source);
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(source + ": malformed mlbench report (" + e.what() + ")");
+  }
+}
+
+static RunReport parse_report_checked(const std::string& text, const std::string& source) {
   Json j;
   try {
     j = Json::parse(text);
@@ -409,6 +421,10 @@ RunReport parse_report(const std::string& text, const std::string& source) {
     bad(source, where + ": " + e.what());
   }
   if (report.results.empty()) bad(source, "empty report (no results)");
+  // Every time reported belongs to measured runs: an ok result needs its repetitions.
+  for (const VariantResult& r : report.results)
+    if (r.ok() && r.stats.run_times_s.empty())
+      bad(source, r.name() + ": marked ok but has no measured repetition");
   return report;
 }
 

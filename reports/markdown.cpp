@@ -74,7 +74,9 @@ std::string header_lines(const RunReport& report) {
   if (report.run.interrupted) out += "- **Interrupted:** the run was stopped early; results are partial.\n";
   // Absent backends, grouped by reason (usually one reason covers every GPU backend).
   std::vector<std::pair<std::string, std::vector<std::string>>> absent;
-  for (const auto& [backend, why] : report.run.absent_backends) {
+  for (const auto& entry : report.run.absent_backends) {
+    const std::string& backend = entry.first;
+    const std::string& why = entry.second;
     auto it = std::find_if(absent.begin(), absent.end(), [&](const auto& a) { return a.first == why; });
     if (it == absent.end()) absent.push_back({why, {backend}});
     else it->second.push_back(backend);

@@ -82,11 +82,15 @@ std::string Document::str() const {
 
 LogAxis LogAxis::covering(double min_value, double max_value, double from, double to) {
   LogAxis axis;
-  min_value = std::max(min_value, 1e-12);
-  max_value = std::max(max_value, min_value);
+  // Non-finite or absurd values (a report may hold anything) must not make the axis endless.
+  if (!std::isfinite(min_value)) min_value = 1e-12;
+  if (!std::isfinite(max_value)) max_value = 1e12;
+  min_value = std::clamp(min_value, 1e-12, 1e30);
+  max_value = std::clamp(max_value, min_value, 1e30);
   axis.lo_exp = std::floor(std::log10(min_value) + 1e-9);
   axis.hi_exp = std::ceil(std::log10(max_value) - 1e-9);
   if (axis.hi_exp <= axis.lo_exp) axis.hi_exp = axis.lo_exp + 1;
+  axis.lo_exp = std::max(axis.lo_exp, axis.hi_exp - 24);  // at most 24 decades of ticks
   axis.from = from;
   axis.to = to;
   return axis;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what mlbench needs and is missing (Debian/Ubuntu packages), then configures and
-# builds it into ./build. Safe to run again: it installs nothing twice and rebuilds
+# builds it into ./build. With --tests it also installs what the sanitizer and fuzzing stages
+# of scripts/test.sh need (clang with its sanitizer/fuzzer runtime and OpenMP library). Safe to run again: it installs nothing twice and rebuilds
 # incrementally. nvcc is used when found (PATH or /usr/local/cuda); without it the GPU
 # backends are built as "unavailable" and everything else works.
 set -euo pipefail
@@ -9,6 +10,9 @@ cd "$(dirname "$0")/.."
 packages=(cmake g++ make ninja-build pkg-config git
           libcli11-dev libfmt-dev nlohmann-json3-dev libbenchmark-dev libgtest-dev
           libopenblas-dev libdnnl-dev librsvg2-bin)
+if [ "${1:-}" = "--tests" ]; then
+  packages+=(clang libclang-rt-14-dev libomp-14-dev)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -96,6 +96,8 @@ TEST_F(Cli, BadInputIsOneLineAndExitCodeTwo) {
   expect_bad_input("gemm --size 10000000", "needs");
   expect_bad_input("gemm --size 8 --json /nonexistent-dir/out.json", "/nonexistent-dir/out.json");
   expect_bad_input("convolution --size 3000000000 --batch 1000000 --channels 1000000", "overflow");
+  expect_bad_input("convolution '' --dry-run", "empty");           // CLI11 used to spin on it
+  expect_bad_input("gemm --size 8 --json= --dry-run", "--json=");  // must not swallow --dry-run
 }
 
 TEST_F(Cli, UnavailableGpuBackendAskedByNameIsRefused) {

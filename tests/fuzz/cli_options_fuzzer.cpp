@@ -76,13 +76,8 @@ void parse_like_main(std::vector<std::string>& args) {
   mlbench::cli::add_report_commands(app, exit_code);
   // `peak` is left out: it measures the machine (seconds) and writes a per-user cache.
 
-  // main's check before parsing: an unknown first word is refused without parsing.
-  if (args.size() > 1 && !args[1].empty() && args[1][0] != '-') {
-    bool known = false;
-    for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; }))
-      known = known || sub->check_name(args[1]);
-    if (!known) return;
-  }
+  // main's checks before parsing (empty arguments, "--opt=", unknown first word).
+  if (!mlbench::cli::reject_arguments(args, app).empty()) return;
 
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
