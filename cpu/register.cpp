@@ -32,6 +32,16 @@ BackendInfo cpu_backend(std::string name, std::string workload, BackendKind kind
   return info;
 }
 
+// A library backend this build lacks: listed, unavailable with `reason`, never prepared.
+[[maybe_unused]] BackendInfo unavailable_backend(std::string name, std::string workload, std::string description,
+                                                 std::string reason) {
+  BackendInfo info = cpu_backend(std::move(name), std::move(workload), BackendKind::cpu_library,
+                                 std::move(description), [reason](const Problem&, const ExecutionConfig&)
+                                     -> std::unique_ptr<Variant> { throw std::logic_error(reason); });
+  info.availability = [reason] { return Availability::no(reason); };
+  return info;
+}
+
 #if defined(MLBENCH_HAVE_OPENBLAS)
 // "0.3.21" from OPENBLAS_VERSION (" OpenBLAS 0.3.21 ").
 std::string openblas_version() {
@@ -63,38 +73,29 @@ void register_backends(Registry& registry) {
   registry.add(cpu_backend("openmp", "gemm", BackendKind::cpu,
                            "BLIS-style packed A/B panels, register-blocked SIMD micro-kernel, threads over rows",
                            prepare_openmp_gemm));
-  BackendInfo openblas;
+  const char* openblas_description = "OpenBLAS cblas_sgemm/cblas_dgemm, row-major";
 #if defined(MLBENCH_HAVE_OPENBLAS)
-  openblas = cpu_backend("openblas", "gemm", BackendKind::cpu_library, "OpenBLAS cblas_sgemm/cblas_dgemm, row-major",
-                         prepare_openblas_gemm);
+  registry.add(cpu_backend("openblas", "gemm", BackendKind::cpu_library, openblas_description, prepare_openblas_gemm));
 #else
-  openblas = cpu_backend("openblas", "gemm", BackendKind::cpu_library, "OpenBLAS cblas_sgemm/cblas_dgemm, row-major",
-                         [](const Problem&, const ExecutionConfig&) -> std::unique_ptr<Variant> {
-                           throw std::logic_error("openblas backend is unavailable: built without OpenBLAS");
-                         });
-  openblas.availability = [] { return Availability::no("built without OpenBLAS"); };
+  registry.add(unavailable_backend("openblas", "gemm", openblas_description, "built without OpenBLAS"));
 #endif
-  registry.add(std::move(openblas));
 
   registry.add(cpu_backend("serial", "convolution", BackendKind::cpu,
-                           "single thread, direct loops tap by tap over whole output planes",
+                           "single thread, direct loops, one output row at a time, vectorized over columns",
                            prepare_serial_convolution));
   registry.add(cpu_backend("openmp", "convolution", BackendKind::cpu,
                            "direct, register-blocked filters x SIMD columns, streaming stores, threads over rows",
                            prepare_openmp_convolution));
-  BackendInfo onednn = cpu_backend(
-      "onednn", "convolution", BackendKind::cpu_library,
-      "oneDNN convolution_forward (direct), library-chosen blocked layouts, output reordered to NCHW in the timed run",
+  const char* onednn_description =
+      "oneDNN convolution_forward (direct), library-chosen blocked layouts, output reordered to NCHW in the timed run";
 #if defined(MLBENCH_HAVE_ONEDNN)
-      prepare_onednn_convolution);
+  BackendInfo onednn =
+      cpu_backend("onednn", "convolution", BackendKind::cpu_library, onednn_description, prepare_onednn_convolution);
   onednn.supports = onednn_convolution_supports;
-#else
-      [](const Problem&, const ExecutionConfig&) -> std::unique_ptr<Variant> {
-        throw std::logic_error("onednn backend is unavailable: built without oneDNN");
-      });
-  onednn.availability = [] { return Availability::no("built without oneDNN"); };
-#endif
   registry.add(std::move(onednn));
+#else
+  registry.add(unavailable_backend("onednn", "convolution", onednn_description, "built without oneDNN"));
+#endif
   registry.add(cpu_backend("serial", "reduction", BackendKind::cpu,
                            "single thread, vectorized chunks summed pairwise in double",
                            prepare_serial_reduction));
