@@ -63,6 +63,10 @@ struct BackendInfo {
   std::string description;
   // For hand-written code: the vendor backend it is held against ("cublas" for cuda GEMM).
   std::string vendor_reference;
+  // The input precisions it implements; the runner skips (or, when asked for by name,
+  // refuses) the others. Most code exists for fp32 and fp64 only.
+  std::vector<Precision> precisions{Precision::fp32, Precision::fp64};
+  bool supports_precision(Precision p) const;
   // Whether the backend can run on this machine; the reason when it cannot.
   std::function<Availability()> availability;
   // Whether it supports this particular problem (precision, op, shape); empty means all.

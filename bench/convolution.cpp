@@ -64,23 +64,26 @@ double ConvProblem::flops() const {
 }
 
 double ConvProblem::min_bytes() const {
-  return static_cast<double>(input_.size() + weights_.size() + output_size()) *
-         static_cast<double>(element_size(precision()));
+  return static_cast<double>(input_.size() + weights_.size()) * static_cast<double>(element_size(precision())) +
+         static_cast<double>(output_size()) * static_cast<double>(element_size(output_precision()));
 }
 
 std::size_t ConvProblem::input_bytes() const { return input_.bytes() + weights_.bytes(); }
 
 double ConvProblem::tolerance(double input_rounding) const {
   const ConvShape& s = shape_;
+  // as GEMM's: C*R*S-term dot products, extra input rounding, rounding of the stored output
   return 4.0 * (2.0 * input_rounding +
-                unit_roundoff(precision()) * (2.0 + std::sqrt(static_cast<double>(s.channels * s.kernel * s.kernel))));
+                accumulation_roundoff(precision()) *
+                    (2.0 + std::sqrt(static_cast<double>(s.channels * s.kernel * s.kernel))) ) +
+         2.0 * unit_roundoff(output_precision());
 }
 
 Verification ConvProblem::check_output(const HostBuffer& out, double input_rounding) const {
   const double tol = tolerance(input_rounding);
   const ConvShape& s = shape_;
   const std::int64_t OH = s.out_height(), OW = s.out_width();
-  if (out.size() != output_size() || out.precision() != precision())
+  if (out.size() != output_size() || out.precision() != output_precision())
     return make_verification(INFINITY, tol, "shape", "output has the wrong size or precision", 0, -1);
   std::int64_t first_bad = -1;
   const std::size_t non_finite = count_non_finite(out, first_bad);

@@ -37,22 +37,27 @@ double GemmProblem::flops() const {
 }
 
 double GemmProblem::min_bytes() const {
-  const double elems = static_cast<double>(shape_.m) * shape_.k + static_cast<double>(shape_.k) * shape_.n +
-                       static_cast<double>(shape_.m) * shape_.n;
-  return elems * static_cast<double>(element_size(precision()));
+  const double inputs = static_cast<double>(shape_.m) * shape_.k + static_cast<double>(shape_.k) * shape_.n;
+  const double outputs = static_cast<double>(shape_.m) * shape_.n;
+  return inputs * static_cast<double>(element_size(precision())) +
+         outputs * static_cast<double>(element_size(output_precision()));
 }
 
 std::size_t GemmProblem::output_size() const { return static_cast<std::size_t>(shape_.m * shape_.n); }
 std::size_t GemmProblem::input_bytes() const { return a_.bytes() + b_.bytes(); }
 
 double GemmProblem::tolerance(double input_rounding) const {
-  return 4.0 * (2.0 * input_rounding + unit_roundoff(precision()) * (2.0 + std::sqrt(static_cast<double>(shape_.k))));
+  // accumulation error of a K-term dot product (fp32 for the reduced types), any extra input
+  // rounding the implementation applies, and the rounding of the stored result (bf16: 2^-8)
+  return 4.0 * (2.0 * input_rounding +
+                accumulation_roundoff(precision()) * (2.0 + std::sqrt(static_cast<double>(shape_.k))) ) +
+         2.0 * unit_roundoff(output_precision());
 }
 
 Verification GemmProblem::check_output(const HostBuffer& c, double input_rounding) const {
   const double tol = tolerance(input_rounding);
   const std::int64_t m = shape_.m, n = shape_.n, k = shape_.k;
-  if (c.size() != output_size() || c.precision() != precision())
+  if (c.size() != output_size() || c.precision() != output_precision())
     return make_verification(INFINITY, tol, "shape", "output has the wrong size or precision", 0, -1);
   std::int64_t first_bad = -1;
   const std::size_t non_finite = count_non_finite(c, first_bad);

@@ -22,7 +22,7 @@ class GemmProblem final : public Problem {
   std::string shape_label() const override;
   std::vector<std::pair<std::string, std::int64_t>> shape_fields() const override;
   double flops() const override;      // 2*M*N*K
-  double min_bytes() const override;  // (M*K + K*N + M*N) * element size
+  double min_bytes() const override;  // (M*K + K*N) * input size + M*N * output size
   std::size_t output_size() const override;
   std::size_t input_bytes() const override;
   // Freivalds' check with random +-1 vectors over the whole of C, plus exactly computed
@@ -33,8 +33,10 @@ class GemmProblem final : public Problem {
   Verification check_output(const HostBuffer& c, double input_rounding) const override;
 
  public:
-  // Largest error that passes, relative to sum_k |a_ik b_kj|: 4 * (2 u_in + u (2 + sqrt(K))),
-  // u the unit roundoff of the precision, u_in that of any input rounding (TF32).
+  // Largest error that passes, relative to sum_k |a_ik b_kj|: 4 (2 u_in + u_acc (2 + sqrt(K))) + 2 u_out,
+  // u_acc the unit roundoff of the accumulation (fp32 for tf32/bf16/fp16), u_in that of any
+  // input rounding the implementation adds (TF32 tensor cores on fp32 inputs), u_out that of
+  // the stored output (2^-8 for bf16, 2^-11 for fp16).
 
  private:
   GemmShape shape_;

@@ -6,6 +6,7 @@
 #include <limits>
 #include <new>
 #include <random>
+#include <type_traits>
 
 #include "bench/problem.h"
 
@@ -23,20 +24,31 @@ HostBuffer::HostBuffer(Precision precision, std::size_t count) : precision_(prec
 }
 
 double HostBuffer::get(std::size_t i) const {
-  return precision_ == Precision::fp64 ? data<double>()[i] : static_cast<double>(data<float>()[i]);
+  return visit_typed(*this, [i](const auto* p) { return to_double(p[i]); });
 }
 
+namespace {
+// value in the buffer's storage type, rounded as the precision says
+template <class T>
+T stored_value(Precision precision, double value) {
+  T v = from_double<T>(value);
+  if constexpr (std::is_same_v<T, float>)
+    if (precision == Precision::tf32) v = round_to_tf32(v);
+  return v;
+}
+}  // namespace
+
 void HostBuffer::set(std::size_t i, double value) {
-  if (precision_ == Precision::fp64)
-    data<double>()[i] = value;
-  else
-    data<float>()[i] = static_cast<float>(value);
+  visit_typed(*this, [&](auto* p) {
+    using T = std::remove_pointer_t<decltype(p)>;
+    p[i] = stored_value<T>(precision_, value);
+  });
 }
 
 void HostBuffer::poison() {
   visit_typed(*this, [&](auto* p) {
     using T = std::remove_pointer_t<decltype(p)>;
-    std::fill(p, p + count_, std::numeric_limits<T>::quiet_NaN());
+    std::fill(p, p + count_, from_double<T>(std::numeric_limits<double>::quiet_NaN()));
   });
 }
 
@@ -64,7 +76,7 @@ void fill_uniform(HostBuffer& buffer, std::uint64_t seed, double lo, double hi) 
       std::mt19937_64 engine(splitmix64(seed ^ splitmix64(static_cast<std::uint64_t>(c))));
       const std::size_t end = std::min(buffer.size(), (static_cast<std::size_t>(c) + 1) * chunk);
       for (std::size_t i = static_cast<std::size_t>(c) * chunk; i < end; ++i)
-        p[i] = static_cast<T>(lo + static_cast<double>(engine() >> 11) * scale);
+        p[i] = stored_value<T>(buffer.precision(), lo + static_cast<double>(engine() >> 11) * scale);
     }
   });
 }

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "bench/reduced_float.h"
 #include "bench/types.h"
 
 namespace mlbench {
@@ -28,6 +29,7 @@ class HostBuffer {
 
   // Element i converted to double, whatever the precision.
   double get(std::size_t i) const;
+  // Stores value rounded to the buffer's precision (tf32: to a 10-bit mantissa).
   void set(std::size_t i, double value);
   // Fills every element with a quiet NaN, so that an element a backend never wrote is caught.
   void poison();
@@ -41,16 +43,25 @@ class HostBuffer {
   std::unique_ptr<void, FreeDeleter> data_;
 };
 
-// Calls f with a typed pointer (float* or double*) to the buffer's elements.
+// Calls f with a typed pointer to the buffer's elements: double* (fp64), float* (fp32, tf32),
+// bfloat16* or float16* (convert with to_double / from_double).
 template <class F>
 decltype(auto) visit_typed(HostBuffer& b, F&& f) {
-  if (b.precision() == Precision::fp64) return f(b.data<double>());
-  return f(b.data<float>());
+  switch (b.precision()) {
+    case Precision::fp64: return f(b.data<double>());
+    case Precision::bf16: return f(b.data<bfloat16>());
+    case Precision::fp16: return f(b.data<float16>());
+    default: return f(b.data<float>());
+  }
 }
 template <class F>
 decltype(auto) visit_typed(const HostBuffer& b, F&& f) {
-  if (b.precision() == Precision::fp64) return f(b.data<double>());
-  return f(b.data<float>());
+  switch (b.precision()) {
+    case Precision::fp64: return f(b.data<double>());
+    case Precision::bf16: return f(b.data<bfloat16>());
+    case Precision::fp16: return f(b.data<float16>());
+    default: return f(b.data<float>());
+  }
 }
 
 }  // namespace mlbench

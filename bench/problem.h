@@ -48,9 +48,13 @@ class Problem {
 
   // Host bytes a run needs: inputs, one output per backend plus the verification copy.
   virtual std::size_t input_bytes() const = 0;
-  std::size_t output_bytes() const { return output_size() * element_size(precision_); }
+  std::size_t output_bytes() const { return output_size() * element_size(output_precision()); }
 
+  // The precision of the inputs (what `--precision` chose).
   Precision precision() const { return precision_; }
+  // The precision the output is stored in: the input type for GEMM and convolution, except
+  // tf32, whose fp32 accumulation is stored as fp32; reductions override it.
+  virtual Precision output_precision() const { return precision_ == Precision::tf32 ? Precision::fp32 : precision_; }
   // Largest error that passes, in the unit Verification::max_error uses.
   virtual double tolerance(double input_rounding = 0.0) const = 0;
   std::uint64_t seed() const { return seed_; }

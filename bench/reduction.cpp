@@ -37,6 +37,8 @@ std::optional<ReduceAxis> parse_reduce_axis(std::string_view text) {
 ReductionProblem::ReductionProblem(ReductionShape shape, Precision precision, std::uint64_t seed, std::int64_t size)
     : Problem(precision, seed, size), shape_(shape) {
   if (shape.rows <= 0 || shape.cols <= 0) throw InputError("reduction dimensions must be positive");
+  if (precision == Precision::tf32)
+    throw InputError("reductions take fp64, fp32, bf16 or fp16 inputs (tf32 only changes multiplications)");
   const auto count = checked_mul(shape.rows, shape.cols, "reduction input");
   checked_mul(count, static_cast<std::int64_t>(element_size(precision)), "reduction input bytes");
   input_ = HostBuffer(precision, static_cast<std::size_t>(count));
@@ -58,7 +60,8 @@ std::vector<std::pair<std::string, std::int64_t>> ReductionProblem::shape_fields
 double ReductionProblem::flops() const { return static_cast<double>(input_.size()); }
 
 double ReductionProblem::min_bytes() const {
-  return static_cast<double>(input_.size() + output_size()) * static_cast<double>(element_size(precision()));
+  return static_cast<double>(input_.size()) * static_cast<double>(element_size(precision())) +
+         static_cast<double>(output_size()) * static_cast<double>(element_size(output_precision()));
 }
 
 std::size_t ReductionProblem::output_size() const {
@@ -71,7 +74,7 @@ double ReductionProblem::tolerance(double input_rounding) const {
   if (shape_.op == ReduceOp::max) return 0.0;  // max is exact in any precision
   const double n = shape_.axis == ReduceAxis::rows ? static_cast<double>(shape_.cols)
                                                    : static_cast<double>(input_.size());
-  return unit_roundoff(precision()) * (2.0 * std::log2(std::max(n, 2.0)) + 256.0) + 2.0 * input_rounding;
+  return accumulation_roundoff(precision()) * (2.0 * std::log2(std::max(n, 2.0)) + 256.0) + 2.0 * input_rounding;
 }
 
 namespace {
@@ -112,7 +115,7 @@ SegmentReference reference(const HostBuffer& in, std::size_t begin, std::size_t 
 
 Verification ReductionProblem::check_output(const HostBuffer& out, double input_rounding) const {
   const double tol = tolerance(input_rounding);
-  if (out.size() != output_size() || out.precision() != precision())
+  if (out.size() != output_size() || out.precision() != output_precision())
     return make_verification(INFINITY, tol, "shape", "output has the wrong size or precision", 0, -1);
   std::int64_t first_bad = -1;
   const std::size_t non_finite = count_non_finite(out, first_bad);

@@ -37,10 +37,13 @@ class ReductionProblem final : public Problem {
   double flops() const override;      // one operation per input element
   double min_bytes() const override;  // input + output
   std::size_t output_size() const override;  // 1 or rows
+  // fp32 for bf16/fp16 inputs (fp32 accumulation; a 16-bit sum of many elements overflows).
+  Precision output_precision() const override { return is_16bit(precision()) ? Precision::fp32 : precision(); }
   std::size_t input_bytes() const override;
   // Reference by compensated (Neumaier) fp64 summation / exact max. Sum and mean errors are
-  // relative to sum |x| of the reduced elements (tolerance u * (2 log2 n + 256), which a
-  // blocked or tree summation meets); max must be exact.
+  // relative to sum |x| of the reduced elements (tolerance u_acc * (2 log2 n + 256), u_acc
+  // 2^-24 for fp32, bf16 and fp16 inputs, which a blocked or tree summation meets); max must be
+  // exact.
   double tolerance(double input_rounding = 0.0) const override;
 
  protected:

@@ -4,6 +4,10 @@
 
 namespace mlbench {
 
+bool BackendInfo::supports_precision(Precision p) const {
+  return std::find(precisions.begin(), precisions.end(), p) != precisions.end();
+}
+
 void Registry::add(BackendInfo info) {
   if (find(info.workload, info.name) != nullptr)
     throw std::logic_error("backend '" + info.name + "' registered twice for " + info.workload);

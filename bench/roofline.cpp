@@ -31,9 +31,13 @@ std::optional<Roof> cpu_roof(const CpuPeaks& cpu, Precision precision, bool one_
 
 std::optional<Roof> gpu_roof(const GpuPeaks& gpu, Precision precision, bool tensor, bool read_only) {
   Roof roof;
-  if (tensor && precision == Precision::fp32) {
+  if (tensor && (precision == Precision::fp32 || precision == Precision::tf32)) {
     roof.unit = "gpu tf32";
     roof.compute_gflops = gpu.tf32_gflops;
+  } else if (tensor && is_16bit(precision)) {
+    // H100 tensor cores run fp16 and bf16 at the same rate; the bf16 figure stands for both
+    roof.unit = "gpu bf16/fp16";
+    roof.compute_gflops = gpu.bf16_gflops;
   } else if (precision == Precision::fp64) {
     roof.unit = "gpu fp64";
     roof.compute_gflops = gpu.fp64_gflops;
@@ -81,7 +85,7 @@ std::vector<Roof> roofs_for_precision(const PeakFigures& peaks, Precision precis
   }
   if (peaks.gpu) {
     add(gpu_roof(*peaks.gpu, precision, false, false));
-    if (precision == Precision::fp32) add(gpu_roof(*peaks.gpu, precision, true, false));
+    if (precision != Precision::fp64) add(gpu_roof(*peaks.gpu, precision, true, false));
   }
   return roofs;
 }

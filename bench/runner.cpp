@@ -90,6 +90,19 @@ RunPlan Runner::plan() const {
         const Availability a = b->availability ? b->availability() : Availability::yes();
         if (!a.available) throw InputError(fmt::format("backend '{}' is not available: {}", name, a.reason));
       }
+    if (known) {
+      bool implements = false;
+      std::string has;
+      for (const auto& w : workload_names)
+        if (const BackendInfo* b = registry_.find(w, name)) {
+          implements = implements || b->supports_precision(options_.precision);
+          for (Precision p : b->precisions)
+            if (has.find(to_string(p)) == std::string::npos) has += (has.empty() ? "" : ", ") + to_string(p);
+        }
+      if (!implements)
+        throw InputError(fmt::format("backend '{}' has no {} implementation (it has {})", name,
+                                     to_string(options_.precision), has));
+    }
     if (!known) {
       const auto all = registry_.backend_names();
       if (std::find(all.begin(), all.end(), name) == all.end())
@@ -104,9 +117,12 @@ RunPlan Runner::plan() const {
     for (const BackendInfo* b : registry_.backends_for(w)) {
       const bool asked = std::find(options_.backends.begin(), options_.backends.end(), b->name) != options_.backends.end();
       if (!options_.backends.empty() && !asked) continue;
-      const Availability a = b->availability ? b->availability() : Availability::yes();
+      Availability a = b->availability ? b->availability() : Availability::yes();
+      if (a.available && !b->supports_precision(options_.precision))
+        a = Availability::no(fmt::format("no {} {} implementation", to_string(options_.precision), w));
       if (!a.available) {
-        if (std::none_of(plan.absent.begin(), plan.absent.end(), [&](const auto& p) { return p.first == b->name; }))
+        if (!asked &&
+            std::none_of(plan.absent.begin(), plan.absent.end(), [&](const auto& p) { return p.first == b->name; }))
           plan.absent.emplace_back(b->name, a.reason);
         continue;
       }
@@ -234,7 +250,7 @@ void Runner::measure(const Problem& problem, Variant& variant, TimingMode mode, 
     if (past_timeout()) return time_out(fmt::format("during warm-up; one run took {:.3g} s", estimate));
   }
 
-  HostBuffer output(problem.precision(), problem.output_size());
+  HostBuffer output(problem.output_precision(), problem.output_size());
   output.poison();
   variant.read_output(output);
   result.verification = problem.verify(output, variant.input_rounding());

@@ -1,23 +1,58 @@
 #include "bench/types.h"
 
+#include <cmath>
 #include <ctime>
 #include <limits>
 
 namespace mlbench {
 
-std::string to_string(Precision p) { return p == Precision::fp64 ? "fp64" : "fp32"; }
+std::string to_string(Precision p) {
+  switch (p) {
+    case Precision::fp32: return "fp32";
+    case Precision::fp64: return "fp64";
+    case Precision::tf32: return "tf32";
+    case Precision::bf16: return "bf16";
+    case Precision::fp16: return "fp16";
+  }
+  return "fp32";
+}
+
+const std::vector<Precision>& all_precisions() {
+  static const std::vector<Precision> list = {Precision::fp64, Precision::fp32, Precision::tf32, Precision::bf16,
+                                              Precision::fp16};
+  return list;
+}
 
 std::optional<Precision> parse_precision(std::string_view text) {
-  if (text == "fp32") return Precision::fp32;
-  if (text == "fp64") return Precision::fp64;
+  for (Precision p : all_precisions())
+    if (text == to_string(p)) return p;
   return std::nullopt;
 }
 
-std::size_t element_size(Precision p) { return p == Precision::fp64 ? 8 : 4; }
+std::size_t element_size(Precision p) {
+  switch (p) {
+    case Precision::fp64: return 8;
+    case Precision::fp32:
+    case Precision::tf32: return 4;
+    case Precision::bf16:
+    case Precision::fp16: return 2;
+  }
+  return 4;
+}
 
 double unit_roundoff(Precision p) {
-  return p == Precision::fp64 ? std::numeric_limits<double>::epsilon() / 2
-                              : std::numeric_limits<float>::epsilon() / 2;
+  switch (p) {
+    case Precision::fp64: return std::ldexp(1.0, -53);
+    case Precision::fp32: return std::ldexp(1.0, -24);
+    case Precision::tf32:
+    case Precision::fp16: return std::ldexp(1.0, -11);
+    case Precision::bf16: return std::ldexp(1.0, -8);
+  }
+  return std::ldexp(1.0, -24);
+}
+
+double accumulation_roundoff(Precision p) {
+  return p == Precision::fp64 ? std::ldexp(1.0, -53) : std::ldexp(1.0, -24);
 }
 
 std::string to_string(BackendKind k) {

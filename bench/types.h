@@ -11,15 +11,28 @@
 
 namespace mlbench {
 
-// Element type of a problem's inputs and outputs. Only fp32 and fp64 exist today;
-// reduced precisions (tf32, bf16, fp16) are meant to be added here.
-enum class Precision { fp32, fp64 };
+// Element type of a problem's inputs (and, for GEMM and convolution, its output).
+//  fp64, fp32: IEEE binary64 / binary32, arithmetic in that type.
+//  tf32: fp32 storage holding values already rounded to TF32 (10-bit mantissa), so that tensor
+//        cores multiply them exactly; fp32 accumulation and output.
+//  bf16, fp16: 16-bit storage, fp32 accumulation; GEMM/convolution outputs are stored in the
+//        same 16-bit type, reduction outputs in fp32.
+enum class Precision { fp32, fp64, tf32, bf16, fp16 };
 
 std::string to_string(Precision p);
 std::optional<Precision> parse_precision(std::string_view text);
+// Every precision, in the order `--precision` lists them.
+const std::vector<Precision>& all_precisions();
+// Bytes of one stored element (tf32 is stored in 4 bytes).
 std::size_t element_size(Precision p);
-// Unit roundoff of the arithmetic a precision implies (2^-24 for fp32, 2^-53 for fp64).
+// Unit roundoff of the storage format: 2^-53 fp64, 2^-24 fp32, 2^-11 tf32 and fp16, 2^-8 bf16.
 double unit_roundoff(Precision p);
+// Unit roundoff of the accumulation the precision implies: 2^-53 for fp64, 2^-24 otherwise
+// (the reduced types accumulate in fp32).
+double accumulation_roundoff(Precision p);
+// tf32, bf16, fp16: the types tensor cores exist for.
+inline bool is_reduced(Precision p) { return p == Precision::tf32 || p == Precision::bf16 || p == Precision::fp16; }
+inline bool is_16bit(Precision p) { return p == Precision::bf16 || p == Precision::fp16; }
 
 // Where a backend runs and whether it is a vendor library (the bar) or mlbench's own code.
 enum class BackendKind { cpu, cpu_library, gpu, gpu_library };

@@ -12,7 +12,7 @@ std::size_t count_non_finite(const HostBuffer& b, std::int64_t& first) {
   first = -1;
   visit_typed(b, [&](const auto* p) {
     for (std::size_t i = 0; i < b.size(); ++i) {
-      if (!std::isfinite(p[i])) {
+      if (!std::isfinite(to_double(p[i]))) {
         if (count++ == 0) first = static_cast<std::int64_t>(i);
       }
     }

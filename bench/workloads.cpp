@@ -70,6 +70,8 @@ std::size_t estimate_host_bytes(const std::string& workload, std::int64_t size, 
     const auto out = s.batch * s.filters * s.out_height() * s.out_width();
     elements = in + out;
   } else {
+    if (precision == Precision::tf32)
+      throw InputError("reductions take fp64, fp32, bf16 or fp16 inputs (tf32 only changes multiplications)");
     elements = checked_mul(size, size, "reduction input") + size;
   }
   return static_cast<std::size_t>(checked_mul(elements, es, "problem bytes"));

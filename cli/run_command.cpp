@@ -230,7 +230,11 @@ void add_run_options(CLI::App& sub, RunCommandOptions& o, bool conv_options, boo
       ->capture_default_str();
   sub.add_option("--backends", o.backends, "Backends to run, comma separated (default: every available one)")
       ->delimiter(',');
-  sub.add_option("--precision", o.precision, "Element type")->check(CLI::IsMember({"fp32", "fp64"}))->capture_default_str();
+  sub.add_option("--precision", o.precision,
+                 "Element type of the inputs: fp64, fp32, tf32 (fp32 storage, values rounded to TF32), "
+                 "bf16 or fp16 (fp32 accumulation); reductions take fp64/fp32/bf16/fp16")
+      ->check(CLI::IsMember({"fp64", "fp32", "tf32", "bf16", "fp16"}))
+      ->capture_default_str();
   sub.add_option("--threads", o.threads, "CPU threads for openmp/openblas (default: all OpenMP threads)")
       ->check(CLI::Range(1, 4096));
   sub.add_option("--repetitions", o.repetitions, "Measured runs per variant (default: as many as fit --time-budget)")

@@ -112,7 +112,7 @@ class CudnnConvVariant final : public GpuVariant {
     workspace_bytes_ = largest_workspace;
     const cudnnConvolutionFwdAlgoPerf_t* chosen = nullptr;
     std::vector<std::string> rejected;
-    HostBuffer trial(p.precision(), p.output_size());
+    HostBuffer trial(p.output_precision(), p.output_size());
     for (const auto* c : candidates) {
       algo_ = c->algo;
       MLBENCH_CUDA_CHECK(cudnnSetConvolutionMathType(conv_desc_, c->mathType));

@@ -193,7 +193,7 @@ Chart roofline_chart(const RunReport& report, Precision precision, const std::ve
 std::vector<Chart> roofline_charts(const RunReport& report) {
   std::vector<Chart> charts;
   if (!report.machine.peaks) return charts;
-  for (Precision precision : {Precision::fp32, Precision::fp64}) {
+  for (Precision precision : all_precisions()) {
     std::vector<const VariantResult*> points;
     for (const VariantResult& r : report.results)
       if (r.precision == precision && r.ok() && r.gflops > 0 && r.intensity > 0) points.push_back(&r);

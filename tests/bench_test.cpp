@@ -20,7 +20,7 @@ std::uint64_t fresh_seed() {
 
 // Straightforward fp64 evaluation of each workload, written independently of bench/.
 HostBuffer naive_output(const Problem& p) {
-  HostBuffer out(p.precision(), p.output_size());
+  HostBuffer out(p.output_precision(), p.output_size());
   if (auto* g = dynamic_cast<const GemmProblem*>(&p)) {
     const auto [m, n, k] = g->shape();
     for (std::int64_t i = 0; i < m; ++i)
@@ -68,6 +68,7 @@ std::vector<std::unique_ptr<Problem>> small_problems(std::uint64_t seed, Precisi
     problems.push_back(make_problem("gemm", size, precision, seed, o));
     o.convolution = {2, 3, 5, 3, 1, -1};
     problems.push_back(make_problem("convolution", size, precision, seed, o));
+    if (precision == Precision::tf32) continue;  // reductions have no tf32 (nothing is multiplied)
     for (auto op : {ReduceOp::sum, ReduceOp::max, ReduceOp::mean})
       for (auto axis : {ReduceAxis::all, ReduceAxis::rows}) {
         o.reduction = {op, axis};
@@ -84,8 +85,9 @@ std::vector<std::unique_ptr<Problem>> small_problems(std::uint64_t seed, Precisi
 TEST(Verification, AcceptsCorrectOutputOfEveryWorkload) {
   const auto seed = fresh_seed();
   SCOPED_TRACE("seed=" + std::to_string(seed));
-  for (auto precision : {Precision::fp32, Precision::fp64})
+  for (auto precision : all_precisions())
     for (const auto& p : small_problems(seed, precision)) {
+      SCOPED_TRACE(to_string(precision));
       const Verification v = p->verify(naive_output(*p));
       EXPECT_TRUE(v.passed) << p->workload() << " " << p->shape_label() << ": " << v.max_error << " > " << v.tolerance
                             << " " << v.detail;
@@ -102,6 +104,13 @@ TEST(Verification, RejectsOneWrongElement) {
     // A relative error of 1e-3 of the element's own scale: far above any tolerance.
     out.set(at, out.get(at) * 1.001 + 1e-3);
     EXPECT_FALSE(p->verify(out).passed) << p->workload() << " " << p->shape_label() << " element " << at;
+  }
+  // bf16 outputs are checked with a wider tolerance (~1e-2 of sum|a*b|); 0.5 + 1/8 of the element still fails
+  for (const auto& p : small_problems(seed, Precision::bf16)) {
+    HostBuffer out = naive_output(*p);
+    const std::size_t at = rng() % out.size();
+    out.set(at, out.get(at) * 1.125 + 0.5);
+    EXPECT_FALSE(p->verify(out).passed) << "bf16 " << p->workload() << " " << p->shape_label() << " element " << at;
   }
 }
 

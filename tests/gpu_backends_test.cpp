@@ -74,7 +74,7 @@ void expect_backend_verifies(const std::string& workload, const std::string& bac
   const double seconds = variant->run(mode);
   EXPECT_GT(seconds, 0.0);
   EXPECT_TRUE(std::isfinite(seconds));
-  HostBuffer out(problem.precision(), problem.output_size());
+  HostBuffer out(problem.output_precision(), problem.output_size());
   variant->read_output(out);
   if (backend == "cublas-tf32") {
     // TF32 rounds the inputs to 10 mantissa bits; the variant says so and verification widens
@@ -255,7 +255,7 @@ TEST(GpuBackends, RepeatedRunsKeepTheOutputCorrect) {
   const auto variant = gpu_registry().find("reduction", "cuda")->prepare(problem, ExecutionConfig{});
   for (int i = 0; i < 3; ++i) {
     variant->run(i % 2 == 0 ? TimingMode::kernel : TimingMode::end_to_end);
-    HostBuffer out(problem.precision(), problem.output_size());
+    HostBuffer out(problem.output_precision(), problem.output_size());
     variant->read_output(out);
     EXPECT_TRUE(problem.verify(out).passed) << "run " << i;
   }
@@ -320,7 +320,7 @@ template <class T>
 HostBuffer run_conv_plan(const ConvProblem& problem, const kernels::Conv2dPlan& plan) {
   kernels::DeviceBuffer in(problem.input().bytes()), w(problem.weights().bytes());
   kernels::DeviceBuffer out_device(problem.output_bytes());
-  HostBuffer out(problem.precision(), problem.output_size());
+  HostBuffer out(problem.output_precision(), problem.output_size());
   EXPECT_EQ(cudaMemcpy(in.get(), problem.input().raw(), in.bytes(), cudaMemcpyHostToDevice), cudaSuccess);
   EXPECT_EQ(cudaMemcpy(w.get(), problem.weights().raw(), w.bytes(), cudaMemcpyHostToDevice), cudaSuccess);
   EXPECT_EQ(cudaMemset(out_device.get(), 0xFF, out_device.bytes()), cudaSuccess);
@@ -380,7 +380,7 @@ double median_kernel_seconds(const std::string& workload, const std::string& bac
   if (info == nullptr || !info->availability().available) return NAN;
   const auto variant = info->prepare(problem, ExecutionConfig{});
   for (int i = 0; i < 3; ++i) variant->run(TimingMode::kernel);
-  HostBuffer out(problem.precision(), problem.output_size());
+  HostBuffer out(problem.output_precision(), problem.output_size());
   variant->read_output(out);
   const Verification v = problem.verify(out, variant->input_rounding());
   EXPECT_TRUE(v.passed) << backend << " " << v.max_error << " > " << v.tolerance;
