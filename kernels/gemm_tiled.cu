@@ -14,6 +14,7 @@
 
 #include "kernels/cuda_check.h"
 #include "kernels/device_vectors.cuh"
+#include "kernels/gemm_pipelined.h"
 #include "kernels/gemm_tiled.h"
 #include "kernels/register_tile.cuh"
 
@@ -160,12 +161,16 @@ std::string to_string(GemmTile tile) {
     case GemmTile::m128n64k16: return "128x64x16";
     case GemmTile::m64n64k16: return "64x64x16";
     case GemmTile::m64n64k8: return "64x64x8";
+    case GemmTile::m128n128k16_s3: return "128x128x16 cp.async 3-stage";
+    case GemmTile::m128n128k16_s4: return "128x128x16 cp.async 4-stage";
+    case GemmTile::m128n128k32_s3: return "128x128x32 cp.async 3-stage";
   }
   return "?";
 }
 
 std::vector<GemmTile> gemm_tiles() {
-  return {GemmTile::m128n128k16, GemmTile::m128n128k8, GemmTile::m128n64k16, GemmTile::m64n64k16, GemmTile::m64n64k8};
+  return {GemmTile::m128n128k16,    GemmTile::m128n128k8,     GemmTile::m128n64k16,    GemmTile::m64n64k16,
+          GemmTile::m64n64k8,       GemmTile::m128n128k16_s3, GemmTile::m128n128k16_s4, GemmTile::m128n128k32_s3};
 }
 
 template <>
@@ -182,6 +187,14 @@ void launch_gemm_tiled<float>(const float* a, const float* b, float* c, std::int
     case GemmTile::m128n128k8: return launch_tile<float, 128, 128, 8>(a, b, c, mi, ni, ki, stream);
     case GemmTile::m128n64k16: return launch_tile<float, 128, 64, 16>(a, b, c, mi, ni, ki, stream);
     case GemmTile::m64n64k16: return launch_tile<float, 64, 64, 16>(a, b, c, mi, ni, ki, stream);
+    case GemmTile::m128n128k16_s3:
+    case GemmTile::m128n128k16_s4:
+    case GemmTile::m128n128k32_s3: {
+      if (!gemm_pipelined_supports(m, n, k)) return launch_tile<float, 128, 128, 16>(a, b, c, mi, ni, ki, stream);
+      const int bk = tile == GemmTile::m128n128k32_s3 ? 32 : 16;
+      const int stages = tile == GemmTile::m128n128k16_s4 ? 4 : 3;
+      return launch_gemm_pipelined(a, b, c, m, n, k, stream, bk, stages);
+    }
     default: break;
   }
   throw std::invalid_argument("fp32 GEMM has no tile " + to_string(tile));

@@ -300,7 +300,7 @@ TEST(GpuGemm, EveryTileVerifiesOnEdgeShapes) {
   const std::uint64_t seed = fresh_seed();
   SCOPED_TRACE("seed=" + std::to_string(seed));
   for (Precision precision : {Precision::fp32, Precision::fp64}) {
-    for (const GemmShape& shape : {GemmShape{200, 300, 52}, GemmShape{77, 131, 45}}) {
+    for (const GemmShape& shape : {GemmShape{200, 300, 52}, GemmShape{77, 131, 45}, GemmShape{129, 260, 1000}}) {
       const GemmProblem problem(shape, precision, seed, shape.m);
       for (kernels::GemmTile tile : kernels::gemm_tiles()) {
         if (!tile_instantiated(tile, precision)) continue;
