@@ -6,6 +6,7 @@
 // look backends up here, so adding a backend touches its own folder and nothing else.
 #pragma once
 
+#include <exception>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -24,6 +25,9 @@ namespace mlbench {
 struct ExecutionConfig {
   int threads = 1;  // OpenMP / OpenBLAS threads (serial backends ignore it)
   int device = 0;   // CUDA device ordinal
+  // Multi-GPU backends (BackendInfo::multi_gpu): the CUDA ordinals to spread the work over, in
+  // rank order (rank 0 = devices[0] = `device`); empty for every other backend.
+  std::vector<int> devices;
 };
 
 struct Availability {
@@ -54,6 +58,9 @@ class Variant {
   // tensor cores, 0 when the inputs are used in the problem's precision. Verification widens
   // its tolerance by what that rounding alone can cause.
   virtual double input_rounding() const { return 0.0; }
+  // Multi-GPU variants: seconds of the most recent run spent moving data between GPUs (the
+  // NCCL phases); 0 for single-device variants.
+  virtual double communication_seconds() const { return 0.0; }
 };
 
 struct BackendInfo {
@@ -72,6 +79,9 @@ struct BackendInfo {
   // Whether it supports this particular problem (precision, op, shape); empty means all.
   std::function<Availability(const Problem&)> supports;
   std::function<std::unique_ptr<Variant>(const Problem&, const ExecutionConfig&)> prepare;
+  // Spreads one problem over several GPUs: runs only with --gpus (never in a default run), once
+  // per GPU count of the selection, with ExecutionConfig::devices set.
+  bool multi_gpu = false;
 };
 
 class Registry {
@@ -90,6 +100,17 @@ class Registry {
   // Each implementation folder measures its own ceilings (cpu/: bandwidth and FMA rate; kernels/:
   // GPU bandwidth, FMA and tensor-core rate, or why there is no GPU); measure_peaks() calls them.
   std::vector<std::function<void(PeakFigures&)>> peak_providers;
+  // The GPU folder: how many CUDA devices this process can use (0 when none). Unset in a build
+  // without CUDA. The runner checks --gpus against it; tests set it to pretend a device count.
+  std::function<int()> gpu_count;
+  // The GPU folder: the device's clocks, temperature, power and throttle reasons; the runner
+  // reads it before and after each GPU measurement (empty: not recorded).
+  std::function<GpuStateSample(int device)> device_state_probe;
+  // The GPU folder: called after a GPU variant failed and was destroyed, with the devices it
+  // ran on and its first failure. Brings them back to a usable state where that is needed and
+  // possible (a sticky CUDA error, an out-of-memory: cudaDeviceReset) and says what it did, ""
+  // when nothing.
+  std::function<std::string(const std::vector<int>& devices, std::exception_ptr failure)> device_recovery;
 
  private:
   std::vector<BackendInfo> backends_;

@@ -1,7 +1,10 @@
 #include "bench/host_buffer.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <limits>
 #include <new>
@@ -12,13 +15,56 @@
 
 namespace mlbench {
 
-void HostBuffer::FreeDeleter::operator()(void* p) const { std::free(p); }
+namespace {
+constexpr std::size_t kHugePage = std::size_t{2} << 20;
+constexpr std::size_t kHugePageThreshold = std::size_t{256} << 10;
+}  // namespace
+
+void HostBuffer::FreeDeleter::operator()(void* p) const {
+  if (mapped_bytes > 0) munmap(p, mapped_bytes);
+  else std::free(p);
+}
+
+namespace {
+// `bytes` (a multiple of 2 MiB) of fresh memory starting on a 2 MiB boundary, advised to be
+// backed by transparent huge pages before anything touches it; nullptr when mmap fails.
+void* map_on_huge_pages(std::size_t bytes) {
+  void* raw = mmap(nullptr, bytes + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED) return nullptr;
+  const auto start = reinterpret_cast<std::uintptr_t>(raw);
+  const std::uintptr_t aligned = (start + kHugePage - 1) / kHugePage * kHugePage;
+  if (aligned > start) munmap(raw, aligned - start);  // trim to the 2 MiB boundary
+  if (const std::size_t tail = start + bytes + kHugePage - (aligned + bytes); tail > 0)
+    munmap(reinterpret_cast<void*>(aligned + bytes), tail);
+  void* p = reinterpret_cast<void*>(aligned);
+  madvise(p, bytes, MADV_HUGEPAGE);  // advice only: ignored where THP is off
+  return p;
+}
+}  // namespace
 
 HostBuffer::HostBuffer(Precision precision, std::size_t count) : precision_(precision), count_(count) {
   if (count == 0) return;
+  // Where a buffer lies decides which cache sets it uses, and with it the speed of cache-resident
+  // problems; left to chance, it made two runs of one command disagree (docs/reliability.md):
+  //  - from a page up, buffers start on a page: with 64-byte alignment the offset within the
+  //    page followed the heap's history, which follows timing (a convolution: up to 8 %);
+  //  - from 256 KiB up, they start on 2 MiB and ask for transparent huge pages: the L2 is
+  //    indexed by physical address, and 4 KiB frames scattered at random gave each process its
+  //    own conflicts (GEMM 512: medians spread 8 % over runs of one command, 2 % with this).
   // aligned_alloc wants a size that is a multiple of the alignment.
-  std::size_t bytes = (count * element_size(precision) + 63) / 64 * 64;
-  void* p = std::aligned_alloc(64, bytes);
+  // (glibc's aligned_alloc would serve a 2 MiB alignment from pages the heap already touched,
+  // which no longer become huge pages: hence mmap.)
+  const std::size_t wanted = count * element_size(precision);
+  if (wanted >= kHugePageThreshold) {
+    const std::size_t bytes = (wanted + kHugePage - 1) / kHugePage * kHugePage;
+    void* p = map_on_huge_pages(bytes);
+    if (p == nullptr) throw std::bad_alloc();
+    data_ = std::unique_ptr<void, FreeDeleter>(p, FreeDeleter{bytes});
+    return;
+  }
+  const std::size_t alignment = wanted >= 4096 ? 4096 : 64;
+  const std::size_t bytes = (wanted + alignment - 1) / alignment * alignment;
+  void* p = std::aligned_alloc(alignment, bytes);
   if (p == nullptr) throw std::bad_alloc();
   data_.reset(p);
 }

@@ -1,4 +1,6 @@
-// A 64-byte aligned host allocation holding `count` elements of one precision.
+// A 64-byte aligned host allocation holding `count` elements of one precision; page-aligned
+// from 4 KiB up and on 2 MiB transparent huge pages from 256 KiB up, so that where a buffer lies
+// in the caches does not change from run to run (host_buffer.cpp says why).
 #pragma once
 
 #include <cstddef>
@@ -36,6 +38,9 @@ class HostBuffer {
 
  private:
   struct FreeDeleter {
+    FreeDeleter() noexcept : mapped_bytes(0) {}
+    explicit FreeDeleter(std::size_t mapped) noexcept : mapped_bytes(mapped) {}
+    std::size_t mapped_bytes;  // huge-page buffers are mapped: unmapped, not freed
     void operator()(void* p) const;
   };
   Precision precision_ = Precision::fp32;

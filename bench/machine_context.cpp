@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "bench/backend.h"
+#include "bench/thread_binding.h"
 
 #ifndef MLBENCH_VERSION
 #define MLBENCH_VERSION "unknown"
@@ -56,6 +57,43 @@ std::string read_key(const std::string& path, const std::string& key, char sep) 
     return value;
   }
   return {};
+}
+
+// First line of a sysfs/procfs file, "unknown" when the file is absent or empty: a machine
+// that does not say is reported as such, never as an error.
+std::string read_or_unknown(const std::string& path) {
+  std::string line = read_first_line(path);
+  while (!line.empty() && (line.back() == ' ' || line.back() == '\n')) line.pop_back();
+  return line.empty() ? "unknown" : line;
+}
+
+// Turbo / boost: intel_pstate says "no_turbo" (1 = off); acpi-cpufreq and amd-pstate say "boost".
+std::string cpu_boost_state(const std::string& sysfs) {
+  const std::string no_turbo = read_or_unknown(sysfs + "/intel_pstate/no_turbo");
+  if (no_turbo == "1") return "off";
+  if (no_turbo == "0") return "on";
+  const std::string boost = read_or_unknown(sysfs + "/cpufreq/boost");
+  if (boost == "1") return "on";
+  if (boost == "0") return "off";
+  return "unknown";
+}
+
+// SMT: the kernel's switch when present, else whether cpu0 shares its core with a sibling.
+std::string smt_state(const std::string& sysfs) {
+  const std::string active = read_or_unknown(sysfs + "/smt/active");
+  if (active == "1") return "on";
+  if (active == "0") return "off";
+  const std::string siblings = read_or_unknown(sysfs + "/cpu0/topology/thread_siblings_list");
+  if (siblings == "unknown") return "unknown";
+  return siblings.find_first_of(",-") != std::string::npos ? "on" : "off";
+}
+
+// 1, 5 and 15 minute load averages; empty when /proc/loadavg cannot be read.
+std::vector<double> load_averages() {
+  std::ifstream in("/proc/loadavg");
+  std::vector<double> load(3);
+  if (!(in >> load[0] >> load[1] >> load[2])) return {};
+  return load;
 }
 
 std::int64_t meminfo_bytes(const std::string& key) {
@@ -106,6 +144,22 @@ std::string proc_bind_name(omp_proc_bind_t bind) {
 
 }  // namespace
 
+std::vector<std::string> stability_warnings(const MachineContext& m) {
+  std::vector<std::string> warnings;
+  if (m.cpu_scaling_governor == "powersave" || m.cpu_scaling_governor == "conservative")
+    warnings.push_back(fmt::format(
+        "CPU frequency governor is '{}': clocks ramp with load, so short runs time a slower CPU than long ones "
+        "(set the 'performance' governor for stable numbers)",
+        m.cpu_scaling_governor));
+  const int cores = std::max(m.logical_cpus, 1);
+  if (!m.load_average.empty() && m.load_average[0] > 0.5 * cores)
+    warnings.push_back(fmt::format(
+        "load average {:.2f} over the last minute on {} logical CPUs at start: other programs are running, "
+        "so results will be noisy (close them, or compare with care)",
+        m.load_average[0], cores));
+  return warnings;
+}
+
 bool is_generic_openblas_core(const std::string& core) {
   // OpenBLAS falls back to these when it does not recognise the CPU (seen: "Prescott" on a
   // Sapphire Rapids host, 5x slower than its proper kernel).
@@ -133,11 +187,16 @@ MachineContext collect_machine_context(int threads, const Registry& registry) {
   if (ctx.physical_cores == 0) ctx.physical_cores = ctx.logical_cpus;
   ctx.cpu_mhz = cpu.cycles_per_second / 1e6;
   for (const auto& c : cpu.caches) ctx.caches.push_back({c.level, c.type, c.size, c.num_sharing});
-  ctx.load_average = cpu.load_avg;
+  ctx.load_average = load_averages();
+  if (ctx.load_average.empty()) ctx.load_average = cpu.load_avg;
   ctx.simd = simd_flags();
   ctx.memory_total_bytes = meminfo_bytes("MemTotal");
   ctx.memory_available_bytes = meminfo_bytes("MemAvailable");
-  ctx.cpu_scaling_governor = read_first_line("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor");
+  const std::string sysfs = "/sys/devices/system/cpu";
+  ctx.cpu_scaling_governor = read_or_unknown(sysfs + "/cpu0/cpufreq/scaling_governor");
+  ctx.cpu_scaling_driver = read_or_unknown(sysfs + "/cpu0/cpufreq/scaling_driver");
+  ctx.cpu_boost = cpu_boost_state(sysfs);
+  ctx.smt = smt_state(sysfs);
 
   ctx.compiler = MLBENCH_COMPILER;
   ctx.build_type = MLBENCH_BUILD_TYPE;
@@ -150,10 +209,13 @@ MachineContext collect_machine_context(int threads, const Registry& registry) {
   ctx.threads_used = threads > 0 ? threads : ctx.omp_max_threads;
   ctx.omp_proc_bind = proc_bind_name(omp_get_proc_bind());
   if (const char* places = std::getenv("OMP_PLACES")) ctx.omp_places = places;
+  ctx.omp_num_places = omp_get_num_places();
+  ctx.thread_pinning = describe_thread_pinning();
   ctx.libraries.emplace_back("mlbench", MLBENCH_VERSION);
   ctx.libraries.emplace_back("fmt", fmt::format("{}.{}.{}", FMT_VERSION / 10000, FMT_VERSION / 100 % 100, FMT_VERSION % 100));
 
   for (const auto& provide : registry.context_providers) provide(ctx);
+  for (std::string& warning : stability_warnings(ctx)) ctx.warnings.push_back(std::move(warning));
   if (!ctx.gpu && ctx.gpu_absent_reason.empty()) ctx.gpu_absent_reason = "no GPU backend in this build";
   return ctx;
 }

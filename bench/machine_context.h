@@ -44,8 +44,12 @@ struct MachineContext {
   std::vector<CacheLevel> caches;
   std::int64_t memory_total_bytes = 0;
   std::int64_t memory_available_bytes = 0;
-  std::vector<double> load_average;  // 1, 5, 15 minutes at start
-  std::string cpu_scaling_governor;
+  std::vector<double> load_average;  // 1, 5, 15 minutes at start (/proc/loadavg)
+  // What makes CPU numbers unstable, where the OS tells ("unknown" where it does not):
+  std::string cpu_scaling_governor;  // cpu0's cpufreq governor: "performance", "powersave", ...
+  std::string cpu_scaling_driver;    // "intel_pstate", "acpi-cpufreq", "amd-pstate", ...
+  std::string cpu_boost;             // turbo / boost: "on", "off"
+  std::string smt;                   // simultaneous multithreading: "on", "off"
 
   std::string compiler;      // "GNU 12.2.0"
   std::string build_type;    // "Release"
@@ -54,8 +58,12 @@ struct MachineContext {
   std::string openmp;        // "OpenMP 4.5 (201511), libgomp"
   int omp_max_threads = 0;
   int threads_used = 0;
-  std::string omp_proc_bind;
-  std::string omp_places;
+  std::string omp_proc_bind;   // omp_get_proc_bind(): "close", "spread", "false", ...
+  std::string omp_places;      // OMP_PLACES as set ("" when unset)
+  int omp_num_places = 0;      // omp_get_num_places(): 0 when threads are not bound
+  // Who bound the OpenMP threads, in words: "mlbench default (--pin cores): OMP_PROC_BIND=close
+  // OMP_PLACES=cores", "from the environment: ...", "none (--pin none): threads may migrate".
+  std::string thread_pinning;
 
   std::vector<std::pair<std::string, std::string>> libraries;  // name -> version
   std::string openblas_core;     // openblas_get_corename()
@@ -70,10 +78,29 @@ struct MachineContext {
   std::optional<PeakFigures> peaks;
 };
 
+// One reading of a GPU's operating state (NVML, kernels/nvml_monitor.h), taken by the runner
+// before and after each GPU measurement through Registry::device_state_probe.
+struct GpuStateSample {
+  bool available = false;
+  std::string unavailable_reason;  // when not available: "NVML not available: <why>"
+  double sm_clock_mhz = 0, memory_clock_mhz = 0;
+  double temperature_c = 0;
+  double power_w = 0;
+  std::uint64_t throttle_reason_bits = 0;     // NVML clocks-event (throttle) reason bits, as read
+  std::vector<std::string> throttle_reasons;  // the active ones that lower performance: "power cap",
+                                              // "thermal", "HW slowdown", ... (not idle / app clocks)
+  // Cumulative time NVML says power / thermal limits held the clocks down, in ns; -1 unknown.
+  double power_violation_ns = -1, thermal_violation_ns = -1;
+};
+
 class Registry;
 // Reads the context of this process/machine. `threads` is the thread count the run uses;
 // the GPU part comes from the registry's GPU folder.
 MachineContext collect_machine_context(int threads, const Registry& registry);
+
+// Warnings about the machine's state that make numbers unstable (powersave governor, load at
+// start above ~0.5 per core, threads not pinned); collect_machine_context adds them to warnings.
+std::vector<std::string> stability_warnings(const MachineContext& context);
 
 // True for OpenBLAS core names that mean a generic fallback kernel (e.g. "Prescott").
 bool is_generic_openblas_core(const std::string& core);

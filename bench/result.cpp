@@ -1,5 +1,6 @@
 #include "bench/result.h"
 
+#include <algorithm>
 #include <limits>
 #include <map>
 
@@ -27,8 +28,26 @@ std::string VariantResult::problem_key() const {
 
 std::string VariantResult::name() const {
   std::string n = problem_key() + "/" + backend;
+  if (gpus > 0) n += "/gpus=" + std::to_string(gpus);
   if (timing != TimingMode::host) n += "/" + to_string(timing);
   return n;
+}
+
+void flag_noisy_results(std::vector<VariantResult>& results, double threshold) {
+  for (VariantResult& r : results) r.cv_above_threshold = r.ok() && r.stats.runs >= 2 && r.stats.cv > threshold;
+}
+
+std::vector<std::string> throttling_between(const GpuStateSample& before, const GpuStateSample& after) {
+  std::vector<std::string> reasons;
+  auto add = [&reasons](const std::string& reason) {
+    if (std::find(reasons.begin(), reasons.end(), reason) == reasons.end()) reasons.push_back(reason);
+  };
+  for (const GpuStateSample* s : {&before, &after})
+    for (const std::string& reason : s->throttle_reasons) add(reason);
+  // The violation counters only grow; growth means a limiter acted between the two readings.
+  if (before.power_violation_ns >= 0 && after.power_violation_ns > before.power_violation_ns) add("power cap");
+  if (before.thermal_violation_ns >= 0 && after.thermal_violation_ns > before.thermal_violation_ns) add("thermal");
+  return reasons;
 }
 
 void finalize_results(std::vector<VariantResult>& results) {
@@ -71,6 +90,18 @@ void finalize_results(std::vector<VariantResult>& results) {
       if (v.ok() && v.backend == r.vendor_backend && v.timing == r.timing && v.problem_key() == r.problem_key() &&
           v.stats.median_s > 0)
         r.fraction_of_vendor = v.stats.median_s / r.stats.median_s;
+  }
+  // Multi-GPU rows: against the same backend on one GPU (same problem and timing mode).
+  for (auto& r : results) {
+    r.speedup_vs_one_gpu = r.parallel_efficiency = r.communication_share = 0;
+    if (r.gpus <= 0 || !r.ok() || r.stats.median_s <= 0) continue;
+    r.communication_share = r.communication_s / r.stats.median_s;
+    for (const auto& one : results)
+      if (one.gpus == 1 && one.ok() && one.stats.median_s > 0 && one.backend == r.backend && one.timing == r.timing &&
+          one.problem_key() == r.problem_key()) {
+        r.speedup_vs_one_gpu = one.stats.median_s / r.stats.median_s;
+        r.parallel_efficiency = r.speedup_vs_one_gpu / r.gpus;
+      }
   }
 }
 

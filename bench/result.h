@@ -36,6 +36,16 @@ struct TimingStats {
   double cpu_median_s = 0, cpu_mean_s = 0, cpu_stddev_s = 0, cpu_cv = 0;
 };
 
+// A GPU row's device state around its measurement (Registry::device_state_probe): read before
+// the warm-up and after the last timed run. `throttled` names what held the clocks down at
+// either reading or in between (NVML violation counters): "power cap", "thermal", ...
+struct GpuStateChange {
+  GpuStateSample before, after;
+  std::vector<std::string> throttled;
+};
+// The throttle reasons of `before` and `after`, plus any limiter whose violation time grew.
+std::vector<std::string> throttling_between(const GpuStateSample& before, const GpuStateSample& after);
+
 struct VariantResult {
   // identity
   std::string workload;
@@ -73,14 +83,36 @@ struct VariantResult {
   double fraction_of_roofline = 0;
   std::string roofline_unit;
 
+  // Multi-GPU rows (a multi_gpu backend, --gpus): the GPUs it ran on (0 for every other row),
+  // the median seconds of a run spent communicating between GPUs, and from finalize_results():
+  // the same backend's one-GPU median over this median, that speedup / gpus, and
+  // communication_s / median.
+  int gpus = 0;
+  double communication_s = 0;
+  double speedup_vs_one_gpu = 0;
+  double parallel_efficiency = 0;
+  double communication_share = 0;
+
   std::vector<std::pair<std::string, std::string>> notes;
 
-  // "gemm/fp32/M=N=K=1024/openmp" (+ "/kernel" or "/end_to_end" for GPU rows)
+  // Set by flag_noisy_results(): a verified result with 2+ runs whose cv exceeds the run's
+  // --cv-threshold. Its median is not to be trusted (reports mark it, compare treats it as noisy).
+  bool cv_above_threshold = false;
+  // GPU rows when the build can read the device state (NVML); empty otherwise.
+  std::optional<GpuStateChange> gpu_state;
+  // CPUs other programs kept busy while this row was measured (bench/system_load.h); -1 unknown.
+  double other_load_cores = -1;
+
+  // "gemm/fp32/M=N=K=1024/openmp" (+ "/kernel" or "/end_to_end" for GPU rows; multi-GPU rows
+  // carry their GPU count: ".../nccl/gpus=2/kernel")
   std::string name() const;
   // Rows that describe the same work (matching across runs ignores backend/timing).
   std::string problem_key() const;
   bool ok() const { return status == ResultStatus::ok; }
 };
+
+// Default --cv-threshold: 5 %.
+inline constexpr double kDefaultCvThreshold = 0.05;
 
 struct RunInfo {
   std::string mlbench_version;
@@ -92,13 +124,24 @@ struct RunInfo {
   bool interrupted = false;
   // GPU backends that were asked for by default but are absent, and why
   std::vector<std::pair<std::string, std::string>> absent_backends;
+  // Results whose cv exceeds this fraction are flagged (--cv-threshold PCT / 100).
+  double cv_threshold = kDefaultCvThreshold;
+  // CPUs other programs kept busy, on average, while the run measured; -1 unknown.
+  double other_load_cores = -1;
 };
+
+// Other programs' load above which a run's numbers are not comparable with another run's
+// (reports warn; the back-to-back agreement test needs a quieter machine).
+inline constexpr double kBusyMachineCores = 0.1;
 
 struct RunReport {
   RunInfo run;
   MachineContext machine;
   std::vector<VariantResult> results;
 };
+
+// Sets cv_above_threshold on every result: verified, 2+ runs, cv > threshold (a fraction).
+void flag_noisy_results(std::vector<VariantResult>& results, double threshold);
 
 // Fills the derived fields (rates, speedups vs serial and best CPU, vendor ratios).
 // Only verified results take part in speedups.

@@ -71,6 +71,11 @@ std::optional<Roof> roof_for(const VariantResult& r, const PeakFigures& peaks, s
   if (r.timing == TimingMode::end_to_end) return fail("end-to-end rows include host<->device transfers");
   if (!peaks.gpu) return fail("no GPU peaks: " + peaks.gpu_absent_reason);
   auto roof = gpu_roof(*peaks.gpu, r.precision, uses_tensor_cores(r), r.workload == "reduction");
+  if (roof && r.gpus > 1) {  // several GPUs (of the measured kind): their ceilings add up
+    roof->compute_gflops *= r.gpus;
+    roof->bandwidth_gbps *= r.gpus;
+    roof->unit += fmt::format(" x{}", r.gpus);
+  }
   return roof ? roof : fail("GPU peak figure unknown for " + to_string(r.precision));
 }
 

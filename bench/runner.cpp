@@ -7,9 +7,14 @@
 #include <cmath>
 #include <fstream>
 #include <map>
+#include <optional>
 
 #include <benchmark/benchmark.h>
+
+#include "bench/system_load.h"
 #include <fmt/format.h>
+
+#include "bench/gpu_selection.h"
 
 namespace mlbench {
 
@@ -72,6 +77,7 @@ RunPlan Runner::plan() const {
   if (options_.repetitions < 0) throw InputError("--repetitions must not be negative");
   if (!(options_.time_budget_s > 0)) throw InputError("--time-budget must be positive");
   if (options_.timeout_s < 0) throw InputError("--timeout must not be negative");
+  if (!(options_.cv_threshold > 0)) throw InputError("--cv-threshold must be a positive percentage");
 
   std::vector<std::string> workload_names;
   for (const auto& w : options_.workloads) {
@@ -87,6 +93,8 @@ RunPlan Runner::plan() const {
     for (const auto& w : workload_names)
       if (const BackendInfo* b = registry_.find(w, name)) {
         known = true;
+        if (b->multi_gpu && options_.gpus.empty())
+          throw InputError(fmt::format("backend '{}' runs only with --gpus N|all|LIST", name));
         const Availability a = b->availability ? b->availability() : Availability::yes();
         if (!a.available) throw InputError(fmt::format("backend '{}' is not available: {}", name, a.reason));
       }
@@ -111,15 +119,23 @@ RunPlan Runner::plan() const {
     }
   }
 
+  // --gpus: the devices and GPU counts of the multi-GPU backends, checked against the devices
+  // kernels/ reports (no CUDA build: -1).
+  std::optional<GpuSelection> gpus;
+  if (!options_.gpus.empty()) gpus = select_gpus(options_.gpus, registry_.gpu_count ? registry_.gpu_count() : -1);
+
   const std::size_t free_bytes = available_host_memory();
   for (const auto& w : workload_names) {
     std::vector<const BackendInfo*> chosen;
     for (const BackendInfo* b : registry_.backends_for(w)) {
       const bool asked = std::find(options_.backends.begin(), options_.backends.end(), b->name) != options_.backends.end();
-      if (!options_.backends.empty() && !asked) continue;
+      // Multi-GPU backends run exactly when --gpus asks for them, whatever --backends lists.
+      if (b->multi_gpu ? !gpus : !options_.backends.empty() && !asked) continue;
       Availability a = b->availability ? b->availability() : Availability::yes();
       if (a.available && !b->supports_precision(options_.precision))
         a = Availability::no(fmt::format("no {} {} implementation", to_string(options_.precision), w));
+      if (!a.available && b->multi_gpu)
+        throw InputError(fmt::format("--gpus: the {} backend of {} is not available: {}", b->name, w, a.reason));
       if (!a.available) {
         if (!asked &&
             std::none_of(plan.absent.begin(), plan.absent.end(), [&](const auto& p) { return p.first == b->name; }))
@@ -135,6 +151,13 @@ RunPlan Runner::plan() const {
         throw InputError(fmt::format("{} at size {} needs {} of host memory; {} is available", w, size,
                                      format_bytes(static_cast<double>(need)), format_bytes(static_cast<double>(free_bytes))));
       for (const BackendInfo* b : chosen) {
+        if (b->multi_gpu) {  // one row per GPU count, each on the first `count` selected devices
+          for (int count : gpus->counts) {
+            plan.variants.push_back({w, size, b, {gpus->devices.begin(), gpus->devices.begin() + count}});
+            plan.timed_rows += 2;
+          }
+          continue;
+        }
         plan.variants.push_back({w, size, b});
         plan.timed_rows += is_gpu(b->kind) ? 2 : 1;
       }
@@ -145,6 +168,7 @@ RunPlan Runner::plan() const {
 }
 
 std::vector<VariantResult> Runner::run(const RunPlan& plan, RunObserver* observer) {
+  const OtherLoadMeter whole_run;
   std::vector<VariantResult> results;
   int index = 0;
   // Variants of one (workload, size) share the problem: build it once, in plan order.
@@ -154,16 +178,20 @@ std::vector<VariantResult> Runner::run(const RunPlan& plan, RunObserver* observe
     for (; i < plan.variants.size() && plan.variants[i].workload == first.workload && plan.variants[i].size == first.size &&
            !stop_requested();
          ++i) {
-      auto rows = run_variant(*problem, *plan.variants[i].backend, observer, index, plan.timed_rows);
+      auto rows = run_variant(*problem, *plan.variants[i].backend, plan.variants[i].devices, observer, index,
+                              plan.timed_rows);
       results.insert(results.end(), rows.begin(), rows.end());
     }
   }
   finalize_results(results);
+  flag_noisy_results(results, options_.cv_threshold);
+  other_load_cores_ = whole_run.cores();
   return results;
 }
 
-std::vector<VariantResult> Runner::run_variant(const Problem& problem, const BackendInfo& backend, RunObserver* observer,
-                                               int& index, int total) {
+std::vector<VariantResult> Runner::run_variant(const Problem& problem, const BackendInfo& backend,
+                                               const std::vector<int>& devices, RunObserver* observer, int& index,
+                                               int total) {
   VariantResult base;
   base.workload = problem.workload();
   base.backend = backend.name;
@@ -177,6 +205,7 @@ std::vector<VariantResult> Runner::run_variant(const Problem& problem, const Bac
   base.bytes = problem.min_bytes();
   base.vendor_backend = backend.vendor_reference;
   base.threads = is_cpu(backend.kind) ? options_.threads : 1;
+  base.gpus = static_cast<int>(devices.size());
 
   if (backend.supports) {
     const Availability s = backend.supports(problem);
@@ -191,14 +220,18 @@ std::vector<VariantResult> Runner::run_variant(const Problem& problem, const Bac
   std::unique_ptr<Variant> variant;
   ExecutionConfig config;
   config.threads = options_.threads;
+  config.devices = devices;
+  if (!devices.empty()) config.device = devices.front();
   std::vector<TimingMode> modes = is_gpu(backend.kind) ? std::vector<TimingMode>{TimingMode::kernel, TimingMode::end_to_end}
                                                        : std::vector<TimingMode>{TimingMode::host};
+  std::exception_ptr first_failure;  // for the GPU folder's device recovery
   try {
     variant = backend.prepare(problem, config);
     modes = variant->timing_modes();
     base.threads = variant->threads();
     base.notes = variant->notes();
   } catch (const std::exception& e) {
+    first_failure = std::current_exception();
     for (TimingMode mode : modes) {
       VariantResult r = base;
       r.timing = mode;
@@ -208,26 +241,54 @@ std::vector<VariantResult> Runner::run_variant(const Problem& problem, const Bac
       rows.push_back(std::move(r));
       ++index;
     }
-    return rows;
+    modes.clear();
   }
 
+  const bool probe_device = is_gpu(backend.kind) && static_cast<bool>(registry_.device_state_probe);
   for (TimingMode mode : modes) {
     if (stop_requested()) break;
     VariantResult r = base;
     r.timing = mode;
     if (observer) observer->variant_started(r.name(), ++index, total);
+    GpuStateSample before;
+    if (probe_device) before = registry_.device_state_probe(config.device);
+    const OtherLoadMeter other_load;
     try {
       measure(problem, *variant, mode, r);
+      r.other_load_cores = other_load.cores();
       r.notes = variant->notes();  // may have learned more while running (e.g. algorithm)
     } catch (const std::exception& e) {
+      if (!first_failure) first_failure = std::current_exception();
       r.status = ResultStatus::error;
       r.error_message = e.what();
+    }
+    if (probe_device) {
+      const GpuStateSample after = registry_.device_state_probe(config.device);
+      r.gpu_state = GpuStateChange{before, after, throttling_between(before, after)};
     }
     if (stop_requested() && r.stats.runs == 0 && r.ok()) break;  // interrupted before any measurement
     if (observer) observer->variant_finished(r);
     rows.push_back(std::move(r));
   }
+  variant.reset();  // release the device's memory and handles before any reset
+  if (first_failure && is_gpu(backend.kind)) recover_device(config, first_failure, rows, observer);
   return rows;
+}
+
+void Runner::recover_device(const ExecutionConfig& config, std::exception_ptr failure, std::vector<VariantResult>& rows,
+                            RunObserver* observer) {
+  if (!registry_.device_recovery) return;
+  const std::vector<int> devices = config.devices.empty() ? std::vector<int>{config.device} : config.devices;
+  std::string note;
+  try {
+    note = registry_.device_recovery(devices, failure);
+  } catch (const std::exception& e) {
+    note = std::string("device recovery failed: ") + e.what();
+  }
+  if (note.empty()) return;
+  for (VariantResult& r : rows)
+    if (r.status == ResultStatus::error) r.notes.emplace_back("device_reset", note);
+  if (observer && !rows.empty()) observer->message(fmt::format("mlbench: {}: {}", rows.front().name(), note));
 }
 
 void Runner::measure(const Problem& problem, Variant& variant, TimingMode mode, VariantResult& result) {
@@ -242,12 +303,22 @@ void Runner::measure(const Problem& problem, Variant& variant, TimingMode mode, 
                                        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
                                        options_.timeout_s, what);
   };
-  // Warm-up: first touch, caches, lazy initialisation. The last warm-up run's output is the
-  // one verified, and its time sizes the measurement.
-  double estimate = 0;
-  for (int w = 0; w < options_.warmup; ++w) {
-    estimate = variant.run(mode);
-    if (past_timeout()) return time_out(fmt::format("during warm-up; one run took {:.3g} s", estimate));
+  // Warm-up: first touch, caches, lazy initialisation (thread pools, library handles), clock
+  // ramp-up: at least --warmup runs and a tenth of the time budget. A single cold run used to
+  // size the measurement from a first call up to 10x slower than the rest (OpenBLAS starting
+  // its threads). The last warm-up run's output is the one verified; the fastest warm-up run
+  // sizes the measurement.
+  double estimate = INFINITY;
+  const auto warmup_started = std::chrono::steady_clock::now();
+  auto warming_up = [&](int runs) {
+    return runs < options_.warmup ||
+           std::chrono::duration<double>(std::chrono::steady_clock::now() - warmup_started).count() <
+               kWarmupShareOfBudget * options_.time_budget_s;
+  };
+  for (int w = 0; warming_up(w); ++w) {
+    const double seconds = variant.run(mode);
+    estimate = std::min(estimate, seconds);
+    if (past_timeout()) return time_out(fmt::format("during warm-up; one run took {:.3g} s", seconds));
   }
 
   HostBuffer output(problem.output_precision(), problem.output_size());
@@ -272,6 +343,7 @@ void Runner::measure(const Problem& problem, Variant& variant, TimingMode mode, 
   }
 
   bool interrupted = false, timed_out = false;
+  std::vector<double> communication_s;  // multi-GPU rows: per measured run
   CollectingReporter reporter;
   const std::string name = result.name();
   auto* bm = benchmark::RegisterBenchmark(name.c_str(), [&](benchmark::State& state) {
@@ -287,6 +359,7 @@ void Runner::measure(const Problem& problem, Variant& variant, TimingMode mode, 
         break;
       }
       state.SetIterationTime(variant.run(mode));
+      if (result.gpus > 0) communication_s.push_back(variant.communication_seconds());
     }
   });
   bm->UseManualTime()->Iterations(iterations)->Repetitions(repetitions)->Unit(benchmark::kMillisecond);
@@ -320,6 +393,11 @@ void Runner::measure(const Problem& problem, Variant& variant, TimingMode mode, 
   if (stats.runs == 1) {  // Google Benchmark computes no aggregates for a single repetition
     stats.median_s = stats.mean_s = stats.run_times_s.front();
     stats.cpu_median_s = stats.cpu_mean_s = stats.run_cpu_times_s.front();
+  }
+  if (!communication_s.empty()) {
+    auto middle = communication_s.begin() + static_cast<std::ptrdiff_t>(communication_s.size() / 2);
+    std::nth_element(communication_s.begin(), middle, communication_s.end());
+    result.communication_s = *middle;
   }
   if (timed_out)
     return time_out(fmt::format("after {} measured run(s){}", stats.runs,

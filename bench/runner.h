@@ -27,6 +27,11 @@ struct RunOptions {
   // started is not cut short: CPU code cannot be stopped safely mid-call). 0: no limit.
   double timeout_s = 0;
   std::uint64_t seed = 0;
+  // Verified results whose cv exceeds this fraction are flagged as noisy (--cv-threshold).
+  double cv_threshold = kDefaultCvThreshold;
+  // --gpus: "N", "all" or a list of ordinals ("0,2"); empty: no multi-GPU backend runs.
+  // bench/gpu_selection.h says what each form selects.
+  std::string gpus;
   WorkloadOptions workload;
 };
 
@@ -35,6 +40,7 @@ struct PlannedVariant {
   std::string workload;
   std::int64_t size = 0;
   const BackendInfo* backend = nullptr;
+  std::vector<int> devices;  // multi-GPU backends: the GPUs of this row (one row per GPU count)
 };
 
 struct RunPlan {
@@ -67,18 +73,26 @@ class Runner {
   std::vector<VariantResult> run(const RunPlan& plan, RunObserver* observer = nullptr);
 
   const RunOptions& options() const { return options_; }
+  // CPUs other programs kept busy, on average, during the last run(); -1 unknown.
+  double other_load_cores() const { return other_load_cores_; }
+  // Warm-up lasts at least --warmup runs and this share of --time-budget.
+  static constexpr double kWarmupShareOfBudget = 0.1;
 
   // Async-signal-safe: asks the running suite to stop after the current measurement.
   static void request_stop();
   static bool stop_requested();
 
  private:
-  std::vector<VariantResult> run_variant(const Problem& problem, const BackendInfo& backend, RunObserver* observer,
-                                         int& index, int total);
+  std::vector<VariantResult> run_variant(const Problem& problem, const BackendInfo& backend,
+                                         const std::vector<int>& devices, RunObserver* observer, int& index, int total);
   void measure(const Problem& problem, Variant& variant, TimingMode mode, VariantResult& result);
+  // After a GPU variant failed and was destroyed: Registry::device_recovery, its note on the rows.
+  void recover_device(const ExecutionConfig& config, std::exception_ptr failure, std::vector<VariantResult>& rows,
+                      RunObserver* observer);
 
   const Registry& registry_;
   RunOptions options_;
+  double other_load_cores_ = -1;
 };
 
 // Free host memory the OS reports (MemAvailable), in bytes.

@@ -5,6 +5,7 @@
 #include "bench/types.h"
 #include "cli/commands.h"
 #include "cli/report_commands.h"
+#include "cli/thread_pinning.h"
 
 namespace mlbench::cli {
 namespace {
@@ -15,6 +16,8 @@ const std::string& command_line() { return g_command_line; }
 
 int main(int argc, char** argv) {
   using namespace mlbench;
+  // First of all: pinning OpenMP threads may mean re-executing this program (cli/thread_pinning.h).
+  cli::apply_thread_pinning(argc, argv);
   for (int i = 0; i < argc; ++i) cli::g_command_line += (i ? " " : "") + std::string(argv[i]);
 
   CLI::App app{"mlbench: verified CPU vs GPU speedups on GEMM, convolution and reductions"};

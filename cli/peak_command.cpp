@@ -1,11 +1,13 @@
 // `mlbench peak`: this machine's measured ceilings, and the cached lookup every run uses.
 #include <chrono>
+#include <memory>
 
 #include <fmt/format.h>
 
 #include "bench/machine_context.h"
 #include "bench/peaks.h"
 #include "cli/commands.h"
+#include "cli/common_options.h"
 #include "reports/peaks_cache.h"
 
 namespace mlbench::cli {
@@ -32,8 +34,11 @@ PeakFigures obtain_peaks(const Registry& registry, const MachineContext& machine
 void add_peak_command(CLI::App& app, int& exit_code) {
   struct Options {
     bool refresh = false, json = false, quiet = false;
+    PinOptions pin;
   };
-  static Options o;
+  // Owned by the callback below, so each App has its own and they die with it.
+  auto options = std::make_shared<Options>();
+  Options& o = *options;
   auto* peak = app.add_subcommand("peak", "Measure (or show the cached) ceilings of this machine: memory bandwidth, FMA and "
                                           "tensor-core rates, the roofs of every report's roofline");
   peak->footer(std::string("Method:\n") + peaks_method() +
@@ -42,7 +47,9 @@ void add_peak_command(CLI::App& app, int& exit_code) {
   peak->add_flag("--refresh-peaks", o.refresh, "Measure again even when cached figures exist");
   peak->add_flag("--json", o.json, "Print the figures as JSON");
   peak->add_flag("--quiet,-q", o.quiet, "No notes on stderr");
-  peak->callback([&exit_code] {
+  add_pin_options(*peak, o.pin);
+  peak->callback([options, &exit_code] {
+    const Options& o = *options;
     const Registry registry = make_registry();
     const MachineContext machine = collect_machine_context(0, registry);
     const PeakFigures peaks = obtain_peaks(registry, machine, o.refresh, o.quiet);

@@ -17,13 +17,30 @@ namespace {
 struct ReportOptions {
   std::vector<std::string> runs;
   std::string chart_dir, markdown, csv, json;
+  std::optional<double> cv_threshold_pct;  // unset: each run keeps the threshold it was run with
 };
 
 struct CompareOptions {
   std::vector<std::string> runs;
   std::optional<double> fail_above_pct;
   std::string csv, markdown;
+  std::optional<double> cv_threshold_pct;
 };
+
+// --cv-threshold on saved runs: flag their results again against the new threshold.
+void apply_cv_threshold(RunReport& run, const std::optional<double>& percent) {
+  if (!percent) return;
+  run.run.cv_threshold = *percent / 100;
+  flag_noisy_results(run.results, run.run.cv_threshold);
+}
+
+CLI::Option* add_optional_cv_threshold(CLI::App& sub, std::optional<double>& percent) {
+  return sub
+      .add_option("--cv-threshold", percent,
+                  "Flag results whose coefficient of variation exceeds PCT percent (default: the threshold each "
+                  "run was made with, 5 % unless given)")
+      ->check(CLI::Range(0.01, 100.0));
+}
 
 // Runs `body`, turning InputError into the one-line message and exit code 2.
 template <class Body>
@@ -43,7 +60,10 @@ int execute_report(const ReportOptions& o) {
   if (!o.csv.empty()) paths.csv = o.csv;
   if (!o.chart_dir.empty()) paths.chart_dir = o.chart_dir;
   std::vector<RunReport> runs;
-  for (const std::string& path : o.runs) runs.push_back(reports::read_report(path));
+  for (const std::string& path : o.runs) {
+    runs.push_back(reports::read_report(path));
+    apply_cv_threshold(runs.back(), o.cv_threshold_pct);
+  }
   reports::check_output_paths(paths);
   const std::vector<RunReport> machines = reports::merge_by_machine(runs);
   reports::write_reports(machines, paths);
@@ -60,7 +80,10 @@ int execute_compare(const CompareOptions& o) {
   if (!o.csv.empty()) reports::check_writable_file(o.csv);
   if (!o.markdown.empty()) reports::check_writable_file(o.markdown);
   std::vector<reports::LabeledReport> runs;
-  for (const std::string& path : o.runs) runs.push_back({path, reports::read_report(path)});
+  for (const std::string& path : o.runs) {
+    runs.push_back({path, reports::read_report(path)});
+    apply_cv_threshold(runs.back().report, o.cv_threshold_pct);
+  }
   const reports::Comparison comparison = reports::compare(runs);
   const std::string markdown = reports::render_compare_markdown(comparison, o.fail_above_pct);
   if (!o.markdown.empty()) reports::write_file_atomically(o.markdown, markdown);
@@ -82,6 +105,7 @@ void add_report_commands(CLI::App& app, int& exit_code) {
   report->add_option("--markdown", report_options->markdown, "Write the markdown report");
   report->add_option("--csv", report_options->csv, "Write one CSV row per result");
   report->add_option("--json", report_options->json, "Write the merged JSON report (runs of one machine only)");
+  add_optional_cv_threshold(*report, report_options->cv_threshold_pct);
   report->callback([report_options, &exit_code] { exit_code = guarded([&] { return execute_report(*report_options); }); });
 
   auto compare_options = std::make_shared<CompareOptions>();
@@ -91,6 +115,7 @@ void add_report_commands(CLI::App& app, int& exit_code) {
                       "Exit 1 when a row got slower than the base by more than PCT percent beyond noise, or stopped verifying");
   compare->add_option("--csv", compare_options->csv, "Write the comparison as CSV");
   compare->add_option("--markdown", compare_options->markdown, "Write the comparison as markdown");
+  add_optional_cv_threshold(*compare, compare_options->cv_threshold_pct);
   compare->callback([compare_options, &exit_code] { exit_code = guarded([&] { return execute_compare(*compare_options); }); });
 }
 

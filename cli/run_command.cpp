@@ -14,6 +14,7 @@
 #include "bench/roofline.h"
 #include "bench/runner.h"
 #include "cli/commands.h"
+#include "cli/common_options.h"
 #include "reports/report_writer.h"
 
 namespace mlbench::cli {
@@ -39,6 +40,9 @@ struct RunCommandOptions {
   bool quiet = false;
   bool refresh_peaks = false;  // peaks/roofline: measure the machine's ceilings again
   bool no_peaks = false;       // no peaks, no roofline (quick runs, tests)
+  std::string gpus;            // --gpus N|all|LIST: the multi-GPU backends (checked by the runner)
+  double cv_threshold_pct = kDefaultCvThreshold * 100;  // flag results noisier than this
+  PinOptions pin;              // applied before main parses (cli/thread_pinning.h); recorded here
   // convolution
   std::int64_t batch = 1, channels = 3, filters = 16, kernel = 3, stride = 1;
   std::string padding = "same";
@@ -137,6 +141,8 @@ RunOptions to_run_options(const RunCommandOptions& o, const std::vector<std::str
   r.warmup = o.warmup;
   r.time_budget_s = o.time_budget_s;
   r.timeout_s = o.timeout_s;
+  r.gpus = o.gpus;
+  r.cv_threshold = o.cv_threshold_pct / 100;
   r.seed = o.seed_given ? o.seed : std::random_device{}();
   auto& conv = r.workload.convolution;
   conv.batch = o.batch;
@@ -166,6 +172,15 @@ RunOptions to_run_options(const RunCommandOptions& o, const std::vector<std::str
   return r;
 }
 
+// Other programs' CPU use during the run, when it makes the numbers incomparable; "" otherwise.
+std::string busy_machine_warning(double other_load_cores) {
+  if (!(other_load_cores > kBusyMachineCores)) return "";
+  return fmt::format("other programs kept {:.2f} CPUs busy on average during the measurements: every repetition is "
+                     "slowed alike (the cv does not show it), so these numbers are not comparable with a run on a quiet "
+                     "machine",
+                     other_load_cores);
+}
+
 int execute_run(const RunCommandOptions& o, const std::vector<std::string>& workloads) {
   const RunOptions options = to_run_options(o, workloads);
   reports::OutputPaths paths;
@@ -182,7 +197,9 @@ int execute_run(const RunCommandOptions& o, const std::vector<std::string>& work
   if (o.dry_run || std::getenv("MLBENCH_PLAN_ONLY") != nullptr) {
     // Everything is checked; nothing is allocated or run.
     if (!o.quiet)
-      for (const auto& v : plan.variants) fmt::print("{} size {} {}\n", v.workload, v.size, v.backend->name);
+      for (const auto& v : plan.variants)
+        fmt::print("{} size {} {}{}\n", v.workload, v.size, v.backend->name,
+                   v.devices.empty() ? "" : fmt::format(" gpus {}", fmt::join(v.devices, ",")));
     return 0;
   }
 
@@ -199,6 +216,7 @@ int execute_run(const RunCommandOptions& o, const std::vector<std::string>& work
   report.run.started_at = utc_now();
   report.run.seed = options.seed;
   report.run.time_budget_s = options.time_budget_s;
+  report.run.cv_threshold = options.cv_threshold;
   report.run.absent_backends = plan.absent;
   report.machine = collect_machine_context(runner.options().threads, registry);
   if (!o.quiet)
@@ -212,6 +230,11 @@ int execute_run(const RunCommandOptions& o, const std::vector<std::string>& work
   apply_roofline(report.results, report.machine.peaks ? &*report.machine.peaks : nullptr);
   report.run.finished_at = utc_now();
   report.run.interrupted = Runner::stop_requested();
+  report.run.other_load_cores = runner.other_load_cores();
+  if (const std::string busy = busy_machine_warning(report.run.other_load_cores); !busy.empty()) {
+    report.machine.warnings.push_back(busy);
+    if (!o.quiet) progress.message("mlbench: warning: " + busy);
+  }
 
   reports::write_reports(report, paths);
   if (!o.quiet) fmt::print("{}", reports::render_console_table(report));
@@ -261,6 +284,11 @@ void add_run_options(CLI::App& sub, RunCommandOptions& o, bool conv_options, boo
   sub.add_flag("--quiet,-q", o.quiet, "No progress, notes or table");
   sub.add_flag("--refresh-peaks", o.refresh_peaks, "Measure the machine's peaks (roofline) again instead of using the cache");
   sub.add_flag("--no-peaks", o.no_peaks, "Neither load nor measure the machine's peaks: no roofline columns");
+  sub.add_option("--gpus", o.gpus,
+                 "Also run the multi-GPU (nccl) backend over N GPUs, all of them or a list of ordinals (0,2), "
+                 "at 1, 2, 4 ... N GPUs (a list: each prefix); reports speedup over one GPU and communication share");
+  add_cv_threshold_option(sub, o.cv_threshold_pct);
+  add_pin_options(sub, o.pin);
   if (conv_options) {
     auto* g = sub.add_option_group("Convolution", "Default: an RGB image through a CNN's first layer");
     g->add_option("--batch", o.batch, "Images per batch (N)")->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 20))->capture_default_str();
@@ -279,29 +307,28 @@ void add_run_options(CLI::App& sub, RunCommandOptions& o, bool conv_options, boo
   }
 }
 
-// Run subcommands own their options for the life of the App.
-std::vector<std::unique_ptr<RunCommandOptions>>& option_storage() {
-  static std::vector<std::unique_ptr<RunCommandOptions>> storage;
-  return storage;
-}
-
+// The options are owned by the subcommand's callback (a shared_ptr it captures), so they live
+// exactly as long as the App that binds into them, and every App gets its own.
 void add_workload_command(CLI::App& app, int& exit_code, const std::string& name, const std::vector<std::string>& aliases,
                           const std::string& description, std::vector<std::string> workloads, bool conv, bool reduction) {
-  auto& o = *option_storage().emplace_back(std::make_unique<RunCommandOptions>());
+  auto options = std::make_shared<RunCommandOptions>();
   CLI::App* sub = app.add_subcommand(name, description);
   for (const auto& alias : aliases) sub->alias(alias);
-  add_run_options(*sub, o, conv, reduction);
-  sub->callback([&o, &exit_code, workloads] { exit_code = execute_run(o, workloads); });
+  add_run_options(*sub, *options, conv, reduction);
+  sub->callback([options, &exit_code, workloads] { exit_code = execute_run(*options, workloads); });
 }
 
 int execute_list() {
   const Registry registry = make_registry();
-  fmt::print("{:<12} {:<12} {:<12} {}\n", "workload", "backend", "kind", "status");
+  // The status is the fourth word of a line (scripts read it); the precisions follow it.
+  fmt::print("{:<12} {:<12} {:<12} {}\n", "workload", "backend", "kind", "status (precisions)");
   for (const auto& w : workloads())
     for (const BackendInfo* b : registry.backends_for(w.name)) {
       const Availability a = b->availability ? b->availability() : Availability::yes();
+      std::string precisions;
+      for (Precision p : b->precisions) precisions += (precisions.empty() ? "" : ",") + to_string(p);
       fmt::print("{:<12} {:<12} {:<12} {}\n", w.name, b->name, to_string(b->kind),
-                 a.available ? "available" : "unavailable: " + a.reason);
+                 a.available ? "available (" + precisions + ")" : "unavailable: " + a.reason);
     }
   return 0;
 }
@@ -319,13 +346,18 @@ void add_run_commands(CLI::App& app, int& exit_code) {
   app.add_subcommand("list", "Workloads x backends and whether each is available here (and why not)")
       ->callback([&exit_code] { exit_code = execute_list(); });
 
-  static bool info_json = false;
+  struct InfoOptions {
+    bool json = false;
+    PinOptions pin;
+  };
+  auto info_options = std::make_shared<InfoOptions>();
   auto* info = app.add_subcommand("info", "Machine and build context: CPU, memory, compiler, OpenMP, libraries, GPU");
-  info->add_flag("--json", info_json, "Print the context as JSON");
-  info->callback([&exit_code] {
+  info->add_flag("--json", info_options->json, "Print the context as JSON");
+  add_pin_options(*info, info_options->pin);
+  info->callback([info_options, &exit_code] {
     const Registry registry = make_registry();
     const MachineContext ctx = collect_machine_context(0, registry);
-    fmt::print("{}", info_json ? reports::render_machine_context_json(ctx) : reports::render_machine_context(ctx));
+    fmt::print("{}", info_options->json ? reports::render_machine_context_json(ctx) : reports::render_machine_context(ctx));
     exit_code = 0;
   });
 }

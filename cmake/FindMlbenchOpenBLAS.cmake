@@ -1,4 +1,5 @@
 # Finds OpenBLAS with its CBLAS header and defines the imported target mlbench::openblas.
+# Sets MLBENCH_OPENBLAS_HAS_SBGEMM when the library has cblas_sbgemm (bf16 GEMM, OpenBLAS >= 0.3.10).
 # Debian ships an OpenBLAS CMake config; Ubuntu and others may ship only pkg-config files.
 find_package(OpenBLAS CONFIG QUIET)
 if(OpenBLAS_FOUND AND OpenBLAS_LIBRARIES)
@@ -22,4 +23,22 @@ if(MlbenchOpenBLAS_FOUND AND NOT TARGET mlbench::openblas)
   list(GET _mlbench_openblas_inc 0 _first_inc)
   set_target_properties(mlbench::openblas PROPERTIES IMPORTED_LOCATION "${_first_lib}"
                         INTERFACE_INCLUDE_DIRECTORIES "${_first_inc}")
+endif()
+
+if(MlbenchOpenBLAS_FOUND)
+  include(CheckCXXSymbolExists)
+  include(CMakePushCheckState)
+  cmake_push_check_state(RESET)
+  list(GET _mlbench_openblas_lib 0 _first_lib)
+  list(GET _mlbench_openblas_inc 0 _first_inc)
+  set(CMAKE_REQUIRED_INCLUDES "${_first_inc}")
+  set(CMAKE_REQUIRED_LIBRARIES "${_first_lib}")
+  set(CMAKE_REQUIRED_QUIET ON)
+  check_cxx_symbol_exists(cblas_sbgemm "cblas.h" MLBENCH_OPENBLAS_HAS_SBGEMM)
+  cmake_pop_check_state()
+  if(MLBENCH_OPENBLAS_HAS_SBGEMM)
+    message(STATUS "mlbench: OpenBLAS has cblas_sbgemm; openblas runs bf16 GEMM through it")
+  else()
+    message(STATUS "mlbench: OpenBLAS lacks cblas_sbgemm; openblas converts bf16 to fp32 for cblas_sgemm")
+  endif()
 endif()

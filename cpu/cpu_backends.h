@@ -20,7 +20,7 @@ namespace mlbench::cpu {
 class CpuVariant : public Variant {
  public:
   CpuVariant(const Problem& problem, int threads)
-      : output_(problem.precision(), problem.output_size()), threads_(std::max(threads, 1)) {
+      : output_(problem.output_precision(), problem.output_size()), threads_(std::max(threads, 1)) {
     output_.poison();
   }
 
@@ -93,6 +93,9 @@ std::unique_ptr<Variant> prepare_serial_reduction(const Problem& problem, const 
 std::unique_ptr<Variant> prepare_openmp_reduction(const Problem& problem, const ExecutionConfig& config);
 #if defined(MLBENCH_HAVE_OPENBLAS)
 std::unique_ptr<Variant> prepare_openblas_gemm(const Problem& problem, const ExecutionConfig& config);
+// fp32, fp64, tf32; bf16 when the library has cblas_sbgemm; no fp16.
+Availability openblas_gemm_supports(const Problem& problem);
+bool openblas_has_sbgemm();
 #endif
 #if defined(MLBENCH_HAVE_ONEDNN)
 std::unique_ptr<Variant> prepare_onednn_convolution(const Problem& problem, const ExecutionConfig& config);
@@ -101,10 +104,17 @@ Availability onednn_convolution_supports(const Problem& problem);
 std::string onednn_version();  // "2.6.3", from dnnl_version()
 #endif
 
-// Builds Variant<float> or Variant<double> for the problem's precision.
+// Builds VariantOf<T> for the storage type of the problem's inputs: double (fp64), float
+// (fp32, and tf32, whose values are fp32), bfloat16 or float16 (see cpu/reduced_precision.h).
 template <template <class> class VariantOf, class... Args>
 std::unique_ptr<Variant> make_typed(const Problem& problem, Args&&... args) {
-  if (problem.precision() == Precision::fp64) return std::make_unique<VariantOf<double>>(std::forward<Args>(args)...);
+  switch (problem.precision()) {
+    case Precision::fp64: return std::make_unique<VariantOf<double>>(std::forward<Args>(args)...);
+    case Precision::bf16: return std::make_unique<VariantOf<bfloat16>>(std::forward<Args>(args)...);
+    case Precision::fp16: return std::make_unique<VariantOf<float16>>(std::forward<Args>(args)...);
+    case Precision::fp32:
+    case Precision::tf32: break;
+  }
   return std::make_unique<VariantOf<float>>(std::forward<Args>(args)...);
 }
 

@@ -4,6 +4,11 @@
 // those layouts once, at prepare; the timed run executes the convolution and then reorders
 // the destination back to NCHW, so that, like every other backend, the timed region ends
 // with an NCHW result. oneDNN on CPU has no fp64 convolution: fp64 problems are refused.
+// Precisions: fp32; tf32 as fp32 on the tf32-valued inputs; bf16 with bf16 source, weights and
+// destination (oneDNN accumulates in fp32), offered only when oneDNN picks an optimized
+// kernel for it (its reference implementation is refused); oneDNN 2.6 has no fp16
+// convolution on CPU.
+#include <cpuid.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -76,41 +81,66 @@ std::string layout_name(const memory::desc& desc, const std::string& letters) {
   return name;
 }
 
+// oneDNN's element type for the problem's precision (tf32 values are fp32).
+memory::data_type onednn_type(Precision p) {
+  return p == Precision::bf16 ? memory::data_type::bf16 : memory::data_type::f32;
+}
+
+struct ConvDims {
+  memory::dims src, weights, dst, strides, padding;
+  explicit ConvDims(const ConvShape& s)
+      : src{s.batch, s.channels, s.height, s.width},
+        weights{s.filters, s.channels, s.kernel, s.kernel},
+        dst{s.batch, s.filters, s.out_height(), s.out_width()},
+        strides{s.stride, s.stride},
+        // Symmetric padding: oneDNN derives the output size with the same floor formula as
+        // ConvShape, so a last window that stops short of the padded edge is fine.
+        padding{s.pad, s.pad} {}
+};
+
+// The convolution oneDNN picks for the problem, with the layouts left to it.
+dnnl::convolution_forward::primitive_desc convolution_desc(const dnnl::engine& engine, const ConvProblem& problem) {
+  const ConvDims d(problem.shape());
+  const auto type = onednn_type(problem.precision());
+  const auto any = memory::format_tag::any;
+  const memory::desc src_any(d.src, type, any), weights_any(d.weights, type, any), dst_any(d.dst, type, any);
+#if DNNL_VERSION_MAJOR >= 3
+  return dnnl::convolution_forward::primitive_desc(engine, dnnl::prop_kind::forward_inference,
+                                                   dnnl::algorithm::convolution_direct, src_any, weights_any, dst_any,
+                                                   d.strides, d.padding, d.padding);
+#else
+  const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                             src_any, weights_any, dst_any, d.strides, d.padding, d.padding);
+  return dnnl::convolution_forward::primitive_desc(desc, engine);
+#endif
+}
+
+// AVX512-BF16 (CPUID leaf 7, sub-leaf 1, EAX bit 5): bf16 dot products in hardware. Without
+// it oneDNN's bf16 kernels emulate them with fp32 FMAs.
+bool cpu_has_avx512_bf16() {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  return __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx) != 0 && (eax & (1u << 5)) != 0;
+}
+
 class OnednnConvolution final : public CpuVariant {
  public:
   OnednnConvolution(const ConvProblem& problem, int threads)
-      : CpuVariant(problem, threads), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {
+      : CpuVariant(problem, threads),
+        engine_(dnnl::engine::kind::cpu, 0),
+        stream_(engine_),
+        precision_(problem.precision()) {
     // oneDNN sizes its kernels' work split by the thread count seen at creation.
     omp_set_num_threads(threads_);
-    const ConvShape& s = problem.shape();
-    const memory::dims src_dims = {s.batch, s.channels, s.height, s.width};
-    const memory::dims weights_dims = {s.filters, s.channels, s.kernel, s.kernel};
-    const memory::dims dst_dims = {s.batch, s.filters, s.out_height(), s.out_width()};
-    const memory::dims strides = {s.stride, s.stride};
-    // Symmetric padding: oneDNN derives the output size with the same floor formula as
-    // ConvShape, so a last window that stops short of the padded edge is fine.
-    const memory::dims padding = {s.pad, s.pad};
-    const auto f32 = memory::data_type::f32;
-    const auto any = memory::format_tag::any;
-    const memory::desc src_any(src_dims, f32, any), weights_any(weights_dims, f32, any), dst_any(dst_dims, f32, any);
-#if DNNL_VERSION_MAJOR >= 3
-    primitive_desc_ = dnnl::convolution_forward::primitive_desc(
-        engine_, dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_any, weights_any,
-        dst_any, strides, padding, padding);
-#else
-    const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference,
-                                               dnnl::algorithm::convolution_direct, src_any, weights_any, dst_any,
-                                               strides, padding, padding);
-    primitive_desc_ = dnnl::convolution_forward::primitive_desc(desc, engine_);
-#endif
+    const ConvDims d(problem.shape());
+    const auto type = onednn_type(precision_);
+    primitive_desc_ = convolution_desc(engine_, problem);
     convolution_ = dnnl::convolution_forward(primitive_desc_);
 
     // User memory wraps mlbench's buffers (oneDNN only reads the inputs, hence the casts).
-    const memory user_src({src_dims, f32, memory::format_tag::nchw}, engine_,
-                          const_cast<float*>(problem.input().data<float>()));
-    const memory user_weights({weights_dims, f32, memory::format_tag::oihw}, engine_,
-                              const_cast<float*>(problem.weights().data<float>()));
-    user_dst_ = memory({dst_dims, f32, memory::format_tag::nchw}, engine_, output_.data<float>());
+    const memory user_src({d.src, type, memory::format_tag::nchw}, engine_, const_cast<void*>(problem.input().raw()));
+    const memory user_weights({d.weights, type, memory::format_tag::oihw}, engine_,
+                              const_cast<void*>(problem.weights().raw()));
+    user_dst_ = memory({d.dst, type, memory::format_tag::nchw}, engine_, output_.raw());
 
     src_ = to_layout(user_src, primitive_desc_.src_desc());
     weights_ = to_layout(user_weights, primitive_desc_.weights_desc());
@@ -125,12 +155,21 @@ class OnednnConvolution final : public CpuVariant {
 
   std::vector<std::pair<std::string, std::string>> notes() const override {
     const std::string dst_note = dst_to_nchw_ ? " (reordered to nchw inside the timed run)" : "";
-    return {{"implementation", primitive_desc_.impl_info_str()},
-            {"layout", fmt::format("src {}, weights {}, dst {}{}; inputs reordered once at prepare",
-                                   layout_name(primitive_desc_.src_desc(), "nchw"),
-                                   layout_name(primitive_desc_.weights_desc(), "oihw"),
-                                   layout_name(primitive_desc_.dst_desc(), "nchw"), dst_note)},
-            {"threading", threading_runtime()}};
+    std::vector<std::pair<std::string, std::string>> notes = {
+        {"implementation", primitive_desc_.impl_info_str()},
+        {"layout", fmt::format("src {}, weights {}, dst {}{}; inputs reordered once at prepare",
+                               layout_name(primitive_desc_.src_desc(), "nchw"),
+                               layout_name(primitive_desc_.weights_desc(), "oihw"),
+                               layout_name(primitive_desc_.dst_desc(), "nchw"), dst_note)},
+        {"threading", threading_runtime()}};
+    if (precision_ == Precision::tf32)
+      notes.emplace_back("compute", "fp32 convolution on the tf32-valued inputs (fp32 arithmetic and output)");
+    if (precision_ == Precision::bf16)
+      notes.emplace_back("compute", std::string("bf16 source, weights and output, fp32 accumulation inside oneDNN; ") +
+                                        (cpu_has_avx512_bf16() ? "AVX512-BF16 dot products in hardware"
+                                                               : "no AVX512-BF16 on this CPU: bf16 products emulated "
+                                                                 "with fp32 FMAs"));
+    return notes;
   }
 
  private:
@@ -153,6 +192,7 @@ class OnednnConvolution final : public CpuVariant {
 
   dnnl::engine engine_;
   dnnl::stream stream_;
+  Precision precision_;
   dnnl::convolution_forward::primitive_desc primitive_desc_;
   dnnl::convolution_forward convolution_;
   memory src_, weights_, dst_, user_dst_;
@@ -162,7 +202,23 @@ class OnednnConvolution final : public CpuVariant {
 }  // namespace
 
 Availability onednn_convolution_supports(const Problem& problem) {
-  if (problem.precision() != Precision::fp32) return Availability::no("oneDNN has no fp64 convolution on CPU");
+  switch (problem.precision()) {
+    case Precision::fp32:
+    case Precision::tf32: return Availability::yes();
+    case Precision::fp64: return Availability::no("oneDNN has no fp64 convolution on CPU");
+    case Precision::fp16: return Availability::no("oneDNN " + onednn_version() + " has no fp16 convolution on CPU");
+    case Precision::bf16: break;
+  }
+  // bf16: only where oneDNN has an optimized kernel for it (AVX-512 or newer); its reference
+  // implementation would be a straw man, not a library bar.
+  try {
+    const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+    const std::string impl = convolution_desc(engine, problem_cast<ConvProblem>(problem)).impl_info_str();
+    if (impl.rfind("ref", 0) == 0)
+      return Availability::no("oneDNN has only its reference bf16 convolution (" + impl + ") on this CPU");
+  } catch (const dnnl::error& e) {
+    return Availability::no(std::string("oneDNN has no bf16 convolution on this CPU (") + e.what() + ")");
+  }
   return Availability::yes();
 }
 

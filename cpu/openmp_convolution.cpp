@@ -10,10 +10,14 @@
 // here, so streaming it skips the read-for-ownership that would double its memory traffic.
 // The first and last tile of a row may overlap their neighbours (they rewrite identical
 // values); border columns whose taps leave the image take a checked scalar path.
+// bf16/fp16 run the same fp32 kernel: input vectors are widened to fp32 as they are loaded,
+// the filters while they are repacked, and results are rounded to the 16-bit type as they
+// are stored (the register tile still accumulates in fp32).
 #include <omp.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 #include <vector>
 
@@ -25,6 +29,7 @@
 
 #include "bench/convolution.h"
 #include "cpu/cpu_backends.h"
+#include "cpu/reduced_precision.h"
 
 namespace mlbench::cpu {
 namespace {
@@ -37,9 +42,26 @@ struct ConvBlocking {
   static constexpr std::int64_t kRows = 4;                     // output rows per task
 };
 
-// Stores one vector of results; non-temporally when the address allows it.
+// Stores one vector of results (rounded to T when T is a 16-bit type); non-temporally when
+// the address allows it.
 template <class T>
-inline void store_streaming(T* p, typename Simd<T>::Vector v) {
+inline void store_streaming(T* p, typename Simd<arithmetic_t<T>>::Vector v) {
+  if constexpr (kConverted<T>) {
+    const auto lanes = narrowed_lanes<T>(v);
+#if defined(__AVX512F__)
+    if (reinterpret_cast<std::uintptr_t>(p) % 32 == 0) {
+      _mm256_stream_si256(reinterpret_cast<__m256i*>(p), reinterpret_cast<__m256i>(lanes));
+      return;
+    }
+#elif defined(__AVX__)
+    if (reinterpret_cast<std::uintptr_t>(p) % 16 == 0) {
+      _mm_stream_si128(reinterpret_cast<__m128i*>(p), reinterpret_cast<__m128i>(lanes));
+      return;
+    }
+#endif
+    std::memcpy(static_cast<void*>(p), &lanes, sizeof lanes);
+    return;
+  } else {
 #if defined(__AVX512F__)
   if (reinterpret_cast<std::uintptr_t>(p) % 64 == 0) {
     if constexpr (std::is_same_v<T, float>)
@@ -58,6 +80,7 @@ inline void store_streaming(T* p, typename Simd<T>::Vector v) {
   }
 #endif
   store_unaligned(p, v);
+  }
 }
 
 // Orders this thread's streaming stores before whatever follows (the end of the parallel region).
@@ -67,23 +90,29 @@ inline void fence_streaming_stores() {
 #endif
 }
 
+// T: the storage type of input, filters and output; the kernel computes in A = arithmetic_t<T>.
 template <class T>
 class OpenmpConvolution final : public CpuVariant {
-  using Blocking = ConvBlocking<T>;
-  using Vector = typename Simd<T>::Vector;
-  static constexpr int KB = Blocking::kFilters, NV = Blocking::kVectors, L = kLanes<T>;
+  using A = arithmetic_t<T>;
+  using Blocking = ConvBlocking<A>;
+  using Vector = typename Simd<A>::Vector;
+  static constexpr int KB = Blocking::kFilters, NV = Blocking::kVectors, L = kLanes<A>;
 
  public:
   OpenmpConvolution(const ConvProblem& problem, int threads) : CpuVariant(problem, threads), problem_(problem) {
     const ConvShape& s = problem.shape();
     filter_blocks_ = (s.filters + KB - 1) / KB;
-    packed_weights_ = HostBuffer(problem.precision(),
+    packed_weights_ = HostBuffer(precision_of<A>(),
                                  static_cast<std::size_t>(filter_blocks_ * s.channels * s.kernel * s.kernel * KB));
   }
 
   std::vector<std::pair<std::string, std::string>> notes() const override {
-    return {{"register_tile", fmt::format("{} filters x {} columns", KB, Blocking::kColumns)},
-            {"stores", "non-temporal where output rows are SIMD-aligned"}};
+    std::vector<std::pair<std::string, std::string>> notes = {
+        {"register_tile", fmt::format("{} filters x {} columns", KB, Blocking::kColumns)},
+        {"stores", "non-temporal where output rows are SIMD-aligned"}};
+    for (auto& note : precision_notes(problem_, "as they are loaded (filters while repacked)"))
+      notes.push_back(std::move(note));
+    return notes;
   }
 
  private:
@@ -103,7 +132,7 @@ class OpenmpConvolution final : public CpuVariant {
     const T* input = problem_.input().data<T>();
     const T* weights = problem_.weights().data<T>();
     T* output = output_.data<T>();
-    T* packed = packed_weights_.data<T>();
+    A* packed = packed_weights_.data<A>();
     const std::int64_t taps = g.C * g.R * g.R;
     const std::int64_t row_blocks = (g.OH + Blocking::kRows - 1) / Blocking::kRows;
     const std::int64_t filter_blocks = filter_blocks_;
@@ -118,7 +147,7 @@ class OpenmpConvolution final : public CpuVariant {
         for (std::int64_t t = 0; t < taps; ++t)
           for (std::int64_t kk = 0; kk < KB; ++kk) {
             const std::int64_t k = fb * KB + kk;
-            packed[(fb * taps + t) * KB + kk] = k < g.K ? weights[k * taps + t] : T(0);
+            packed[(fb * taps + t) * KB + kk] = k < g.K ? widen(weights[k * taps + t]) : A(0);
           }
 
 #pragma omp for collapse(2) schedule(dynamic)
@@ -127,7 +156,7 @@ class OpenmpConvolution final : public CpuVariant {
           const T* image = input + n * g.C * g.H * g.W;
           const std::int64_t oh_end = std::min(g.OH, (rb + 1) * Blocking::kRows);
           for (std::int64_t fb = 0; fb < filter_blocks; ++fb) {
-            const T* block_weights = packed + fb * taps * KB;
+            const A* block_weights = packed + fb * taps * KB;
             const std::int64_t k0 = fb * KB, filters = std::min<std::int64_t>(KB, g.K - k0);
             T* out = output + (n * g.K + k0) * g.OH * g.OW;
             for (std::int64_t oh = rb * Blocking::kRows; oh < oh_end; ++oh)
@@ -138,11 +167,11 @@ class OpenmpConvolution final : public CpuVariant {
     }
   }
 
-  using Row = void (*)(const Geometry&, const T*, const T*, T*, std::int64_t, std::int64_t);
+  using Row = void (*)(const Geometry&, const T*, const A*, T*, std::int64_t, std::int64_t);
 
   // Output row oh for the block's filters.
   template <bool kUnitStride, int kR>
-  static void row(const Geometry& g, const T* image, const T* block_weights, T* out, std::int64_t filters,
+  static void row(const Geometry& g, const T* image, const A* block_weights, T* out, std::int64_t filters,
                   std::int64_t oh) {
     constexpr std::int64_t C = Blocking::kColumns;
     // Taps r whose input row lies inside the image.
@@ -155,7 +184,7 @@ class OpenmpConvolution final : public CpuVariant {
       // First tile where the interior starts, then tiles on the grid of columns that are
       // multiples of the SIMD width (aligned when rows are), then one ending at the interior's end.
       tile_at(g.interior_begin, false);
-      std::int64_t ow = (g.interior_begin + C) / kLanes<T> * kLanes<T>;
+      std::int64_t ow = (g.interior_begin + C) / L * L;
       for (; ow + C <= g.interior_end; ow += C) tile_at(ow, true);
       if (ow < g.interior_end) tile_at(g.interior_end - C, false);
     } else {
@@ -172,7 +201,7 @@ class OpenmpConvolution final : public CpuVariant {
   // columns is inside the image horizontally, rows r in [r_begin, r_end) vertically. kR is the
   // kernel size when known at compile time (its taps are then unrolled), else 0.
   template <bool kUnitStride, int kR>
-  static void tile(const Geometry& g, const T* image, const T* block_weights, T* out, std::int64_t filters,
+  static void tile(const Geometry& g, const T* image, const A* block_weights, T* out, std::int64_t filters,
                    std::int64_t oh, std::int64_t ow, std::int64_t r_begin, std::int64_t r_end, bool stream) {
     Vector acc[KB][NV];
 #pragma GCC unroll 8
@@ -184,19 +213,19 @@ class OpenmpConvolution final : public CpuVariant {
     for (std::int64_t c = 0; c < g.C; ++c)
       for (std::int64_t r = r_begin; r < r_end; ++r) {
         const T* in_row = image + (c * g.H + oh * g.stride - g.pad + r) * g.W + ow * stride - g.pad;
-        const T* tap_weights = block_weights + (c * R + r) * R * KB;
+        const A* tap_weights = block_weights + (c * R + r) * R * KB;
 #pragma GCC unroll 8
         for (std::int64_t q = 0; q < R; ++q) {
           Vector x[NV];
 #pragma GCC unroll 4
           for (int v = 0; v < NV; ++v) {
             if constexpr (kUnitStride) {
-              x[v] = load_unaligned(in_row + q + v * L);
+              x[v] = load_widened(in_row + q + v * L);
             } else {
-              for (int l = 0; l < L; ++l) x[v][l] = in_row[q + (v * L + l) * stride];
+              for (int l = 0; l < L; ++l) x[v][l] = widen(in_row[q + (v * L + l) * stride]);
             }
           }
-          const T* w = tap_weights + q * KB;
+          const A* w = tap_weights + q * KB;
 #pragma GCC unroll 8
           for (int kk = 0; kk < KB; ++kk)
 #pragma GCC unroll 4
@@ -209,26 +238,26 @@ class OpenmpConvolution final : public CpuVariant {
         if (stream)
           store_streaming(p, acc[kk][v]);
         else
-          store_unaligned(p, acc[kk][v]);
+          store_narrowed(p, acc[kk][v]);
       }
   }
 
   // One output column with a bounds check per tap (image borders and leftover columns).
-  static void checked_column(const Geometry& g, const T* image, const T* block_weights, T* out, std::int64_t filters,
+  static void checked_column(const Geometry& g, const T* image, const A* block_weights, T* out, std::int64_t filters,
                              std::int64_t oh, std::int64_t ow, std::int64_t r_begin, std::int64_t r_end) {
-    T acc[KB] = {};
+    A acc[KB] = {};
     const std::int64_t iw0 = ow * g.stride - g.pad;
     const std::int64_t q_begin = std::max<std::int64_t>(0, -iw0), q_end = std::min(g.R, g.W - iw0);
     for (std::int64_t c = 0; c < g.C; ++c)
       for (std::int64_t r = r_begin; r < r_end; ++r) {
         const T* in_row = image + (c * g.H + oh * g.stride - g.pad + r) * g.W;
-        const T* tap_weights = block_weights + (c * g.R + r) * g.R * KB;
+        const A* tap_weights = block_weights + (c * g.R + r) * g.R * KB;
         for (std::int64_t q = q_begin; q < q_end; ++q) {
-          const T x = in_row[iw0 + q];
+          const A x = widen(in_row[iw0 + q]);
           for (int kk = 0; kk < KB; ++kk) acc[kk] += tap_weights[q * KB + kk] * x;
         }
       }
-    for (std::int64_t kk = 0; kk < filters; ++kk) out[(kk * g.OH + oh) * g.OW + ow] = acc[kk];
+    for (std::int64_t kk = 0; kk < filters; ++kk) out[(kk * g.OH + oh) * g.OW + ow] = narrow<T>(acc[kk]);
   }
 
   const ConvProblem& problem_;

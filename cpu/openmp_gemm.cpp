@@ -6,6 +6,9 @@
 // split the rows of C evenly (in whole micro-panels) and each packs its own copy of the B
 // slab: the duplicate packing costs 1/(2*rows per thread) of the work and frees the threads
 // from barriers, which measured faster and steadier than a shared slab on a busy 2-core machine.
+// bf16/fp16 run the fp32 kernel: the panels are widened to fp32 while they are packed (O(n^2)
+// conversions against O(n^3) FMAs), C is accumulated across the KC slabs in an fp32 workspace
+// and each block is rounded to the 16-bit type after its last slab.
 #include <omp.h>
 
 #include <algorithm>
@@ -15,6 +18,7 @@
 
 #include "bench/gemm.h"
 #include "cpu/cpu_backends.h"
+#include "cpu/reduced_precision.h"
 
 namespace mlbench::cpu {
 namespace {
@@ -81,9 +85,11 @@ inline void micro_kernel(std::int64_t kc, const T* __restrict packed_a, const T*
     }
 }
 
+// T: the storage type of A, B and C; the kernel computes in A = arithmetic_t<T>.
 template <class T>
 class OpenmpGemm final : public CpuVariant {
-  using Blocking = GemmBlocking<T>;
+  using A = arithmetic_t<T>;
+  using Blocking = GemmBlocking<A>;
   static constexpr int MR = Blocking::kMR, NR = Blocking::kNR;
 
  public:
@@ -93,15 +99,21 @@ class OpenmpGemm final : public CpuVariant {
     const std::int64_t kc = std::min(Blocking::kKC, s.k);
     const std::int64_t nc_panels = (std::min(Blocking::kNC, s.n) + NR - 1) / NR;
     const std::int64_t mc_panels = (std::min(Blocking::kMC, s.m) + MR - 1) / MR;
-    for (int t = 0; t < threads_; ++t) packed_b_.emplace_back(problem.precision(), static_cast<std::size_t>(kc * nc_panels * NR));
+    for (int t = 0; t < threads_; ++t) packed_b_.emplace_back(precision_of<A>(), static_cast<std::size_t>(kc * nc_panels * NR));
     for (int t = 0; t < threads_; ++t)
-      packed_a_.emplace_back(problem.precision(), static_cast<std::size_t>(kc * mc_panels * MR));
+      packed_a_.emplace_back(precision_of<A>(), static_cast<std::size_t>(kc * mc_panels * MR));
+    // 16-bit C: the fp32 sums of one NC-wide column slab of C (each thread its own rows).
+    if constexpr (kConverted<T>)
+      c_wide_ = HostBuffer(Precision::fp32, static_cast<std::size_t>(s.m * std::min(Blocking::kNC, s.n)));
   }
 
   std::vector<std::pair<std::string, std::string>> notes() const override {
-    return {{"micro_kernel", fmt::format("{}x{}", MR, NR)},
-            {"blocking", fmt::format("MC={} KC={} NC={}", Blocking::kMC, Blocking::kKC, Blocking::kNC)},
-            {"simd_bytes", std::to_string(kVectorBytes)}};
+    std::vector<std::pair<std::string, std::string>> notes = {
+        {"micro_kernel", fmt::format("{}x{}", MR, NR)},
+        {"blocking", fmt::format("MC={} KC={} NC={}", Blocking::kMC, Blocking::kKC, Blocking::kNC)},
+        {"simd_bytes", std::to_string(kVectorBytes)}};
+    for (auto& note : precision_notes(problem_, "while packing panels")) notes.push_back(std::move(note));
+    return notes;
   }
 
  private:
@@ -111,13 +123,21 @@ class OpenmpGemm final : public CpuVariant {
     const T* a = problem_.a().data<T>();
     const T* b = problem_.b().data<T>();
     T* c = output_.data<T>();
+    A* c_wide = nullptr;  // where the kernel accumulates C: C itself, or the 16-bit types' fp32 slab
+    std::int64_t ldc = n;
+    if constexpr (kConverted<T>) {
+      c_wide = c_wide_.data<A>();
+      ldc = std::min(Blocking::kNC, n);
+    } else {
+      c_wide = c;
+    }
     const std::int64_t row_panels = (m + MR - 1) / MR;
 
 #pragma omp parallel num_threads(threads_)
     {
       const int thread = omp_get_thread_num(), team = omp_get_num_threads();
-      T* packed_a = packed_a_[static_cast<std::size_t>(thread)].data<T>();
-      T* packed_b = packed_b_[static_cast<std::size_t>(thread)].data<T>();
+      A* packed_a = packed_a_[static_cast<std::size_t>(thread)].data<A>();
+      A* packed_b = packed_b_[static_cast<std::size_t>(thread)].data<A>();
       // This thread's rows of C, in whole micro-panels.
       const std::int64_t row_begin = std::min(m, row_panels * thread / team * MR);
       const std::int64_t row_end = std::min(m, row_panels * (thread + 1) / team * MR);
@@ -136,7 +156,13 @@ class OpenmpGemm final : public CpuVariant {
           for (std::int64_t ic = row_begin; ic < row_end; ic += mc_step) {
             const std::int64_t mc = std::min(mc_step, row_end - ic);
             pack_a(a, k, ic, mc, pc, kc, packed_a);
-            macro_kernel(mc, nc, kc, packed_a, packed_b, c + ic * n + jc, n, pc > 0);
+            if constexpr (kConverted<T>) {
+              macro_kernel(mc, nc, kc, packed_a, packed_b, c_wide + ic * ldc, ldc, pc > 0);
+              if (pc + kc >= k)  // the block's last slab: round it to the storage type
+                for (std::int64_t i = ic; i < ic + mc; ++i) narrow(c_wide + i * ldc, c + i * n + jc, nc);
+            } else {
+              macro_kernel(mc, nc, kc, packed_a, packed_b, c_wide + ic * ldc + jc, ldc, pc > 0);
+            }
           }
         }
       }
@@ -146,16 +172,16 @@ class OpenmpGemm final : public CpuVariant {
   // Rows [ic, ic+mc) x columns [pc, pc+kc) of A into MR-high micro-panels, each stored
   // column by column (kc x MR); rows past the end are zero.
   static void pack_a(const T* a, std::int64_t lda, std::int64_t ic, std::int64_t mc, std::int64_t pc,
-                     std::int64_t kc, T* packed) {
+                     std::int64_t kc, A* packed) {
     for (std::int64_t ir = 0; ir < mc; ir += MR) {
-      T* panel = packed + ir * kc;
+      A* panel = packed + ir * kc;
       const std::int64_t rows = std::min<std::int64_t>(MR, mc - ir);
       for (std::int64_t i = 0; i < MR; ++i) {
         if (i < rows) {
           const T* a_row = a + (ic + ir + i) * lda + pc;
-          for (std::int64_t p = 0; p < kc; ++p) panel[p * MR + i] = a_row[p];
+          for (std::int64_t p = 0; p < kc; ++p) panel[p * MR + i] = widen(a_row[p]);
         } else {
-          for (std::int64_t p = 0; p < kc; ++p) panel[p * MR + i] = T(0);
+          for (std::int64_t p = 0; p < kc; ++p) panel[p * MR + i] = A(0);
         }
       }
     }
@@ -164,36 +190,41 @@ class OpenmpGemm final : public CpuVariant {
   // Rows [pc, pc+kc) x columns [j, j+NR) of B into one micro-panel (kc x NR); columns past
   // n are zero.
   static void pack_b(const T* b, std::int64_t ldb, std::int64_t pc, std::int64_t kc, std::int64_t j,
-                     std::int64_t n, T* panel) {
+                     std::int64_t n, A* panel) {
     const std::int64_t cols = std::min<std::int64_t>(NR, n - j);
     for (std::int64_t p = 0; p < kc; ++p) {
       const T* b_row = b + (pc + p) * ldb + j;
-      T* out = panel + p * NR;
+      A* out = panel + p * NR;
       if (cols == NR) {
-        for (int q = 0; q < NR; ++q) out[q] = b_row[q];
+        if constexpr (kConverted<T>) {
+#pragma GCC unroll 4
+          for (int q = 0; q < NR; q += kLanes<A>) store_unaligned(out + q, load_widened(b_row + q));
+        } else {
+          for (int q = 0; q < NR; ++q) out[q] = b_row[q];
+        }
       } else {
-        for (std::int64_t q = 0; q < cols; ++q) out[q] = b_row[q];
-        for (std::int64_t q = cols; q < NR; ++q) out[q] = T(0);
+        for (std::int64_t q = 0; q < cols; ++q) out[q] = widen(b_row[q]);
+        for (std::int64_t q = cols; q < NR; ++q) out[q] = A(0);
       }
     }
   }
 
   // C block (mc x nc, row stride ldc) = or += packed A block * packed B slab.
-  static void macro_kernel(std::int64_t mc, std::int64_t nc, std::int64_t kc, const T* packed_a, const T* packed_b,
-                           T* c, std::int64_t ldc, bool accumulate) {
-    alignas(64) T edge[MR * NR];
+  static void macro_kernel(std::int64_t mc, std::int64_t nc, std::int64_t kc, const A* packed_a, const A* packed_b,
+                           A* c, std::int64_t ldc, bool accumulate) {
+    alignas(64) A edge[MR * NR];
     for (std::int64_t jr = 0; jr < nc; jr += NR) {
       const std::int64_t cols = std::min<std::int64_t>(NR, nc - jr);
-      const T* b_panel = packed_b + jr * kc;
+      const A* b_panel = packed_b + jr * kc;
       for (std::int64_t ir = 0; ir < mc; ir += MR) {
         const std::int64_t rows = std::min<std::int64_t>(MR, mc - ir);
-        const T* a_panel = packed_a + ir * kc;
-        T* c_tile = c + ir * ldc + jr;
+        const A* a_panel = packed_a + ir * kc;
+        A* c_tile = c + ir * ldc + jr;
         if (rows == MR && cols == NR) {
-          micro_kernel<T>(kc, a_panel, b_panel, c_tile, ldc, accumulate);
+          micro_kernel<A>(kc, a_panel, b_panel, c_tile, ldc, accumulate);
         } else {
           // Partial tile at the matrix edge: compute the full tile aside, write its valid part.
-          micro_kernel<T>(kc, a_panel, b_panel, edge, NR, false);
+          micro_kernel<A>(kc, a_panel, b_panel, edge, NR, false);
           for (std::int64_t i = 0; i < rows; ++i)
             for (std::int64_t j = 0; j < cols; ++j)
               c_tile[i * ldc + j] = accumulate ? c_tile[i * ldc + j] + edge[i * NR + j] : edge[i * NR + j];
@@ -205,6 +236,7 @@ class OpenmpGemm final : public CpuVariant {
   const GemmProblem& problem_;
   std::vector<HostBuffer> packed_b_;
   std::vector<HostBuffer> packed_a_;
+  HostBuffer c_wide_;
 };
 
 }  // namespace

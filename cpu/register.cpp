@@ -19,25 +19,34 @@ namespace {
 
 using Prepare = std::function<std::unique_ptr<Variant>(const Problem&, const ExecutionConfig&)>;
 
+// The precisions of mlbench's own kernels: every one for GEMM and convolution (bf16/fp16
+// widened to fp32 in the kernels, tf32 as fp32 on its values); reductions have no tf32 problem.
+const std::vector<Precision> kEveryPrecision = {Precision::fp32, Precision::fp64, Precision::tf32, Precision::bf16,
+                                                Precision::fp16};
+const std::vector<Precision> kReductionPrecisions = {Precision::fp32, Precision::fp64, Precision::bf16,
+                                                     Precision::fp16};
+
 BackendInfo cpu_backend(std::string name, std::string workload, BackendKind kind, std::string description,
-                        Prepare prepare) {
+                        Prepare prepare, std::vector<Precision> precisions) {
   BackendInfo info;
   info.name = std::move(name);
   info.workload = std::move(workload);
   info.kind = kind;
   info.description = std::move(description);
+  info.precisions = std::move(precisions);
   info.availability = [] { return Availability::yes(); };
-  info.supports = [](const Problem&) { return Availability::yes(); };  // fp32 and fp64, every shape
+  info.supports = [](const Problem&) { return Availability::yes(); };  // every declared precision, every shape
   info.prepare = std::move(prepare);
   return info;
 }
 
 // A library backend this build lacks: listed, unavailable with `reason`, never prepared.
 [[maybe_unused]] BackendInfo unavailable_backend(std::string name, std::string workload, std::string description,
-                                                 std::string reason) {
-  BackendInfo info = cpu_backend(std::move(name), std::move(workload), BackendKind::cpu_library,
-                                 std::move(description), [reason](const Problem&, const ExecutionConfig&)
-                                     -> std::unique_ptr<Variant> { throw std::logic_error(reason); });
+                                                 std::string reason, std::vector<Precision> precisions) {
+  BackendInfo info = cpu_backend(
+      std::move(name), std::move(workload), BackendKind::cpu_library, std::move(description),
+      [reason](const Problem&, const ExecutionConfig&) -> std::unique_ptr<Variant> { throw std::logic_error(reason); },
+      std::move(precisions));
   info.availability = [reason] { return Availability::no(reason); };
   return info;
 }
@@ -69,39 +78,53 @@ void add_openblas_context(MachineContext& context) {
 void register_backends(Registry& registry) {
   registry.add(cpu_backend("serial", "gemm", BackendKind::cpu,
                            "single thread, i-k-j loops (unit-stride, compiler-vectorized inner loop)",
-                           prepare_serial_gemm));
+                           prepare_serial_gemm, kEveryPrecision));
   registry.add(cpu_backend("openmp", "gemm", BackendKind::cpu,
                            "BLIS-style packed A/B panels, register-blocked SIMD micro-kernel, threads over rows",
-                           prepare_openmp_gemm));
-  const char* openblas_description = "OpenBLAS cblas_sgemm/cblas_dgemm, row-major";
-#if defined(MLBENCH_HAVE_OPENBLAS)
-  registry.add(cpu_backend("openblas", "gemm", BackendKind::cpu_library, openblas_description, prepare_openblas_gemm));
+                           prepare_openmp_gemm, kEveryPrecision));
+  // fp32, fp64, tf32 (sgemm on its values), bf16 through cblas_sbgemm where the library has
+  // it; OpenBLAS has no fp16 GEMM.
+  std::vector<Precision> openblas_precisions = {Precision::fp32, Precision::fp64, Precision::tf32};
+#if defined(MLBENCH_OPENBLAS_HAS_SBGEMM)
+  const char* openblas_description = "OpenBLAS cblas_sgemm/cblas_dgemm, cblas_sbgemm for bf16, row-major";
+  openblas_precisions.push_back(Precision::bf16);
 #else
-  registry.add(unavailable_backend("openblas", "gemm", openblas_description, "built without OpenBLAS"));
+  const char* openblas_description = "OpenBLAS cblas_sgemm/cblas_dgemm, row-major";
+#endif
+#if defined(MLBENCH_HAVE_OPENBLAS)
+  BackendInfo openblas = cpu_backend("openblas", "gemm", BackendKind::cpu_library, openblas_description,
+                                     prepare_openblas_gemm, openblas_precisions);
+  openblas.supports = openblas_gemm_supports;
+  registry.add(std::move(openblas));
+#else
+  registry.add(
+      unavailable_backend("openblas", "gemm", openblas_description, "built without OpenBLAS", openblas_precisions));
 #endif
 
   registry.add(cpu_backend("serial", "convolution", BackendKind::cpu,
                            "single thread, direct loops, one output row at a time, vectorized over columns",
-                           prepare_serial_convolution));
+                           prepare_serial_convolution, kEveryPrecision));
   registry.add(cpu_backend("openmp", "convolution", BackendKind::cpu,
                            "direct, register-blocked filters x SIMD columns, streaming stores, threads over rows",
-                           prepare_openmp_convolution));
+                           prepare_openmp_convolution, kEveryPrecision));
   const char* onednn_description =
       "oneDNN convolution_forward (direct), library-chosen blocked layouts, output reordered to NCHW in the timed run";
 #if defined(MLBENCH_HAVE_ONEDNN)
-  BackendInfo onednn =
-      cpu_backend("onednn", "convolution", BackendKind::cpu_library, onednn_description, prepare_onednn_convolution);
+  // No fp64 or fp16 convolution in oneDNN on CPU; bf16 where it has an optimized kernel (supports()).
+  BackendInfo onednn = cpu_backend("onednn", "convolution", BackendKind::cpu_library, onednn_description,
+                                   prepare_onednn_convolution, {Precision::fp32, Precision::tf32, Precision::bf16});
   onednn.supports = onednn_convolution_supports;
   registry.add(std::move(onednn));
 #else
-  registry.add(unavailable_backend("onednn", "convolution", onednn_description, "built without oneDNN"));
+  registry.add(unavailable_backend("onednn", "convolution", onednn_description, "built without oneDNN",
+                                   {Precision::fp32, Precision::tf32, Precision::bf16}));
 #endif
   registry.add(cpu_backend("serial", "reduction", BackendKind::cpu,
                            "single thread, vectorized chunks summed pairwise in double",
-                           prepare_serial_reduction));
+                           prepare_serial_reduction, kReductionPrecisions));
   registry.add(cpu_backend("openmp", "reduction", BackendKind::cpu,
                            "per-thread padded partials, four SIMD accumulators, chunks summed pairwise in double",
-                           prepare_openmp_reduction));
+                           prepare_openmp_reduction, kReductionPrecisions));
 
   registry.peak_providers.emplace_back(measure_cpu_peaks);
 #if defined(MLBENCH_HAVE_OPENBLAS)

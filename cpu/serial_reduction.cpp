@@ -1,45 +1,80 @@
 // Serial reduction: one pass per reduced segment (the whole tensor, or each row). Sums run in
 // the problem precision over chunks of kSumChunk elements, which the compiler vectorizes
 // (omp simd permits the reassociation), and the chunk sums are added pairwise in double.
-// Max is a vectorized running maximum; mean is sum / count.
+// Max is a vectorized running maximum; mean is sum / count. bf16/fp16 inputs are widened to
+// fp32 a chunk at a time (into a buffer on the stack) before the same loops; the output is fp32.
 #include <algorithm>
 #include <limits>
 
 #include "cpu/cpu_backends.h"
+#include "cpu/reduced_precision.h"
 #include "cpu/reduction_common.h"
 
 namespace mlbench::cpu {
 namespace {
 
+// T: the storage type of the input; A = arithmetic_t<T> that of the arithmetic and the output.
 template <class T>
 class SerialReduction final : public CpuVariant {
+  using A = arithmetic_t<T>;
+
  public:
   explicit SerialReduction(const ReductionProblem& problem) : CpuVariant(problem, 1), problem_(problem) {}
+
+  std::vector<std::pair<std::string, std::string>> notes() const override {
+    return precision_notes(problem_, "a chunk at a time");
+  }
 
  private:
   void compute() override {
     const ReductionShape& s = problem_.shape();
     const T* x = problem_.input().data<T>();
-    T* out = output_.data<T>();
+    A* out = output_.data<A>();
     const std::int64_t segments = s.axis == ReduceAxis::rows ? s.rows : 1;
     const std::int64_t length = s.rows * s.cols / segments;
     for (std::int64_t seg = 0; seg < segments; ++seg) out[seg] = reduce(x + seg * length, length, s.op);
   }
 
-  static T reduce(const T* x, std::int64_t length, ReduceOp op) {
+  static A reduce(const T* x, std::int64_t length, ReduceOp op) {
     if (op == ReduceOp::max) {
-      T m = -std::numeric_limits<T>::infinity();
-#pragma omp simd reduction(max : m)
-      for (std::int64_t i = 0; i < length; ++i) m = x[i] > m ? x[i] : m;
+      A m = -std::numeric_limits<A>::infinity();
+      if constexpr (kConverted<T>) {
+        for (std::int64_t begin = 0; begin < length; begin += kSumChunk) {
+          const std::int64_t count = std::min(kSumChunk, length - begin);
+          A wide[kSumChunk];
+          widen(x + begin, wide, count);
+          m = std::max(m, max_of(wide, count));
+        }
+      } else {
+        m = max_of(x, length);
+      }
       return m;
     }
     const double sum = pairwise_sum([x](std::int64_t begin, std::int64_t end) { return chunk_sum(x + begin, end - begin); },
                                     0, length);
-    return static_cast<T>(op == ReduceOp::mean ? sum / static_cast<double>(length) : sum);
+    return static_cast<A>(op == ReduceOp::mean ? sum / static_cast<double>(length) : sum);
+  }
+
+  static A max_of(const A* x, std::int64_t count) {
+    A m = -std::numeric_limits<A>::infinity();
+#pragma omp simd reduction(max : m)
+    for (std::int64_t i = 0; i < count; ++i) m = x[i] > m ? x[i] : m;
+    return m;
   }
 
   static double chunk_sum(const T* x, std::int64_t count) {
-    T partial = 0;
+    if constexpr (kConverted<T>) {
+      A wide[kSumChunk];
+      count = std::min(count, kSumChunk);  // what pairwise_sum passes; tells the compiler too
+      widen(x, wide, count);
+      return sum_of(wide, count);
+    } else {
+      return sum_of(x, count);
+    }
+  }
+
+  static double sum_of(const A* x, std::int64_t count) {
+    A partial = 0;
 #pragma omp simd reduction(+ : partial)
     for (std::int64_t i = 0; i < count; ++i) partial += x[i];
     return static_cast<double>(partial);

@@ -1,4 +1,5 @@
-// 2D convolution forward (cross-correlation), NCHW input, KCRR filters, fp32 and fp64.
+// 2D convolution forward (cross-correlation), NCHW input, KCRR filters; fp32 (and tf32 values),
+// fp64, and bf16/fp16 inputs and output with fp32 accumulation.
 //
 // Idea: direct convolution with input reuse in shared memory. A block of 32 x 8 threads owns
 // an output tile of (32*PX) columns x 8 rows of one image and a group of KG filters. Per stage
@@ -9,6 +10,9 @@
 // A thread's PX pixels are 32 columns apart: a warp reads consecutive shared-memory words
 // (no bank conflicts at stride 1) and writes 128 contiguous bytes per filter (coalesced).
 // Filters are stored [c][r][s][k] so that a 16-byte broadcast read gives V filters' weights.
+// bf16/fp16: elements are widened to fp32 as they are copied into shared memory, so the
+// compute loop is the fp32 one (same shared layout, same register blocking); outputs are
+// rounded to the 16-bit type once, when written.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -18,6 +22,7 @@
 #include "kernels/conv2d_tiled.h"
 #include "kernels/cuda_check.h"
 #include "kernels/device_vectors.cuh"
+#include "kernels/element_types.cuh"
 
 namespace mlbench::kernels {
 
@@ -32,17 +37,20 @@ struct ConvArgs {
   int channels_per_stage, tile_height, tile_width, filter_groups;
 };
 
+// T: the stored element (float, double, __half, __nv_bfloat16); Acc: what shared memory and
+// the accumulators hold (double for fp64, float otherwise).
 template <class T, int PX, int KG>
 __global__ void __launch_bounds__(kThreads, 2)
     conv2d_tiled_kernel(const T* __restrict__ input, const T* __restrict__ weights, T* __restrict__ output,
                         ConvArgs p) {
-  using Vec = typename Vec16<T>::type;
-  constexpr int V = Vec16<T>::size;
+  using Acc = accumulator_t<T>;
+  using Vec = typename Vec16<Acc>::type;
+  constexpr int V = Vec16<Acc>::size;
   static_assert(KG % V == 0, "filters per thread must fill whole 16-byte vectors");
   extern __shared__ __align__(16) unsigned char shared_raw[];
   const int taps = p.kernel * p.kernel;
-  T* w_stage = reinterpret_cast<T*>(shared_raw);                // [CC][R][R][KG]
-  T* in_stage = w_stage + p.channels_per_stage * taps * KG;     // [CC][tile_h][tile_w]
+  Acc* w_stage = reinterpret_cast<Acc*>(shared_raw);            // [CC][R][R][KG]
+  Acc* in_stage = w_stage + p.channels_per_stage * taps * KG;   // [CC][tile_h][tile_w]
   const int tile_plane = p.tile_height * p.tile_width;
 
   const int tx = threadIdx.x, ty = threadIdx.y, tid = ty * kThreadsX + tx;
@@ -51,32 +59,34 @@ __global__ void __launch_bounds__(kThreads, 2)
   const int ox0 = blockIdx.x * (kThreadsX * PX), oy0 = blockIdx.y * kThreadsY;
   const int ix0 = ox0 * p.stride - p.pad, iy0 = oy0 * p.stride - p.pad;
 
-  T acc[KG][PX] = {};
+  Acc acc[KG][PX] = {};
   for (int c0 = 0; c0 < p.channels; c0 += p.channels_per_stage) {
     const int cc = min(p.channels_per_stage, p.channels - c0);
-    // Load tile: CC channels of input + halo (zeros outside the image) and their filters.
+    // Load tile: CC channels of input + halo (zeros outside the image) and their filters,
+    // widened to Acc.
     for (int i = tid; i < cc * tile_plane; i += kThreads) {
       const int c = i / tile_plane, y = (i % tile_plane) / p.tile_width, x = i % p.tile_width;
       const int gy = iy0 + y, gx = ix0 + x;
-      in_stage[i] = (gy >= 0 && gy < p.height && gx >= 0 && gx < p.width)
-                        ? input[((static_cast<long long>(n) * p.channels + c0 + c) * p.height + gy) * p.width + gx]
-                        : T(0);
+      in_stage[i] =
+          (gy >= 0 && gy < p.height && gx >= 0 && gx < p.width)
+              ? widen(input[((static_cast<long long>(n) * p.channels + c0 + c) * p.height + gy) * p.width + gx])
+              : Acc(0);
     }
     for (int i = tid; i < cc * taps * KG; i += kThreads) {
       const int k = i % KG, tap = (i / KG) % taps, c = i / (KG * taps);
       w_stage[i] = (k0 + k < p.filters)
-                       ? weights[(static_cast<long long>(k0 + k) * p.channels + c0 + c) * taps + tap]
-                       : T(0);
+                       ? widen(weights[(static_cast<long long>(k0 + k) * p.channels + c0 + c) * taps + tap])
+                       : Acc(0);
     }
     __syncthreads();
 
     // Compute in registers: every tap of every staged channel updates KG x PX accumulators.
     for (int c = 0; c < cc; ++c) {
       for (int r = 0; r < p.kernel; ++r) {
-        const T* in_row = in_stage + c * tile_plane + (ty * p.stride + r) * p.tile_width + tx * p.stride;
-        const T* w_row = w_stage + (c * taps + r * p.kernel) * KG;
+        const Acc* in_row = in_stage + c * tile_plane + (ty * p.stride + r) * p.tile_width + tx * p.stride;
+        const Acc* w_row = w_stage + (c * taps + r * p.kernel) * KG;
         for (int s = 0; s < p.kernel; ++s) {
-          T x[PX];
+          Acc x[PX];
 #pragma unroll
           for (int px = 0; px < PX; ++px) x[px] = in_row[px * kThreadsX * p.stride + s];
 #pragma unroll
@@ -85,7 +95,7 @@ __global__ void __launch_bounds__(kThreads, 2)
 #pragma unroll
             for (int e = 0; e < V; ++e) {
 #pragma unroll
-              for (int px = 0; px < PX; ++px) acc[kv * V + e][px] += element<const Vec, const T>(w, e) * x[px];
+              for (int px = 0; px < PX; ++px) acc[kv * V + e][px] += element<const Vec, const Acc>(w, e) * x[px];
             }
           }
         }
@@ -105,14 +115,16 @@ __global__ void __launch_bounds__(kThreads, 2)
 #pragma unroll
     for (int px = 0; px < PX; ++px) {
       const int ox = ox0 + tx + px * kThreadsX;
-      if (ox < p.out_width) out_row[ox] = acc[k][px];
+      if (ox < p.out_width) out_row[ox] = narrow<T>(acc[k][px]);
     }
   }
 }
 
-// Filters per thread that keep a thread within 128 registers without spilling.
+// Filters per thread that keep a thread within 128 registers without spilling (16-bit inputs
+// accumulate in fp32 registers, so they count as fp32 here and in the shared-memory sizes).
 constexpr int max_filters_per_thread(bool fp64, int pixels) { return fp64 ? (pixels == 4 ? 4 : 8) : 64 / pixels; }
 
+// Shared memory holds Acc: 8 bytes per element for fp64, 4 for every other precision.
 std::size_t shared_bytes_for(const ConvShape& s, int pixels, int filters, int channels, bool fp64) {
   const std::int64_t tile_h = (kThreadsY - 1) * s.stride + s.kernel;
   const std::int64_t tile_w = (kThreadsX * pixels - 1) * s.stride + s.kernel;
@@ -140,7 +152,7 @@ void launch_instance(const Conv2dPlan& plan, const ConvArgs& args, const T* in, 
 
 template <class T, int PX>
 void launch_px(const Conv2dPlan& plan, const ConvArgs& args, const T* in, const T* w, T* out, cudaStream_t stream) {
-  constexpr int kMaxKG = max_filters_per_thread(sizeof(T) == 8, PX);
+  constexpr int kMaxKG = max_filters_per_thread(std::is_same_v<T, double>, PX);
   switch (plan.filters_per_thread) {
     case 4: return launch_instance<T, PX, 4>(plan, args, in, w, out, stream);
     case 8:
@@ -189,7 +201,8 @@ Conv2dPlan plan_conv2d_tiled(const ConvShape& shape, bool fp64, int device, Conv
   const bool int_sized = shape.batch * shape.out_height() * shape.out_width() < (std::int64_t{1} << 31) &&
                          depth * shape.filters < (std::int64_t{1} << 31);
   if (algorithm == ConvAlgorithm::implicit_gemm && (fp64 || !int_sized)) {
-    throw std::invalid_argument("implicit GEMM convolution is fp32 only, with int-sized pixel and filter counts");
+    throw std::invalid_argument(
+        "implicit GEMM convolution takes fp32, tf32, bf16 or fp16 (not fp64), with int-sized pixel and filter counts");
   }
   plan.implicit_gemm = algorithm == ConvAlgorithm::implicit_gemm ||
                        (algorithm == ConvAlgorithm::automatic && !fp64 && int_sized && depth >= 64 && shape.filters >= 32);
@@ -243,10 +256,10 @@ Conv2dPlan plan_conv2d_direct(const ConvShape& shape, bool fp64, int device, int
 template <class T>
 void launch_conv2d_tiled(const Conv2dPlan& plan, const T* input, const T* weights, T* output, cudaStream_t stream) {
   if (plan.implicit_gemm) {
-    if constexpr (std::is_same_v<T, float>) {
-      return launch_conv_implicit_gemm(plan, input, weights, output, stream);
+    if constexpr (!std::is_same_v<T, double>) {
+      return launch_conv_implicit_gemm<T>(plan, input, weights, output, stream);
     } else {
-      throw std::invalid_argument("implicit GEMM convolution is fp32 only");
+      throw std::invalid_argument("implicit GEMM convolution has no fp64 kernel");
     }
   }
   const ConvShape& s = plan.shape;
@@ -264,15 +277,22 @@ void launch_conv2d_tiled(const Conv2dPlan& plan, const T* input, const T* weight
   args.tile_height = (kThreadsY - 1) * args.stride + args.kernel;
   args.tile_width = (kThreadsX * plan.pixels_per_thread - 1) * args.stride + args.kernel;
   args.filter_groups = (args.filters + plan.filters_per_thread - 1) / plan.filters_per_thread;
+  using D = device_element_t<T>;
+  const D* in = device_pointer(input);
+  const D* w = device_pointer(weights);
+  D* out = device_pointer(output);
   switch (plan.pixels_per_thread) {
-    case 1: return launch_px<T, 1>(plan, args, input, weights, output, stream);
-    case 2: return launch_px<T, 2>(plan, args, input, weights, output, stream);
-    case 4: return launch_px<T, 4>(plan, args, input, weights, output, stream);
+    case 1: return launch_px<D, 1>(plan, args, in, w, out, stream);
+    case 2: return launch_px<D, 2>(plan, args, in, w, out, stream);
+    case 4: return launch_px<D, 4>(plan, args, in, w, out, stream);
   }
   throw std::invalid_argument("conv2d: no kernel for plan " + plan.describe());
 }
 
 template void launch_conv2d_tiled<float>(const Conv2dPlan&, const float*, const float*, float*, cudaStream_t);
 template void launch_conv2d_tiled<double>(const Conv2dPlan&, const double*, const double*, double*, cudaStream_t);
+template void launch_conv2d_tiled<bfloat16>(const Conv2dPlan&, const bfloat16*, const bfloat16*, bfloat16*,
+                                            cudaStream_t);
+template void launch_conv2d_tiled<float16>(const Conv2dPlan&, const float16*, const float16*, float16*, cudaStream_t);
 
 }  // namespace mlbench::kernels

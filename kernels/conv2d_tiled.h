@@ -1,4 +1,7 @@
 // Host entry of the hand-written 2D convolution (kernels/conv2d_tiled.cu), NCHW / KCRR.
+// Element types: float (fp32, and tf32 values), double (fp64), mlbench::bfloat16 and
+// mlbench::float16 (inputs and output 16-bit, fp32 accumulation). Plans take `fp64` only:
+// the 16-bit types stage fp32 values in shared memory and plan exactly as fp32 does.
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -7,11 +10,12 @@
 #include <string>
 
 #include "bench/convolution.h"
+#include "bench/reduced_float.h"
 
 namespace mlbench::kernels {
 
 // Direct (conv2d_tiled.cu) suits few channels x taps; implicit GEMM (conv_implicit_gemm.cu,
-// fp32) suits deep layers. `automatic` picks by the shape.
+// every precision but fp64) suits deep layers. `automatic` picks by the shape.
 enum class ConvAlgorithm { automatic, direct, implicit_gemm };
 
 // Launch configuration chosen once per problem (at prepare, never timed).
@@ -40,12 +44,14 @@ Conv2dPlan plan_conv2d_tiled(const ConvShape& shape, bool fp64, int device,
 Conv2dPlan plan_conv2d_direct(const ConvShape& shape, bool fp64, int device, int pixels_per_thread,
                               int filters_per_thread);
 
-// Runs the plan's kernel (direct or implicit GEMM).
+// Runs the plan's kernel (direct or implicit GEMM). T: float, double, bfloat16, float16.
 template <class T>
 void launch_conv2d_tiled(const Conv2dPlan& plan, const T* input, const T* weights, T* output, cudaStream_t stream);
 
-// The implicit-GEMM kernel alone (fp32); launch_conv2d_tiled calls it for such plans.
-void launch_conv_implicit_gemm(const Conv2dPlan& plan, const float* input, const float* weights, float* output,
+// The implicit-GEMM kernel alone (T: float, bfloat16, float16); launch_conv2d_tiled calls it
+// for such plans.
+template <class T>
+void launch_conv_implicit_gemm(const Conv2dPlan& plan, const T* input, const T* weights, T* output,
                                cudaStream_t stream);
 
 }  // namespace mlbench::kernels

@@ -1,4 +1,10 @@
-// Convolution variants: the hand-written tiled kernel and cuDNN.
+// Convolution variants: the hand-written tiled kernel and cuDNN, at every precision.
+//  cuda:  fp32/fp64 as written; tf32 = the fp32 kernels on the tf32 values (CUDA cores); bf16/fp16
+//         = the same kernels loading 16-bit elements, widening them to fp32, accumulating in fp32
+//         and rounding the output to the 16-bit type.
+//  cudnn: fp32 with FMA math only (no TF32); fp64; tf32 = fp32 tensors with tensor-op math;
+//         bf16/fp16 = 16-bit tensors, fp32 compute type, tensor-op math. In every case the
+//         fastest algorithm whose output passes verification.
 #include <algorithm>
 
 #include <fmt/format.h>
@@ -7,27 +13,42 @@
 #include "kernels/backends.h"
 #include "kernels/conv2d_tiled.h"
 #include "kernels/cuda_check.h"
+#include "kernels/element_types.h"
 #include "kernels/gpu_variant.h"
 
 namespace mlbench::kernels {
 
 namespace {
 
+// What the hand-written kernels do with a reduced precision, for the report.
+std::string cuda_conv_compute(Precision precision, bool implicit_gemm) {
+  if (precision == Precision::tf32) {
+    return "tf32 inputs (fp32 values with 10-bit mantissas) run through the fp32 kernel: fp32 FMA on CUDA "
+           "cores, no tensor cores; fp32 output";
+  }
+  const std::string type = to_string(precision);
+  const char* where = implicit_gemm ? "as loaded into registers" : "as staged in shared memory";
+  return type + " converted to fp32 " + where + "; fp32 FMA accumulation on CUDA cores (no tensor cores); output "
+         "rounded to " + type;
+}
+
 class CudaConvVariant final : public GpuVariant {
  public:
   CudaConvVariant(const ConvProblem& p, const ExecutionConfig& config)
-      : GpuVariant(config, p.precision(), {&p.input(), &p.weights()}, p.output_size()),
+      : GpuVariant(config, p.precision(), p.output_precision(), {&p.input(), &p.weights()}, p.output_size()),
         plan_(plan_conv2d_tiled(p.shape(), p.precision() == Precision::fp64, config.device)) {
     notes_.emplace_back("tile", plan_.describe());
+    if (is_reduced(p.precision()))
+      notes_.emplace_back("compute", cuda_conv_compute(p.precision(), plan_.implicit_gemm));
   }
 
  private:
   void launch() override {
-    if (precision() == Precision::fp64) {
-      launch_conv2d_tiled<double>(plan_, input<double>(0), input<double>(1), output<double>(), stream());
-    } else {
-      launch_conv2d_tiled<float>(plan_, input<float>(0), input<float>(1), output<float>(), stream());
-    }
+    // tf32 data is fp32 storage: the float kernels (output fp32 too).
+    with_element_type(precision(), [&](auto tag) {
+      using T = decltype(tag);
+      launch_conv2d_tiled<T>(plan_, input<T>(0), input<T>(1), output<T>(), stream());
+    });
   }
   Conv2dPlan plan_;
 };
@@ -47,23 +68,64 @@ const char* algorithm_name(cudnnConvolutionFwdAlgo_t algo) {
   }
 }
 
-const char* math_name(cudnnMathType_t math) {
+// The "math" note. Rows whose note says "tensor" are held against the tensor-core peak of their
+// precision (bench/roofline.cpp).
+std::string math_name(cudnnMathType_t math, Precision precision) {
+  if (!is_reduced(precision)) {
+    switch (math) {
+      case CUDNN_DEFAULT_MATH: return "default";
+      case CUDNN_TENSOR_OP_MATH: return "tensor op";
+      case CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION: return "tensor op (conversion allowed)";
+      case CUDNN_FMA_MATH: return "fma (no tf32)";
+    }
+    return "unknown";
+  }
+  const std::string type = to_string(precision);
   switch (math) {
-    case CUDNN_DEFAULT_MATH: return "default";
-    case CUDNN_TENSOR_OP_MATH: return "tensor op";
-    case CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION: return "tensor op (conversion allowed)";
-    case CUDNN_FMA_MATH: return "fma (no tf32)";
+    case CUDNN_DEFAULT_MATH: return "default (" + type + " tensor cores permitted)";
+    case CUDNN_TENSOR_OP_MATH: return type + " tensor cores (tensor op math)";
+    case CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION: return type + " tensor cores (tensor op math, conversion allowed)";
+    case CUDNN_FMA_MATH: return "fma (fp32 on CUDA cores, no tensor cores)";
   }
   return "unknown";
+}
+
+// Tensor descriptors' type: the storage type (tf32 data is fp32).
+cudnnDataType_t data_type(Precision precision) {
+  switch (precision) {
+    case Precision::fp64: return CUDNN_DATA_DOUBLE;
+    case Precision::bf16: return CUDNN_DATA_BFLOAT16;
+    case Precision::fp16: return CUDNN_DATA_HALF;
+    case Precision::fp32:
+    case Precision::tf32: break;
+  }
+  return CUDNN_DATA_FLOAT;
+}
+
+// Whether an algorithm found for `precision` may be used, in order of preference (`pass` 0 first).
+// fp32: FMA math, then default math, never tensor-op math (the fp32 baseline must not run on TF32
+// tensor cores). fp64: any. tf32, bf16, fp16: any math but ALLOW_CONVERSION (which may convert
+// fp32 data down to fp16), in a single pass: the fastest one.
+bool acceptable_math(cudnnMathType_t math, Precision precision, int pass) {
+  switch (precision) {
+    case Precision::fp32: return math == (pass == 0 ? CUDNN_FMA_MATH : CUDNN_DEFAULT_MATH);
+    case Precision::fp64: return pass == 0;
+    case Precision::tf32:
+    case Precision::bf16:
+    case Precision::fp16: break;
+  }
+  return pass == 0 && math != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
 }
 
 class CudnnConvVariant final : public GpuVariant {
  public:
   CudnnConvVariant(const ConvProblem& p, const ExecutionConfig& config)
-      : GpuVariant(config, p.precision(), {&p.input(), &p.weights()}, p.output_size()) {
+      : GpuVariant(config, p.precision(), p.output_precision(), {&p.input(), &p.weights()}, p.output_size()) {
     const ConvShape& s = p.shape();
-    const bool fp64 = p.precision() == Precision::fp64;
-    const cudnnDataType_t type = fp64 ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT;
+    const Precision precision = p.precision();
+    const cudnnDataType_t type = data_type(precision);
+    // fp32 accumulation for every type but fp64 (PSEUDO_HALF / PSEUDO_BFLOAT16 configs for 16-bit).
+    const cudnnDataType_t compute_type = precision == Precision::fp64 ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT;
     auto to_int = [](std::int64_t v) { return static_cast<int>(v); };
     MLBENCH_CUDA_CHECK(cudnnCreate(&handle_));
     MLBENCH_CUDA_CHECK(cudnnSetStream(handle_, stream()));
@@ -76,9 +138,11 @@ class CudnnConvVariant final : public GpuVariant {
     MLBENCH_CUDA_CHECK(cudnnSetFilter4dDescriptor(w_desc_, type, CUDNN_TENSOR_NCHW, to_int(s.filters),
                                                   to_int(s.channels), to_int(s.kernel), to_int(s.kernel)));
     MLBENCH_CUDA_CHECK(cudnnSetConvolution2dDescriptor(conv_desc_, to_int(s.pad), to_int(s.pad), to_int(s.stride),
-                                                       to_int(s.stride), 1, 1, CUDNN_CROSS_CORRELATION, type));
-    // FMA math only: the fp32 baseline must not silently run on TF32 tensor cores.
-    MLBENCH_CUDA_CHECK(cudnnSetConvolutionMathType(conv_desc_, CUDNN_FMA_MATH));
+                                                       to_int(s.stride), 1, 1, CUDNN_CROSS_CORRELATION, compute_type));
+    // fp32: FMA math only, the fp32 baseline must not silently run on TF32 tensor cores. The
+    // reduced precisions exist for tensor cores: tensor-op math (TF32 for fp32 tensors).
+    MLBENCH_CUDA_CHECK(
+        cudnnSetConvolutionMathType(conv_desc_, is_reduced(precision) ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH));
     int n = 0, k = 0, oh = 0, ow = 0;
     MLBENCH_CUDA_CHECK(cudnnGetConvolution2dForwardOutputDim(conv_desc_, x_desc_, w_desc_, &n, &k, &oh, &ow));
     if (oh != s.out_height() || ow != s.out_width()) {
@@ -93,19 +157,23 @@ class CudnnConvVariant final : public GpuVariant {
     std::vector<cudnnConvolutionFwdAlgoPerf_t> results(static_cast<std::size_t>(max_count));
     MLBENCH_CUDA_CHECK(cudnnFindConvolutionForwardAlgorithm(handle_, x_desc_, w_desc_, conv_desc_, y_desc_, max_count,
                                                             &returned, results.data()));
-    // Results come fastest first. Prefer FMA math; accept default math before giving up; never
-    // tensor-op math for fp32. FFT and Winograd algorithms trade per-output accuracy for speed:
-    // each candidate is run once here and kept only if its output passes mlbench's own fp64
+    // Results come fastest first; acceptable_math orders them by math type. FFT and Winograd
+    // algorithms trade per-output accuracy for speed: each candidate is run once here and kept
+    // only if its output (in output_precision(), 16-bit for bf16/fp16) passes mlbench's own fp64
     // verification, so the baseline is the fastest algorithm whose result would be accepted.
     std::vector<const cudnnConvolutionFwdAlgoPerf_t*> candidates;
-    for (cudnnMathType_t wanted : {CUDNN_FMA_MATH, CUDNN_DEFAULT_MATH})
+    for (int pass = 0; pass < 2; ++pass)
       for (int i = 0; i < returned; ++i) {
         const auto& r = results[static_cast<std::size_t>(i)];
-        if (r.status == CUDNN_STATUS_SUCCESS && (fp64 || r.mathType == wanted) &&
+        if (r.status == CUDNN_STATUS_SUCCESS && acceptable_math(r.mathType, precision, pass) &&
             std::find(candidates.begin(), candidates.end(), &r) == candidates.end())
           candidates.push_back(&r);
       }
-    if (candidates.empty()) throw std::runtime_error("cuDNN found no FMA-math forward algorithm for " + p.shape_label());
+    if (candidates.empty()) {
+      throw std::runtime_error(fmt::format("cuDNN found no {} forward algorithm for {}",
+                                           precision == Precision::fp32 ? "FMA-math" : to_string(precision),
+                                           p.shape_label()));
+    }
     std::size_t largest_workspace = 0;
     for (const auto* c : candidates) largest_workspace = std::max(largest_workspace, c->memory);
     if (largest_workspace > 0) workspace_ = allocate_scratch(largest_workspace, "the cuDNN workspace");
@@ -131,7 +199,11 @@ class CudnnConvVariant final : public GpuVariant {
     workspace_bytes_ = chosen->memory;
     poison_output();
     notes_.emplace_back("algorithm", algorithm_name(algo_));
-    notes_.emplace_back("math", math_name(chosen->mathType));
+    notes_.emplace_back("math", math_name(chosen->mathType, precision));
+    if (is_16bit(precision)) {
+      notes_.emplace_back("compute", to_string(precision) + " tensors, fp32 compute type (accumulation); output " +
+                                         to_string(precision));
+    }
     notes_.emplace_back("workspace_bytes", std::to_string(workspace_bytes_));
     if (!rejected.empty()) notes_.emplace_back("rejected_algorithms", fmt::format("{}", fmt::join(rejected, "; ")));
   }
@@ -145,12 +217,13 @@ class CudnnConvVariant final : public GpuVariant {
 
  private:
   void launch() override {
+    // alpha and beta are double for fp64 and float for every other type (16-bit included).
     if (precision() == Precision::fp64) {
       const double alpha = 1.0, beta = 0.0;
-      forward(&alpha, &beta, input<double>(0), input<double>(1), output<double>());
+      forward(&alpha, &beta, input<void>(0), input<void>(1), output<void>());
     } else {
       const float alpha = 1.0f, beta = 0.0f;
-      forward(&alpha, &beta, input<float>(0), input<float>(1), output<float>());
+      forward(&alpha, &beta, input<void>(0), input<void>(1), output<void>());
     }
   }
   void forward(const void* alpha, const void* beta, const void* x, const void* w, void* y) {

@@ -1,4 +1,5 @@
-// 2D convolution forward as an implicit GEMM (fp32), for deep layers (many channels x taps).
+// 2D convolution forward as an implicit GEMM (fp32, and bf16/fp16 with fp32 accumulation), for
+// deep layers (many channels x taps).
 //
 // Idea: output[n][k][p] = sum_{c,r,s} W[k][c,r,s] * X[n][c][p_y*S-P+r][p_x*S-P+s] is the GEMM
 // C = A * B with A = the filters (K x C*R*R, row-major as stored), B = the im2col matrix
@@ -7,9 +8,13 @@
 // from the input as the K loop advances (coalesced: a warp reads 32 neighbouring pixels),
 // stepping (c, r, s) incrementally instead of dividing. The rest is kernels/gemm_tiled.cu:
 // double-buffered shared tiles, 8x8 outputs per thread in registers, 16-byte shared reads.
+// bf16/fp16: filters are read 4 at a time (8 bytes), gathered pixels one at a time, and both
+// are widened to fp32 before they reach shared memory, so the multiply loop is the fp32 one;
+// outputs are rounded to the 16-bit type as they are stored (4 per 8-byte store).
 #include "kernels/conv2d_tiled.h"
 #include "kernels/cuda_check.h"
 #include "kernels/device_vectors.cuh"
+#include "kernels/element_types.cuh"
 #include "kernels/register_tile.cuh"
 
 namespace mlbench::kernels {
@@ -27,10 +32,11 @@ constexpr int kTileFilters = 64;  // BM
 constexpr int kTileDepth = 16;    // BK
 
 // BN pixels per block, one per thread; each thread accumulates 8 filters x 8 pixels.
-template <int BN>
+// T: the stored element (float, __half, __nv_bfloat16); tiles and accumulators are fp32.
+template <int BN, class T>
 __global__ void __launch_bounds__(BN, 2)
-    conv_implicit_gemm_kernel(const float* __restrict__ input, const float* __restrict__ weights,
-                              float* __restrict__ output, ImplicitGemmArgs p) {
+    conv_implicit_gemm_kernel(const T* __restrict__ input, const T* __restrict__ weights, T* __restrict__ output,
+                              ImplicitGemmArgs p) {
   constexpr int BM = kTileFilters, BK = kTileDepth, V = 4, kThreads = BN;
   constexpr int kLoadsA = BM * BK / V / kThreads;  // 16-byte vectors of filters per thread
   static_assert(kLoadsA * V * kThreads == BM * BK, "filter tile not divisible");
@@ -51,7 +57,7 @@ __global__ void __launch_bounds__(BN, 2)
   const int n = pixel_valid ? pixel / p.out_plane : 0;
   const int rem = pixel_valid ? pixel % p.out_plane : 0;
   const int iy0 = (rem / p.out_width) * p.stride - p.pad, ix0 = (rem % p.out_width) * p.stride - p.pad;
-  const float* image = input + static_cast<long long>(n) * p.channels * p.height * p.width;
+  const T* image = input + static_cast<long long>(n) * p.channels * p.height * p.width;
   int c = 0, r = 0, s = 0;  // the (c, r, s) of the next depth index this thread gathers
 
   float4 next_a[kLoadsA];
@@ -63,19 +69,20 @@ __global__ void __launch_bounds__(BN, 2)
     for (int i = 0; i < kLoadsA; ++i) {
       const int idx = tid + i * kThreads;
       const int f = block_filter + idx / (BK / V), col = k0 + (idx % (BK / V)) * V;
-      const float* src = weights + static_cast<long long>(f) * p.depth + col;
+      const T* src = weights + static_cast<long long>(f) * p.depth + col;
       if (weights_vectorized) {
-        next_a[i] = (f < p.filters && col < p.depth) ? *reinterpret_cast<const float4*>(src) : float4{};
+        next_a[i] = (f < p.filters && col < p.depth) ? load4_as_float4(src) : float4{};
       } else {
 #pragma unroll
-        for (int e = 0; e < V; ++e) element<float4, float>(next_a[i], e) = (f < p.filters && col + e < p.depth) ? src[e] : 0.0f;
+        for (int e = 0; e < V; ++e)
+          element<float4, float>(next_a[i], e) = (f < p.filters && col + e < p.depth) ? widen(src[e]) : 0.0f;
       }
     }
 #pragma unroll
     for (int kk = 0; kk < BK; ++kk) {
       const int iy = iy0 + r, ix = ix0 + s;
       const bool inside = pixel_valid && c < p.channels && iy >= 0 && iy < p.height && ix >= 0 && ix < p.width;
-      next_b[kk] = inside ? image[(static_cast<long long>(c) * p.height + iy) * p.width + ix] : 0.0f;
+      next_b[kk] = inside ? widen(image[(static_cast<long long>(c) * p.height + iy) * p.width + ix]) : 0.0f;
       // Advance (c, r, s) by one depth index.
       if (++s == p.kernel) {
         s = 0;
@@ -128,14 +135,14 @@ __global__ void __launch_bounds__(BN, 2)
         float4 out;
 #pragma unroll
         for (int e = 0; e < V; ++e) element<float4, float>(out, e) = acc[i][half * V + e];
-        *reinterpret_cast<float4*>(output + (static_cast<long long>(img) * p.filters + f) * p.out_plane + pos) = out;
+        store4_from_float4(output + (static_cast<long long>(img) * p.filters + f) * p.out_plane + pos, out);
       } else if (!vector_store) {
 #pragma unroll
         for (int e = 0; e < V; ++e) {
           const int px = first + e;
           if (px < p.pixels) {
             output[(static_cast<long long>(px / p.out_plane) * p.filters + f) * p.out_plane + px % p.out_plane] =
-                acc[i][half * V + e];
+                narrow<T>(acc[i][half * V + e]);
           }
         }
       }
@@ -147,7 +154,8 @@ constexpr int kPixelsPerBlock = 128;
 
 }  // namespace
 
-void launch_conv_implicit_gemm(const Conv2dPlan& plan, const float* input, const float* weights, float* output,
+template <class T>
+void launch_conv_implicit_gemm(const Conv2dPlan& plan, const T* input, const T* weights, T* output,
                                cudaStream_t stream) {
   const ConvShape& s = plan.shape;
   ImplicitGemmArgs args{};
@@ -163,8 +171,15 @@ void launch_conv_implicit_gemm(const Conv2dPlan& plan, const float* input, const
   args.pixels = static_cast<int>(s.batch * s.out_height() * s.out_width());
   args.depth = static_cast<int>(s.channels * s.kernel * s.kernel);
   const dim3 grid((args.pixels + kPixelsPerBlock - 1) / kPixelsPerBlock, (args.filters + kTileFilters - 1) / kTileFilters);
-  conv_implicit_gemm_kernel<kPixelsPerBlock><<<grid, kPixelsPerBlock, 0, stream>>>(input, weights, output, args);
+  conv_implicit_gemm_kernel<kPixelsPerBlock><<<grid, kPixelsPerBlock, 0, stream>>>(
+      device_pointer(input), device_pointer(weights), device_pointer(output), args);
   MLBENCH_CUDA_CHECK_LAUNCH();
 }
+
+template void launch_conv_implicit_gemm<float>(const Conv2dPlan&, const float*, const float*, float*, cudaStream_t);
+template void launch_conv_implicit_gemm<bfloat16>(const Conv2dPlan&, const bfloat16*, const bfloat16*, bfloat16*,
+                                                  cudaStream_t);
+template void launch_conv_implicit_gemm<float16>(const Conv2dPlan&, const float16*, const float16*, float16*,
+                                                 cudaStream_t);
 
 }  // namespace mlbench::kernels

@@ -6,8 +6,8 @@
 
 namespace mlbench::kernels {
 
-void throw_gpu_error(const char* call, const char* file, int line, const char* message) {
-  throw std::runtime_error(fmt::format("{}:{}: {} failed: {}", file, line, call, message));
+void throw_gpu_error(const char* call, const char* file, int line, const char* message, bool out_of_memory) {
+  throw GpuError(fmt::format("{}:{}: {} failed: {}", file, line, call, message), out_of_memory);
 }
 
 }  // namespace mlbench::kernels

@@ -16,22 +16,40 @@ struct GpuBackendName {
   BackendKind kind;
   const char* description;
   const char* vendor_reference;  // empty for the vendor libraries themselves
+  bool multi_gpu = false;        // BackendInfo::multi_gpu: runs with --gpus only, once per GPU count
 };
 
-inline constexpr std::array<GpuBackendName, 7> kGpuBackends = {{
+inline constexpr std::array<GpuBackendName, 10> kGpuBackends = {{
     {"cuda", "gemm", BackendKind::gpu,
-     "hand-written CUDA: shared-memory tiles, 8x8 register blocking, 16-byte loads", "cublas"},
-    {"cublas", "gemm", BackendKind::gpu_library, "cuBLAS sgemm/dgemm, pedantic fp32 math (no TF32)", ""},
-    {"cublas-tf32", "gemm", BackendKind::gpu_library, "cuBLAS sgemm on TF32 tensor cores (fp32 only)", ""},
+     "hand-written CUDA: fp32/fp64/tf32 shared-memory tiles with 8x8 register blocking (CUDA cores); "
+     "bf16/fp16 on tensor cores (wgmma on H100/H200, else mma.sync m16n8k16; cp.async pipeline), "
+     "fp32 accumulation", "cublas"},
+    {"cublas", "gemm", BackendKind::gpu_library,
+     "cuBLAS: sgemm/dgemm with pedantic fp32 math (no TF32); tf32 on TF32 tensor cores; bf16/fp16 "
+     "cublasGemmEx on tensor cores, fp32 accumulation", ""},
+    {"cublas-tf32", "gemm", BackendKind::gpu_library,
+     "cuBLAS GemmEx on TF32 tensor cores (fp32 inputs rounded by the hardware, or tf32 inputs)", ""},
     {"cuda", "convolution", BackendKind::gpu,
      "hand-written CUDA: direct (input tile + halo in shared memory, many filters per thread) or, "
-     "for deep layers, implicit GEMM", "cudnn"},
+     "for deep layers, implicit GEMM; CUDA cores at every precision (tf32 runs the fp32 code, bf16/fp16 "
+     "are widened to fp32 on load, fp32 accumulation)", "cudnn"},
     {"cudnn", "convolution", BackendKind::gpu_library,
-     "cuDNN convolution forward, fastest FMA algorithm found at prepare", ""},
+     "cuDNN convolution forward, fastest algorithm that passes verification, found at prepare: FMA math "
+     "for fp32; tensor-op math for tf32 and for bf16/fp16 tensors (fp32 compute type)", ""},
     {"cuda", "reduction", BackendKind::gpu,
-     "hand-written CUDA: grid-stride 16-byte loads, warp-shuffle tree, two passes", "cub"},
+     "hand-written CUDA: grid-stride 16-byte loads (8 elements for bf16/fp16, widened to fp32), "
+     "warp-shuffle tree, two passes; fp32 accumulation and output for 16-bit inputs", "cub"},
     {"cub", "reduction", BackendKind::gpu_library,
-     "CUB DeviceReduce / DeviceSegmentedReduce (axis rows)", ""},
+     "CUB DeviceReduce / DeviceSegmentedReduce (axis rows); bf16/fp16 widened to fp32 "
+     "(TransformReduce / transform iterator), fp32 output", ""},
+    // Kind gpu: the split, the data movement and its timing are mlbench's own code (the compute
+    // on each GPU calls the vendor libraries); held against itself on one GPU.
+    {"nccl", "gemm", BackendKind::gpu,
+     "--gpus: rows of A split over the GPUs, B broadcast (NCCL), cuBLAS per GPU, C rows gathered", "", true},
+    {"nccl", "convolution", BackendKind::gpu,
+     "--gpus: split by batch, or by image rows with NCCL halo exchange; filters broadcast, cuDNN (else mlbench cuda) per GPU", "", true},
+    {"nccl", "reduction", BackendKind::gpu,
+     "--gpus: CUB partial per GPU combined by ncclAllReduce (rows: row results gathered)", "", true},
 }};
 
 // The registry entry of a GPU backend with its identity filled in; availability, supports and
@@ -43,6 +61,7 @@ inline BackendInfo describe(const GpuBackendName& entry) {
   info.kind = entry.kind;
   info.description = entry.description;
   info.vendor_reference = entry.vendor_reference;
+  info.multi_gpu = entry.multi_gpu;
   return info;
 }
 

@@ -18,6 +18,45 @@ void ensure_device_memory(std::size_t bytes, const std::string& what) {
   }
 }
 
+std::string recover_devices(const std::vector<int>& devices, std::exception_ptr failure) {
+  bool out_of_memory = false;
+  try {
+    if (failure) std::rethrow_exception(failure);
+  } catch (const GpuError& e) {
+    out_of_memory = e.out_of_memory();
+  } catch (...) {
+    // Not a CUDA library failure: only a sticky device state calls for a reset.
+  }
+  std::string done;
+  for (int device : devices) {
+    cudaSetDevice(device);
+    cudaGetLastError();  // clears a non-sticky error; a sticky one stays and fails the synchronize
+    const cudaError_t state = cudaDeviceSynchronize();
+    if (state == cudaSuccess && !out_of_memory) continue;
+    const std::string why = state != cudaSuccess ? fmt::format("a sticky CUDA error ({})", cudaGetErrorString(state))
+                                                 : std::string("running out of device memory");
+    const cudaError_t reset = cudaDeviceReset();
+    cudaGetLastError();
+    // After a sticky error (illegal address, ...) CUDA may refuse the device for the rest of the
+    // process even once it is reset: try it, and say so when it stays unusable.
+    cudaError_t usable = reset == cudaSuccess ? cudaSetDevice(device) : reset;
+    if (usable == cudaSuccess) usable = cudaFree(nullptr);
+    if (usable == cudaSuccess) usable = cudaDeviceSynchronize();
+    cudaGetLastError();
+    std::string what;
+    if (reset != cudaSuccess)
+      what = fmt::format("device {} could not be reset after {}: {}", device, why, cudaGetErrorString(reset));
+    else if (usable != cudaSuccess)
+      what = fmt::format("device {} reset (cudaDeviceReset) after {}, but stays unusable in this process ({}): "
+                         "the GPU variants after this one fail; run them again in a new process",
+                         device, why, cudaGetErrorString(usable));
+    else
+      what = fmt::format("device {} reset (cudaDeviceReset) after {}", device, why);
+    done += (done.empty() ? "" : "; ") + what;
+  }
+  return done;
+}
+
 DeviceBuffer::DeviceBuffer(std::size_t bytes) : bytes_(bytes) {
   if (bytes > 0) MLBENCH_CUDA_CHECK(cudaMalloc(&ptr_, bytes));
 }
@@ -48,15 +87,15 @@ PinnedBuffer::~PinnedBuffer() {
   if (ptr_ != nullptr) cudaFreeHost(ptr_);
 }
 
-GpuVariant::GpuVariant(const ExecutionConfig& config, Precision precision, std::vector<const HostBuffer*> inputs,
-                       std::size_t output_count, std::size_t extra_device_bytes)
-    : device_(config.device), precision_(precision), output_count_(output_count) {
+GpuVariant::GpuVariant(const ExecutionConfig& config, Precision precision, Precision output_precision,
+                       std::vector<const HostBuffer*> inputs, std::size_t output_count, std::size_t extra_device_bytes)
+    : device_(config.device), precision_(precision), output_precision_(output_precision), output_count_(output_count) {
   MLBENCH_CUDA_CHECK(cudaSetDevice(device_));
   int l2_bytes = 0;
   MLBENCH_CUDA_CHECK(cudaDeviceGetAttribute(&l2_bytes, cudaDevAttrL2CacheSize, device_));
   // Writing twice the L2 size evicts whatever the previous run left there.
   const std::size_t flush_bytes = 2 * static_cast<std::size_t>(l2_bytes);
-  const std::size_t output_bytes = output_count * element_size(precision);
+  const std::size_t output_bytes = output_count * element_size(output_precision);
   std::size_t needed = output_bytes + flush_bytes + extra_device_bytes;
   for (const HostBuffer* in : inputs) needed += in->bytes();
   ensure_device_memory(needed, "this problem");
@@ -72,7 +111,8 @@ GpuVariant::GpuVariant(const ExecutionConfig& config, Precision precision, std::
   }
   device_output_ = DeviceBuffer(output_bytes);
   pinned_output_ = PinnedBuffer(output_bytes);
-  // All-ones bytes are a NaN in fp32 and fp64: an element the kernel never writes fails verify().
+  // All-ones bytes are a NaN in every precision (fp64, fp32, bf16, fp16): an element the kernel
+  // never writes fails verify().
   poison_output();
   l2_flush_ = DeviceBuffer(flush_bytes);
   MLBENCH_CUDA_CHECK(cudaDeviceSynchronize());
@@ -134,9 +174,9 @@ void GpuVariant::poison_output() {
 }
 
 void GpuVariant::read_output(HostBuffer& out) {
-  if (out.precision() != precision_ || out.size() != output_count_) {
+  if (out.precision() != output_precision_ || out.size() != output_count_) {
     throw std::logic_error(fmt::format("read_output: buffer holds {} {} elements, the output has {} {}", out.size(),
-                                       to_string(out.precision()), output_count_, to_string(precision_)));
+                                       to_string(out.precision()), output_count_, to_string(output_precision_)));
   }
   MLBENCH_CUDA_CHECK(cudaSetDevice(device_));
   MLBENCH_CUDA_CHECK(cudaStreamSynchronize(stream_));

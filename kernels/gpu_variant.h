@@ -9,6 +9,7 @@
 #include <cuda_runtime_api.h>
 
 #include <cstddef>
+#include <exception>
 #include <string>
 #include <utility>
 #include <vector>
@@ -19,6 +20,14 @@ namespace mlbench::kernels {
 
 // Throws InputError (needed vs free bytes) unless `bytes` more fit in the device's free memory.
 void ensure_device_memory(std::size_t bytes, const std::string& what);
+
+// Registry::device_recovery of the GPU backends, called once a failed variant released its
+// memory and handles: each of `devices` whose context holds a sticky error (illegal address,
+// launch failure, ...: every later call on it would fail) is reset with cudaDeviceReset, and so
+// is each after an out-of-memory failure (GpuError::out_of_memory), so that the remaining
+// variants start on a clean device. Returns what it did ("device 0 reset (cudaDeviceReset)
+// after ..."), "" when no device needed it.
+std::string recover_devices(const std::vector<int>& devices, std::exception_ptr failure);
 
 // Owning device allocation; freeing never throws.
 class DeviceBuffer {
@@ -74,7 +83,12 @@ class GpuVariant : public Variant {
   // `output_count` elements with NaN. `extra_device_bytes` (workspace the derived class will
   // allocate) is included in the free-memory check.
   GpuVariant(const ExecutionConfig& config, Precision precision, std::vector<const HostBuffer*> inputs,
-             std::size_t output_count, std::size_t extra_device_bytes = 0);
+             std::size_t output_count, std::size_t extra_device_bytes = 0)
+      : GpuVariant(config, precision, precision, std::move(inputs), output_count, extra_device_bytes) {}
+  // Inputs in `precision`, the output stored in `output_precision` (Problem::output_precision():
+  // fp32 for tf32 inputs and for 16-bit reductions).
+  GpuVariant(const ExecutionConfig& config, Precision precision, Precision output_precision,
+             std::vector<const HostBuffer*> inputs, std::size_t output_count, std::size_t extra_device_bytes = 0);
 
   // Enqueues the work on stream(). Called inside the timed region.
   virtual void launch() = 0;
@@ -87,6 +101,7 @@ class GpuVariant : public Variant {
   T* output() const { return device_output_.as<T>(); }
   std::size_t output_count() const { return output_count_; }
   Precision precision() const { return precision_; }
+  Precision output_precision() const { return output_precision_; }
   // Fills the device output with NaN (all bits set), so unwritten elements fail verification.
   void poison_output();
   // Device scratch owned by the variant (workspace, partial results); checked against free memory.
@@ -99,6 +114,7 @@ class GpuVariant : public Variant {
 
   int device_ = 0;
   Precision precision_;
+  Precision output_precision_;
   std::size_t output_count_ = 0;
   std::vector<DeviceBuffer> device_inputs_;
   std::vector<PinnedBuffer> pinned_inputs_;

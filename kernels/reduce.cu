@@ -1,4 +1,5 @@
-// Reductions (sum, max, mean) over a whole tensor or over each row, fp32 and fp64.
+// Reductions (sum, max, mean) over a whole tensor or over each row: fp32 and fp64, and bf16/fp16
+// inputs reduced in fp32 to an fp32 output.
 //
 // Idea (after llm.c dev/cuda reductions and the CUB block reduce): memory-bound, so every
 // thread streams 16-byte vectors with a grid-stride loop, four independent loads in flight,
@@ -8,11 +9,14 @@
 // SM), pass 2 reduces those in a single block. Per row: one warp per row (many rows) or one
 // block per row (few long rows). Each thread adds only ~1000 elements into four separate
 // accumulators, and the rest is a tree, so fp32 sums stay well within the fp32 tolerance.
+// bf16/fp16: a 16-byte load brings 8 elements, widened to fp32 in registers (a shift for bf16,
+// cvt for fp16); partials, the tree and the output are fp32, as for fp32 inputs.
 #include <algorithm>
 #include <stdexcept>
 
 #include "kernels/cuda_check.h"
 #include "kernels/device_vectors.cuh"
+#include "kernels/element_types.cuh"
 #include "kernels/reduce.h"
 
 namespace mlbench::kernels {
@@ -54,10 +58,31 @@ __device__ __forceinline__ T block_reduce(T value, int threads) {
   return value;
 }
 
-// Combines the V elements of a vector pairwise.
-template <class Op, class T, class Vec>
-__device__ __forceinline__ T combine_vector(const Vec& v) {
-  if constexpr (Vec16<T>::size == 4) {
+// The 16-byte vector a thread loads: 4 floats, 2 doubles, or 8 16-bit elements (a uint4).
+template <class In>
+struct InputVector {
+  using type = typename Vec16<In>::type;
+  static constexpr int size = Vec16<In>::size;
+};
+template <>
+struct InputVector<__half> {
+  using type = uint4;
+  static constexpr int size = 8;
+};
+template <>
+struct InputVector<__nv_bfloat16> {
+  using type = uint4;
+  static constexpr int size = 8;
+};
+
+// Combines the elements of a 16-byte vector pairwise, widened to the accumulation type.
+template <class Op, class In, class Vec>
+__device__ __forceinline__ accumulator_t<In> combine_vector(const Vec& v) {
+  if constexpr (InputVector<In>::size == 8) {
+    const float2 a = widen_pair<In>(v.x), b = widen_pair<In>(v.y), c = widen_pair<In>(v.z), d = widen_pair<In>(v.w);
+    return Op::combine(Op::combine(Op::combine(a.x, a.y), Op::combine(b.x, b.y)),
+                       Op::combine(Op::combine(c.x, c.y), Op::combine(d.x, d.y)));
+  } else if constexpr (InputVector<In>::size == 4) {
     return Op::combine(Op::combine(v.x, v.y), Op::combine(v.z, v.w));
   } else {
     return Op::combine(v.x, v.y);
@@ -65,12 +90,14 @@ __device__ __forceinline__ T combine_vector(const Vec& v) {
 }
 
 // Streams elements [0, n) of `input` with `threads` threads starting at thread `index`;
-// returns this thread's partial. Vector loads need `input` 16-byte aligned.
-template <class Op, class T>
-__device__ __forceinline__ T stream_partial(const T* __restrict__ input, long long n, long long index,
-                                            long long threads) {
-  using Vec = typename Vec16<T>::type;
-  constexpr int V = Vec16<T>::size;
+// returns this thread's partial (in the accumulation type). Vector loads need `input` 16-byte
+// aligned.
+template <class Op, class In>
+__device__ __forceinline__ accumulator_t<In> stream_partial(const In* __restrict__ input, long long n, long long index,
+                                                            long long threads) {
+  using T = accumulator_t<In>;
+  using Vec = typename InputVector<In>::type;
+  constexpr int V = InputVector<In>::size;
   const Vec* vectors = reinterpret_cast<const Vec*>(input);
   const long long vector_count = n / V;
   T partial[kUnroll];
@@ -83,17 +110,18 @@ __device__ __forceinline__ T stream_partial(const T* __restrict__ input, long lo
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) v[u] = vectors[i + u * threads];
 #pragma unroll
-    for (int u = 0; u < kUnroll; ++u) partial[u] = Op::combine(partial[u], combine_vector<Op, T>(v[u]));
+    for (int u = 0; u < kUnroll; ++u) partial[u] = Op::combine(partial[u], combine_vector<Op, In>(v[u]));
   }
-  for (; i < vector_count; i += threads) partial[0] = Op::combine(partial[0], combine_vector<Op, T>(vectors[i]));
+  for (; i < vector_count; i += threads) partial[0] = Op::combine(partial[0], combine_vector<Op, In>(vectors[i]));
   // Scalar tail: the last n % V elements.
-  for (long long j = vector_count * V + index; j < n; j += threads) partial[1] = Op::combine(partial[1], input[j]);
+  for (long long j = vector_count * V + index; j < n; j += threads)
+    partial[1] = Op::combine(partial[1], widen(input[j]));
   return Op::combine(Op::combine(partial[0], partial[1]), Op::combine(partial[2], partial[3]));
 }
 
-// Pass 1: one partial per block.
-template <class Op, class T>
-__global__ void __launch_bounds__(kBlockThreads) reduce_all_pass1(const T* __restrict__ input, long long n,
+// Pass 1: one partial per block. In: the input element; T: the accumulation type (Op's).
+template <class Op, class In, class T = accumulator_t<In>>
+__global__ void __launch_bounds__(kBlockThreads) reduce_all_pass1(const In* __restrict__ input, long long n,
                                                                   T* __restrict__ partials) {
   const long long threads = static_cast<long long>(gridDim.x) * blockDim.x;
   const T partial = stream_partial<Op>(input, n, blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x, threads);
@@ -112,19 +140,19 @@ __global__ void __launch_bounds__(1024) reduce_all_pass2(const T* __restrict__ p
 }
 
 // One row per kThreadsPerRow threads (a warp, or the whole block).
-template <class Op, class T, int kThreadsPerRow>
-__global__ void __launch_bounds__(kBlockThreads) reduce_rows_kernel(const T* __restrict__ input, long long rows,
+template <class Op, class In, int kThreadsPerRow, class T = accumulator_t<In>>
+__global__ void __launch_bounds__(kBlockThreads) reduce_rows_kernel(const In* __restrict__ input, long long rows,
                                                                     long long cols, T* __restrict__ out, T scale) {
   constexpr int kRowsPerBlock = kBlockThreads / kThreadsPerRow;
   const long long row = blockIdx.x * static_cast<long long>(kRowsPerBlock) + threadIdx.x / kThreadsPerRow;
   const int lane = threadIdx.x % kThreadsPerRow;
   T partial = Op::identity();
   if (row < rows) {
-    const T* row_start = input + row * cols;
-    if (cols % Vec16<T>::size == 0) {
+    const In* row_start = input + row * cols;
+    if (cols % InputVector<In>::size == 0) {
       partial = stream_partial<Op>(row_start, cols, lane, kThreadsPerRow);  // row start is 16-byte aligned
     } else {
-      for (long long j = lane; j < cols; j += kThreadsPerRow) partial = Op::combine(partial, row_start[j]);
+      for (long long j = lane; j < cols; j += kThreadsPerRow) partial = Op::combine(partial, widen(row_start[j]));
     }
   }
   // Warps of a block-per-row kernel all reach the barrier in block_reduce (row is uniform).
@@ -138,24 +166,24 @@ int sm_count(int device) {
   return count;
 }
 
-template <class Op, class T>
-void reduce_all_with(const T* input, std::int64_t n, T* partials, int partial_count, T* out, T scale,
+template <class Op, class In, class T>
+void reduce_all_with(const In* input, std::int64_t n, T* partials, int partial_count, T* out, T scale,
                      cudaStream_t stream) {
-  reduce_all_pass1<Op, T><<<partial_count, kBlockThreads, 0, stream>>>(input, n, partials);
+  reduce_all_pass1<Op, In><<<partial_count, kBlockThreads, 0, stream>>>(input, n, partials);
   MLBENCH_CUDA_CHECK_LAUNCH();
   reduce_all_pass2<Op, T><<<1, 1024, 0, stream>>>(partials, partial_count, out, scale);
   MLBENCH_CUDA_CHECK_LAUNCH();
 }
 
-template <class Op, class T>
-void reduce_rows_with(const T* input, std::int64_t rows, std::int64_t cols, T* out, T scale, cudaStream_t stream,
+template <class Op, class In, class T>
+void reduce_rows_with(const In* input, std::int64_t rows, std::int64_t cols, T* out, T scale, cudaStream_t stream,
                       int device) {
   // Enough rows to fill every SM with warps: a warp per row; otherwise a block per row.
   if (rows >= 4LL * 8 * sm_count(device) || cols < 1024) {
     const long long blocks = (rows + kBlockThreads / 32 - 1) / (kBlockThreads / 32);
-    reduce_rows_kernel<Op, T, 32><<<static_cast<unsigned>(blocks), kBlockThreads, 0, stream>>>(input, rows, cols, out, scale);
+    reduce_rows_kernel<Op, In, 32><<<static_cast<unsigned>(blocks), kBlockThreads, 0, stream>>>(input, rows, cols, out, scale);
   } else {
-    reduce_rows_kernel<Op, T, kBlockThreads><<<static_cast<unsigned>(rows), kBlockThreads, 0, stream>>>(input, rows, cols, out, scale);
+    reduce_rows_kernel<Op, In, kBlockThreads><<<static_cast<unsigned>(rows), kBlockThreads, 0, stream>>>(input, rows, cols, out, scale);
   }
   MLBENCH_CUDA_CHECK_LAUNCH();
 }
@@ -168,34 +196,44 @@ int reduce_all_partial_count(std::int64_t n, int device) {
   return static_cast<int>(std::clamp<std::int64_t>(needed, 1, 8LL * sm_count(device)));
 }
 
-template <class T>
-void launch_reduce_all(const T* input, std::int64_t n, ReduceOp op, T* partials, int partial_count, T* out,
-                       cudaStream_t stream) {
+template <class In>
+void launch_reduce_all(const In* input, std::int64_t n, ReduceOp op, accumulator_t<In>* partials, int partial_count,
+                       accumulator_t<In>* out, cudaStream_t stream) {
+  using T = accumulator_t<In>;
+  const auto* in = device_pointer(input);
   switch (op) {
-    case ReduceOp::sum: return reduce_all_with<SumOp<T>>(input, n, partials, partial_count, out, T(1), stream);
+    case ReduceOp::sum: return reduce_all_with<SumOp<T>>(in, n, partials, partial_count, out, T(1), stream);
     case ReduceOp::mean:
-      return reduce_all_with<SumOp<T>>(input, n, partials, partial_count, out, T(1) / static_cast<T>(n), stream);
-    case ReduceOp::max: return reduce_all_with<MaxOp<T>>(input, n, partials, partial_count, out, T(1), stream);
+      return reduce_all_with<SumOp<T>>(in, n, partials, partial_count, out, T(1) / static_cast<T>(n), stream);
+    case ReduceOp::max: return reduce_all_with<MaxOp<T>>(in, n, partials, partial_count, out, T(1), stream);
   }
   throw std::invalid_argument("unknown reduce op");
 }
 
-template <class T>
-void launch_reduce_rows(const T* input, std::int64_t rows, std::int64_t cols, ReduceOp op, T* out,
+template <class In>
+void launch_reduce_rows(const In* input, std::int64_t rows, std::int64_t cols, ReduceOp op, accumulator_t<In>* out,
                         cudaStream_t stream, int device) {
+  using T = accumulator_t<In>;
+  const auto* in = device_pointer(input);
   switch (op) {
-    case ReduceOp::sum: return reduce_rows_with<SumOp<T>>(input, rows, cols, out, T(1), stream, device);
+    case ReduceOp::sum: return reduce_rows_with<SumOp<T>>(in, rows, cols, out, T(1), stream, device);
     case ReduceOp::mean:
-      return reduce_rows_with<SumOp<T>>(input, rows, cols, out, T(1) / static_cast<T>(cols), stream, device);
-    case ReduceOp::max: return reduce_rows_with<MaxOp<T>>(input, rows, cols, out, T(1), stream, device);
+      return reduce_rows_with<SumOp<T>>(in, rows, cols, out, T(1) / static_cast<T>(cols), stream, device);
+    case ReduceOp::max: return reduce_rows_with<MaxOp<T>>(in, rows, cols, out, T(1), stream, device);
   }
   throw std::invalid_argument("unknown reduce op");
 }
 
 template void launch_reduce_all<float>(const float*, std::int64_t, ReduceOp, float*, int, float*, cudaStream_t);
 template void launch_reduce_all<double>(const double*, std::int64_t, ReduceOp, double*, int, double*, cudaStream_t);
+template void launch_reduce_all<bfloat16>(const bfloat16*, std::int64_t, ReduceOp, float*, int, float*, cudaStream_t);
+template void launch_reduce_all<float16>(const float16*, std::int64_t, ReduceOp, float*, int, float*, cudaStream_t);
 template void launch_reduce_rows<float>(const float*, std::int64_t, std::int64_t, ReduceOp, float*, cudaStream_t, int);
 template void launch_reduce_rows<double>(const double*, std::int64_t, std::int64_t, ReduceOp, double*, cudaStream_t,
                                          int);
+template void launch_reduce_rows<bfloat16>(const bfloat16*, std::int64_t, std::int64_t, ReduceOp, float*,
+                                           cudaStream_t, int);
+template void launch_reduce_rows<float16>(const float16*, std::int64_t, std::int64_t, ReduceOp, float*, cudaStream_t,
+                                          int);
 
 }  // namespace mlbench::kernels

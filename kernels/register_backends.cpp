@@ -4,11 +4,15 @@
 #include <limits>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "bench/backend.h"
 #include "bench/reduction.h"
 #include "kernels/backends.h"
 #include "kernels/gpu_backend_names.h"
+#include "kernels/gpu_variant.h"
+#include "kernels/nvml_monitor.h"
+#include "kernels/multi_gpu.h"
 #include "kernels/peaks.h"
 
 namespace mlbench::kernels {
@@ -22,10 +26,12 @@ struct Wiring {
   std::function<Availability()> availability = cuda_availability;
   Check supports;  // empty: every problem of the workload
   Factory prepare;
+  std::vector<Precision> precisions{Precision::fp32, Precision::fp64};  // input precisions it implements
 };
 
-Availability fp32_only(const Problem& problem) {
-  if (problem.precision() != Precision::fp32) return Availability::no("TF32 tensor cores take fp32 inputs only");
+Availability fp32_or_tf32(const Problem& problem) {
+  if (problem.precision() != Precision::fp32 && problem.precision() != Precision::tf32)
+    return Availability::no("TF32 tensor cores take fp32 (or tf32) inputs only");
   return Availability::yes();
 }
 
@@ -39,15 +45,24 @@ Availability segment_count_fits_int(const Problem& problem) {
 
 std::map<std::string, Wiring> wiring() {
   std::map<std::string, Wiring> w;
-  w["gemm/cuda"] = {cuda_availability, cuda_gemm_supports, make_cuda_gemm};
+  w["gemm/cuda"] = {cuda_availability, cuda_gemm_supports, make_cuda_gemm, all_precisions()};
   w["gemm/cublas"] = {cuda_availability, {},
-                      [](const Problem& p, const ExecutionConfig& c) { return make_cublas_gemm(p, c, false); }};
-  w["gemm/cublas-tf32"] = {cuda_availability, fp32_only,
-                           [](const Problem& p, const ExecutionConfig& c) { return make_cublas_gemm(p, c, true); }};
-  w["convolution/cuda"] = {cuda_availability, cuda_conv_supports, make_cuda_conv};
-  w["convolution/cudnn"] = {cudnn_availability, {}, make_cudnn_conv};
-  w["reduction/cuda"] = {cuda_availability, {}, make_cuda_reduction};
-  w["reduction/cub"] = {cuda_availability, segment_count_fits_int, make_cub_reduction};
+                      [](const Problem& p, const ExecutionConfig& c) { return make_cublas_gemm(p, c, false); },
+                      all_precisions()};
+  w["gemm/cublas-tf32"] = {cuda_availability, fp32_or_tf32,
+                           [](const Problem& p, const ExecutionConfig& c) { return make_cublas_gemm(p, c, true); },
+                           {Precision::fp32, Precision::tf32}};
+  w["convolution/cuda"] = {cuda_availability, cuda_conv_supports, make_cuda_conv, all_precisions()};
+  w["convolution/cudnn"] = {cudnn_availability, {}, make_cudnn_conv, all_precisions()};
+  // Reductions have no tf32 (ReductionProblem refuses it): bf16/fp16 reduce in fp32.
+  const std::vector<Precision> reduction_precisions{Precision::fp32, Precision::fp64, Precision::bf16, Precision::fp16};
+  w["reduction/cuda"] = {cuda_availability, {}, make_cuda_reduction, reduction_precisions};
+  w["reduction/cub"] = {cuda_availability, segment_count_fits_int, make_cub_reduction, reduction_precisions};
+  // Multi-GPU (--gpus): fp32 and fp64, NCCL found at configure time.
+  w["gemm/nccl"] = {nccl_availability, cuda_gemm_supports, make_multi_gpu_gemm};
+  w["convolution/nccl"] = {nccl_availability, {},
+                           [](const Problem& p, const ExecutionConfig& c) { return make_multi_gpu_conv(p, c); }};
+  w["reduction/nccl"] = {nccl_availability, segment_count_fits_int, make_multi_gpu_reduction};
   return w;
 }
 
@@ -65,10 +80,20 @@ void register_backends(Registry& registry) {
       return check ? check(problem) : Availability::yes();
     };
     info.prepare = w.prepare;
+    info.precisions = w.precisions;
     registry.add(std::move(info));
   }
   registry.context_providers.emplace_back(fill_gpu_context);
   registry.peak_providers.emplace_back(measure_gpu_peaks);
+  registry.gpu_count = cuda_device_count;
+  // Reliability hooks: the device's state around each GPU measurement (NVML), and a reset of a
+  // device a failed variant left unusable.
+  registry.device_state_probe = read_gpu_state;
+  registry.device_recovery = recover_devices;
+  registry.context_providers.emplace_back([](MachineContext& context) {
+    const std::string why = nvml_unavailable_reason();
+    context.libraries.emplace_back("NVML", why.empty() ? (nvml_version().empty() ? "loaded" : nvml_version()) : why);
+  });
 }
 
 }  // namespace mlbench::kernels

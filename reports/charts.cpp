@@ -80,20 +80,52 @@ double draw_legend_rows(svg::Document& doc, const std::vector<LegendItem>& items
 
 std::string subtitle_for(const MachineContext& m) { return machine_label(m); }
 
+// What stands next to a bar whose result is flagged: "⚠ cv 12 %" (noisy) and/or
+// "throttled: power cap" (the GPU throttled); "" for neither.
+std::string bar_warning(const VariantResult& r) {
+  std::string text;
+  if (r.cv_above_threshold) text = std::string(kNoisyMarker) + " cv " + format_percent(r.stats.cv);
+  if (const std::string throttled = throttle_label(r); !throttled.empty()) text += (text.empty() ? "" : ", ") + throttled;
+  return text;
+}
+
+// A dashed ring around a plotted point whose result is flagged (noisy or throttled).
+void mark_point(svg::Document& doc, double x, double y) {
+  doc.raw(fmt::format("<circle class=\"noisy-marker\" cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"9\" fill=\"none\" "
+                      "stroke=\"#d95f02\" stroke-width=\"2\" stroke-dasharray=\"3,2\"/>",
+                      x, y));
+}
+
+bool flagged(const VariantResult& r) { return r.cv_above_threshold || !throttle_label(r).empty(); }
+
+// The line under a chart that explains its warning marks, "" when nothing is marked.
+std::string warning_note(const std::vector<const VariantResult*>& results, double cv_threshold, const std::string& mark) {
+  bool noisy = false, throttled = false;
+  for (const VariantResult* r : results) {
+    noisy = noisy || r->cv_above_threshold;
+    throttled = throttled || !throttle_label(*r).empty();
+  }
+  std::string note;
+  if (noisy) note = mark + noisy_note(cv_threshold);
+  if (throttled) note += std::string(note.empty() ? mark : "; ") + "throttled: the GPU slowed its clocks during the run";
+  return note;
+}
+
 double positive_min(const std::vector<double>& v) {
   double m = INFINITY;
   for (double x : v) if (x > 0) m = std::min(m, x);
   return m;
 }
 
-Chart speedup_chart(const ShapeGroup& group, const MachineContext& machine) {
+Chart speedup_chart(const ShapeGroup& group, const MachineContext& machine, double cv_threshold) {
   std::vector<double> values;
   for (const VariantResult* r : group.results)
     if (r->ok() && r->speedup_vs_serial > 0) values.push_back(r->speedup_vs_serial);
   const std::string title = group.title() + ": speedup vs serial";
+  const std::string note = warning_note(group.results, cv_threshold, std::string(kNoisyMarker) + " ");
   double label_w = 0;
   for (const VariantResult* r : group.results) label_w = std::max(label_w, svg::text_width(backend_label(*r), kLabelSize));
-  const double width = std::max(960.0, svg::text_width(title, kTitleSize) + 60);
+  const double width = std::max({960.0, svg::text_width(title, kTitleSize) + 60, svg::text_width(note, kSmallSize) + 48});
   const double plot_x0 = 24 + label_w + 12, plot_x1 = width - 30;
 
   // Legend: one entry per style present, in a fixed order.
@@ -120,10 +152,11 @@ Chart speedup_chart(const ShapeGroup& group, const MachineContext& machine) {
   double legend_bottom = draw_legend_rows(probe, legend, 24, width - 24, 60);
   const double plot_top = legend_bottom + 22;
   const double plot_bottom = plot_top + row_h * static_cast<double>(group.results.size());
-  const double height = plot_bottom + 60;
+  const double height = plot_bottom + 60 + (note.empty() ? 0 : 18);
   svg::Document doc(width, height);
   for (const std::string& d : defs) doc.defs(d);
   draw_title(doc, width, title, subtitle_for(machine));
+  if (!note.empty()) doc.text(24, plot_bottom + 62, note, kSmallSize, "start", "noisy-note", "fill=\"#a04000\"");
   draw_legend_rows(doc, legend, 24, width - 24, 60);
 
   // Below the smallest bar, so that even the serial bar (1x) has a visible length.
@@ -166,6 +199,9 @@ Chart speedup_chart(const ShapeGroup& group, const MachineContext& machine) {
              "data-backend=\"" + svg::escape(backend_label(r)) + "\"");
     doc.text(x_end + 5, y + bar_h / 2 + 4, format_factor(r.speedup_vs_serial), kLabelSize, "start", "bar-label",
              "font-weight=\"bold\"");
+    if (const std::string warning = bar_warning(r); !warning.empty())
+      doc.text(x_end + 5 + svg::text_width(format_factor(r.speedup_vs_serial), kLabelSize) + 8, y + bar_h / 2 + 4, warning,
+               kSmallSize, "start", "noisy-marker", "fill=\"#a04000\" font-weight=\"bold\"");
   }
   return {"speedup_" + slug(group.title()) + ".svg", title, doc.str()};
 }
@@ -177,7 +213,7 @@ const std::vector<std::string>& line_palette() {
   return p;
 }
 
-Chart scaling_chart(const Sweep& sweep, const MachineContext& machine) {
+Chart scaling_chart(const Sweep& sweep, const MachineContext& machine, double cv_threshold) {
   const bool use_gflops = std::all_of(sweep.results.begin(), sweep.results.end(),
                                       [](const VariantResult* r) { return !r->ok() || r->gflops > 0; });
   auto value_of = [&](const VariantResult& r) { return use_gflops ? r.gflops : r.stats.median_s * 1e3; };
@@ -196,6 +232,7 @@ Chart scaling_chart(const Sweep& sweep, const MachineContext& machine) {
   const std::vector<BreakEven> crossings = break_even(sweep);
   std::vector<std::string> notes;
   for (const BreakEven& b : crossings) notes.push_back("Break-even: " + describe(b));
+  if (std::string w = warning_note(sweep.results, cv_threshold, "Dashed orange ring: "); !w.empty()) notes.push_back(w);
 
   const std::string title = sweep.title() + ": " + (use_gflops ? "GFLOP/s" : "time") + " vs size";
   double legend_w = 0;
@@ -267,8 +304,10 @@ Chart scaling_chart(const Sweep& sweep, const MachineContext& machine) {
     doc.raw(fmt::format("<polyline class=\"series\" data-series=\"{}\" points=\"{}\" fill=\"none\" stroke=\"{}\" "
                         "stroke-width=\"2.2\"{}/>",
                         svg::escape(key), points, colour, dashed ? " stroke-dasharray=\"7,4\"" : ""));
-    for (const VariantResult* r : pts)
+    for (const VariantResult* r : pts) {
       doc.marker(static_cast<int>(i), x_axis.map(static_cast<double>(r->size)), y_axis.map(value_of(*r)), 4.5, marker_fill, "point");
+      if (flagged(*r)) mark_point(doc, x_axis.map(static_cast<double>(r->size)), y_axis.map(value_of(*r)));
+    }
     // Legend entry: a short line with its marker.
     double lx = plot_x1 + 24;
     doc.line(lx, legend_y, lx + 30, legend_y, colour, 2.2, dashed ? "7,4" : "", "legend-line");
@@ -298,7 +337,8 @@ Chart scaling_chart(const Sweep& sweep, const MachineContext& machine) {
     doc.text(lx, ly, label, kSmallSize, "start", "break-even-label");
   }
   for (std::size_t i = 0; i < notes.size(); ++i)
-    doc.text(plot_x0, plot_bottom + 62 + 16 * static_cast<double>(i), notes[i], kSmallSize, "start", "break-even-note");
+    doc.text(plot_x0, plot_bottom + 62 + 16 * static_cast<double>(i), notes[i], kSmallSize, "start",
+             notes[i].rfind("Break-even", 0) == 0 ? "break-even-note" : "noisy-note");
   return {"scaling_" + slug(sweep.title()) + ".svg", title, doc.str()};
 }
 
@@ -356,7 +396,11 @@ Chart comparison_chart(const std::string& title_key, const std::vector<std::pair
   const double group_h = bar_h * static_cast<double>(present.size()) + group_gap;
   const double plot_top = legend_bottom + 14;
   const double plot_bottom = plot_top + group_h * static_cast<double>(categories.size());
-  const double height = plot_bottom + 60;
+  std::vector<const VariantResult*> all_results;
+  for (const auto& [m, g] : present) all_results.insert(all_results.end(), g->results.begin(), g->results.end());
+  // Machines may differ in threshold: the note names none.
+  const bool any_flagged = std::any_of(all_results.begin(), all_results.end(), [](const VariantResult* r) { return flagged(*r); });
+  const double height = plot_bottom + 60 + (any_flagged ? 18 : 0);
   svg::Document doc(width, height);
   for (const std::string& d : defs) doc.defs(d);
   draw_title(doc, width, title, subtitle);
@@ -380,6 +424,11 @@ Chart comparison_chart(const std::string& title_key, const std::vector<std::pair
   doc.text((plot_x0 + plot_x1) / 2, plot_bottom + 40,
            use_gflops ? "GFLOP/s (log scale; higher is better)" : "median time, ms (log scale; lower is better)",
            kLabelSize, "middle", "axis-title");
+  if (any_flagged)
+    doc.text(24, plot_bottom + 62,
+             std::string(kNoisyMarker) + " cv above the run's --cv-threshold: not to be trusted; throttled: the GPU slowed "
+                                         "its clocks during the run",
+             kSmallSize, "start", "noisy-note", "fill=\"#a04000\"");
 
   for (std::size_t c = 0; c < categories.size(); ++c) {
     double group_y = plot_top + group_h * static_cast<double>(c) + group_gap / 2;
@@ -403,6 +452,9 @@ Chart comparison_chart(const std::string& title_key, const std::vector<std::pair
       double x_end = axis.map(value_of(*found));
       doc.rect(plot_x0, y + 1, x_end - plot_x0, bar_h - 2, fill, s.stroke, "bar");
       doc.text(x_end + 5, y + bar_h - 4, format_number(value_of(*found)), 10, "start", "bar-label");
+      if (const std::string warning = bar_warning(*found); !warning.empty())
+        doc.text(x_end + 5 + svg::text_width(format_number(value_of(*found)), 10) + 8, y + bar_h - 4, warning, 10, "start",
+                 "noisy-marker", "fill=\"#a04000\" font-weight=\"bold\"");
     }
   }
   return {"compare_" + slug(title_key) + ".svg", title, doc.str()};
@@ -415,7 +467,7 @@ std::vector<Chart> speedup_charts(const RunReport& report) {
   for (const ShapeGroup& group : group_by_shape(report.results)) {
     bool any = std::any_of(group.results.begin(), group.results.end(),
                            [](const VariantResult* r) { return r->ok() && r->speedup_vs_serial > 0; });
-    if (any) charts.push_back(speedup_chart(group, report.machine));
+    if (any) charts.push_back(speedup_chart(group, report.machine, report.run.cv_threshold));
   }
   return charts;
 }
@@ -423,7 +475,7 @@ std::vector<Chart> speedup_charts(const RunReport& report) {
 std::vector<Chart> scaling_charts(const RunReport& report) {
   std::vector<Chart> charts;
   for (const Sweep& sweep : group_sweeps(report.results))
-    if (sweep.sizes.size() >= 2) charts.push_back(scaling_chart(sweep, report.machine));
+    if (sweep.sizes.size() >= 2) charts.push_back(scaling_chart(sweep, report.machine, report.run.cv_threshold));
   return charts;
 }
 

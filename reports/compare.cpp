@@ -19,6 +19,7 @@ std::string to_string(Verdict v) {
     case Verdict::faster: return "faster";
     case Verdict::within_noise: return "within_noise";
     case Verdict::noise_unknown: return "noise_unknown";
+    case Verdict::noisy: return "noisy";
     case Verdict::not_comparable: return "not_comparable";
   }
   return "not_comparable";
@@ -32,6 +33,7 @@ std::string verdict_text(Verdict v, double ratio) {
     case Verdict::faster: return fmt::format("faster ({:+.1f} %)", (ratio - 1) * 100);
     case Verdict::within_noise: return "within noise";
     case Verdict::noise_unknown: return fmt::format("{:+.1f} %, noise unknown", (ratio - 1) * 100);
+    case Verdict::noisy: return fmt::format("noisy ({:+.1f} %, cv above threshold)", (ratio - 1) * 100);
     case Verdict::not_comparable: return "-";
   }
   return "-";
@@ -76,12 +78,12 @@ Comparison compare(const std::vector<LabeledReport>& runs) {
       auto it = rows.find(key);
       if (it == rows.end()) {
         order.push_back(key);
-        CompareRow row{r.workload, r.precision, r.shape_label, r.backend, r.timing,
+        CompareRow row{r.workload, r.precision, r.shape_label, backend_name(r), r.timing,
                        std::vector<CompareCell>(runs.size()), std::vector<double>(runs.size(), 0),
                        std::vector<double>(runs.size(), NAN), std::vector<Verdict>(runs.size(), Verdict::not_comparable)};
         it = rows.emplace(key, std::move(row)).first;
       }
-      it->second.cells[i] = {true, r.status, r.stats.median_s, r.stats.cv, r.stats.runs};
+      it->second.cells[i] = {true, r.status, r.stats.median_s, r.stats.cv, r.stats.runs, r.cv_above_threshold};
     }
   }
   std::vector<int> in_common(runs.size(), 0);
@@ -103,6 +105,7 @@ Comparison compare(const std::vector<LabeledReport>& runs) {
         row.noise[i] = 2 * std::sqrt(base.cv * base.cv / base.runs + other.cv * other.cv / other.runs);
         double change = ratio - 1;
         row.verdict[i] = std::fabs(change) <= row.noise[i] ? Verdict::within_noise
+                         : base.noisy || other.noisy        ? Verdict::noisy
                          : change > 0                       ? Verdict::slower
                                                             : Verdict::faster;
       } else {
@@ -116,6 +119,24 @@ Comparison compare(const std::vector<LabeledReport>& runs) {
       throw InputError(runs[i].source + " has no rows in common with " + runs[0].source +
                        " (rows match on workload, precision, shape, backend and timing)");
   return out;
+}
+
+namespace {
+std::string row_name(const CompareRow& row) {
+  return row.workload + " " + to_string(row.precision) + " " + row.shape_label + " " + row.backend +
+         (row.timing == TimingMode::host ? "" : " (" + timing_label(row.timing) + ")");
+}
+}  // namespace
+
+std::vector<std::string> gate_noisy_rows(const Comparison& c, double fail_above_pct) {
+  std::vector<std::string> rows;
+  for (const CompareRow& row : c.matched)
+    for (std::size_t i = 1; i < row.cells.size(); ++i)
+      if (row.verdict[i] == Verdict::noisy && (row.ratio[i] - 1) * 100 > fail_above_pct)
+        rows.push_back(fmt::format("{}: {:.1f} % slower in {}, but noisy (cv {} in the base, {} there)", row_name(row),
+                                   (row.ratio[i] - 1) * 100, c.labels[i], format_percent(row.cells[0].cv),
+                                   format_percent(row.cells[i].cv)));
+  return rows;
 }
 
 std::vector<std::string> gate_failures(const Comparison& c, double fail_above_pct) {
@@ -148,7 +169,8 @@ std::string render_compare_markdown(const Comparison& c, std::optional<double> f
     out += "- " + std::string(i == 0 ? "**base** " : "") + "**" + markdown_cell(c.labels[i]) + "**: " +
            markdown_cell(c.details[i]) + "\n";
   out += "\nA change is beyond noise when |new/base - 1| > 2·sqrt(cv_base²/n_base + cv_new²/n_new); "
-         "with a single run the noise is unknown.\n\n";
+         "with a single run the noise is unknown; beyond it with either side's cv above its run's --cv-threshold, "
+         "the change is called noisy.\n\n";
 
   std::vector<std::string> header = {"Workload", "Shape", "Backend", "Timing", "median " + c.labels[0]};
   for (std::size_t i = 1; i < c.labels.size(); ++i) {
@@ -164,7 +186,8 @@ std::string render_compare_markdown(const Comparison& c, std::optional<double> f
   auto median_cell = [](const CompareCell& cell) -> std::string {
     if (!cell.present) return "not run";
     if (cell.status != ResultStatus::ok) return "**" + to_string(cell.status) + "**";
-    return format_duration(cell.median_s) + (cell.runs > 1 ? " ±" + format_percent(cell.cv) : "");
+    return format_duration(cell.median_s) + (cell.runs > 1 ? " ±" + format_percent(cell.cv) : "") +
+           (cell.noisy ? std::string(" ") + kNoisyMarker : "");
   };
   out += row_line(header);
   std::string sep = "|";
@@ -198,6 +221,8 @@ std::string render_compare_markdown(const Comparison& c, std::optional<double> f
     out += fmt::format("\n## Gate: slower by more than {} % beyond noise\n\n", *fail_above_pct);
     if (failures.empty()) out += "Passed: no matched row got slower by more than the limit.\n";
     for (const std::string& f : failures) out += "- FAILED " + markdown_cell(f) + "\n";
+    for (const std::string& n : gate_noisy_rows(c, *fail_above_pct))
+      out += "- not gated, " + markdown_cell(n) + ": measure again on a quiet machine\n";
   }
   return out;
 }

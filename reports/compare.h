@@ -5,12 +5,14 @@
 // difference between a run and the base counts as beyond noise when
 //     |new/base - 1| > 2 * sqrt(cv_base^2 / n_base + cv_new^2 / n_new)
 // (about two standard errors of the relative difference). With fewer than 2 runs on either
-// side the noise is unknown and the difference is never called "within noise".
+// side the noise is unknown and the difference is never called "within noise". A change beyond
+// that bound where either side is flagged as noisy (its cv above its run's --cv-threshold) is
+// "noisy", not "slower" or "faster": a cv that high means the runs themselves disagree.
 //
 // Gate (--fail-above PCT): a row fails when a newer run is slower than the base by more than
 // PCT percent AND the slowdown is beyond noise (or the noise is unknown), or when the row
-// verified in the base but not in the newer run. Rows present in only some runs are listed
-// separately and do not fail the gate.
+// verified in the base but not in the newer run. Noisy rows do not fail the gate; they are
+// listed under it. Rows present in only some runs are listed separately and do not fail it.
 #pragma once
 
 #include <optional>
@@ -32,9 +34,10 @@ struct CompareCell {
   double median_s = 0;
   double cv = 0;
   int runs = 0;
+  bool noisy = false;  // cv above the run's --cv-threshold
 };
 
-enum class Verdict { slower, faster, within_noise, noise_unknown, not_comparable };
+enum class Verdict { slower, faster, within_noise, noise_unknown, noisy, not_comparable };
 std::string to_string(Verdict v);
 
 struct CompareRow {
@@ -66,13 +69,16 @@ Comparison compare(const std::vector<LabeledReport>& runs);
 
 // Rows that fail the gate, each described in one line; empty when the gate passes.
 std::vector<std::string> gate_failures(const Comparison& comparison, double fail_above_pct);
+// Rows slower by more than the limit whose verdict is "noisy": listed, not failed.
+std::vector<std::string> gate_noisy_rows(const Comparison& comparison, double fail_above_pct);
 
 std::string render_compare_markdown(const Comparison& comparison, std::optional<double> fail_above_pct = {});
 // One row per (matched or unmatched row, newer run), columns:
 //   workload, precision, shape, backend, timing, base_label, base_status, base_median_s,
 //   base_cv, base_runs, new_label, new_status, new_median_s, new_cv, new_runs, ratio,
 //   noise, verdict
-// (absent sides have empty status and 0 figures; verdict "only_in_base"/"only_in_new").
+// (absent sides have empty status and 0 figures; verdict "only_in_base"/"only_in_new"; "noisy"
+// for a change beyond the bound with a flagged side).
 std::string render_compare_csv(const Comparison& comparison);
 
 }  // namespace mlbench::reports

@@ -10,9 +10,22 @@ const std::vector<std::string>& csv_columns() {
       "threads", "status", "median_s", "mean_s", "stddev_s", "cv", "runs", "iterations", "gflops", "gbps",
       "speedup_vs_serial", "speedup_vs_best_cpu", "best_cpu_backend", "vendor_backend", "fraction_of_vendor",
       "verification_passed", "max_error", "tolerance", "seed", "error_message",
-      "intensity", "roofline_bound_gflops", "fraction_of_roofline", "roofline_unit"};
+      "intensity", "roofline_bound_gflops", "fraction_of_roofline", "roofline_unit",
+      "cv_threshold", "cv_above_threshold", "gpu_throttled",
+      "gpus", "communication_s", "speedup_vs_one_gpu", "parallel_efficiency", "communication_share",
+      "other_load_cores"};
   return columns;
 }
+
+namespace {
+// "power cap;thermal": the limiters that throttled a GPU row ("" for none).
+std::string throttled_list(const VariantResult& r) {
+  std::string out;
+  if (r.gpu_state)
+    for (const std::string& reason : r.gpu_state->throttled) out += (out.empty() ? "" : ";") + reason;
+  return out;
+}
+}  // namespace
 
 std::string csv_number(double value) { return fmt::format("{}", value); }
 
@@ -47,7 +60,11 @@ std::string render_csv(const std::vector<RunReport>& reports) {
                        r.vendor_backend, csv_number(r.fraction_of_vendor), r.verification.passed ? "true" : "false",
                        csv_number(r.verification.max_error), csv_number(r.verification.tolerance),
                        std::to_string(r.seed), r.error_message, csv_number(r.intensity),
-                       csv_number(r.roofline_bound_gflops), csv_number(r.fraction_of_roofline), r.roofline_unit});
+                       csv_number(r.roofline_bound_gflops), csv_number(r.fraction_of_roofline), r.roofline_unit,
+                       csv_number(report.run.cv_threshold), r.cv_above_threshold ? "true" : "false",
+                       throttled_list(r), std::to_string(r.gpus), csv_number(r.communication_s),
+                       csv_number(r.speedup_vs_one_gpu), csv_number(r.parallel_efficiency),
+                       csv_number(r.communication_share), csv_number(r.other_load_cores)});
     }
   }
   return out;

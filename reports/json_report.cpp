@@ -47,6 +47,38 @@ std::vector<std::pair<std::string, std::string>> object_to_pairs(const Json& obj
   return pairs;
 }
 
+std::string optional_string(const Json& j, const char* key, const std::string& fallback) {
+  return j.contains(key) ? j.at(key).get<std::string>() : fallback;
+}
+
+Json gpu_sample_to_json(const GpuStateSample& s) {
+  return {{"available", s.available}, {"unavailable_reason", s.unavailable_reason},
+          {"sm_clock_mhz", number(s.sm_clock_mhz)}, {"memory_clock_mhz", number(s.memory_clock_mhz)},
+          {"temperature_c", number(s.temperature_c)}, {"power_w", number(s.power_w)},
+          {"throttle_reason_bits", s.throttle_reason_bits}, {"throttle_reasons", s.throttle_reasons},
+          {"power_violation_ns", number(s.power_violation_ns)}, {"thermal_violation_ns", number(s.thermal_violation_ns)}};
+}
+
+GpuStateSample gpu_sample_from_json(const Json& j) {
+  GpuStateSample s;
+  s.available = j.at("available").get<bool>();
+  s.unavailable_reason = j.at("unavailable_reason").get<std::string>();
+  s.sm_clock_mhz = get_double(j, "sm_clock_mhz");
+  s.memory_clock_mhz = get_double(j, "memory_clock_mhz");
+  s.temperature_c = get_double(j, "temperature_c");
+  s.power_w = get_double(j, "power_w");
+  s.throttle_reason_bits = j.at("throttle_reason_bits").get<std::uint64_t>();
+  s.throttle_reasons = j.at("throttle_reasons").get<std::vector<std::string>>();
+  s.power_violation_ns = get_double(j, "power_violation_ns");
+  s.thermal_violation_ns = get_double(j, "thermal_violation_ns");
+  return s;
+}
+
+Json gpu_state_to_json(const std::optional<GpuStateChange>& g) {
+  if (!g) return nullptr;
+  return {{"throttled", g->throttled}, {"before", gpu_sample_to_json(g->before)}, {"after", gpu_sample_to_json(g->after)}};
+}
+
 Json machine_to_json(const MachineContext& m) {
   Json caches = Json::array();
   for (const CacheLevel& c : m.caches)
@@ -66,10 +98,12 @@ Json machine_to_json(const MachineContext& m) {
           {"logical_cpus", m.logical_cpus}, {"physical_cores", m.physical_cores}, {"cpu_mhz", number(m.cpu_mhz)},
           {"simd", m.simd}, {"caches", caches}, {"memory_total_bytes", m.memory_total_bytes},
           {"memory_available_bytes", m.memory_available_bytes}, {"load_average", load},
-          {"cpu_scaling_governor", m.cpu_scaling_governor}, {"compiler", m.compiler},
+          {"cpu_scaling_governor", m.cpu_scaling_governor}, {"cpu_scaling_driver", m.cpu_scaling_driver},
+          {"cpu_boost", m.cpu_boost}, {"smt", m.smt}, {"compiler", m.compiler},
           {"build_type", m.build_type}, {"build_flags", m.build_flags}, {"cuda_compiler", m.cuda_compiler},
           {"openmp", m.openmp}, {"omp_max_threads", m.omp_max_threads}, {"threads_used", m.threads_used},
           {"omp_proc_bind", m.omp_proc_bind}, {"omp_places", m.omp_places},
+          {"omp_num_places", m.omp_num_places}, {"thread_pinning", m.thread_pinning},
           {"libraries", pairs_to_object(m.libraries)}, {"openblas_core", m.openblas_core},
           {"openblas_config", m.openblas_config}, {"gpu", gpu}, {"gpu_absent_reason", m.gpu_absent_reason},
           {"warnings", m.warnings}, {"peaks", m.peaks ? peaks_to_json(*m.peaks) : Json(nullptr)}};
@@ -91,6 +125,10 @@ MachineContext machine_from_json(const Json& j) {
   m.memory_available_bytes = j.at("memory_available_bytes").get<std::int64_t>();
   for (const Json& v : j.at("load_average")) m.load_average.push_back(to_double(v));
   m.cpu_scaling_governor = j.at("cpu_scaling_governor").get<std::string>();
+  // Stability facts are absent in reports written before they were recorded.
+  m.cpu_scaling_driver = optional_string(j, "cpu_scaling_driver", "unknown");
+  m.cpu_boost = optional_string(j, "cpu_boost", "unknown");
+  m.smt = optional_string(j, "smt", "unknown");
   m.compiler = j.at("compiler").get<std::string>();
   m.build_type = j.at("build_type").get<std::string>();
   m.build_flags = j.at("build_flags").get<std::string>();
@@ -100,6 +138,8 @@ MachineContext machine_from_json(const Json& j) {
   m.threads_used = j.at("threads_used").get<int>();
   m.omp_proc_bind = j.at("omp_proc_bind").get<std::string>();
   m.omp_places = j.at("omp_places").get<std::string>();
+  if (j.contains("omp_num_places")) m.omp_num_places = j.at("omp_num_places").get<int>();
+  m.thread_pinning = optional_string(j, "thread_pinning", "");
   m.libraries = object_to_pairs(j.at("libraries"));
   m.openblas_core = j.at("openblas_core").get<std::string>();
   m.openblas_config = j.at("openblas_config").get<std::string>();
@@ -132,7 +172,8 @@ Json run_to_json(const RunInfo& run) {
   return {{"mlbench_version", run.mlbench_version}, {"command_line", run.command_line},
           {"started_at", run.started_at}, {"finished_at", run.finished_at}, {"seed", run.seed},
           {"time_budget_s", number(run.time_budget_s)}, {"interrupted", run.interrupted},
-          {"absent_backends", pairs_to_object(run.absent_backends)}};
+          {"absent_backends", pairs_to_object(run.absent_backends)}, {"cv_threshold", number(run.cv_threshold)},
+          {"other_load_cores", number(run.other_load_cores)}};
 }
 
 RunInfo run_from_json(const Json& j) {
@@ -145,6 +186,10 @@ RunInfo run_from_json(const Json& j) {
   run.time_budget_s = get_double(j, "time_budget_s");
   run.interrupted = j.at("interrupted").get<bool>();
   run.absent_backends = object_to_pairs(j.at("absent_backends"));
+  // Reports written before results were flagged: the default threshold.
+  if (j.contains("cv_threshold")) run.cv_threshold = get_double(j, "cv_threshold");
+  if (!(run.cv_threshold > 0)) throw InputError("cv_threshold must be a positive fraction");
+  if (j.contains("other_load_cores")) run.other_load_cores = get_double(j, "other_load_cores");
   return run;
 }
 
@@ -161,7 +206,8 @@ Json gbench_context(const RunReport& report) {
   std::string executable = report.run.command_line.substr(0, report.run.command_line.find(' '));
   return {{"date", report.run.started_at}, {"host_name", m.hostname}, {"executable", executable.empty() ? "mlbench" : executable},
           {"num_cpus", m.logical_cpus}, {"mhz_per_cpu", static_cast<std::int64_t>(std::lround(m.cpu_mhz))},
-          {"cpu_scaling_enabled", !m.cpu_scaling_governor.empty() && m.cpu_scaling_governor != "performance"},
+          {"cpu_scaling_enabled", !m.cpu_scaling_governor.empty() && m.cpu_scaling_governor != "unknown" &&
+                                      m.cpu_scaling_governor != "performance"},
           {"caches", caches}, {"load_avg", load},
           {"library_build_type", build_type == "debug" ? "debug" : "release"},
           {"json_schema_version", 1}, {"mlbench", machine_to_json(m)}};
@@ -180,8 +226,12 @@ Json result_fields(const VariantResult& r) {
           {"vendor_backend", r.vendor_backend}, {"fraction_of_vendor", number(r.fraction_of_vendor)},
           {"intensity", number(r.intensity)}, {"roofline_bound_gflops", number(r.roofline_bound_gflops)},
           {"fraction_of_roofline", number(r.fraction_of_roofline)}, {"roofline_unit", r.roofline_unit},
+          {"gpus", r.gpus}, {"communication_s", number(r.communication_s)},
+          {"speedup_vs_one_gpu", number(r.speedup_vs_one_gpu)}, {"parallel_efficiency", number(r.parallel_efficiency)},
+          {"communication_share", number(r.communication_share)},
           {"status", to_string(r.status)}, {"error_message", r.error_message},
-          {"runs", s.runs}, {"cv", number(s.cv)},
+          {"runs", s.runs}, {"cv", number(s.cv)}, {"cv_above_threshold", r.cv_above_threshold},
+          {"other_load_cores", number(r.other_load_cores)},
           {"verification", {{"status", to_string(r.status)}, {"passed", r.verification.passed},
                             {"max_error", number(r.verification.max_error)},
                             {"tolerance", number(r.verification.tolerance)},
@@ -190,7 +240,7 @@ Json result_fields(const VariantResult& r) {
                      {"mean_s", number(s.mean_s)}, {"stddev_s", number(s.stddev_s)}, {"cv", number(s.cv)},
                      {"cpu_median_s", number(s.cpu_median_s)}, {"cpu_mean_s", number(s.cpu_mean_s)},
                      {"cpu_stddev_s", number(s.cpu_stddev_s)}, {"cpu_cv", number(s.cpu_cv)}}},
-          {"notes", pairs_to_object(r.notes)}};
+          {"notes", pairs_to_object(r.notes)}, {"gpu_state", gpu_state_to_json(r.gpu_state)}};
 }
 
 BackendKind parse_backend_kind(const std::string& text) {
@@ -230,6 +280,12 @@ VariantResult result_from_fields(const Json& j) {
   if (j.contains("roofline_bound_gflops")) r.roofline_bound_gflops = get_double(j, "roofline_bound_gflops");
   if (j.contains("fraction_of_roofline")) r.fraction_of_roofline = get_double(j, "fraction_of_roofline");
   if (j.contains("roofline_unit")) r.roofline_unit = j.at("roofline_unit").get<std::string>();
+  // Multi-GPU fields likewise (older rows are single-device rows: gpus 0).
+  if (j.contains("gpus")) r.gpus = j.at("gpus").get<int>();
+  if (j.contains("communication_s")) r.communication_s = get_double(j, "communication_s");
+  if (j.contains("speedup_vs_one_gpu")) r.speedup_vs_one_gpu = get_double(j, "speedup_vs_one_gpu");
+  if (j.contains("parallel_efficiency")) r.parallel_efficiency = get_double(j, "parallel_efficiency");
+  if (j.contains("communication_share")) r.communication_share = get_double(j, "communication_share");
   auto status = parse_result_status(j.at("status").get<std::string>());
   if (!status) throw InputError("unknown status " + j.at("status").dump());
   r.status = *status;
@@ -252,6 +308,14 @@ VariantResult result_from_fields(const Json& j) {
   r.stats.cpu_stddev_s = get_double(s, "cpu_stddev_s");
   r.stats.cpu_cv = get_double(s, "cpu_cv");
   r.notes = object_to_pairs(j.at("notes"));
+  // Absent in reports written before they existed (the flag is then set from the run's threshold).
+  if (j.contains("cv_above_threshold")) r.cv_above_threshold = j.at("cv_above_threshold").get<bool>();
+  if (j.contains("other_load_cores")) r.other_load_cores = get_double(j, "other_load_cores");
+  if (j.contains("gpu_state") && !j.at("gpu_state").is_null()) {
+    const Json& g = j.at("gpu_state");
+    r.gpu_state = GpuStateChange{gpu_sample_from_json(g.at("before")), gpu_sample_from_json(g.at("after")),
+                                 g.at("throttled").get<std::vector<std::string>>()};
+  }
   return r;
 }
 
@@ -342,7 +406,7 @@ nlohmann::ordered_json to_json(const RunReport& report) {
   std::map<std::string, int> family_of;
   std::map<int, int> instances_in_family;
   for (const VariantResult& r : report.results) {
-    std::string family = r.workload + "|" + to_string(r.precision) + "|" + r.backend + "|" + to_string(r.timing);
+    std::string family = r.workload + "|" + to_string(r.precision) + "|" + backend_name(r) + "|" + to_string(r.timing);
     auto [it, inserted] = family_of.emplace(family, static_cast<int>(family_of.size()));
     int instance = instances_in_family[it->second]++;
     append_entries(benchmarks, r, it->second, instance);
@@ -421,6 +485,9 @@ static RunReport parse_report_checked(const std::string& text, const std::string
     bad(source, where + ": " + e.what());
   }
   if (report.results.empty()) bad(source, "empty report (no results)");
+  // Reports from before the flag existed: flag their results against the run's threshold.
+  const bool flags_written = j.at("benchmarks").empty() || j.at("benchmarks")[0].at("mlbench").contains("cv_above_threshold");
+  if (!flags_written) flag_noisy_results(report.results, report.run.cv_threshold);
   // Every time reported belongs to measured runs: an ok result needs its repetitions.
   for (const VariantResult& r : report.results)
     if (r.ok() && r.stats.run_times_s.empty())

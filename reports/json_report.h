@@ -25,6 +25,7 @@
 // bytes, gflops, gbps, speedup_vs_serial, speedup_vs_best_cpu, best_cpu_backend,
 // vendor_backend, fraction_of_vendor, intensity, roofline_bound_gflops, fraction_of_roofline,
 // roofline_unit (bench/roofline.h; read back as 0 / "" when absent), status, error_message, runs, cv,
+// cv_above_threshold, other_load_cores, gpu_state (null or {throttled, before, after}),
 // verification {status, passed, max_error, tolerance, method, detail},
 // stats {runs, iterations, median_s, mean_s, stddev_s, cv, cpu_median_s}, notes {name: value};
 // iteration entries add repetition {index, real_time_s, cpu_time_s} (exact seconds, so a

@@ -25,16 +25,27 @@ std::string table_row(const std::vector<std::string>& cells) {
 
 bool is_hand_written_gpu(const VariantResult& r) { return r.backend_kind == BackendKind::gpu; }
 
+// For a throttled GPU row: "throttled: power cap (SM 1980 -> 1755 MHz, 45 -> 71 °C, 310 -> 699 W)".
+std::string gpu_state_change(const VariantResult& r) {
+  const std::string throttled = throttle_label(r);
+  if (throttled.empty()) return "";
+  const GpuStateSample& a = r.gpu_state->before;
+  const GpuStateSample& b = r.gpu_state->after;
+  if (!a.available || !b.available) return throttled;
+  return fmt::format("{} (SM {:.0f} -> {:.0f} MHz, {:.0f} -> {:.0f} °C, {:.0f} -> {:.0f} W)", throttled, a.sm_clock_mhz,
+                     b.sm_clock_mhz, a.temperature_c, b.temperature_c, a.power_w, b.power_w);
+}
+
 std::vector<std::string> result_cells(const VariantResult& r) {
   if (!r.ok()) {
     std::string mark = r.status == ResultStatus::timed_out ? "TIMED OUT" : "FAILED";
-    return {r.backend + " **" + mark + "**", timing_label(r.timing), "-", "-", "-", "-", "-", "-", "-", "-",
+    return {backend_name(r) + " **" + mark + "**", timing_label(r.timing), "-", "-", "-", "-", "-", "-", "-", "-",
             "-", verification_label(r)};
   }
   const TimingStats& s = r.stats;
-  return {r.backend,
+  return {backend_name(r),
           timing_label(r.timing),
-          format_duration(s.median_s),
+          median_label(r, false),
           s.runs > 1 ? format_percent(s.cv) : "-",
           std::to_string(s.runs),
           r.gflops > 0 ? format_number(r.gflops) : "-",
@@ -46,6 +57,32 @@ std::vector<std::string> result_cells(const VariantResult& r) {
               : "-",
           r.fraction_of_roofline > 0 ? format_percent(r.fraction_of_roofline) : "-",
           verification_label(r)};
+}
+
+// The multi-GPU scaling table of one shape group: its multi-GPU rows by backend, timing and
+// GPU count. Empty when the group has none.
+const std::vector<std::string> kScalingColumns = {"Backend", "Timing", "GPUs", "Median", "vs 1 GPU", "Efficiency",
+                                                  "Communication"};
+std::vector<std::vector<std::string>> scaling_rows(const ShapeGroup& group, bool ascii) {
+  std::vector<const VariantResult*> multi;
+  for (const VariantResult* r : group.results)
+    if (r->gpus > 0) multi.push_back(r);
+  std::stable_sort(multi.begin(), multi.end(), [](const VariantResult* a, const VariantResult* b) {
+    if (a->backend != b->backend) return a->backend < b->backend;
+    if (a->timing != b->timing) return a->timing < b->timing;
+    return a->gpus < b->gpus;
+  });
+  std::vector<std::vector<std::string>> rows;
+  for (const VariantResult* r : multi) {
+    if (!r->ok()) {
+      rows.push_back({r->backend, timing_label(r->timing), std::to_string(r->gpus), "FAILED", "-", "-", "-"});
+      continue;
+    }
+    rows.push_back({r->backend, timing_label(r->timing), std::to_string(r->gpus), median_label(*r, ascii),
+                    format_factor(r->speedup_vs_one_gpu), format_percent(r->parallel_efficiency),
+                    r->communication_s > 0 ? format_percent(r->communication_share) : "-"});
+  }
+  return rows;
 }
 
 std::string header_lines(const RunReport& report) {
@@ -60,10 +97,18 @@ std::string header_lines(const RunReport& report) {
     out += fmt::format("- **GPU:** {} (compute capability {}.{}, {} SMs, {:.0f} GiB, {:.0f} GB/s peak; driver {}, runtime {})\n",
                        g.name, g.cc_major, g.cc_minor, g.sm_count, static_cast<double>(g.memory_bytes) / (1 << 30),
                        g.peak_bandwidth_gbps, g.driver_version, g.runtime_version);
+    // Without NVML nothing tells whether the GPU throttled: say so where the GPU is named.
+    for (const auto& [name, version] : m.libraries)
+      if (name == "NVML" && version.rfind("NVML not available", 0) == 0)
+        out += "- **GPU monitoring:** " + version + " (clocks, power and throttling not recorded)\n";
   } else {
     out += "- **GPU:** none (" + (m.gpu_absent_reason.empty() ? std::string("no reason recorded") : m.gpu_absent_reason) + ")\n";
   }
   if (!m.openblas_core.empty()) out += "- **OpenBLAS:** core " + m.openblas_core + (m.openblas_config.empty() ? "" : " (" + m.openblas_config + ")") + "\n";
+  out += "- **CPU state:** " + cpu_state_label(m) + "\n";
+  if (!m.thread_pinning.empty()) out += "- **OpenMP threads:** " + m.thread_pinning + "\n";
+  if (report.run.other_load_cores >= 0)
+    out += fmt::format("- **Other programs during the run:** {:.2f} CPUs busy on average\n", report.run.other_load_cores);
   if (!m.compiler.empty()) out += "- **Build:** " + m.compiler + ", " + m.build_type + (m.cuda_compiler.empty() ? "" : ", " + m.cuda_compiler) + "\n";
   for (const std::string& w : m.warnings) out += "- **Warning:** " + w + "\n";
   if (m.peaks)
@@ -118,10 +163,20 @@ std::string render_markdown(const RunReport& report) {
     for (const VariantResult* r : group.results) {
       std::vector<std::string> parts;
       for (const auto& [k, v] : r->notes) parts.push_back(k + "=" + v);
+      if (const std::string throttled = gpu_state_change(*r); !throttled.empty()) parts.push_back(throttled);
       if (!parts.empty()) notes.push_back("- " + backend_label(*r) + ": " + join(parts, ", "));
     }
     out += "\n";
+    if (std::any_of(group.results.begin(), group.results.end(), [](const VariantResult* r) { return r->cv_above_threshold; }))
+      out += std::string(kNoisyMarker) + " " + noisy_hint(report.run.cv_threshold) + ".\n\n";
     if (!notes.empty()) out += "Notes:\n\n" + join(notes, "\n") + "\n\n";
+    if (const auto scaling = scaling_rows(group, false); !scaling.empty()) {
+      out += "### Multi-GPU scaling: " + group.title() + "\n\n" + table_row(kScalingColumns) +
+             "|---|---|---:|---:|---:|---:|---:|\n";
+      for (const auto& row : scaling) out += table_row(row);
+      out += "\nvs 1 GPU: the same backend's median on one GPU over this median; efficiency: that speedup / GPUs; "
+             "communication: share of the median spent moving data between GPUs (NCCL phases, on the first GPU).\n\n";
+    }
   }
   std::string break_even_lines;
   for (const Sweep& sweep : group_sweeps(report.results)) {
@@ -148,11 +203,11 @@ std::string render_console_table(const RunReport& report) {
     auto& rows = blocks.emplace_back();
     for (const VariantResult* r : group.results) {
       if (!r->ok()) {
-        rows.push_back({r->backend, timing_label(r->timing), "FAILED", "", "", "", "", "", "", "", verification_label(*r)});
+        rows.push_back({backend_name(*r), timing_label(r->timing), "FAILED", "", "", "", "", "", "", "", verification_label(*r)});
         continue;
       }
       const TimingStats& s = r->stats;
-      rows.push_back({r->backend, timing_label(r->timing), format_duration(s.median_s, true),
+      rows.push_back({backend_name(*r), timing_label(r->timing), median_label(*r, true),
                       s.runs > 1 ? format_percent(s.cv) : "-", std::to_string(s.runs),
                       r->gflops > 0 ? format_number(r->gflops) : "-", r->gbps > 0 ? format_number(r->gbps) : "-",
                       format_factor(r->speedup_vs_serial), format_factor(r->speedup_vs_best_cpu),
@@ -175,11 +230,32 @@ std::string render_console_table(const RunReport& report) {
     while (!out.empty() && out.back() == ' ') out.pop_back();
     return out + "\n";
   };
-  std::string out;
+  std::string out = "CPU: " + cpu_state_label(report.machine) + "\n";
+  if (!report.machine.thread_pinning.empty()) out += "OpenMP threads: " + report.machine.thread_pinning + "\n";
+  if (report.run.other_load_cores >= 0)
+    out += fmt::format("Other programs during the run: {:.2f} CPUs busy on average\n", report.run.other_load_cores);
   for (std::size_t b = 0; b < blocks.size(); ++b) {
-    out += (b ? "\n" : "") + titles[b] + "\n" + line(header);
+    out += "\n" + titles[b] + "\n" + line(header);
     for (const auto& row : blocks[b]) out += line(row);
   }
+  // Multi-GPU scaling, one small table per shape that has multi-GPU rows.
+  for (const ShapeGroup& group : group_by_shape(report.results)) {
+    auto rows = scaling_rows(group, true);
+    if (rows.empty()) continue;
+    rows.insert(rows.begin(), {"backend", "timing", "GPUs", "median", "vs 1 GPU", "efficiency", "communication"});
+    std::vector<std::size_t> w(rows.front().size());
+    for (const auto& row : rows)
+      for (std::size_t c = 0; c < row.size(); ++c) w[c] = std::max(w[c], row[c].size());
+    out += "\nmulti-GPU scaling: " + group.title() + "\n";
+    for (const auto& row : rows) {
+      std::string text;
+      for (std::size_t c = 0; c < row.size(); ++c)
+        text += (c ? "  " : "") + (c < 2 ? fmt::format("{:<{}}", row[c], w[c]) : fmt::format("{:>{}}", row[c], w[c]));
+      out += text + "\n";
+    }
+  }
+  if (std::any_of(report.results.begin(), report.results.end(), [](const VariantResult& r) { return r.cv_above_threshold; }))
+    out += std::string("\n") + kNoisyMarkerAscii + " " + noisy_hint(report.run.cv_threshold) + ".\n";
   for (const Sweep& sweep : group_sweeps(report.results)) {
     if (sweep.sizes.size() < 2) continue;
     for (const BreakEven& b : break_even(sweep)) out += "\n" + sweep.title() + ": " + describe(b);

@@ -12,7 +12,8 @@ namespace mlbench::reports {
 const std::vector<std::string>& markdown_columns();
 
 // Header (machine, GPU or why absent, OpenBLAS core and warnings, seed, date), one table per
-// workload/precision/shape with one row per result, notes, and the break-even of size sweeps.
+// workload/precision/shape with one row per result, notes, a multi-GPU scaling table where
+// there are multi-GPU rows, and the break-even of size sweeps.
 std::string render_markdown(const RunReport& report);
 // Several machines: one section per report, headed by its machine.
 std::string render_markdown(const std::vector<RunReport>& reports);

@@ -100,15 +100,13 @@ std::string render_machine_context(const MachineContext& m) {
   for (std::size_t i = 0; i < caches.size(); ++i) line(i == 0 ? "caches" : "", caches[i]);
   line("memory", fmt::format("{:.1f} GiB total, {:.1f} GiB available", m.memory_total_bytes / 1073741824.0,
                              m.memory_available_bytes / 1073741824.0));
-  std::vector<std::string> load;
-  for (double v : m.load_average) load.push_back(fmt::format("{:.2f}", v));
-  line("load average", join(load));
-  line("cpu governor", m.cpu_scaling_governor);
+  line("cpu state", cpu_state_label(m));
   line("compiler", m.compiler);
   line("build", m.build_type + (m.build_flags.empty() ? "" : " (" + m.build_flags + ")"));
   line("cuda compiler", m.cuda_compiler);
   line("openmp", fmt::format("{} (max threads {}, proc_bind {}, places {})", m.openmp, m.omp_max_threads,
                              m.omp_proc_bind.empty() ? "unset" : m.omp_proc_bind, m.omp_places.empty() ? "unset" : m.omp_places));
+  line("thread pinning", m.thread_pinning);
   for (const auto& [name, version] : m.libraries) line(name, version);
   line("openblas core", m.openblas_core);
   line("openblas", m.openblas_config);

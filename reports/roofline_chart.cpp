@@ -57,7 +57,10 @@ Chart roofline_chart(const RunReport& report, Precision precision, const std::ve
   const double width = std::max({1000.0, svg::text_width(title, kTitleSize) + 60, legend_w + 560});
   const double plot_x0 = 84, plot_x1 = width - legend_w - 24;
   const double plot_top = 76, plot_bottom = plot_top + 420;
-  const double height = plot_bottom + 64;
+  const bool any_flagged = std::any_of(points.begin(), points.end(), [](const VariantResult* r) {
+    return r->cv_above_threshold || !throttle_label(*r).empty();
+  });
+  const double height = plot_bottom + 64 + (any_flagged ? 18 : 0);
 
   // Axes cover every point and every ridge, with a margin.
   double x_lo = INFINITY, x_hi = 0, y_lo = INFINITY, y_hi = 0;
@@ -162,7 +165,15 @@ Chart roofline_chart(const RunReport& report, Precision precision, const std::ve
     const std::string& colour = point_palette()[i % point_palette().size()];
     doc.marker(static_cast<int>(i), x_axis.map(r->intensity), y_axis.map(r->gflops), 5,
                r->timing == TimingMode::end_to_end ? "#ffffff" : colour, "roofline-point");
+    if (r->cv_above_threshold || !throttle_label(*r).empty())
+      doc.raw(fmt::format("<circle class=\"noisy-marker\" cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"10\" fill=\"none\" "
+                          "stroke=\"#d95f02\" stroke-width=\"2\" stroke-dasharray=\"3,2\"/>",
+                          x_axis.map(r->intensity), y_axis.map(r->gflops)));
   }
+  if (any_flagged)
+    doc.text(plot_x0, plot_bottom + 62,
+             "Dashed orange ring: " + noisy_note(report.run.cv_threshold) + "; or the GPU throttled during the run",
+             kSmallSize, "start", "noisy-note", "fill=\"#a04000\"");
 
   // Legend: roofs (line samples), then results (markers).
   const double lx = plot_x1 + 24;

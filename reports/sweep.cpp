@@ -35,8 +35,9 @@ std::vector<BreakEven> break_even(const Sweep& sweep) {
       Best& b = best_cpu[r->size];
       if (r->stats.median_s < b.seconds) b = {r->stats.median_s, r->backend};
     } else if (r->timing == TimingMode::end_to_end) {
-      if (!gpu_end_to_end.count(r->backend)) gpu_order.push_back(r->backend);
-      gpu_end_to_end[r->backend][r->size] = r->stats.median_s;
+      const std::string backend = backend_name(*r);  // "nccl x2": each GPU count is its own line
+      if (!gpu_end_to_end.count(backend)) gpu_order.push_back(backend);
+      gpu_end_to_end[backend][r->size] = r->stats.median_s;
     }
   }
   std::vector<BreakEven> out;

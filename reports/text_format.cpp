@@ -50,9 +50,13 @@ std::string timing_label(TimingMode mode) {
   return "host";
 }
 
+std::string backend_name(const VariantResult& r) {
+  return r.gpus > 0 ? r.backend + " x" + std::to_string(r.gpus) : r.backend;
+}
+
 std::string backend_label(const VariantResult& r) {
-  if (r.timing == TimingMode::host) return r.backend;
-  return r.backend + " (" + timing_label(r.timing) + ")";
+  if (r.timing == TimingMode::host) return backend_name(r);
+  return backend_name(r) + " (" + timing_label(r.timing) + ")";
 }
 
 std::string verification_label(const VariantResult& r) {
@@ -65,6 +69,47 @@ std::string verification_label(const VariantResult& r) {
     case ResultStatus::timed_out: return "TIMED OUT" + (r.error_message.empty() ? "" : ": " + r.error_message);
   }
   return "?";
+}
+
+namespace {
+// "5 %", "12.5 %", "0.01 %": a threshold as the user typed it.
+std::string threshold_percent(double cv_threshold) { return fmt::format("{:g} %", cv_threshold * 100); }
+}  // namespace
+
+std::string noisy_hint(double cv_threshold) {
+  return "cv above " + threshold_percent(cv_threshold) +
+         ": the runs disagree more than that, so the median is not to be trusted; close other programs, raise "
+         "--time-budget or --repetitions, pin threads (--pin cores), check the CPU governor (performance) and the load";
+}
+
+std::string noisy_note(double cv_threshold) {
+  return "cv above " + threshold_percent(cv_threshold) + ": noisy, the median is not to be trusted";
+}
+
+std::string throttle_label(const VariantResult& r) {
+  if (!r.gpu_state || r.gpu_state->throttled.empty()) return "";
+  std::string label = "throttled: ";
+  for (std::size_t i = 0; i < r.gpu_state->throttled.size(); ++i) label += (i ? ", " : "") + r.gpu_state->throttled[i];
+  return label;
+}
+
+std::string median_label(const VariantResult& r, bool ascii) {
+  std::string label = format_duration(r.stats.median_s, ascii);
+  if (r.cv_above_threshold) label += std::string(" ") + (ascii ? kNoisyMarkerAscii : kNoisyMarker);
+  if (const std::string throttled = throttle_label(r); !throttled.empty()) label += " (" + throttled + ")";
+  return label;
+}
+
+std::string cpu_state_label(const MachineContext& m) {
+  auto known = [](const std::string& s) { return s.empty() ? std::string("unknown") : s; };
+  std::string load = "unknown";
+  if (!m.load_average.empty()) {
+    load.clear();
+    for (std::size_t i = 0; i < m.load_average.size(); ++i) load += fmt::format("{}{:.2f}", i ? " " : "", m.load_average[i]);
+  }
+  return fmt::format("governor {}{}, boost {}, SMT {}, load average at start {} (1, 5, 15 min)", known(m.cpu_scaling_governor),
+                     m.cpu_scaling_driver.empty() || m.cpu_scaling_driver == "unknown" ? "" : " (" + m.cpu_scaling_driver + ")",
+                     known(m.cpu_boost), known(m.smt), load);
 }
 
 std::string machine_label(const MachineContext& m) {
@@ -111,7 +156,7 @@ std::vector<ShapeGroup> group_by_shape(const std::vector<VariantResult>& results
 }
 
 std::string row_key(const VariantResult& r) {
-  return r.workload + "|" + to_string(r.precision) + "|" + r.shape_label + "|" + r.backend + "|" +
+  return r.workload + "|" + to_string(r.precision) + "|" + r.shape_label + "|" + backend_name(r) + "|" +
          to_string(r.timing);
 }
 

@@ -21,10 +21,28 @@ std::string format_sci(double value);
 
 // "host", "kernel", "end to end".
 std::string timing_label(TimingMode mode);
-// "openmp", "cuda (kernel)", "cuda (end to end)".
+// The backend with the GPU count of a multi-GPU row: "openmp", "cuda", "nccl x2".
+std::string backend_name(const VariantResult& r);
+// backend_name with the timing of GPU rows: "openmp", "cuda (kernel)", "nccl x2 (end to end)".
 std::string backend_label(const VariantResult& r);
 // "ok (2.1e-07)", "FAILED (3.1e-02 > 1.0e-05)", "ERROR: out of memory", "TIMED OUT".
 std::string verification_label(const VariantResult& r);
+
+// Noise and throttling, said next to the figures they concern (markdown, console, charts).
+// The marker next to a time whose cv exceeds the run's --cv-threshold.
+inline constexpr const char* kNoisyMarkerAscii = "!";
+inline constexpr const char* kNoisyMarker = "\u26a0";  // ⚠
+// "cv above 5 %: the runs disagree more than that, so the median is not to be trusted; close
+// other programs, raise --time-budget or --repetitions, pin threads, check the CPU governor".
+std::string noisy_hint(double cv_threshold);
+// The short form for charts: "cv above 5.0 %: noisy, the median is not to be trusted".
+std::string noisy_note(double cv_threshold);
+// "throttled: power cap, thermal" for a GPU row whose device throttled; "" otherwise.
+std::string throttle_label(const VariantResult& r);
+// The median cell: "12.5 ms", plus the noisy marker and the throttle label where they apply.
+std::string median_label(const VariantResult& r, bool ascii);
+// The CPU-state line of a machine: governor (driver), boost, SMT, load average at start.
+std::string cpu_state_label(const MachineContext& m);
 
 // One line naming a machine: "host · CPU model · GPU name" (GPU omitted when absent).
 std::string machine_label(const MachineContext& m);
@@ -45,7 +63,8 @@ struct ShapeGroup {
 };
 std::vector<ShapeGroup> group_by_shape(const std::vector<VariantResult>& results);
 
-// Key that matches a row across runs: workload, precision, shape, backend, timing.
+// Key that matches a row across runs: workload, precision, shape, backend, timing (and the GPU
+// count of multi-GPU rows).
 std::string row_key(const VariantResult& r);
 
 // File-name friendly version of a text ("gemm_fp32_M_N_K_1024").

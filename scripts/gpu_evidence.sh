@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds mlbench on the GPU machine, runs the test suite and compute-sanitizer, then the
 # benchmark suite, and leaves everything under $OUT (the device tool brings it back).
-# Usage: scripts/gpu_evidence.sh test|bench|extra
-#   test:  build, ctest, compute-sanitizer memcheck + racecheck on the GPU tests
+# Usage: scripts/gpu_evidence.sh test|bench|extra|precision
+#   test:  build, ctest, compute-sanitizer memcheck, racecheck, initcheck and synccheck on the
+#          GPU test programs (timing tests and the largest shapes left out)
 #   bench: build, the suite at 1024, 2048, 4096 with every backend
 #   extra: build, GEMM 8192 (every backend but serial, whose one run takes minutes) and the
 #          goal shapes (sum over 16384^2, convolution N32 C64 K64 56^2)
@@ -36,13 +37,26 @@ if [ "$mode" = test ]; then
 ctest --test-dir build-gpu --output-on-failure -j4 >"$OUT/logs/ctest.log" 2>&1
 echo "ctest exit $?"; tail -3 "$OUT/logs/ctest.log"
 
-gpu_test=build-gpu/tests/gpu_backends_test
-for tool in memcheck racecheck; do
-  compute-sanitizer --tool $tool --error-exitcode 9 $gpu_test --gtest_filter='-*Timing*:*Large*' \
-    >"$OUT/logs/sanitizer-$tool.log" 2>&1
-  echo "compute-sanitizer $tool exit $?"; tail -2 "$OUT/logs/sanitizer-$tool.log"
-done
-
+# The four tools run side by side (the sanitizers are CPU-bound; the GPU has room), each over
+# every GPU test program. NCCL probes its own kernels with cudaFuncGetAttributes and gets
+# "no kernel image" for architectures it was not built for: API errors are not reported for
+# multi_gpu_test (its own CUDA calls are checked by MLBENCH_CUDA_CHECK), memory errors are.
+sanitize() {
+  local tool=$1 log="$OUT/logs/sanitizer-$1.log" extra
+  : >"$log"
+  for gpu_test in gpu_backends_test gpu_precision_test gpu_tensor_core_test multi_gpu_test gpu_reliability_test; do
+    [ -x build-gpu/tests/$gpu_test ] || continue
+    extra=(); [ $gpu_test = multi_gpu_test ] && extra=(--report-api-errors no)
+    echo "== $gpu_test" >>"$log"
+    compute-sanitizer --tool $tool --error-exitcode 9 "${extra[@]}" build-gpu/tests/$gpu_test \
+      --gtest_filter="${MLBENCH_SANITIZER_FILTER:--*Timing*:*Large*:*Throughput*:*Sticky*:*OutOfMemory*}" >>"$log" 2>&1
+    echo "compute-sanitizer $tool $gpu_test exit $?" >>"$OUT/logs/sanitizer-summary.txt"
+  done
+}
+for tool in memcheck racecheck initcheck synccheck; do sanitize $tool & done
+wait
+cat "$OUT/logs/sanitizer-summary.txt"
+grep -hE "ERROR SUMMARY|RACECHECK SUMMARY" "$OUT"/logs/sanitizer-*.log | sort | uniq -c
 fi
 mb=./build-gpu/mlbench
 date -u +%Y-%m-%dT%H:%M:%SZ >"$OUT/logs/date.txt"
@@ -51,6 +65,32 @@ echo "peak exit $?"; cat "$OUT/results/peaks.txt"
 if [ "$mode" = test ]; then
   $mb all --size 1024 --time-budget 0.3 --json "$OUT/results/quick.json" --markdown "$OUT/results/quick.md" --quiet
   echo "quick all exit $?"
+elif [ "$mode" = precision ]; then
+  for p in bf16 fp16 tf32; do
+    backends=cuda,cublas; [ $p = tf32 ] && backends=cuda,cublas,cublas-tf32
+    $mb gemm --size 4096,8192 --precision $p --backends $backends --time-budget 1 --max-repetitions 20 \
+      --json "$OUT/results/h100-gemm-$p.json" --markdown "$OUT/results/h100-gemm-$p.md" --quiet
+    echo "gemm $p exit $?"
+  done
+  $mb gemm --size 4096 --precision bf16 --backends openmp --time-budget 1 --max-repetitions 5 \
+    --json "$OUT/results/h100-gemm-bf16-cpu.json" --markdown "$OUT/results/h100-gemm-bf16-cpu.md" --quiet
+  echo "gemm bf16 cpu exit $?"
+  for p in bf16 fp16 tf32; do
+    $mb convolution --size 4096 --precision $p --backends openmp,cuda,cudnn --time-budget 1 \
+      --json "$OUT/results/h100-conv-$p.json" --markdown "$OUT/results/h100-conv-$p.md" --quiet
+    $mb convolution --size 56 --batch 32 --channels 64 --filters 64 --precision $p --backends cuda,cudnn --time-budget 1 \
+      --json "$OUT/results/h100-conv-n32-$p.json" --markdown "$OUT/results/h100-conv-n32-$p.md" --quiet
+    echo "conv $p exit $?"
+  done
+  $mb reduction --size 16384 --precision bf16 --backends openmp,cuda,cub --time-budget 1 \
+    --json "$OUT/results/h100-reduce-bf16.json" --markdown "$OUT/results/h100-reduce-bf16.md" --quiet
+  echo "reduce bf16 exit $?"
+  $mb all --size 4096 --gpus 1 --backends nccl --time-budget 1 \
+    --json "$OUT/results/h100-gpus1.json" --markdown "$OUT/results/h100-gpus1.md" --quiet
+  echo "gpus 1 exit $?"
+  $mb gemm --size 16384 --gpus all --backends nccl,cublas --time-budget 1 --max-repetitions 5 \
+    --json "$OUT/results/h100-gemm-16384-gpus.json" --markdown "$OUT/results/h100-gemm-16384-gpus.md" --quiet
+  echo "gemm 16384 gpus exit $?"
 elif [ "$mode" = bench ]; then
   $mb all --size 1024,2048,4096 --time-budget 1 --json "$OUT/results/h100-all.json" \
     --markdown "$OUT/results/h100-all.md" --chart "$OUT/results/charts-all" --quiet

@@ -8,15 +8,13 @@
 
 #include "bench/runner.h"
 #include "bench/workloads.h"
+#include "tests/test_support.h"
 
 using namespace mlbench;
 
 namespace {
 
-std::uint64_t fresh_seed() {
-  static std::random_device rd;
-  return (static_cast<std::uint64_t>(rd()) << 32) | rd();
-}
+using namespace ::mlbench::test_support;
 
 // Straightforward fp64 evaluation of each workload, written independently of bench/.
 HostBuffer naive_output(const Problem& p) {
@@ -109,7 +107,8 @@ TEST(Verification, RejectsOneWrongElement) {
   for (const auto& p : small_problems(seed, Precision::bf16)) {
     HostBuffer out = naive_output(*p);
     const std::size_t at = rng() % out.size();
-    out.set(at, out.get(at) * 1.125 + 0.5);
+    const double v = out.get(at);
+    out.set(at, v + std::copysign(0.125 * std::fabs(v) + 0.5, v));  // moves away from v by >= 0.5
     EXPECT_FALSE(p->verify(out).passed) << "bf16 " << p->workload() << " " << p->shape_label() << " element " << at;
   }
 }

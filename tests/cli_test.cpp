@@ -162,3 +162,71 @@ TEST_F(Cli, BadInputLeavesAnExistingReportUntouched) {
   EXPECT_EQ(o.exit_code, 2);
   EXPECT_EQ(slurp(json), "precious");
 }
+
+TEST_F(Cli, CvThresholdIsRangeCheckedAndRecorded) {
+  expect_bad_input("gemm --size 8 --cv-threshold 0 --dry-run", "--cv-threshold");
+  expect_bad_input("gemm --size 8 --cv-threshold 150 --dry-run", "--cv-threshold");
+  expect_bad_input("gemm --size 8 --cv-threshold five --dry-run", "--cv-threshold");
+  expect_bad_input("report x.json --cv-threshold 0", "--cv-threshold");
+  const fs::path json = dir_ / "cv.json";
+  const Outcome o = run("gemm --size 24 --backends serial --repetitions 3 --no-peaks --quiet --cv-threshold 12.5 --json " +
+                        json.string());
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  const auto j = nlohmann::json::parse(slurp(json));
+  EXPECT_DOUBLE_EQ(j["mlbench"]["run"]["cv_threshold"].get<double>(), 0.125);
+  for (const auto& entry : j["benchmarks"]) EXPECT_TRUE(entry["mlbench"]["cv_above_threshold"].is_boolean());
+  // `report --cv-threshold` flags the saved results again: at 0.01 % every repeated row is noisy.
+  const Outcome again = run("report " + json.string() + " --cv-threshold 0.01 --csv " + (dir_ / "cv.csv").string());
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.out.find("cv above 0.01 %"), std::string::npos) << again.out;
+  EXPECT_NE(slurp(dir_ / "cv.csv").find(",true,"), std::string::npos);
+}
+
+// OpenMP threads are pinned by default (the process re-executes itself with OMP_PROC_BIND and
+// OMP_PLACES set); --pin threads / --no-pin change it; a binding from the environment wins.
+TEST_F(Cli, OpenMpThreadsArePinnedByDefaultAndTheReportSaysHow) {
+  auto context = [&](const std::string& args) {
+    const Outcome o = run("info --json " + args);
+    EXPECT_EQ(o.exit_code, 0) << args << ": " << o.err;
+    return nlohmann::json::parse(o.out.empty() ? "{}" : o.out);
+  };
+  const auto pinned = context("");
+  EXPECT_EQ(pinned.value("omp_proc_bind", ""), "close");
+  EXPECT_EQ(pinned.value("omp_places", ""), "cores");
+  EXPECT_GT(pinned.value("omp_num_places", 0), 0);
+  EXPECT_EQ(pinned.value("thread_pinning", "").rfind("pinned by mlbench (--pin cores)", 0), 0u) << pinned.dump();
+  const auto threads = context("--pin threads");
+  EXPECT_EQ(threads.value("omp_places", ""), "threads");
+  for (const char* off : {"--no-pin", "--pin none", "--pin=none"}) {
+    const auto unpinned = context(off);
+    EXPECT_EQ(unpinned.value("omp_proc_bind", ""), "false") << off;
+    EXPECT_EQ(unpinned.value("omp_num_places", -1), 0) << off;
+    EXPECT_EQ(unpinned.value("thread_pinning", ""), "none (--pin none): threads may migrate between cores") << off;
+  }
+  expect_bad_input("info --pin sometimes", "--pin");
+  expect_bad_input("gemm --size 8 --pin cores --no-pin --dry-run", "--no-pin");
+}
+
+TEST_F(Cli, ABindingFromTheEnvironmentIsLeftAlone) {
+  const fs::path out = dir_ / "stdout";
+  const std::string cmd = "OMP_PROC_BIND=spread " + std::string(MLBENCH_EXE) + " info --json >" + out.string();
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  const auto j = nlohmann::json::parse(slurp(out));
+  EXPECT_EQ(j.value("omp_proc_bind", ""), "spread");
+  EXPECT_EQ(j.value("thread_pinning", "").rfind("from the environment: OMP_PROC_BIND=spread", 0), 0u) << j.dump();
+}
+
+TEST_F(Cli, ARunRecordsTheBindingAndTheMachineStateInItsReports) {
+  const fs::path json = dir_ / "ctx.json", md = dir_ / "ctx.md";
+  const Outcome o = run("reduction --size 64 --backends serial,openmp --repetitions 2 --no-peaks --quiet --json " +
+                        json.string() + " --markdown " + md.string());
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  const auto ctx = nlohmann::json::parse(slurp(json))["context"]["mlbench"];
+  EXPECT_EQ(ctx.value("omp_proc_bind", ""), "close");
+  for (const char* key : {"cpu_scaling_governor", "cpu_scaling_driver", "cpu_boost", "smt", "thread_pinning"})
+    EXPECT_FALSE(ctx.value(key, "").empty()) << key;
+  EXPECT_EQ(ctx["load_average"].size(), 3u);
+  const std::string markdown = slurp(md);
+  EXPECT_NE(markdown.find("**CPU state:** governor"), std::string::npos);
+  EXPECT_NE(markdown.find("**OpenMP threads:** pinned by mlbench"), std::string::npos);
+}

@@ -17,6 +17,7 @@
 #include "bench/gemm.h"
 #include "bench/reduction.h"
 #include "kernels/gpu_backend_names.h"
+#include "tests/gpu_test_support.h"
 
 #if MLBENCH_TEST_BUILT_WITH_CUDA
 #include <cuda_runtime_api.h>
@@ -29,27 +30,7 @@
 namespace mlbench {
 namespace {
 
-std::uint64_t fresh_seed() {
-  std::random_device device;
-  return (static_cast<std::uint64_t>(device()) << 32) | device();
-}
-
-const Registry& gpu_registry() {
-  static const Registry registry = [] {
-    Registry r;
-    kernels::register_backends(r);
-    return r;
-  }();
-  return registry;
-}
-
-Availability gpu_availability() { return gpu_registry().find("gemm", "cuda")->availability(); }
-
-#define SKIP_WITHOUT_GPU()                                                            \
-  do {                                                                                \
-    const Availability gpu = gpu_availability();                                      \
-    if (!gpu.available) GTEST_SKIP() << "no usable CUDA GPU here: " << gpu.reason;    \
-  } while (0)
+using namespace ::mlbench::test_support;
 
 bool all_finite(const HostBuffer& b) {
   for (std::size_t i = 0; i < b.size(); ++i)
@@ -97,7 +78,8 @@ TEST(GpuBackendsRegistration, EveryGpuBackendIsListedAndSaysWhyWhenUnavailable) 
     const BackendInfo* info = registry.find(entry.workload, entry.name);
     ASSERT_NE(info, nullptr);
     EXPECT_TRUE(is_gpu(info->kind));
-    EXPECT_EQ(info->kind == BackendKind::gpu, std::string(entry.name) == "cuda");
+    // mlbench's own GPU code: the hand-written kernels and the multi-GPU (nccl) distribution.
+    EXPECT_EQ(info->kind == BackendKind::gpu, std::string(entry.name) == "cuda" || std::string(entry.name) == "nccl");
     ASSERT_TRUE(info->availability);
     ASSERT_TRUE(info->prepare);
     const Availability a = info->availability();
@@ -105,7 +87,7 @@ TEST(GpuBackendsRegistration, EveryGpuBackendIsListedAndSaysWhyWhenUnavailable) 
     EXPECT_FALSE(a.reason.empty());
 #if MLBENCH_TEST_BUILT_WITH_CUDA
     const bool known_reason = a.reason == "no CUDA device" || a.reason.rfind("no CUDA driver (", 0) == 0 ||
-                              a.reason.rfind("built without cuDNN", 0) == 0;
+                              a.reason.rfind("built without cuDNN", 0) == 0 || a.reason.rfind("built without NCCL", 0) == 0;
     EXPECT_TRUE(known_reason) << a.reason;
 #else
     EXPECT_EQ(a.reason, "built without CUDA (no nvcc at configure time)");

@@ -7,14 +7,13 @@
 
 #include "bench/reduced_float.h"
 #include "bench/workloads.h"
+#include "tests/test_support.h"
 
 using namespace mlbench;
 
 namespace {
-std::uint64_t fresh_seed() {
-  static std::random_device rd;
-  return (static_cast<std::uint64_t>(rd()) << 32) | rd();
-}
+
+using namespace ::mlbench::test_support;
 }  // namespace
 
 TEST(ReducedFloat, Bf16RoundsToNearestEven) {

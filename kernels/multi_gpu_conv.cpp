@@ -1,0 +1,416 @@
+// Convolution over several GPUs. Filters start on rank 0 and are broadcast (ncclBroadcast).
+//  - batch >= GPUs: split by batch. Each rank holds its images and convolves them; rank 0's
+//    images come first and are written in place, the others' outputs are sent to rank 0.
+//  - batch < GPUs (batch 1): split by output rows (kernels/multi_gpu_partition.h). Each rank
+//    holds a zero-padded slab with the input rows it owns, receives its halo rows from their
+//    owners (packed per transfer, ncclSend/ncclRecv, unpacked into the slab), convolves the slab
+//    with padding 0 and sends its band of output rows to rank 0, which places them.
+// Each rank convolves with cuDNN (FMA math, a GEMM-family or direct algorithm chosen by cuDNN's
+// heuristics) when mlbench is built with cuDNN, else with the hand-written kernel.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+
+#include "bench/convolution.h"
+#include "kernels/multi_gpu.h"
+#include "kernels/conv2d_tiled.h"
+#include "kernels/multi_gpu_partition.h"
+#include "kernels/multi_gpu_variant.h"
+
+namespace mlbench::kernels {
+
+namespace {
+
+// One rank's convolution of its part, enqueued on the rank's stream.
+class ConvEngine {
+ public:
+  virtual ~ConvEngine() = default;
+  virtual void forward(const void* input, const void* weights, void* output) = 0;
+  virtual std::string describe() const = 0;
+};
+
+class TiledConvEngine final : public ConvEngine {
+ public:
+  TiledConvEngine(const ConvShape& shape, Precision precision, int device, cudaStream_t stream)
+      : plan_(plan_conv2d_tiled(shape, precision == Precision::fp64, device)), fp64_(precision == Precision::fp64),
+        stream_(stream) {}
+  void forward(const void* input, const void* weights, void* output) override {
+    if (fp64_) {
+      launch_conv2d_tiled<double>(plan_, static_cast<const double*>(input), static_cast<const double*>(weights),
+                                  static_cast<double*>(output), stream_);
+    } else {
+      launch_conv2d_tiled<float>(plan_, static_cast<const float*>(input), static_cast<const float*>(weights),
+                                 static_cast<float*>(output), stream_);
+    }
+  }
+  std::string describe() const override { return "mlbench cuda " + plan_.describe(); }
+
+ private:
+  Conv2dPlan plan_;
+  bool fp64_;
+  cudaStream_t stream_;
+};
+
+#if MLBENCH_HAVE_CUDNN
+const char* cudnn_algorithm_name(cudnnConvolutionFwdAlgo_t algo) {
+  switch (algo) {
+    case CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM: return "IMPLICIT_GEMM";
+    case CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM: return "IMPLICIT_PRECOMP_GEMM";
+    case CUDNN_CONVOLUTION_FWD_ALGO_GEMM: return "GEMM";
+    case CUDNN_CONVOLUTION_FWD_ALGO_DIRECT: return "DIRECT";
+    default: return "OTHER";
+  }
+}
+
+class CudnnConvEngine final : public ConvEngine {
+ public:
+  // `allocate` provides the workspace on the rank's device.
+  CudnnConvEngine(const ConvShape& s, Precision precision, cudaStream_t stream,
+                  const std::function<void*(std::size_t)>& allocate)
+      : fp64_(precision == Precision::fp64) {
+    const bool fp64 = fp64_;
+    const cudnnDataType_t type = fp64 ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT;
+    auto to_int = [](std::int64_t v) { return static_cast<int>(v); };
+    MLBENCH_CUDA_CHECK(cudnnCreate(&handle_));
+    MLBENCH_CUDA_CHECK(cudnnSetStream(handle_, stream));
+    MLBENCH_CUDA_CHECK(cudnnCreateTensorDescriptor(&x_desc_));
+    MLBENCH_CUDA_CHECK(cudnnCreateTensorDescriptor(&y_desc_));
+    MLBENCH_CUDA_CHECK(cudnnCreateFilterDescriptor(&w_desc_));
+    MLBENCH_CUDA_CHECK(cudnnCreateConvolutionDescriptor(&conv_desc_));
+    MLBENCH_CUDA_CHECK(cudnnSetTensor4dDescriptor(x_desc_, CUDNN_TENSOR_NCHW, type, to_int(s.batch),
+                                                  to_int(s.channels), to_int(s.height), to_int(s.width)));
+    MLBENCH_CUDA_CHECK(cudnnSetFilter4dDescriptor(w_desc_, type, CUDNN_TENSOR_NCHW, to_int(s.filters),
+                                                  to_int(s.channels), to_int(s.kernel), to_int(s.kernel)));
+    MLBENCH_CUDA_CHECK(cudnnSetConvolution2dDescriptor(conv_desc_, to_int(s.pad), to_int(s.pad), to_int(s.stride),
+                                                       to_int(s.stride), 1, 1, CUDNN_CROSS_CORRELATION, type));
+    // FMA math: the fp32 result must not silently come from TF32 tensor cores.
+    MLBENCH_CUDA_CHECK(cudnnSetConvolutionMathType(conv_desc_, CUDNN_FMA_MATH));
+    MLBENCH_CUDA_CHECK(cudnnSetTensor4dDescriptor(y_desc_, CUDNN_TENSOR_NCHW, type, to_int(s.batch),
+                                                  to_int(s.filters), to_int(s.out_height()), to_int(s.out_width())));
+    // cuDNN's heuristics, restricted to algorithms that sum each output in the ordinary way
+    // (FFT and Winograd trade accuracy per output for speed); IMPLICIT_GEMM always works.
+    int max_count = 0, returned = 0;
+    MLBENCH_CUDA_CHECK(cudnnGetConvolutionForwardAlgorithmMaxCount(handle_, &max_count));
+    std::vector<cudnnConvolutionFwdAlgoPerf_t> perf(static_cast<std::size_t>(std::max(max_count, 1)));
+    MLBENCH_CUDA_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(handle_, x_desc_, w_desc_, conv_desc_, y_desc_, max_count,
+                                                              &returned, perf.data()));
+    algo_ = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
+    for (int i = 0; i < returned; ++i) {
+      const auto& r = perf[static_cast<std::size_t>(i)];
+      const bool exact_sum = r.algo == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM ||
+                             r.algo == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM ||
+                             r.algo == CUDNN_CONVOLUTION_FWD_ALGO_GEMM || r.algo == CUDNN_CONVOLUTION_FWD_ALGO_DIRECT;
+      if (r.status == CUDNN_STATUS_SUCCESS && exact_sum && (fp64 || r.mathType == CUDNN_FMA_MATH)) {
+        algo_ = r.algo;
+        break;
+      }
+    }
+    MLBENCH_CUDA_CHECK(cudnnGetConvolutionForwardWorkspaceSize(handle_, x_desc_, w_desc_, conv_desc_, y_desc_, algo_,
+                                                               &workspace_bytes_));
+    if (workspace_bytes_ > 0) workspace_ = allocate(workspace_bytes_);
+  }
+  ~CudnnConvEngine() override {
+    if (conv_desc_ != nullptr) cudnnDestroyConvolutionDescriptor(conv_desc_);
+    if (w_desc_ != nullptr) cudnnDestroyFilterDescriptor(w_desc_);
+    if (y_desc_ != nullptr) cudnnDestroyTensorDescriptor(y_desc_);
+    if (x_desc_ != nullptr) cudnnDestroyTensorDescriptor(x_desc_);
+    if (handle_ != nullptr) cudnnDestroy(handle_);
+  }
+  void forward(const void* input, const void* weights, void* output) override {
+    // cuDNN takes alpha and beta in the compute type: double for fp64, float otherwise.
+    const double alpha64 = 1.0, beta64 = 0.0;
+    const float alpha32 = 1.0f, beta32 = 0.0f;
+    const void* alpha = fp64_ ? static_cast<const void*>(&alpha64) : &alpha32;
+    const void* beta = fp64_ ? static_cast<const void*>(&beta64) : &beta32;
+    MLBENCH_CUDA_CHECK(cudnnConvolutionForward(handle_, alpha, x_desc_, input, w_desc_, weights, conv_desc_, algo_,
+                                               workspace_, workspace_bytes_, beta, y_desc_, output));
+  }
+  std::string describe() const override { return std::string("cuDNN ") + cudnn_algorithm_name(algo_) + " fma"; }
+
+ private:
+  bool fp64_;
+  cudnnHandle_t handle_ = nullptr;
+  cudnnTensorDescriptor_t x_desc_ = nullptr, y_desc_ = nullptr;
+  cudnnFilterDescriptor_t w_desc_ = nullptr;
+  cudnnConvolutionDescriptor_t conv_desc_ = nullptr;
+  cudnnConvolutionFwdAlgo_t algo_{};
+  void* workspace_ = nullptr;
+  std::size_t workspace_bytes_ = 0;
+};
+#endif
+
+class MultiGpuConvVariant final : public MultiGpuVariant {
+ public:
+  MultiGpuConvVariant(const ConvProblem& p, const ExecutionConfig& config, ConvSplit split)
+      : MultiGpuVariant(config, p.precision(), p.output_precision(), {&p.input(), &p.weights()}, p.output_size()),
+        s_(p.shape()),
+        by_batch_(split == ConvSplit::batch || (split == ConvSplit::automatic && s_.batch >= ranks())) {
+    if (by_batch_ && s_.batch < ranks())
+      throw std::invalid_argument(fmt::format("a split by batch needs an image per GPU: {} images, {} GPUs", s_.batch, ranks()));
+    const std::size_t weight_bytes = count(s_.filters * s_.channels * s_.kernel * s_.kernel) * element_bytes();
+    for (int r = 0; r < ranks(); ++r) {
+      weights_.push_back(allocate(r, weight_bytes, "the filters"));
+      if (r > 0) poison(r, weights_.back(), weight_bytes);  // filled by the broadcast alone
+    }
+    engines_.resize(static_cast<std::size_t>(ranks()));
+    if (by_batch_) {
+      prepare_batch_split();
+    } else {
+      prepare_row_split();
+    }
+    upload_inputs();  // resident for kernel-mode runs
+    synchronize();
+    std::string engine;
+    for (const auto& e : engines_)
+      if (e) engine = e->describe();
+    notes_.emplace_back("compute", engine);
+  }
+
+  ~MultiGpuConvVariant() override {
+    drain();
+    for (std::size_t r = 0; r < engines_.size(); ++r) {
+      cudaSetDevice(device(static_cast<int>(r)));
+      engines_[r].reset();
+    }
+    drain();
+  }
+
+ private:
+  static std::size_t count(std::int64_t v) { return static_cast<std::size_t>(v); }
+
+  std::unique_ptr<ConvEngine> make_engine(int r, const ConvShape& part) {
+    cudaStream_t stream = on(r);
+#if MLBENCH_HAVE_CUDNN
+    return std::make_unique<CudnnConvEngine>(part, precision(), stream,
+                                             [this, r](std::size_t bytes) { return allocate(r, bytes, "the cuDNN workspace"); });
+#else
+    return std::make_unique<TiledConvEngine>(part, precision(), device(r), stream);
+#endif
+  }
+
+  // ---- split by batch ----
+  void prepare_batch_split() {
+    images_ = split_evenly(s_.batch, ranks());
+    const std::size_t e = element_bytes();
+    std::vector<std::string> split;
+    for (int r = 0; r < ranks(); ++r) {
+      const Range& images = images_[static_cast<std::size_t>(r)];
+      input_.push_back(allocate(r, count(images.size()) * image_elements() * e, "its images"));
+      part_output_.push_back(r == 0 ? static_cast<void*>(output())
+                                    : allocate(r, count(images.size()) * output_image_elements() * e, "its outputs"));
+      ConvShape part = s_;
+      part.batch = images.size();
+      engines_[static_cast<std::size_t>(r)] = make_engine(r, part);
+      split.push_back(std::to_string(images.size()));
+    }
+    notes_.emplace_back("split", fmt::format("batch: {} images", fmt::join(split, " + ")));
+    notes_.emplace_back("communication", fmt::format("ncclBroadcast filters, ncclSend/Recv outputs to GPU {}", device(0)));
+  }
+
+  // ---- split by output rows, with halos ----
+  void prepare_row_split() {
+    parts_ = split_conv_rows(s_, ranks());
+    transfers_ = halo_transfers(parts_);
+    const std::size_t e = element_bytes();
+    const std::size_t wp = padded_width();
+    std::vector<std::string> split;
+    for (int r = 0; r < ranks(); ++r) {
+      const ConvRowPart& part = parts_[static_cast<std::size_t>(r)];
+      split.push_back(std::to_string(part.out_rows.size()));
+      if (part.out_rows.empty()) {  // more GPUs than output rows
+        slab_.push_back(nullptr);
+        part_output_.push_back(nullptr);
+        continue;
+      }
+      const std::size_t slab_bytes = input_planes() * count(part.slab_rows) * wp * e;
+      void* slab = slab_.emplace_back(allocate(r, slab_bytes, "its slab of input rows"));
+      // Zeros: the padding rows and columns, which nothing overwrites.
+      MLBENCH_CUDA_CHECK(cudaMemsetAsync(slab, 0, slab_bytes, on(r)));
+      part_output_.push_back(allocate(r, output_planes() * count(part.out_rows.size()) * out_width() * e,
+                                      "its band of output rows"));
+      ConvShape slab_shape = s_;
+      slab_shape.height = part.slab_rows;
+      slab_shape.width = static_cast<std::int64_t>(wp);
+      slab_shape.pad = 0;
+      engines_[static_cast<std::size_t>(r)] = make_engine(r, slab_shape);
+    }
+    std::int64_t halo_rows = 0;
+    for (const HaloTransfer& t : transfers_) {
+      const std::size_t bytes = input_planes() * count(t.rows.size()) * wp * e;
+      send_stage_.push_back(allocate(t.from, bytes, "a halo send buffer"));
+      recv_stage_.push_back(allocate(t.to, bytes, "a halo receive buffer"));
+      // The halo rows are NaN until the exchange fills them: a missing transfer fails verification.
+      const ConvRowPart& to = parts_[static_cast<std::size_t>(t.to)];
+      for (std::size_t plane = 0; plane < input_planes(); ++plane) {
+        auto* row0 = static_cast<std::byte*>(slab_[static_cast<std::size_t>(t.to)]) +
+                     ((plane * count(to.slab_rows)) + count(t.rows.begin - to.slab_top)) * wp * e;
+        poison(t.to, row0, count(t.rows.size()) * wp * e);
+      }
+      halo_rows += t.rows.size();
+    }
+    for (int r = 1; r < ranks(); ++r) {
+      const ConvRowPart& part = parts_[static_cast<std::size_t>(r)];
+      gather_stage_.push_back(part.out_rows.empty() ? nullptr
+                                                    : allocate(0, output_planes() * count(part.out_rows.size()) * out_width() * e,
+                                                               "a buffer for another GPU's output rows"));
+    }
+    notes_.emplace_back("split", fmt::format("output rows: {} (halo {} rows in {} transfers)", fmt::join(split, " + "),
+                                             halo_rows, transfers_.size()));
+    notes_.emplace_back("communication",
+                        fmt::format("ncclBroadcast filters, ncclSend/Recv halo rows, ncclSend/Recv output rows to GPU {}",
+                                    device(0)));
+  }
+
+  void upload_inputs() override {
+    const std::size_t e = element_bytes();
+    if (by_batch_) {
+      for (int r = 0; r < ranks(); ++r) {
+        const Range& images = images_[static_cast<std::size_t>(r)];
+        MLBENCH_CUDA_CHECK(cudaMemcpyAsync(input_[static_cast<std::size_t>(r)],
+                                           pinned_input(0) + count(images.begin) * image_elements() * e,
+                                           count(images.size()) * image_elements() * e, cudaMemcpyHostToDevice, on(r)));
+      }
+    } else {
+      for (int r = 0; r < ranks(); ++r) {
+        const ConvRowPart& part = parts_[static_cast<std::size_t>(r)];
+        if (part.owned_rows.empty()) continue;
+        copy_plane_rows({slab_[static_cast<std::size_t>(r)], padded_width(), count(part.slab_rows),
+                         count(part.owned_rows.begin - part.slab_top), count(s_.pad)},
+                        {pinned_input(0), count(s_.width), count(s_.height), count(part.owned_rows.begin), 0},
+                        count(part.owned_rows.size()), count(s_.width), input_planes(), e, cudaMemcpyHostToDevice, on(r));
+      }
+    }
+    MLBENCH_CUDA_CHECK(cudaMemcpyAsync(weights_[0], pinned_input(1),
+                                       count(s_.filters * s_.channels * s_.kernel * s_.kernel) * e,
+                                       cudaMemcpyHostToDevice, on(0)));
+  }
+
+  void run_pipeline() override {
+    const ncclDataType_t type = nccl_type(precision());
+    const std::size_t weight_count = count(s_.filters * s_.channels * s_.kernel * s_.kernel);
+    begin_communication();
+    nccl_group([&] {
+      for (int r = 0; r < ranks(); ++r)
+        MLBENCH_CUDA_CHECK(ncclBroadcast(weights_[static_cast<std::size_t>(r)], weights_[static_cast<std::size_t>(r)],
+                                         weight_count, type, 0, comm(r), on(r)));
+    });
+    end_communication();
+    if (by_batch_) {
+      run_batch_split(type);
+    } else {
+      run_row_split(type);
+    }
+  }
+
+  void run_batch_split(ncclDataType_t type) {
+    for (int r = 0; r < ranks(); ++r) {
+      on(r);
+      engines_[static_cast<std::size_t>(r)]->forward(input_[static_cast<std::size_t>(r)], weights_[static_cast<std::size_t>(r)],
+                                                     part_output_[static_cast<std::size_t>(r)]);
+    }
+    const std::size_t e = element_bytes();
+    begin_communication();
+    nccl_group([&] {
+      for (int r = 1; r < ranks(); ++r) {
+        const Range& images = images_[static_cast<std::size_t>(r)];
+        const std::size_t elements = count(images.size()) * output_image_elements();
+        MLBENCH_CUDA_CHECK(ncclSend(part_output_[static_cast<std::size_t>(r)], elements, type, 0, comm(r), on(r)));
+        MLBENCH_CUDA_CHECK(ncclRecv(output() + count(images.begin) * output_image_elements() * e, elements, type, r,
+                                    comm(0), on(0)));
+      }
+    });
+    end_communication();
+  }
+
+  void run_row_split(ncclDataType_t type) {
+    const std::size_t e = element_bytes();
+    const std::size_t wp = padded_width();
+    // Halo exchange: pack the rows (every plane) on the owner, send, unpack into the slab.
+    begin_communication();
+    for (std::size_t t = 0; t < transfers_.size(); ++t) {
+      const HaloTransfer& h = transfers_[t];
+      const ConvRowPart& from = parts_[static_cast<std::size_t>(h.from)];
+      copy_plane_rows({send_stage_[t], wp, count(h.rows.size()), 0, 0},
+                      {slab_[static_cast<std::size_t>(h.from)], wp, count(from.slab_rows), count(h.rows.begin - from.slab_top), 0},
+                      count(h.rows.size()), wp, input_planes(), e, cudaMemcpyDeviceToDevice, on(h.from));
+    }
+    nccl_group([&] {
+      for (std::size_t t = 0; t < transfers_.size(); ++t) {
+        const HaloTransfer& h = transfers_[t];
+        const std::size_t elements = input_planes() * count(h.rows.size()) * wp;
+        MLBENCH_CUDA_CHECK(ncclSend(send_stage_[t], elements, type, h.to, comm(h.from), on(h.from)));
+        MLBENCH_CUDA_CHECK(ncclRecv(recv_stage_[t], elements, type, h.from, comm(h.to), on(h.to)));
+      }
+    });
+    for (std::size_t t = 0; t < transfers_.size(); ++t) {
+      const HaloTransfer& h = transfers_[t];
+      const ConvRowPart& to = parts_[static_cast<std::size_t>(h.to)];
+      copy_plane_rows({slab_[static_cast<std::size_t>(h.to)], wp, count(to.slab_rows), count(h.rows.begin - to.slab_top), 0},
+                      {recv_stage_[t], wp, count(h.rows.size()), 0, 0}, count(h.rows.size()), wp, input_planes(), e,
+                      cudaMemcpyDeviceToDevice, on(h.to));
+    }
+    end_communication();
+
+    for (int r = 0; r < ranks(); ++r) {
+      if (!engines_[static_cast<std::size_t>(r)]) continue;
+      on(r);
+      engines_[static_cast<std::size_t>(r)]->forward(slab_[static_cast<std::size_t>(r)], weights_[static_cast<std::size_t>(r)],
+                                                     part_output_[static_cast<std::size_t>(r)]);
+    }
+    // Rank 0's own band goes into place first (a copy on the GPU, not communication).
+    place_band(0, part_output_[0]);
+    begin_communication();
+    nccl_group([&] {
+      for (int r = 1; r < ranks(); ++r) {
+        const ConvRowPart& part = parts_[static_cast<std::size_t>(r)];
+        if (part.out_rows.empty()) continue;
+        const std::size_t elements = output_planes() * count(part.out_rows.size()) * out_width();
+        MLBENCH_CUDA_CHECK(ncclSend(part_output_[static_cast<std::size_t>(r)], elements, type, 0, comm(r), on(r)));
+        MLBENCH_CUDA_CHECK(ncclRecv(gather_stage_[static_cast<std::size_t>(r) - 1], elements, type, r, comm(0), on(0)));
+      }
+    });
+    for (int r = 1; r < ranks(); ++r)
+      if (!parts_[static_cast<std::size_t>(r)].out_rows.empty()) place_band(r, gather_stage_[static_cast<std::size_t>(r) - 1]);
+    end_communication();
+  }
+
+  // Copies rank r's band of output rows, held contiguously on rank 0 at `band`, into the output.
+  void place_band(int r, const void* band) {
+    const ConvRowPart& part = parts_[static_cast<std::size_t>(r)];
+    if (part.out_rows.empty()) return;
+    copy_plane_rows({output(), out_width(), count(s_.out_height()), count(part.out_rows.begin), 0},
+                    {band, out_width(), count(part.out_rows.size()), 0, 0}, count(part.out_rows.size()), out_width(),
+                    output_planes(), element_bytes(), cudaMemcpyDeviceToDevice, on(0));
+  }
+
+  std::size_t image_elements() const { return count(s_.channels * s_.height * s_.width); }
+  std::size_t output_image_elements() const { return count(s_.filters * s_.out_height() * s_.out_width()); }
+  std::size_t input_planes() const { return count(s_.batch * s_.channels); }
+  std::size_t output_planes() const { return count(s_.batch * s_.filters); }
+  std::size_t padded_width() const { return count(s_.width + 2 * s_.pad); }
+  std::size_t out_width() const { return count(s_.out_width()); }
+
+  ConvShape s_;
+  bool by_batch_;
+  std::vector<void*> weights_;
+  std::vector<std::unique_ptr<ConvEngine>> engines_;
+  std::vector<void*> part_output_;  // rank 0 (batch split): the output itself
+  // batch split
+  std::vector<Range> images_;
+  std::vector<void*> input_;
+  // row split
+  std::vector<ConvRowPart> parts_;
+  std::vector<HaloTransfer> transfers_;
+  std::vector<void*> slab_, send_stage_, recv_stage_, gather_stage_;
+};
+
+}  // namespace
+
+std::unique_ptr<Variant> make_multi_gpu_conv(const Problem& problem, const ExecutionConfig& config, ConvSplit split) {
+  return std::make_unique<MultiGpuConvVariant>(problem_cast<ConvProblem>(problem), config, split);
+}
+
+}  // namespace mlbench::kernels

@@ -1,0 +1,303 @@
+// GEMM on the GPU at every precision: the tensor-core kernel (bf16/fp16) and cuBLAS at fp64,
+// fp32, tf32, bf16, fp16. Registration checks run everywhere; the rest skips without a CUDA
+// device. Every GPU test draws fresh random inputs and prints its seed. The DISABLED_ timing
+// test prints (never asserts) median kernel times next to cuBLAS from 1024 to 8192: run it with
+// --gtest_also_run_disabled_tests --gtest_filter='TensorCoreTiming.*'.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "bench/backend.h"
+#include "bench/gemm.h"
+#include "tests/gpu_test_support.h"
+
+#if MLBENCH_TEST_BUILT_WITH_CUDA
+#include <cuda_runtime_api.h>
+
+#include "kernels/gemm_tensor_core.h"
+#include "kernels/gpu_variant.h"
+#endif
+
+namespace mlbench {
+namespace {
+
+using namespace ::mlbench::test_support;
+
+const std::vector<std::string> kGemmGpuBackends = {"cuda", "cublas", "cublas-tf32"};
+
+std::string note(const Variant& variant, const std::string& key) {
+  for (const auto& [k, v] : variant.notes())
+    if (k == key) return v;
+  return "";
+}
+
+// Prepares `backend` on `problem`, runs it once in `mode`, and returns its verification.
+Verification run_and_verify(const std::string& backend, const GemmProblem& problem, TimingMode mode,
+                            HostBuffer* output = nullptr) {
+  const BackendInfo* info = gpu_registry().find("gemm", backend);
+  EXPECT_NE(info, nullptr);
+  if (info == nullptr) return {};
+  const Availability supported = info->supports(problem);
+  EXPECT_TRUE(supported.available) << supported.reason;
+  if (!supported.available) return {};
+  const auto variant = info->prepare(problem, ExecutionConfig{});
+  const double seconds = variant->run(mode);
+  EXPECT_TRUE(seconds > 0.0 && std::isfinite(seconds)) << seconds;
+  HostBuffer out(problem.output_precision(), problem.output_size());
+  variant->read_output(out);
+  const Verification v = problem.verify(out, variant->input_rounding());
+  if (output != nullptr) *output = std::move(out);
+  return v;
+}
+
+// ---------------------------------------------------------------- registration (runs everywhere)
+
+TEST(TensorCoreRegistration, GemmBackendsDeclareTheirPrecisions) {
+  const Registry& registry = gpu_registry();
+  for (const std::string& name : kGemmGpuBackends) ASSERT_NE(registry.find("gemm", name), nullptr) << name;
+#if MLBENCH_TEST_BUILT_WITH_CUDA
+  for (const char* name : {"cuda", "cublas"}) {
+    for (Precision p : all_precisions()) {
+      EXPECT_TRUE(registry.find("gemm", name)->supports_precision(p)) << name << " " << to_string(p);
+    }
+  }
+  const BackendInfo* tf32 = registry.find("gemm", "cublas-tf32");
+  EXPECT_TRUE(tf32->supports_precision(Precision::fp32));
+  EXPECT_TRUE(tf32->supports_precision(Precision::tf32));
+  for (Precision p : {Precision::fp64, Precision::bf16, Precision::fp16}) EXPECT_FALSE(tf32->supports_precision(p));
+#else
+  GTEST_SKIP() << "built without CUDA: the GEMM backends register as unavailable";
+#endif
+}
+
+// ---------------------------------------------------------------- on a GPU
+
+// Shapes chosen to hit every path of the tensor-core kernel: single elements, K below one
+// mma step, K and N not multiples of 8 (element-wise loads), partial tiles in every
+// dimension, K = 8, and enough tiles for the 128x256 tile (>= one block per SM on an H100).
+const std::vector<GemmShape> kAwkwardShapes = {
+    {1, 1, 1},      {7, 5, 3},      {65, 33, 70},    {129, 257, 65},   {1000, 1000, 1000}, {130, 136, 8},
+    {200, 256, 13}, {256, 131, 64}, {300, 264, 136}, {17, 1000, 1001}, {2304, 2048, 72},   {3, 8, 4096}};
+
+TEST(TensorCoreGemm, EveryGemmBackendAtEveryDeclaredPrecisionVerifiesOnAwkwardShapes) {
+  SKIP_WITHOUT_GPU();
+  const std::uint64_t seed = fresh_seed();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  for (Precision precision : all_precisions()) {
+    for (const GemmShape& shape : kAwkwardShapes) {
+      const GemmProblem problem(shape, precision, seed, shape.m);
+      for (const std::string& backend : kGemmGpuBackends) {
+        if (!gpu_registry().find("gemm", backend)->supports_precision(precision)) continue;
+        SCOPED_TRACE(backend + " " + to_string(precision) + " " + problem.shape_label());
+        const Verification v = run_and_verify(backend, problem, TimingMode::kernel);
+        EXPECT_TRUE(v.passed) << "error " << v.max_error << " > tolerance " << v.tolerance << " (" << v.method
+                              << ") " << v.detail;
+      }
+    }
+  }
+}
+
+TEST(TensorCoreGemm, EndToEndModeAlsoVerifiesAtTheReducedPrecisions) {
+  SKIP_WITHOUT_GPU();
+  const std::uint64_t seed = fresh_seed();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  for (Precision precision : {Precision::tf32, Precision::bf16, Precision::fp16}) {
+    const GemmProblem problem(GemmShape{65, 136, 70}, precision, seed, 65);
+    for (const std::string& backend : kGemmGpuBackends) {
+      if (!gpu_registry().find("gemm", backend)->supports_precision(precision)) continue;
+      SCOPED_TRACE(backend + " " + to_string(precision));
+      const Verification v = run_and_verify(backend, problem, TimingMode::end_to_end);
+      EXPECT_TRUE(v.passed) << v.max_error << " > " << v.tolerance << " " << v.detail;
+    }
+  }
+}
+
+TEST(TensorCoreGemm, VariantsSayWhichMathTheyUse) {
+  SKIP_WITHOUT_GPU();
+  const std::uint64_t seed = fresh_seed();
+  const GemmProblem bf16(GemmShape{64, 64, 64}, Precision::bf16, seed, 64);
+  const GemmProblem fp16(GemmShape{64, 64, 64}, Precision::fp16, seed, 64);
+  const GemmProblem tf32(GemmShape{64, 64, 64}, Precision::tf32, seed, 64);
+  const GemmProblem fp32(GemmShape{64, 64, 64}, Precision::fp32, seed, 64);
+  auto prepare = [](const char* backend, const Problem& p) {
+    return gpu_registry().find("gemm", backend)->prepare(p, ExecutionConfig{});
+  };
+  EXPECT_NE(note(*prepare("cuda", bf16), "math").find("bf16 tensor cores"), std::string::npos);
+  EXPECT_NE(note(*prepare("cuda", fp16), "math").find("fp16 tensor cores"), std::string::npos);
+  EXPECT_EQ(note(*prepare("cublas", bf16), "math"), "bf16 tensor cores");
+  EXPECT_EQ(note(*prepare("cublas", fp16), "math"), "fp16 tensor cores");
+  EXPECT_EQ(note(*prepare("cublas", tf32), "math"), "tf32 tensor cores");
+  EXPECT_EQ(note(*prepare("cublas", fp32), "math"), "pedantic (no tf32)");
+  EXPECT_NE(note(*prepare("cuda", tf32), "compute").find("CUDA cores"), std::string::npos);
+  // TF32 inputs are already TF32: nothing is rounded; fp32 inputs on cublas-tf32 are.
+  EXPECT_EQ(prepare("cublas-tf32", tf32)->input_rounding(), 0.0);
+  EXPECT_EQ(prepare("cublas", tf32)->input_rounding(), 0.0);
+  EXPECT_EQ(prepare("cublas-tf32", fp32)->input_rounding(), std::ldexp(1.0, -11));
+}
+
+TEST(TensorCoreGemm, RepeatedRunsGiveBitIdenticalOutputs) {
+  // The kernel has no atomics and a fixed summation order: a differing bit means a race.
+  SKIP_WITHOUT_GPU();
+  const std::uint64_t seed = fresh_seed();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  for (Precision precision : {Precision::bf16, Precision::fp16}) {
+    const GemmProblem problem(GemmShape{777, 1032, 520}, precision, seed, 777);
+    const auto variant = gpu_registry().find("gemm", "cuda")->prepare(problem, ExecutionConfig{});
+    HostBuffer first(problem.output_precision(), problem.output_size());
+    HostBuffer again(problem.output_precision(), problem.output_size());
+    variant->run(TimingMode::kernel);
+    variant->read_output(first);
+    for (int i = 0; i < 3; ++i) {
+      variant->run(TimingMode::kernel);
+      variant->read_output(again);
+      EXPECT_EQ(std::memcmp(first.raw(), again.raw(), first.bytes()), 0) << to_string(precision) << " run " << i;
+    }
+    EXPECT_TRUE(problem.verify(first).passed);
+  }
+}
+
+TEST(TensorCoreGemm, ALostKSliceFailsVerification) {
+  // The check must be able to fail: a 16-bit result that misses one term of each dot product
+  // (the product with the last K column zeroed) is caught.
+  SKIP_WITHOUT_GPU();
+  const std::uint64_t seed = fresh_seed();
+  const GemmProblem problem(GemmShape{96, 72, 40}, Precision::bf16, seed, 96);
+  HostBuffer out;
+  ASSERT_TRUE(run_and_verify("cuda", problem, TimingMode::kernel, &out).passed);
+  const auto& s = problem.shape();
+  for (std::int64_t i = 0; i < s.m; ++i)
+    for (std::int64_t j = 0; j < s.n; ++j) {
+      const std::size_t idx = static_cast<std::size_t>(i * s.n + j);
+      out.set(idx, out.get(idx) - problem.a().get(i * s.k + s.k - 1) * problem.b().get((s.k - 1) * s.n + j));
+    }
+  EXPECT_FALSE(problem.verify(out).passed);
+}
+
+#if MLBENCH_TEST_BUILT_WITH_CUDA
+// Runs the tensor-core kernel with an explicit tile `runs` times on device copies of the
+// problem's inputs (output poisoned first); returns the median kernel time and the output.
+template <class T>
+double run_tile(const GemmProblem& p, kernels::TensorCoreTile tile, HostBuffer& out, int runs) {
+  const auto& s = p.shape();
+  kernels::DeviceBuffer a(p.a().bytes()), b(p.b().bytes()), c(out.bytes());
+  EXPECT_EQ(cudaMemcpy(a.get(), p.a().raw(), p.a().bytes(), cudaMemcpyHostToDevice), cudaSuccess);
+  EXPECT_EQ(cudaMemcpy(b.get(), p.b().raw(), p.b().bytes(), cudaMemcpyHostToDevice), cudaSuccess);
+  EXPECT_EQ(cudaMemset(c.get(), 0xFF, out.bytes()), cudaSuccess);
+  cudaEvent_t start, stop;
+  EXPECT_EQ(cudaEventCreate(&start), cudaSuccess);
+  EXPECT_EQ(cudaEventCreate(&stop), cudaSuccess);
+  std::vector<double> times;
+  for (int i = 0; i < runs; ++i) {
+    EXPECT_EQ(cudaEventRecord(start), cudaSuccess);
+    kernels::launch_gemm_tensor_core<T>(a.as<T>(), b.as<T>(), c.as<T>(), s.m, s.n, s.k, nullptr, tile);
+    EXPECT_EQ(cudaEventRecord(stop), cudaSuccess);
+    EXPECT_EQ(cudaEventSynchronize(stop), cudaSuccess);
+    float ms = 0;
+    EXPECT_EQ(cudaEventElapsedTime(&ms, start, stop), cudaSuccess);
+    times.push_back(ms * 1e-3);
+  }
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  EXPECT_EQ(cudaMemcpy(out.raw(), c.get(), out.bytes(), cudaMemcpyDeviceToHost), cudaSuccess);
+  std::sort(times.begin(), times.end());
+  return times[times.size() / 2];
+}
+
+double run_tile(const GemmProblem& p, kernels::TensorCoreTile tile, HostBuffer& out, int runs) {
+  return p.precision() == Precision::bf16 ? run_tile<bfloat16>(p, tile, out, runs)
+                                          : run_tile<float16>(p, tile, out, runs);
+}
+
+TEST(TensorCoreGemm, EveryTileVerifiesOnEdgeShapes) {
+  SKIP_WITHOUT_GPU();
+  const std::uint64_t seed = fresh_seed();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  // Aligned shapes (cp.async path) with partial tiles in M, N and K, and one unaligned shape.
+  const std::vector<GemmShape> shapes = {{200, 264, 72}, {129, 520, 1000}, {77, 136, 40}, {300, 301, 97}};
+  for (Precision precision : {Precision::bf16, Precision::fp16}) {
+    for (const GemmShape& shape : shapes) {
+      const GemmProblem problem(shape, precision, seed, shape.m);
+      for (kernels::TensorCoreTile tile : kernels::tensor_core_tiles()) {
+        if (kernels::is_wgmma(tile) && !kernels::tensor_core_wgmma_available(0)) continue;
+        SCOPED_TRACE(kernels::to_string(tile) + " " + to_string(precision) + " " + problem.shape_label());
+        HostBuffer out(problem.output_precision(), problem.output_size());
+        run_tile(problem, tile, out, 1);
+        const Verification v = problem.verify(out);
+        EXPECT_TRUE(v.passed) << v.max_error << " > " << v.tolerance << " " << v.detail;
+      }
+    }
+  }
+}
+
+TEST(TensorCoreGemm, AutomaticTilePicksByBlockCountAndDevice) {
+  using kernels::TensorCoreTile;
+  EXPECT_EQ(kernels::pick_tensor_core_tile(8192, 8192, 132, true), TensorCoreTile::wgmma_m128n256k64s4);
+  EXPECT_EQ(kernels::pick_tensor_core_tile(8192, 8192, 132, false), TensorCoreTile::m128n128k32s4);
+  EXPECT_EQ(kernels::pick_tensor_core_tile(2048, 2048, 132, true), TensorCoreTile::wgmma_m128n256k64s4);
+  EXPECT_EQ(kernels::pick_tensor_core_tile(1024, 1024, 132, true), TensorCoreTile::m64n64k32s4);
+  EXPECT_EQ(kernels::pick_tensor_core_tile(7, 5, 132, true), TensorCoreTile::m64n64k32s4);
+  EXPECT_TRUE(kernels::tensor_core_vectorized(nullptr, nullptr, 64, 8));
+  EXPECT_FALSE(kernels::tensor_core_vectorized(nullptr, nullptr, 64, 12));
+  EXPECT_FALSE(kernels::tensor_core_vectorized(nullptr, nullptr, 63, 8));
+}
+
+// Median of `runs` kernel-mode runs (L2 flushed before each) after 3 warm-ups; verified once.
+double median_kernel_seconds(const std::string& backend, const GemmProblem& problem, int runs, std::string* notes) {
+  const auto variant = gpu_registry().find("gemm", backend)->prepare(problem, ExecutionConfig{});
+  for (int i = 0; i < 3; ++i) variant->run(TimingMode::kernel);
+  HostBuffer out(problem.output_precision(), problem.output_size());
+  variant->read_output(out);
+  const Verification v = problem.verify(out, variant->input_rounding());
+  EXPECT_TRUE(v.passed) << backend << " " << v.max_error << " > " << v.tolerance;
+  std::vector<double> times;
+  for (int i = 0; i < runs; ++i) times.push_back(variant->run(TimingMode::kernel));
+  std::sort(times.begin(), times.end());
+  for (const auto& [key, value] : variant->notes()) *notes += key + "=" + value + "; ";
+  return times[times.size() / 2];
+}
+
+TEST(TensorCoreTiming, DISABLED_KernelAgainstCublasFrom1024To8192) {
+  SKIP_WITHOUT_GPU();
+  const std::uint64_t seed = fresh_seed();
+  for (std::int64_t size : {1024, 2048, 4096, 8192}) {
+    for (Precision precision : {Precision::bf16, Precision::fp16}) {
+      const GemmProblem problem(GemmShape{size, size, size}, precision, seed, size);
+      std::string cuda_notes, cublas_notes;
+      const double t_cuda = median_kernel_seconds("cuda", problem, 20, &cuda_notes);
+      const double t_cublas = median_kernel_seconds("cublas", problem, 20, &cublas_notes);
+      const double flops = problem.flops();
+      std::printf("TIMING %s %lld cuda %.4f ms %.1f TFLOP/s | cublas %.4f ms %.1f TFLOP/s | cuda/cublas %.1f%%\n"
+                  "  notes: %s| %s\n",
+                  to_string(precision).c_str(), static_cast<long long>(size), t_cuda * 1e3, flops / t_cuda / 1e12,
+                  t_cublas * 1e3, flops / t_cublas / 1e12, 100.0 * t_cublas / t_cuda, cuda_notes.c_str(),
+                  cublas_notes.c_str());
+      for (kernels::TensorCoreTile tile : kernels::tensor_core_tiles()) {
+        if (kernels::is_wgmma(tile) && !kernels::tensor_core_wgmma_available(0)) continue;
+        HostBuffer out(problem.output_precision(), problem.output_size());
+        run_tile(problem, tile, out, 2);  // warm-up
+        const double t = run_tile(problem, tile, out, 10);
+        std::printf("TIMING %s %lld tile %-20s %.4f ms %.1f TFLOP/s (%.1f%% of cublas) verified=%d\n",
+                    to_string(precision).c_str(), static_cast<long long>(size), kernels::to_string(tile).c_str(),
+                    t * 1e3, flops / t / 1e12, 100.0 * t_cublas / t, problem.verify(out).passed ? 1 : 0);
+      }
+      std::fflush(stdout);
+    }
+  }
+  for (Precision precision : {Precision::fp32, Precision::tf32}) {
+    const GemmProblem problem(GemmShape{8192, 8192, 8192}, precision, seed, 8192);
+    std::string notes;
+    const double t = median_kernel_seconds("cublas", problem, 10, &notes);
+    std::printf("TIMING %s 8192 cublas %.4f ms %.1f TFLOP/s (%s)\n", to_string(precision).c_str(), t * 1e3,
+                problem.flops() / t / 1e12, notes.c_str());
+  }
+}
+#endif
+
+}  // namespace
+}  // namespace mlbench

@@ -1,0 +1,257 @@
+// The runner's reliability hooks with test-only backends: results noisier than --cv-threshold
+// are flagged; GPU rows get the device state read before and after each measurement
+// (Registry::device_state_probe); a failed GPU variant is destroyed, then the device is
+// recovered (Registry::device_recovery), the rows say so, and the next variant still runs.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+#include <stdexcept>
+
+#include "bench/gemm.h"
+#include "bench/runner.h"
+
+using namespace mlbench;
+
+namespace {
+
+std::uint64_t fresh_seed() {
+  static std::random_device rd;
+  return (static_cast<std::uint64_t>(rd()) << 32) | rd();
+}
+
+// C = A B in fp64, written here so that the fake variants verify.
+HostBuffer reference_product(const GemmProblem& p) {
+  const auto [m, n, k] = p.shape();
+  HostBuffer out(p.output_precision(), p.output_size());
+  for (std::int64_t i = 0; i < m; ++i)
+    for (std::int64_t j = 0; j < n; ++j) {
+      double acc = 0;
+      for (std::int64_t q = 0; q < k; ++q) acc += p.a().get(i * k + q) * p.b().get(q * n + j);
+      out.set(i * n + j, acc);
+    }
+  return out;
+}
+
+// Reports the times it is given, in turn, instead of measuring: the cv is known in advance.
+class ScriptedVariant : public Variant {
+ public:
+  ScriptedVariant(const Problem& p, std::vector<double> times, bool gpu, bool fail)
+      : output_(reference_product(dynamic_cast<const GemmProblem&>(p))), times_(std::move(times)), gpu_(gpu), fail_(fail) {
+    ++alive;
+  }
+  ~ScriptedVariant() override { --alive; }
+  std::vector<TimingMode> timing_modes() const override {
+    return gpu_ ? std::vector<TimingMode>{TimingMode::kernel, TimingMode::end_to_end} : std::vector<TimingMode>{TimingMode::host};
+  }
+  double run(TimingMode) override {
+    if (fail_) throw std::runtime_error("an illegal memory access was encountered");
+    return times_[next_++ % times_.size()];
+  }
+  void read_output(HostBuffer& out) override {
+    for (std::size_t i = 0; i < out.size(); ++i) out.set(i, output_.get(i));
+  }
+  static inline int alive = 0;
+
+ private:
+  HostBuffer output_;
+  std::vector<double> times_;
+  std::size_t next_ = 0;
+  bool gpu_, fail_;
+};
+
+BackendInfo scripted_backend(std::string name, BackendKind kind, std::vector<double> times, bool fail = false) {
+  BackendInfo b;
+  b.name = std::move(name);
+  b.workload = "gemm";
+  b.kind = kind;
+  b.availability = [] { return Availability::yes(); };
+  b.prepare = [times, kind, fail](const Problem& p, const ExecutionConfig&) {
+    return std::make_unique<ScriptedVariant>(p, times, is_gpu(kind), fail);
+  };
+  return b;
+}
+
+RunOptions options_for(std::vector<std::string> backends) {
+  RunOptions o;
+  o.workloads = {"gemm"};
+  o.sizes = {8};
+  o.backends = std::move(backends);
+  o.seed = fresh_seed();
+  o.repetitions = 6;
+  o.time_budget_s = 0.01;  // the warm-up lasts a tenth of it
+  return o;
+}
+
+const VariantResult& find(const std::vector<VariantResult>& results, const std::string& backend, TimingMode timing) {
+  auto it = std::find_if(results.begin(), results.end(),
+                         [&](const VariantResult& r) { return r.backend == backend && r.timing == timing; });
+  if (it == results.end()) throw std::logic_error("no row " + backend);
+  return *it;
+}
+
+}  // namespace
+
+TEST(RunnerHooks, FlagsResultsWhoseCvExceedsTheThreshold) {
+  Registry registry;
+  registry.add(scripted_backend("serial", BackendKind::cpu, {2e-3}));
+  registry.add(scripted_backend("jittery", BackendKind::cpu, {1e-3, 3e-3}));  // cv about 0.55
+  registry.add(scripted_backend("slight", BackendKind::cpu, {1e-3, 1.06e-3}));  // cv about 0.03
+  RunOptions o = options_for({});
+  SCOPED_TRACE("seed=" + std::to_string(o.seed));
+  for (double threshold : {0.01, 0.05, 0.9}) {
+    SCOPED_TRACE("threshold=" + std::to_string(threshold));
+    o.cv_threshold = threshold;
+    Runner runner(registry, o);
+    const auto results = runner.run(runner.plan());
+    const VariantResult& steady = find(results, "serial", TimingMode::host);
+    const VariantResult& jittery = find(results, "jittery", TimingMode::host);
+    const VariantResult& slight = find(results, "slight", TimingMode::host);
+    EXPECT_EQ(steady.stats.runs, 6);
+    EXPECT_FALSE(steady.cv_above_threshold) << steady.stats.cv;
+    EXPECT_EQ(jittery.cv_above_threshold, jittery.stats.cv > threshold) << jittery.stats.cv;
+    EXPECT_EQ(slight.cv_above_threshold, slight.stats.cv > threshold) << slight.stats.cv;
+    EXPECT_EQ(jittery.cv_above_threshold, threshold < 0.5);
+    EXPECT_EQ(slight.cv_above_threshold, threshold < 0.02);
+  }
+}
+
+TEST(RunnerHooks, RefusesAThresholdThatIsNotPositive) {
+  Registry registry;
+  registry.add(scripted_backend("serial", BackendKind::cpu, {1e-3}));
+  RunOptions o = options_for({});
+  for (double bad : {0.0, -0.05, std::nan("")}) {
+    o.cv_threshold = bad;
+    EXPECT_THROW(Runner(registry, o).plan(), InputError) << bad;
+  }
+}
+
+TEST(RunnerHooks, ReadsTheDeviceStateAroundEachGpuMeasurement) {
+  Registry registry;
+  registry.add(scripted_backend("serial", BackendKind::cpu, {1e-3}));
+  registry.add(scripted_backend("fakegpu", BackendKind::gpu, {1e-4}));
+  int readings = 0;
+  std::vector<int> devices_read;
+  // Every reading: clocks fall, the power-limiter time grows; the last one says "thermal".
+  registry.device_state_probe = [&](int device) {
+    devices_read.push_back(device);
+    GpuStateSample s;
+    s.available = true;
+    s.sm_clock_mhz = 1980 - 100 * readings;
+    s.power_w = 300 + 50 * readings;
+    s.power_violation_ns = 1e6 * readings;
+    s.thermal_violation_ns = 0;
+    if (readings == 3) s.throttle_reasons = {"thermal"};
+    ++readings;
+    return s;
+  };
+  RunOptions o = options_for({});
+  SCOPED_TRACE("seed=" + std::to_string(o.seed));
+  Runner runner(registry, o);
+  const auto results = runner.run(runner.plan());
+  EXPECT_EQ(readings, 4);  // before and after each of the two timing modes
+  EXPECT_EQ(devices_read, std::vector<int>(4, 0));
+  EXPECT_FALSE(find(results, "serial", TimingMode::host).gpu_state.has_value());
+  const VariantResult& kernel = find(results, "fakegpu", TimingMode::kernel);
+  const VariantResult& e2e = find(results, "fakegpu", TimingMode::end_to_end);
+  ASSERT_TRUE(kernel.gpu_state && e2e.gpu_state);
+  EXPECT_EQ(kernel.gpu_state->before.sm_clock_mhz, 1980);
+  EXPECT_EQ(kernel.gpu_state->after.sm_clock_mhz, 1880);
+  EXPECT_EQ(e2e.gpu_state->before.power_w, 400);
+  EXPECT_EQ(kernel.gpu_state->throttled, std::vector<std::string>({"power cap"}));
+  EXPECT_EQ(e2e.gpu_state->throttled, std::vector<std::string>({"thermal", "power cap"}));
+}
+
+TEST(RunnerHooks, NoThrottleWhenTheLimiterTimesStayPut) {
+  GpuStateSample before, after;
+  before.available = after.available = true;
+  before.power_violation_ns = after.power_violation_ns = 5e9;  // throttled long ago, not now
+  before.thermal_violation_ns = after.thermal_violation_ns = 0;
+  EXPECT_TRUE(throttling_between(before, after).empty());
+  after.thermal_violation_ns = 1;
+  EXPECT_EQ(throttling_between(before, after), std::vector<std::string>({"thermal"}));
+  GpuStateSample unknown;  // -1: the driver does not say
+  EXPECT_TRUE(throttling_between(unknown, unknown).empty());
+}
+
+TEST(RunnerHooks, RecoversTheDeviceAfterAFailedGpuVariantAndRunsTheNextOne) {
+  Registry registry;
+  registry.add(scripted_backend("serial", BackendKind::cpu, {1e-3}));
+  registry.add(scripted_backend("cpufail", BackendKind::cpu, {1e-3}, true));
+  registry.add(scripted_backend("gpufail", BackendKind::gpu, {1e-4}, true));
+  registry.add(scripted_backend("fakegpu", BackendKind::gpu, {1e-4}));
+  BackendInfo no_memory = scripted_backend("nomemory", BackendKind::gpu, {1e-4});
+  no_memory.prepare = [](const Problem&, const ExecutionConfig&) -> std::unique_ptr<Variant> {
+    throw std::runtime_error("cudaMalloc failed: out of memory");
+  };
+  registry.add(std::move(no_memory));
+  registry.add(scripted_backend("aftergpu", BackendKind::gpu, {2e-4}));
+
+  struct Call {
+    std::vector<int> devices;
+    std::string failure;
+    int variants_alive;
+  };
+  std::vector<Call> calls;
+  registry.device_recovery = [&](const std::vector<int>& devices, std::exception_ptr failure) {
+    std::string what;
+    try {
+      std::rethrow_exception(failure);
+    } catch (const std::exception& e) {
+      what = e.what();
+    }
+    calls.push_back({devices, what, ScriptedVariant::alive});
+    return "device 0 reset (test)";
+  };
+  RunOptions o = options_for({});
+  o.repetitions = 2;
+  SCOPED_TRACE("seed=" + std::to_string(o.seed));
+  Runner runner(registry, o);
+  const auto results = runner.run(runner.plan());
+
+  // Called once per failed GPU variant (not for the CPU failure), after it was destroyed.
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[0].devices, std::vector<int>({0}));
+  EXPECT_EQ(calls[0].failure, "an illegal memory access was encountered");
+  EXPECT_EQ(calls[0].variants_alive, 0);
+  EXPECT_EQ(calls[1].failure, "cudaMalloc failed: out of memory");
+
+  auto note_of = [](const VariantResult& r) {
+    for (const auto& [key, value] : r.notes)
+      if (key == "device_reset") return value;
+    return std::string();
+  };
+  for (const char* failed : {"gpufail", "nomemory"})
+    for (TimingMode mode : {TimingMode::kernel, TimingMode::end_to_end}) {
+      const VariantResult& r = find(results, failed, mode);
+      EXPECT_EQ(r.status, ResultStatus::error) << failed;
+      EXPECT_FALSE(r.error_message.empty());
+      EXPECT_EQ(note_of(r), "device 0 reset (test)") << failed;
+    }
+  EXPECT_EQ(find(results, "cpufail", TimingMode::host).status, ResultStatus::error);
+  EXPECT_EQ(note_of(find(results, "cpufail", TimingMode::host)), "");
+  for (const char* fine : {"fakegpu", "aftergpu"})
+    for (TimingMode mode : {TimingMode::kernel, TimingMode::end_to_end}) {
+      const VariantResult& r = find(results, fine, mode);
+      EXPECT_TRUE(r.ok()) << fine << " " << r.error_message;
+      EXPECT_TRUE(r.verification.passed);
+      EXPECT_EQ(note_of(r), "");
+    }
+}
+
+TEST(RunnerHooks, NothingIsNotedWhenRecoveryHadNothingToDo) {
+  Registry registry;
+  registry.add(scripted_backend("serial", BackendKind::cpu, {1e-3}));
+  registry.add(scripted_backend("gpufail", BackendKind::gpu, {1e-4}, true));
+  int calls = 0;
+  registry.device_recovery = [&](const std::vector<int>&, std::exception_ptr) {
+    ++calls;
+    return std::string();
+  };
+  RunOptions o = options_for({});
+  Runner runner(registry, o);
+  const auto results = runner.run(runner.plan());
+  EXPECT_EQ(calls, 1);
+  for (const VariantResult& r : results)
+    for (const auto& note : r.notes) EXPECT_NE(note.first, "device_reset");
+}
