@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds mlbench on the GPU machine, runs the test suite and compute-sanitizer, then the
 # benchmark suite, and leaves everything under $OUT (the device tool brings it back).
-# Usage: scripts/gpu_evidence.sh test|bench|extra|precision
+# Usage: scripts/gpu_evidence.sh test|sanitize|bench|extra|precision
+#   sanitize: build, then only the compute-sanitizer runs (MLBENCH_SANITIZER_TOOLS picks tools)
 #   test:  build, ctest, compute-sanitizer memcheck, racecheck, initcheck and synccheck on the
 #          GPU test programs (timing tests and the largest shapes left out)
 #   bench: build, the suite at 1024, 2048, 4096 with every backend
@@ -33,30 +34,36 @@ cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITE
   >"$OUT/logs/configure.log" 2>&1
 cmake --build build-gpu -j16 >"$OUT/logs/build.log" 2>&1
 set +e
+if [ "$mode" = test ] || [ "$mode" = sanitize ]; then
 if [ "$mode" = test ]; then
-ctest --test-dir build-gpu --output-on-failure -j4 >"$OUT/logs/ctest.log" 2>&1
-echo "ctest exit $?"; tail -3 "$OUT/logs/ctest.log"
+  ctest --test-dir build-gpu --output-on-failure -j4 >"$OUT/logs/ctest.log" 2>&1
+  echo "ctest exit $?"; tail -3 "$OUT/logs/ctest.log"
+fi
 
 # The four tools run side by side (the sanitizers are CPU-bound; the GPU has room), each over
 # every GPU test program. NCCL probes its own kernels with cudaFuncGetAttributes and gets
 # "no kernel image" for architectures it was not built for: API errors are not reported for
 # multi_gpu_test (its own CUDA calls are checked by MLBENCH_CUDA_CHECK), memory errors are.
-sanitize() {
-  local tool=$1 log="$OUT/logs/sanitizer-$1.log" extra
-  : >"$log"
-  for gpu_test in gpu_backends_test gpu_precision_test gpu_tensor_core_test multi_gpu_test gpu_reliability_test; do
-    [ -x build-gpu/tests/$gpu_test ] || continue
-    extra=(); [ $gpu_test = multi_gpu_test ] && extra=(--report-api-errors no)
-    echo "== $gpu_test" >>"$log"
-    compute-sanitizer --tool $tool --error-exitcode 9 "${extra[@]}" build-gpu/tests/$gpu_test \
-      --gtest_filter="${MLBENCH_SANITIZER_FILTER:--*Timing*:*Large*:*Throughput*:*Sticky*:*OutOfMemory*}" >>"$log" 2>&1
-    echo "compute-sanitizer $tool $gpu_test exit $?" >>"$OUT/logs/sanitizer-summary.txt"
-  done
+sanitize() {  # tool program: one compute-sanitizer run, its own log
+  local tool=$1 gpu_test=$2 log="$OUT/logs/sanitizer-$1-$2.log" extra=()
+  [ $gpu_test = multi_gpu_test ] && extra=(--report-api-errors no)
+  compute-sanitizer --tool $tool --error-exitcode 9 "${extra[@]}" build-gpu/tests/$gpu_test \
+    --gtest_filter="${MLBENCH_SANITIZER_FILTER:--*Timing*:*Large*:*Throughput*:*Sticky*:*OutOfMemory*}" >"$log" 2>&1
+  echo "compute-sanitizer $tool $gpu_test exit $?" >>"$OUT/logs/sanitizer-summary.txt"
 }
-for tool in memcheck racecheck initcheck synccheck; do sanitize $tool & done
+for tool in ${MLBENCH_SANITIZER_TOOLS:-memcheck racecheck initcheck synccheck}; do
+  for gpu_test in gpu_backends_test gpu_precision_test gpu_tensor_core_test multi_gpu_test gpu_reliability_test; do
+    [ -x build-gpu/tests/$gpu_test ] && sanitize $tool $gpu_test &
+  done
+done
 wait
-cat "$OUT/logs/sanitizer-summary.txt"
+sort "$OUT/logs/sanitizer-summary.txt"
+# which kernels each finding is in (vendor-library kernels are named as such)
+grep -h -A1 -E "^========= (Uninitialized|Invalid|Race|Barrier|Misaligned)" "$OUT"/logs/sanitizer-*.log |
+  grep -oE "at (void )?[A-Za-z_:0-9]+" | sort | uniq -c | sort -rn | head -20
 grep -hE "ERROR SUMMARY|RACECHECK SUMMARY" "$OUT"/logs/sanitizer-*.log | sort | uniq -c
+(cd "$OUT/logs" && tar czf sanitizer-logs.tar.gz sanitizer-*.log && rm -f sanitizer-*.log)
+[ "$mode" = sanitize ] && exit 0
 fi
 mb=./build-gpu/mlbench
 date -u +%Y-%m-%dT%H:%M:%SZ >"$OUT/logs/date.txt"
