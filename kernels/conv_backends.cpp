@@ -15,6 +15,9 @@
 #include "kernels/cuda_check.h"
 #include "kernels/element_types.h"
 #include "kernels/gpu_variant.h"
+#if MLBENCH_HAVE_CUDNN
+#include "kernels/cudnn_convolution.h"
+#endif
 
 namespace mlbench::kernels {
 
@@ -54,20 +57,6 @@ class CudaConvVariant final : public GpuVariant {
 };
 
 #if MLBENCH_HAVE_CUDNN
-const char* algorithm_name(cudnnConvolutionFwdAlgo_t algo) {
-  switch (algo) {
-    case CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM: return "IMPLICIT_GEMM";
-    case CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM: return "IMPLICIT_PRECOMP_GEMM";
-    case CUDNN_CONVOLUTION_FWD_ALGO_GEMM: return "GEMM";
-    case CUDNN_CONVOLUTION_FWD_ALGO_DIRECT: return "DIRECT";
-    case CUDNN_CONVOLUTION_FWD_ALGO_FFT: return "FFT";
-    case CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING: return "FFT_TILING";
-    case CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD: return "WINOGRAD";
-    case CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED: return "WINOGRAD_NONFUSED";
-    default: return "UNKNOWN";
-  }
-}
-
 // The "math" note. Rows whose note says "tensor" are held against the tensor-core peak of their
 // precision (bench/roofline.cpp).
 std::string math_name(cudnnMathType_t math, Precision precision) {
@@ -126,36 +115,16 @@ class CudnnConvVariant final : public GpuVariant {
     const cudnnDataType_t type = data_type(precision);
     // fp32 accumulation for every type but fp64 (PSEUDO_HALF / PSEUDO_BFLOAT16 configs for 16-bit).
     const cudnnDataType_t compute_type = precision == Precision::fp64 ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT;
-    auto to_int = [](std::int64_t v) { return static_cast<int>(v); };
-    MLBENCH_CUDA_CHECK(cudnnCreate(&handle_));
-    MLBENCH_CUDA_CHECK(cudnnSetStream(handle_, stream()));
-    MLBENCH_CUDA_CHECK(cudnnCreateTensorDescriptor(&x_desc_));
-    MLBENCH_CUDA_CHECK(cudnnCreateTensorDescriptor(&y_desc_));
-    MLBENCH_CUDA_CHECK(cudnnCreateFilterDescriptor(&w_desc_));
-    MLBENCH_CUDA_CHECK(cudnnCreateConvolutionDescriptor(&conv_desc_));
-    MLBENCH_CUDA_CHECK(cudnnSetTensor4dDescriptor(x_desc_, CUDNN_TENSOR_NCHW, type, to_int(s.batch),
-                                                  to_int(s.channels), to_int(s.height), to_int(s.width)));
-    MLBENCH_CUDA_CHECK(cudnnSetFilter4dDescriptor(w_desc_, type, CUDNN_TENSOR_NCHW, to_int(s.filters),
-                                                  to_int(s.channels), to_int(s.kernel), to_int(s.kernel)));
-    MLBENCH_CUDA_CHECK(cudnnSetConvolution2dDescriptor(conv_desc_, to_int(s.pad), to_int(s.pad), to_int(s.stride),
-                                                       to_int(s.stride), 1, 1, CUDNN_CROSS_CORRELATION, compute_type));
     // fp32: FMA math only, the fp32 baseline must not silently run on TF32 tensor cores. The
     // reduced precisions exist for tensor cores: tensor-op math (TF32 for fp32 tensors).
-    MLBENCH_CUDA_CHECK(
-        cudnnSetConvolutionMathType(conv_desc_, is_reduced(precision) ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH));
-    int n = 0, k = 0, oh = 0, ow = 0;
-    MLBENCH_CUDA_CHECK(cudnnGetConvolution2dForwardOutputDim(conv_desc_, x_desc_, w_desc_, &n, &k, &oh, &ow));
-    if (oh != s.out_height() || ow != s.out_width()) {
-      throw std::logic_error(fmt::format("cuDNN output {}x{} differs from the problem's {}x{}", oh, ow,
-                                         s.out_height(), s.out_width()));
-    }
-    MLBENCH_CUDA_CHECK(cudnnSetTensor4dDescriptor(y_desc_, CUDNN_TENSOR_NCHW, type, n, k, oh, ow));
+    cudnn_ = std::make_unique<CudnnConvolution>(s, type, compute_type,
+                                                is_reduced(precision) ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH, stream());
 
     // Find the fastest algorithm once, here, outside every timed region.
     int max_count = 0, returned = 0;
-    MLBENCH_CUDA_CHECK(cudnnGetConvolutionForwardAlgorithmMaxCount(handle_, &max_count));
+    MLBENCH_CUDA_CHECK(cudnnGetConvolutionForwardAlgorithmMaxCount(cudnn_->handle, &max_count));
     std::vector<cudnnConvolutionFwdAlgoPerf_t> results(static_cast<std::size_t>(max_count));
-    MLBENCH_CUDA_CHECK(cudnnFindConvolutionForwardAlgorithm(handle_, x_desc_, w_desc_, conv_desc_, y_desc_, max_count,
+    MLBENCH_CUDA_CHECK(cudnnFindConvolutionForwardAlgorithm(cudnn_->handle, cudnn_->x, cudnn_->w, cudnn_->conv, cudnn_->y, max_count,
                                                             &returned, results.data()));
     // Results come fastest first; acceptable_math orders them by math type. FFT and Winograd
     // algorithms trade per-output accuracy for speed: each candidate is run once here and kept
@@ -183,7 +152,7 @@ class CudnnConvVariant final : public GpuVariant {
     HostBuffer trial(p.output_precision(), p.output_size());
     for (const auto* c : candidates) {
       algo_ = c->algo;
-      MLBENCH_CUDA_CHECK(cudnnSetConvolutionMathType(conv_desc_, c->mathType));
+      MLBENCH_CUDA_CHECK(cudnnSetConvolutionMathType(cudnn_->conv, c->mathType));
       poison_output();  // an element this algorithm leaves unwritten must not pass on an older value
       run(TimingMode::kernel);
       read_output(trial);
@@ -192,13 +161,13 @@ class CudnnConvVariant final : public GpuVariant {
         chosen = c;
         break;
       }
-      rejected.push_back(fmt::format("{} (error {:.1e} > {:.1e})", algorithm_name(c->algo), v.max_error, v.tolerance));
+      rejected.push_back(fmt::format("{} (error {:.1e} > {:.1e})", cudnn_algorithm_name(c->algo), v.max_error, v.tolerance));
     }
     if (chosen == nullptr)
       throw std::runtime_error("no cuDNN algorithm passed verification: " + fmt::format("{}", fmt::join(rejected, ", ")));
     workspace_bytes_ = chosen->memory;
     poison_output();
-    notes_.emplace_back("algorithm", algorithm_name(algo_));
+    notes_.emplace_back("algorithm", cudnn_algorithm_name(algo_));
     notes_.emplace_back("math", math_name(chosen->mathType, precision));
     if (is_16bit(precision)) {
       notes_.emplace_back("compute", to_string(precision) + " tensors, fp32 compute type (accumulation); output " +
@@ -206,13 +175,6 @@ class CudnnConvVariant final : public GpuVariant {
     }
     notes_.emplace_back("workspace_bytes", std::to_string(workspace_bytes_));
     if (!rejected.empty()) notes_.emplace_back("rejected_algorithms", fmt::format("{}", fmt::join(rejected, "; ")));
-  }
-  ~CudnnConvVariant() override {
-    if (conv_desc_ != nullptr) cudnnDestroyConvolutionDescriptor(conv_desc_);
-    if (w_desc_ != nullptr) cudnnDestroyFilterDescriptor(w_desc_);
-    if (y_desc_ != nullptr) cudnnDestroyTensorDescriptor(y_desc_);
-    if (x_desc_ != nullptr) cudnnDestroyTensorDescriptor(x_desc_);
-    if (handle_ != nullptr) cudnnDestroy(handle_);
   }
 
  private:
@@ -227,14 +189,11 @@ class CudnnConvVariant final : public GpuVariant {
     }
   }
   void forward(const void* alpha, const void* beta, const void* x, const void* w, void* y) {
-    MLBENCH_CUDA_CHECK(cudnnConvolutionForward(handle_, alpha, x_desc_, x, w_desc_, w, conv_desc_, algo_, workspace_,
-                                               workspace_bytes_, beta, y_desc_, y));
+    MLBENCH_CUDA_CHECK(cudnnConvolutionForward(cudnn_->handle, alpha, cudnn_->x, x, cudnn_->w, w, cudnn_->conv, algo_, workspace_,
+                                               workspace_bytes_, beta, cudnn_->y, y));
   }
 
-  cudnnHandle_t handle_ = nullptr;
-  cudnnTensorDescriptor_t x_desc_ = nullptr, y_desc_ = nullptr;
-  cudnnFilterDescriptor_t w_desc_ = nullptr;
-  cudnnConvolutionDescriptor_t conv_desc_ = nullptr;
+  std::unique_ptr<CudnnConvolution> cudnn_;
   cudnnConvolutionFwdAlgo_t algo_{};
   void* workspace_ = nullptr;
   std::size_t workspace_bytes_ = 0;

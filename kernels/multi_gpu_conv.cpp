@@ -19,6 +19,9 @@
 #include "kernels/conv2d_tiled.h"
 #include "kernels/multi_gpu_partition.h"
 #include "kernels/multi_gpu_variant.h"
+#if MLBENCH_HAVE_CUDNN
+#include "kernels/cudnn_convolution.h"
+#endif
 
 namespace mlbench::kernels {
 
@@ -55,16 +58,6 @@ class TiledConvEngine final : public ConvEngine {
 };
 
 #if MLBENCH_HAVE_CUDNN
-const char* cudnn_algorithm_name(cudnnConvolutionFwdAlgo_t algo) {
-  switch (algo) {
-    case CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM: return "IMPLICIT_GEMM";
-    case CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM: return "IMPLICIT_PRECOMP_GEMM";
-    case CUDNN_CONVOLUTION_FWD_ALGO_GEMM: return "GEMM";
-    case CUDNN_CONVOLUTION_FWD_ALGO_DIRECT: return "DIRECT";
-    default: return "OTHER";
-  }
-}
-
 class CudnnConvEngine final : public ConvEngine {
  public:
   // `allocate` provides the workspace on the rank's device.
@@ -73,29 +66,14 @@ class CudnnConvEngine final : public ConvEngine {
       : fp64_(precision == Precision::fp64) {
     const bool fp64 = fp64_;
     const cudnnDataType_t type = fp64 ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT;
-    auto to_int = [](std::int64_t v) { return static_cast<int>(v); };
-    MLBENCH_CUDA_CHECK(cudnnCreate(&handle_));
-    MLBENCH_CUDA_CHECK(cudnnSetStream(handle_, stream));
-    MLBENCH_CUDA_CHECK(cudnnCreateTensorDescriptor(&x_desc_));
-    MLBENCH_CUDA_CHECK(cudnnCreateTensorDescriptor(&y_desc_));
-    MLBENCH_CUDA_CHECK(cudnnCreateFilterDescriptor(&w_desc_));
-    MLBENCH_CUDA_CHECK(cudnnCreateConvolutionDescriptor(&conv_desc_));
-    MLBENCH_CUDA_CHECK(cudnnSetTensor4dDescriptor(x_desc_, CUDNN_TENSOR_NCHW, type, to_int(s.batch),
-                                                  to_int(s.channels), to_int(s.height), to_int(s.width)));
-    MLBENCH_CUDA_CHECK(cudnnSetFilter4dDescriptor(w_desc_, type, CUDNN_TENSOR_NCHW, to_int(s.filters),
-                                                  to_int(s.channels), to_int(s.kernel), to_int(s.kernel)));
-    MLBENCH_CUDA_CHECK(cudnnSetConvolution2dDescriptor(conv_desc_, to_int(s.pad), to_int(s.pad), to_int(s.stride),
-                                                       to_int(s.stride), 1, 1, CUDNN_CROSS_CORRELATION, type));
     // FMA math: the fp32 result must not silently come from TF32 tensor cores.
-    MLBENCH_CUDA_CHECK(cudnnSetConvolutionMathType(conv_desc_, CUDNN_FMA_MATH));
-    MLBENCH_CUDA_CHECK(cudnnSetTensor4dDescriptor(y_desc_, CUDNN_TENSOR_NCHW, type, to_int(s.batch),
-                                                  to_int(s.filters), to_int(s.out_height()), to_int(s.out_width())));
+    cudnn_ = std::make_unique<CudnnConvolution>(s, type, type, CUDNN_FMA_MATH, stream);
     // cuDNN's heuristics, restricted to algorithms that sum each output in the ordinary way
     // (FFT and Winograd trade accuracy per output for speed); IMPLICIT_GEMM always works.
     int max_count = 0, returned = 0;
-    MLBENCH_CUDA_CHECK(cudnnGetConvolutionForwardAlgorithmMaxCount(handle_, &max_count));
+    MLBENCH_CUDA_CHECK(cudnnGetConvolutionForwardAlgorithmMaxCount(cudnn_->handle, &max_count));
     std::vector<cudnnConvolutionFwdAlgoPerf_t> perf(static_cast<std::size_t>(std::max(max_count, 1)));
-    MLBENCH_CUDA_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(handle_, x_desc_, w_desc_, conv_desc_, y_desc_, max_count,
+    MLBENCH_CUDA_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(cudnn_->handle, cudnn_->x, cudnn_->w, cudnn_->conv, cudnn_->y, max_count,
                                                               &returned, perf.data()));
     algo_ = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
     for (int i = 0; i < returned; ++i) {
@@ -108,16 +86,9 @@ class CudnnConvEngine final : public ConvEngine {
         break;
       }
     }
-    MLBENCH_CUDA_CHECK(cudnnGetConvolutionForwardWorkspaceSize(handle_, x_desc_, w_desc_, conv_desc_, y_desc_, algo_,
+    MLBENCH_CUDA_CHECK(cudnnGetConvolutionForwardWorkspaceSize(cudnn_->handle, cudnn_->x, cudnn_->w, cudnn_->conv, cudnn_->y, algo_,
                                                                &workspace_bytes_));
     if (workspace_bytes_ > 0) workspace_ = allocate(workspace_bytes_);
-  }
-  ~CudnnConvEngine() override {
-    if (conv_desc_ != nullptr) cudnnDestroyConvolutionDescriptor(conv_desc_);
-    if (w_desc_ != nullptr) cudnnDestroyFilterDescriptor(w_desc_);
-    if (y_desc_ != nullptr) cudnnDestroyTensorDescriptor(y_desc_);
-    if (x_desc_ != nullptr) cudnnDestroyTensorDescriptor(x_desc_);
-    if (handle_ != nullptr) cudnnDestroy(handle_);
   }
   void forward(const void* input, const void* weights, void* output) override {
     // cuDNN takes alpha and beta in the compute type: double for fp64, float otherwise.
@@ -125,17 +96,14 @@ class CudnnConvEngine final : public ConvEngine {
     const float alpha32 = 1.0f, beta32 = 0.0f;
     const void* alpha = fp64_ ? static_cast<const void*>(&alpha64) : &alpha32;
     const void* beta = fp64_ ? static_cast<const void*>(&beta64) : &beta32;
-    MLBENCH_CUDA_CHECK(cudnnConvolutionForward(handle_, alpha, x_desc_, input, w_desc_, weights, conv_desc_, algo_,
-                                               workspace_, workspace_bytes_, beta, y_desc_, output));
+    MLBENCH_CUDA_CHECK(cudnnConvolutionForward(cudnn_->handle, alpha, cudnn_->x, input, cudnn_->w, weights, cudnn_->conv, algo_,
+                                               workspace_, workspace_bytes_, beta, cudnn_->y, output));
   }
   std::string describe() const override { return std::string("cuDNN ") + cudnn_algorithm_name(algo_) + " fma"; }
 
  private:
   bool fp64_;
-  cudnnHandle_t handle_ = nullptr;
-  cudnnTensorDescriptor_t x_desc_ = nullptr, y_desc_ = nullptr;
-  cudnnFilterDescriptor_t w_desc_ = nullptr;
-  cudnnConvolutionDescriptor_t conv_desc_ = nullptr;
+  std::unique_ptr<CudnnConvolution> cudnn_;
   cudnnConvolutionFwdAlgo_t algo_{};
   void* workspace_ = nullptr;
   std::size_t workspace_bytes_ = 0;
