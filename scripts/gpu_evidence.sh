@@ -49,8 +49,7 @@ fi
 # over cuBLASLt/cuDNN reading their own workspaces. filter_check proves the filter selects our
 # kernels: the deliberately faulting GEMM of gpu_reliability_test is reported with it and is
 # not with a filter that matches nothing.
-kernel_filter_option=--kernel-name
-compute-sanitizer --help 2>&1 | grep -q -- '--kernel-name' || kernel_filter_option=--filter
+kernel_filter_option=--kernel-name  # older compute-sanitizer releases called it --filter
 kernel_filter=()
 [ -n "${MLBENCH_SANITIZER_KERNELS:-}" ] && kernel_filter=("$kernel_filter_option" "kns=$MLBENCH_SANITIZER_KERNELS")
 sanitize() {  # tool program: one compute-sanitizer run, its own log
