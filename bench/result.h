@@ -27,7 +27,8 @@ std::optional<ResultStatus> parse_result_status(std::string_view text);
 // Statistics Google Benchmark computed over the measured runs (repetitions).
 struct TimingStats {
   int runs = 0;                 // measured repetitions the figures rest on
-  std::int64_t iterations = 1;  // iterations per repetition
+  int rounds = 1;               // rounds (--rounds) they were measured in
+  std::int64_t iterations = 1;  // iterations per repetition (of the first round; later rounds may differ)
   std::vector<double> run_times_s;  // one per repetition (manual time)
   std::vector<double> run_cpu_times_s;
   double median_s = 0, mean_s = 0, stddev_s = 0;
@@ -128,6 +129,7 @@ struct RunInfo {
   double cv_threshold = kDefaultCvThreshold;
   // CPUs other programs kept busy, on average, while the run measured; -1 unknown.
   double other_load_cores = -1;
+  int rounds = 1;  // --rounds
 };
 
 // Other programs' load above which a run's numbers are not comparable with another run's

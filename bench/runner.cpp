@@ -16,6 +16,15 @@
 
 #include "bench/gpu_selection.h"
 
+// Google Benchmark's statistics functions, the ones behind its mean/median/stddev/cv
+// aggregates: libbenchmark exports them (1.7 and 1.8), its public header does not declare them.
+namespace benchmark {
+double StatisticsMean(const std::vector<double>& v);
+double StatisticsMedian(const std::vector<double>& v);
+double StatisticsStdDev(const std::vector<double>& v);
+double StatisticsCV(const std::vector<double>& v);
+}  // namespace benchmark
+
 namespace mlbench {
 
 namespace {
@@ -169,8 +178,24 @@ RunPlan Runner::plan() const {
 
 std::vector<VariantResult> Runner::run(const RunPlan& plan, RunObserver* observer) {
   const OtherLoadMeter whole_run;
+  const int rounds = std::max(1, options_.rounds);
   std::vector<VariantResult> results;
   int index = 0;
+  for (round_ = 0; round_ < rounds && !stop_requested(); ++round_) {
+    std::vector<VariantResult> rows = run_round(plan, observer, index, plan.timed_rows * rounds);
+    if (round_ == 0)
+      results = std::move(rows);
+    else
+      merge_round(results, std::move(rows), round_);
+  }
+  finalize_results(results);
+  flag_noisy_results(results, options_.cv_threshold);
+  other_load_cores_ = whole_run.cores();
+  return results;
+}
+
+std::vector<VariantResult> Runner::run_round(const RunPlan& plan, RunObserver* observer, int& index, int total) {
+  std::vector<VariantResult> results;
   // Variants of one (workload, size) share the problem: build it once, in plan order.
   for (std::size_t i = 0; i < plan.variants.size() && !stop_requested();) {
     const PlannedVariant& first = plan.variants[i];
@@ -178,15 +203,81 @@ std::vector<VariantResult> Runner::run(const RunPlan& plan, RunObserver* observe
     for (; i < plan.variants.size() && plan.variants[i].workload == first.workload && plan.variants[i].size == first.size &&
            !stop_requested();
          ++i) {
-      auto rows = run_variant(*problem, *plan.variants[i].backend, plan.variants[i].devices, observer, index,
-                              plan.timed_rows);
+      auto rows = run_variant(*problem, *plan.variants[i].backend, plan.variants[i].devices, observer, index, total);
       results.insert(results.end(), rows.begin(), rows.end());
     }
   }
-  finalize_results(results);
-  flag_noisy_results(results, options_.cv_threshold);
-  other_load_cores_ = whole_run.cores();
   return results;
+}
+
+void pool_statistics(TimingStats& stats) {
+  stats.runs = static_cast<int>(stats.run_times_s.size());
+  if (stats.runs == 0) return;
+  stats.median_s = benchmark::StatisticsMedian(stats.run_times_s);
+  stats.mean_s = benchmark::StatisticsMean(stats.run_times_s);
+  stats.stddev_s = benchmark::StatisticsStdDev(stats.run_times_s);
+  stats.cv = benchmark::StatisticsCV(stats.run_times_s);
+  if (stats.run_cpu_times_s.size() == stats.run_times_s.size()) {
+    stats.cpu_median_s = benchmark::StatisticsMedian(stats.run_cpu_times_s);
+    stats.cpu_mean_s = benchmark::StatisticsMean(stats.run_cpu_times_s);
+    stats.cpu_stddev_s = benchmark::StatisticsStdDev(stats.run_cpu_times_s);
+    stats.cpu_cv = benchmark::StatisticsCV(stats.run_cpu_times_s);
+  }
+}
+
+void merge_round(std::vector<VariantResult>& rows, std::vector<VariantResult> round_rows, int round) {
+  for (VariantResult& next : round_rows) {
+    auto same = std::find_if(rows.begin(), rows.end(), [&](const VariantResult& r) { return r.name() == next.name(); });
+    if (same == rows.end()) {
+      rows.push_back(std::move(next));
+      continue;
+    }
+    VariantResult& row = *same;
+    if (!row.ok()) continue;  // the first failure stands
+    if (!next.ok()) {
+      const TimingStats kept = row.stats;
+      row.status = next.status;
+      row.error_message = fmt::format("round {}: {}", round + 1, next.error_message);
+      row.notes = next.notes;
+      if (next.status == ResultStatus::failed_verification) row.verification = next.verification;
+      row.stats = next.status == ResultStatus::timed_out ? kept : TimingStats{};
+      if (next.status == ResultStatus::timed_out) {  // keep what is known: both rounds' runs
+        row.stats.run_times_s.insert(row.stats.run_times_s.end(), next.stats.run_times_s.begin(), next.stats.run_times_s.end());
+        row.stats.run_cpu_times_s.insert(row.stats.run_cpu_times_s.end(), next.stats.run_cpu_times_s.begin(),
+                                         next.stats.run_cpu_times_s.end());
+        row.stats.rounds += 1;
+        pool_statistics(row.stats);
+      }
+      continue;
+    }
+    // Both verified: the worse verification (largest error relative to its tolerance) stands.
+    const auto relative = [](const Verification& v) { return v.tolerance > 0 ? v.max_error / v.tolerance : v.max_error; };
+    if (relative(next.verification) > relative(row.verification)) row.verification = next.verification;
+    const double before = row.stats.runs, added = next.stats.runs;
+    if (row.other_load_cores >= 0 && next.other_load_cores >= 0)
+      row.other_load_cores = (row.other_load_cores * before + next.other_load_cores * added) / (before + added);
+    row.communication_s = (row.communication_s * before + next.communication_s * added) / (before + added);
+    // Notes that differ between rounds (a library may pick another algorithm) keep every value.
+    for (const auto& [key, value] : next.notes) {
+      auto note = std::find_if(row.notes.begin(), row.notes.end(), [&](const auto& n) { return n.first == key; });
+      if (note == row.notes.end())
+        row.notes.emplace_back(key, value);
+      else if (note->second != value && note->second.find(value) == std::string::npos)
+        note->second += fmt::format("; round {}: {}", round + 1, value);
+    }
+    if (row.gpu_state && next.gpu_state) {
+      row.gpu_state->after = next.gpu_state->after;
+      for (const std::string& reason : next.gpu_state->throttled)
+        if (std::find(row.gpu_state->throttled.begin(), row.gpu_state->throttled.end(), reason) ==
+            row.gpu_state->throttled.end())
+          row.gpu_state->throttled.push_back(reason);
+    }
+    row.stats.run_times_s.insert(row.stats.run_times_s.end(), next.stats.run_times_s.begin(), next.stats.run_times_s.end());
+    row.stats.run_cpu_times_s.insert(row.stats.run_cpu_times_s.end(), next.stats.run_cpu_times_s.begin(),
+                                     next.stats.run_cpu_times_s.end());
+    row.stats.rounds += 1;
+    pool_statistics(row.stats);
+  }
 }
 
 std::vector<VariantResult> Runner::run_variant(const Problem& problem, const BackendInfo& backend,
@@ -210,7 +301,8 @@ std::vector<VariantResult> Runner::run_variant(const Problem& problem, const Bac
   if (backend.supports) {
     const Availability s = backend.supports(problem);
     if (!s.available) {
-      if (observer) observer->message(fmt::format("skipping {} for {}: {}", backend.name, base.problem_key(), s.reason));
+      if (observer && round_ == 0)
+        observer->message(fmt::format("skipping {} for {}: {}", backend.name, base.problem_key(), s.reason));
       index += is_gpu(backend.kind) ? 2 : 1;
       return {};
     }
@@ -313,7 +405,7 @@ void Runner::measure(const Problem& problem, Variant& variant, TimingMode mode, 
   auto warming_up = [&](int runs) {
     return runs < options_.warmup ||
            std::chrono::duration<double>(std::chrono::steady_clock::now() - warmup_started).count() <
-               kWarmupShareOfBudget * options_.time_budget_s;
+               kWarmupShareOfBudget * round_budget_s();
   };
   for (int w = 0; warming_up(w); ++w) {
     const double seconds = variant.run(mode);
@@ -332,13 +424,17 @@ void Runner::measure(const Problem& problem, Variant& variant, TimingMode mode, 
 
   // Repetitions: as asked, or as many as fit the time budget (at least one). Very fast
   // variants run several iterations per repetition so each repetition is long enough to time.
-  int repetitions = options_.repetitions;
+  // With --rounds, each round takes its share of the repetitions and of the budget.
+  const int rounds = std::max(1, options_.rounds);
+  const auto share = [rounds](int count) { return count <= 0 ? count : std::max(1, (count + rounds - 1) / rounds); };
+  int repetitions = share(options_.repetitions);
+  const int max_repetitions = share(options_.max_repetitions);
   std::int64_t iterations = 1;
-  const double budget = options_.time_budget_s;
+  const double budget = round_budget_s();
   estimate = std::max(estimate, 1e-9);
   if (repetitions == 0) {
-    repetitions = static_cast<int>(std::clamp(std::floor(budget / estimate), 1.0, double(options_.max_repetitions)));
-    if (repetitions == options_.max_repetitions)
+    repetitions = static_cast<int>(std::clamp(std::floor(budget / estimate), 1.0, double(max_repetitions)));
+    if (repetitions == max_repetitions)
       iterations = static_cast<std::int64_t>(std::clamp(std::floor(budget / (repetitions * estimate)), 1.0, 10000.0));
   }
 

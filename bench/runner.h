@@ -2,6 +2,7 @@
 // and times each variant with Google Benchmark (manual time, repetitions, its statistics).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <string>
@@ -22,6 +23,13 @@ struct RunOptions {
   int repetitions = 0;                 // 0: adapt to the time budget
   int max_repetitions = 20;            // cap for the adaptive count
   int warmup = 1;                      // un-timed runs before verification and timing (>= 1)
+  // Passes over the whole plan (--rounds). Each round prepares, warms up and verifies every
+  // variant afresh (new buffers) and measures its share of the repetitions and of the time
+  // budget; a row's statistics pool the samples of all rounds. Spreading a row's samples over
+  // the run turns slow drifts and bursts of the machine (a neighbour on a shared host, a clock
+  // change) into visible spread instead of a silent offset of the whole row. The repetition
+  // counts and the time budget cover all rounds together.
+  int rounds = 1;
   double time_budget_s = 2.0;          // measured time per variant the adaptive count aims at
   // Wall-clock limit per timing mode of a variant, checked before every run (a run that has
   // started is not cut short: CPU code cannot be stopped safely mid-call). 0: no limit.
@@ -83,6 +91,8 @@ class Runner {
   static bool stop_requested();
 
  private:
+  // One pass over the plan (round `round_`).
+  std::vector<VariantResult> run_round(const RunPlan& plan, RunObserver* observer, int& index, int total);
   std::vector<VariantResult> run_variant(const Problem& problem, const BackendInfo& backend,
                                          const std::vector<int>& devices, RunObserver* observer, int& index, int total);
   void measure(const Problem& problem, Variant& variant, TimingMode mode, VariantResult& result);
@@ -93,7 +103,18 @@ class Runner {
   const Registry& registry_;
   RunOptions options_;
   double other_load_cores_ = -1;
+  int round_ = 0;  // the round being run
+  double round_budget_s() const { return options_.time_budget_s / std::max(1, options_.rounds); }
 };
+
+// Adds one round's rows to the rows of the rounds before (matched by name): a row that failed
+// in any round is failed, with that round's error (a failed verification drops the row's times:
+// every time belongs to a verified result); otherwise the repetition samples are pooled and the
+// statistics recomputed from them (pool_statistics). Rows only one side has are kept.
+void merge_round(std::vector<VariantResult>& rows, std::vector<VariantResult> round_rows, int round);
+// Median, mean, stddev and cv of stats.run_times_s (and of the CPU times), with Google
+// Benchmark's own statistics functions.
+void pool_statistics(TimingStats& stats);
 
 // Free host memory the OS reports (MemAvailable), in bytes.
 std::size_t available_host_memory();

@@ -30,6 +30,7 @@ struct RunCommandOptions {
   int repetitions = 0;
   int max_repetitions = 20;
   int warmup = 1;
+  int rounds = 0;  // 0: not given (1, or the preset's)
   double time_budget_s = 2.0;
   double timeout_s = 0;
   std::string preset;
@@ -113,7 +114,10 @@ void apply_preset(const RunCommandOptions& o, RunOptions& r) {
   if (o.preset == "quick") {
     r.sizes = {128, 256, 512};
     r.time_budget_s = 0.1;
-    r.max_repetitions = 10;
+    r.max_repetitions = 12;
+    // Three rounds: on a shared or small machine, bursts of other work last longer than one
+    // variant's 0.1 s; spread over the run they show in the cv instead of shifting a row.
+    if (o.rounds == 0) r.rounds = 3;
   } else if (o.preset == "full") {
     r.sizes.clear();
     for (std::int64_t size : {1024, 2048, 4096, 8192}) {
@@ -139,6 +143,7 @@ RunOptions to_run_options(const RunCommandOptions& o, const std::vector<std::str
   r.repetitions = o.repetitions;
   r.max_repetitions = o.max_repetitions;
   r.warmup = o.warmup;
+  r.rounds = o.rounds > 0 ? o.rounds : 1;
   r.time_budget_s = o.time_budget_s;
   r.timeout_s = o.timeout_s;
   r.gpus = o.gpus;
@@ -216,6 +221,7 @@ int execute_run(const RunCommandOptions& o, const std::vector<std::string>& work
   report.run.started_at = utc_now();
   report.run.seed = options.seed;
   report.run.time_budget_s = options.time_budget_s;
+  report.run.rounds = options.rounds;
   report.run.cv_threshold = options.cv_threshold;
   report.run.absent_backends = plan.absent;
   report.machine = collect_machine_context(runner.options().threads, registry);
@@ -265,6 +271,10 @@ void add_run_options(CLI::App& sub, RunCommandOptions& o, bool conv_options, boo
   sub.add_option("--max-repetitions", o.max_repetitions, "Cap of the adaptive repetition count")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
+  sub.add_option("--rounds", o.rounds,
+                 "Passes over the whole run; each row's samples pool all passes, so slow drifts of the machine show "
+                 "as spread (default 1; --preset quick: 3). Repetitions and --time-budget cover all rounds")
+      ->check(CLI::Range(1, 100));
   sub.add_option("--warmup", o.warmup, "Un-timed runs before checking and timing")->check(CLI::Range(1, 1000))->capture_default_str();
   sub.add_option("--time-budget", o.time_budget_s, "Seconds of measured time per variant the repetitions aim at")
       ->check(CLI::Range(1e-3, 3600.0))

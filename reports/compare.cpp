@@ -102,7 +102,7 @@ Comparison compare(const std::vector<LabeledReport>& runs) {
       double ratio = other.median_s / base.median_s;
       row.ratio[i] = ratio;
       if (base.runs >= 2 && other.runs >= 2) {
-        row.noise[i] = 2 * std::sqrt(base.cv * base.cv / base.runs + other.cv * other.cv / other.runs);
+        row.noise[i] = 2 * std::sqrt(base.cv * base.cv + other.cv * other.cv);
         double change = ratio - 1;
         row.verdict[i] = std::fabs(change) <= row.noise[i] ? Verdict::within_noise
                          : base.noisy || other.noisy        ? Verdict::noisy
@@ -168,7 +168,7 @@ std::string render_compare_markdown(const Comparison& c, std::optional<double> f
   for (std::size_t i = 0; i < c.labels.size(); ++i)
     out += "- " + std::string(i == 0 ? "**base** " : "") + "**" + markdown_cell(c.labels[i]) + "**: " +
            markdown_cell(c.details[i]) + "\n";
-  out += "\nA change is beyond noise when |new/base - 1| > 2·sqrt(cv_base²/n_base + cv_new²/n_new); "
+  out += "\nA change is beyond noise when |new/base - 1| > 2·sqrt(cv_base² + cv_new²) (two spreads of single runs); "
          "with a single run the noise is unknown; beyond it with either side's cv above its run's --cv-threshold, "
          "the change is called noisy.\n\n";
 

@@ -1,10 +1,13 @@
 // Comparing runs: the same rows (workload, precision, shape, backend, timing) across a base
 // run and one or more newer runs.
 //
-// Noise rule: each run's median carries a relative uncertainty of about cv / sqrt(runs). The
-// difference between a run and the base counts as beyond noise when
-//     |new/base - 1| > 2 * sqrt(cv_base^2 / n_base + cv_new^2 / n_new)
-// (about two standard errors of the relative difference). With fewer than 2 runs on either
+// Noise rule: the difference between a run and the base counts as beyond noise when
+//     |new/base - 1| > 2 * sqrt(cv_base^2 + cv_new^2)
+// i.e. beyond two spreads of single runs, not two standard errors of the means. The repetitions
+// of one process are not independent draws of what another process measures (they share its
+// buffers and its stretch of time): on the 2-core VM the standard-error rule called 38 to 47 %
+// of the rows of two back-to-back runs of one build slower or faster, this rule 7 % (with
+// --rounds 3; docs/reliability.md). With fewer than 2 runs on either
 // side the noise is unknown and the difference is never called "within noise". A change beyond
 // that bound where either side is flagged as noisy (its cv above its run's --cv-threshold) is
 // "noisy", not "slower" or "faster": a cv that high means the runs themselves disagree.

@@ -171,7 +171,7 @@ MachineContext machine_from_json(const Json& j) {
 Json run_to_json(const RunInfo& run) {
   return {{"mlbench_version", run.mlbench_version}, {"command_line", run.command_line},
           {"started_at", run.started_at}, {"finished_at", run.finished_at}, {"seed", run.seed},
-          {"time_budget_s", number(run.time_budget_s)}, {"interrupted", run.interrupted},
+          {"time_budget_s", number(run.time_budget_s)}, {"rounds", run.rounds}, {"interrupted", run.interrupted},
           {"absent_backends", pairs_to_object(run.absent_backends)}, {"cv_threshold", number(run.cv_threshold)},
           {"other_load_cores", number(run.other_load_cores)}};
 }
@@ -184,6 +184,8 @@ RunInfo run_from_json(const Json& j) {
   run.finished_at = j.at("finished_at").get<std::string>();
   run.seed = j.at("seed").get<std::uint64_t>();
   run.time_budget_s = get_double(j, "time_budget_s");
+  if (j.contains("rounds")) run.rounds = j.at("rounds").get<int>();  // reports before --rounds: one
+  if (run.rounds < 1) throw InputError("rounds must be at least 1");
   run.interrupted = j.at("interrupted").get<bool>();
   run.absent_backends = object_to_pairs(j.at("absent_backends"));
   // Reports written before results were flagged: the default threshold.
@@ -236,7 +238,7 @@ Json result_fields(const VariantResult& r) {
                             {"max_error", number(r.verification.max_error)},
                             {"tolerance", number(r.verification.tolerance)},
                             {"method", r.verification.method}, {"detail", r.verification.detail}}},
-          {"stats", {{"runs", s.runs}, {"iterations", s.iterations}, {"median_s", number(s.median_s)},
+          {"stats", {{"runs", s.runs}, {"rounds", s.rounds}, {"iterations", s.iterations}, {"median_s", number(s.median_s)},
                      {"mean_s", number(s.mean_s)}, {"stddev_s", number(s.stddev_s)}, {"cv", number(s.cv)},
                      {"cpu_median_s", number(s.cpu_median_s)}, {"cpu_mean_s", number(s.cpu_mean_s)},
                      {"cpu_stddev_s", number(s.cpu_stddev_s)}, {"cpu_cv", number(s.cpu_cv)}}},
@@ -299,6 +301,8 @@ VariantResult result_from_fields(const Json& j) {
   const Json& s = j.at("stats");
   r.stats.runs = s.at("runs").get<int>();
   r.stats.iterations = s.at("iterations").get<std::int64_t>();
+  if (s.contains("rounds")) r.stats.rounds = s.at("rounds").get<int>();
+  if (r.stats.rounds < 1) throw InputError("stats.rounds must be at least 1");
   r.stats.median_s = get_double(s, "median_s");
   r.stats.mean_s = get_double(s, "mean_s");
   r.stats.stddev_s = get_double(s, "stddev_s");

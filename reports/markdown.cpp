@@ -116,6 +116,9 @@ std::string header_lines(const RunReport& report) {
   out += fmt::format("- **Seed:** {} · **Date:** {} · **mlbench** {}\n", report.run.seed,
                      report.run.started_at.empty() ? "unknown" : report.run.started_at, report.run.mlbench_version);
   if (!report.run.command_line.empty()) out += "- **Command:** `" + report.run.command_line + "`\n";
+  if (report.run.rounds > 1)
+    out += fmt::format("- **Rounds:** {}: every row was measured in {} passes over the run, its statistics pool them\n",
+                       report.run.rounds, report.run.rounds);
   if (report.run.interrupted) out += "- **Interrupted:** the run was stopped early; results are partial.\n";
   // Absent backends, grouped by reason (usually one reason covers every GPU backend).
   std::vector<std::pair<std::string, std::vector<std::string>>> absent;

@@ -79,7 +79,7 @@ std::string threshold_percent(double cv_threshold) { return fmt::format("{:g} %"
 std::string noisy_hint(double cv_threshold) {
   return "cv above " + threshold_percent(cv_threshold) +
          ": the runs disagree more than that, so the median is not to be trusted; close other programs, raise "
-         "--time-budget or --repetitions, pin threads (--pin cores), check the CPU governor (performance) and the load";
+         "--time-budget, --repetitions or --rounds, pin threads (--pin cores), check the CPU governor (performance) and the load";
 }
 
 std::string noisy_note(double cv_threshold) {

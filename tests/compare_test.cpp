@@ -65,7 +65,7 @@ TEST_F(CompareTest, NoiseRuleSeparatesRealChangesFromNoise) {
   SCOPED_TRACE("seed=" + std::to_string(seed_));
   const double cv = uniform(0.01, 0.05);
   const int runs = 2 + static_cast<int>(rng_() % 20);
-  const double noise = 2 * std::sqrt(2 * cv * cv / runs);
+  const double noise = 2 * std::sqrt(2 * cv * cv);  // two spreads of single runs, whatever the run count
   RunReport base = with_cv(make(), cv, runs);
   auto verdict_for = [&](double factor, int new_runs) {
     Comparison c = compare({{"a.json", base}, {"b.json", scaled(base, factor, cv, new_runs)}});

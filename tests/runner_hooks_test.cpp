@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <random>
 #include <stdexcept>
 
@@ -254,4 +255,80 @@ TEST(RunnerHooks, NothingIsNotedWhenRecoveryHadNothingToDo) {
   EXPECT_EQ(calls, 1);
   for (const VariantResult& r : results)
     for (const auto& note : r.notes) EXPECT_NE(note.first, "device_reset");
+}
+
+namespace {
+
+// Each preparation is one round: the variant runs at 1, 2, 3 ms in rounds 1, 2, 3 and, in the
+// round `wrong_in_round` (1-based; 0: never), writes a wrong output.
+class PerRoundVariant : public Variant {
+ public:
+  PerRoundVariant(const Problem& p, int round, int wrong_in_round)
+      : output_(reference_product(dynamic_cast<const GemmProblem&>(p))), round_(round), wrong_(round == wrong_in_round) {}
+  std::vector<TimingMode> timing_modes() const override { return {TimingMode::host}; }
+  double run(TimingMode) override { return 1e-3 * round_; }
+  void read_output(HostBuffer& out) override {
+    for (std::size_t i = 0; i < out.size(); ++i) out.set(i, output_.get(i) + (wrong_ && i == 0 ? 1e3 : 0.0));
+  }
+
+ private:
+  HostBuffer output_;
+  int round_;
+  bool wrong_;
+};
+
+BackendInfo per_round_backend(int* prepared, int wrong_in_round) {
+  BackendInfo b = scripted_backend("rounds", BackendKind::cpu, {1e-3});
+  b.prepare = [prepared, wrong_in_round](const Problem& p, const ExecutionConfig&) {
+    return std::make_unique<PerRoundVariant>(p, ++*prepared, wrong_in_round);
+  };
+  return b;
+}
+
+}  // namespace
+
+TEST(RunnerRounds, PoolTheSamplesOfEveryRoundEachPreparedAndVerifiedAfresh) {
+  int prepared = 0;
+  Registry registry;
+  registry.add(per_round_backend(&prepared, 0));
+  RunOptions o = options_for({});
+  SCOPED_TRACE("seed=" + std::to_string(o.seed));
+  o.rounds = 3;
+  o.repetitions = 7;  // all rounds together: ceil(7 / 3) = 3 per round
+  Runner runner(registry, o);
+  const auto results = runner.run(runner.plan());
+  ASSERT_EQ(results.size(), 1u);
+  const VariantResult& r = results.front();
+  EXPECT_EQ(prepared, 3);
+  ASSERT_TRUE(r.ok()) << r.error_message;
+  EXPECT_EQ(r.stats.rounds, 3);
+  EXPECT_EQ(r.stats.runs, 9);
+  for (double round_time : {1e-3, 2e-3, 3e-3})
+    EXPECT_EQ(std::count_if(r.stats.run_times_s.begin(), r.stats.run_times_s.end(),
+                            [&](double t) { return std::fabs(t - round_time) < 1e-12; }),
+              3)
+        << round_time;
+  // Statistics of the pooled samples: 1, 1, 1, 2, 2, 2, 3, 3, 3 ms.
+  EXPECT_NEAR(r.stats.median_s, 2e-3, 1e-12);
+  EXPECT_NEAR(r.stats.mean_s, 2e-3, 1e-12);
+  EXPECT_NEAR(r.stats.stddev_s, std::sqrt(6e-6 / 8), 1e-12);  // sample stddev, n - 1 = 8
+  EXPECT_NEAR(r.stats.cv, r.stats.stddev_s / r.stats.mean_s, 1e-12);
+}
+
+TEST(RunnerRounds, AWrongOutputInALaterRoundFailsTheRowAndDropsItsTimes) {
+  int prepared = 0;
+  Registry registry;
+  registry.add(per_round_backend(&prepared, 2));
+  RunOptions o = options_for({});
+  SCOPED_TRACE("seed=" + std::to_string(o.seed));
+  o.rounds = 3;
+  Runner runner(registry, o);
+  const auto results = runner.run(runner.plan());
+  ASSERT_EQ(results.size(), 1u);
+  const VariantResult& r = results.front();
+  EXPECT_EQ(r.status, ResultStatus::failed_verification);
+  EXPECT_FALSE(r.verification.passed);
+  EXPECT_EQ(r.stats.runs, 0);
+  EXPECT_TRUE(r.stats.run_times_s.empty());
+  EXPECT_EQ(prepared, 3);  // the suite still ran every round
 }

@@ -95,6 +95,7 @@ inline VariantResult random_result(std::mt19937_64& rng, const std::string& work
   std::uniform_real_distribution<double> noise(-0.05, 0.05);
   r.stats.runs = runs;
   r.stats.iterations = 1 + static_cast<std::int64_t>(rng() % 20);
+  r.stats.rounds = 1 + static_cast<int>(rng() % std::max(runs, 1));
   for (int i = 0; i < runs; ++i) {
     r.stats.run_times_s.push_back(median_s * (1 + noise(rng)));
     r.stats.run_cpu_times_s.push_back(median_s * (1 + noise(rng)));
@@ -130,6 +131,7 @@ inline RunReport random_report(std::mt19937_64& rng, const ReportSpec& spec) {
   report.machine = random_machine(rng, spec.host, spec.with_gpu);
   report.run = {"0.1.0", "mlbench gemm --size 512 --json run.json", "2026-11-24T10:00:00Z", "2026-11-24T10:05:00Z",
                 rng(), 60.0, false, {}};
+  report.run.rounds = 1 + static_cast<int>(rng() % 3);
   if (!spec.with_gpu) report.run.absent_backends = {{"cuda", "built without CUDA"}, {"cublas", "built without CUDA"}};
   std::uniform_real_distribution<double> jitter(0.7, 1.4);
   for (std::int64_t size : spec.sizes) {
