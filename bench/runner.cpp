@@ -421,6 +421,15 @@ void Runner::measure(const Problem& problem, Variant& variant, TimingMode mode, 
     result.status = ResultStatus::failed_verification;
     return;  // a wrong result is never timed
   }
+  // Warm again: the fp64 check ran long enough for thread pools to fall asleep and evicted the
+  // caches. Without this the first measured repetition of OpenMP GEMM 256 on 2 cores took 2x
+  // the others, one outlier per variant (per round with --rounds) that alone set its cv.
+  const auto rewarm_started = std::chrono::steady_clock::now();
+  do {
+    variant.run(mode);
+    if (past_timeout()) return time_out("while warming up again after the verification");
+  } while (std::chrono::duration<double>(std::chrono::steady_clock::now() - rewarm_started).count() <
+           kRewarmShareOfBudget * round_budget_s());
 
   // Repetitions: as asked, or as many as fit the time budget (at least one). Very fast
   // variants run several iterations per repetition so each repetition is long enough to time.

@@ -85,6 +85,8 @@ class Runner {
   double other_load_cores() const { return other_load_cores_; }
   // Warm-up lasts at least --warmup runs and this share of --time-budget.
   static constexpr double kWarmupShareOfBudget = 0.1;
+  // ... and after the verification, at least one run and this share again.
+  static constexpr double kRewarmShareOfBudget = 0.03;
 
   // Async-signal-safe: asks the running suite to stop after the current measurement.
   static void request_stop();

@@ -124,8 +124,24 @@ class CudnnConvVariant final : public GpuVariant {
     int max_count = 0, returned = 0;
     MLBENCH_CUDA_CHECK(cudnnGetConvolutionForwardAlgorithmMaxCount(cudnn_->handle, &max_count));
     std::vector<cudnnConvolutionFwdAlgoPerf_t> results(static_cast<std::size_t>(max_count));
-    MLBENCH_CUDA_CHECK(cudnnFindConvolutionForwardAlgorithm(cudnn_->handle, cudnn_->x, cudnn_->w, cudnn_->conv, cudnn_->y, max_count,
-                                                            &returned, results.data()));
+    // The search runs on buffers mlbench owns (inputs uploaded, output poisoned, workspace
+    // zeroed) rather than on scratch cuDNN allocates: its implicit-GEMM kernels read workspace
+    // bytes they have not written (initcheck). The workspace fits the hungriest algorithm, up to
+    // a quarter of free memory; algorithms needing more are left out of the search.
+    std::size_t find_workspace = 0;
+    for (int a = 0; a < CUDNN_CONVOLUTION_FWD_ALGO_COUNT; ++a) {
+      std::size_t bytes = 0;
+      if (cudnnGetConvolutionForwardWorkspaceSize(cudnn_->handle, cudnn_->x, cudnn_->w, cudnn_->conv, cudnn_->y,
+                                                  static_cast<cudnnConvolutionFwdAlgo_t>(a), &bytes) == CUDNN_STATUS_SUCCESS)
+        find_workspace = std::max(find_workspace, bytes);
+    }
+    std::size_t free_bytes = 0, total_bytes = 0;
+    MLBENCH_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
+    find_workspace = std::min(find_workspace, free_bytes / 4);
+    if (find_workspace > 0) workspace_ = allocate_scratch(find_workspace, "the cuDNN workspace");
+    MLBENCH_CUDA_CHECK(cudnnFindConvolutionForwardAlgorithmEx(cudnn_->handle, cudnn_->x, input<void>(0), cudnn_->w, input<void>(1),
+                                                              cudnn_->conv, cudnn_->y, output<void>(), max_count, &returned,
+                                                              results.data(), workspace_, find_workspace));
     // Results come fastest first; acceptable_math orders them by math type. FFT and Winograd
     // algorithms trade per-output accuracy for speed: each candidate is run once here and kept
     // only if its output (in output_precision(), 16-bit for bf16/fp16) passes mlbench's own fp64
@@ -134,7 +150,7 @@ class CudnnConvVariant final : public GpuVariant {
     for (int pass = 0; pass < 2; ++pass)
       for (int i = 0; i < returned; ++i) {
         const auto& r = results[static_cast<std::size_t>(i)];
-        if (r.status == CUDNN_STATUS_SUCCESS && acceptable_math(r.mathType, precision, pass) &&
+        if (r.status == CUDNN_STATUS_SUCCESS && r.memory <= find_workspace && acceptable_math(r.mathType, precision, pass) &&
             std::find(candidates.begin(), candidates.end(), &r) == candidates.end())
           candidates.push_back(&r);
       }
@@ -143,10 +159,7 @@ class CudnnConvVariant final : public GpuVariant {
                                            precision == Precision::fp32 ? "FMA-math" : to_string(precision),
                                            p.shape_label()));
     }
-    std::size_t largest_workspace = 0;
-    for (const auto* c : candidates) largest_workspace = std::max(largest_workspace, c->memory);
-    if (largest_workspace > 0) workspace_ = allocate_scratch(largest_workspace, "the cuDNN workspace");
-    workspace_bytes_ = largest_workspace;
+    workspace_bytes_ = find_workspace;
     const cudnnConvolutionFwdAlgoPerf_t* chosen = nullptr;
     std::vector<std::string> rejected;
     HostBuffer trial(p.output_precision(), p.output_size());

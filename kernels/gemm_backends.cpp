@@ -77,6 +77,10 @@ class CublasGemmVariant final : public GpuVariant {
         rounds_fp32_inputs_(tf32_on_fp32 && p.precision() == Precision::fp32) {
     MLBENCH_CUDA_CHECK(cublasCreate(&handle_));
     MLBENCH_CUDA_CHECK(cublasSetStream(handle_, stream()));
+    // A workspace of our own (zeroed; see allocate_scratch) of the size cuBLAS's documentation
+    // recommends for Hopper, instead of the library's uninitialized default pool.
+    constexpr std::size_t kWorkspaceBytes = std::size_t{32} << 20;
+    MLBENCH_CUDA_CHECK(cublasSetWorkspace(handle_, allocate_scratch(kWorkspaceBytes, "the cuBLAS workspace"), kWorkspaceBytes));
     const bool plain_fp = (p.precision() == Precision::fp32 && !rounds_fp32_inputs_) || p.precision() == Precision::fp64;
     // Pedantic: no TF32 and no other reduced-precision shortcut in the fp32 / fp64 baselines.
     // Elsewhere the compute type passed to cublasGemmEx says what the tensor cores may do.
