@@ -258,7 +258,9 @@ void merge_round(std::vector<VariantResult>& rows, std::vector<VariantResult> ro
       row.other_load_cores = (row.other_load_cores * before + next.other_load_cores * added) / (before + added);
     row.communication_s = (row.communication_s * before + next.communication_s * added) / (before + added);
     // Notes that differ between rounds (a library may pick another algorithm) keep every value.
-    for (const auto& [key, value] : next.notes) {
+    for (const auto& next_note : next.notes) {
+      const std::string& key = next_note.first;  // not a structured binding: C++17 lambdas cannot capture one
+      const std::string& value = next_note.second;
       auto note = std::find_if(row.notes.begin(), row.notes.end(), [&](const auto& n) { return n.first == key; });
       if (note == row.notes.end())
         row.notes.emplace_back(key, value);
