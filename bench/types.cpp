@@ -96,4 +96,10 @@ std::int64_t checked_mul(std::int64_t a, std::int64_t b, std::string_view what) 
   return a * b;
 }
 
+std::int64_t checked_add(std::int64_t a, std::int64_t b, std::string_view what) {
+  if (a < 0 || b < 0) throw InputError(std::string(what) + " is negative");
+  if (b > std::numeric_limits<std::int64_t>::max() - a) throw InputError(std::string(what) + " overflows 64-bit arithmetic");
+  return a + b;
+}
+
 }  // namespace mlbench

@@ -59,5 +59,7 @@ std::string utc_now();
 
 // Multiplies non-negative sizes, throwing InputError instead of wrapping on overflow.
 std::int64_t checked_mul(std::int64_t a, std::int64_t b, std::string_view what);
+// The same for a sum.
+std::int64_t checked_add(std::int64_t a, std::int64_t b, std::string_view what);
 
 }  // namespace mlbench

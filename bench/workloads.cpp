@@ -60,21 +60,33 @@ std::size_t estimate_host_bytes(const std::string& workload, std::int64_t size, 
   const WorkloadInfo* info = find_workload(workload);
   if (info == nullptr) throw InputError("unknown workload '" + workload + "'");
   const auto es = static_cast<std::int64_t>(element_size(precision));
-  std::int64_t elements = 0;
+  std::int64_t elements = 0;       // problem buffers, in the input type
+  std::int64_t output_bytes = 0;   // the copy read back for verification
+  std::int64_t widened = 0;        // fp32 elements a CPU backend widens 16-bit inputs into
   if (info->name == "gemm") {
-    elements = checked_mul(checked_mul(size, size, "GEMM size"), 3, "GEMM size");  // A, B, C
+    const std::int64_t square = checked_mul(size, size, "GEMM size");
+    elements = checked_mul(square, 3, "GEMM size");  // A, B, C
+    output_bytes = checked_mul(square, es, "GEMM output bytes");
+    widened = square;  // B
   } else if (info->name == "convolution") {
     const ConvShape s = conv_shape(size, options.convolution);
     validate_shape(s, precision);
     const auto in = s.batch * s.channels * s.height * s.width;
+    const auto weights = s.filters * s.channels * s.kernel * s.kernel;
     const auto out = s.batch * s.filters * s.out_height() * s.out_width();
-    elements = in + out;
+    elements = in + out + weights;
+    output_bytes = checked_mul(out, es, "convolution output bytes");
+    widened = in + weights;
   } else {
     if (precision == Precision::tf32)
       throw InputError("reductions take fp64, fp32, bf16 or fp16 inputs (tf32 only changes multiplications)");
     elements = checked_mul(size, size, "reduction input") + size;
+    output_bytes = checked_mul(size, 4, "reduction output bytes");  // fp32 results, one per row at most
   }
-  return static_cast<std::size_t>(checked_mul(elements, es, "problem bytes"));
+  std::int64_t bytes = checked_mul(elements, es, "problem bytes");
+  bytes = checked_add(bytes, output_bytes, "problem bytes");
+  if (is_16bit(precision)) bytes = checked_add(bytes, checked_mul(widened, 4, "fp32 workspace bytes"), "problem bytes");
+  return static_cast<std::size_t>(bytes);
 }
 
 }  // namespace mlbench

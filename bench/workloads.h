@@ -47,7 +47,10 @@ std::unique_ptr<Problem> make_problem(const std::string& workload, std::int64_t 
                                       Precision precision, std::uint64_t seed,
                                       const WorkloadOptions& options);
 
-// Host bytes make_problem would allocate plus one output, computed without allocating.
+// Host bytes one variant's run needs at most, computed without allocating: the problem's
+// buffers (inputs and reference output), the output read back for verification, and for the
+// 16-bit types the fp32 copies the CPU backends widen into (serial GEMM widens all of B,
+// serial convolution the input and filters; the other backends need less).
 std::size_t estimate_host_bytes(const std::string& workload, std::int64_t size, Precision precision,
                                 const WorkloadOptions& options);
 

@@ -1,6 +1,8 @@
 // bench/: problems, verification, the registry and the runner, with test-only backends.
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include <chrono>
 #include <cmath>
 #include <random>
@@ -182,6 +184,21 @@ TEST(Problems, BadShapesAreInputErrors) {
   o.convolution.channels = std::int64_t{1} << 20;
   EXPECT_THROW(estimate_host_bytes("convolution", 1 << 20, Precision::fp64, o), InputError);  // overflow caught
   EXPECT_THROW(checked_mul(std::int64_t{1} << 40, std::int64_t{1} << 40, "x"), InputError);
+}
+
+TEST(Workloads, HostEstimateCountsTheProblemTheVerificationCopyAndTheFp32Widening) {
+  const WorkloadOptions o;
+  const std::size_t n2 = 100 * 100;
+  // GEMM: A, B, C in the input type, C read back, and B widened to fp32 for the 16-bit types.
+  EXPECT_EQ(estimate_host_bytes("gemm", 100, Precision::fp32, o), 3 * n2 * 4 + n2 * 4);
+  EXPECT_EQ(estimate_host_bytes("gemm", 100, Precision::bf16, o), 3 * n2 * 2 + n2 * 2 + n2 * 4);
+  // Reduction: input and reference, one fp32 result per row read back.
+  EXPECT_EQ(estimate_host_bytes("reduction", 100, Precision::fp64, o), (n2 + 100) * 8 + 100 * 4);
+  // Convolution (3x3, same padding, C3 K16): input, filters, output; output read back; input
+  // and filters widened for fp16.
+  const std::size_t in = 3 * n2, weights = 16 * 3 * 9, out = 16 * n2;
+  EXPECT_EQ(estimate_host_bytes("convolution", 100, Precision::fp16, o), (in + weights + out) * 2 + out * 2 + (in + weights) * 4);
+  EXPECT_THROW(checked_add(std::numeric_limits<std::int64_t>::max(), 1, "x"), InputError);
 }
 
 TEST(Workloads, AliasesResolve) {
