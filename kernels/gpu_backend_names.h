@@ -4,11 +4,31 @@
 #pragma once
 
 #include <array>
+#include <vector>
 
 #include "bench/backend.h"
 #include "bench/types.h"
 
 namespace mlbench::kernels {
+
+// The input precisions a GPU backend implements (BackendInfo::precisions), named in the table so
+// that a build without CUDA lists the same ones.
+enum class GpuPrecisions {
+  all,        // fp64, fp32, tf32, bf16, fp16
+  fp32_tf32,  // cublas-tf32
+  reduction,  // fp64, fp32, bf16, fp16: reductions have no tf32
+  fp32_fp64,  // the multi-GPU backends
+};
+
+inline std::vector<Precision> expand(GpuPrecisions set) {
+  switch (set) {
+    case GpuPrecisions::fp32_tf32: return {Precision::fp32, Precision::tf32};
+    case GpuPrecisions::reduction: return {Precision::fp32, Precision::fp64, Precision::bf16, Precision::fp16};
+    case GpuPrecisions::fp32_fp64: return {Precision::fp32, Precision::fp64};
+    case GpuPrecisions::all: break;
+  }
+  return all_precisions();
+}
 
 struct GpuBackendName {
   const char* name;
@@ -16,6 +36,7 @@ struct GpuBackendName {
   BackendKind kind;
   const char* description;
   const char* vendor_reference;  // empty for the vendor libraries themselves
+  GpuPrecisions precisions = GpuPrecisions::all;
   bool multi_gpu = false;        // BackendInfo::multi_gpu: runs with --gpus only, once per GPU count
 };
 
@@ -28,7 +49,8 @@ inline constexpr std::array<GpuBackendName, 10> kGpuBackends = {{
      "cuBLAS: sgemm/dgemm with pedantic fp32 math (no TF32); tf32 on TF32 tensor cores; bf16/fp16 "
      "cublasGemmEx on tensor cores, fp32 accumulation", ""},
     {"cublas-tf32", "gemm", BackendKind::gpu_library,
-     "cuBLAS GemmEx on TF32 tensor cores (fp32 inputs rounded by the hardware, or tf32 inputs)", ""},
+     "cuBLAS GemmEx on TF32 tensor cores (fp32 inputs rounded by the hardware, or tf32 inputs)", "",
+     GpuPrecisions::fp32_tf32},
     {"cuda", "convolution", BackendKind::gpu,
      "hand-written CUDA: direct (input tile + halo in shared memory, many filters per thread) or, "
      "for deep layers, implicit GEMM; CUDA cores at every precision (tf32 runs the fp32 code, bf16/fp16 "
@@ -38,18 +60,19 @@ inline constexpr std::array<GpuBackendName, 10> kGpuBackends = {{
      "for fp32; tensor-op math for tf32 and for bf16/fp16 tensors (fp32 compute type)", ""},
     {"cuda", "reduction", BackendKind::gpu,
      "hand-written CUDA: grid-stride 16-byte loads (8 elements for bf16/fp16, widened to fp32), "
-     "warp-shuffle tree, two passes; fp32 accumulation and output for 16-bit inputs", "cub"},
+     "warp-shuffle tree, two passes; fp32 accumulation and output for 16-bit inputs", "cub", GpuPrecisions::reduction},
     {"cub", "reduction", BackendKind::gpu_library,
      "CUB DeviceReduce / DeviceSegmentedReduce (axis rows); bf16/fp16 widened to fp32 "
-     "(TransformReduce / transform iterator), fp32 output", ""},
+     "(TransformReduce / transform iterator), fp32 output", "", GpuPrecisions::reduction},
     // Kind gpu: the split, the data movement and its timing are mlbench's own code (the compute
     // on each GPU calls the vendor libraries); held against itself on one GPU.
     {"nccl", "gemm", BackendKind::gpu,
-     "--gpus: rows of A split over the GPUs, B broadcast (NCCL), cuBLAS per GPU, C rows gathered", "", true},
+     "--gpus: rows of A split over the GPUs, B broadcast (NCCL), cuBLAS per GPU, C rows gathered", "", GpuPrecisions::fp32_fp64, true},
     {"nccl", "convolution", BackendKind::gpu,
-     "--gpus: split by batch, or by image rows with NCCL halo exchange; filters broadcast, cuDNN (else mlbench cuda) per GPU", "", true},
+     "--gpus: split by batch, or by image rows with NCCL halo exchange; filters broadcast, cuDNN (else mlbench cuda) per GPU", "",
+     GpuPrecisions::fp32_fp64, true},
     {"nccl", "reduction", BackendKind::gpu,
-     "--gpus: CUB partial per GPU combined by ncclAllReduce (rows: row results gathered)", "", true},
+     "--gpus: CUB partial per GPU combined by ncclAllReduce (rows: row results gathered)", "", GpuPrecisions::fp32_fp64, true},
 }};
 
 // The registry entry of a GPU backend with its identity filled in; availability, supports and
@@ -61,6 +84,7 @@ inline BackendInfo describe(const GpuBackendName& entry) {
   info.kind = entry.kind;
   info.description = entry.description;
   info.vendor_reference = entry.vendor_reference;
+  info.precisions = expand(entry.precisions);
   info.multi_gpu = entry.multi_gpu;
   return info;
 }

@@ -26,7 +26,6 @@ struct Wiring {
   std::function<Availability()> availability = cuda_availability;
   Check supports;  // empty: every problem of the workload
   Factory prepare;
-  std::vector<Precision> precisions{Precision::fp32, Precision::fp64};  // input precisions it implements
 };
 
 Availability fp32_or_tf32(const Problem& problem) {
@@ -45,20 +44,17 @@ Availability segment_count_fits_int(const Problem& problem) {
 
 std::map<std::string, Wiring> wiring() {
   std::map<std::string, Wiring> w;
-  w["gemm/cuda"] = {cuda_availability, cuda_gemm_supports, make_cuda_gemm, all_precisions()};
+  // The precisions each implements are in kernels/gpu_backend_names.h.
+  w["gemm/cuda"] = {cuda_availability, cuda_gemm_supports, make_cuda_gemm};
   w["gemm/cublas"] = {cuda_availability, {},
-                      [](const Problem& p, const ExecutionConfig& c) { return make_cublas_gemm(p, c, false); },
-                      all_precisions()};
+                      [](const Problem& p, const ExecutionConfig& c) { return make_cublas_gemm(p, c, false); }};
   w["gemm/cublas-tf32"] = {cuda_availability, fp32_or_tf32,
-                           [](const Problem& p, const ExecutionConfig& c) { return make_cublas_gemm(p, c, true); },
-                           {Precision::fp32, Precision::tf32}};
-  w["convolution/cuda"] = {cuda_availability, cuda_conv_supports, make_cuda_conv, all_precisions()};
-  w["convolution/cudnn"] = {cudnn_availability, {}, make_cudnn_conv, all_precisions()};
-  // Reductions have no tf32 (ReductionProblem refuses it): bf16/fp16 reduce in fp32.
-  const std::vector<Precision> reduction_precisions{Precision::fp32, Precision::fp64, Precision::bf16, Precision::fp16};
-  w["reduction/cuda"] = {cuda_availability, {}, make_cuda_reduction, reduction_precisions};
-  w["reduction/cub"] = {cuda_availability, segment_count_fits_int, make_cub_reduction, reduction_precisions};
-  // Multi-GPU (--gpus): fp32 and fp64, NCCL found at configure time.
+                           [](const Problem& p, const ExecutionConfig& c) { return make_cublas_gemm(p, c, true); }};
+  w["convolution/cuda"] = {cuda_availability, cuda_conv_supports, make_cuda_conv};
+  w["convolution/cudnn"] = {cudnn_availability, {}, make_cudnn_conv};
+  w["reduction/cuda"] = {cuda_availability, {}, make_cuda_reduction};
+  w["reduction/cub"] = {cuda_availability, segment_count_fits_int, make_cub_reduction};
+  // Multi-GPU (--gpus): NCCL found at configure time.
   w["gemm/nccl"] = {nccl_availability, cuda_gemm_supports, make_multi_gpu_gemm};
   w["convolution/nccl"] = {nccl_availability, {},
                            [](const Problem& p, const ExecutionConfig& c) { return make_multi_gpu_conv(p, c); }};
@@ -79,8 +75,7 @@ void register_backends(Registry& registry) {
       if (Availability a = availability(); !a.available) return a;
       return check ? check(problem) : Availability::yes();
     };
-    info.prepare = w.prepare;
-    info.precisions = w.precisions;
+    info.prepare = w.prepare;  // precisions: from the shared table (describe)
     registry.add(std::move(info));
   }
   registry.context_providers.emplace_back(fill_gpu_context);
