@@ -225,6 +225,16 @@ void pool_statistics(TimingStats& stats) {
   }
 }
 
+namespace {
+// Adds a later round's repetitions to a row's and recomputes its statistics.
+void pool_round(TimingStats& into, const TimingStats& round) {
+  into.run_times_s.insert(into.run_times_s.end(), round.run_times_s.begin(), round.run_times_s.end());
+  into.run_cpu_times_s.insert(into.run_cpu_times_s.end(), round.run_cpu_times_s.begin(), round.run_cpu_times_s.end());
+  into.rounds += 1;
+  pool_statistics(into);
+}
+}  // namespace
+
 void merge_round(std::vector<VariantResult>& rows, std::vector<VariantResult> round_rows, int round) {
   for (VariantResult& next : round_rows) {
     auto same = std::find_if(rows.begin(), rows.end(), [&](const VariantResult& r) { return r.name() == next.name(); });
@@ -235,19 +245,14 @@ void merge_round(std::vector<VariantResult>& rows, std::vector<VariantResult> ro
     VariantResult& row = *same;
     if (!row.ok()) continue;  // the first failure stands
     if (!next.ok()) {
-      const TimingStats kept = row.stats;
       row.status = next.status;
       row.error_message = fmt::format("round {}: {}", round + 1, next.error_message);
       row.notes = next.notes;
       if (next.status == ResultStatus::failed_verification) row.verification = next.verification;
-      row.stats = next.status == ResultStatus::timed_out ? kept : TimingStats{};
-      if (next.status == ResultStatus::timed_out) {  // keep what is known: both rounds' runs
-        row.stats.run_times_s.insert(row.stats.run_times_s.end(), next.stats.run_times_s.begin(), next.stats.run_times_s.end());
-        row.stats.run_cpu_times_s.insert(row.stats.run_cpu_times_s.end(), next.stats.run_cpu_times_s.begin(),
-                                         next.stats.run_cpu_times_s.end());
-        row.stats.rounds += 1;
-        pool_statistics(row.stats);
-      }
+      if (next.status == ResultStatus::timed_out)
+        pool_round(row.stats, next.stats);  // keep what is known
+      else
+        row.stats = TimingStats{};  // no time without a verified result
       continue;
     }
     // Both verified: the worse verification (largest error relative to its tolerance) stands.
@@ -274,11 +279,7 @@ void merge_round(std::vector<VariantResult>& rows, std::vector<VariantResult> ro
             row.gpu_state->throttled.end())
           row.gpu_state->throttled.push_back(reason);
     }
-    row.stats.run_times_s.insert(row.stats.run_times_s.end(), next.stats.run_times_s.begin(), next.stats.run_times_s.end());
-    row.stats.run_cpu_times_s.insert(row.stats.run_cpu_times_s.end(), next.stats.run_cpu_times_s.begin(),
-                                     next.stats.run_cpu_times_s.end());
-    row.stats.rounds += 1;
-    pool_statistics(row.stats);
+    pool_round(row.stats, next.stats);
   }
 }
 
@@ -402,18 +403,25 @@ void Runner::measure(const Problem& problem, Variant& variant, TimingMode mode, 
   // size the measurement from a first call up to 10x slower than the rest (OpenBLAS starting
   // its threads). The last warm-up run's output is the one verified; the fastest warm-up run
   // sizes the measurement.
-  double estimate = INFINITY;
-  const auto warmup_started = std::chrono::steady_clock::now();
-  auto warming_up = [&](int runs) {
-    return runs < options_.warmup ||
-           std::chrono::duration<double>(std::chrono::steady_clock::now() - warmup_started).count() <
-               kWarmupShareOfBudget * round_budget_s();
+  // Runs the variant at least `min_runs` times and for `share` of the round's budget, keeping
+  // the fastest run in `fastest`; false once past --timeout (the row is then timed out).
+  auto warm_up = [&](int min_runs, double share, const char* when, double& fastest) {
+    const auto started = std::chrono::steady_clock::now();
+    for (int runs = 0;
+         runs < min_runs ||
+         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() < share * round_budget_s();
+         ++runs) {
+      const double seconds = variant.run(mode);
+      fastest = std::min(fastest, seconds);
+      if (past_timeout()) {
+        time_out(fmt::format("{}; one run took {:.3g} s", when, seconds));
+        return false;
+      }
+    }
+    return true;
   };
-  for (int w = 0; warming_up(w); ++w) {
-    const double seconds = variant.run(mode);
-    estimate = std::min(estimate, seconds);
-    if (past_timeout()) return time_out(fmt::format("during warm-up; one run took {:.3g} s", seconds));
-  }
+  double estimate = INFINITY;
+  if (!warm_up(options_.warmup, kWarmupShareOfBudget, "during warm-up", estimate)) return;
 
   HostBuffer output(problem.output_precision(), problem.output_size());
   output.poison();
@@ -426,12 +434,8 @@ void Runner::measure(const Problem& problem, Variant& variant, TimingMode mode, 
   // Warm again: the fp64 check ran long enough for thread pools to fall asleep and evicted the
   // caches. Without this the first measured repetition of OpenMP GEMM 256 on 2 cores took 2x
   // the others, one outlier per variant (per round with --rounds) that alone set its cv.
-  const auto rewarm_started = std::chrono::steady_clock::now();
-  do {
-    variant.run(mode);
-    if (past_timeout()) return time_out("while warming up again after the verification");
-  } while (std::chrono::duration<double>(std::chrono::steady_clock::now() - rewarm_started).count() <
-           kRewarmShareOfBudget * round_budget_s());
+  double rewarm_fastest = INFINITY;
+  if (!warm_up(1, kRewarmShareOfBudget, "while warming up again after the verification", rewarm_fastest)) return;
 
   // Repetitions: as asked, or as many as fit the time budget (at least one). Very fast
   // variants run several iterations per repetition so each repetition is long enough to time.

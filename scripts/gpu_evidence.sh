@@ -2,7 +2,8 @@
 # Builds mlbench on the GPU machine, runs the test suite and compute-sanitizer, then the
 # benchmark suite, and leaves everything under $OUT (the device tool brings it back).
 # Usage: scripts/gpu_evidence.sh test|sanitize|bench|extra|precision
-#   sanitize: build, then only the compute-sanitizer runs (MLBENCH_SANITIZER_TOOLS picks tools)
+#   sanitize: build, then only the compute-sanitizer runs (MLBENCH_SANITIZER_TOOLS picks tools,
+#             MLBENCH_SANITIZER_PROGRAMS the test programs)
 #   test:  build, ctest, compute-sanitizer memcheck, racecheck, initcheck and synccheck on the
 #          GPU test programs (timing tests and the largest shapes left out)
 #   bench: build, the suite at 1024, 2048, 4096 with every backend
@@ -40,48 +41,22 @@ if [ "$mode" = test ]; then
   echo "ctest exit $?"; tail -3 "$OUT/logs/ctest.log"
 fi
 
-# The four tools run side by side (the sanitizers are CPU-bound; the GPU has room), each over
-# every GPU test program. NCCL probes its own kernels with cudaFuncGetAttributes and gets
-# "no kernel image" for architectures it was not built for: API errors are not reported for
-# multi_gpu_test (its own CUDA calls are checked by MLBENCH_CUDA_CHECK), memory errors are.
-# MLBENCH_SANITIZER_KERNELS=mlbench instruments only kernels whose name contains it (ours all
-# live in namespace mlbench): racecheck then finishes in minutes, and initcheck no longer trips
-# over cuBLASLt/cuDNN reading their own workspaces. filter_check proves the filter selects our
-# kernels: the deliberately faulting GEMM of gpu_reliability_test is reported with it and is
-# not with a filter that matches nothing.
-kernel_filter_option=--kernel-name  # older compute-sanitizer releases called it --filter
-kernel_filter=()
-[ -n "${MLBENCH_SANITIZER_KERNELS:-}" ] && kernel_filter=("$kernel_filter_option" "kns=$MLBENCH_SANITIZER_KERNELS")
-sanitize() {  # tool program: one compute-sanitizer run, its own log
-  local tool=$1 gpu_test=$2 log="$OUT/logs/sanitizer-$1-$2.log" extra=()
-  [ $gpu_test = multi_gpu_test ] && extra=(--report-api-errors no)
-  compute-sanitizer --tool $tool --error-exitcode 9 "${kernel_filter[@]}" "${extra[@]}" build-gpu/tests/$gpu_test \
-    --gtest_filter="${MLBENCH_SANITIZER_FILTER:--*Timing*:*Large*:*Throughput*:*Sticky*:*OutOfMemory*}" >"$log" 2>&1
-  echo "compute-sanitizer $tool $gpu_test exit $?" >>"$OUT/logs/sanitizer-summary.txt"
-}
-filter_check() {  # filter: memcheck of the sticky-fault test; prints the invalid accesses found
-  compute-sanitizer --tool memcheck "$kernel_filter_option" "kns=$1" build-gpu/tests/gpu_reliability_test \
-    --gtest_filter='*Sticky*' 2>&1 | grep -cE "^========= Invalid __global__" |
-    sed "s/^/filter kns=$1: invalid global accesses reported: /" >>"$OUT/logs/sanitizer-filter-check.txt"
-}
-if [ ${#kernel_filter[@]} -gt 0 ]; then
-  filter_check "$MLBENCH_SANITIZER_KERNELS" &
-  filter_check no_kernel_has_this_name &
-fi
-for tool in ${MLBENCH_SANITIZER_TOOLS:-memcheck racecheck initcheck synccheck}; do
-  for gpu_test in ${MLBENCH_SANITIZER_PROGRAMS:-gpu_backends_test gpu_precision_test gpu_tensor_core_test multi_gpu_test gpu_reliability_test}; do
-    [ -x build-gpu/tests/$gpu_test ] && sanitize $tool $gpu_test &
-  done
+# The four tools side by side (the sanitizers are CPU-bound; the GPU has room), each over every
+# test case of the GPU test programs, one compute-sanitizer process per test case
+# (scripts/gpu_sanitize_each_test.sh says why; whole programs under racecheck outlast a device
+# call). MLBENCH_SANITIZER_TOOLS and MLBENCH_SANITIZER_PROGRAMS narrow the run.
+tools=(${MLBENCH_SANITIZER_TOOLS:-memcheck racecheck initcheck synccheck})
+programs=(${MLBENCH_SANITIZER_PROGRAMS:-gpu_backends_test gpu_precision_test gpu_tensor_core_test multi_gpu_test gpu_reliability_test})
+for tool in "${tools[@]}"; do
+  MLBENCH_SANITIZER_JOBS=$(( (16 + ${#tools[@]} - 1) / ${#tools[@]} )) OUT="$OUT" \
+    scripts/gpu_sanitize_each_test.sh "$tool" "${programs[@]}" >/dev/null &
 done
 wait
-echo "kernel filter: ${kernel_filter[*]:-none}"
-cat "$OUT/logs/sanitizer-filter-check.txt" 2>/dev/null
-sort "$OUT/logs/sanitizer-summary.txt"
+sort "$OUT"/logs/each-*-summary.txt
 # which kernels each finding is in (vendor-library kernels are named as such)
-grep -h -A1 -E "^========= (Uninitialized|Invalid|Race|Barrier|Misaligned)" "$OUT"/logs/sanitizer-*.log |
+grep -h -A1 -E "^========= (Uninitialized|Invalid|Race|Barrier|Misaligned)" "$OUT"/logs/each-*.log |
   grep -oE "at (void )?[A-Za-z_:0-9]+" | sort | uniq -c | sort -rn | head -20
-grep -hE "ERROR SUMMARY|RACECHECK SUMMARY" "$OUT"/logs/sanitizer-*.log | sort | uniq -c
-(cd "$OUT/logs" && tar czf sanitizer-logs.tar.gz sanitizer-*.log sanitizer-filter-check.txt 2>/dev/null && rm -f sanitizer-*.log)
+(cd "$OUT/logs" && tar czf sanitizer-logs.tar.gz each-*.log && rm -f each-*.log)
 [ "$mode" = sanitize ] && exit 0
 fi
 mb=./build-gpu/mlbench

@@ -8,22 +8,18 @@
 #include <sstream>
 
 #include <nlohmann/json.hpp>
+#include "tests/test_support.h"
 
 namespace fs = std::filesystem;
 
 namespace {
 
+using ::mlbench::test_support::slurp;
+
 struct Outcome {
   int exit_code = -1;
   std::string out, err;
 };
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 class Cli : public ::testing::Test {
  protected:

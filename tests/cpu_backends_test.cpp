@@ -14,21 +14,12 @@
 #include "bench/gemm.h"
 #include "bench/machine_context.h"
 #include "bench/reduction.h"
-#include "tests/test_support.h"
+#include "tests/cpu_test_support.h"
 
 namespace mlbench {
 namespace {
 
 using namespace ::mlbench::test_support;
-
-const Registry& cpu_registry() {
-  static const Registry registry = [] {
-    Registry r;
-    cpu::register_backends(r);
-    return r;
-  }();
-  return registry;
-}
 
 // Thread counts each backend is tried with: openmp on 1, 2 and an odd 3; others on 1 and 2.
 std::vector<int> thread_counts(const std::string& backend) {

@@ -20,21 +20,12 @@
 #include "bench/runner.h"
 #include "bench/workloads.h"
 #include "cpu/reduced_precision.h"
-#include "tests/test_support.h"
+#include "tests/cpu_test_support.h"
 
 namespace mlbench {
 namespace {
 
 using namespace ::mlbench::test_support;
-
-const Registry& cpu_registry() {
-  static const Registry registry = [] {
-    Registry r;
-    cpu::register_backends(r);
-    return r;
-  }();
-  return registry;
-}
 
 float bits_to_float(std::uint32_t u) {
   float f;

@@ -248,28 +248,9 @@ TEST(GpuBackends, RepeatedRunsKeepTheOutputCorrect) {
 template <class T>
 double run_gemm_tile(const GemmProblem& p, kernels::GemmTile tile, HostBuffer& out, int runs) {
   const auto& s = p.shape();
-  kernels::DeviceBuffer a(p.a().bytes()), b(p.b().bytes()), c(out.bytes());
-  EXPECT_EQ(cudaMemcpy(a.get(), p.a().raw(), p.a().bytes(), cudaMemcpyHostToDevice), cudaSuccess);
-  EXPECT_EQ(cudaMemcpy(b.get(), p.b().raw(), p.b().bytes(), cudaMemcpyHostToDevice), cudaSuccess);
-  EXPECT_EQ(cudaMemset(c.get(), 0xFF, out.bytes()), cudaSuccess);
-  cudaEvent_t start, stop;
-  cudaEventCreate(&start);
-  cudaEventCreate(&stop);
-  std::vector<double> times;
-  for (int i = 0; i < runs; ++i) {
-    cudaEventRecord(start);
-    kernels::launch_gemm_tiled<T>(a.as<T>(), b.as<T>(), c.as<T>(), s.m, s.n, s.k, nullptr, tile);
-    cudaEventRecord(stop);
-    cudaEventSynchronize(stop);
-    float ms = 0;
-    cudaEventElapsedTime(&ms, start, stop);
-    times.push_back(ms * 1e-3);
-  }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
-  EXPECT_EQ(cudaMemcpy(out.raw(), c.get(), out.bytes(), cudaMemcpyDeviceToHost), cudaSuccess);
-  std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
-  return times[times.size() / 2];
+  return median_gemm_launch_seconds<T>(p.a(), p.b(), out, runs, [&](const T* a, const T* b, T* c) {
+    kernels::launch_gemm_tiled<T>(a, b, c, s.m, s.n, s.k, nullptr, tile);
+  });
 }
 
 bool tile_instantiated(kernels::GemmTile tile, Precision precision) {
@@ -355,24 +336,6 @@ TEST(GpuConvolution, DirectAndImplicitGemmKernelsBothVerifyWhenForced) {
   }
 }
 
-// Median of `runs` kernel-mode runs after 3 warm-ups; the output is verified once.
-double median_kernel_seconds(const std::string& workload, const std::string& backend, const Problem& problem,
-                             int runs, std::string* notes) {
-  const BackendInfo* info = gpu_registry().find(workload, backend);
-  if (info == nullptr || !info->availability().available) return NAN;
-  const auto variant = info->prepare(problem, ExecutionConfig{});
-  for (int i = 0; i < 3; ++i) variant->run(TimingMode::kernel);
-  HostBuffer out(problem.output_precision(), problem.output_size());
-  variant->read_output(out);
-  const Verification v = problem.verify(out, variant->input_rounding());
-  EXPECT_TRUE(v.passed) << backend << " " << v.max_error << " > " << v.tolerance;
-  std::vector<double> times;
-  for (int i = 0; i < runs; ++i) times.push_back(variant->run(TimingMode::kernel));
-  std::sort(times.begin(), times.end());
-  for (const auto& [key, value] : variant->notes()) *notes += key + "=" + value + " ";
-  return times[times.size() / 2];
-}
-
 // Median of 10 launches of a convolution plan (no L2 flush: these outputs exceed L2 anyway).
 double time_conv_plan(const ConvProblem& problem, const kernels::Conv2dPlan& plan) {
   kernels::DeviceBuffer in(problem.input().bytes()), w(problem.weights().bytes()), out(problem.output_bytes());
@@ -400,8 +363,8 @@ double time_conv_plan(const ConvProblem& problem, const kernels::Conv2dPlan& pla
 void print_pair(const std::string& workload, const Problem& problem, const std::string& mine, const std::string& vendor,
                 bool bandwidth) {
   std::string my_notes, vendor_notes;
-  const double t_mine = median_kernel_seconds(workload, mine, problem, 20, &my_notes);
-  const double t_vendor = median_kernel_seconds(workload, vendor, problem, 20, &vendor_notes);
+  const double t_mine = median_verified_kernel_seconds(workload, mine, problem, 20, &my_notes);
+  const double t_vendor = median_verified_kernel_seconds(workload, vendor, problem, 20, &vendor_notes);
   auto rate = [&](double t) { return bandwidth ? problem.min_bytes() / t / 1e9 : problem.flops() / t / 1e12; };
   const char* unit = bandwidth ? "GB/s" : "TFLOP/s";
   std::printf("TIMING %-12s %-40s %-8s %9.4f ms %8.1f %s | %-12s %9.4f ms %8.1f %s | vendor/mine %.3f\n  notes: %s | %s\n",
@@ -419,7 +382,7 @@ TEST(GpuTiming, DISABLED_GoalShapesMedianKernelTimes) {
     const GemmProblem gemm(GemmShape{4096, 4096, 4096}, Precision::fp32, seed, 4096);
     print_pair("gemm", gemm, "cuda", "cublas", false);
     std::string notes;
-    std::printf("TIMING gemm cublas-tf32 %.4f ms\n", median_kernel_seconds("gemm", "cublas-tf32", gemm, 20, &notes) * 1e3);
+    std::printf("TIMING gemm cublas-tf32 %.4f ms\n", median_verified_kernel_seconds("gemm", "cublas-tf32", gemm, 20, &notes) * 1e3);
     for (kernels::GemmTile tile : kernels::gemm_tiles()) {
       if (!tile_instantiated(tile, Precision::fp32)) continue;
       HostBuffer out(Precision::fp32, gemm.output_size());

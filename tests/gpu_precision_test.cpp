@@ -294,32 +294,13 @@ TEST(GpuPrecisionConvolution, EveryDirectBlockingAndImplicitGemmVerifiesAtReduce
   }
 }
 
-// Median of `runs` kernel-mode runs after 3 warm-ups, the output verified once; NAN when the
-// backend cannot run here.
-double median_kernel_seconds(const std::string& workload, const std::string& name, const Problem& problem, int runs,
-                             std::string* notes) {
-  const BackendInfo& info = backend(workload, name);
-  if (!info.availability().available || !info.supports_precision(problem.precision())) return NAN;
-  const auto variant = info.prepare(problem, ExecutionConfig{});
-  for (int i = 0; i < 3; ++i) variant->run(TimingMode::kernel);
-  HostBuffer out(problem.output_precision(), problem.output_size());
-  variant->read_output(out);
-  const Verification v = problem.verify(out, variant->input_rounding());
-  EXPECT_TRUE(v.passed) << name << " " << v.max_error << " > " << v.tolerance;
-  std::vector<double> times;
-  for (int i = 0; i < runs; ++i) times.push_back(variant->run(TimingMode::kernel));
-  std::sort(times.begin(), times.end());
-  for (const auto& [key, value] : variant->notes()) *notes += key + "=" + value + "; ";
-  return times[times.size() / 2];
-}
-
 TEST(GpuPrecisionTiming, DISABLED_ReducedPrecisionMedianKernelTimes) {
   SKIP_WITHOUT_GPU();
   const std::uint64_t seed = fresh_seed();
   SCOPED_TRACE("seed=" + std::to_string(seed));
   auto print = [](const std::string& workload, const Problem& problem, const std::string& name, bool bandwidth) {
     std::string notes;
-    const double t = median_kernel_seconds(workload, name, problem, 20, &notes);
+    const double t = median_verified_kernel_seconds(workload, name, problem, 20, &notes);
     const double rate = bandwidth ? problem.min_bytes() / t / 1e9 : problem.flops() / t / 1e12;
     std::printf("TIMING %-11s %-5s %-40s %-6s %9.4f ms %8.1f %s\n  notes: %s\n", workload.c_str(),
                 to_string(problem.precision()).c_str(), problem.shape_label().c_str(), name.c_str(), t * 1e3, rate,

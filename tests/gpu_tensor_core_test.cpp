@@ -185,28 +185,9 @@ TEST(TensorCoreGemm, ALostKSliceFailsVerification) {
 template <class T>
 double run_tile(const GemmProblem& p, kernels::TensorCoreTile tile, HostBuffer& out, int runs) {
   const auto& s = p.shape();
-  kernels::DeviceBuffer a(p.a().bytes()), b(p.b().bytes()), c(out.bytes());
-  EXPECT_EQ(cudaMemcpy(a.get(), p.a().raw(), p.a().bytes(), cudaMemcpyHostToDevice), cudaSuccess);
-  EXPECT_EQ(cudaMemcpy(b.get(), p.b().raw(), p.b().bytes(), cudaMemcpyHostToDevice), cudaSuccess);
-  EXPECT_EQ(cudaMemset(c.get(), 0xFF, out.bytes()), cudaSuccess);
-  cudaEvent_t start, stop;
-  EXPECT_EQ(cudaEventCreate(&start), cudaSuccess);
-  EXPECT_EQ(cudaEventCreate(&stop), cudaSuccess);
-  std::vector<double> times;
-  for (int i = 0; i < runs; ++i) {
-    EXPECT_EQ(cudaEventRecord(start), cudaSuccess);
-    kernels::launch_gemm_tensor_core<T>(a.as<T>(), b.as<T>(), c.as<T>(), s.m, s.n, s.k, nullptr, tile);
-    EXPECT_EQ(cudaEventRecord(stop), cudaSuccess);
-    EXPECT_EQ(cudaEventSynchronize(stop), cudaSuccess);
-    float ms = 0;
-    EXPECT_EQ(cudaEventElapsedTime(&ms, start, stop), cudaSuccess);
-    times.push_back(ms * 1e-3);
-  }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
-  EXPECT_EQ(cudaMemcpy(out.raw(), c.get(), out.bytes(), cudaMemcpyDeviceToHost), cudaSuccess);
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
+  return median_gemm_launch_seconds<T>(p.a(), p.b(), out, runs, [&](const T* a, const T* b, T* c) {
+    kernels::launch_gemm_tensor_core<T>(a, b, c, s.m, s.n, s.k, nullptr, tile);
+  });
 }
 
 double run_tile(const GemmProblem& p, kernels::TensorCoreTile tile, HostBuffer& out, int runs) {
@@ -247,21 +228,6 @@ TEST(TensorCoreGemm, AutomaticTilePicksByBlockCountAndDevice) {
   EXPECT_FALSE(kernels::tensor_core_vectorized(nullptr, nullptr, 63, 8));
 }
 
-// Median of `runs` kernel-mode runs (L2 flushed before each) after 3 warm-ups; verified once.
-double median_kernel_seconds(const std::string& backend, const GemmProblem& problem, int runs, std::string* notes) {
-  const auto variant = gpu_registry().find("gemm", backend)->prepare(problem, ExecutionConfig{});
-  for (int i = 0; i < 3; ++i) variant->run(TimingMode::kernel);
-  HostBuffer out(problem.output_precision(), problem.output_size());
-  variant->read_output(out);
-  const Verification v = problem.verify(out, variant->input_rounding());
-  EXPECT_TRUE(v.passed) << backend << " " << v.max_error << " > " << v.tolerance;
-  std::vector<double> times;
-  for (int i = 0; i < runs; ++i) times.push_back(variant->run(TimingMode::kernel));
-  std::sort(times.begin(), times.end());
-  for (const auto& [key, value] : variant->notes()) *notes += key + "=" + value + "; ";
-  return times[times.size() / 2];
-}
-
 TEST(TensorCoreTiming, DISABLED_KernelAgainstCublasFrom1024To8192) {
   SKIP_WITHOUT_GPU();
   const std::uint64_t seed = fresh_seed();
@@ -269,8 +235,8 @@ TEST(TensorCoreTiming, DISABLED_KernelAgainstCublasFrom1024To8192) {
     for (Precision precision : {Precision::bf16, Precision::fp16}) {
       const GemmProblem problem(GemmShape{size, size, size}, precision, seed, size);
       std::string cuda_notes, cublas_notes;
-      const double t_cuda = median_kernel_seconds("cuda", problem, 20, &cuda_notes);
-      const double t_cublas = median_kernel_seconds("cublas", problem, 20, &cublas_notes);
+      const double t_cuda = median_verified_kernel_seconds("gemm", "cuda", problem, 20, &cuda_notes);
+      const double t_cublas = median_verified_kernel_seconds("gemm", "cublas", problem, 20, &cublas_notes);
       const double flops = problem.flops();
       std::printf("TIMING %s %lld cuda %.4f ms %.1f TFLOP/s | cublas %.4f ms %.1f TFLOP/s | cuda/cublas %.1f%%\n"
                   "  notes: %s| %s\n",
@@ -292,7 +258,7 @@ TEST(TensorCoreTiming, DISABLED_KernelAgainstCublasFrom1024To8192) {
   for (Precision precision : {Precision::fp32, Precision::tf32}) {
     const GemmProblem problem(GemmShape{8192, 8192, 8192}, precision, seed, 8192);
     std::string notes;
-    const double t = median_kernel_seconds("cublas", problem, 10, &notes);
+    const double t = median_verified_kernel_seconds("gemm", "cublas", problem, 10, &notes);
     std::printf("TIMING %s 8192 cublas %.4f ms %.1f TFLOP/s (%s)\n", to_string(precision).c_str(), t * 1e3,
                 problem.flops() / t / 1e12, notes.c_str());
   }

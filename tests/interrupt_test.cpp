@@ -21,6 +21,7 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include "tests/test_support.h"
 
 extern char** environ;
 
@@ -29,12 +30,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using ::mlbench::test_support::slurp;
 
 // Number of fields of each CSV record (RFC 4180: quoted fields may hold commas, quotes and
 // newlines). A record cut short by truncation shows up as a shorter one.

@@ -19,9 +19,12 @@
 #include "reports/report_writer.h"
 #include "reports/testing/random_report.h"
 #include "reports/text_format.h"
+#include "tests/test_support.h"
 
 namespace mlbench::reports {
 namespace {
+
+using ::mlbench::test_support::csv_fields;
 
 using Json = nlohmann::json;
 
@@ -160,17 +163,6 @@ TEST_F(NoiseFlagsTest, ConsoleMarksTheTimeAndPrintsTheHint) {
   for (VariantResult& r : report.results) r.cv_above_threshold = false;
   EXPECT_EQ(render_console_table(report).find(noisy_hint(report.run.cv_threshold)), std::string::npos);
   EXPECT_EQ(render_markdown(report).find(kNoisyMarker), std::string::npos);
-}
-
-std::vector<std::string> csv_fields(const std::string& line) {
-  std::vector<std::string> fields(1);
-  bool quoted = false;
-  for (char c : line) {
-    if (c == '"') quoted = !quoted;
-    else if (c == ',' && !quoted) fields.emplace_back();
-    else fields.back() += c;
-  }
-  return fields;
 }
 
 TEST_F(NoiseFlagsTest, CsvHasTheFlagAndTheThresholdColumns) {

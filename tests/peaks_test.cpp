@@ -21,18 +21,14 @@
 #include "reports/peaks_cache.h"
 #include "reports/testing/random_report.h"
 #include "reports/text_format.h"
+#include "tests/test_support.h"
 
 namespace mlbench {
 namespace {
 
-namespace fs = std::filesystem;
+using ::mlbench::test_support::slurp;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+namespace fs = std::filesystem;
 
 std::size_t count(const std::string& text, const std::string& what) {
   std::size_t n = 0;

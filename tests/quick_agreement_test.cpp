@@ -22,28 +22,14 @@
 #include <sstream>
 
 #include <nlohmann/json.hpp>
+#include "tests/test_support.h"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::vector<std::string> csv_fields(const std::string& line) {
-  std::vector<std::string> fields(1);
-  bool quoted = false;
-  for (char c : line) {
-    if (c == '"') quoted = !quoted;
-    else if (c == ',' && !quoted) fields.emplace_back();
-    else fields.back() += c;
-  }
-  return fields;
-}
+using ::mlbench::test_support::slurp;
+using ::mlbench::test_support::csv_fields;
 
 class QuickRunsAgree : public ::testing::Test {
  protected:

@@ -15,9 +15,12 @@
 #include "reports/report_writer.h"
 #include "reports/testing/random_report.h"
 #include "reports/text_format.h"
+#include "tests/test_support.h"
 
 namespace mlbench::reports {
 namespace {
+
+using ::mlbench::test_support::csv_fields;
 
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
@@ -333,19 +336,6 @@ TEST_F(ReportsTest, ConsoleTableHasOneLinePerResultAndAlignedColumns) {
       EXPECT_NE(line[header_pos + 5], ' ') << "median column misaligned: " << line;
     }
   }
-}
-
-std::vector<std::string> csv_fields(const std::string& line) {
-  std::vector<std::string> fields(1);
-  bool quoted = false;
-  for (std::size_t i = 0; i < line.size(); ++i) {
-    char c = line[i];
-    if (quoted && c == '"' && i + 1 < line.size() && line[i + 1] == '"') { fields.back() += '"'; ++i; }
-    else if (c == '"') quoted = !quoted;
-    else if (c == ',' && !quoted) fields.emplace_back();
-    else fields.back() += c;
-  }
-  return fields;
 }
 
 TEST_F(ReportsTest, CsvHasTheHeaderAndOneRowPerResult) {
