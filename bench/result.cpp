@@ -12,12 +12,14 @@ std::string to_string(ResultStatus s) {
     case ResultStatus::failed_verification: return "failed_verification";
     case ResultStatus::error: return "error";
     case ResultStatus::timed_out: return "timed_out";
+    case ResultStatus::interrupted: return "interrupted";
   }
   return "error";
 }
 
 std::optional<ResultStatus> parse_result_status(std::string_view text) {
-  for (auto s : {ResultStatus::ok, ResultStatus::failed_verification, ResultStatus::error, ResultStatus::timed_out})
+  for (auto s : {ResultStatus::ok, ResultStatus::failed_verification, ResultStatus::error, ResultStatus::timed_out,
+                 ResultStatus::interrupted})
     if (text == to_string(s)) return s;
   return std::nullopt;
 }

@@ -20,6 +20,10 @@ enum class ResultStatus {
   failed_verification,  // output wrong: reported as FAILED, never timed
   error,                // threw (allocation, CUDA error, ...)
   timed_out,            // ran past --timeout
+  // Stopped by a signal (SIGINT/SIGTERM/SIGHUP) before its measurement finished. Not a
+  // failure of the code under test: never gated by compare, shown as INTERRUPTED. Times
+  // measured before the signal are kept in `stats` (like timed_out) but are not a result.
+  interrupted,
 };
 std::string to_string(ResultStatus s);
 std::optional<ResultStatus> parse_result_status(std::string_view text);

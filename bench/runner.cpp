@@ -62,6 +62,7 @@ std::string format_bytes(double bytes) {
 
 void Runner::request_stop() { g_stop_requested.store(true); }
 bool Runner::stop_requested() { return g_stop_requested.load(); }
+void Runner::clear_stop_request() { g_stop_requested.store(false); }
 
 std::size_t available_host_memory() {
   std::ifstream in("/proc/meminfo");
@@ -244,6 +245,12 @@ void merge_round(std::vector<VariantResult>& rows, std::vector<VariantResult> ro
     }
     VariantResult& row = *same;
     if (!row.ok()) continue;  // the first failure stands
+    if (next.status == ResultStatus::interrupted) {
+      // The rounds before stand as they were measured; the cut-short round adds nothing.
+      row.notes.emplace_back("interrupted", fmt::format("round {} was interrupted; the figures are from {} round(s)",
+                                                        round + 1, row.stats.rounds));
+      continue;
+    }
     if (!next.ok()) {
       row.status = next.status;
       row.error_message = fmt::format("round {}: {}", round + 1, next.error_message);
@@ -361,7 +368,6 @@ std::vector<VariantResult> Runner::run_variant(const Problem& problem, const Bac
       const GpuStateSample after = registry_.device_state_probe(config.device);
       r.gpu_state = GpuStateChange{before, after, throttling_between(before, after)};
     }
-    if (stop_requested() && r.stats.runs == 0 && r.ok()) break;  // interrupted before any measurement
     if (observer) observer->variant_finished(r);
     rows.push_back(std::move(r));
   }
@@ -405,12 +411,21 @@ void Runner::measure(const Problem& problem, Variant& variant, TimingMode mode, 
   // sizes the measurement.
   // Runs the variant at least `min_runs` times and for `share` of the round's budget, keeping
   // the fastest run in `fastest`; false once past --timeout (the row is then timed out).
+  // A signal stops the row between runs: recorded as interrupted, never as a failure.
+  auto interrupt = [&](const std::string& when) {
+    result.status = ResultStatus::interrupted;
+    result.error_message = "interrupted " + when;
+  };
   auto warm_up = [&](int min_runs, double share, const char* when, double& fastest) {
     const auto started = std::chrono::steady_clock::now();
     for (int runs = 0;
          runs < min_runs ||
          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() < share * round_budget_s();
          ++runs) {
+      if (stop_requested()) {
+        interrupt(when);
+        return false;
+      }
       const double seconds = variant.run(mode);
       fastest = std::min(fastest, seconds);
       if (past_timeout()) {
@@ -431,6 +446,7 @@ void Runner::measure(const Problem& problem, Variant& variant, TimingMode mode, 
     result.status = ResultStatus::failed_verification;
     return;  // a wrong result is never timed
   }
+  if (stop_requested()) return interrupt("after the verification, before timing");
   // Warm again: the fp64 check ran long enough for thread pools to fall asleep and evicted the
   // caches. Without this the first measured repetition of OpenMP GEMM 256 on 2 cores took 2x
   // the others, one outlier per variant (per round with --rounds) that alone set its cv.
@@ -513,9 +529,10 @@ void Runner::measure(const Problem& problem, Variant& variant, TimingMode mode, 
   if (timed_out)
     return time_out(fmt::format("after {} measured run(s){}", stats.runs,
                                 stats.runs > 0 ? fmt::format(", median so far {:.3g} s", stats.median_s) : ""));
+  if (interrupted) return interrupt(fmt::format("after {} of its measured runs", stats.runs));
   if (stats.runs == 0) {
     result.status = ResultStatus::error;
-    result.error_message = interrupted ? "interrupted before a measured run finished" : "no measured run";
+    result.error_message = "no measured run";
   }
 }
 

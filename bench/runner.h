@@ -91,6 +91,8 @@ class Runner {
   // Async-signal-safe: asks the running suite to stop after the current measurement.
   static void request_stop();
   static bool stop_requested();
+  // Forgets an earlier request (tests run several suites in one process).
+  static void clear_stop_request();
 
  private:
   // One pass over the plan (round `round_`).

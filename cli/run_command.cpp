@@ -63,9 +63,13 @@ void install_stop_handlers() {
   action.sa_handler = on_stop_signal;
   sigemptyset(&action.sa_mask);
   action.sa_flags = SA_RESETHAND;  // a second Ctrl-C ends the process at once
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGTERM, &action, nullptr);
+  // SIGHUP (the terminal went away) stops the run like SIGTERM: what finished is written.
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &action, nullptr);
 }
+
+// The conventional status of a process a signal stopped: 128 + the signal (130 SIGINT,
+// 143 SIGTERM, 129 SIGHUP).
+int interrupted_exit_code() { return 128 + static_cast<int>(g_signal); }
 
 
 std::int64_t parse_size(const std::string& text) {
@@ -245,9 +249,11 @@ int execute_run(const RunCommandOptions& o, const std::vector<std::string>& work
   reports::write_reports(report, paths);
   if (!o.quiet) fmt::print("{}", reports::render_console_table(report));
 
-  if (report.run.interrupted) {
-    fmt::print(stderr, "mlbench: interrupted; {} finished result(s) kept\n", report.results.size());
-    return g_signal == SIGTERM ? 143 : 130;
+  // A signal that arrived at any point, even while the reports were written, is reported.
+  if (report.run.interrupted || g_signal != 0) {
+    const auto finished = std::count_if(report.results.begin(), report.results.end(), [](const auto& r) { return r.ok(); });
+    fmt::print(stderr, "mlbench: interrupted; {} finished result(s) kept\n", finished);
+    return interrupted_exit_code();
   }
   const bool all_ok = std::all_of(report.results.begin(), report.results.end(), [](const auto& r) { return r.ok(); });
   return all_ok ? 0 : kExitFailure;

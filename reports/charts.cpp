@@ -444,7 +444,7 @@ Chart comparison_chart(const std::string& title_key, const std::vector<std::pair
         continue;
       }
       if (!found->ok()) {
-        doc.text(plot_x0 + 6, y + bar_h - 4, "FAILED", 10, "start", "failed", "fill=\"#b00000\" font-weight=\"bold\"");
+        doc.text(plot_x0 + 6, y + bar_h - 4, status_mark(*found), 10, "start", "failed", "fill=\"#b00000\" font-weight=\"bold\"");
         continue;
       }
       MachineStyle s = machine_style(i);

@@ -148,6 +148,8 @@ std::vector<std::string> gate_failures(const Comparison& c, double fail_above_pc
       const CompareCell& base = row.cells[0];
       const CompareCell& other = row.cells[i];
       if (!other.present) continue;
+      // An interrupted row says nothing about the code under test: never gated.
+      if (other.status == ResultStatus::interrupted) continue;
       if (base.status == ResultStatus::ok && other.status != ResultStatus::ok) {
         failures.push_back(name + ": " + to_string(other.status) + " in " + c.labels[i]);
         continue;

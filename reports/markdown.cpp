@@ -38,7 +38,7 @@ std::string gpu_state_change(const VariantResult& r) {
 
 std::vector<std::string> result_cells(const VariantResult& r) {
   if (!r.ok()) {
-    std::string mark = r.status == ResultStatus::timed_out ? "TIMED OUT" : "FAILED";
+    const std::string mark = status_mark(r);
     return {backend_name(r) + " **" + mark + "**", timing_label(r.timing), "-", "-", "-", "-", "-", "-", "-", "-",
             "-", verification_label(r)};
   }
@@ -75,7 +75,7 @@ std::vector<std::vector<std::string>> scaling_rows(const ShapeGroup& group, bool
   std::vector<std::vector<std::string>> rows;
   for (const VariantResult* r : multi) {
     if (!r->ok()) {
-      rows.push_back({r->backend, timing_label(r->timing), std::to_string(r->gpus), "FAILED", "-", "-", "-"});
+      rows.push_back({r->backend, timing_label(r->timing), std::to_string(r->gpus), status_mark(*r), "-", "-", "-"});
       continue;
     }
     rows.push_back({r->backend, timing_label(r->timing), std::to_string(r->gpus), median_label(*r, ascii),
@@ -206,7 +206,7 @@ std::string render_console_table(const RunReport& report) {
     auto& rows = blocks.emplace_back();
     for (const VariantResult* r : group.results) {
       if (!r->ok()) {
-        rows.push_back({backend_name(*r), timing_label(r->timing), "FAILED", "", "", "", "", "", "", "", verification_label(*r)});
+        rows.push_back({backend_name(*r), timing_label(r->timing), status_mark(*r), "", "", "", "", "", "", "", verification_label(*r)});
         continue;
       }
       const TimingStats& s = r->stats;

@@ -59,6 +59,12 @@ std::string backend_label(const VariantResult& r) {
   return backend_name(r) + " (" + timing_label(r.timing) + ")";
 }
 
+std::string status_mark(const VariantResult& r) {
+  if (r.status == ResultStatus::timed_out) return "TIMED OUT";
+  if (r.status == ResultStatus::interrupted) return "INTERRUPTED";
+  return "FAILED";
+}
+
 std::string verification_label(const VariantResult& r) {
   switch (r.status) {
     case ResultStatus::ok: return "ok (" + format_sci(r.verification.max_error) + ")";
@@ -67,6 +73,7 @@ std::string verification_label(const VariantResult& r) {
              format_sci(r.verification.tolerance) + ")";
     case ResultStatus::error: return "ERROR: " + r.error_message;
     case ResultStatus::timed_out: return "TIMED OUT" + (r.error_message.empty() ? "" : ": " + r.error_message);
+    case ResultStatus::interrupted: return "INTERRUPTED" + (r.error_message.empty() ? "" : ": " + r.error_message);
   }
   return "?";
 }

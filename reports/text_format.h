@@ -26,6 +26,8 @@ std::string backend_name(const VariantResult& r);
 // backend_name with the timing of GPU rows: "openmp", "cuda (kernel)", "nccl x2 (end to end)".
 std::string backend_label(const VariantResult& r);
 // "ok (2.1e-07)", "FAILED (3.1e-02 > 1.0e-05)", "ERROR: out of memory", "TIMED OUT".
+// What a row that is not ok shows in place of its time: FAILED, TIMED OUT or INTERRUPTED.
+std::string status_mark(const VariantResult& r);
 std::string verification_label(const VariantResult& r);
 
 // Noise and throttling, said next to the figures they concern (markdown, console, charts).

@@ -185,6 +185,9 @@ TEST_F(Interrupt, SigintKeepsFinishedResultsAndExits130) { interrupt_with(SIGINT
 
 TEST_F(Interrupt, SigtermKeepsFinishedResultsAndExits143) { interrupt_with(SIGTERM, 143); }
 
+// The terminal closing (SIGHUP) stops the run like SIGTERM: reports written, 128 + 1.
+TEST_F(Interrupt, SighupKeepsFinishedResultsAndExits129) { interrupt_with(SIGHUP, 129); }
+
 // The second Ctrl-C ends mlbench at once (SA_RESETHAND). It is sent the moment a temporary
 // report file appears, i.e. while the reports are being written: the existing report must
 // then be either the old one, byte for byte, or a complete new one.
