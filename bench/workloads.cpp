@@ -11,6 +11,11 @@ const std::vector<WorkloadInfo>& workloads() {
       {"gemm", {}, "dense matrix multiply C = A*B", "M = N = K = size"},
       {"convolution", {"conv"}, "2D convolution forward, NCHW, filters KCRR", "size x size image"},
       {"reduction", {"reduce"}, "sum / max / mean over a tensor or per row", "size x size tensor"},
+      {"attention", {"sdpa"}, "scaled dot-product attention forward O = softmax(Q K^T / sqrt(D)) V",
+       "sequence length S"},
+      {"softmax", {}, "row-wise softmax (max subtracted) of a rows x size tensor", "row length (columns)"},
+      {"layernorm", {"layer-norm"}, "row-wise layer normalization forward with gamma, beta, epsilon",
+       "row length (columns)"},
   };
   return list;
 }
@@ -37,6 +42,26 @@ ConvShape conv_shape(std::int64_t size, const ConvolutionOptions& o) {
   return s;
 }
 
+AttentionShape attention_shape(std::int64_t size, const AttentionOptions& o) {
+  AttentionShape s;
+  s.batch = o.batch;
+  s.heads = o.heads;
+  s.seq = size;
+  s.head_dim = o.head_dim;
+  s.causal = o.causal;
+  return s;
+}
+
+std::int64_t row_count(std::int64_t cols, Precision precision, const RowOptions& o) {
+  if (o.rows < 0) throw InputError(fmt::format("rows must be positive, got {}", o.rows));
+  return o.rows > 0 ? o.rows : rows_for_bytes(cols, precision, kDefaultRowTensorBytes);
+}
+
+void check_not_tf32(Precision precision, const std::string& workload) {
+  if (precision == Precision::tf32)
+    throw InputError(workload + " takes fp64, fp32, bf16 or fp16 inputs (tf32 only changes multiplications)");
+}
+
 void check_size(std::int64_t size) {
   if (size <= 0) throw InputError(fmt::format("size must be positive, got {}", size));
 }
@@ -50,6 +75,14 @@ std::unique_ptr<Problem> make_problem(const std::string& workload, std::int64_t 
   if (info->name == "gemm") return std::make_unique<GemmProblem>(GemmShape{size, size, size}, precision, seed, size);
   if (info->name == "convolution")
     return std::make_unique<ConvProblem>(conv_shape(size, options.convolution), precision, seed, size);
+  if (info->name == "attention")
+    return std::make_unique<AttentionProblem>(attention_shape(size, options.attention), precision, seed, size);
+  if (info->name == "softmax")
+    return std::make_unique<SoftmaxProblem>(SoftmaxShape{row_count(size, precision, options.row), size}, precision,
+                                            seed, size);
+  if (info->name == "layernorm")
+    return std::make_unique<LayerNormProblem>(
+        LayerNormShape{row_count(size, precision, options.row), size, options.row.epsilon}, precision, seed, size);
   ReductionShape shape{size, size, options.reduction.op, options.reduction.axis};
   return std::make_unique<ReductionProblem>(shape, precision, seed, size);
 }
@@ -77,6 +110,27 @@ std::size_t estimate_host_bytes(const std::string& workload, std::int64_t size, 
     elements = in + out + weights;
     output_bytes = checked_mul(out, es, "convolution output bytes");
     widened = in + weights;
+  } else if (info->name == "attention") {
+    check_not_tf32(precision, "attention");
+    const AttentionShape s = attention_shape(size, options.attention);
+    if (s.batch <= 0 || s.heads <= 0 || s.head_dim <= 0)
+      throw InputError("attention dimensions (batch, heads, seq, head dim) must be positive");
+    const auto tensor = checked_mul(checked_mul(checked_mul(s.batch, s.heads, "attention size"), s.seq,
+                                                "attention size"),
+                                    s.head_dim, "attention size");
+    elements = checked_mul(tensor, 4, "attention size");  // Q, K, V, O
+    output_bytes = checked_mul(tensor, es, "attention output bytes");
+    widened = checked_mul(tensor, 3, "attention size");  // Q, K, V widened to fp32 at most
+    // the unfused baseline's score matrix of one batch x head, fp32
+    output_bytes = checked_add(output_bytes, checked_mul(checked_mul(s.seq, s.seq, "attention scores"), 4,
+                                                         "attention scores"),
+                               "attention bytes");
+  } else if (info->name == "softmax" || info->name == "layernorm") {
+    check_not_tf32(precision, info->name);
+    const auto rows = row_count(size, precision, options.row);
+    const auto tensor = checked_mul(rows, size, "row tensor");
+    elements = checked_add(checked_mul(tensor, 2, "row tensor"), 2 * size, "row tensor");  // x, y, gamma, beta
+    output_bytes = checked_mul(tensor, es, "row tensor output bytes");
   } else {
     if (precision == Precision::tf32)
       throw InputError("reductions take fp64, fp32, bf16 or fp16 inputs (tf32 only changes multiplications)");

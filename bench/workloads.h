@@ -6,9 +6,12 @@
 #include <string>
 #include <vector>
 
+#include "bench/attention.h"
 #include "bench/convolution.h"
 #include "bench/gemm.h"
+#include "bench/layernorm.h"
 #include "bench/reduction.h"
+#include "bench/softmax.h"
 
 namespace mlbench {
 
@@ -26,9 +29,26 @@ struct ReductionOptions {
   ReduceAxis axis = ReduceAxis::all;
 };
 
+// --size is the sequence length S.
+struct AttentionOptions {
+  std::int64_t batch = 1;
+  std::int64_t heads = 16;
+  std::int64_t head_dim = 128;
+  bool causal = false;
+};
+
+// Softmax and layer norm: --size is the row length (cols).
+struct RowOptions {
+  std::int64_t rows = 0;  // 0: as many rows as make the input kDefaultRowTensorBytes
+  double epsilon = 1e-5;  // layer norm only
+};
+inline constexpr std::int64_t kDefaultRowTensorBytes = std::int64_t{256} << 20;
+
 struct WorkloadOptions {
   ConvolutionOptions convolution;
   ReductionOptions reduction;
+  AttentionOptions attention;
+  RowOptions row;
 };
 
 struct WorkloadInfo {

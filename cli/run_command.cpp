@@ -1,6 +1,7 @@
-// gemm / convolution / reduction / all, list and info: options in, bench/ and reports/ out.
+// gemm / convolution / reduction / attention / softmax / layernorm / all, list and info: options in, bench/ and reports/ out.
 #include <unistd.h>
 
+#include <cmath>
 #include <csignal>
 #include <cstdlib>
 #include <chrono>
@@ -23,7 +24,8 @@ namespace {
 
 // Every run subcommand's options; CLI11 binds into one of these per subcommand.
 struct RunCommandOptions {
-  std::vector<std::string> sizes{"1024"};
+  std::vector<std::string> sizes;  // empty: default_size (attention: also --seq)
+  std::string default_size = "1024";
   std::vector<std::string> backends;
   std::string precision = "fp32";
   int threads = 0;
@@ -49,6 +51,18 @@ struct RunCommandOptions {
   std::string padding = "same";
   // reduction
   std::string op = "sum", axis = "all";
+  // attention (--batch is the convolution's option too: the batch N of either workload)
+  std::vector<std::string> seq;  // --seq: the attention command's name for --size
+  std::int64_t heads = 16, head_dim = 128;
+  bool causal = false;
+  // softmax / layer norm
+  std::int64_t rows = 0;  // 0: a 256 MiB tensor (--preset quick: 1024 rows)
+  double epsilon = 1e-5;
+};
+
+// Which workload-specific option groups a run subcommand has.
+struct OptionGroups {
+  bool convolution = false, reduction = false, attention = false, rows = false, epsilon = false;
 };
 
 volatile std::sig_atomic_t g_signal = 0;
@@ -117,6 +131,7 @@ void apply_preset(const RunCommandOptions& o, RunOptions& r) {
   if (o.preset.empty()) return;
   if (o.preset == "quick") {
     r.sizes = {128, 256, 512};
+    if (o.rows == 0) r.workload.row.rows = 1024;  // not 256 MiB tensors of 128-element rows
     r.time_budget_s = 0.1;
     r.max_repetitions = 12;
     // Three rounds: on a shared or small machine, bursts of other work last longer than one
@@ -138,7 +153,10 @@ void apply_preset(const RunCommandOptions& o, RunOptions& r) {
 RunOptions to_run_options(const RunCommandOptions& o, const std::vector<std::string>& workloads) {
   RunOptions r;
   r.workloads = workloads;
-  for (const auto& s : o.sizes) r.sizes.push_back(parse_size(s));
+  if (!o.seq.empty() && !o.sizes.empty()) throw InputError("--seq and --size both give the sequence length: give one");
+  const std::vector<std::string>& sizes =
+      !o.seq.empty() ? o.seq : !o.sizes.empty() ? o.sizes : std::vector<std::string>{o.default_size};
+  for (const auto& s : sizes) r.sizes.push_back(parse_size(s));
   r.backends = o.backends;
   const auto precision = parse_precision(o.precision);
   if (!precision) throw InputError("unknown precision '" + o.precision + "'");
@@ -177,6 +195,14 @@ RunOptions to_run_options(const RunCommandOptions& o, const std::vector<std::str
   if (!axis) throw InputError("unknown --axis '" + o.axis + "'");
   r.workload.reduction.op = *op;
   r.workload.reduction.axis = *axis;
+  r.workload.attention.batch = o.batch;
+  r.workload.attention.heads = o.heads;
+  r.workload.attention.head_dim = o.head_dim;
+  r.workload.attention.causal = o.causal;
+  r.workload.row.rows = o.rows;
+  if (!(o.epsilon > 0) || !std::isfinite(o.epsilon))
+    throw InputError(fmt::format("--epsilon must be positive and finite, got {}", o.epsilon));
+  r.workload.row.epsilon = o.epsilon;
   apply_preset(o, r);
   return r;
 }
@@ -259,15 +285,16 @@ int execute_run(const RunCommandOptions& o, const std::vector<std::string>& work
   return all_ok ? 0 : kExitFailure;
 }
 
-void add_run_options(CLI::App& sub, RunCommandOptions& o, bool conv_options, bool reduction_options) {
-  sub.add_option("--size", o.sizes, "Side length: GEMM M=N=K, convolution image, reduction NxN; a list sweeps (512,1024)")
-      ->delimiter(',')
-      ->capture_default_str();
+void add_run_options(CLI::App& sub, RunCommandOptions& o, OptionGroups groups) {
+  sub.add_option("--size", o.sizes,
+                 "Side length: GEMM M=N=K, convolution image, reduction NxN; attention sequence length S; softmax and "
+                 "layer norm row length; a list sweeps (512,1024) (default " + o.default_size + ")")
+      ->delimiter(',');
   sub.add_option("--backends", o.backends, "Backends to run, comma separated (default: every available one)")
       ->delimiter(',');
   sub.add_option("--precision", o.precision,
                  "Element type of the inputs: fp64, fp32, tf32 (fp32 storage, values rounded to TF32), "
-                 "bf16 or fp16 (fp32 accumulation); reductions take fp64/fp32/bf16/fp16")
+                 "bf16 or fp16 (fp32 accumulation); reductions, attention, softmax and layer norm take fp64/fp32/bf16/fp16")
       ->check(CLI::IsMember({"fp64", "fp32", "tf32", "bf16", "fp16"}))
       ->capture_default_str();
   sub.add_option("--threads", o.threads, "CPU threads for openmp/openblas (default: all OpenMP threads)")
@@ -305,32 +332,59 @@ void add_run_options(CLI::App& sub, RunCommandOptions& o, bool conv_options, boo
                  "at 1, 2, 4 ... N GPUs (a list: each prefix); reports speedup over one GPU and communication share");
   add_cv_threshold_option(sub, o.cv_threshold_pct);
   add_pin_options(sub, o.pin);
-  if (conv_options) {
+  if (groups.convolution) {
     auto* g = sub.add_option_group("Convolution", "Default: an RGB image through a CNN's first layer");
-    g->add_option("--batch", o.batch, "Images per batch (N)")->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 20))->capture_default_str();
+    g->add_option("--batch", o.batch, groups.attention ? "Batch N: images per convolution, sequences per attention"
+                                                       : "Images per batch (N)")->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 20))->capture_default_str();
     g->add_option("--channels", o.channels, "Input channels (C)")->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 20))->capture_default_str();
     g->add_option("--filters", o.filters, "Output channels (K)")->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 20))->capture_default_str();
     g->add_option("--kernel", o.kernel, "Filter side R (R x R)")->check(CLI::Range(std::int64_t{1}, std::int64_t{64}))->capture_default_str();
     g->add_option("--stride", o.stride, "Stride")->check(CLI::Range(std::int64_t{1}, std::int64_t{64}))->capture_default_str();
     g->add_option("--padding", o.padding, "'same' ((kernel-1)/2) or a number of pixels")->capture_default_str();
   }
-  if (reduction_options) {
+  if (groups.reduction) {
     auto* g = sub.add_option_group("Reduction");
     g->add_option("--op", o.op, "Reduction operator")->check(CLI::IsMember({"sum", "max", "mean"}))->capture_default_str();
     g->add_option("--axis", o.axis, "all: one value; rows: one value per row (softmax, layer norm)")
         ->check(CLI::IsMember({"all", "rows"}))
         ->capture_default_str();
   }
+  constexpr std::int64_t kMaxDimension = std::int64_t{1} << 20;
+  if (groups.attention) {
+    auto* g = sub.add_option_group("Attention", "Default: one sequence, 16 heads of 128, S = --size");
+    if (!groups.convolution)
+      g->add_option("--batch", o.batch, "Sequences per batch (B)")
+          ->check(CLI::Range(std::int64_t{1}, kMaxDimension))
+          ->capture_default_str();
+    g->add_option("--heads", o.heads, "Attention heads (H)")->check(CLI::Range(std::int64_t{1}, kMaxDimension))->capture_default_str();
+    g->add_option("--head-dim", o.head_dim, "Elements per head (D)")
+        ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 16))
+        ->capture_default_str();
+    if (!groups.convolution)  // in `all`, --size is every workload's size
+      g->add_option("--seq", o.seq, "Sequence length S, the same as --size; a list sweeps")->delimiter(',');
+    g->add_flag("--causal", o.causal, "Causal mask: query i attends to keys 0..i only (half the FLOPs)");
+  }
+  if (groups.rows) {
+    auto* g = sub.add_option_group("Rows", "Softmax / layer norm: --size is the row length");
+    g->add_option("--rows", o.rows, "Rows of the tensor (default: as many as make it 256 MiB; --preset quick: 1024)")
+        ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 40));
+    if (groups.epsilon)
+      g->add_option("--epsilon", o.epsilon, "Layer norm epsilon, added to the variance")
+          ->check(CLI::Range(1e-30, 1.0))
+          ->capture_default_str();
+  }
 }
 
 // The options are owned by the subcommand's callback (a shared_ptr it captures), so they live
 // exactly as long as the App that binds into them, and every App gets its own.
 void add_workload_command(CLI::App& app, int& exit_code, const std::string& name, const std::vector<std::string>& aliases,
-                          const std::string& description, std::vector<std::string> workloads, bool conv, bool reduction) {
+                          const std::string& description, std::vector<std::string> workloads, OptionGroups groups,
+                          const std::string& default_size = "1024") {
   auto options = std::make_shared<RunCommandOptions>();
+  options->default_size = default_size;
   CLI::App* sub = app.add_subcommand(name, description);
   for (const auto& alias : aliases) sub->alias(alias);
-  add_run_options(*sub, *options, conv, reduction);
+  add_run_options(*sub, *options, groups);
   sub->callback([options, &exit_code, workloads] { exit_code = execute_run(*options, workloads); });
 }
 
@@ -352,12 +406,28 @@ int execute_list() {
 }  // namespace
 
 void add_run_commands(CLI::App& app, int& exit_code) {
-  add_workload_command(app, exit_code, "gemm", {}, "Dense matrix multiply C = A*B (M = N = K = size)", {"gemm"}, false, false);
+  OptionGroups convolution, reduction, attention, softmax, layernorm, every;
+  convolution.convolution = true;
+  reduction.reduction = true;
+  attention.attention = true;
+  softmax.rows = true;
+  layernorm.rows = layernorm.epsilon = true;
+  every = {true, true, true, true, true};
+  add_workload_command(app, exit_code, "gemm", {}, "Dense matrix multiply C = A*B (M = N = K = size)", {"gemm"}, {});
   add_workload_command(app, exit_code, "convolution", {"conv"}, "2D convolution forward, NCHW (size x size image)",
-                       {"convolution"}, true, false);
+                       {"convolution"}, convolution);
   add_workload_command(app, exit_code, "reduction", {"reduce"}, "Sum / max / mean over a size x size tensor or its rows",
-                       {"reduction"}, false, true);
-  add_workload_command(app, exit_code, "all", {}, "Every workload", {"gemm", "convolution", "reduction"}, true, true);
+                       {"reduction"}, reduction);
+  add_workload_command(app, exit_code, "attention", {"sdpa"},
+                       "Scaled dot-product attention forward O = softmax(Q K^T / sqrt(D)) V (size = sequence length S)",
+                       {"attention"}, attention, "4096");
+  add_workload_command(app, exit_code, "softmax", {}, "Row-wise softmax, max subtracted (size = row length)",
+                       {"softmax"}, softmax, "4096");
+  add_workload_command(app, exit_code, "layernorm", {"layer-norm"},
+                       "Row-wise layer normalization forward with gamma, beta, epsilon (size = row length)",
+                       {"layernorm"}, layernorm, "4096");
+  add_workload_command(app, exit_code, "all", {}, "Every workload",
+                       {"gemm", "convolution", "reduction", "attention", "softmax", "layernorm"}, every);
 
   app.add_subcommand("list", "Workloads x backends and whether each is available here (and why not)")
       ->callback([&exit_code] { exit_code = execute_list(); });

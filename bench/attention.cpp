@@ -1,0 +1,225 @@
+#include "bench/attention.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "bench/verification.h"
+
+namespace mlbench {
+
+namespace {
+// Largest Euclidean norm of the D-element rows of a [rows][D] buffer.
+double max_row_norm(const HostBuffer& b, std::int64_t rows, std::int64_t d) {
+  double worst = 0;
+#pragma omp parallel for reduction(max : worst) schedule(static)
+  for (std::int64_t r = 0; r < rows; ++r) {
+    double s = 0;
+    for (std::int64_t c = 0; c < d; ++c) {
+      const double x = b.get(static_cast<std::size_t>(r * d + c));
+      s += x * x;
+    }
+    worst = std::max(worst, std::sqrt(s));
+  }
+  return worst;
+}
+}  // namespace
+
+AttentionProblem::AttentionProblem(AttentionShape shape, Precision precision, std::uint64_t seed, std::int64_t size)
+    : Problem(precision, seed, size), shape_(shape) {
+  if (shape.batch <= 0 || shape.heads <= 0 || shape.seq <= 0 || shape.head_dim <= 0)
+    throw InputError("attention dimensions (batch, heads, seq, head dim) must be positive");
+  if (precision == Precision::tf32)
+    throw InputError("attention takes fp64, fp32, bf16 or fp16 inputs (tf32 is a GEMM math mode)");
+  const auto rows = checked_mul(checked_mul(shape.batch, shape.heads, "attention batch x heads"), shape.seq,
+                                "attention rows");
+  const auto count = checked_mul(rows, shape.head_dim, "attention tensor");
+  checked_mul(checked_mul(count, 4, "attention tensors"), static_cast<std::int64_t>(element_size(precision)),
+              "attention bytes");
+  checked_mul(checked_mul(shape.seq, shape.seq, "attention scores"), shape.head_dim, "attention work");
+  q_ = HostBuffer(precision, static_cast<std::size_t>(count));
+  k_ = HostBuffer(precision, static_cast<std::size_t>(count));
+  v_ = HostBuffer(precision, static_cast<std::size_t>(count));
+  fill_uniform(q_, seed, -2.0, 2.0);
+  fill_uniform(k_, seed + 1, -2.0, 2.0);
+  fill_uniform(v_, seed + 2, -1.0, 1.0);
+  max_q_norm_ = max_row_norm(q_, rows, shape.head_dim);
+  max_k_norm_ = max_row_norm(k_, rows, shape.head_dim);
+}
+
+double AttentionProblem::scale() const { return 1.0 / std::sqrt(static_cast<double>(shape_.head_dim)); }
+
+std::string AttentionProblem::shape_label() const {
+  return fmt::format("B{} H{} S{} D{}{}", shape_.batch, shape_.heads, shape_.seq, shape_.head_dim,
+                     shape_.causal ? " causal" : "");
+}
+
+std::vector<std::pair<std::string, std::int64_t>> AttentionProblem::shape_fields() const {
+  return {{"B", shape_.batch},
+          {"H", shape_.heads},
+          {"S", shape_.seq},
+          {"D", shape_.head_dim},
+          {"causal", shape_.causal ? 1 : 0}};
+}
+
+double AttentionProblem::flops() const {
+  const double s = static_cast<double>(shape_.seq);
+  const double pairs = shape_.causal ? s * (s + 1.0) / 2.0 : s * s;
+  return 4.0 * static_cast<double>(shape_.batch) * static_cast<double>(shape_.heads) *
+         static_cast<double>(shape_.head_dim) * pairs;
+}
+
+double AttentionProblem::min_bytes() const {
+  return static_cast<double>(q_.size()) *
+         (3.0 * static_cast<double>(element_size(precision())) + static_cast<double>(element_size(output_precision())));
+}
+
+std::size_t AttentionProblem::output_size() const { return q_.size(); }
+std::size_t AttentionProblem::input_bytes() const { return q_.bytes() + k_.bytes() + v_.bytes(); }
+
+double AttentionProblem::score_bound() const { return max_q_norm_ * max_k_norm_ * scale(); }
+
+double AttentionProblem::tolerance(double input_rounding) const {
+  const double u_out = unit_roundoff(output_precision());
+  const double u_p = is_16bit(precision()) ? u_out : 0.0;
+  const double a = score_bound();
+  const double s = static_cast<double>(shape_.seq), d = static_cast<double>(shape_.head_dim);
+  return 2.0 * u_out + 2.0 * u_p +
+         4.0 * accumulation_roundoff(precision()) * (8.0 + std::sqrt(s) + 2.0 * std::sqrt(d) * (1.0 + a)) +
+         input_rounding * (4.0 + 4.0 * a);
+}
+
+Verification AttentionProblem::check_output(const HostBuffer& out, double input_rounding) const {
+  const double tol = tolerance(input_rounding);
+  if (out.size() != output_size() || out.precision() != output_precision())
+    return make_verification(INFINITY, tol, "shape", "output has the wrong size or precision", 0, -1);
+  std::int64_t first_bad = -1;
+  const std::size_t non_finite = count_non_finite(out, first_bad);
+  if (non_finite > 0) return make_verification(0, tol, "finite", "", non_finite, first_bad);
+
+  const std::int64_t S = shape_.seq, D = shape_.head_dim, BH = shape_.batch * shape_.heads;
+  const double work = static_cast<double>(BH) * static_cast<double>(S) * static_cast<double>(S) * static_cast<double>(D);
+  const bool exhaustive = work <= exhaustive_work_;
+  const double sc = scale();
+
+  auto rng = verification_rng(seed());
+  std::normal_distribution<double> gaussian;
+  std::vector<double> x(static_cast<std::size_t>(kProjections * D)), abs_x(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    x[i] = gaussian(rng);
+    abs_x[i] = std::fabs(x[i]);
+  }
+  std::uniform_int_distribution<std::int64_t> pick_row(0, S - 1);
+
+  std::vector<double> row_error(static_cast<std::size_t>(BH * S));
+  std::vector<std::int64_t> row_worst_col(row_error.size());
+  std::vector<double> kd(static_cast<std::size_t>(S * D)), vd(kd.size());
+  std::vector<double> vx(static_cast<std::size_t>(kProjections * S)), vax(vx.size());
+  std::vector<char> exact_row(static_cast<std::size_t>(S));
+  for (std::int64_t bh = 0; bh < BH; ++bh) {
+    const std::size_t base = static_cast<std::size_t>(bh * S * D);
+#pragma omp parallel for schedule(static)
+    for (std::int64_t j = 0; j < S; ++j) {
+      for (std::int64_t d = 0; d < D; ++d) {
+        kd[j * D + d] = k_.get(base + static_cast<std::size_t>(j * D + d));
+        vd[j * D + d] = v_.get(base + static_cast<std::size_t>(j * D + d));
+      }
+      for (int r = 0; r < kProjections; ++r) {
+        double p = 0, pa = 0;
+        for (std::int64_t d = 0; d < D; ++d) {
+          p += vd[j * D + d] * x[r * D + d];
+          pa += std::fabs(vd[j * D + d]) * abs_x[r * D + d];
+        }
+        vx[r * S + j] = p;
+        vax[r * S + j] = pa;
+      }
+    }
+    for (std::int64_t i = 0; i < S; ++i)
+      exact_row[i] = exhaustive || i < kCheckTileRows || i >= S - kCheckTileRows;
+    for (std::int64_t n = 0; n < kSampledRows; ++n) exact_row[pick_row(rng)] = 1;
+
+#pragma omp parallel
+    {
+      std::vector<double> p(static_cast<std::size_t>(S)), qi(static_cast<std::size_t>(D)),
+          ref(static_cast<std::size_t>(D)), ref_scale(static_cast<std::size_t>(D));
+#pragma omp for schedule(dynamic, 4)
+      for (std::int64_t i = 0; i < S; ++i) {
+        const std::size_t row = base + static_cast<std::size_t>(i * D);
+        for (std::int64_t d = 0; d < D; ++d) qi[d] = q_.get(row + static_cast<std::size_t>(d));
+        const std::int64_t keys = shape_.causal ? i + 1 : S;
+        double m = -INFINITY;
+        for (std::int64_t j = 0; j < keys; ++j) {
+          const double* kj = &kd[static_cast<std::size_t>(j * D)];
+          double s = 0;
+#pragma omp simd reduction(+ : s)
+          for (std::int64_t d = 0; d < D; ++d) s += qi[d] * kj[d];
+          p[j] = s * sc;
+          m = std::max(m, p[j]);
+        }
+        double l = 0;
+        for (std::int64_t j = 0; j < keys; ++j) {
+          p[j] = std::exp(p[j] - m);
+          l += p[j];
+        }
+        double worst = 0;
+        std::int64_t worst_col = -1;
+        if (exact_row[i]) {
+          std::fill(ref.begin(), ref.end(), 0.0);
+          std::fill(ref_scale.begin(), ref_scale.end(), 0.0);
+          for (std::int64_t j = 0; j < keys; ++j) {
+            const double* vj = &vd[static_cast<std::size_t>(j * D)];
+            const double pj = p[j];
+#pragma omp simd
+            for (std::int64_t d = 0; d < D; ++d) {
+              ref[d] += pj * vj[d];
+              ref_scale[d] += pj * std::fabs(vj[d]);
+            }
+          }
+          for (std::int64_t d = 0; d < D; ++d) {
+            const double err = std::fabs(out.get(row + static_cast<std::size_t>(d)) - ref[d] / l) /
+                               std::max(ref_scale[d] / l, 1e-300);
+            if (!(err <= worst)) {
+              worst = err;
+              worst_col = d;
+            }
+          }
+        } else {
+          for (int r = 0; r < kProjections; ++r) {
+            double expected = 0, expected_scale = 0, got = 0;
+            for (std::int64_t j = 0; j < keys; ++j) {
+              expected += p[j] * vx[r * S + j];
+              expected_scale += p[j] * vax[r * S + j];
+            }
+            for (std::int64_t d = 0; d < D; ++d) got += out.get(row + static_cast<std::size_t>(d)) * x[r * D + d];
+            const double err = std::fabs(got - expected / l) / std::max(expected_scale / l, 1e-300);
+            if (!(err <= worst)) worst = err;
+          }
+        }
+        row_error[bh * S + i] = worst;
+        row_worst_col[bh * S + i] = worst_col;
+      }
+    }
+  }
+  double worst = 0;
+  std::int64_t worst_row = 0;
+  for (std::size_t r = 0; r < row_error.size(); ++r)
+    if (!(row_error[r] <= worst)) {
+      worst = row_error[r];
+      worst_row = static_cast<std::int64_t>(r);
+    }
+  const std::string method =
+      exhaustive ? "every element fp64, error / sum_j P_ij |V_jd|"
+                 : fmt::format("every row's scores fp64; every element of the first and last {} rows and {} sampled "
+                               "rows per batch x head, {} Gaussian projections of every other row; error / sum_j "
+                               "P_ij |V_jd|",
+                               kCheckTileRows, kSampledRows, kProjections);
+  const std::int64_t bh = worst_row / S, i = worst_row % S;
+  const std::int64_t col = row_worst_col[static_cast<std::size_t>(worst_row)];
+  const std::string where = col >= 0 ? fmt::format("worst at O[bh {}][{}][{}]", bh, i, col)
+                                     : fmt::format("worst in O[bh {}][{}] (projection)", bh, i);
+  return make_verification(worst, tol, method, where, 0, -1);
+}
+
+}  // namespace mlbench

@@ -1,0 +1,47 @@
+// Row-wise softmax of a row-major rows x cols tensor: y[r][c] = exp(x[r][c] - m_r) / sum_c exp(x[r][c] - m_r),
+// m_r the row's maximum (subtracted so that no exp overflows).
+#pragma once
+
+#include "bench/problem.h"
+
+namespace mlbench {
+
+struct SoftmaxShape {
+  std::int64_t rows = 0, cols = 0;
+};
+
+class SoftmaxProblem final : public Problem {
+ public:
+  // Inputs uniform in [-8, 8) (logits): the outputs of a row span e^16, so a kernel that
+  // forgets the max or sums in the wrong order shows.
+  SoftmaxProblem(SoftmaxShape shape, Precision precision, std::uint64_t seed, std::int64_t size);
+
+  const SoftmaxShape& shape() const { return shape_; }
+  const HostBuffer& input() const { return input_; }  // [rows][cols]
+
+  std::string workload() const override { return "softmax"; }
+  std::string shape_label() const override;  // "16384x4096"
+  std::vector<std::pair<std::string, std::int64_t>> shape_fields() const override;
+  // 5 per element: max, subtract, exp, sum, scale (exp counted as one operation).
+  double flops() const override;
+  double min_bytes() const override;  // input read once + output written once
+  std::size_t output_size() const override;
+  std::size_t input_bytes() const override;
+  // Every element of every row against fp64; error |y - ref| / max(ref, smallest normal of the
+  // output type) (relative, floored where the output format itself goes subnormal). Tolerance
+  // 2 u_out + u_acc (64 + 4 sqrt(cols)) + 32 u_in: the stored rounding, the exp of an argument
+  // up to 16 with its rounding, the fp32 sum of cols terms; u_in any input rounding.
+  double tolerance(double input_rounding = 0.0) const override;
+
+ protected:
+  Verification check_output(const HostBuffer& output, double input_rounding) const override;
+
+ private:
+  SoftmaxShape shape_;
+  HostBuffer input_;
+};
+
+// Rows of a rows x cols tensor of `precision` that make it `bytes` large (at least 1).
+std::int64_t rows_for_bytes(std::int64_t cols, Precision precision, std::int64_t bytes);
+
+}  // namespace mlbench

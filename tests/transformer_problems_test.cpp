@@ -1,0 +1,250 @@
+// The attention, softmax and layer norm problems (issue 17): shapes, counts, and that their
+// fp64 checks accept a correct output at every precision and fail a single wrong element, an
+// input element a backend ignored, and an unwritten (NaN) element. The correct outputs come
+// from the plain fp64 formulas here, written independently of bench/.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "bench/workloads.h"
+#include "tests/test_support.h"
+
+namespace mlbench {
+namespace {
+
+using test_support::fresh_seed;
+
+const Precision kPrecisions[] = {Precision::fp64, Precision::fp32, Precision::bf16, Precision::fp16};
+
+// ---- fp64 formulas, stored rounded to the output precision ----
+
+HostBuffer softmax_output(const SoftmaxProblem& p, std::int64_t ignored_col = -1) {
+  const auto rows = p.shape().rows, cols = p.shape().cols;
+  HostBuffer out(p.output_precision(), p.output_size());
+  for (std::int64_t r = 0; r < rows; ++r) {
+    auto x = [&](std::int64_t c) { return c == ignored_col ? 0.0 : p.input().get(static_cast<std::size_t>(r * cols + c)); };
+    double m = -INFINITY, sum = 0;
+    for (std::int64_t c = 0; c < cols; ++c) m = std::max(m, x(c));
+    for (std::int64_t c = 0; c < cols; ++c) sum += std::exp(x(c) - m);
+    for (std::int64_t c = 0; c < cols; ++c) out.set(static_cast<std::size_t>(r * cols + c), std::exp(x(c) - m) / sum);
+  }
+  return out;
+}
+
+HostBuffer layernorm_output(const LayerNormProblem& p, std::int64_t ignored_col = -1) {
+  const auto rows = p.shape().rows, cols = p.shape().cols;
+  HostBuffer out(p.output_precision(), p.output_size());
+  for (std::int64_t r = 0; r < rows; ++r) {
+    auto x = [&](std::int64_t c) { return c == ignored_col ? 0.0 : p.input().get(static_cast<std::size_t>(r * cols + c)); };
+    double mean = 0, var = 0;
+    for (std::int64_t c = 0; c < cols; ++c) mean += x(c);
+    mean /= static_cast<double>(cols);
+    for (std::int64_t c = 0; c < cols; ++c) var += (x(c) - mean) * (x(c) - mean);
+    const double rstd = 1.0 / std::sqrt(var / static_cast<double>(cols) + p.shape().epsilon);
+    for (std::int64_t c = 0; c < cols; ++c)
+      out.set(static_cast<std::size_t>(r * cols + c),
+              (x(c) - mean) * rstd * p.gamma().get(static_cast<std::size_t>(c)) + p.beta().get(static_cast<std::size_t>(c)));
+  }
+  return out;
+}
+
+// Three passes over the score matrix; `ignored_key`: that key left out of every row.
+HostBuffer attention_output(const AttentionProblem& p, std::int64_t ignored_key = -1) {
+  const auto& s = p.shape();
+  const std::int64_t S = s.seq, D = s.head_dim;
+  HostBuffer out(p.output_precision(), p.output_size());
+  std::vector<double> w(static_cast<std::size_t>(S));
+  for (std::int64_t bh = 0; bh < s.batch * s.heads; ++bh)
+    for (std::int64_t i = 0; i < S; ++i) {
+      auto at = [&](const HostBuffer& b, std::int64_t row, std::int64_t d) {
+        return b.get(static_cast<std::size_t>((bh * S + row) * D + d));
+      };
+      const std::int64_t keys = s.causal ? i + 1 : S;
+      double m = -INFINITY, l = 0;
+      for (std::int64_t j = 0; j < keys; ++j) {
+        double dot = 0;
+        for (std::int64_t d = 0; d < D; ++d) dot += at(p.q(), i, d) * at(p.k(), j, d);
+        w[j] = dot * p.scale();
+        if (j != ignored_key) m = std::max(m, w[j]);
+      }
+      for (std::int64_t j = 0; j < keys; ++j) {
+        w[j] = j == ignored_key ? 0.0 : std::exp(w[j] - m);
+        l += w[j];
+      }
+      for (std::int64_t d = 0; d < D; ++d) {
+        double o = 0;
+        for (std::int64_t j = 0; j < keys; ++j) o += w[j] * at(p.v(), j, d);
+        out.set(static_cast<std::size_t>((bh * S + i) * D + d), o / l);
+      }
+    }
+  return out;
+}
+
+std::unique_ptr<AttentionProblem> attention(std::int64_t b, std::int64_t h, std::int64_t s, std::int64_t d, bool causal,
+                                            Precision precision, std::uint64_t seed) {
+  WorkloadOptions o;
+  o.attention = {b, h, d, causal};
+  auto problem = make_problem("attention", s, precision, seed, o);
+  return std::unique_ptr<AttentionProblem>(static_cast<AttentionProblem*>(problem.release()));
+}
+
+template <class P>
+std::unique_ptr<P> rows_problem(const char* workload, std::int64_t rows, std::int64_t cols, Precision precision,
+                                std::uint64_t seed) {
+  WorkloadOptions o;
+  o.row.rows = rows;
+  auto problem = make_problem(workload, cols, precision, seed, o);
+  return std::unique_ptr<P>(static_cast<P*>(problem.release()));
+}
+
+void expect_pass(const Problem& p, const HostBuffer& out) {
+  const Verification v = p.verify(out);
+  EXPECT_TRUE(v.passed) << p.shape_label() << " " << to_string(p.precision()) << ": " << v.method << " error "
+                        << v.max_error << " > " << v.tolerance << " " << v.detail;
+}
+void expect_fail(const Problem& p, const HostBuffer& out, const std::string& what) {
+  const Verification v = p.verify(out);
+  EXPECT_FALSE(v.passed) << what << " in " << p.shape_label() << " " << to_string(p.precision()) << " passed: error "
+                         << v.max_error << " <= " << v.tolerance;
+}
+
+// ---- shapes and counts ----
+
+TEST(AttentionProblem, CountsTheTwoProductsAndTheCausalPairs) {
+  const auto p = attention(2, 3, 5, 4, false, Precision::fp32, 1);
+  EXPECT_EQ(p->shape_label(), "B2 H3 S5 D4");
+  EXPECT_DOUBLE_EQ(p->flops(), 4.0 * 2 * 3 * 5 * 5 * 4);
+  EXPECT_DOUBLE_EQ(p->min_bytes(), 4.0 * 2 * 3 * 5 * 4 * 4);
+  EXPECT_EQ(p->output_size(), 2u * 3 * 5 * 4);
+  EXPECT_DOUBLE_EQ(p->scale(), 0.5);
+  const auto c = attention(2, 3, 5, 4, true, Precision::bf16, 1);
+  EXPECT_EQ(c->shape_label(), "B2 H3 S5 D4 causal");
+  EXPECT_DOUBLE_EQ(c->flops(), 4.0 * 2 * 3 * 4 * (5 * 6 / 2));  // 15 of the 25 pairs
+  EXPECT_DOUBLE_EQ(c->min_bytes(), 4.0 * 2 * 3 * 5 * 4 * 2);
+}
+
+TEST(RowProblems, DefaultRowsMakeA256MiBTensor) {
+  WorkloadOptions o;
+  EXPECT_EQ(dynamic_cast<const SoftmaxProblem&>(*make_problem("softmax", 4096 * 16, Precision::fp32, 1, o)).shape().rows,
+            1024);
+  EXPECT_EQ(rows_for_bytes(4096, Precision::fp32, kDefaultRowTensorBytes), 16384);
+  EXPECT_EQ(rows_for_bytes(4096, Precision::bf16, kDefaultRowTensorBytes), 32768);
+  EXPECT_EQ(rows_for_bytes(std::int64_t{1} << 30, Precision::fp64, kDefaultRowTensorBytes), 1);
+  const auto ln = rows_problem<LayerNormProblem>("layernorm", 3, 7, Precision::fp16, 1);
+  EXPECT_DOUBLE_EQ(ln->min_bytes(), (3.0 * 7 * 2 + 2 * 7) * 2);
+  EXPECT_DOUBLE_EQ(rows_problem<SoftmaxProblem>("softmax", 3, 7, Precision::fp64, 1)->min_bytes(), 3.0 * 7 * 16);
+}
+
+TEST(TransformerProblems, RefuseTf32AndBadShapesWithAnInputError) {
+  WorkloadOptions o;
+  for (const char* w : {"attention", "softmax", "layernorm"}) {
+    EXPECT_THROW(make_problem(w, 8, Precision::tf32, 1, o), InputError) << w;
+    EXPECT_THROW(estimate_host_bytes(w, 8, Precision::tf32, o), InputError) << w;
+  }
+  WorkloadOptions bad = o;
+  bad.attention.heads = 0;
+  EXPECT_THROW(make_problem("attention", 8, Precision::fp32, 1, bad), InputError);
+  bad = o;
+  bad.row.epsilon = -1;
+  EXPECT_THROW(make_problem("layernorm", 8, Precision::fp32, 1, bad), InputError);
+  bad = o;
+  bad.attention.batch = bad.attention.heads = std::int64_t{1} << 40;
+  EXPECT_THROW(make_problem("attention", std::int64_t{1} << 20, Precision::fp32, 1, bad), InputError);
+  EXPECT_THROW(estimate_host_bytes("attention", std::int64_t{1} << 20, Precision::fp32, bad), InputError);
+  EXPECT_NE(find_workload("sdpa"), nullptr);
+  EXPECT_EQ(find_workload("layer-norm")->name, "layernorm");
+}
+
+// ---- verification ----
+
+TEST(SoftmaxVerification, PassesTheFp64FormulaAndFailsAWrongElementOrAnIgnoredInput) {
+  const auto seed = fresh_seed();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  std::mt19937_64 rng(seed);
+  for (Precision precision : kPrecisions)
+    for (auto [rows, cols] : {std::pair<std::int64_t, std::int64_t>{1, 1}, {7, 33}, {3, 257}, {2, 1000}}) {
+      const auto p = rows_problem<SoftmaxProblem>("softmax", rows, cols, precision, seed);
+      HostBuffer good = softmax_output(*p);
+      expect_pass(*p, good);
+      if (cols == 1) continue;  // a one-element row is 1 whatever its input
+      const std::size_t at = std::uniform_int_distribution<std::size_t>(0, good.size() - 1)(rng);
+      HostBuffer wrong = softmax_output(*p);
+      wrong.set(at, good.get(at) * (1 + 8 * p->tolerance()) + 8 * p->tolerance() * 6.2e-5);
+      expect_fail(*p, wrong, "one wrong element");
+      wrong = softmax_output(*p);
+      wrong.poison();
+      expect_fail(*p, wrong, "NaN output");
+      // column 0 read as 0 in every row: wrong wherever the input there is not close to 0
+      expect_fail(*p, softmax_output(*p, 0), "ignored input column");
+    }
+}
+
+TEST(LayerNormVerification, PassesTheFp64FormulaAndFailsAWrongElementOrAnIgnoredInput) {
+  const auto seed = fresh_seed();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  std::mt19937_64 rng(seed);
+  for (Precision precision : kPrecisions)
+    for (auto [rows, cols] : {std::pair<std::int64_t, std::int64_t>{1, 1}, {7, 33}, {3, 257}, {2, 1000}}) {
+      const auto p = rows_problem<LayerNormProblem>("layernorm", rows, cols, precision, seed);
+      HostBuffer good = layernorm_output(*p);
+      expect_pass(*p, good);
+      if (cols == 1) continue;  // y = beta; the mean's error bound mean|x| rstd is 1/sqrt(eps) large there
+      const std::size_t at = std::uniform_int_distribution<std::size_t>(0, good.size() - 1)(rng);
+      HostBuffer wrong = layernorm_output(*p);
+      // the scale of an element is at most |gamma| (1 + |z| + mean|x| rstd) + |beta| < 1.5 (2 + 2 sqrt(cols)) + 0.5
+      const double bound = 1.5 * (2 + 2 * std::sqrt(static_cast<double>(cols))) + 0.5;
+      wrong.set(at, good.get(at) + 8 * p->tolerance() * bound);
+      expect_fail(*p, wrong, "one wrong element");
+      expect_fail(*p, layernorm_output(*p, 0), "ignored input column");
+    }
+}
+
+TEST(AttentionVerification, PassesTheFp64FormulaAtEveryPrecisionAndAwkwardShapes) {
+  const auto seed = fresh_seed();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  for (Precision precision : kPrecisions)
+    for (bool causal : {false, true})
+      for (auto [b, h, s, d] : {std::tuple<int, int, int, int>{1, 1, 1, 1}, {1, 2, 7, 3}, {2, 1, 33, 16}, {1, 1, 257, 8}}) {
+        const auto p = attention(b, h, s, d, causal, precision, seed);
+        expect_pass(*p, attention_output(*p));
+      }
+}
+
+TEST(AttentionVerification, FailsOneWrongElementAnIgnoredKeyOrNaNExhaustiveAndSampled) {
+  const auto seed = fresh_seed();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  std::mt19937_64 rng(seed);
+  for (Precision precision : kPrecisions)
+    for (bool sampled : {false, true}) {
+      // 300 rows: with the sampled scheme, rows 128..171 are checked by projection unless drawn
+      const auto p = attention(1, 2, 300, 16, sampled && precision == Precision::fp32, precision, seed);
+      if (sampled) p->set_exhaustive_work(0);
+      const HostBuffer good = attention_output(*p);
+      expect_pass(*p, good);
+      // An element far off (4 where |O| <= 1): what a projection row must catch for any x.
+      // Elements of the middle rows too, as those are the ones the sampled scheme projects.
+      for (int trial = 0; trial < 4; ++trial) {
+        const std::int64_t row = trial < 2 ? std::uniform_int_distribution<std::int64_t>(128, 171)(rng)
+                                           : std::uniform_int_distribution<std::int64_t>(0, 599)(rng);
+        const std::size_t at = static_cast<std::size_t>(row * 16 + std::uniform_int_distribution<int>(0, 15)(rng));
+        HostBuffer wrong = attention_output(*p);
+        wrong.set(at, good.get(at) + 4.0);
+        expect_fail(*p, wrong, "one wrong element (row " + std::to_string(row) + ")");
+      }
+      if (!sampled) {
+        // slightly wrong, where every element is checked exactly: 8 tolerances (|scale| <= 1)
+        const std::size_t at = std::uniform_int_distribution<std::size_t>(0, good.size() - 1)(rng);
+        HostBuffer wrong = attention_output(*p);
+        wrong.set(at, good.get(at) + 8 * p->tolerance());
+        expect_fail(*p, wrong, "one slightly wrong element");
+      }
+      expect_fail(*p, attention_output(*p, std::uniform_int_distribution<std::int64_t>(0, 299)(rng)), "ignored key");
+      HostBuffer nan = attention_output(*p);
+      nan.set(std::uniform_int_distribution<std::size_t>(0, good.size() - 1)(rng), NAN);
+      expect_fail(*p, nan, "NaN element");
+    }
+}
+
+}  // namespace
+}  // namespace mlbench
