@@ -91,6 +91,11 @@ std::unique_ptr<Variant> prepare_serial_convolution(const Problem& problem, cons
 std::unique_ptr<Variant> prepare_openmp_convolution(const Problem& problem, const ExecutionConfig& config);
 std::unique_ptr<Variant> prepare_serial_reduction(const Problem& problem, const ExecutionConfig& config);
 std::unique_ptr<Variant> prepare_openmp_reduction(const Problem& problem, const ExecutionConfig& config);
+std::unique_ptr<Variant> prepare_serial_attention(const Problem& problem, const ExecutionConfig& config);
+std::unique_ptr<Variant> prepare_serial_softmax(const Problem& problem, const ExecutionConfig& config);
+std::unique_ptr<Variant> prepare_openmp_softmax(const Problem& problem, const ExecutionConfig& config);
+std::unique_ptr<Variant> prepare_serial_layernorm(const Problem& problem, const ExecutionConfig& config);
+std::unique_ptr<Variant> prepare_openmp_layernorm(const Problem& problem, const ExecutionConfig& config);
 #if defined(MLBENCH_HAVE_OPENBLAS)
 std::unique_ptr<Variant> prepare_openblas_gemm(const Problem& problem, const ExecutionConfig& config);
 // fp32, fp64, tf32; bf16 when the library has cblas_sbgemm; no fp16.

@@ -126,6 +126,24 @@ void register_backends(Registry& registry) {
                            "per-thread padded partials, four SIMD accumulators, chunks summed pairwise in double",
                            prepare_openmp_reduction, kReductionPrecisions));
 
+  // attention, softmax, layer norm (issue 17): fp32 arithmetic for bf16/fp16, no tf32 problem
+  registry.add(cpu_backend("serial", "attention", BackendKind::cpu,
+                           "single thread, online softmax (FlashAttention) one query row at a time, key blocks of 64, "
+                           "vectorized over D",
+                           prepare_serial_attention, kReductionPrecisions));
+  registry.add(cpu_backend("serial", "softmax", BackendKind::cpu,
+                           "single thread, per row: max, exp (SIMD polynomial) and sum, scale; the row read from memory once",
+                           prepare_serial_softmax, kReductionPrecisions));
+  registry.add(cpu_backend("openmp", "softmax", BackendKind::cpu,
+                           "threads over rows, the serial row kernel, non-temporal output stores",
+                           prepare_openmp_softmax, kReductionPrecisions));
+  registry.add(cpu_backend("serial", "layernorm", BackendKind::cpu,
+                           "single thread, per row: mean, variance of x - mean (two passes over the cached row), output",
+                           prepare_serial_layernorm, kReductionPrecisions));
+  registry.add(cpu_backend("openmp", "layernorm", BackendKind::cpu,
+                           "threads over rows, the serial row kernel, non-temporal output stores",
+                           prepare_openmp_layernorm, kReductionPrecisions));
+
   registry.peak_providers.emplace_back(measure_cpu_peaks);
 #if defined(MLBENCH_HAVE_OPENBLAS)
   registry.context_providers.emplace_back(add_openblas_context);
