@@ -1,10 +1,44 @@
 #!/usr/bin/env bash
-# The whole test suite, after scripts/setup.sh --tests has built ./build:
-#   1. the CPU build with AddressSanitizer + UndefinedBehaviorSanitizer, and its ctest;
-#   2. the libFuzzer targets (report parser, command line) for a bounded number of executions;
-#   3. the ctest suite of ./build (CPU tests; GPU tests run where a GPU is, skip elsewhere).
+# The whole test suite, after scripts/setup.sh --tests has built ./build ($MLBENCH_BUILD_DIR).
+# One stage per line at the bottom: `stage <name> <command...>`. Every stage runs even when an
+# earlier one failed; each prints its time, the summary lists them all, and the exit status is
+# non-zero when any failed. To add a stage, add one line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/ci-sanitizers.sh
-./scripts/ci-fuzz.sh
-ctest --test-dir build --output-on-failure -j2
+build=${MLBENCH_BUILD_DIR:-build}
+
+summary=()
+failed=0
+stage() {
+  local name=$1 start=$SECONDS status=0
+  shift
+  echo "=== stage $name: $*"
+  "$@" || status=$?
+  local verdict=ok
+  [ "$status" -eq 0 ] || { verdict="FAILED (exit $status)"; failed=1; }
+  echo "=== stage $name: $((SECONDS - start)) s, $verdict"
+  summary+=("$(printf '%-22s %5d s  %s' "$name" $((SECONDS - start)) "$verdict")")
+}
+finish() {
+  echo "=== stages"
+  printf '  %s\n' "${summary[@]}"
+  echo "=== total $SECONDS s: $([ "$failed" -eq 0 ] && echo passed || echo FAILED)"
+  exit "$failed"
+}
+
+# The CPU-library tests (ctest label cpu_library: OpenBLAS, oneDNN, the executable) once more
+# with the libraries held to older CPUs than this one: an AVX2 machine without AVX-512 (a Zen
+# core for OpenBLAS) and an SSE4.1 one (Nehalem). Tests that need a kernel the CPU lacks must
+# skip or assert what holds there.
+cpu_library_tests() { ctest --test-dir "$build" --output-on-failure -j2 -L cpu_library; }
+avx2_cpu() { ONEDNN_MAX_CPU_ISA=AVX2 OPENBLAS_CORETYPE=Zen cpu_library_tests; }
+sse41_cpu() { ONEDNN_MAX_CPU_ISA=SSE41 OPENBLAS_CORETYPE=Nehalem cpu_library_tests; }
+
+# ASan + UBSan build without -march=native (MLBENCH_NATIVE=OFF: baseline x86-64 code, what runs
+# on any CPU), and the whole ctest suite against it, in random order.
+stage sanitizers-portable ./scripts/ci-sanitizers.sh
+stage fuzz                ./scripts/ci-fuzz.sh
+stage ctest               ctest --test-dir "$build" --output-on-failure -j2 --schedule-random
+stage cpu-avx2            avx2_cpu
+stage cpu-sse41           sse41_cpu
+finish

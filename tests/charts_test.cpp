@@ -9,6 +9,7 @@
 #include "reports/sweep.h"
 #include "reports/testing/random_report.h"
 #include "reports/text_format.h"
+#include "tests/test_support.h"
 
 namespace mlbench::reports {
 namespace {
@@ -88,7 +89,7 @@ std::size_t count(const std::string& text, const std::string& what) {
 class ChartsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    seed_ = std::random_device{}();
+    seed_ = ::mlbench::test_support::fresh_seed();
     rng_.seed(seed_);
   }
   RunReport make(fakes::ReportSpec spec = {}) { return fakes::random_report(rng_, spec); }

@@ -12,6 +12,7 @@
 #include "reports/report_writer.h"
 #include "reports/testing/random_report.h"
 #include "reports/text_format.h"
+#include "tests/test_support.h"
 
 namespace mlbench::reports {
 namespace {
@@ -21,7 +22,7 @@ namespace fs = std::filesystem;
 class CompareTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    seed_ = std::random_device{}();
+    seed_ = ::mlbench::test_support::fresh_seed();
     rng_.seed(seed_);
   }
   RunReport make(fakes::ReportSpec spec = {}) { return fakes::random_report(rng_, spec); }

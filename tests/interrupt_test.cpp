@@ -64,7 +64,7 @@ struct Exit {
 class Interrupt : public ::testing::Test {
  protected:
   void SetUp() override {
-    seed_ = std::random_device{}();
+    seed_ = ::mlbench::test_support::fresh_seed();
     dir_ = fs::temp_directory_path() / ("mlbench_interrupt_" + std::to_string(seed_) + "_" + std::to_string(::getpid()));
     out_dir_ = dir_ / "out";
     fs::create_directories(out_dir_);
@@ -174,7 +174,7 @@ class Interrupt : public ::testing::Test {
     expect_complete_interrupted_reports();
   }
 
-  unsigned seed_ = 0;
+  std::uint64_t seed_ = 0;
   fs::path dir_, out_dir_;
   pid_t pid_ = -1;
 };

@@ -104,7 +104,7 @@ std::string xml_problem(const std::string& xml) {
 class PeaksTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    seed_ = std::random_device{}();
+    seed_ = ::mlbench::test_support::fresh_seed();
     rng_.seed(seed_);
     dir_ = fs::temp_directory_path() / ("mlbench_peaks_" + std::to_string(seed_));
     fs::create_directories(dir_);

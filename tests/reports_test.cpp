@@ -28,7 +28,7 @@ using Json = nlohmann::json;
 class ReportsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    seed_ = std::random_device{}();
+    seed_ = ::mlbench::test_support::fresh_seed();
     rng_.seed(seed_);
     dir_ = fs::temp_directory_path() / ("mlbench_reports_test_" + std::to_string(seed_) + "_" + std::to_string(::getpid()));
     fs::create_directories(dir_);

@@ -11,15 +11,12 @@
 
 #include "bench/gemm.h"
 #include "bench/runner.h"
+#include "tests/test_support.h"
 
 using namespace mlbench;
+using ::mlbench::test_support::fresh_seed;
 
 namespace {
-
-std::uint64_t fresh_seed() {
-  static std::random_device rd;
-  return (static_cast<std::uint64_t>(rd()) << 32) | rd();
-}
 
 // C = A B in fp64, written here so that the fake variants verify.
 HostBuffer reference_product(const GemmProblem& p) {
