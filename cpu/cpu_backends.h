@@ -92,6 +92,7 @@ std::unique_ptr<Variant> prepare_openmp_convolution(const Problem& problem, cons
 std::unique_ptr<Variant> prepare_serial_reduction(const Problem& problem, const ExecutionConfig& config);
 std::unique_ptr<Variant> prepare_openmp_reduction(const Problem& problem, const ExecutionConfig& config);
 std::unique_ptr<Variant> prepare_serial_attention(const Problem& problem, const ExecutionConfig& config);
+std::unique_ptr<Variant> prepare_openmp_attention(const Problem& problem, const ExecutionConfig& config);
 std::unique_ptr<Variant> prepare_serial_softmax(const Problem& problem, const ExecutionConfig& config);
 std::unique_ptr<Variant> prepare_openmp_softmax(const Problem& problem, const ExecutionConfig& config);
 std::unique_ptr<Variant> prepare_serial_layernorm(const Problem& problem, const ExecutionConfig& config);

@@ -131,6 +131,10 @@ void register_backends(Registry& registry) {
                            "single thread, online softmax (FlashAttention) one query row at a time, key blocks of 64, "
                            "vectorized over D",
                            prepare_serial_attention, kReductionPrecisions));
+  registry.add(cpu_backend("openmp", "attention", BackendKind::cpu,
+                           "FlashAttention-2 tiles: query blocks x key blocks, register-blocked micro-kernels for Q K^T "
+                           "and P V, online softmax with SIMD exp2, threads over (batch x head, query block)",
+                           prepare_openmp_attention, kReductionPrecisions));
   registry.add(cpu_backend("serial", "softmax", BackendKind::cpu,
                            "single thread, per row: max, exp (SIMD polynomial) and sum, scale; the row read from memory once",
                            prepare_serial_softmax, kReductionPrecisions));

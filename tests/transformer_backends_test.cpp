@@ -52,7 +52,6 @@ const Precision kPrecisions[] = {Precision::fp32, Precision::fp64, Precision::bf
 TEST(TransformerCpuRegistration, SerialAndOpenmpForEveryWorkloadAndPrecision) {
   for (const char* workload : {"attention", "softmax", "layernorm"})
     for (const char* name : {"serial", "openmp"}) {
-      if (std::string(workload) == "attention" && std::string(name) == "openmp") continue;  // next commit
       const BackendInfo* b = cpu_registry().find(workload, name);
       ASSERT_NE(b, nullptr) << workload << "/" << name;
       EXPECT_EQ(b->kind, BackendKind::cpu);
