@@ -102,12 +102,20 @@ std::unique_ptr<Variant> prepare_openblas_gemm(const Problem& problem, const Exe
 // fp32, fp64, tf32; bf16 when the library has cblas_sbgemm; no fp16.
 Availability openblas_gemm_supports(const Problem& problem);
 bool openblas_has_sbgemm();
+// Unfused attention: cblas gemm, softmax, cblas gemm; fp32 and fp64.
+std::unique_ptr<Variant> prepare_openblas_attention(const Problem& problem, const ExecutionConfig& config);
+Availability openblas_attention_supports(const Problem& problem);
 #endif
 #if defined(MLBENCH_HAVE_ONEDNN)
 std::unique_ptr<Variant> prepare_onednn_convolution(const Problem& problem, const ExecutionConfig& config);
 // fp32 only: oneDNN has no fp64 convolution on CPU.
 Availability onednn_convolution_supports(const Problem& problem);
 std::string onednn_version();  // "2.6.3", from dnnl_version()
+// softmax / layer normalization primitives: fp32, and bf16/fp16 where an optimized kernel exists.
+std::unique_ptr<Variant> prepare_onednn_softmax(const Problem& problem, const ExecutionConfig& config);
+Availability onednn_softmax_supports(const Problem& problem);
+std::unique_ptr<Variant> prepare_onednn_layernorm(const Problem& problem, const ExecutionConfig& config);
+Availability onednn_layernorm_supports(const Problem& problem);
 #endif
 
 // Builds VariantOf<T> for the storage type of the problem's inputs: double (fp64), float

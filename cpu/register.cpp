@@ -148,6 +148,41 @@ void register_backends(Registry& registry) {
                            "threads over rows, the serial row kernel, non-temporal output stores",
                            prepare_openmp_layernorm, kReductionPrecisions));
 
+  const char* openblas_attention_description =
+      "unfused, what a framework does without fusion: cblas gemm Q K^T, row softmax of the S x S scores in memory, "
+      "cblas gemm P V";
+#if defined(MLBENCH_HAVE_OPENBLAS)
+  BackendInfo openblas_attention = cpu_backend("openblas", "attention", BackendKind::cpu_library,
+                                               openblas_attention_description, prepare_openblas_attention,
+                                               {Precision::fp32, Precision::fp64});
+  openblas_attention.supports = openblas_attention_supports;
+  registry.add(std::move(openblas_attention));
+#else
+  registry.add(unavailable_backend("openblas", "attention", openblas_attention_description, "built without OpenBLAS",
+                                   {Precision::fp32, Precision::fp64}));
+#endif
+  const char* onednn_softmax_description = "oneDNN softmax forward (softmax_accurate), plain row-major layout";
+  const char* onednn_layernorm_description =
+      "oneDNN layer_normalization_forward with scale and shift, plain row-major layout";
+#if defined(MLBENCH_HAVE_ONEDNN)
+  // no fp64 in oneDNN; bf16/fp16 where it has an optimized kernel (supports())
+  const std::vector<Precision> onednn_row_precisions = {Precision::fp32, Precision::bf16, Precision::fp16};
+  BackendInfo onednn_softmax = cpu_backend("onednn", "softmax", BackendKind::cpu_library, onednn_softmax_description,
+                                           prepare_onednn_softmax, onednn_row_precisions);
+  onednn_softmax.supports = onednn_softmax_supports;
+  registry.add(std::move(onednn_softmax));
+  BackendInfo onednn_layernorm = cpu_backend("onednn", "layernorm", BackendKind::cpu_library,
+                                             onednn_layernorm_description, prepare_onednn_layernorm,
+                                             onednn_row_precisions);
+  onednn_layernorm.supports = onednn_layernorm_supports;
+  registry.add(std::move(onednn_layernorm));
+#else
+  registry.add(unavailable_backend("onednn", "softmax", onednn_softmax_description, "built without oneDNN",
+                                   {Precision::fp32, Precision::bf16, Precision::fp16}));
+  registry.add(unavailable_backend("onednn", "layernorm", onednn_layernorm_description, "built without oneDNN",
+                                   {Precision::fp32, Precision::bf16, Precision::fp16}));
+#endif
+
   registry.peak_providers.emplace_back(measure_cpu_peaks);
 #if defined(MLBENCH_HAVE_OPENBLAS)
   registry.context_providers.emplace_back(add_openblas_context);
