@@ -39,7 +39,8 @@ class CudaConvVariant final : public GpuVariant {
  public:
   CudaConvVariant(const ConvProblem& p, const ExecutionConfig& config)
       : GpuVariant(config, p.precision(), p.output_precision(), {&p.input(), &p.weights()}, p.output_size()),
-        plan_(plan_conv2d_tiled(p.shape(), p.precision() == Precision::fp64, config.device)) {
+        plan_(plan_conv2d_tiled(p.shape(), p.precision() == Precision::fp64, config.device, ConvAlgorithm::automatic,
+                                p.precision() == Precision::fp32 || p.precision() == Precision::tf32)) {
     notes_.emplace_back("tile", plan_.describe());
     if (is_reduced(p.precision()))
       notes_.emplace_back("compute", cuda_conv_compute(p.precision(), plan_.implicit_gemm));

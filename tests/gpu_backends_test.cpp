@@ -7,9 +7,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <functional>
+#include <cstdlib>
 #include <memory>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "bench/backend.h"
@@ -336,6 +339,122 @@ TEST(GpuConvolution, DirectAndImplicitGemmKernelsBothVerifyWhenForced) {
   }
 }
 
+// Every output element of an fp32 convolution against an fp64 direct sum, with a bound relative
+// to sum |w * x| over the window (fp32 rounding of C*R*R products and sums).
+::testing::AssertionResult every_conv_element_matches(const ConvProblem& problem, const HostBuffer& out) {
+  const ConvShape& s = problem.shape();
+  const float* x = problem.input().data<float>();
+  const float* w = problem.weights().data<float>();
+  const float* y = out.data<float>();
+  const std::int64_t oh = s.out_height(), ow = s.out_width();
+  const double eps = std::ldexp(1.0, -24) * static_cast<double>(s.channels * s.kernel * s.kernel + 2);
+  std::int64_t wrong = 0;
+  std::string first;
+  for (std::int64_t n = 0; n < s.batch; ++n)
+    for (std::int64_t k = 0; k < s.filters; ++k)
+      for (std::int64_t oy = 0; oy < oh; ++oy)
+        for (std::int64_t ox = 0; ox < ow; ++ox) {
+          double sum = 0, magnitude = 0;
+          for (std::int64_t c = 0; c < s.channels; ++c)
+            for (std::int64_t r = 0; r < s.kernel; ++r)
+              for (std::int64_t q = 0; q < s.kernel; ++q) {
+                const std::int64_t iy = oy * s.stride - s.pad + r, ix = ox * s.stride - s.pad + q;
+                if (iy < 0 || iy >= s.height || ix < 0 || ix >= s.width) continue;
+                const double p = static_cast<double>(w[((k * s.channels + c) * s.kernel + r) * s.kernel + q]) *
+                                 x[((n * s.channels + c) * s.height + iy) * s.width + ix];
+                sum += p;
+                magnitude += std::fabs(p);
+              }
+          const double got = y[((n * s.filters + k) * oh + oy) * ow + ox];
+          if (!(std::fabs(got - sum) <= eps * magnitude + 1e-30)) {
+            if (wrong++ == 0)
+              first = "n=" + std::to_string(n) + " k=" + std::to_string(k) + " y=" + std::to_string(oy) +
+                      " x=" + std::to_string(ox) + " got " + std::to_string(got) + " want " + std::to_string(sum);
+          }
+        }
+  if (wrong == 0) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << wrong << " wrong elements, first " << first;
+}
+
+// Edge shapes of the constant-filter kernel: widths that are and are not multiples of 4, that
+// end inside a 128/256-column tile, heights that end inside a 16-row tile, pads 0..2, every
+// filter-count class (4, 8, 16 per thread, with idle slots), batch 2.
+std::vector<ConvShape> constant_filter_edge_shapes() {
+  return {{2, 3, 19, 37, 16, 3, 1, 1}, {1, 3, 33, 260, 16, 3, 1, 1}, {1, 3, 17, 130, 9, 3, 1, 0},
+          {2, 1, 5, 257, 5, 3, 1, 2},  {1, 1, 1, 1, 1, 3, 1, 1},     {1, 3, 40, 516, 8, 3, 1, 1},
+          {1, 3, 3, 3, 4, 3, 1, 0},    {2, 1, 34, 300, 16, 3, 1, 1}, {1, 3, 18, 132, 3, 3, 1, 2}};
+}
+
+TEST(GpuConvolution, ConstantFilterKernelMatchesFp64OnEveryElementOfEdgeShapes) {
+  SKIP_WITHOUT_GPU();
+  const std::uint64_t seed = fresh_seed();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  for (const ConvShape& shape : constant_filter_edge_shapes()) {
+    const ConvProblem problem(shape, Precision::fp32, seed, shape.height);
+    SCOPED_TRACE(problem.shape_label());
+    const auto plan = kernels::plan_conv2d_tiled(shape, false, 0, kernels::ConvAlgorithm::constant_filters);
+    ASSERT_TRUE(plan.constant_filters);
+    const HostBuffer out = run_conv_plan<float>(problem, plan);
+    EXPECT_TRUE(every_conv_element_matches(problem, out));
+    const Verification v = problem.verify(out);
+    EXPECT_TRUE(v.passed) << v.max_error << " > " << v.tolerance << " " << v.detail;
+  }
+}
+
+// Consecutive launches with different filters: each must see its own weights in the constant
+// bank (the copy is ordered before the kernel on the stream).
+TEST(GpuConvolution, ConstantFilterKernelUsesEachLaunchsOwnWeights) {
+  SKIP_WITHOUT_GPU();
+  const std::uint64_t seed = fresh_seed();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  const ConvShape shape{1, 3, 20, 140, 16, 3, 1, 1};
+  const ConvProblem first(shape, Precision::fp32, seed, shape.height), second(shape, Precision::fp32, seed + 1, shape.height);
+  const auto plan = kernels::plan_conv2d_tiled(shape, false, 0, kernels::ConvAlgorithm::constant_filters);
+  const HostBuffer out_first = run_conv_plan<float>(first, plan);
+  const HostBuffer out_second = run_conv_plan<float>(second, plan);
+  EXPECT_TRUE(every_conv_element_matches(first, out_first));
+  EXPECT_TRUE(every_conv_element_matches(second, out_second));
+}
+
+TEST(GpuConvolution, AutomaticPlanPicksConstantFiltersOnlyForEligibleFp32Shapes) {
+  SKIP_WITHOUT_GPU();
+  using kernels::ConvAlgorithm;
+  const ConvShape main_job{1, 3, 4096, 4096, 16, 3, 1, 1};
+  EXPECT_TRUE(kernels::plan_conv2d_tiled(main_job, false, 0, ConvAlgorithm::automatic, true).constant_filters);
+  // Elements not known to be fp32 (bf16/fp16 plan with fp64 = false), fp64, stride 2, 5x5,
+  // 17 filters, 4 channels: the earlier kernels.
+  EXPECT_FALSE(kernels::plan_conv2d_tiled(main_job, false, 0, ConvAlgorithm::automatic, false).constant_filters);
+  EXPECT_FALSE(kernels::plan_conv2d_tiled(main_job, true, 0, ConvAlgorithm::automatic, true).constant_filters);
+  for (const ConvShape& other : {ConvShape{1, 3, 64, 64, 16, 3, 2, 1}, ConvShape{1, 3, 64, 64, 16, 5, 1, 2},
+                                 ConvShape{1, 3, 64, 64, 17, 3, 1, 1}, ConvShape{1, 4, 64, 64, 16, 3, 1, 1}}) {
+    EXPECT_FALSE(kernels::plan_conv2d_tiled(other, false, 0, ConvAlgorithm::automatic, true).constant_filters);
+    EXPECT_THROW(kernels::plan_conv2d_tiled(other, false, 0, ConvAlgorithm::constant_filters), std::invalid_argument);
+  }
+  EXPECT_THROW(kernels::plan_conv2d_tiled(main_job, true, 0, ConvAlgorithm::constant_filters), std::invalid_argument);
+}
+
+// The register blockings kept for tuning compute the same function as the default one.
+TEST(GpuConvolution, ConstantFilterTuningVariantsMatchFp64OnEveryElement) {
+  SKIP_WITHOUT_GPU();
+  const std::uint64_t seed = fresh_seed();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  const ConvShape shape{2, 3, 37, 300, 16, 3, 1, 1};
+  const ConvProblem problem(shape, Precision::fp32, seed, shape.height);
+  kernels::DeviceBuffer in(problem.input().bytes()), w(problem.weights().bytes()), out_device(problem.output_bytes());
+  ASSERT_EQ(cudaMemcpy(in.get(), problem.input().raw(), in.bytes(), cudaMemcpyHostToDevice), cudaSuccess);
+  ASSERT_EQ(cudaMemcpy(w.get(), problem.weights().raw(), w.bytes(), cudaMemcpyHostToDevice), cudaSuccess);
+  for (const auto& [pixels, filters, rows] : std::vector<std::tuple<int, int, int>>{
+           {4, 16, 1}, {4, 16, 2}, {4, 16, 4}, {8, 8, 2}, {8, 8, 4}, {4, 8, 2}}) {
+    SCOPED_TRACE(std::to_string(pixels) + "x" + std::to_string(filters) + " rows " + std::to_string(rows));
+    ASSERT_EQ(cudaMemset(out_device.get(), 0xFF, out_device.bytes()), cudaSuccess);
+    kernels::launch_conv2d_constant_filters_variant(shape, pixels, filters, rows, in.as<float>(), w.as<float>(),
+                                                    out_device.as<float>(), nullptr);
+    HostBuffer out(problem.output_precision(), problem.output_size());
+    ASSERT_EQ(cudaMemcpy(out.raw(), out_device.get(), out.bytes(), cudaMemcpyDeviceToHost), cudaSuccess);
+    EXPECT_TRUE(every_conv_element_matches(problem, out));
+  }
+}
+
 // Median of 10 launches of a convolution plan (no L2 flush: these outputs exceed L2 anyway).
 double time_conv_plan(const ConvProblem& problem, const kernels::Conv2dPlan& plan) {
   kernels::DeviceBuffer in(problem.input().bytes()), w(problem.weights().bytes()), out(problem.output_bytes());
@@ -417,6 +536,7 @@ TEST(GpuTiming, DISABLED_GoalShapesMedianKernelTimes) {
         }
       }
     }
+    plans.emplace_back(&big, kernels::plan_conv2d_tiled(big.shape(), false, 0, kernels::ConvAlgorithm::constant_filters));
     {
       for (const auto& [problem, plan] : plans) {
         const double t = time_conv_plan(*problem, plan);
@@ -424,6 +544,90 @@ TEST(GpuTiming, DISABLED_GoalShapesMedianKernelTimes) {
                     plan.describe().c_str(), t * 1e3, problem->flops() / t / 1e12);
       }
     }
+  }
+}
+// The main job's convolution (N1 C3 K16 4096^2 3x3 fp32): the earlier direct kernel's best
+// blocking, the default constant-filter kernel and its tuning blockings, median of
+// MLBENCH_TIMING_REPS launches (default 10) after 2 warm-ups (none when it is 1, for ncu), each
+// output checked on every element of 2 rows.
+TEST(GpuTiming, DISABLED_MainJobConvolutionBlockings) {
+  SKIP_WITHOUT_GPU();
+  const std::uint64_t seed = fresh_seed();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  const char* reps_env = std::getenv("MLBENCH_TIMING_REPS");
+  const int reps = reps_env ? std::max(1, std::atoi(reps_env)) : 10;
+  const ConvShape shape{1, 3, 4096, 4096, 16, 3, 1, 1};
+  const ConvProblem big(shape, Precision::fp32, seed, 4096);
+  kernels::DeviceBuffer in(big.input().bytes()), w(big.weights().bytes()), out(big.output_bytes());
+  ASSERT_EQ(cudaMemcpy(in.get(), big.input().raw(), in.bytes(), cudaMemcpyHostToDevice), cudaSuccess);
+  ASSERT_EQ(cudaMemcpy(w.get(), big.weights().raw(), w.bytes(), cudaMemcpyHostToDevice), cudaSuccess);
+  auto time_launch = [&](const std::string& what, const std::function<void()>& launch) {
+    ASSERT_EQ(cudaMemset(out.get(), 0xFF, out.bytes()), cudaSuccess);
+    cudaEvent_t start, stop;
+    cudaEventCreate(&start);
+    cudaEventCreate(&stop);
+    std::vector<double> times;
+    const int warmups = reps > 1 ? 2 : 0;  // one launch per blocking under ncu
+    for (int i = 0; i < reps + warmups; ++i) {
+      cudaEventRecord(start);
+      launch();
+      cudaEventRecord(stop);
+      cudaEventSynchronize(stop);
+      float ms = 0;
+      cudaEventElapsedTime(&ms, start, stop);
+      if (i >= warmups) times.push_back(ms * 1e-3);
+    }
+    cudaEventDestroy(start);
+    cudaEventDestroy(stop);
+    ASSERT_EQ(cudaGetLastError(), cudaSuccess);
+    // Rows 0 and 2049 of every filter, every column, against fp64.
+    const float* x = big.input().data<float>();
+    const float* wt = big.weights().data<float>();
+    std::vector<float> row(4096);
+    int wrong = 0;
+    for (int k = 0; k < 16; ++k)
+      for (int oy : {0, 2049}) {
+        ASSERT_EQ(cudaMemcpy(row.data(), out.as<float>() + (static_cast<std::size_t>(k) * 4096 + oy) * 4096, 4096 * 4,
+                             cudaMemcpyDeviceToHost),
+                  cudaSuccess);
+        for (int ox = 0; ox < 4096; ++ox) {
+          double sum = 0, magnitude = 0;
+          for (int c = 0; c < 3; ++c)
+            for (int r = 0; r < 3; ++r)
+              for (int q = 0; q < 3; ++q) {
+                const int iy = oy - 1 + r, ix = ox - 1 + q;
+                if (iy < 0 || iy >= 4096 || ix < 0 || ix >= 4096) continue;
+                const double p = static_cast<double>(wt[((k * 3 + c) * 3 + r) * 3 + q]) *
+                                 x[(static_cast<std::size_t>(c) * 4096 + iy) * 4096 + ix];
+                sum += p;
+                magnitude += std::fabs(p);
+              }
+          if (!(std::fabs(row[ox] - sum) <= 29 * std::ldexp(1.0, -24) * magnitude + 1e-30)) ++wrong;
+        }
+      }
+    EXPECT_EQ(wrong, 0) << what;
+    std::sort(times.begin(), times.end());
+    const double t = times[times.size() / 2];
+    std::printf("TIMING conv %-40s %-70s %9.4f ms %8.1f TFLOP/s %7.1f GB/s (min_bytes) %s\n", big.shape_label().c_str(),
+                what.c_str(), t * 1e3, big.flops() / t / 1e12, big.min_bytes() / t / 1e9, wrong ? "WRONG" : "verified");
+    std::fflush(stdout);
+  };
+  const auto direct = kernels::plan_conv2d_direct(shape, false, 0, 4, 16);
+  time_launch("before: " + direct.describe(), [&] {
+    kernels::launch_conv2d_tiled<float>(direct, in.as<float>(), w.as<float>(), out.as<float>(), nullptr);
+  });
+  const auto constant = kernels::plan_conv2d_tiled(shape, false, 0, kernels::ConvAlgorithm::automatic, true);
+  time_launch("default: " + constant.describe(), [&] {
+    kernels::launch_conv2d_tiled<float>(constant, in.as<float>(), w.as<float>(), out.as<float>(), nullptr);
+  });
+  for (const auto& [pixels, filters, rows] : std::vector<std::tuple<int, int, int>>{
+           {4, 16, 1}, {4, 16, 2}, {4, 16, 4}, {8, 8, 2}, {8, 8, 4}, {4, 8, 2}}) {
+    time_launch("constant filters " + std::to_string(pixels) + " px x " + std::to_string(filters) + " filters, " +
+                    std::to_string(rows) + " rows per warp",
+                [&] {
+                  kernels::launch_conv2d_constant_filters_variant(shape, pixels, filters, rows, in.as<float>(),
+                                                                  w.as<float>(), out.as<float>(), nullptr);
+                });
   }
 }
 #endif
