@@ -15,7 +15,7 @@
 // weights come from shared memory (one 16-byte load per 4 x PX FMAs) and whose loops over
 // R, S and C run to run-time bounds; here every loop bound is a template parameter.
 //
-// Block: 8 warps; warp w computes ROWS output rows (8*ROWS rows per block) of 128 columns. The
+// Block: 8 warps; warp w computes ROWS output rows (8*ROWS rows per block) of 32*PX columns. The
 // block stages C x (8*ROWS + R - 1) x 128+halo input values (zeros in the padding), from
 // aligned 16-byte global loads when the width allows. Weights are copied into the constant
 // bank by the same stream before each launch (device to device, K*C*R*R floats).
@@ -222,34 +222,25 @@ void launch_instance(const ConvShape& s, const float* in, const float* w, float*
 constexpr int kRowsPerWarp = 2;
 
 // Register blocking by filter count: 4 pixels x 16 filters (64 accumulators) when K > 8;
-// else 8 pixels x 8 filters, or 8 x 4 when K <= 4.
+// else 8 pixels x 8 filters, or 8 x 4 when K <= 4. Rows per warp: 4 for C = 3 and K > 8 (the
+// main job; measured best of 1, 2 and 4 on the H200: 0.492 / 0.534 / 0.524 ms, and of the
+// 8x8 and 4x8 blockings, docs/results/issue20/run1-2026-12-01), 2 elsewhere (as verified there).
 int filters_per_thread(std::int64_t filters) { return filters <= 4 ? 4 : filters <= 8 ? 8 : 16; }
 int pixels_per_thread(std::int64_t filters) { return filters <= 8 ? 8 : 4; }
+int rows_per_warp(const ConvShape& s) { return s.channels == 3 && s.filters > 8 ? 4 : kRowsPerWarp; }
 
 template <int C, int R>
 void launch_default(const ConvShape& s, const float* in, const float* w, float* out, cudaStream_t stream) {
   switch (filters_per_thread(s.filters)) {
     case 4: return launch_instance<C, R, 8, 4, kRowsPerWarp>(s, in, w, out, stream);
     case 8: return launch_instance<C, R, 8, 8, kRowsPerWarp>(s, in, w, out, stream);
-    default: return launch_instance<C, R, 4, 16, kRowsPerWarp>(s, in, w, out, stream);
+    default:
+      if constexpr (C == 3) return launch_instance<C, R, 4, 16, 4>(s, in, w, out, stream);
+      return launch_instance<C, R, 4, 16, kRowsPerWarp>(s, in, w, out, stream);
   }
 }
 
 }  // namespace
-
-// Tuning only (C = 3): register blockings other than the default, for the timing test.
-void launch_conv2d_constant_filters_variant(const ConvShape& s, int pixels, int filters, int rows, const float* in,
-                                            const float* w, float* out, cudaStream_t stream) {
-  if (s.channels != 3 || !conv2d_constant_filters_unsupported_reason(s).empty())
-    throw std::invalid_argument("constant-filter variant: shape");
-  if (pixels == 4 && filters == 16 && rows == 1) return launch_instance<3, 3, 4, 16, 1>(s, in, w, out, stream);
-  if (pixels == 4 && filters == 16 && rows == 2) return launch_instance<3, 3, 4, 16, 2>(s, in, w, out, stream);
-  if (pixels == 4 && filters == 16 && rows == 4) return launch_instance<3, 3, 4, 16, 4>(s, in, w, out, stream);
-  if (pixels == 8 && filters == 8 && rows == 2) return launch_instance<3, 3, 8, 8, 2>(s, in, w, out, stream);
-  if (pixels == 8 && filters == 8 && rows == 4) return launch_instance<3, 3, 8, 8, 4>(s, in, w, out, stream);
-  if (pixels == 4 && filters == 8 && rows == 2) return launch_instance<3, 3, 4, 8, 2>(s, in, w, out, stream);
-  throw std::invalid_argument("constant-filter variant: not instantiated");
-}
 
 std::string conv2d_constant_filters_unsupported_reason(const ConvShape& s) {
   if (s.stride != 1) return "stride is not 1";
@@ -267,7 +258,7 @@ std::string conv2d_constant_filters_unsupported_reason(const ConvShape& s) {
 std::string describe_constant_filters(const ConvShape& s) {
   const int px = pixels_per_thread(s.filters), kg = filters_per_thread(s.filters);
   return fmt::format("constant-bank filters, {}x{} outputs x {} filters per block ({} pixels x {} filters per thread)",
-                     32 * px, kWarps * kRowsPerWarp, kg, px, kg);
+                     32 * px, kWarps * rows_per_warp(s), kg, px, kg);
 }
 
 void launch_conv2d_constant_filters(const ConvShape& s, const float* input, const float* weights, float* output,

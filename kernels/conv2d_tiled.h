@@ -51,12 +51,6 @@ std::string describe_constant_filters(const ConvShape& shape);
 // device would race on it (mlbench runs one variant at a time).
 void launch_conv2d_constant_filters(const ConvShape& shape, const float* input, const float* weights, float* output,
                                     cudaStream_t stream);
-// Tuning (timing test only; C = 3): pixels x filters per thread and rows per warp of
-// {4x16: 1, 2, 4 rows; 8x8: 2, 4; 4x8: 2}. Throws for any other.
-void launch_conv2d_constant_filters_variant(const ConvShape& shape, int pixels, int filters, int rows,
-                                            const float* input, const float* weights, float* output,
-                                            cudaStream_t stream);
-
 // A direct-kernel plan with explicit register blocking: pixels_per_thread 1, 2 or 4 and
 // filters_per_thread 4..32 (fp32: pixels x filters <= 64; fp64: <= 16 and filters <= 8).
 // plan_conv2d_tiled picks these by the shape; tests and tuning force them here.

@@ -12,7 +12,6 @@
 #include <memory>
 #include <random>
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include "bench/backend.h"
@@ -433,28 +432,6 @@ TEST(GpuConvolution, AutomaticPlanPicksConstantFiltersOnlyForEligibleFp32Shapes)
   EXPECT_THROW(kernels::plan_conv2d_tiled(main_job, true, 0, ConvAlgorithm::constant_filters), std::invalid_argument);
 }
 
-// The register blockings kept for tuning compute the same function as the default one.
-TEST(GpuConvolution, ConstantFilterTuningVariantsMatchFp64OnEveryElement) {
-  SKIP_WITHOUT_GPU();
-  const std::uint64_t seed = fresh_seed();
-  SCOPED_TRACE("seed=" + std::to_string(seed));
-  const ConvShape shape{2, 3, 37, 300, 16, 3, 1, 1};
-  const ConvProblem problem(shape, Precision::fp32, seed, shape.height);
-  kernels::DeviceBuffer in(problem.input().bytes()), w(problem.weights().bytes()), out_device(problem.output_bytes());
-  ASSERT_EQ(cudaMemcpy(in.get(), problem.input().raw(), in.bytes(), cudaMemcpyHostToDevice), cudaSuccess);
-  ASSERT_EQ(cudaMemcpy(w.get(), problem.weights().raw(), w.bytes(), cudaMemcpyHostToDevice), cudaSuccess);
-  for (const auto& [pixels, filters, rows] : std::vector<std::tuple<int, int, int>>{
-           {4, 16, 1}, {4, 16, 2}, {4, 16, 4}, {8, 8, 2}, {8, 8, 4}, {4, 8, 2}}) {
-    SCOPED_TRACE(std::to_string(pixels) + "x" + std::to_string(filters) + " rows " + std::to_string(rows));
-    ASSERT_EQ(cudaMemset(out_device.get(), 0xFF, out_device.bytes()), cudaSuccess);
-    kernels::launch_conv2d_constant_filters_variant(shape, pixels, filters, rows, in.as<float>(), w.as<float>(),
-                                                    out_device.as<float>(), nullptr);
-    HostBuffer out(problem.output_precision(), problem.output_size());
-    ASSERT_EQ(cudaMemcpy(out.raw(), out_device.get(), out.bytes(), cudaMemcpyDeviceToHost), cudaSuccess);
-    EXPECT_TRUE(every_conv_element_matches(problem, out));
-  }
-}
-
 // Median of 10 launches of a convolution plan (no L2 flush: these outputs exceed L2 anyway).
 double time_conv_plan(const ConvProblem& problem, const kernels::Conv2dPlan& plan) {
   kernels::DeviceBuffer in(problem.input().bytes()), w(problem.weights().bytes()), out(problem.output_bytes());
@@ -547,7 +524,7 @@ TEST(GpuTiming, DISABLED_GoalShapesMedianKernelTimes) {
   }
 }
 // The main job's convolution (N1 C3 K16 4096^2 3x3 fp32): the earlier direct kernel's best
-// blocking, the default constant-filter kernel and its tuning blockings, median of
+// blocking and the default constant-filter kernel, median of
 // MLBENCH_TIMING_REPS launches (default 10) after 2 warm-ups (none when it is 1, for ncu), each
 // output checked on every element of 2 rows.
 TEST(GpuTiming, DISABLED_MainJobConvolutionBlockings) {
@@ -620,15 +597,6 @@ TEST(GpuTiming, DISABLED_MainJobConvolutionBlockings) {
   time_launch("default: " + constant.describe(), [&] {
     kernels::launch_conv2d_tiled<float>(constant, in.as<float>(), w.as<float>(), out.as<float>(), nullptr);
   });
-  for (const auto& [pixels, filters, rows] : std::vector<std::tuple<int, int, int>>{
-           {4, 16, 1}, {4, 16, 2}, {4, 16, 4}, {8, 8, 2}, {8, 8, 4}, {4, 8, 2}}) {
-    time_launch("constant filters " + std::to_string(pixels) + " px x " + std::to_string(filters) + " filters, " +
-                    std::to_string(rows) + " rows per warp",
-                [&] {
-                  kernels::launch_conv2d_constant_filters_variant(shape, pixels, filters, rows, in.as<float>(),
-                                                                  w.as<float>(), out.as<float>(), nullptr);
-                });
-  }
 }
 #endif
 
