@@ -120,11 +120,14 @@ std::size_t estimate_host_bytes(const std::string& workload, std::int64_t size, 
                                     s.head_dim, "attention size");
     elements = checked_mul(tensor, 4, "attention size");  // Q, K, V, O
     output_bytes = checked_mul(tensor, es, "attention output bytes");
-    widened = checked_mul(tensor, 3, "attention size");  // Q, K, V widened to fp32 at most
-    // the unfused baseline's score matrix of one batch x head, fp32
-    output_bytes = checked_add(output_bytes, checked_mul(checked_mul(s.seq, s.seq, "attention scores"), 4,
-                                                         "attention scores"),
-                               "attention bytes");
+    // Workspace, the larger of: openmp's packed K^T and V in the arithmetic type (fp32 for
+    // 16-bit inputs), and openblas's S x S scores of one batch x head (fp32/fp64).
+    const std::int64_t arithmetic_bytes = std::max<std::int64_t>(es, 4);
+    const std::int64_t packed = checked_mul(checked_mul(tensor, 2, "attention workspace"), arithmetic_bytes,
+                                            "attention workspace");
+    const std::int64_t scores =
+        checked_mul(checked_mul(s.seq, s.seq, "attention scores"), arithmetic_bytes, "attention scores");
+    output_bytes = checked_add(output_bytes, std::max(packed, scores), "attention bytes");
   } else if (info->name == "softmax" || info->name == "layernorm") {
     check_not_tf32(precision, info->name);
     const auto rows = row_count(size, precision, options.row);

@@ -156,6 +156,23 @@ TEST(TransformerProblems, RefuseTf32AndBadShapesWithAnInputError) {
   EXPECT_EQ(find_workload("layer-norm")->name, "layernorm");
 }
 
+TEST(TransformerProblems, HostEstimateCoversTheBuffersAndTheWorkspaces) {
+  for (Precision precision : kPrecisions) {
+    WorkloadOptions o;
+    o.attention = {2, 3, 40, false};
+    o.row.rows = 5;
+    for (const char* w : {"attention", "softmax", "layernorm"}) {
+      const auto p = make_problem(w, 300, precision, 1, o);
+      // inputs, the backend's output and the copy read back for verification
+      std::size_t need = p->input_bytes() + 2 * p->output_bytes();
+      if (std::string(w) == "attention")  // openmp's packed K and V / openblas's 300 x 300 scores
+        need += std::max<std::size_t>(2 * p->output_size() * std::max<std::size_t>(element_size(precision), 4),
+                                      300 * 300 * std::max<std::size_t>(element_size(precision), 4));
+      EXPECT_GE(estimate_host_bytes(w, 300, precision, o), need) << w << " " << to_string(precision);
+    }
+  }
+}
+
 // ---- verification ----
 
 TEST(SoftmaxVerification, PassesTheFp64FormulaAndFailsAWrongElementOrAnIgnoredInput) {
