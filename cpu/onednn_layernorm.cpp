@@ -52,7 +52,7 @@ dnnl::layer_normalization_forward::primitive_desc layernorm_desc(const dnnl::eng
 class OnednnLayerNorm final : public CpuVariant {
  public:
   OnednnLayerNorm(const LayerNormProblem& problem, int threads)
-      : CpuVariant(problem, threads), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {
+      : CpuVariant(problem, threads), precision_(problem.precision()), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {
     omp_set_num_threads(threads_);  // oneDNN splits its work by the thread count seen at creation
     primitive_desc_ = layernorm_desc(engine_, problem);
     layernorm_ = dnnl::layer_normalization_forward(primitive_desc_);
@@ -72,7 +72,10 @@ class OnednnLayerNorm final : public CpuVariant {
   }
 
   std::vector<std::pair<std::string, std::string>> notes() const override {
-    return {{"implementation", primitive_desc_.impl_info_str()}};
+    std::vector<std::pair<std::string, std::string>> notes{{"implementation", primitive_desc_.impl_info_str()}};
+    if (is_16bit(precision_))  // oneDNN's layer normalization keeps its statistics in fp32 for 16-bit data
+      notes.emplace_back("compute", to_string(precision_) + " source and destination, fp32 accumulation inside oneDNN");
+    return notes;
   }
 
  private:
@@ -83,6 +86,7 @@ class OnednnLayerNorm final : public CpuVariant {
     stream_.wait();
   }
 
+  Precision precision_;
   dnnl::engine engine_;
   dnnl::stream stream_;
   dnnl::layer_normalization_forward::primitive_desc primitive_desc_;

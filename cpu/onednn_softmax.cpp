@@ -48,7 +48,7 @@ SoftmaxPrimitive::primitive_desc softmax_desc(const dnnl::engine& engine, const 
 class OnednnSoftmax final : public CpuVariant {
  public:
   OnednnSoftmax(const SoftmaxProblem& problem, int threads)
-      : CpuVariant(problem, threads), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {
+      : CpuVariant(problem, threads), precision_(problem.precision()), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {
     omp_set_num_threads(threads_);  // oneDNN splits its work by the thread count seen at creation
     primitive_desc_ = softmax_desc(engine_, problem);
     softmax_ = SoftmaxPrimitive(primitive_desc_);
@@ -58,7 +58,10 @@ class OnednnSoftmax final : public CpuVariant {
   }
 
   std::vector<std::pair<std::string, std::string>> notes() const override {
-    return {{"implementation", primitive_desc_.impl_info_str()}};
+    std::vector<std::pair<std::string, std::string>> notes{{"implementation", primitive_desc_.impl_info_str()}};
+    if (is_16bit(precision_))  // oneDNN's softmax keeps its statistics in fp32 for 16-bit data
+      notes.emplace_back("compute", to_string(precision_) + " source and destination, fp32 accumulation inside oneDNN");
+    return notes;
   }
 
  private:
@@ -68,6 +71,7 @@ class OnednnSoftmax final : public CpuVariant {
     stream_.wait();
   }
 
+  Precision precision_;
   dnnl::engine engine_;
   dnnl::stream stream_;
   SoftmaxPrimitive::primitive_desc primitive_desc_;
