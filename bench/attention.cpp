@@ -115,7 +115,7 @@ Verification AttentionProblem::check_output(const HostBuffer& out, double input_
 
   std::vector<double> row_error(static_cast<std::size_t>(BH * S));
   std::vector<std::int64_t> row_worst_col(row_error.size());
-  std::vector<double> kd(static_cast<std::size_t>(S * D)), vd(kd.size());
+  std::vector<double> kd(static_cast<std::size_t>(S * D)), vd(kd.size()), abs_vd(kd.size());
   std::vector<double> vx(static_cast<std::size_t>(kProjections * S)), vax(vx.size());
   std::vector<char> exact_row(static_cast<std::size_t>(S));
   for (std::int64_t bh = 0; bh < BH; ++bh) {
@@ -125,6 +125,7 @@ Verification AttentionProblem::check_output(const HostBuffer& out, double input_
       for (std::int64_t d = 0; d < D; ++d) {
         kd[j * D + d] = k_.get(base + static_cast<std::size_t>(j * D + d));
         vd[j * D + d] = v_.get(base + static_cast<std::size_t>(j * D + d));
+        abs_vd[j * D + d] = std::fabs(vd[j * D + d]);
       }
       for (int r = 0; r < kProjections; ++r) {
         double p = 0, pa = 0;
@@ -140,65 +141,126 @@ Verification AttentionProblem::check_output(const HostBuffer& out, double input_
       exact_row[i] = exhaustive || i < kCheckTileRows || i >= S - kCheckTileRows;
     for (std::int64_t n = 0; n < kSampledRows; ++n) exact_row[pick_row(rng)] = 1;
 
+    // Blocks of kCheckBlock rows: each K and V row is loaded once for the whole block (the
+    // check streams K and V of a batch x head once per block instead of once per row); fewer
+    // rows when S is so long that a block's weights would pass 32 MiB.
+    const std::int64_t kCheckBlock = std::clamp<std::int64_t>((std::int64_t{1} << 22) / S, 1, 16);
+    const std::int64_t blocks = (S + kCheckBlock - 1) / kCheckBlock;
 #pragma omp parallel
     {
-      std::vector<double> p(static_cast<std::size_t>(S)), qi(static_cast<std::size_t>(D)),
-          ref(static_cast<std::size_t>(D)), ref_scale(static_cast<std::size_t>(D));
-#pragma omp for schedule(dynamic, 4)
-      for (std::int64_t i = 0; i < S; ++i) {
-        const std::size_t row = base + static_cast<std::size_t>(i * D);
-        for (std::int64_t d = 0; d < D; ++d) qi[d] = q_.get(row + static_cast<std::size_t>(d));
-        const std::int64_t keys = shape_.causal ? i + 1 : S;
-        double m = -INFINITY;
-        for (std::int64_t j = 0; j < keys; ++j) {
+      std::vector<double> p(static_cast<std::size_t>(kCheckBlock * S)), qb(static_cast<std::size_t>(kCheckBlock * D)),
+          ref(static_cast<std::size_t>(kCheckBlock * D)), ref_scale(ref.size());
+#pragma omp for schedule(dynamic, 1)
+      for (std::int64_t b = 0; b < blocks; ++b) {
+        const std::int64_t i0 = b * kCheckBlock, rows = std::min(kCheckBlock, S - i0);
+        for (std::int64_t r = 0; r < rows; ++r)
+          for (std::int64_t d = 0; d < D; ++d)
+            qb[r * D + d] = q_.get(base + static_cast<std::size_t>((i0 + r) * D + d));
+        auto keys_of = [&](std::int64_t r) { return shape_.causal ? i0 + r + 1 : S; };
+        const std::int64_t keys_max = keys_of(rows - 1);
+        // scores (scaled), row maxima
+        for (std::int64_t j = 0; j < keys_max; ++j) {
           const double* kj = &kd[static_cast<std::size_t>(j * D)];
-          double s = 0;
-#pragma omp simd reduction(+ : s)
-          for (std::int64_t d = 0; d < D; ++d) s += qi[d] * kj[d];
-          p[j] = s * sc;
-          m = std::max(m, p[j]);
+          for (std::int64_t r = 0; r < rows; ++r) {
+            const double* qi = &qb[static_cast<std::size_t>(r * D)];
+            double dot = 0;
+#pragma omp simd reduction(+ : dot)
+            for (std::int64_t d = 0; d < D; ++d) dot += qi[d] * kj[d];
+            p[r * S + j] = dot * sc;
+          }
         }
-        double l = 0;
-        for (std::int64_t j = 0; j < keys; ++j) {
-          p[j] = std::exp(p[j] - m);
-          l += p[j];
+        std::vector<double> l(static_cast<std::size_t>(rows));
+        bool any_exact = false;
+        for (std::int64_t r = 0; r < rows; ++r) {
+          double* pr = &p[static_cast<std::size_t>(r * S)];
+          const std::int64_t keys = keys_of(r);
+          double m = -INFINITY;
+          for (std::int64_t j = 0; j < keys; ++j) m = std::max(m, pr[j]);
+          double sum = 0;
+          for (std::int64_t j = 0; j < keys; ++j) {
+            pr[j] = std::exp(pr[j] - m);
+            sum += pr[j];
+          }
+          for (std::int64_t j = keys; j < keys_max; ++j) pr[j] = 0;  // masked (causal)
+          l[r] = sum;
+          any_exact = any_exact || exact_row[i0 + r];
         }
-        double worst = 0;
-        std::int64_t worst_col = -1;
-        if (exact_row[i]) {
+        // every element of the exact rows: sum_j p_j V_j and sum_j p_j |V_j|, V rows shared
+        if (any_exact) {
           std::fill(ref.begin(), ref.end(), 0.0);
           std::fill(ref_scale.begin(), ref_scale.end(), 0.0);
-          for (std::int64_t j = 0; j < keys; ++j) {
-            const double* vj = &vd[static_cast<std::size_t>(j * D)];
-            const double pj = p[j];
+          // keys in chunks that stay in L1/L2, each row's sums over a chunk in registers
+          constexpr std::int64_t kKeyChunk = 64, kLanes = 16;
+          for (std::int64_t j0 = 0; j0 < keys_max; j0 += kKeyChunk) {
+            const std::int64_t jn = std::min(kKeyChunk, keys_max - j0);
+            for (std::int64_t r = 0; r < rows; ++r) {
+              if (!exact_row[i0 + r]) continue;
+              const double* pr = &p[static_cast<std::size_t>(r * S + j0)];
+              double* acc = &ref[static_cast<std::size_t>(r * D)];
+              double* acc_scale = &ref_scale[static_cast<std::size_t>(r * D)];
+              std::int64_t d0 = 0;
+              for (; d0 + kLanes <= D; d0 += kLanes) {
+                double a[kLanes], b[kLanes];
+                for (std::int64_t e = 0; e < kLanes; ++e) {
+                  a[e] = acc[d0 + e];
+                  b[e] = acc_scale[d0 + e];
+                }
+                for (std::int64_t j = 0; j < jn; ++j) {
+                  const double pj = pr[j];
+                  const double* vj = &vd[static_cast<std::size_t>((j0 + j) * D + d0)];
+                  const double* avj = &abs_vd[static_cast<std::size_t>((j0 + j) * D + d0)];
 #pragma omp simd
-            for (std::int64_t d = 0; d < D; ++d) {
-              ref[d] += pj * vj[d];
-              ref_scale[d] += pj * std::fabs(vj[d]);
+                  for (std::int64_t e = 0; e < kLanes; ++e) {
+                    a[e] += pj * vj[e];
+                    b[e] += pj * avj[e];
+                  }
+                }
+                for (std::int64_t e = 0; e < kLanes; ++e) {
+                  acc[d0 + e] = a[e];
+                  acc_scale[d0 + e] = b[e];
+                }
+              }
+              for (std::int64_t j = 0; j < jn && d0 < D; ++j) {
+                const double pj = pr[j];
+                for (std::int64_t d = d0; d < D; ++d) {
+                  acc[d] += pj * vd[static_cast<std::size_t>((j0 + j) * D + d)];
+                  acc_scale[d] += pj * abs_vd[static_cast<std::size_t>((j0 + j) * D + d)];
+                }
+              }
             }
-          }
-          for (std::int64_t d = 0; d < D; ++d) {
-            const double err = std::fabs(out.get(row + static_cast<std::size_t>(d)) - ref[d] / l) /
-                               std::max(ref_scale[d] / l, 1e-300);
-            if (!(err <= worst)) {
-              worst = err;
-              worst_col = d;
-            }
-          }
-        } else {
-          for (int r = 0; r < kProjections; ++r) {
-            double expected = 0, expected_scale = 0, got = 0;
-            for (std::int64_t j = 0; j < keys; ++j) {
-              expected += p[j] * vx[r * S + j];
-              expected_scale += p[j] * vax[r * S + j];
-            }
-            for (std::int64_t d = 0; d < D; ++d) got += out.get(row + static_cast<std::size_t>(d)) * x[r * D + d];
-            const double err = std::fabs(got - expected / l) / std::max(expected_scale / l, 1e-300);
-            if (!(err <= worst)) worst = err;
           }
         }
-        row_error[bh * S + i] = worst;
-        row_worst_col[bh * S + i] = worst_col;
+        for (std::int64_t r = 0; r < rows; ++r) {
+          const std::int64_t i = i0 + r;
+          const std::size_t row = base + static_cast<std::size_t>(i * D);
+          const double* pr = &p[static_cast<std::size_t>(r * S)];
+          const std::int64_t keys = keys_of(r);
+          double worst = 0;
+          std::int64_t worst_col = -1;
+          if (exact_row[i]) {
+            for (std::int64_t d = 0; d < D; ++d) {
+              const double err = std::fabs(out.get(row + static_cast<std::size_t>(d)) - ref[r * D + d] / l[r]) /
+                                 std::max(ref_scale[r * D + d] / l[r], 1e-300);
+              if (!(err <= worst)) {
+                worst = err;
+                worst_col = d;
+              }
+            }
+          } else {
+            for (int k = 0; k < kProjections; ++k) {
+              double expected = 0, expected_scale = 0, got = 0;
+              for (std::int64_t j = 0; j < keys; ++j) {
+                expected += pr[j] * vx[k * S + j];
+                expected_scale += pr[j] * vax[k * S + j];
+              }
+              for (std::int64_t d = 0; d < D; ++d) got += out.get(row + static_cast<std::size_t>(d)) * x[k * D + d];
+              const double err = std::fabs(got - expected / l[r]) / std::max(expected_scale / l[r], 1e-300);
+              if (!(err <= worst)) worst = err;
+            }
+          }
+          row_error[bh * S + i] = worst;
+          row_worst_col[bh * S + i] = worst_col;
+        }
       }
     }
   }
