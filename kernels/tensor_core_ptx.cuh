@@ -1,12 +1,14 @@
 // Device helpers shared by the tensor-core GEMM kernels (gemm_tensor_core.cu, mma.sync, and
-// gemm_tensor_core_wgmma.cu, wgmma): cp.async copies, 16-bit conversions, the XOR swizzle of
-// shared rows and the grouped block order.
+// gemm_tensor_core_wgmma.cu, wgmma) and the attention kernel (attention_flash_tc.cu): cp.async
+// copies, ldmatrix and mma.sync wrappers, 16-bit conversions, the XOR swizzle of shared rows
+// and the grouped block order.
 #pragma once
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
 #include <cstdint>
+#include <type_traits>
 
 namespace mlbench::kernels::tensor_core {
 
@@ -26,6 +28,40 @@ __device__ __forceinline__ void commit_copies() { asm volatile("cp.async.commit_
 template <int kPending>
 __device__ __forceinline__ void wait_copies() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending) : "memory");
+}
+
+// Four 8x8 b16 matrices from shared memory; lanes 8i..8i+7 give the row addresses of matrix i,
+// register i of lane l holds row l/4, columns 2(l%4), 2(l%4)+1 of matrix i (transposed: the
+// matrix is read column by column).
+__device__ __forceinline__ void ldmatrix_x4(std::uint32_t (&r)[4], unsigned shared_row) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(shared_row));
+}
+__device__ __forceinline__ void ldmatrix_x4_trans(std::uint32_t (&r)[4], unsigned shared_row) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(shared_row));
+}
+
+// d += a * b for one 16x8x16 tile (mma.sync, HMMA): a row-major 16x16 (4 registers), b
+// column-major 16x8 (2 registers), d fp32 16x8; T __nv_bfloat16 or __half.
+template <class T>
+__device__ __forceinline__ void mma_m16n8k16(float (&d)[4], const std::uint32_t (&a)[4], std::uint32_t b0,
+                                             std::uint32_t b1) {
+  if constexpr (std::is_same_v<T, __nv_bfloat16>) {
+    asm volatile(
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+        "{%0, %1, %2, %3};\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+  } else {
+    asm volatile(
+        "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+        "{%0, %1, %2, %3};\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+  }
 }
 
 template <class T>
