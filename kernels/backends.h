@@ -24,4 +24,15 @@ Availability cudnn_availability();
 std::unique_ptr<Variant> make_cuda_reduction(const Problem& problem, const ExecutionConfig& config);
 std::unique_ptr<Variant> make_cub_reduction(const Problem& problem, const ExecutionConfig& config);
 
+std::unique_ptr<Variant> make_cuda_attention(const Problem& problem, const ExecutionConfig& config);
+std::unique_ptr<Variant> make_cublas_attention(const Problem& problem, const ExecutionConfig& config);
+std::unique_ptr<Variant> make_cudnn_attention(const Problem& problem, const ExecutionConfig& config);
+Availability cuda_attention_supports(const Problem& problem);
+Availability cublas_attention_supports(const Problem& problem);
+
+std::unique_ptr<Variant> make_cuda_softmax(const Problem& problem, const ExecutionConfig& config);
+std::unique_ptr<Variant> make_cudnn_softmax(const Problem& problem, const ExecutionConfig& config);
+Availability cudnn_softmax_supports(const Problem& problem);
+std::unique_ptr<Variant> make_cuda_layernorm(const Problem& problem, const ExecutionConfig& config);
+
 }  // namespace mlbench::kernels

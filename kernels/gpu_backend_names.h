@@ -18,6 +18,8 @@ enum class GpuPrecisions {
   fp32_tf32,  // cublas-tf32
   reduction,  // fp64, fp32, bf16, fp16: reductions have no tf32
   fp32_fp64,  // the multi-GPU backends
+  no_tf32,    // fp64, fp32, bf16, fp16: attention, softmax, layer norm
+  bf16_fp16,  // cuDNN's fused attention
 };
 
 inline std::vector<Precision> expand(GpuPrecisions set) {
@@ -25,6 +27,8 @@ inline std::vector<Precision> expand(GpuPrecisions set) {
     case GpuPrecisions::fp32_tf32: return {Precision::fp32, Precision::tf32};
     case GpuPrecisions::reduction: return {Precision::fp32, Precision::fp64, Precision::bf16, Precision::fp16};
     case GpuPrecisions::fp32_fp64: return {Precision::fp32, Precision::fp64};
+    case GpuPrecisions::no_tf32: return {Precision::fp32, Precision::fp64, Precision::bf16, Precision::fp16};
+    case GpuPrecisions::bf16_fp16: return {Precision::bf16, Precision::fp16};
     case GpuPrecisions::all: break;
   }
   return all_precisions();
@@ -40,7 +44,7 @@ struct GpuBackendName {
   bool multi_gpu = false;        // BackendInfo::multi_gpu: runs with --gpus only, once per GPU count
 };
 
-inline constexpr std::array<GpuBackendName, 10> kGpuBackends = {{
+inline constexpr std::array<GpuBackendName, 16> kGpuBackends = {{
     {"cuda", "gemm", BackendKind::gpu,
      "hand-written CUDA: fp32/fp64/tf32 shared-memory tiles with 8x8 register blocking (CUDA cores); "
      "bf16/fp16 on tensor cores (wgmma on H100/H200, else mma.sync m16n8k16; cp.async pipeline), "
@@ -64,6 +68,25 @@ inline constexpr std::array<GpuBackendName, 10> kGpuBackends = {{
     {"cub", "reduction", BackendKind::gpu_library,
      "CUB DeviceReduce / DeviceSegmentedReduce (axis rows); bf16/fp16 widened to fp32 "
      "(TransformReduce / transform iterator), fp32 output", "", GpuPrecisions::reduction},
+    {"cuda", "attention", BackendKind::gpu,
+     "hand-written FlashAttention-2-style kernel: one pass over K/V tiles in shared memory, online softmax, "
+     "no S x S matrix in memory; bf16/fp16 on tensor cores (mma.sync m16n8k16, fp32 accumulation and softmax), "
+     "fp32/fp64 on CUDA cores; causal skips the tiles above the diagonal", "cudnn", GpuPrecisions::no_tf32},
+    {"cudnn", "attention", BackendKind::gpu_library,
+     "cuDNN fused flash attention (SDPA) built with the cuDNN 9 backend graph API; bf16/fp16 only (cuDNN's "
+     "fused attention has no fp32/fp64 engine)", "", GpuPrecisions::bf16_fp16},
+    {"cublas", "attention", BackendKind::gpu_library,
+     "unfused, what a framework runs without fusion: cuBLAS strided-batched GEMM S = Q K^T (fp32 scores in "
+     "device memory), mlbench's row softmax, cuBLAS GEMM O = P V", "", GpuPrecisions::no_tf32},
+    {"cuda", "softmax", BackendKind::gpu,
+     "hand-written CUDA: one warp (short rows) or up to 32 warps per row, row held in registers from 16-byte "
+     "loads, one (max, sum) reduction, one read and one write of memory", "cudnn", GpuPrecisions::no_tf32},
+    {"cudnn", "softmax", BackendKind::gpu_library,
+     "cuDNN cudnnSoftmaxForward (legacy ops API, CUDNN_SOFTMAX_ACCURATE, channel mode)", "", GpuPrecisions::no_tf32},
+    {"cuda", "layernorm", BackendKind::gpu,
+     "hand-written CUDA: one warp (short rows) or up to 32 warps per row, row held in registers from 16-byte "
+     "loads, (count, mean, M2) merged in one reduction (Chan), one read and one write of memory", "",
+     GpuPrecisions::no_tf32},
     // Kind gpu: the split, the data movement and its timing are mlbench's own code (the compute
     // on each GPU calls the vendor libraries); held against itself on one GPU.
     {"nccl", "gemm", BackendKind::gpu,
