@@ -41,8 +41,11 @@ class CudaAttentionVariant final : public GpuVariant {
       if constexpr (std::is_same_v<T, bfloat16> || std::is_same_v<T, float16>) {
         choose_tile<T>();
         notes_.emplace_back("kernel", attention_flash_tile_plan<T>(dims_, tile_));
+        // "math" names tensor cores, so the roofline holds the row against the tensor-core rate.
+        notes_.emplace_back("math", to_string(precision()) + " tensor cores (mma.sync)");
       } else {
         notes_.emplace_back("kernel", attention_flash_plan<T>(dims_));
+        notes_.emplace_back("math", "fma on CUDA cores");
       }
     });
   }
@@ -118,6 +121,7 @@ class CublasAttentionVariant final : public GpuVariant {
     const bool wide = precision() == Precision::fp32 || precision() == Precision::fp64;
     MLBENCH_CUDA_CHECK(cublasSetMathMode(handle_, wide ? CUBLAS_PEDANTIC_MATH : CUBLAS_DEFAULT_MATH));
     const std::string type = to_string(precision());
+    notes_.emplace_back("math", wide ? "pedantic (no tf32)" : type + " tensor cores (cuBLAS)");
     notes_.emplace_back(
         "steps", "cublasGemmStridedBatchedEx S = scale Q K^T (" + std::string(wide ? type : "fp32") +
                      " scores in device memory" + (wide ? ", no TF32" : ", fp32 accumulation") +
@@ -161,6 +165,7 @@ class CudnnAttentionVariant final : public GpuVariant {
       if (attention_->workspace_bytes() > 0)
         workspace_ = allocate_scratch(attention_->workspace_bytes(), "the cuDNN attention workspace");
       notes_.emplace_back("algorithm", attention_->description());
+      notes_.emplace_back("math", to_string(precision()) + " tensor cores (cuDNN fused attention)");
       notes_.emplace_back("workspace", std::to_string(attention_->workspace_bytes()) + " bytes");
     } catch (...) {
       attention_.reset();

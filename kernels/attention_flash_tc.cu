@@ -4,14 +4,15 @@
 // kernel, and the llm.c / "flash attention from scratch" mma.sync walk-throughs). A block
 // owns kBlockM query rows of one batch-head; each of its kWarps warps owns kBlockM / kWarps
 // rows (kMTiles 16-row mma tiles), so warps never exchange softmax statistics. K and V are
-// streamed through shared memory kBlockN keys at a time with cp.async; while the warps compute
-// S = Q K_j^T the copy of V_j is in flight, and while they compute O += P V_j the copy of
-// K_{j+1} is (two barriers per tile). Both products are mma.sync m16n8k16 (HMMA) with fp32
+// streamed through shared memory kBlockN keys at a time with cp.async, two barriers per tile.
+// kStages = 1 (FlashAttention-2's schedule): one K and one V buffer; V_j's copy flies while
+// S = Q K_j^T is computed, K_{j+1}'s while O += P V_j is. kStages = 2: two buffers each, so
+// K_{j+1} and V_{j+1} are copied a whole tile ahead of their use. Both products are mma.sync m16n8k16 (HMMA) with fp32
 // accumulators: Q and K fragments come from ldmatrix, V fragments from ldmatrix.trans (V is
 // stored key-major), and the probabilities P go from the S accumulators straight into A
 // fragments (the accumulator layout of two adjacent 8-column tiles is the A layout of one
 // 16-deep step), so P never touches shared memory. Online softmax in the exp2 domain
-// (scale * log2 e folded into one FMA), each thread keeping the running max and a partial
+// (scale * log2 e folded into one FMA, ex2.approx), each thread keeping the running max and a partial
 // row sum for its two rows per mma tile; the quad reduces the sums once at the end.
 // Causal: key tiles past the block's last query are never loaded (half the work), and only
 // tiles crossing the diagonal (or the end of the sequence) evaluate the mask; blocks run
@@ -36,16 +37,25 @@ namespace {
 
 using namespace tensor_core;
 
-template <int kD, int kBlockM, int kBlockN, int kWarps>
+template <int kD, int kBlockM, int kBlockN, int kWarps, int kStages>
 struct FlashTcConfig {
   static constexpr int kThreads = kWarps * 32;
   static constexpr int kChunks = kD / 8;  // 16-byte chunks per shared row
   static constexpr int kMTiles = kBlockM / (16 * kWarps);
   static constexpr int kNTiles = kBlockN / 8;  // 8-key score tiles
   static constexpr int kDTiles = kD / 8;       // 8-column output tiles
-  static constexpr int kSharedBytes = (kBlockM + 2 * kBlockN) * kD * 2;
+  static constexpr int kTileBytes = kBlockN * kD * 2;  // one K or V tile
+  static constexpr int kSharedBytes = kBlockM * kD * 2 + 2 * kStages * kTileBytes;
   static_assert(kBlockM % (16 * kWarps) == 0 && kBlockN % 16 == 0 && kD % 16 == 0, "whole mma tiles");
+  static_assert(kStages == 1 || kStages == 2, "one or two K/V buffers");
 };
+
+// 2^x by the SFU (MUFU.EX2, relative error about 2^-22; -inf gives 0, subnormal results flush).
+__device__ __forceinline__ float fast_exp2(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
+}
 
 // Copies rows [row0, row0 + rows) of a [seq][head_dim] matrix into a swizzled shared tile of
 // `rows` x kD; rows past `seq` and columns past `head_dim` are zero-filled.
@@ -63,19 +73,22 @@ __device__ __forceinline__ void copy_tile(unsigned shared_tile, const void* glob
   }
 }
 
-template <class T, int kD, int kBlockM, int kBlockN, int kWarps, int kMinBlocks>
+template <class T, int kD, int kBlockM, int kBlockN, int kWarps, int kStages, int kMinBlocks>
 __global__ void __launch_bounds__(kWarps * 32, kMinBlocks)
     attention_flash_tc_kernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v,
                               T* __restrict__ o, long long seq, int head_dim, float scale_log2, bool causal) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 800
   __trap();  // mma.sync bf16 and cp.async need sm_80; the backend refuses older devices
 #else
-  using C = FlashTcConfig<kD, kBlockM, kBlockN, kWarps>;
+  using C = FlashTcConfig<kD, kBlockM, kBlockN, kWarps, kStages>;
   constexpr int kChunks = C::kChunks, kMTiles = C::kMTiles, kNTiles = C::kNTiles, kDTiles = C::kDTiles;
   extern __shared__ __align__(128) unsigned char shared_bytes[];
   const unsigned sq = shared_address(shared_bytes);
-  const unsigned sk = sq + kBlockM * kD * 2;
-  const unsigned sv = sk + kBlockN * kD * 2;
+  // kStages buffers each of K and V: with two, tile t + 1's copy overlaps all of tile t.
+  const unsigned sk0 = sq + kBlockM * kD * 2;
+  const unsigned sv0 = sk0 + kStages * C::kTileBytes;
+  auto k_buffer = [&](int tile) { return sk0 + (kStages == 2 ? (tile & 1) : 0) * C::kTileBytes; };
+  auto v_buffer = [&](int tile) { return sv0 + (kStages == 2 ? (tile & 1) : 0) * C::kTileBytes; };
 
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int m_blocks = static_cast<int>((seq + kBlockM - 1) / kBlockM);
@@ -90,8 +103,12 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks)
   const int n_tiles = static_cast<int>((key_end + kBlockN - 1) / kBlockN);
 
   copy_tile<kD, C::kThreads>(sq, qh, kBlockM, m0, seq, head_dim);
-  copy_tile<kD, C::kThreads>(sk, kh, kBlockN, 0, seq, head_dim);
+  copy_tile<kD, C::kThreads>(k_buffer(0), kh, kBlockN, 0, seq, head_dim);
   commit_copies();
+  if constexpr (kStages == 2) {
+    copy_tile<kD, C::kThreads>(v_buffer(0), vh, kBlockN, 0, seq, head_dim);
+    commit_copies();
+  }
 
   float acc_o[kMTiles][kDTiles][4];
   float row_max[kMTiles][2], row_sum[kMTiles][2];
@@ -111,10 +128,20 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks)
 
   for (int tile = 0; tile < n_tiles; ++tile) {
     const long long n0 = static_cast<long long>(tile) * kBlockN;
-    wait_copies<0>();
-    __syncthreads();  // K_tile (and Q) landed; every warp is done with V_{tile-1}
-    copy_tile<kD, C::kThreads>(sv, vh, kBlockN, n0, seq, head_dim);
-    commit_copies();
+    const unsigned sk = k_buffer(tile), sv = v_buffer(tile);
+    if constexpr (kStages == 2) {
+      // Pending: K_tile, V_tile. K_tile landed (and Q); every warp is done with K_{tile-1},
+      // whose buffer K_{tile+1} takes (one commit group per step, empty at the end).
+      wait_copies<1>();
+      __syncthreads();
+      if (tile + 1 < n_tiles) copy_tile<kD, C::kThreads>(k_buffer(tile + 1), kh, kBlockN, n0 + kBlockN, seq, head_dim);
+      commit_copies();
+    } else {
+      wait_copies<0>();
+      __syncthreads();  // K_tile (and Q) landed; every warp is done with V_{tile-1}
+      copy_tile<kD, C::kThreads>(sv, vh, kBlockN, n0, seq, head_dim);
+      commit_copies();
+    }
 
     // S = Q K^T for this warp's rows and the tile's kBlockN keys.
     float acc_s[kMTiles][kNTiles][4];
@@ -174,13 +201,13 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks)
         tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 2));
         const float new_max = fmaxf(row_max[mt][h], tile_max * scale_log2);
         const float base = new_max == -INFINITY ? 0.f : new_max;  // a row with nothing unmasked yet
-        const float rescale = exp2f(row_max[mt][h] - base);
+        const float rescale = fast_exp2(row_max[mt][h] - base);
         row_max[mt][h] = new_max;
         float sum = 0.f;
 #pragma unroll
         for (int nt = 0; nt < kNTiles; ++nt) {
-          const float p0 = exp2f(fmaf(acc_s[mt][nt][2 * h], scale_log2, -base));
-          const float p1 = exp2f(fmaf(acc_s[mt][nt][2 * h + 1], scale_log2, -base));
+          const float p0 = fast_exp2(fmaf(acc_s[mt][nt][2 * h], scale_log2, -base));
+          const float p1 = fast_exp2(fmaf(acc_s[mt][nt][2 * h + 1], scale_log2, -base));
           acc_s[mt][nt][2 * h] = p0;
           acc_s[mt][nt][2 * h + 1] = p1;
           sum += p0 + p1;
@@ -201,11 +228,19 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks)
       }
     }
 
-    wait_copies<0>();
-    __syncthreads();  // V_tile landed; every warp is done with K_tile
-    if (tile + 1 < n_tiles) {
-      copy_tile<kD, C::kThreads>(sk, kh, kBlockN, n0 + kBlockN, seq, head_dim);
+    if constexpr (kStages == 2) {
+      // Pending: V_tile, K_{tile+1}. V_tile landed; every warp is done with V_{tile-1}.
+      wait_copies<1>();
+      __syncthreads();
+      if (tile + 1 < n_tiles) copy_tile<kD, C::kThreads>(v_buffer(tile + 1), vh, kBlockN, n0 + kBlockN, seq, head_dim);
       commit_copies();
+    } else {
+      wait_copies<0>();
+      __syncthreads();  // V_tile landed; every warp is done with K_tile
+      if (tile + 1 < n_tiles) {
+        copy_tile<kD, C::kThreads>(sk, kh, kBlockN, n0 + kBlockN, seq, head_dim);
+        commit_copies();
+      }
     }
 
     // O += P V_tile.
@@ -251,15 +286,17 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks)
 }
 
 struct TcPlan {
-  int d, block_m, block_n, warps;
+  int d, block_m, block_n, warps, stages;
 };
 
-// Tile choices per padded head dimension, the default first (FlashAttention-2's sm80 choice:
-// 128 queries x 64 keys, 4 warps of 32 rows each); the others for attention_flash_tile_sweep.
+// Tile choices per padded head dimension, the default first: 128 queries x 64 keys, 4 warps
+// of 32 rows each (FlashAttention-2's sm80 choice), K and V double-buffered; the others are
+// measured at prepare (CudaAttentionVariant) and by the DISABLED_ timing test. Measured on
+// the H200 (docs/performance.md): single-buffered 128 x 64 was fastest of the first set.
 constexpr TcPlan kPlans[] = {
-    {128, 128, 64, 8}, {128, 128, 32, 4}, {128, 128, 64, 4}, {128, 64, 64, 4},
-    {64, 128, 64, 4},  {64, 128, 64, 8},  {64, 64, 64, 4},   {64, 128, 128, 8},
-    {32, 128, 64, 4},
+    {128, 128, 64, 4, 2}, {128, 128, 64, 4, 1}, {128, 128, 32, 4, 2}, {128, 64, 64, 4, 2},
+    {64, 128, 64, 4, 2},  {64, 128, 64, 4, 1},  {64, 64, 64, 4, 2},   {64, 128, 128, 8, 2},
+    {32, 128, 64, 4, 2},  {32, 128, 64, 4, 1},
 };
 constexpr int kPlanCount = sizeof(kPlans) / sizeof(kPlans[0]);
 
@@ -273,11 +310,11 @@ std::vector<int> plans_for(std::int64_t head_dim) {
   return out;
 }
 
-template <class T, int kD, int kBlockM, int kBlockN, int kWarps>
+template <class T, int kD, int kBlockM, int kBlockN, int kWarps, int kStages>
 void launch_tc(const T* q, const T* k, const T* v, T* o, const AttentionDims& dims, cudaStream_t stream) {
-  using C = FlashTcConfig<kD, kBlockM, kBlockN, kWarps>;
+  using C = FlashTcConfig<kD, kBlockM, kBlockN, kWarps, kStages>;
   constexpr int kMinBlocks = kWarps == 8 ? 1 : 2;
-  auto kernel = attention_flash_tc_kernel<T, kD, kBlockM, kBlockN, kWarps, kMinBlocks>;
+  auto kernel = attention_flash_tc_kernel<T, kD, kBlockM, kBlockN, kWarps, kStages, kMinBlocks>;
   MLBENCH_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, C::kSharedBytes));
   const dim3 grid(static_cast<unsigned>((dims.seq + kBlockM - 1) / kBlockM), static_cast<unsigned>(dims.batch_heads));
   const float scale_log2 = static_cast<float>(dims.scale * 1.4426950408889634);
@@ -289,22 +326,24 @@ void launch_tc(const T* q, const T* k, const T* v, T* o, const AttentionDims& di
 template <class D>
 void launch_plan(int plan, const D* q, const D* k, const D* v, D* o, const AttentionDims& dims, cudaStream_t s) {
   switch (plan) {
-    case 0: return launch_tc<D, 128, 128, 64, 8>(q, k, v, o, dims, s);
-    case 1: return launch_tc<D, 128, 128, 32, 4>(q, k, v, o, dims, s);
-    case 2: return launch_tc<D, 128, 128, 64, 4>(q, k, v, o, dims, s);
-    case 3: return launch_tc<D, 128, 64, 64, 4>(q, k, v, o, dims, s);
-    case 4: return launch_tc<D, 64, 128, 64, 4>(q, k, v, o, dims, s);
-    case 5: return launch_tc<D, 64, 128, 64, 8>(q, k, v, o, dims, s);
-    case 6: return launch_tc<D, 64, 64, 64, 4>(q, k, v, o, dims, s);
-    case 7: return launch_tc<D, 64, 128, 128, 8>(q, k, v, o, dims, s);
-    default: return launch_tc<D, 32, 128, 64, 4>(q, k, v, o, dims, s);
+    case 0: return launch_tc<D, 128, 128, 64, 4, 2>(q, k, v, o, dims, s);
+    case 1: return launch_tc<D, 128, 128, 64, 4, 1>(q, k, v, o, dims, s);
+    case 2: return launch_tc<D, 128, 128, 32, 4, 2>(q, k, v, o, dims, s);
+    case 3: return launch_tc<D, 128, 64, 64, 4, 2>(q, k, v, o, dims, s);
+    case 4: return launch_tc<D, 64, 128, 64, 4, 2>(q, k, v, o, dims, s);
+    case 5: return launch_tc<D, 64, 128, 64, 4, 1>(q, k, v, o, dims, s);
+    case 6: return launch_tc<D, 64, 64, 64, 4, 2>(q, k, v, o, dims, s);
+    case 7: return launch_tc<D, 64, 128, 128, 8, 2>(q, k, v, o, dims, s);
+    case 8: return launch_tc<D, 32, 128, 64, 4, 2>(q, k, v, o, dims, s);
+    default: return launch_tc<D, 32, 128, 64, 4, 1>(q, k, v, o, dims, s);
   }
 }
 
 std::string describe(const TcPlan& p, bool causal) {
   return "tensor cores (mma.sync m16n8k16, fp32 accumulation and softmax): " + std::to_string(p.block_m) +
          " queries x " + std::to_string(p.block_n) + " keys per tile, " + std::to_string(p.warps) +
-         " warps, head_dim padded to " + std::to_string(p.d) +
+         " warps, " + (p.stages == 2 ? "K/V double-buffered" : "K/V single-buffered") + ", head_dim padded to " +
+         std::to_string(p.d) +
          (causal ? "; causal: key tiles past the diagonal skipped" : "");
 }
 

@@ -7,7 +7,8 @@
 // its own (max, sum of exp(x - max)) and the pairs are combined in one reduction (warp
 // shuffles, then one shared-memory round across the row's warps): the online-softmax
 // combination m = max(m1, m2), s = s1 e^(m1-m) + s2 e^(m2-m), so one barrier instead of the
-// two of a max-then-sum scheme. The outputs are written from the registers. Short rows take
+// two of a max-then-sum scheme. The registers keep e^(x - m_thread), so every element's exp is
+// taken once; the outputs, that times e^(m_thread - m_row) / sum, are written from them. Short rows take
 // one warp (8 rows per 256-thread block, no barrier), longer rows up to 32 warps; rows longer
 // than the registers hold (> 4096 vectors) fall back to softmax_rows_long, which reads the
 // row twice (online statistics, then the outputs) with 1024 threads per row.
@@ -78,17 +79,20 @@ __global__ void __launch_bounds__(block_threads(kWarps))
   for (int i = 0; i < kItems; ++i)
 #pragma unroll
     for (int e = 0; e < kVec; ++e) m = x[i][e] > m ? x[i][e] : m;
+  // The registers keep e^(x - m_thread) (masked: 0), so each element's exp is taken once; the
+  // row's result is that times e^(m_thread - m_row) / sum.
   Acc s = 0;
-  if (m != -INFINITY) {
 #pragma unroll
-    for (int i = 0; i < kItems; ++i)
+  for (int i = 0; i < kItems; ++i)
 #pragma unroll
-      for (int e = 0; e < kVec; ++e) s += exp_of(x[i][e] - m);
-  }
+    for (int e = 0; e < kVec; ++e) {
+      x[i][e] = m == -INFINITY ? Acc(0) : exp_of(x[i][e] - m);
+      s += x[i][e];
+    }
   const Stats2<Acc> row_stats =
       rows::row_group_reduce<kWarps>(Stats2<Acc>{m, s}, scratch, group, combine_softmax<Acc>);
   if (!active) return;
-  const Acc inv_sum = Acc(1) / row_stats.b;
+  const Acc factor = m == -INFINITY ? Acc(0) : exp_of(m - row_stats.a) / row_stats.b;
   Out* dst = out + row * cols;
 #pragma unroll
   for (int i = 0; i < kItems; ++i) {
@@ -96,7 +100,7 @@ __global__ void __launch_bounds__(block_threads(kWarps))
     if (col < cols) {
       Acc y[kVec];
 #pragma unroll
-      for (int e = 0; e < kVec; ++e) y[e] = exp_of(x[i][e] - row_stats.a) * inv_sum;  // masked: exp(-inf) = 0
+      for (int e = 0; e < kVec; ++e) y[e] = x[i][e] * factor;
       rows::store_pack<Out, kVec>(dst + col, y);
     }
   }

@@ -28,23 +28,28 @@ fi
 say "build done at $(elapsed) s"
 
 # Tests (the tile-timing test prints each tile configuration's time at the benchmark shapes).
-timeout 200 "$B/tests/gpu_attention_test" --gtest_also_run_disabled_tests >"$R/gpu_attention_test.log" 2>&1
+pack() { tar czf "$OUT/issue17-gpu.tgz" -C "$OUT" r; }
+timing=()
+[ "${MLBENCH_TILE_TIMING:-1}" = 1 ] && timing=(--gtest_also_run_disabled_tests)
+timeout 200 "$B/tests/gpu_attention_test" "${timing[@]}" >"$R/gpu_attention_test.log" 2>&1
 say "gpu_attention_test exit $?: $(grep -E '^\[  (PASSED|FAILED)  \]' "$R/gpu_attention_test.log" | tr '\n' ' ')"
 grep -E "Failure|error |tile [0-9]:" "$R/gpu_attention_test.log" | head -40 | tee -a "$S"
 timeout 120 "$B/tests/gpu_rowwise_test" >"$R/gpu_rowwise_test.log" 2>&1
 say "gpu_rowwise_test exit $?: $(grep -E '^\[  (PASSED|FAILED)  \]' "$R/gpu_rowwise_test.log" | tr '\n' ' ')"
 grep -E "Failure|error " -A4 "$R/gpu_rowwise_test.log" | head -30 | tee -a "$S"
 say "tests done at $(elapsed) s"
+pack
 
 # Benchmarks: the issue's shapes, every GPU backend, kernel-only and end to end.
 M="$B/mlbench"
-common=(--time-budget 0.5 --max-repetitions 20 --seed 17)
+common=(--time-budget "${MLBENCH_TIME_BUDGET:-0.5}" --max-repetitions 20 --seed 17)
 bench() {  # name, mlbench arguments...
   local name=$1
   shift
   timeout 150 "$M" "$@" "${common[@]}" --json "$R/$name.json" --markdown "$R/$name.md" >"$R/$name.log" 2>&1
   say "-- $name (exit $?): mlbench $* ${common[*]}"
-  grep -E "^\|" "$R/$name.md" | head -12 | tee -a "$S" >/dev/null
+  grep -E "^\| (cuda|cudnn|cublas) \| kernel" "$R/$name.md" | cut -d'|' -f2,4,7,10,11,12 | tee -a "$S"
+  pack
 }
 bench attention-bf16-b1h16s4096d128 attention --precision bf16 --backends cuda,cudnn,cublas --batch 1 --heads 16 --seq 4096 --head-dim 128
 bench attention-bf16-b8h16s2048d64 attention --precision bf16 --backends cuda,cudnn,cublas --batch 8 --heads 16 --seq 2048 --head-dim 64
@@ -62,6 +67,7 @@ if [ "$(elapsed)" -lt "${MLBENCH_SANITIZE_BEFORE_S:-330}" ]; then
     scripts/gpu_sanitize_each_test.sh memcheck gpu_attention_test gpu_rowwise_test >/dev/null 2>&1
   cat "$R/logs/each-memcheck-summary.txt" | tee -a "$S"
   say "memcheck done at $(elapsed) s"
+  pack
 fi
 
 # ncu: one launch of the attention kernel at B1 H16 S4096 D128 bf16.
