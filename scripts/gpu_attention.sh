@@ -16,7 +16,7 @@ say() { echo "$*" | tee -a "$S"; }
 started=$(date +%s)
 elapsed() { echo $(($(date +%s) - started)); }
 
-say "== $(date -u +%FT%TZ) commit $(git rev-parse --short HEAD 2>/dev/null || cat .gpu-commit 2>/dev/null)"
+say "== $(date -u +%FT%TZ) commit $(cat .gpu-commit 2>/dev/null || git rev-parse --short HEAD)"
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,power.limit --format=csv,noheader | tee -a "$S"
 cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 >"$R/configure.log" 2>&1 ||
   { tail -30 "$R/configure.log"; exit 1; }
