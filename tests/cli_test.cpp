@@ -24,8 +24,13 @@ struct Outcome {
 class Cli : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("mlbench_cli_" + std::to_string(std::random_device{}()));
+    dir_ = fs::temp_directory_path() /
+           ("mlbench_cli_" + std::to_string(::getpid()) + "_" + std::to_string(std::random_device{}()));
     fs::create_directories(dir_);
+    // The tests check mlbench's own defaults: a thread binding or plan-only switch in the
+    // environment that runs the suite (a CI runner's OMP_PROC_BIND, say) would replace them.
+    for (const char* variable : {"OMP_PROC_BIND", "OMP_PLACES", "MLBENCH_PINNED", "MLBENCH_PLAN_ONLY"})
+      ::unsetenv(variable);
   }
   void TearDown() override { fs::remove_all(dir_); }
 

@@ -123,6 +123,36 @@ class Interrupt : public ::testing::Test {
     return e;
   }
 
+  // CPU seconds (user + system, all threads) the process has used so far; 0 once it has ended.
+  double cpu_seconds() const {
+    std::ifstream in("/proc/" + std::to_string(pid_) + "/stat");
+    std::string text;
+    std::getline(in, text);
+    const auto name_end = text.rfind(')');  // the command name may hold spaces
+    if (name_end == std::string::npos) return 0;
+    std::istringstream fields(text.substr(name_end + 1));
+    std::vector<std::string> f;
+    for (std::string field; fields >> field;) f.push_back(field);
+    if (f.size() < 13) return 0;  // f[0] is field 3 (state); utime and stime are fields 14 and 15
+    return static_cast<double>(std::stoull(f[11]) + std::stoull(f[12])) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  }
+
+  // Waits until the run is past its first result whatever the load: at least 2.5 s of wall time
+  // (all a quiet machine needs) and 1.5 CPU seconds of its own. The first result (serial, one
+  // thread, a 0.5 s budget) and the start-up before it take under 1 CPU second, so on a machine
+  // too busy to give the run a core the wall clock alone would signal it before that result.
+  void let_it_finish_a_result() {
+    const auto start = std::chrono::steady_clock::now();
+    std::this_thread::sleep_for(2500ms);
+    while (still_running() && cpu_seconds() < 1.5) {
+      if (std::chrono::steady_clock::now() - start > 300s) {
+        ADD_FAILURE() << "mlbench used " << cpu_seconds() << " CPU seconds in 300 s";
+        return;
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+  }
+
   // A sweep of several seconds whose first results (size 128) finish in well under a second.
   std::vector<std::string> long_run_args() const {
     // --no-peaks: a missing peaks cache would otherwise be measured first (seconds, once per
@@ -164,10 +194,10 @@ class Interrupt : public ::testing::Test {
   void interrupt_with(int signal, int expected_code) {
     SCOPED_TRACE("seed=" + std::to_string(seed_));
     start(long_run_args());
-    std::this_thread::sleep_for(2500ms);
+    let_it_finish_a_result();
     ASSERT_TRUE(still_running()) << "the run ended before the signal; make it longer";
     ASSERT_EQ(::kill(pid_, signal), 0);
-    const Exit e = wait_for_exit(15s);
+    const Exit e = wait_for_exit(60s);  // a hang guard: writing the reports takes well under a second
     ASSERT_TRUE(e.exited) << "killed by signal " << e.signal << "; stderr: " << slurp(dir_ / "stderr");
     EXPECT_EQ(e.code, expected_code) << slurp(dir_ / "stderr");
     EXPECT_NE(slurp(dir_ / "stderr").find("interrupted"), std::string::npos) << slurp(dir_ / "stderr");
@@ -196,13 +226,13 @@ TEST_F(Interrupt, ExistingReportIsNeverSeenTruncated) {
   const fs::path json = out_dir_ / "run.json";
   start({"reduction", "--size", "32", "--backends", "serial", "--time-budget", "0.01", "--quiet", "--no-peaks", "--seed",
          std::to_string(seed_ + 1), "--json", json.string()});
-  const Exit first = wait_for_exit(30s);
+  const Exit first = wait_for_exit(120s);  // a hang guard, generous for a loaded machine
   ASSERT_TRUE(first.exited && first.code == 0) << slurp(dir_ / "stderr");
   const std::string old_report = slurp(json);
   ASSERT_FALSE(nlohmann::json::parse(old_report).at("mlbench").at("run").at("interrupted").get<bool>());
 
   start(long_run_args());
-  std::this_thread::sleep_for(2500ms);
+  let_it_finish_a_result();
   ASSERT_EQ(::kill(pid_, SIGINT), 0);
   // Watch for the first temporary file (".run.json.tmpXXXXXX" etc.) and strike then.
   const auto deadline = std::chrono::steady_clock::now() + 15s;
@@ -215,7 +245,7 @@ TEST_F(Interrupt, ExistingReportIsNeverSeenTruncated) {
   ::kill(pid_, SIGINT);  // harmless when the process has already ended (it is a zombie until waited for)
   std::cout << (writing_seen ? "second SIGINT sent while a temporary report file existed\n"
                              : "second SIGINT sent after mlbench had finished writing\n");
-  const Exit second = wait_for_exit(15s);
+  const Exit second = wait_for_exit(60s);  // a hang guard
   EXPECT_TRUE((second.exited && second.code == 130) || second.signal == SIGINT)
       << "exit " << second.code << " signal " << second.signal << ": " << slurp(dir_ / "stderr");
 

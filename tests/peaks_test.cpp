@@ -104,14 +104,22 @@ std::string xml_problem(const std::string& xml) {
 class PeaksTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    seed_ = ::mlbench::test_support::fresh_seed();
-    rng_.seed(seed_);
-    dir_ = fs::temp_directory_path() / ("mlbench_peaks_" + std::to_string(seed_));
+    static int count = 0;
+    dir_ = fs::temp_directory_path() / ("mlbench_peaks_" + std::to_string(::getpid()) + "_" + std::to_string(++count));
+    fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  double uniform(double lo, double hi) { return std::uniform_real_distribution<double>(lo, hi)(rng_); }
+  // The seed is drawn by the first random figure: tests that use none are not randomized.
+  std::mt19937_64& rng() {
+    if (!seeded_) {
+      rng_.seed(::mlbench::test_support::fresh_seed());
+      seeded_ = true;
+    }
+    return rng_;
+  }
+  double uniform(double lo, double hi) { return std::uniform_real_distribution<double>(lo, hi)(rng()); }
 
   // Plausible random figures (CPU and GPU) for a given key.
   PeakFigures random_peaks(const std::string& key) {
@@ -119,7 +127,7 @@ class PeaksTest : public ::testing::Test {
     p.machine_key = key;
     p.measured_at = "2026-11-24T10:00:00Z";
     CpuPeaks c;
-    c.threads = 2 + static_cast<int>(rng_() % 62);
+    c.threads = 2 + static_cast<int>(rng()() % 62);
     c.bandwidth_gbps_one = uniform(5, 20);
     c.bandwidth_gbps_all = c.bandwidth_gbps_one * uniform(1, 8);
     c.read_gbps_one = c.bandwidth_gbps_one * uniform(1, 2);
@@ -128,8 +136,8 @@ class PeaksTest : public ::testing::Test {
     c.fp32_gflops_all = c.fp32_gflops_one * c.threads * uniform(0.5, 1);
     c.fp64_gflops_one = c.fp32_gflops_one / 2;
     c.fp64_gflops_all = c.fp32_gflops_all / 2;
-    c.triad_elements = std::int64_t{1} << (26 + rng_() % 3);
-    c.vector_bytes = 16 << (rng_() % 3);
+    c.triad_elements = std::int64_t{1} << (26 + rng()() % 3);
+    c.vector_bytes = 16 << (rng()() % 3);
     c.runs = 10;
     p.cpu = c;
     GpuPeaks g;
@@ -147,7 +155,7 @@ class PeaksTest : public ::testing::Test {
     return p;
   }
 
-  std::uint64_t seed_ = 0;
+  bool seeded_ = false;
   std::mt19937_64 rng_;
   fs::path dir_;
 };
@@ -194,7 +202,6 @@ Registry full_registry() {
 // --- measurement and cache ---
 
 TEST_F(PeaksTest, CpuPeaksArePositiveFiniteSaneAndCachedForTheSecondLoad) {
-  SCOPED_TRACE("seed=" + std::to_string(seed_));
   const Registry registry = full_registry();
   const MachineContext machine = collect_machine_context(0, registry);
   const std::string key = peaks_machine_key(machine);
@@ -233,7 +240,6 @@ TEST_F(PeaksTest, CpuPeaksArePositiveFiniteSaneAndCachedForTheSecondLoad) {
 }
 
 TEST_F(PeaksTest, CacheIsReadBackRefreshMeasuresAgainAndMachinesAreKeptApart) {
-  SCOPED_TRACE("seed=" + std::to_string(seed_));
   int measurements = 0;
   PeakFigures last;
   auto measure = [&] {
@@ -241,7 +247,7 @@ TEST_F(PeaksTest, CacheIsReadBackRefreshMeasuresAgainAndMachinesAreKeptApart) {
     last = random_peaks("ignored: the lookup stamps the key");
     return last;
   };
-  const std::string key = "CPU #" + std::to_string(rng_()) + " | GPU";
+  const std::string key = "CPU #" + std::to_string(rng()()) + " | GPU";
   auto lookup = [&](const std::string& k, bool refresh) {
     return reports::load_or_measure_peaks(dir_.string(), k, refresh, measure);
   };
@@ -270,15 +276,14 @@ TEST_F(PeaksTest, CacheIsReadBackRefreshMeasuresAgainAndMachinesAreKeptApart) {
 }
 
 TEST_F(PeaksTest, CorruptCacheFileIsIgnoredAndReplaced) {
-  SCOPED_TRACE("seed=" + std::to_string(seed_));
-  const std::string key = "CPU #" + std::to_string(rng_());
+  const std::string key = "CPU #" + std::to_string(rng()());
   int measurements = 0;
   auto measure = [&] {
     ++measurements;
     return random_peaks(key);
   };
   const std::vector<std::string> corrupt = {"{\"schema_version\": 1, \"machines\": {\"" + key + "\": {\"cpu\": 3}}}",
-                                            "not json at all " + std::to_string(rng_()),
+                                            "not json at all " + std::to_string(rng()()),
                                             "{\"schema_version\": 99, \"machines\": {}}", "[1, 2, 3]", ""};
   for (const std::string& content : corrupt) {
     SCOPED_TRACE(content);
@@ -297,7 +302,6 @@ TEST_F(PeaksTest, CorruptCacheFileIsIgnoredAndReplaced) {
 }
 
 TEST_F(PeaksTest, UnwritableCacheIsNotFatal) {
-  SCOPED_TRACE("seed=" + std::to_string(seed_));
   // A regular file where the cache directory should be: nothing can be created under it.
   const fs::path blocker = dir_ / "blocker";
   std::ofstream(blocker) << "x";
@@ -334,8 +338,7 @@ class RooflineTest : public PeaksTest {
 };
 
 TEST_F(RooflineTest, BoundOfGemm1024IsMinOfComputePeakAndBandwidthTimesIntensity) {
-  SCOPED_TRACE("seed=" + std::to_string(seed_));
-  const auto gemm = make_problem("gemm", 1024, Precision::fp32, rng_(), {});
+  const auto gemm = make_problem("gemm", 1024, Precision::fp32, rng()(), {});
   const double intensity = 2.0 * 1024 * 1024 * 1024 / (3.0 * 1024 * 1024 * 4);  // 170.7 FLOP/byte
   PeakFigures peaks = random_peaks("k");
   // The example of the brief: 100 GFLOP/s and 10 GB/s -> compute bound at 100.
@@ -359,14 +362,13 @@ TEST_F(RooflineTest, BoundOfGemm1024IsMinOfComputePeakAndBandwidthTimesIntensity
 }
 
 TEST_F(RooflineTest, EachResultIsHeldAgainstItsUnitAndFractionIsMeasuredOverBound) {
-  SCOPED_TRACE("seed=" + std::to_string(seed_));
   const PeakFigures peaks = random_peaks("k");
   const CpuPeaks& cpu = *peaks.cpu;
   const GpuPeaks& gpu = *peaks.gpu;
-  const std::int64_t size = 32 << (rng_() % 4);
-  const auto gemm = make_problem("gemm", size, Precision::fp32, rng_(), {});
-  const auto gemm64 = make_problem("gemm", size, Precision::fp64, rng_(), {});
-  const auto reduce = make_problem("reduction", size, Precision::fp32, rng_(), {});
+  const std::int64_t size = 32 << (rng()() % 4);
+  const auto gemm = make_problem("gemm", size, Precision::fp32, rng()(), {});
+  const auto gemm64 = make_problem("gemm", size, Precision::fp64, rng()(), {});
+  const auto reduce = make_problem("reduction", size, Precision::fp32, rng()(), {});
   auto t = [&] { return uniform(1e-4, 1e-1); };
   std::vector<VariantResult> results = {
       result_of(*gemm, "serial", BackendKind::cpu, TimingMode::host, 1, t()),
@@ -430,8 +432,7 @@ TEST_F(RooflineTest, EachResultIsHeldAgainstItsUnitAndFractionIsMeasuredOverBoun
 }
 
 TEST_F(RooflineTest, MarkdownConsoleAndCsvShowTheFractionOfRoofline) {
-  SCOPED_TRACE("seed=" + std::to_string(seed_));
-  RunReport report = reports::fakes::random_report(rng_, {});
+  RunReport report = reports::fakes::random_report(rng(), {});
   report.machine.peaks = random_peaks("k");
   apply_roofline(report.results, &*report.machine.peaks);
   const std::vector<std::string>& columns = reports::markdown_columns();
@@ -455,10 +456,9 @@ TEST_F(RooflineTest, MarkdownConsoleAndCsvShowTheFractionOfRoofline) {
 }
 
 TEST_F(RooflineTest, JsonRoundTripKeepsPeaksAndRooflineFields) {
-  SCOPED_TRACE("seed=" + std::to_string(seed_));
-  RunReport report = reports::fakes::random_report(rng_, {});
-  report.machine.peaks = random_peaks("key " + std::to_string(rng_()));
-  if (rng_() % 2) {  // either half of the figures may be absent
+  RunReport report = reports::fakes::random_report(rng(), {});
+  report.machine.peaks = random_peaks("key " + std::to_string(rng()()));
+  if (rng()() % 2) {  // either half of the figures may be absent
     report.machine.peaks->gpu.reset();
     report.machine.peaks->gpu_absent_reason = "no CUDA device";
   }
@@ -487,11 +487,10 @@ TEST_F(RooflineTest, JsonRoundTripKeepsPeaksAndRooflineFields) {
 }
 
 TEST_F(RooflineTest, ChartIsWellFormedSvgWithARoofPerUnitAndAPointPerResult) {
-  SCOPED_TRACE("seed=" + std::to_string(seed_));
   reports::fakes::ReportSpec spec;
   spec.with_failure = true;
-  spec.sizes = {64 << (rng_() % 4), 1024};
-  RunReport report = reports::fakes::random_report(rng_, spec);
+  spec.sizes = {64 << (rng()() % 4), 1024};
+  RunReport report = reports::fakes::random_report(rng(), spec);
   EXPECT_TRUE(reports::roofline_charts(report).empty());  // no peaks, no roofline
   report.machine.peaks = random_peaks("k");
   apply_roofline(report.results, &*report.machine.peaks);
@@ -531,7 +530,6 @@ class PeaksCliTest : public PeaksTest {
 };
 
 TEST_F(PeaksCliTest, PeakCommandAndRunsReadCachedPeaksIntoTheReport) {
-  SCOPED_TRACE("seed=" + std::to_string(seed_));
   // Cached figures for this machine's key: neither command measures, both use them.
   const Registry registry = full_registry();
   const std::string key = peaks_machine_key(collect_machine_context(0, registry));
