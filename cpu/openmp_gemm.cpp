@@ -3,9 +3,13 @@
 // register-blocked MR x NR micro-kernel (MR rows times several SIMD vectors, all accumulators
 // held in registers) then streams both packed panels with unit stride: the B micro-panel is
 // reused from L1/L2 across the A block, the A block stays in L2, the B slab in L3. Threads
-// split the rows of C evenly (in whole micro-panels) and each packs its own copy of the B
-// slab: the duplicate packing costs 1/(2*rows per thread) of the work and frees the threads
-// from barriers, which measured faster and steadier than a shared slab on a busy 2-core machine.
+// split the rows of C evenly (in whole micro-panels). With more than 2 threads they pack each
+// B slab together into one shared, double-buffered slab (one barrier per slab: a thread that
+// passes the barrier after packing slab s has finished computing on slab s-1, the other
+// buffer), so the slab is read from memory once and stays in the shared L3; 16 private 6 MB
+// copies did not fit there and were streamed from DRAM by every thread (H200 host, 16 cores:
+// 76 % of OpenBLAS with private copies, docs/performance.md). With 1 or 2 threads each packs
+// its own copy, free of barriers, which measured faster and steadier on a busy 2-core machine.
 // bf16/fp16 run the fp32 kernel: the panels are widened to fp32 while they are packed (O(n^2)
 // conversions against O(n^3) FMAs), C is accumulated across the KC slabs in an fp32 workspace
 // and each block is rounded to the 16-bit type after its last slab.
@@ -99,7 +103,12 @@ class OpenmpGemm final : public CpuVariant {
     const std::int64_t kc = std::min(Blocking::kKC, s.k);
     const std::int64_t nc_panels = (std::min(Blocking::kNC, s.n) + NR - 1) / NR;
     const std::int64_t mc_panels = (std::min(Blocking::kMC, s.m) + MR - 1) / MR;
-    for (int t = 0; t < threads_; ++t) packed_b_.emplace_back(precision_of<A>(), static_cast<std::size_t>(kc * nc_panels * NR));
+    const auto slab = static_cast<std::size_t>(kc * nc_panels * NR);
+    if (shared_b_slab()) {
+      packed_b_.emplace_back(precision_of<A>(), 2 * slab);  // double-buffered, shared by the team
+    } else {
+      for (int t = 0; t < threads_; ++t) packed_b_.emplace_back(precision_of<A>(), slab);
+    }
     for (int t = 0; t < threads_; ++t)
       packed_a_.emplace_back(precision_of<A>(), static_cast<std::size_t>(kc * mc_panels * MR));
     // 16-bit C: the fp32 sums of one NC-wide column slab of C (each thread its own rows).
@@ -111,12 +120,15 @@ class OpenmpGemm final : public CpuVariant {
     std::vector<std::pair<std::string, std::string>> notes = {
         {"micro_kernel", fmt::format("{}x{}", MR, NR)},
         {"blocking", fmt::format("MC={} KC={} NC={}", Blocking::kMC, Blocking::kKC, Blocking::kNC)},
-        {"simd_bytes", std::to_string(kVectorBytes)}};
+        {"simd_bytes", std::to_string(kVectorBytes)},
+        {"b_slab", shared_b_slab() ? "shared by the threads, double-buffered" : "one copy per thread"}};
     for (auto& note : precision_notes(problem_, "while packing panels")) notes.push_back(std::move(note));
     return notes;
   }
 
  private:
+  bool shared_b_slab() const { return threads_ > 2; }
+
   void compute() override {
     // Plain variables, not a structured binding: OpenMP regions may not capture those.
     const std::int64_t m = problem_.shape().m, n = problem_.shape().n, k = problem_.shape().k;
@@ -137,7 +149,10 @@ class OpenmpGemm final : public CpuVariant {
     {
       const int thread = omp_get_thread_num(), team = omp_get_num_threads();
       A* packed_a = packed_a_[static_cast<std::size_t>(thread)].data<A>();
-      A* packed_b = packed_b_[static_cast<std::size_t>(thread)].data<A>();
+      const bool shared_b = packed_b_.size() == 1 && team > 1;
+      A* packed_b_base = packed_b_[shared_b ? 0 : static_cast<std::size_t>(thread)].data<A>();
+      const std::size_t slab_elements = packed_b_[0].size() / (shared_b ? 2 : 1);
+      std::int64_t slab_index = 0;
       // This thread's rows of C, in whole micro-panels.
       const std::int64_t row_begin = std::min(m, row_panels * thread / team * MR);
       const std::int64_t row_end = std::min(m, row_panels * (thread + 1) / team * MR);
@@ -147,12 +162,22 @@ class OpenmpGemm final : public CpuVariant {
       const std::int64_t blocks = std::max<std::int64_t>(1, (my_panels * MR + Blocking::kMC - 1) / Blocking::kMC);
       const std::int64_t mc_step = std::max<std::int64_t>(1, (my_panels + blocks - 1) / blocks) * MR;
 
-      for (std::int64_t jc = 0; row_begin < row_end && jc < n; jc += Blocking::kNC) {
+      // Every thread runs every (jc, pc) step, rows or not: the shared slab's barriers need all.
+      for (std::int64_t jc = 0; (shared_b || row_begin < row_end) && jc < n; jc += Blocking::kNC) {
         const std::int64_t nc = std::min(Blocking::kNC, n - jc);
         const std::int64_t col_panels = (nc + NR - 1) / NR;
-        for (std::int64_t pc = 0; pc < k; pc += Blocking::kKC) {
+        for (std::int64_t pc = 0; pc < k; pc += Blocking::kKC, ++slab_index) {
           const std::int64_t kc = std::min(Blocking::kKC, k - pc);
-          for (std::int64_t jp = 0; jp < col_panels; ++jp) pack_b(b, n, pc, kc, jc + jp * NR, n, packed_b + jp * kc * NR);
+          A* packed_b = packed_b_base;
+          if (shared_b) {
+            packed_b += static_cast<std::size_t>(slab_index % 2) * slab_elements;
+            for (std::int64_t jp = thread; jp < col_panels; jp += team)
+              pack_b(b, n, pc, kc, jc + jp * NR, n, packed_b + jp * kc * NR);
+#pragma omp barrier
+          } else {
+            for (std::int64_t jp = 0; jp < col_panels; ++jp)
+              pack_b(b, n, pc, kc, jc + jp * NR, n, packed_b + jp * kc * NR);
+          }
           for (std::int64_t ic = row_begin; ic < row_end; ic += mc_step) {
             const std::int64_t mc = std::min(mc_step, row_end - ic);
             pack_a(a, k, ic, mc, pc, kc, packed_a);

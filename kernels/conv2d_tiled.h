@@ -15,16 +15,18 @@
 namespace mlbench::kernels {
 
 // Direct (conv2d_tiled.cu) suits few channels x taps; implicit GEMM (conv_implicit_gemm.cu,
-// every precision but fp64) suits deep layers; constant filters (conv2d_constant_filters.cu,
-// fp32 elements only: C 1 or 3, K <= 16, 3x3, stride 1) suits first layers. `automatic` picks
-// by the shape (and, for constant filters, only when told the elements are fp32).
-enum class ConvAlgorithm { automatic, direct, implicit_gemm, constant_filters };
+// every precision but fp64) suits deep layers; for first layers (fp32 elements only: C 1 or 3,
+// K <= 16, 3x3, stride 1) register filters (conv2d_register_filters.cu, the automatic pick) and
+// the earlier constant filters (conv2d_constant_filters.cu). `automatic` picks by the shape
+// (and, for register filters, only when told the elements are fp32).
+enum class ConvAlgorithm { automatic, direct, implicit_gemm, constant_filters, register_filters };
 
 // Launch configuration chosen once per problem (at prepare, never timed).
 struct Conv2dPlan {
   ConvShape shape;
   bool implicit_gemm = false;
   bool constant_filters = false;  // conv2d_constant_filters.cu; the fields below are unused
+  bool register_filters = false;  // conv2d_register_filters.cu; the fields below are unused
   int pixels_per_thread = 1;    // output columns per thread, 32 apart (1, 2 or 4)
   int filters_per_thread = 8;   // filters each thread accumulates (4..32)
   int channels_per_stage = 1;   // input channels staged in shared memory at once
@@ -39,7 +41,7 @@ std::string conv2d_tiled_unsupported_reason(const ConvShape& shape, bool fp64, i
 
 // Throws std::invalid_argument when conv2d_tiled_unsupported_reason is not empty.
 // float_elements: the plan will run with T = float (fp32, tf32), which `automatic` needs before
-// it picks the constant-filter kernel (it has no 16-bit or fp64 instance).
+// it picks the register-filter kernel (it has no 16-bit or fp64 instance).
 Conv2dPlan plan_conv2d_tiled(const ConvShape& shape, bool fp64, int device,
                              ConvAlgorithm algorithm = ConvAlgorithm::automatic, bool float_elements = false);
 
@@ -51,6 +53,16 @@ std::string describe_constant_filters(const ConvShape& shape);
 // device would race on it (mlbench runs one variant at a time).
 void launch_conv2d_constant_filters(const ConvShape& shape, const float* input, const float* weights, float* output,
                                     cudaStream_t stream);
+// The same contract for conv2d_register_filters.cu (same shapes, its own constant bank).
+std::string conv2d_register_filters_unsupported_reason(const ConvShape& shape);
+std::string describe_register_filters(const ConvShape& shape);
+void launch_conv2d_register_filters(const ConvShape& shape, const float* input, const float* weights, float* output,
+                                    cudaStream_t stream);
+// Tuning (timing test only; C = 3, 9..16 filters): rows per thread x row groups per block of
+// {4x4 (the default), 4x2, 4x8, 2x8, 6x3}. Throws for any other.
+void launch_conv2d_register_filters_variant(const ConvShape& shape, int rows_per_thread, int row_groups,
+                                            const float* input, const float* weights, float* output,
+                                            cudaStream_t stream);
 // A direct-kernel plan with explicit register blocking: pixels_per_thread 1, 2 or 4 and
 // filters_per_thread 4..32 (fp32: pixels x filters <= 64; fp64: <= 16 and filters <= 8).
 // plan_conv2d_tiled picks these by the shape; tests and tuning force them here.

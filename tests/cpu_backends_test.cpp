@@ -129,6 +129,37 @@ TEST(CpuVariant, OutputIsPoisonedBeforeTheFirstRun) {
     }
 }
 
+// With more than 2 threads the OpenMP GEMM packs each B slab together into one shared,
+// double-buffered slab: shapes with several NC-wide column slabs (n > 3072) and KC-deep slabs
+// (k > 512), and teams larger than the rows' micro-panels (threads with no rows still take part
+// in the barriers), must give every element within the fp32 dot-product bound of fp64.
+TEST(CpuGemm, OpenmpSharedBSlabMatchesFp64OnEveryElement) {
+  const auto seed = fresh_seed();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  for (const GemmShape& shape : {GemmShape{20, 3100, 1100}, GemmShape{7, 3200, 600}}) {
+    const GemmProblem problem(shape, Precision::fp32, seed, shape.m);
+    const float* a = problem.a().data<float>();
+    const float* b = problem.b().data<float>();
+    for (int threads : {3, 5, 8}) {
+      SCOPED_TRACE(problem.shape_label() + " threads=" + std::to_string(threads));
+      const HostBuffer out = run_backend("openmp", problem, threads);
+      const float* c = out.data<float>();
+      std::int64_t wrong = 0;
+      for (std::int64_t i = 0; i < shape.m; ++i)
+        for (std::int64_t j = 0; j < shape.n; ++j) {
+          double sum = 0, magnitude = 0;
+          for (std::int64_t p = 0; p < shape.k; ++p) {
+            const double t = static_cast<double>(a[i * shape.k + p]) * b[p * shape.n + j];
+            sum += t;
+            magnitude += std::fabs(t);
+          }
+          if (!(std::fabs(c[i * shape.n + j] - sum) <= (shape.k + 2) * std::ldexp(1.0, -24) * magnitude)) ++wrong;
+        }
+      EXPECT_EQ(wrong, 0);
+    }
+  }
+}
+
 TEST(CpuGemm, EveryBackendMatchesReferenceOnAwkwardShapes) {
   const auto seed = fresh_seed();
   SCOPED_TRACE("seed=" + std::to_string(seed));

@@ -375,61 +375,89 @@ TEST(GpuConvolution, DirectAndImplicitGemmKernelsBothVerifyWhenForced) {
   return ::testing::AssertionFailure() << wrong << " wrong elements, first " << first;
 }
 
-// Edge shapes of the constant-filter kernel: widths that are and are not multiples of 4, that
-// end inside a 128/256-column tile, heights that end inside a 16-row tile, pads 0..2, every
-// filter-count class (4, 8, 16 per thread, with idle slots), batch 2.
-std::vector<ConvShape> constant_filter_edge_shapes() {
+// Edge shapes of the first-layer kernels: widths that are and are not multiples of 4, that
+// end inside a 128/256-column tile, heights that end inside a 16/32-row tile and a 4-row
+// group, pads 0..2, 1..16 filters (odd counts leave a warp's second filter idle), batch 2.
+std::vector<ConvShape> first_layer_edge_shapes() {
   return {{2, 3, 19, 37, 16, 3, 1, 1}, {1, 3, 33, 260, 16, 3, 1, 1}, {1, 3, 17, 130, 9, 3, 1, 0},
           {2, 1, 5, 257, 5, 3, 1, 2},  {1, 1, 1, 1, 1, 3, 1, 1},     {1, 3, 40, 516, 8, 3, 1, 1},
           {1, 3, 3, 3, 4, 3, 1, 0},    {2, 1, 34, 300, 16, 3, 1, 1}, {1, 3, 18, 132, 3, 3, 1, 2}};
 }
 
-TEST(GpuConvolution, ConstantFilterKernelMatchesFp64OnEveryElementOfEdgeShapes) {
+TEST(GpuConvolution, FirstLayerKernelsMatchFp64OnEveryElementOfEdgeShapes) {
   SKIP_WITHOUT_GPU();
   const std::uint64_t seed = fresh_seed();
   SCOPED_TRACE("seed=" + std::to_string(seed));
-  for (const ConvShape& shape : constant_filter_edge_shapes()) {
+  for (const ConvShape& shape : first_layer_edge_shapes()) {
     const ConvProblem problem(shape, Precision::fp32, seed, shape.height);
-    SCOPED_TRACE(problem.shape_label());
-    const auto plan = kernels::plan_conv2d_tiled(shape, false, 0, kernels::ConvAlgorithm::constant_filters);
-    ASSERT_TRUE(plan.constant_filters);
-    const HostBuffer out = run_conv_plan<float>(problem, plan);
-    EXPECT_TRUE(every_conv_element_matches(problem, out));
-    const Verification v = problem.verify(out);
-    EXPECT_TRUE(v.passed) << v.max_error << " > " << v.tolerance << " " << v.detail;
+    for (auto algorithm : {kernels::ConvAlgorithm::register_filters, kernels::ConvAlgorithm::constant_filters}) {
+      const bool registers = algorithm == kernels::ConvAlgorithm::register_filters;
+      SCOPED_TRACE(problem.shape_label() + (registers ? " register filters" : " constant filters"));
+      const auto plan = kernels::plan_conv2d_tiled(shape, false, 0, algorithm);
+      ASSERT_TRUE(registers ? plan.register_filters : plan.constant_filters);
+      const HostBuffer out = run_conv_plan<float>(problem, plan);
+      EXPECT_TRUE(every_conv_element_matches(problem, out));
+      const Verification v = problem.verify(out);
+      EXPECT_TRUE(v.passed) << v.max_error << " > " << v.tolerance << " " << v.detail;
+    }
   }
 }
 
 // Consecutive launches with different filters: each must see its own weights in the constant
 // bank (the copy is ordered before the kernel on the stream).
-TEST(GpuConvolution, ConstantFilterKernelUsesEachLaunchsOwnWeights) {
+TEST(GpuConvolution, FirstLayerKernelsUseEachLaunchsOwnWeights) {
   SKIP_WITHOUT_GPU();
   const std::uint64_t seed = fresh_seed();
   SCOPED_TRACE("seed=" + std::to_string(seed));
   const ConvShape shape{1, 3, 20, 140, 16, 3, 1, 1};
   const ConvProblem first(shape, Precision::fp32, seed, shape.height), second(shape, Precision::fp32, seed + 1, shape.height);
-  const auto plan = kernels::plan_conv2d_tiled(shape, false, 0, kernels::ConvAlgorithm::constant_filters);
-  const HostBuffer out_first = run_conv_plan<float>(first, plan);
-  const HostBuffer out_second = run_conv_plan<float>(second, plan);
-  EXPECT_TRUE(every_conv_element_matches(first, out_first));
-  EXPECT_TRUE(every_conv_element_matches(second, out_second));
+  for (auto algorithm : {kernels::ConvAlgorithm::register_filters, kernels::ConvAlgorithm::constant_filters}) {
+    const auto plan = kernels::plan_conv2d_tiled(shape, false, 0, algorithm);
+    const HostBuffer out_first = run_conv_plan<float>(first, plan);
+    const HostBuffer out_second = run_conv_plan<float>(second, plan);
+    EXPECT_TRUE(every_conv_element_matches(first, out_first));
+    EXPECT_TRUE(every_conv_element_matches(second, out_second));
+  }
 }
 
-TEST(GpuConvolution, AutomaticPlanPicksConstantFiltersOnlyForEligibleFp32Shapes) {
+TEST(GpuConvolution, AutomaticPlanPicksRegisterFiltersOnlyForEligibleFp32Shapes) {
   SKIP_WITHOUT_GPU();
   using kernels::ConvAlgorithm;
   const ConvShape main_job{1, 3, 4096, 4096, 16, 3, 1, 1};
-  EXPECT_TRUE(kernels::plan_conv2d_tiled(main_job, false, 0, ConvAlgorithm::automatic, true).constant_filters);
+  EXPECT_TRUE(kernels::plan_conv2d_tiled(main_job, false, 0, ConvAlgorithm::automatic, true).register_filters);
   // Elements not known to be fp32 (bf16/fp16 plan with fp64 = false), fp64, stride 2, 5x5,
   // 17 filters, 4 channels: the earlier kernels.
-  EXPECT_FALSE(kernels::plan_conv2d_tiled(main_job, false, 0, ConvAlgorithm::automatic, false).constant_filters);
-  EXPECT_FALSE(kernels::plan_conv2d_tiled(main_job, true, 0, ConvAlgorithm::automatic, true).constant_filters);
+  EXPECT_FALSE(kernels::plan_conv2d_tiled(main_job, false, 0, ConvAlgorithm::automatic, false).register_filters);
+  EXPECT_FALSE(kernels::plan_conv2d_tiled(main_job, true, 0, ConvAlgorithm::automatic, true).register_filters);
   for (const ConvShape& other : {ConvShape{1, 3, 64, 64, 16, 3, 2, 1}, ConvShape{1, 3, 64, 64, 16, 5, 1, 2},
                                  ConvShape{1, 3, 64, 64, 17, 3, 1, 1}, ConvShape{1, 4, 64, 64, 16, 3, 1, 1}}) {
-    EXPECT_FALSE(kernels::plan_conv2d_tiled(other, false, 0, ConvAlgorithm::automatic, true).constant_filters);
+    EXPECT_FALSE(kernels::plan_conv2d_tiled(other, false, 0, ConvAlgorithm::automatic, true).register_filters);
+    EXPECT_THROW(kernels::plan_conv2d_tiled(other, false, 0, ConvAlgorithm::register_filters), std::invalid_argument);
     EXPECT_THROW(kernels::plan_conv2d_tiled(other, false, 0, ConvAlgorithm::constant_filters), std::invalid_argument);
   }
+  EXPECT_THROW(kernels::plan_conv2d_tiled(main_job, true, 0, ConvAlgorithm::register_filters), std::invalid_argument);
   EXPECT_THROW(kernels::plan_conv2d_tiled(main_job, true, 0, ConvAlgorithm::constant_filters), std::invalid_argument);
+}
+
+// The register-filter blockings kept for tuning compute the same function as the default one.
+TEST(GpuConvolution, RegisterFilterTuningVariantsMatchFp64OnEveryElement) {
+  SKIP_WITHOUT_GPU();
+  const std::uint64_t seed = fresh_seed();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  const ConvShape shape{2, 3, 37, 300, 16, 3, 1, 1};
+  const ConvProblem problem(shape, Precision::fp32, seed, shape.height);
+  kernels::DeviceBuffer in(problem.input().bytes()), w(problem.weights().bytes()), out_device(problem.output_bytes());
+  ASSERT_EQ(cudaMemcpy(in.get(), problem.input().raw(), in.bytes(), cudaMemcpyHostToDevice), cudaSuccess);
+  ASSERT_EQ(cudaMemcpy(w.get(), problem.weights().raw(), w.bytes(), cudaMemcpyHostToDevice), cudaSuccess);
+  for (const auto& [rows, groups] : std::vector<std::pair<int, int>>{{4, 4}, {4, 2}, {4, 8}, {2, 8}, {6, 3}}) {
+    SCOPED_TRACE("register filters " + std::to_string(rows) + " rows x " + std::to_string(groups) + " groups");
+    ASSERT_EQ(cudaMemset(out_device.get(), 0xFF, out_device.bytes()), cudaSuccess);
+    kernels::launch_conv2d_register_filters_variant(shape, rows, groups, in.as<float>(), w.as<float>(),
+                                                    out_device.as<float>(), nullptr);
+    HostBuffer out(problem.output_precision(), problem.output_size());
+    ASSERT_EQ(cudaMemcpy(out.raw(), out_device.get(), out.bytes(), cudaMemcpyDeviceToHost), cudaSuccess);
+    EXPECT_TRUE(every_conv_element_matches(problem, out));
+  }
 }
 
 // Median of 10 launches of a convolution plan (no L2 flush: these outputs exceed L2 anyway).
@@ -524,7 +552,8 @@ TEST(GpuTiming, DISABLED_GoalShapesMedianKernelTimes) {
   }
 }
 // The main job's convolution (N1 C3 K16 4096^2 3x3 fp32): the earlier direct kernel's best
-// blocking and the default constant-filter kernel, median of
+// blocking, the default register-filter kernel and its tuning blockings, the constant-filter
+// kernel, median of
 // MLBENCH_TIMING_REPS launches (default 10) after 2 warm-ups (none when it is 1, for ncu), each
 // output checked on every element of 2 rows.
 TEST(GpuTiming, DISABLED_MainJobConvolutionBlockings) {
@@ -593,10 +622,20 @@ TEST(GpuTiming, DISABLED_MainJobConvolutionBlockings) {
   time_launch("before: " + direct.describe(), [&] {
     kernels::launch_conv2d_tiled<float>(direct, in.as<float>(), w.as<float>(), out.as<float>(), nullptr);
   });
-  const auto constant = kernels::plan_conv2d_tiled(shape, false, 0, kernels::ConvAlgorithm::automatic, true);
-  time_launch("default: " + constant.describe(), [&] {
+  const auto automatic = kernels::plan_conv2d_tiled(shape, false, 0, kernels::ConvAlgorithm::automatic, true);
+  time_launch("default: " + automatic.describe(), [&] {
+    kernels::launch_conv2d_tiled<float>(automatic, in.as<float>(), w.as<float>(), out.as<float>(), nullptr);
+  });
+  const auto constant = kernels::plan_conv2d_tiled(shape, false, 0, kernels::ConvAlgorithm::constant_filters);
+  time_launch("earlier: " + constant.describe(), [&] {
     kernels::launch_conv2d_tiled<float>(constant, in.as<float>(), w.as<float>(), out.as<float>(), nullptr);
   });
+  for (const auto& [rows, groups] : std::vector<std::pair<int, int>>{{4, 2}, {4, 8}, {2, 8}, {6, 3}}) {
+    time_launch("register filters " + std::to_string(rows) + " rows x " + std::to_string(groups) + " groups", [&] {
+      kernels::launch_conv2d_register_filters_variant(shape, rows, groups, in.as<float>(), w.as<float>(),
+                                                      out.as<float>(), nullptr);
+    });
+  }
 }
 #endif
 
