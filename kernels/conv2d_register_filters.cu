@@ -220,7 +220,8 @@ std::string conv2d_register_filters_unsupported_reason(const ConvShape& s) {
   if (s.channels != 1 && s.channels != 3) return "channels not 1 or 3";
   if (s.filters > kMaxFilters) return fmt::format("more than {} filters", kMaxFilters);
   if (s.pad > 4) return "padding above 4";
-  if (s.height > (1 << 28) || s.width > (1 << 28) || s.out_height() / (kRowsPerThread * kRowGroups) + 1 > 65535 ||
+  // Width bound: row offsets within a block ((row0 + t) * width, t < 32) stay in int.
+  if (s.height > (1 << 28) || s.width > (1 << 25) || s.out_height() / (kRowsPerThread * kRowGroups) + 1 > 65535 ||
       s.batch > 65535) {
     return "image or batch too large for the kernel's grid";
   }
