@@ -203,7 +203,7 @@ void launch_instance(const ConvShape& s, const float* in, const float* w, float*
 }
 
 constexpr int kRowsPerThread = 4;
-constexpr int kRowGroups = 4;
+constexpr int kRowGroups = 8;
 
 // Two filters per warp when K > 8 (8 warps at K = 16), else one (K warps).
 template <int C>
