@@ -197,6 +197,13 @@ Availability cuda_attention_supports(const Problem& problem) {
   return why.empty() ? Availability::yes() : Availability::no(why);
 }
 
+Availability cudnn_attention_supports(const Problem& problem) {
+  // cuDNN 9's fused attention engines take head dims that are multiples of 8 up to 256.
+  const std::int64_t d = problem_cast<AttentionProblem>(problem).shape().head_dim;
+  if (d % 8 != 0 || d > 256) return Availability::no("cuDNN's fused attention takes head_dim a multiple of 8 up to 256");
+  return Availability::yes();
+}
+
 Availability cublas_attention_supports(const Problem& problem) {
   const std::string why = attention_unfused_unsupported(dims_of(problem_cast<AttentionProblem>(problem)));
   return why.empty() ? Availability::yes() : Availability::no(why);

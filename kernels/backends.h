@@ -29,6 +29,7 @@ std::unique_ptr<Variant> make_cublas_attention(const Problem& problem, const Exe
 std::unique_ptr<Variant> make_cudnn_attention(const Problem& problem, const ExecutionConfig& config);
 Availability cuda_attention_supports(const Problem& problem);
 Availability cublas_attention_supports(const Problem& problem);
+Availability cudnn_attention_supports(const Problem& problem);
 
 std::unique_ptr<Variant> make_cuda_softmax(const Problem& problem, const ExecutionConfig& config);
 std::unique_ptr<Variant> make_cudnn_softmax(const Problem& problem, const ExecutionConfig& config);

@@ -55,7 +55,7 @@ std::map<std::string, Wiring> wiring() {
   w["reduction/cuda"] = {cuda_availability, {}, make_cuda_reduction};
   w["reduction/cub"] = {cuda_availability, segment_count_fits_int, make_cub_reduction};
   w["attention/cuda"] = {cuda_availability, cuda_attention_supports, make_cuda_attention};
-  w["attention/cudnn"] = {cudnn_availability, {}, make_cudnn_attention};
+  w["attention/cudnn"] = {cudnn_availability, cudnn_attention_supports, make_cudnn_attention};
   w["attention/cublas"] = {cuda_availability, cublas_attention_supports, make_cublas_attention};
   w["softmax/cuda"] = {cuda_availability, {}, make_cuda_softmax};
   w["softmax/cudnn"] = {cudnn_availability, cudnn_softmax_supports, make_cudnn_softmax};

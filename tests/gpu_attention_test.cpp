@@ -154,6 +154,17 @@ TEST(AttentionGpu, TensorCoreKernelRefusesHeadDimsItCannotLoadAndSaysWhy) {
   }
 }
 
+TEST(AttentionGpu, CudnnRefusesHeadDimsItsEnginesDoNotTakeAndSaysWhy) {
+  SKIP_WITHOUT_GPU();
+  const std::uint64_t seed = fresh_seed();
+  for (std::int64_t d : {12, 264}) {
+    const auto problem = attention(1, 1, 16, d, false, Precision::bf16, seed);
+    const Availability a = gpu_registry().find("attention", "cudnn")->supports(*problem);
+    EXPECT_FALSE(a.available) << d;
+    EXPECT_NE(a.reason.find("head_dim"), std::string::npos) << a.reason;
+  }
+}
+
 TEST(AttentionGpu, EndToEndModeVerifies) {
   SKIP_WITHOUT_GPU();
   const std::uint64_t seed = fresh_seed();
