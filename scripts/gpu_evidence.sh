@@ -46,7 +46,7 @@ fi
 # (scripts/gpu_sanitize_each_test.sh says why; whole programs under racecheck outlast a device
 # call). MLBENCH_SANITIZER_TOOLS and MLBENCH_SANITIZER_PROGRAMS narrow the run.
 tools=(${MLBENCH_SANITIZER_TOOLS:-memcheck racecheck initcheck synccheck})
-programs=(${MLBENCH_SANITIZER_PROGRAMS:-gpu_backends_test gpu_precision_test gpu_tensor_core_test multi_gpu_test gpu_reliability_test})
+programs=(${MLBENCH_SANITIZER_PROGRAMS:-gpu_backends_test gpu_precision_test gpu_tensor_core_test multi_gpu_test gpu_reliability_test gpu_attention_test gpu_rowwise_test})
 for tool in "${tools[@]}"; do
   MLBENCH_SANITIZER_JOBS=$(( (16 + ${#tools[@]} - 1) / ${#tools[@]} )) OUT="$OUT" \
     scripts/gpu_sanitize_each_test.sh "$tool" "${programs[@]}" >/dev/null &
