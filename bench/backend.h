@@ -58,6 +58,10 @@ class Variant {
   // tensor cores, 0 when the inputs are used in the problem's precision. Verification widens
   // its tolerance by what that rounding alone can cause.
   virtual double input_rounding() const { return 0.0; }
+  // Whether every run on the same inputs writes a bitwise identical output (no floating-point
+  // atomics, no run-to-run choice of algorithm). The runner re-checks the output of the last
+  // timed run: bitwise against the verified output when true, by the accuracy check otherwise.
+  virtual bool reproducible() const { return true; }
   // Multi-GPU variants: seconds of the most recent run spent moving data between GPUs (the
   // NCCL phases); 0 for single-device variants.
   virtual double communication_seconds() const { return 0.0; }

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <type_traits>
 #include <random>
 #include <vector>
 
@@ -39,6 +41,139 @@ ConvProblem::ConvProblem(ConvShape shape, Precision precision, std::uint64_t see
   weights_ = HostBuffer(precision, static_cast<std::size_t>(w_count));
   fill_uniform(input_, seed, -1.0, 1.0);
   fill_uniform(weights_, seed + 1, -1.0, 1.0);
+}
+
+namespace {
+std::vector<std::int8_t> small_integers(const HostBuffer& b) {
+  std::vector<std::int8_t> v(b.size());
+  visit_typed(b, [&](const auto* p) {
+    const auto count = static_cast<std::int64_t>(v.size());
+#pragma omp parallel for schedule(static)
+    for (std::int64_t i = 0; i < count; ++i) v[static_cast<std::size_t>(i)] = static_cast<std::int8_t>(to_double(p[i]));
+  });
+  return v;
+}
+}  // namespace
+
+ConvProblem::ConvProblem(const ConvProblem& of, ExactTwinTag)
+    : Problem(of.precision(), of.seed(), of.size()), shape_(of.shape_) {
+  mark_exact_twin();
+  const ConvShape& s = shape_;
+  const std::int64_t taps = s.channels * s.kernel * s.kernel;
+  band_ = std::min<std::int64_t>(taps, static_cast<std::int64_t>(exact_integer_limit(output_precision()) / 4));
+  input_ = HostBuffer(precision(), of.input_.size());
+  weights_ = HostBuffer(precision(), of.weights_.size());
+  const std::uint64_t x_seed = seed() ^ 0x1a9e7ULL, w_seed = seed() ^ 0xf117e5ULL;
+  visit_typed(input_, [&](auto* p) {
+    using T = std::remove_pointer_t<decltype(p)>;
+    const auto count = static_cast<std::int64_t>(input_.size());
+#pragma omp parallel for schedule(static)
+    for (std::int64_t i = 0; i < count; ++i)
+      p[i] = from_double<T>(1.0 + static_cast<double>(twin_hash(x_seed, static_cast<std::uint64_t>(i)) & 1));
+  });
+  const std::int64_t band = band_;
+  visit_typed(weights_, [&](auto* p) {
+    using T = std::remove_pointer_t<decltype(p)>;
+    for (std::int64_t k = 0; k < s.filters; ++k) {
+      const std::int64_t start = (k % taps) * (band % taps) % taps;
+      for (std::int64_t t = 0; t < taps; ++t) {
+        const std::int64_t offset = ((t - start) % taps + taps) % taps;
+        const auto idx = static_cast<std::uint64_t>(k * taps + t);
+        p[idx] = from_double<T>(offset < band ? 1.0 + static_cast<double>(twin_hash(w_seed, idx) & 1) : 0.0);
+      }
+    }
+  });
+  input_int_ = small_integers(input_);
+  weights_int_ = small_integers(weights_);
+}
+
+std::unique_ptr<Problem> ConvProblem::exact_twin() const {
+  return std::unique_ptr<Problem>(new ConvProblem(*this, ExactTwinTag{}));
+}
+
+Verification ConvProblem::check_exact(const HostBuffer& out, ExactMatch match) const {
+  const ConvShape& s = shape_;
+  const std::int64_t OH = s.out_height(), OW = s.out_width();
+  const std::int64_t taps = s.channels * s.kernel * s.kernel, RR = s.kernel * s.kernel;
+  const std::string method = fmt::format(
+      "integer twin (input, filters in {{1,2}}, {} of {} taps per filter), exact int64 weighted sum per output row, {}",
+      band_, taps, to_string(match));
+  if (out.size() != output_size() || out.precision() != output_precision())
+    return exact_verification(false, INFINITY, method, "output has the wrong size or precision");
+  auto out_index = [&](std::int64_t n, std::int64_t k, std::int64_t oh, std::int64_t ow) {
+    return ((n * s.filters + k) * OH + oh) * OW + ow;
+  };
+  auto position = [&](std::int64_t idx) {
+    const std::int64_t ow = idx % OW, oh = idx / OW % OH, k = idx / (OW * OH) % s.filters, n = idx / (OW * OH * s.filters);
+    return fmt::format("out[{}][{}][{}][{}]", n, k, oh, ow);
+  };
+  std::string problem;
+  const std::int64_t bad = first_non_integer(out, match, 4.0 * static_cast<double>(band_), problem);
+  if (bad >= 0) return exact_verification(false, INFINITY, method, position(bad) + ": " + problem);
+
+  if (tap_sums_.empty()) {
+    // |v| <= range keeps every sum below 2^62: |sum v * out| <= 4 band * N * OW * range.
+    const double largest = 4.0 * static_cast<double>(band_) * static_cast<double>(s.batch * OW);
+    const auto range = static_cast<std::int64_t>(std::clamp(std::ldexp(1.0, 62) / largest, 1.0, std::ldexp(1.0, 20)));
+    auto rng = verification_rng(seed());
+    row_weights_ = nonzero_integers(rng, static_cast<std::size_t>(s.batch * OW), range);
+    // T[tap][oh] = sum over (n, ow) of v[n][ow] * the input pixel that tap reads for (oh, ow)
+    tap_sums_.assign(static_cast<std::size_t>(taps * OH), 0);
+#pragma omp parallel for schedule(static)
+    for (std::int64_t oh = 0; oh < OH; ++oh)
+      for (std::int64_t t = 0; t < taps; ++t) {
+        const std::int64_t c = t / RR, r = t / s.kernel % s.kernel, q = t % s.kernel;
+        const std::int64_t ih = oh * s.stride - s.pad + r;
+        if (ih < 0 || ih >= s.height) continue;
+        std::int64_t sum = 0;
+        for (std::int64_t n = 0; n < s.batch; ++n) {
+          const std::int8_t* row = input_int_.data() + ((n * s.channels + c) * s.height + ih) * s.width;
+          const std::int64_t* v = row_weights_.data() + n * OW;
+          for (std::int64_t ow = 0; ow < OW; ++ow) {
+            const std::int64_t iw = ow * s.stride - s.pad + q;
+            if (iw >= 0 && iw < s.width) sum += v[ow] * row[iw];
+          }
+        }
+        tap_sums_[static_cast<std::size_t>(t * OH + oh)] = sum;
+      }
+  }
+  std::int64_t wrong = -1;
+  visit_typed(out, [&](const auto* p) {
+    std::int64_t first = s.filters * OH;
+#pragma omp parallel for schedule(static) reduction(min : first)
+    for (std::int64_t ko = 0; ko < s.filters * OH; ++ko) {
+      const std::int64_t k = ko / OH, oh = ko % OH;
+      std::int64_t got = 0, expected = 0;
+      for (std::int64_t n = 0; n < s.batch; ++n) {
+        const auto* row = p + out_index(n, k, oh, 0);
+        const std::int64_t* v = row_weights_.data() + n * OW;
+        for (std::int64_t ow = 0; ow < OW; ++ow) got += v[ow] * exact_integer(to_double(row[ow]));
+      }
+      for (std::int64_t t = 0; t < taps; ++t)
+        expected += weights_int_[static_cast<std::size_t>(k * taps + t)] * tap_sums_[static_cast<std::size_t>(t * OH + oh)];
+      if (got != expected && ko < first) first = ko;
+    }
+    if (first < s.filters * OH) wrong = first;
+  });
+  if (wrong < 0) return exact_verification(true, 0, method, "");
+  // Name the first wrong output of that row: exact values cost N * OW * taps.
+  const std::int64_t k = wrong / OH, oh = wrong % OH;
+  for (std::int64_t n = 0; n < s.batch; ++n)
+    for (std::int64_t ow = 0; ow < OW; ++ow) {
+      std::int64_t exact = 0;
+      for (std::int64_t t = 0; t < taps; ++t) {
+        const std::int64_t c = t / RR, r = t / s.kernel % s.kernel, q = t % s.kernel;
+        const std::int64_t ih = oh * s.stride - s.pad + r, iw = ow * s.stride - s.pad + q;
+        if (ih < 0 || ih >= s.height || iw < 0 || iw >= s.width) continue;
+        exact += weights_int_[static_cast<std::size_t>(k * taps + t)] *
+                 input_int_[static_cast<std::size_t>(((n * s.channels + c) * s.height + ih) * s.width + iw)];
+      }
+      const double got = out.get(static_cast<std::size_t>(out_index(n, k, oh, ow)));
+      if (exact_integer(got) != exact || (match == ExactMatch::strict && got != static_cast<double>(exact)))
+        return exact_verification(false, std::fabs(got - static_cast<double>(exact)), method,
+                                  fmt::format("out[{}][{}][{}][{}] = {:.9g}, exact {}", n, k, oh, ow, got, exact));
+    }
+  return exact_verification(false, INFINITY, method, fmt::format("filter {} output row {}: weighted sum differs", k, oh));
 }
 
 std::string ConvProblem::shape_label() const {

@@ -3,6 +3,10 @@
 // OH = (H + 2*pad - R) / stride + 1 (likewise OW). No bias.
 #pragma once
 
+#include <cstdint>
+#include <memory>
+#include <vector>
+
 #include "bench/problem.h"
 
 namespace mlbench {
@@ -46,15 +50,34 @@ class ConvProblem final : public Problem {
   // Every element finite, plus exactly computed random samples of the output; errors relative
   // to sum |w * x| over the window.
   double tolerance(double input_rounding = 0.0) const override;
+  // Exact twin: every input pixel an integer in {1, 2}; each filter k holds integers in {1, 2}
+  // on a cyclic band of band() of its C*R*R taps starting at (k * band()) mod (C*R*R), zeros
+  // elsewhere. Every output is then an integer in [0, 4 band()], exact in every precision and
+  // summation order. band() = C*R*R up to C*R*R = 64 (bf16), 512 (fp16), 2^22 (fp32/tf32), any
+  // (fp64); every tap is in some filter's band once K * band() >= C*R*R.
+  std::unique_ptr<Problem> exact_twin() const override;
+  std::int64_t band() const { return band_; }
 
  protected:
   Verification check_output(const HostBuffer& output, double input_rounding) const override;
-
- public:
+  // Every element an integer (strict) or rounded (nearest_integer) within [0, 4 band()], then
+  // one exact int64 weighted sum per output row (k, oh) with random non-zero integer weights
+  // v[n][ow]: sum v * out == sum_taps w * T. A single wrong output changes its row's sum by
+  // e * v != 0, so it is always caught; several wrong outputs of one row escape only if they
+  // cancel exactly (probability below 2^-20).
+  Verification check_exact(const HostBuffer& output, ExactMatch match) const override;
 
  private:
+  struct ExactTwinTag {};
+  ConvProblem(const ConvProblem& of, ExactTwinTag);
+
   ConvShape shape_;
   HostBuffer input_, weights_;
+  // exact twin only: band, the inputs as integers, and T[tap][oh] of the weighted sums
+  // (computed on the first check; the vector v is the same for every check of this twin)
+  std::int64_t band_ = 0;
+  std::vector<std::int8_t> input_int_, weights_int_;
+  mutable std::vector<std::int64_t> tap_sums_, row_weights_;
 };
 
 }  // namespace mlbench

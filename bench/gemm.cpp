@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <type_traits>
 #include <vector>
 
 #include <fmt/format.h>
@@ -21,6 +23,118 @@ GemmProblem::GemmProblem(GemmShape shape, Precision precision, std::uint64_t see
   b_ = HostBuffer(precision, static_cast<std::size_t>(b_count));
   fill_uniform(a_, seed, -1.0, 1.0);
   fill_uniform(b_, seed + 1, -1.0, 1.0);
+}
+
+namespace {
+// The integers an exact twin's inputs hold (0, 1 or 2), for the integer sums of its check.
+std::vector<std::int8_t> small_integers(const HostBuffer& b) {
+  std::vector<std::int8_t> v(b.size());
+  visit_typed(b, [&](const auto* p) {
+    const auto count = static_cast<std::int64_t>(v.size());
+#pragma omp parallel for schedule(static)
+    for (std::int64_t i = 0; i < count; ++i) v[static_cast<std::size_t>(i)] = static_cast<std::int8_t>(to_double(p[i]));
+  });
+  return v;
+}
+}  // namespace
+
+GemmProblem::GemmProblem(const GemmProblem& of, ExactTwinTag)
+    : Problem(of.precision(), of.seed(), of.size()), shape_(of.shape_) {
+  mark_exact_twin();
+  const std::int64_t m = shape_.m, n = shape_.n, k = shape_.k;
+  band_ = std::min<std::int64_t>(k, static_cast<std::int64_t>(exact_integer_limit(output_precision()) / 4));
+  a_ = HostBuffer(precision(), of.a_.size());
+  b_ = HostBuffer(precision(), of.b_.size());
+  const std::uint64_t a_seed = seed() ^ 0xa11ce5ULL, b_seed = seed() ^ 0xb0b5ULL;
+  const std::int64_t band = band_;
+  visit_typed(a_, [&](auto* p) {
+    using T = std::remove_pointer_t<decltype(p)>;
+#pragma omp parallel for schedule(static)
+    for (std::int64_t i = 0; i < m; ++i) {
+      const std::int64_t start = (i % k) * (band % k) % k;  // (i * band) mod K without overflow
+      for (std::int64_t q = 0; q < k; ++q) {
+        const std::int64_t offset = ((q - start) % k + k) % k;
+        const auto idx = static_cast<std::uint64_t>(i * k + q);
+        p[idx] = from_double<T>(offset < band ? 1.0 + static_cast<double>(twin_hash(a_seed, idx) & 1) : 0.0);
+      }
+    }
+  });
+  visit_typed(b_, [&](auto* p) {
+    using T = std::remove_pointer_t<decltype(p)>;
+    const auto count = static_cast<std::int64_t>(k * n);
+#pragma omp parallel for schedule(static)
+    for (std::int64_t idx = 0; idx < count; ++idx)
+      p[idx] = from_double<T>(1.0 + static_cast<double>(twin_hash(b_seed, static_cast<std::uint64_t>(idx)) & 1));
+  });
+  a_int_ = small_integers(a_);
+  b_int_ = small_integers(b_);
+}
+
+std::unique_ptr<Problem> GemmProblem::exact_twin() const {
+  return std::unique_ptr<Problem>(new GemmProblem(*this, ExactTwinTag{}));
+}
+
+Verification GemmProblem::check_exact(const HostBuffer& c, ExactMatch match) const {
+  const std::int64_t m = shape_.m, n = shape_.n, k = shape_.k;
+  const std::string method = fmt::format(
+      "integer twin (A, B in {{1,2}}, {} nonzeros per row of A), freivalds int64 (2 nonzero integer vectors), {}",
+      band_, to_string(match));
+  if (c.size() != output_size() || c.precision() != output_precision())
+    return exact_verification(false, INFINITY, method, "output has the wrong size or precision");
+  const double bound = 4.0 * static_cast<double>(band_);
+  std::string problem;
+  const std::int64_t bad = first_non_integer(c, match, bound, problem);
+  if (bad >= 0)
+    return exact_verification(false, INFINITY, method,
+                              fmt::format("C[{}][{}]: {}", bad / n, bad % n, problem));
+  // |x| <= range keeps every sum below 2^62: |C x|, |A (B x)| <= 4 band * max(N, K) * range.
+  const double largest = 4.0 * static_cast<double>(band_) * static_cast<double>(std::max(n, k));
+  const auto range = static_cast<std::int64_t>(std::clamp(std::ldexp(1.0, 62) / largest, 1.0, std::ldexp(1.0, 20)));
+  auto rng = verification_rng(seed());
+  const std::vector<std::int8_t>& a_int = a_int_;
+  const std::vector<std::int8_t>& b_int = b_int_;
+  std::int64_t wrong_row = m;
+  std::int64_t residual = 0;
+  for (int vector = 0; vector < 2 && wrong_row == m; ++vector) {
+    const std::vector<std::int64_t> x = nonzero_integers(rng, static_cast<std::size_t>(n), range);
+    std::vector<std::int64_t> bx(static_cast<std::size_t>(k));
+#pragma omp parallel for schedule(static)
+    for (std::int64_t q = 0; q < k; ++q) {
+      std::int64_t s = 0;
+      for (std::int64_t j = 0; j < n; ++j) s += b_int[static_cast<std::size_t>(q * n + j)] * x[static_cast<std::size_t>(j)];
+      bx[static_cast<std::size_t>(q)] = s;
+    }
+    std::vector<std::int64_t> row_residual(static_cast<std::size_t>(m));
+    visit_typed(c, [&](const auto* p) {
+#pragma omp parallel for schedule(static)
+      for (std::int64_t i = 0; i < m; ++i) {
+        std::int64_t got = 0, expected = 0;
+        for (std::int64_t j = 0; j < n; ++j)
+          got += exact_integer(to_double(p[i * n + j])) * x[static_cast<std::size_t>(j)];
+        for (std::int64_t q = 0; q < k; ++q) expected += a_int[static_cast<std::size_t>(i * k + q)] * bx[static_cast<std::size_t>(q)];
+        row_residual[static_cast<std::size_t>(i)] = got - expected;
+      }
+    });
+    for (std::int64_t i = 0; i < m; ++i)
+      if (row_residual[static_cast<std::size_t>(i)] != 0) {
+        wrong_row = i;
+        residual = row_residual[static_cast<std::size_t>(i)];
+        break;
+      }
+  }
+  if (wrong_row == m) return exact_verification(true, 0, method, "");
+  // Name the first wrong entry of that row: its exact value costs K * N.
+  const std::int64_t i = wrong_row;
+  for (std::int64_t j = 0; j < n; ++j) {
+    std::int64_t exact = 0;
+    for (std::int64_t q = 0; q < k; ++q) exact += a_int[static_cast<std::size_t>(i * k + q)] * b_int[static_cast<std::size_t>(q * n + j)];
+    const double got = c.get(static_cast<std::size_t>(i * n + j));
+    if (got != static_cast<double>(exact) && !(match == ExactMatch::nearest_integer && exact_integer(got) == exact))
+      return exact_verification(false, std::fabs(got - static_cast<double>(exact)), method,
+                                fmt::format("C[{}][{}] = {:.9g}, exact {}", i, j, got, exact));
+  }
+  return exact_verification(false, static_cast<double>(std::llabs(residual)), method,
+                            fmt::format("row {} of C x differs from A (B x) by {}", i, residual));
 }
 
 std::string GemmProblem::shape_label() const {

@@ -1,6 +1,10 @@
 // GEMM: C = A * B, all matrices row-major; A is M x K, B is K x N, C is M x N.
 #pragma once
 
+#include <cstdint>
+#include <memory>
+#include <vector>
+
 #include "bench/problem.h"
 
 namespace mlbench {
@@ -28,9 +32,23 @@ class GemmProblem final : public Problem {
   // Freivalds' check with random +-1 vectors over the whole of C, plus exactly computed
   // sampled entries; errors are relative to sum_k |a_ik * b_kj|.
   double tolerance(double input_rounding = 0.0) const override;
+  // Exact twin: A and B integers in {1, 2}; each row i of A holds them on a cyclic band of
+  // band() columns starting at (i * band()) mod K (zeros elsewhere), B is dense. Every entry of
+  // C is then an integer in [band(), 4 band()], exact in every precision and any summation order
+  // (all partial sums are non-negative and at most 4 band() <= exact_integer_limit). band() = K
+  // up to K = 64 (bf16), 512 (fp16), 2^22 (fp32/tf32), any K (fp64); every column of A is in
+  // some row's band once M * band() >= K (M = K here, so always).
+  std::unique_ptr<Problem> exact_twin() const override;
+  std::int64_t band() const { return band_; }
 
  protected:
   Verification check_output(const HostBuffer& c, double input_rounding) const override;
+  // Every element an integer (strict) or rounded (nearest_integer) within [0, 4 band()], then
+  // Freivalds' check in exact int64 arithmetic with two random non-zero integer vectors x:
+  // C x == A (B x). A single wrong entry e of C changes (C x)_i by e * x_j != 0, so it is always
+  // caught; several wrong entries of one row escape a vector only if they cancel exactly
+  // (probability below 2^-20 per vector).
+  Verification check_exact(const HostBuffer& c, ExactMatch match) const override;
 
  public:
   // Largest error that passes, relative to sum_k |a_ik b_kj|: 4 (2 u_in + u_acc (2 + sqrt(K))) + 2 u_out,
@@ -39,8 +57,14 @@ class GemmProblem final : public Problem {
   // the stored output (2^-8 for bf16, 2^-11 for fp16).
 
  private:
+  struct ExactTwinTag {};
+  GemmProblem(const GemmProblem& of, ExactTwinTag);
+
   GemmShape shape_;
   HostBuffer a_, b_;
+  std::int64_t band_ = 0;                  // exact twin only
+  std::vector<std::int8_t> a_int_, b_int_;  // exact twin only: A and B as integers
+
 };
 
 }  // namespace mlbench

@@ -3,6 +3,9 @@
 // var_r the population variance of row r. Statistics in fp32 (fp64 for fp64).
 #pragma once
 
+#include <memory>
+#include <stdexcept>
+
 #include "bench/problem.h"
 
 namespace mlbench {
@@ -37,9 +40,12 @@ class LayerNormProblem final : public Problem {
   // variance (relative to z) and the stored rounding can each contribute. Tolerance
   // 2 u_out + u_acc (32 + 4 sqrt(cols)) + 4 u_in.
   double tolerance(double input_rounding = 0.0) const override;
+  // No exact twin yet (issue 13's design: Problem::exact_twin); rows say "exact: none".
+  std::unique_ptr<Problem> exact_twin() const override { return nullptr; }
 
  protected:
   Verification check_output(const HostBuffer& output, double input_rounding) const override;
+  Verification check_exact(const HostBuffer&, ExactMatch) const override { throw std::logic_error("no exact twin"); }
 
  private:
   LayerNormShape shape_;

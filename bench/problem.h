@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -20,6 +21,11 @@ struct Verification {
   std::string method;       // e.g. "freivalds(4 vectors)+sampled(2048 entries), error/sum|a*b|"
   std::string detail;       // first failing location, NaN count, ...
 };
+
+// How an exact check compares: every element must be the exact integer (strict), or is first
+// rounded to the nearest integer (algorithms that are not exact by construction: FFT and
+// Winograd convolution, whose transforms round; they must still land within 0.5).
+enum class ExactMatch { strict, nearest_integer };
 
 class Problem {
  public:
@@ -46,6 +52,20 @@ class Problem {
     return check_output(output, input_rounding);
   }
 
+  // The exact twin: the same workload, shape and precision, with inputs chosen so that the
+  // correct output is known exactly in the variant's arithmetic (small integers whose products
+  // and partial sums every precision holds exactly) and any wrong output element or ignored
+  // input element changes it. The runner prepares each variant a second time on the twin, runs
+  // it once untimed and checks it with verify_exact(). nullptr: the workload has no exact check
+  // (the row's verification.method then says "exact: none").
+  virtual std::unique_ptr<Problem> exact_twin() const = 0;
+  // True for a problem exact_twin() built.
+  bool is_exact_twin() const { return exact_twin_; }
+  // Checks an output of this exact twin against its known exact result (max_error: the largest
+  // deviation found, in output units; tolerance 0). Throws std::logic_error on a problem that is
+  // not an exact twin.
+  Verification verify_exact(const HostBuffer& output, ExactMatch match = ExactMatch::strict) const;
+
   // Host bytes a run needs: inputs, one output per backend plus the verification copy.
   virtual std::size_t input_bytes() const = 0;
   std::size_t output_bytes() const { return output_size() * element_size(output_precision()); }
@@ -65,11 +85,16 @@ class Problem {
   Problem(Precision precision, std::uint64_t seed, std::int64_t size)
       : precision_(precision), seed_(seed), size_(size) {}
   virtual Verification check_output(const HostBuffer& output, double input_rounding) const = 0;
+  // The exact check of an exact twin (verify_exact checks that this is one).
+  virtual Verification check_exact(const HostBuffer& output, ExactMatch match) const = 0;
+  // Marks this problem as an exact twin (called by the workload's exact_twin()).
+  void mark_exact_twin() { exact_twin_ = true; }
 
  private:
   Precision precision_;
   std::uint64_t seed_;
   std::int64_t size_;
+  bool exact_twin_ = false;
 };
 
 // Casts a Problem to the workload's own type; throws std::logic_error on a mismatch.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <limits>
 #include <vector>
 
@@ -43,6 +44,87 @@ ReductionProblem::ReductionProblem(ReductionShape shape, Precision precision, st
   checked_mul(count, static_cast<std::int64_t>(element_size(precision)), "reduction input bytes");
   input_ = HostBuffer(precision, static_cast<std::size_t>(count));
   fill_uniform(input_, seed, 0.0, 1.0);
+}
+
+ReductionProblem::ReductionProblem(const ReductionProblem& of, ExactTwinTag)
+    : Problem(of.precision(), of.seed(), of.size()), shape_(of.shape_) {
+  mark_exact_twin();
+  input_ = HostBuffer(precision(), of.input_.size());
+  const auto segments = static_cast<std::int64_t>(output_size());
+  const auto length = static_cast<std::int64_t>(input_.size()) / segments;
+  block_ = std::max<std::int64_t>(1, (length + (std::int64_t{1} << 17) - 1) >> 17);
+  const std::int64_t block = block_, period = boundary_period();
+  const std::uint64_t x_seed = seed() ^ 0x5ed0c7ULL;
+  const bool max = shape_.op == ReduceOp::max;
+  exact_.assign(static_cast<std::size_t>(segments), 0);
+  visit_typed(input_, [&](auto* p) {
+    using T = std::remove_pointer_t<decltype(p)>;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (std::int64_t seg = 0; seg < segments; ++seg) {
+      T* x = p + seg * length;
+      std::int64_t exact = 0;
+      const std::uint64_t seg_hash = twin_hash(x_seed, static_cast<std::uint64_t>(seg));
+      if (max) {
+        // the unique maximum: in the tail of every other segment (whole tensor: every other seed)
+        const bool in_tail = ((static_cast<std::uint64_t>(seg) + seed()) & 1) == 0;
+        const std::int64_t at = in_tail ? length - 1 : static_cast<std::int64_t>(seg_hash % static_cast<std::uint64_t>(length));
+        for (std::int64_t j = 0; j < length; ++j) {
+          const auto h = twin_hash(seg_hash, static_cast<std::uint64_t>(j));
+          x[j] = from_double<T>(j == at ? -1.0 : -2.0 - static_cast<double>(h & 1));
+        }
+        exact = -1;
+      } else {
+        for (std::int64_t j = 0; j < length; ++j) {
+          const auto h = twin_hash(seg_hash, static_cast<std::uint64_t>(j));
+          const std::int64_t in_block = j % block, in_period = j % period;
+          const std::uint64_t chosen = twin_hash(seg_hash ^ 0xb10cULL, static_cast<std::uint64_t>(j / block)) %
+                                       static_cast<std::uint64_t>(block);
+          const bool nonzero = j == 0 || j == length - 1 || in_period == 0 || in_period == period - 1 ||
+                               in_block == static_cast<std::int64_t>(chosen);
+          const std::int64_t value = nonzero ? 1 + static_cast<std::int64_t>(h & 1) : 0;
+          x[j] = from_double<T>(static_cast<double>(value));
+          exact += value;
+        }
+      }
+      exact_[static_cast<std::size_t>(seg)] = exact;
+    }
+  });
+}
+
+std::unique_ptr<Problem> ReductionProblem::exact_twin() const {
+  return std::unique_ptr<Problem>(new ReductionProblem(*this, ExactTwinTag{}));
+}
+
+Verification ReductionProblem::check_exact(const HostBuffer& out, ExactMatch match) const {
+  const bool max = shape_.op == ReduceOp::max, mean = shape_.op == ReduceOp::mean;
+  const std::string method =
+      max ? "integer twin (-3/-2 and one unique max -1 per segment), exact max"
+          : fmt::format("integer twin ({{0,1,2}}, non-zero at both ends of each segment and every {} elements, "
+                        "1 per {} elements elsewhere), exact {}{}",
+                        boundary_period(), block_, to_string(shape_.op),
+                        mean ? " (mean * count within 0.5 of the exact sum)" : match == ExactMatch::strict ? "" : ", rounded");
+  if (out.size() != output_size() || out.precision() != output_precision())
+    return exact_verification(false, INFINITY, method, "output has the wrong size or precision");
+  const std::int64_t length = static_cast<std::int64_t>(input_.size() / output_size());
+  for (std::size_t seg = 0; seg < exact_.size(); ++seg) {
+    const double got = out.get(seg);
+    const auto exact = static_cast<double>(exact_[seg]);
+    bool right = false;
+    if (mean)
+      right = std::fabs(got * static_cast<double>(length) - exact) < 0.5;
+    else if (max || match == ExactMatch::strict)
+      right = got == exact;
+    else
+      right = std::isfinite(got) && std::nearbyint(got) == exact;
+    if (!right) {
+      const std::string where = exact_.size() > 1 ? fmt::format("row {}: ", seg) : "";
+      return exact_verification(false, std::isfinite(got) ? std::fabs(got - (mean ? exact / static_cast<double>(length) : exact)) : INFINITY,
+                                method, fmt::format("{}{} is {:.9g}, exact {}", where, to_string(shape_.op), got,
+                                                    mean ? fmt::format("{:.9g}", exact / static_cast<double>(length))
+                                                         : fmt::format("{}", exact_[seg])));
+    }
+  }
+  return exact_verification(true, 0, method, "");
 }
 
 std::string ReductionProblem::shape_label() const {

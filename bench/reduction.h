@@ -2,7 +2,10 @@
 // (`rows` outputs, as softmax and layer norm need them).
 #pragma once
 
+#include <cstdint>
+#include <memory>
 #include <optional>
+#include <vector>
 #include <string_view>
 
 #include "bench/problem.h"
@@ -45,15 +48,33 @@ class ReductionProblem final : public Problem {
   // 2^-24 for fp32, bf16 and fp16 inputs, which a blocked or tree summation meets); max must be
   // exact.
   double tolerance(double input_rounding = 0.0) const override;
+  // Exact twin. Sum and mean: integers in {0, 1, 2}, non-zero at the first and last element of
+  // every reduced segment (a row, or the whole tensor), at both sides of every boundary_period()
+  // elements, and at one random place in every block of block() elements (block() = 1, i.e.
+  // every element non-zero, up to 2^17 elements per segment); fewer than 2^18 non-zeros per
+  // segment, so every partial sum is an exact integer below 2^19 in any order. Max: every
+  // element -3 or -2 (negative: a maximum started at 0 shows) and one unique maximum -1 per
+  // segment, at its last element in every other segment (for the whole tensor: on every other
+  // seed), elsewhere at a random place.
+  std::unique_ptr<Problem> exact_twin() const override;
+  std::int64_t block() const { return block_; }
+  std::int64_t boundary_period() const { return 256 * block_; }
 
  protected:
   Verification check_output(const HostBuffer& output, double input_rounding) const override;
-
- public:
+  // Per segment: sum == the exact integer (strict) or rounds to it (nearest_integer); mean:
+  // mean * count within 0.5 of the exact sum; max: equal. Any ignored non-zero input changes
+  // the exact sum by at least 1.
+  Verification check_exact(const HostBuffer& output, ExactMatch match) const override;
 
  private:
+  struct ExactTwinTag {};
+  ReductionProblem(const ReductionProblem& of, ExactTwinTag);
+
   ReductionShape shape_;
   HostBuffer input_;
+  std::int64_t block_ = 1;              // exact twin only
+  std::vector<std::int64_t> exact_;     // exact twin only: sum (sum, mean) or max per segment
 };
 
 }  // namespace mlbench

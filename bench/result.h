@@ -71,6 +71,10 @@ struct VariantResult {
   ResultStatus status = ResultStatus::ok;
   std::string error_message;
   Verification verification;
+  // Seconds mlbench spent checking this row's outputs: the exact check of the exact twin's output
+  // (once per variant, counted in each of its timing modes' rows), the accuracy check and the
+  // re-check after timing. Running the variant on the twin is not counted.
+  double verification_s = 0;
   TimingStats stats;
 
   // derived from the above by finalize_results(); 0 where not applicable

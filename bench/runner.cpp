@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "bench/gpu_selection.h"
+#include "bench/verification.h"
 
 // Google Benchmark's statistics functions, the ones behind its mean/median/stddev/cv
 // aggregates: libbenchmark exports them (1.7 and 1.8), its public header does not declare them.
@@ -201,10 +202,11 @@ std::vector<VariantResult> Runner::run_round(const RunPlan& plan, RunObserver* o
   for (std::size_t i = 0; i < plan.variants.size() && !stop_requested();) {
     const PlannedVariant& first = plan.variants[i];
     const auto problem = make_problem(first.workload, first.size, options_.precision, options_.seed, options_.workload);
+    const auto exact_twin = problem->exact_twin();  // shared like the problem
     for (; i < plan.variants.size() && plan.variants[i].workload == first.workload && plan.variants[i].size == first.size &&
            !stop_requested();
          ++i) {
-      auto rows = run_variant(*problem, *plan.variants[i].backend, plan.variants[i].devices, observer, index, total);
+      auto rows = run_variant(*problem, exact_twin.get(), *plan.variants[i].backend, plan.variants[i].devices, observer, index, total);
       results.insert(results.end(), rows.begin(), rows.end());
     }
   }
@@ -290,7 +292,7 @@ void merge_round(std::vector<VariantResult>& rows, std::vector<VariantResult> ro
   }
 }
 
-std::vector<VariantResult> Runner::run_variant(const Problem& problem, const BackendInfo& backend,
+std::vector<VariantResult> Runner::run_variant(const Problem& problem, const Problem* exact_twin, const BackendInfo& backend,
                                                const std::vector<int>& devices, RunObserver* observer, int& index,
                                                int total) {
   VariantResult base;
@@ -327,11 +329,34 @@ std::vector<VariantResult> Runner::run_variant(const Problem& problem, const Bac
   std::vector<TimingMode> modes = is_gpu(backend.kind) ? std::vector<TimingMode>{TimingMode::kernel, TimingMode::end_to_end}
                                                        : std::vector<TimingMode>{TimingMode::host};
   std::exception_ptr first_failure;  // for the GPU folder's device recovery
+  // The exact check first (Problem::exact_twin), on its own preparation of the variant that is
+  // released before the measured one is prepared: a wrong element fails every timing mode of
+  // the variant, which is then never timed.
+  Verification exact;
+  exact.passed = true;
+  exact.method = "none";
+  double exact_seconds = 0;
   try {
-    variant = backend.prepare(problem, config);
-    modes = variant->timing_modes();
-    base.threads = variant->threads();
-    base.notes = variant->notes();
+    if (exact_twin != nullptr) exact = check_exact_twin(*exact_twin, backend, config, exact_seconds, base.notes);
+    if (!exact.passed) {
+      for (TimingMode mode : modes) {
+        VariantResult r = base;
+        r.timing = mode;
+        r.status = ResultStatus::failed_verification;
+        r.verification = exact;
+        r.verification.method = "exact: " + exact.method;
+        r.verification_s = exact_seconds;
+        if (observer) observer->variant_finished(r);
+        rows.push_back(std::move(r));
+        ++index;
+      }
+      modes.clear();
+    } else {
+      variant = backend.prepare(problem, config);
+      modes = variant->timing_modes();
+      base.threads = variant->threads();
+      base.notes = variant->notes();
+    }
   } catch (const std::exception& e) {
     first_failure = std::current_exception();
     for (TimingMode mode : modes) {
@@ -357,6 +382,8 @@ std::vector<VariantResult> Runner::run_variant(const Problem& problem, const Bac
     const OtherLoadMeter other_load;
     try {
       measure(problem, *variant, mode, r);
+      r.verification.method = "exact: " + exact.method + "; accuracy: " + r.verification.method;
+      r.verification_s += exact_seconds;
       r.other_load_cores = other_load.cores();
       r.notes = variant->notes();  // may have learned more while running (e.g. algorithm)
     } catch (const std::exception& e) {
@@ -374,6 +401,20 @@ std::vector<VariantResult> Runner::run_variant(const Problem& problem, const Bac
   variant.reset();  // release the device's memory and handles before any reset
   if (first_failure && is_gpu(backend.kind)) recover_device(config, first_failure, rows, observer);
   return rows;
+}
+
+Verification Runner::check_exact_twin(const Problem& twin, const BackendInfo& backend, const ExecutionConfig& config,
+                                      double& seconds, std::vector<std::pair<std::string, std::string>>& notes) {
+  const std::unique_ptr<Variant> variant = backend.prepare(twin, config);
+  variant->run(variant->timing_modes().front());
+  HostBuffer output(twin.output_precision(), twin.output_size());
+  output.poison();
+  variant->read_output(output);
+  notes = variant->notes();
+  const auto started = std::chrono::steady_clock::now();
+  Verification v = twin.verify_exact(output, exact_match_for(notes));
+  seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return v;
 }
 
 void Runner::recover_device(const ExecutionConfig& config, std::exception_ptr failure, std::vector<VariantResult>& rows,
@@ -441,7 +482,14 @@ void Runner::measure(const Problem& problem, Variant& variant, TimingMode mode, 
   HostBuffer output(problem.output_precision(), problem.output_size());
   output.poison();
   variant.read_output(output);
+  auto verification_started = std::chrono::steady_clock::now();
+  auto add_verification_time = [&] {
+    result.verification_s +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - verification_started).count();
+  };
   result.verification = problem.verify(output, variant.input_rounding());
+  const std::uint64_t verified_fingerprint = output_fingerprint(output);
+  add_verification_time();
   if (!result.verification.passed) {
     result.status = ResultStatus::failed_verification;
     return;  // a wrong result is never timed
@@ -525,6 +573,35 @@ void Runner::measure(const Problem& problem, Variant& variant, TimingMode mode, 
     auto middle = communication_s.begin() + static_cast<std::ptrdiff_t>(communication_s.size() / 2);
     std::nth_element(communication_s.begin(), middle, communication_s.end());
     result.communication_s = *middle;
+  }
+  if (stats.runs > 0) {
+    // Re-check: the last timed run must have produced what was verified (bitwise, or for a
+    // variant that is not reproducible, within the accuracy tolerance). A variant that computes
+    // correctly once and then does less work is FAILED.
+    verification_started = std::chrono::steady_clock::now();
+    output.poison();
+    variant.read_output(output);
+    const bool identical = output_fingerprint(output) == verified_fingerprint;
+    const bool reproducible = variant.reproducible();
+    if (identical) {
+      result.verification.method += "; re-check after timing: bitwise equal";
+    } else {
+      Verification again = problem.verify(output, variant.input_rounding());
+      again.method = result.verification.method + (reproducible ? "; re-check after timing: bitwise equal"
+                                                                 : "; re-check after timing: accuracy (not reproducible)");
+      if (reproducible || !again.passed) {
+        again.passed = false;
+        again.detail = fmt::format("the last timed run's output differs from the verified one{}{}",
+                                   reproducible ? " (bitwise)" : "", again.detail.empty() ? "" : ": " + again.detail);
+        result.verification = again;
+        result.status = ResultStatus::failed_verification;
+        result.stats = TimingStats{};  // no time without a verified result
+        add_verification_time();
+        return;
+      }
+      result.verification.method = again.method;
+    }
+    add_verification_time();
   }
   if (timed_out)
     return time_out(fmt::format("after {} measured run(s){}", stats.runs,

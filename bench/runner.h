@@ -97,9 +97,14 @@ class Runner {
  private:
   // One pass over the plan (round `round_`).
   std::vector<VariantResult> run_round(const RunPlan& plan, RunObserver* observer, int& index, int total);
-  std::vector<VariantResult> run_variant(const Problem& problem, const BackendInfo& backend,
+  std::vector<VariantResult> run_variant(const Problem& problem, const Problem* exact_twin, const BackendInfo& backend,
                                          const std::vector<int>& devices, RunObserver* observer, int& index, int total);
   void measure(const Problem& problem, Variant& variant, TimingMode mode, VariantResult& result);
+  // The exact check: prepares the backend on the problem's exact twin, runs it once (untimed),
+  // checks the output with Problem::verify_exact; `seconds`: the time of that check. The
+  // variant's notes (the algorithm it chose) go to `notes`.
+  Verification check_exact_twin(const Problem& twin, const BackendInfo& backend, const ExecutionConfig& config,
+                                double& seconds, std::vector<std::pair<std::string, std::string>>& notes);
   // After a GPU variant failed and was destroyed: Registry::device_recovery, its note on the rows.
   void recover_device(const ExecutionConfig& config, std::exception_ptr failure, std::vector<VariantResult>& rows,
                       RunObserver* observer);

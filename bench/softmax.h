@@ -2,6 +2,9 @@
 // m_r the row's maximum (subtracted so that no exp overflows).
 #pragma once
 
+#include <memory>
+#include <stdexcept>
+
 #include "bench/problem.h"
 
 namespace mlbench {
@@ -32,9 +35,12 @@ class SoftmaxProblem final : public Problem {
   // 2 u_out + u_acc (64 + 4 sqrt(cols)) + 32 u_in: the stored rounding, the exp of an argument
   // up to 16 with its rounding, the fp32 sum of cols terms; u_in any input rounding.
   double tolerance(double input_rounding = 0.0) const override;
+  // No exact twin yet (issue 13's design: Problem::exact_twin); rows say "exact: none".
+  std::unique_ptr<Problem> exact_twin() const override { return nullptr; }
 
  protected:
   Verification check_output(const HostBuffer& output, double input_rounding) const override;
+  Verification check_exact(const HostBuffer&, ExactMatch) const override { throw std::logic_error("no exact twin"); }
 
  private:
   SoftmaxShape shape_;

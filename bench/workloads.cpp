@@ -96,11 +96,14 @@ std::size_t estimate_host_bytes(const std::string& workload, std::int64_t size, 
   std::int64_t elements = 0;       // problem buffers, in the input type
   std::int64_t output_bytes = 0;   // the copy read back for verification
   std::int64_t widened = 0;        // fp32 elements a CPU backend widens 16-bit inputs into
+  std::int64_t twin_inputs = 0;    // the exact twin's inputs (Problem::exact_twin) ...
+  std::int64_t twin_copies = 0;    // ... and the int8 copies its check reads
   if (info->name == "gemm") {
     const std::int64_t square = checked_mul(size, size, "GEMM size");
     elements = checked_mul(square, 3, "GEMM size");  // A, B, C
     output_bytes = checked_mul(square, es, "GEMM output bytes");
     widened = square;  // B
+    twin_inputs = twin_copies = checked_mul(square, 2, "GEMM size");
   } else if (info->name == "convolution") {
     const ConvShape s = conv_shape(size, options.convolution);
     validate_shape(s, precision);
@@ -110,6 +113,7 @@ std::size_t estimate_host_bytes(const std::string& workload, std::int64_t size, 
     elements = in + out + weights;
     output_bytes = checked_mul(out, es, "convolution output bytes");
     widened = in + weights;
+    twin_inputs = twin_copies = in + weights;
   } else if (info->name == "attention") {
     check_not_tf32(precision, "attention");
     const AttentionShape s = attention_shape(size, options.attention);
@@ -138,10 +142,13 @@ std::size_t estimate_host_bytes(const std::string& workload, std::int64_t size, 
     if (precision == Precision::tf32)
       throw InputError("reductions take fp64, fp32, bf16 or fp16 inputs (tf32 only changes multiplications)");
     elements = checked_mul(size, size, "reduction input") + size;
+    twin_inputs = checked_mul(size, size, "reduction input");
     output_bytes = checked_mul(size, 4, "reduction output bytes");  // fp32 results, one per row at most
   }
   std::int64_t bytes = checked_mul(elements, es, "problem bytes");
   bytes = checked_add(bytes, output_bytes, "problem bytes");
+  bytes = checked_add(bytes, checked_add(checked_mul(twin_inputs, es, "exact twin bytes"), twin_copies, "exact twin bytes"),
+                      "problem bytes");
   if (is_16bit(precision)) bytes = checked_add(bytes, checked_mul(widened, 4, "fp32 workspace bytes"), "problem bytes");
   return static_cast<std::size_t>(bytes);
 }

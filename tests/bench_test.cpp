@@ -190,14 +190,16 @@ TEST(Workloads, HostEstimateCountsTheProblemTheVerificationCopyAndTheFp32Widenin
   const WorkloadOptions o;
   const std::size_t n2 = 100 * 100;
   // GEMM: A, B, C in the input type, C read back, and B widened to fp32 for the 16-bit types.
-  EXPECT_EQ(estimate_host_bytes("gemm", 100, Precision::fp32, o), 3 * n2 * 4 + n2 * 4);
-  EXPECT_EQ(estimate_host_bytes("gemm", 100, Precision::bf16, o), 3 * n2 * 2 + n2 * 2 + n2 * 4);
+  // + the exact twin's A and B, and their int8 copies
+  EXPECT_EQ(estimate_host_bytes("gemm", 100, Precision::fp32, o), 3 * n2 * 4 + n2 * 4 + 2 * n2 * (4 + 1));
+  EXPECT_EQ(estimate_host_bytes("gemm", 100, Precision::bf16, o), 3 * n2 * 2 + n2 * 2 + n2 * 4 + 2 * n2 * (2 + 1));
   // Reduction: input and reference, one fp32 result per row read back.
-  EXPECT_EQ(estimate_host_bytes("reduction", 100, Precision::fp64, o), (n2 + 100) * 8 + 100 * 4);
+  EXPECT_EQ(estimate_host_bytes("reduction", 100, Precision::fp64, o), (n2 + 100) * 8 + 100 * 4 + n2 * 8);
   // Convolution (3x3, same padding, C3 K16): input, filters, output; output read back; input
   // and filters widened for fp16.
   const std::size_t in = 3 * n2, weights = 16 * 3 * 9, out = 16 * n2;
-  EXPECT_EQ(estimate_host_bytes("convolution", 100, Precision::fp16, o), (in + weights + out) * 2 + out * 2 + (in + weights) * 4);
+  EXPECT_EQ(estimate_host_bytes("convolution", 100, Precision::fp16, o),
+            (in + weights + out) * 2 + out * 2 + (in + weights) * 4 + (in + weights) * (2 + 1));
   EXPECT_THROW(checked_add(std::numeric_limits<std::int64_t>::max(), 1, "x"), InputError);
 }
 

@@ -277,7 +277,8 @@ class PerRoundVariant : public Variant {
 BackendInfo per_round_backend(int* prepared, int wrong_in_round) {
   BackendInfo b = scripted_backend("rounds", BackendKind::cpu, {1e-3});
   b.prepare = [prepared, wrong_in_round](const Problem& p, const ExecutionConfig&) {
-    return std::make_unique<PerRoundVariant>(p, ++*prepared, wrong_in_round);
+    // the runner also prepares each round's variant on the exact twin: not a round of its own
+    return std::make_unique<PerRoundVariant>(p, p.is_exact_twin() ? -1 : ++*prepared, wrong_in_round);
   };
   return b;
 }
