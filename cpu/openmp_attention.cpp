@@ -211,7 +211,7 @@ class OpenmpAttention final : public CpuVariant {
           store_unaligned(row + j, p);
           sum += p;
         }
-        alpha[r] = std::exp2(m[r] - m_new);  // 0 on the first block (m = -inf)
+        alpha[r] = m_new == m[r] ? A(1) : std::exp2(m[r] - m_new);  // 0 on the first block (m = -inf)
         l[r] = l[r] * alpha[r] + lane_sum<A>(sum);
         m[r] = m_new;
       }

@@ -148,18 +148,23 @@ inline void store_vector(T* p, typename Simd<arithmetic_t<T>>::Vector v) {
   else store_narrowed(p, v);
 }
 
-// Sum and maximum of the lanes of a vector.
+// Sum and maximum of the lanes of a vector, as a tree (log2(lanes) dependent steps instead of
+// a chain through every lane).
 template <class A>
 inline A lane_sum(typename Simd<A>::Vector v) {
-  A s = 0;
-  for (int l = 0; l < kLanes<A>; ++l) s += v[l];
-  return s;
+  A lanes[kLanes<A>];
+  std::memcpy(lanes, &v, sizeof lanes);
+  for (int width = kLanes<A> / 2; width >= 1; width /= 2)
+    for (int l = 0; l < width; ++l) lanes[l] += lanes[l + width];
+  return lanes[0];
 }
 template <class A>
 inline A lane_max(typename Simd<A>::Vector v) {
-  A m = v[0];
-  for (int l = 1; l < kLanes<A>; ++l) m = m > v[l] ? m : v[l];
-  return m;
+  A lanes[kLanes<A>];
+  std::memcpy(lanes, &v, sizeof lanes);
+  for (int width = kLanes<A> / 2; width >= 1; width /= 2)
+    for (int l = 0; l < width; ++l) lanes[l] = lanes[l] > lanes[l + width] ? lanes[l] : lanes[l + width];
+  return lanes[0];
 }
 
 }  // namespace mlbench::cpu
