@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# The end-of-session GPU evidence, in two device calls on one warm machine (the build folder
+# outside the tree survives between them):
+#   scripts/gpu_session_evidence.sh tests   build everything, ctest (GPU tests included),
+#                                           compute-sanitizer memcheck of the first-layer
+#                                           convolution tests, the CUDA mutation checks
+#   scripts/gpu_session_evidence.sh bench   peaks, the main job exactly as README runs it, the
+#                                           goal shapes of issues 17 and 20, and the zero-false-
+#                                           failure sweep of issue 13 over the GPU backends
+# Everything lands in $OUT as one tarball per mode plus a summary (the device tool returns at
+# most 8 files). MLBENCH_GPU_BUILD names the build folder (default /tmp/build-session).
+set -uo pipefail
+mode=${1:?usage: gpu_session_evidence.sh tests|bench}
+cd "$(dirname "$0")/.."
+OUT=${OUT:-out}
+R="$OUT/$mode"
+mkdir -p "$R"
+B=${MLBENCH_GPU_BUILD:-/tmp/build-session}
+[ -x /opt/gcc/bin/g++ ] && export CUDAHOSTCXX=/opt/gcc/bin/g++
+S="$OUT/summary-$mode.txt"
+say() { echo "$*" | tee -a "$S"; }
+started=$(date +%s)
+elapsed() { echo $(($(date +%s) - started)); }
+pack() { tar czf "$OUT/$mode.tgz" -C "$OUT" "$mode"; }
+say "== $mode $(date -u +%FT%TZ) commit $(cat .gpu-commit 2>/dev/null || echo unknown)"
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm,power.limit --format=csv,noheader | tee -a "$S"
+lscpu | grep -E "Model name|^CPU\(s\)" | tee -a "$S"
+
+if [ "$mode" = tests ]; then
+  cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 >"$R/configure.log" 2>&1 &&
+    cmake --build "$B" -j16 >"$R/build.log" 2>&1 || { tail -40 "$R/build.log" | tee -a "$S"; pack; exit 1; }
+  say "build done at $(elapsed) s"
+  # Every test but the back-to-back agreement test (it needs a quiet machine of its own).
+  timeout 300 ctest --test-dir "$B" --output-on-failure -j6 -E 'QuickRunsAgree' >"$R/ctest.log" 2>&1
+  say "ctest exit $? at $(elapsed) s: $(grep -E 'tests passed|tests failed' "$R/ctest.log")"
+  grep -E "\(Failed\)|\(Timeout\)|\(SEGFAULT\)|\(Subprocess aborted\)" "$R/ctest.log" | tee -a "$S"
+  pack
+  # memcheck of the convolution kernels this session added (one process per test case).
+  ln -sfn "$B" build-gpu
+  OUT="$R" MLBENCH_SANITIZER_JOBS=12 MLBENCH_SANITIZER_TEST_TIMEOUT=120 MLBENCH_SANITIZER_EXCLUDE='Timing|Large|Throughput|Sticky|OutOfMemory|Precision|Gemm|Reduction|Tensor' \
+    timeout 200 scripts/gpu_sanitize_each_test.sh memcheck gpu_backends_test >/dev/null 2>&1
+  sort "$R/logs/each-memcheck-summary.txt" 2>/dev/null | tee -a "$S"
+  say "memcheck done at $(elapsed) s"
+  pack
+  if [ -x scripts/mutation_check.sh ]; then
+    timeout $((560 - $(elapsed))) scripts/mutation_check.sh --cuda >"$R/mutation-cuda.log" 2>&1
+    say "mutation_check --cuda exit $? at $(elapsed) s"
+    tail -25 "$R/mutation-cuda.log" | tee -a "$S"
+  fi
+  pack
+  exit 0
+fi
+
+M="$B/mlbench"
+[ -x "$M" ] || { say "no build at $B: run the tests mode first on this machine"; exit 1; }
+"$M" --version | tee -a "$S"
+"$M" peak --refresh-peaks >"$R/peaks.txt" 2>&1
+say "peak exit $?"
+bench() {  # name, timeout, mlbench arguments...
+  local name=$1 limit=$2
+  shift 2
+  [ "$(elapsed)" -lt 540 ] || { say "-- $name skipped (time)"; return; }
+  timeout "$limit" "$M" "$@" --json "$R/$name.json" --markdown "$R/$name.md" >"$R/$name.log" 2>&1
+  say "-- $name (exit $?, $(elapsed) s): mlbench $*"
+  grep -E "^[a-z0-9-]+ +(host|kernel|end to end)" "$R/$name.log" | tee -a "$S"
+  pack
+}
+# The main job exactly as README's command 1 runs it.
+bench main-job-convolution-4096 150 convolution --size 4096
+bench gemm-fp32-4096 120 gemm --size 4096 --backends openmp,openblas,cuda,cublas,cublas-tf32 --time-budget 1
+bench gemm-bf16-8192 90 gemm --size 8192 --precision bf16 --backends cuda,cublas --time-budget 1
+bench attention-bf16-b1h16s4096d128 90 attention --precision bf16 --backends openmp,cuda,cudnn,cublas --batch 1 --heads 16 --seq 4096 --head-dim 128 --time-budget 1
+bench attention-fp32-b1h16s4096d128 90 attention --precision fp32 --backends openmp,openblas,cuda,cublas --batch 1 --heads 16 --seq 4096 --head-dim 128 --time-budget 1
+bench softmax-fp32-16384x4096 60 softmax --size 4096 --rows 16384 --backends openmp,cuda,cudnn --time-budget 1
+bench layernorm-fp32-16384x4096 60 layernorm --size 4096 --rows 16384 --backends openmp,cuda --time-budget 1
+# Issue 13: no false failure at awkward sizes, every GPU backend, every precision it has (tf32
+# has no reduction, softmax, layer norm or attention problem: gemm and convolution alone).
+awkward=(--size 1,7,33,257,1000,1025 --repetitions 1 --warmup 1 --time-budget 0.01 --no-peaks --quiet)
+bench awkward-fp32 75 all --precision fp32 --backends cuda,cublas,cublas-tf32,cudnn,cub "${awkward[@]}"
+bench awkward-fp64 75 all --precision fp64 --backends cuda,cublas,cudnn,cub "${awkward[@]}"
+bench awkward-bf16 75 all --precision bf16 --backends cuda,cublas,cudnn,cub "${awkward[@]}"
+bench awkward-fp16 75 all --precision fp16 --backends cuda,cublas,cudnn,cub "${awkward[@]}"
+bench awkward-tf32-gemm 40 gemm --precision tf32 --backends cuda,cublas,cublas-tf32 "${awkward[@]}"
+bench awkward-tf32-conv 40 convolution --precision tf32 --backends cuda,cudnn "${awkward[@]}"
+for f in "$R"/*.md; do echo "### $(basename "$f")"; cat "$f"; done >"$OUT/reports-$mode.md"
+say "all done at $(elapsed) s"
+pack
