@@ -49,6 +49,86 @@ AttentionProblem::AttentionProblem(AttentionShape shape, Precision precision, st
   max_k_norm_ = max_row_norm(k_, rows, shape.head_dim);
 }
 
+namespace {
+// The largest integer the input type holds exactly with every smaller one (the twin's c_j).
+double twin_integer_limit(Precision p) {
+  switch (p) {
+    case Precision::bf16: return 256;
+    case Precision::fp16: return 2048;
+    default: return double(1 << 20);
+  }
+}
+// L of the twin: the smallest power of two >= 1100 sqrt(D).
+double twin_query_scale(std::int64_t head_dim) {
+  double l = 1;
+  while (l < 1100.0 * std::sqrt(static_cast<double>(head_dim))) l *= 2;
+  return l;
+}
+}  // namespace
+
+AttentionProblem::AttentionProblem(const AttentionProblem& of, ExactTwinTag)
+    : Problem(of.precision(), of.seed(), of.size()), shape_(of.shape_) {
+  mark_exact_twin();
+  const std::int64_t S = shape_.seq, D = shape_.head_dim, BH = shape_.batch * shape_.heads;
+  const std::int64_t groups = std::min(D, S);
+  const double limit = twin_integer_limit(precision()), big = twin_query_scale(D);
+  q_ = HostBuffer(precision(), of.q_.size());
+  k_ = HostBuffer(precision(), of.k_.size());
+  v_ = HostBuffer(precision(), of.v_.size());
+  winner_.assign(static_cast<std::size_t>(BH * S), 0);
+  const std::uint64_t base = seed() ^ 0xa77e1ULL;
+  auto c_of = [&](std::int64_t j) {
+    const double c = static_cast<double>(1 + j / groups);
+    return c <= limit ? c : 0.0;
+  };
+#pragma omp parallel for schedule(static)
+  for (std::int64_t row = 0; row < BH * S; ++row) {
+    const std::int64_t i = row % S;
+    const std::size_t at = static_cast<std::size_t>(row * D);
+    const std::uint64_t h = twin_hash(base, static_cast<std::uint64_t>(row));
+    for (std::int64_t d = 0; d < D; ++d) {
+      q_.set(at + static_cast<std::size_t>(d), 0.0);
+      k_.set(at + static_cast<std::size_t>(d), d == i % groups ? c_of(i) : 0.0);
+      v_.set(at + static_cast<std::size_t>(d),
+             static_cast<double>(static_cast<std::int64_t>(twin_hash(h, static_cast<std::uint64_t>(d)) % 17) - 8));
+    }
+    // the group of row i: random (causal: that of a random visible key)
+    const std::int64_t pick = static_cast<std::int64_t>((h >> 16) % static_cast<std::uint64_t>(shape_.causal ? i + 1 : S));
+    const std::int64_t group = pick % groups;
+    q_.set(at + static_cast<std::size_t>(group), big);
+    // winner: the latest visible key of the group whose c is not 0
+    const std::int64_t last = shape_.causal ? i : S - 1;
+    std::int64_t w = last - ((last - group) % groups + groups) % groups;  // latest key of the group <= last
+    while (c_of(w) == 0) w -= groups;
+    winner_[static_cast<std::size_t>(row)] = w;
+  }
+}
+
+std::unique_ptr<Problem> AttentionProblem::exact_twin() const {
+  if (precision() == Precision::fp16 && twin_query_scale(shape_.head_dim) > 32768) return nullptr;
+  return std::unique_ptr<Problem>(new AttentionProblem(*this, ExactTwinTag{}));
+}
+
+Verification AttentionProblem::check_exact(const HostBuffer& out, ExactMatch) const {
+  const std::string method = "twin (one-hot attention: each row's weights exactly 1 on one key, 0 elsewhere), O_i "
+                             "exactly equal to that key's V row";
+  if (out.size() != output_size() || out.precision() != output_precision())
+    return exact_verification(false, INFINITY, method, "output has the wrong size or precision");
+  const std::int64_t S = shape_.seq, D = shape_.head_dim, BH = shape_.batch * shape_.heads;
+  for (std::int64_t row = 0; row < BH * S; ++row) {
+    const std::int64_t bh = row / S, w = winner_[static_cast<std::size_t>(row)];
+    for (std::int64_t d = 0; d < D; ++d) {
+      const double got = out.get(static_cast<std::size_t>(row * D + d));
+      const double exact = v_.get(static_cast<std::size_t>((bh * S + w) * D + d));
+      if (!(got == exact))
+        return exact_verification(false, std::isfinite(got) ? std::fabs(got - exact) : INFINITY, method,
+                                  fmt::format("O[bh {}][{}][{}] is {:.9g}, V[{}][{}] is {:.9g}", bh, row % S, d, got, w,
+                                              d, exact));
+    }
+  }
+  return exact_verification(true, 0, method, "");
+}
+
 double AttentionProblem::scale() const { return 1.0 / std::sqrt(static_cast<double>(shape_.head_dim)); }
 
 std::string AttentionProblem::shape_label() const {

@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <stdexcept>
+#include <vector>
 
 #include "bench/problem.h"
 
@@ -45,8 +46,18 @@ class AttentionProblem final : public Problem {
   // keys and over D, with A = max|q| max|k| / sqrt(D) bounding |score| (Cauchy-Schwarz, from
   // the inputs); u_in any rounding of the inputs (TF32).
   double tolerance(double input_rounding = 0.0) const override;
-  // No exact twin yet (issue 13's design: Problem::exact_twin); rows say "exact: none".
-  std::unique_ptr<Problem> exact_twin() const override { return nullptr; }
+  // Exact twin: attention whose weights are exactly one-hot, so that O_i is exactly one row of
+  // V. Keys fall into G = min(D, S) groups (key j in group j mod G); k_j = c_j e_(j mod G) with
+  // c_j = 1 + j / G (0 past the largest integer the input type holds); q_i = L e_h(i), L a power
+  // of two >= 1100 sqrt(D), h(i) a random group (causal: the group of a random key <= i). Row i's
+  // scores are L c_j / sqrt(D) for the keys of its group and 0 for all others; the latest visible
+  // key of the group wins by >= 1100, so every other weight is exactly 0 (exp(-1100) underflows
+  // in fp64 too) and its own exactly 1, in every precision, also after rounding P to 16 bits.
+  // V holds integers in [-8, 8]. A causal kernel that looks at keys past i picks a later key of
+  // the group; a wrong element, or a winner's V or K element ignored, changes O. Keys that win
+  // no row are not tested by the twin (the fp64 check covers them). nullptr for fp16 when
+  // D > 887 (L would pass fp16's range).
+  std::unique_ptr<Problem> exact_twin() const override;
 
   // Up to this many multiply-adds of scores (B H S^2 D) every element of O is checked exactly.
   static constexpr double kDefaultExhaustiveWork = double(std::int64_t{1} << 36);
@@ -68,10 +79,14 @@ class AttentionProblem final : public Problem {
   // O_id off by e fails that when e |x_d| exceeds the tolerance times sum_d' (sum_j P_ij|V_jd'|) |x_d'|,
   // about D/2 times the tolerance of an exactly checked element.
   Verification check_output(const HostBuffer& output, double input_rounding) const override;
-  Verification check_exact(const HostBuffer&, ExactMatch) const override { throw std::logic_error("no exact twin"); }
+  // Every element of O_i equal to V_w(i), w(i) the winning key (both matches alike).
+  Verification check_exact(const HostBuffer& output, ExactMatch match) const override;
 
  private:
   double score_bound() const;  // A above
+  struct ExactTwinTag {};
+  AttentionProblem(const AttentionProblem& of, ExactTwinTag);
+  std::vector<std::int64_t> winner_;  // exact twin: the key each query row must copy
   AttentionShape shape_;
   HostBuffer q_, k_, v_;
   double max_q_norm_ = 0, max_k_norm_ = 0;

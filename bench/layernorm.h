@@ -40,14 +40,22 @@ class LayerNormProblem final : public Problem {
   // variance (relative to z) and the stored rounding can each contribute. Tolerance
   // 2 u_out + u_acc (32 + 4 sqrt(cols)) + 4 u_in.
   double tolerance(double input_rounding = 0.0) const override;
-  // No exact twin yet (issue 13's design: Problem::exact_twin); rows say "exact: none".
-  std::unique_ptr<Problem> exact_twin() const override { return nullptr; }
+  // The twin: layer norm's output is not an integer for any useful input (1/sqrt of a variance,
+  // and GPU kernels merge partial statistics with divisions), so this twin is checked against
+  // fp64 with the same tolerance, not exactly. Its inputs make every element matter: x in
+  // {-2, -1, 1, 2, 3, 4} (never 0, so an element read as 0, or skipped, moves its own output
+  // by at least |gamma| rstd, far above the tolerance), gamma in {0.5, 0.75, ..., 1.5}, beta in
+  // {-0.5, -0.25, ..., 0.5} (exact in every type).
+  std::unique_ptr<Problem> exact_twin() const override;
 
  protected:
   Verification check_output(const HostBuffer& output, double input_rounding) const override;
-  Verification check_exact(const HostBuffer&, ExactMatch) const override { throw std::logic_error("no exact twin"); }
+  // check_output (every element, the fp64 tolerance) on the twin's inputs.
+  Verification check_exact(const HostBuffer& output, ExactMatch match) const override;
 
  private:
+  struct ExactTwinTag {};
+  LayerNormProblem(const LayerNormProblem& of, ExactTwinTag);
   LayerNormShape shape_;
   HostBuffer input_, gamma_, beta_;
 };

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include <fmt/format.h>
@@ -41,6 +42,66 @@ SoftmaxProblem::SoftmaxProblem(SoftmaxShape shape, Precision precision, std::uin
   checked_mul(count, static_cast<std::int64_t>(element_size(precision)), "softmax input bytes");
   input_ = HostBuffer(precision, static_cast<std::size_t>(count));
   fill_uniform(input_, seed, -8.0, 8.0);
+}
+
+SoftmaxProblem::SoftmaxProblem(const SoftmaxProblem& of, ExactTwinTag)
+    : Problem(of.precision(), of.seed(), of.size()), shape_(of.shape_) {
+  mark_exact_twin();
+  input_ = HostBuffer(precision(), of.input_.size());
+  const std::int64_t rows = shape_.rows, cols = shape_.cols;
+  int largest_power = 0;  // k = 2^j <= min(cols, 1024)
+  while (largest_power < 10 && (std::int64_t{2} << largest_power) <= cols) ++largest_power;
+  const std::uint64_t base = seed() ^ 0x50f7a11ULL;
+  constexpr double kLow[4] = {-1024, -1536, -2048, -3072};  // exact in bf16 and fp16
+  visit_typed(input_, [&](auto* p) {
+    using T = std::remove_pointer_t<decltype(p)>;
+#pragma omp parallel for schedule(static)
+    for (std::int64_t r = 0; r < rows; ++r) {
+      T* x = p + r * cols;
+      const std::uint64_t h = twin_hash(base, static_cast<std::uint64_t>(r));
+      const std::int64_t k = std::int64_t{1} << (h % static_cast<std::uint64_t>(largest_power + 1));
+      const std::int64_t step = cols / k, span = (k - 1) * step;
+      const std::int64_t first =
+          r % 2 == 0 ? cols - 1 - span : static_cast<std::int64_t>((h >> 8) % static_cast<std::uint64_t>(cols - span));
+      const double c = static_cast<double>(1 + (h >> 40) % 4) * (((h >> 50) & 1) != 0 ? -1.0 : 1.0);
+      for (std::int64_t j = 0; j < cols; ++j)
+        x[j] = from_double<T>(kLow[twin_hash(h, static_cast<std::uint64_t>(j)) % 4]);
+      for (std::int64_t t = 0; t < k; ++t) x[first + t * step] = from_double<T>(c);
+    }
+  });
+}
+
+std::unique_ptr<Problem> SoftmaxProblem::exact_twin() const {
+  return std::unique_ptr<Problem>(new SoftmaxProblem(*this, ExactTwinTag{}));
+}
+
+Verification SoftmaxProblem::check_exact(const HostBuffer& out, ExactMatch) const {
+  const std::string method = "twin (2^j equal maxima per row, the rest <= max - 1020), exactly 2^-j or 0";
+  if (out.size() != output_size() || out.precision() != output_precision())
+    return exact_verification(false, INFINITY, method, "output has the wrong size or precision");
+  const std::int64_t rows = shape_.rows, cols = shape_.cols;
+  std::int64_t bad = -1;
+  double deviation = 0, bad_got = 0, bad_exact = 0;
+  for (std::int64_t r = 0; r < rows && bad < 0; ++r) {
+    const std::size_t base = static_cast<std::size_t>(r * cols);
+    std::int64_t k = 0;
+    for (std::int64_t j = 0; j < cols; ++j) k += input_.get(base + j) > -512 ? 1 : 0;
+    for (std::int64_t j = 0; j < cols; ++j) {
+      const double exact = input_.get(base + j) > -512 ? 1.0 / static_cast<double>(k) : 0.0;
+      const double got = out.get(base + j);
+      if (!(got == exact)) {
+        bad = r * cols + j;
+        deviation = std::isfinite(got) ? std::fabs(got - exact) : INFINITY;
+        bad_got = got;
+        bad_exact = exact;
+        break;
+      }
+    }
+  }
+  if (bad >= 0)
+    return exact_verification(false, deviation, method,
+                              fmt::format("y[{}][{}] is {:.9g}, exact {:.9g}", bad / cols, bad % cols, bad_got, bad_exact));
+  return exact_verification(true, 0, method, "");
 }
 
 std::string SoftmaxProblem::shape_label() const { return fmt::format("{}x{}", shape_.rows, shape_.cols); }

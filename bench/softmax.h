@@ -35,14 +35,22 @@ class SoftmaxProblem final : public Problem {
   // 2 u_out + u_acc (64 + 4 sqrt(cols)) + 32 u_in: the stored rounding, the exp of an argument
   // up to 16 with its rounding, the fp32 sum of cols terms; u_in any input rounding.
   double tolerance(double input_rounding = 0.0) const override;
-  // No exact twin yet (issue 13's design: Problem::exact_twin); rows say "exact: none".
-  std::unique_ptr<Problem> exact_twin() const override { return nullptr; }
+  // Exact twin: in every row k = 2^j equal maxima (j random, k <= min(cols, 1024)), evenly
+  // spaced (the last one at the last column in every other row), of a random value c in
+  // {-4..-1, 1..4}; every other element -1024, -1536, -2048 or -3072. exp(0) = 1 and
+  // exp(<= -1020) = 0 in every precision's arithmetic (fp64 included), so the output is exactly
+  // 1/k at the maxima and 0 elsewhere, in every output type. An element read as 0 instead of
+  // its value (c != 0, the others far below) changes the row; so does any wrong element.
+  std::unique_ptr<Problem> exact_twin() const override;
 
  protected:
   Verification check_output(const HostBuffer& output, double input_rounding) const override;
-  Verification check_exact(const HostBuffer&, ExactMatch) const override { throw std::logic_error("no exact twin"); }
+  // Every element equal to its exact value (1/k or 0; both matches alike: nothing rounds).
+  Verification check_exact(const HostBuffer& output, ExactMatch match) const override;
 
  private:
+  struct ExactTwinTag {};
+  SoftmaxProblem(const SoftmaxProblem& of, ExactTwinTag);
   SoftmaxShape shape_;
   HostBuffer input_;
 };

@@ -132,12 +132,14 @@ std::size_t estimate_host_bytes(const std::string& workload, std::int64_t size, 
     const std::int64_t scores =
         checked_mul(checked_mul(s.seq, s.seq, "attention scores"), arithmetic_bytes, "attention scores");
     output_bytes = checked_add(output_bytes, std::max(packed, scores), "attention bytes");
+    twin_inputs = checked_mul(tensor, 3, "attention size");  // the exact twin's Q, K, V
   } else if (info->name == "softmax" || info->name == "layernorm") {
     check_not_tf32(precision, info->name);
     const auto rows = row_count(size, precision, options.row);
     const auto tensor = checked_mul(rows, size, "row tensor");
     elements = checked_add(checked_mul(tensor, 2, "row tensor"), 2 * size, "row tensor");  // x, y, gamma, beta
     output_bytes = checked_mul(tensor, es, "row tensor output bytes");
+    twin_inputs = checked_add(tensor, 2 * size, "row tensor");  // the exact twin's x, gamma, beta
   } else {
     if (precision == Precision::tf32)
       throw InputError("reductions take fp64, fp32, bf16 or fp16 inputs (tf32 only changes multiplications)");

@@ -42,6 +42,11 @@ void expect_every_backend_verifies(const Problem& problem) {
       EXPECT_TRUE(v.passed) << v.method << ": error " << v.max_error << " > tolerance " << v.tolerance << " "
                             << v.detail;
       ++ran;
+      // the exact twin (issue 13): the same backend on inputs whose output is known exactly
+      if (const auto twin = problem.exact_twin()) {
+        const Verification e = twin->verify_exact(run_backend(*backend, *twin, threads));
+        EXPECT_TRUE(e.passed) << "exact twin: " << e.method << ": " << e.detail;
+      }
     }
   }
   EXPECT_GE(ran, 2) << "serial at least, with both thread counts, for " << problem.workload();

@@ -263,5 +263,131 @@ TEST(AttentionVerification, FailsOneWrongElementAnIgnoredKeyOrNaNExhaustiveAndSa
     }
 }
 
+// ---- exact twins (issue 13's mechanism) ----
+
+template <class P>
+const P& twin_of(const std::unique_ptr<Problem>& twin) {
+  return dynamic_cast<const P&>(*twin);
+}
+
+void expect_twin_pass(const Problem& twin, const HostBuffer& out) {
+  const Verification v = twin.verify_exact(out);
+  EXPECT_TRUE(v.passed) << twin.shape_label() << " " << to_string(twin.precision()) << ": " << v.method << " "
+                        << v.detail;
+}
+void expect_twin_fail(const Problem& twin, const HostBuffer& out, const std::string& what) {
+  EXPECT_FALSE(twin.verify_exact(out).passed) << what << " in the twin of " << twin.shape_label() << " "
+                                              << to_string(twin.precision()) << " passed";
+}
+
+TEST(SoftmaxTwin, ExactOutputPassesAndAnyWrongOrIgnoredElementFails) {
+  const auto seed = fresh_seed();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  std::mt19937_64 rng(seed);
+  for (Precision precision : kPrecisions)
+    for (auto [rows, cols] : {std::pair<std::int64_t, std::int64_t>{1, 1}, {7, 33}, {4, 257}, {3, 3000}}) {
+      const auto p = rows_problem<SoftmaxProblem>("softmax", rows, cols, precision, seed);
+      const auto twin_holder = p->exact_twin();
+      ASSERT_NE(twin_holder, nullptr);
+      const auto& twin = twin_of<SoftmaxProblem>(twin_holder);
+      EXPECT_TRUE(twin.is_exact_twin());
+      const HostBuffer good = softmax_output(twin);
+      expect_twin_pass(twin, good);
+      const std::size_t at = std::uniform_int_distribution<std::size_t>(0, good.size() - 1)(rng);
+      HostBuffer wrong = softmax_output(twin);
+      wrong.set(at, good.get(at) == 0 ? 1e-3 : good.get(at) * 1.01);
+      expect_twin_fail(twin, wrong, "one wrong element");
+      if (cols == 1) continue;  // a one-element row is 1 whatever its input
+      // any one input read as 0: its row changes
+      const std::int64_t col = std::uniform_int_distribution<std::int64_t>(0, cols - 1)(rng);
+      expect_twin_fail(twin, softmax_output(twin, col), "input column " + std::to_string(col) + " read as 0");
+    }
+}
+
+TEST(LayerNormTwin, Fp64OutputPassesAndAnyWrongOrIgnoredElementFails) {
+  const auto seed = fresh_seed();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  std::mt19937_64 rng(seed);
+  for (Precision precision : kPrecisions)
+    for (auto [rows, cols] : {std::pair<std::int64_t, std::int64_t>{7, 33}, {4, 257}, {3, 3000}}) {
+      const auto p = rows_problem<LayerNormProblem>("layernorm", rows, cols, precision, seed);
+      const auto twin_holder = p->exact_twin();
+      ASSERT_NE(twin_holder, nullptr);
+      const auto& twin = twin_of<LayerNormProblem>(twin_holder);
+      const HostBuffer good = layernorm_output(twin);
+      expect_twin_pass(twin, good);
+      const std::size_t at = std::uniform_int_distribution<std::size_t>(0, good.size() - 1)(rng);
+      HostBuffer wrong = layernorm_output(twin);
+      wrong.set(at, good.get(at) + 0.1);  // the tolerance is below 0.01 of a scale below 10
+      expect_twin_fail(twin, wrong, "one wrong element");
+      const std::int64_t col = std::uniform_int_distribution<std::int64_t>(0, cols - 1)(rng);
+      expect_twin_fail(twin, layernorm_output(twin, col), "input column " + std::to_string(col) + " read as 0");
+    }
+}
+
+TEST(AttentionTwin, ExactOutputPassesAndAWrongElementIgnoredMaskOrIgnoredKeyFails) {
+  const auto seed = fresh_seed();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  std::mt19937_64 rng(seed);
+  for (Precision precision : kPrecisions)
+    for (bool causal : {false, true})
+      for (auto [b, h, s, d] : {std::tuple<int, int, int, int>{1, 1, 1, 1}, {1, 2, 7, 3}, {2, 1, 33, 16},
+                                {1, 1, 300, 2}}) {
+        const auto p = attention(b, h, s, d, causal, precision, seed);
+        const auto twin_holder = p->exact_twin();
+        ASSERT_NE(twin_holder, nullptr);
+        const auto& twin = twin_of<AttentionProblem>(twin_holder);
+        const HostBuffer good = attention_output(twin);
+        expect_twin_pass(twin, good);
+        const std::size_t at = std::uniform_int_distribution<std::size_t>(0, good.size() - 1)(rng);
+        HostBuffer wrong = attention_output(twin);
+        wrong.set(at, good.get(at) + 1);
+        expect_twin_fail(twin, wrong, "one wrong element");
+        if (s > 1) {
+          // the winner of a random row of batch x head 0 (the V row its output copies) left out
+          const std::int64_t row = std::uniform_int_distribution<std::int64_t>(0, s - 1)(rng);
+          std::int64_t winner = -1;
+          for (std::int64_t j = 0; j < s && winner < 0; ++j) {
+            bool same = true;
+            for (std::int64_t e = 0; e < d; ++e)
+              same = same && good.get(static_cast<std::size_t>(row * d + e)) ==
+                                 twin.v().get(static_cast<std::size_t>(j * d + e));
+            if (same) winner = j;
+          }
+          ASSERT_GE(winner, 0);
+          // (a key whose V equals the winner's could hide it; V rows of d >= 3 random integers rarely repeat)
+          if (d >= 3) expect_twin_fail(twin, attention_output(twin, winner), "winning key ignored");
+        }
+      }
+  // a causal kernel that ignores the mask attends to a later key of the group
+  const auto p = attention(1, 1, 64, 4, true, Precision::fp32, seed);
+  const auto twin_holder = p->exact_twin();
+  const auto& twin = twin_of<AttentionProblem>(twin_holder);
+  // the twin's inputs without the mask: what a kernel that ignores it writes
+  HostBuffer no_mask(twin.output_precision(), twin.output_size());
+  {
+    const std::int64_t S = 64, D = 4;
+    for (std::int64_t i = 0; i < S; ++i) {
+      double m = -INFINITY;
+      std::vector<double> w(S);
+      for (std::int64_t j = 0; j < S; ++j) {
+        double dot = 0;
+        for (std::int64_t e = 0; e < D; ++e)
+          dot += twin.q().get(static_cast<std::size_t>(i * D + e)) * twin.k().get(static_cast<std::size_t>(j * D + e));
+        w[j] = dot * twin.scale();
+        m = std::max(m, w[j]);
+      }
+      double l = 0;
+      for (auto& x : w) l += (x = std::exp(x - m));
+      for (std::int64_t e = 0; e < D; ++e) {
+        double o_value = 0;
+        for (std::int64_t j = 0; j < S; ++j) o_value += w[j] * twin.v().get(static_cast<std::size_t>(j * D + e));
+        no_mask.set(static_cast<std::size_t>(i * D + e), o_value / l);
+      }
+    }
+  }
+  expect_twin_fail(twin, no_mask, "the causal mask ignored");
+}
+
 }  // namespace
 }  // namespace mlbench
