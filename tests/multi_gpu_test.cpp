@@ -457,12 +457,16 @@ TEST(ConvRowSplit, SlabsWithTheirHalosReproduceTheWholeConvolution) {
     if (!nccl.available) GTEST_SKIP() << "the nccl backends cannot run here: " << nccl.reason;      \
   } while (0)
 
-TEST(MultiGpuRegistration, EveryWorkloadHasAnNcclBackendThatNeedsGpus) {
-  for (const char* workload : {"gemm", "convolution", "reduction"}) {
-    const BackendInfo* b = gpu_registry().find(workload, "nccl");
-    ASSERT_NE(b, nullptr) << workload;
-    EXPECT_TRUE(b->multi_gpu) << workload;
-  }
+TEST(MultiGpuRegistration, TheMultiGpuWorkloadsHaveAnNcclBackendThatNeedsGpus) {
+  // gemm, convolution and reduction are spread over GPUs; attention, softmax and layer norm
+  // (issue 17) are not (yet): they must have no nccl backend rather than a broken one.
+  std::vector<std::string> with_nccl;
+  for (const auto& w : workloads())
+    if (const BackendInfo* b = gpu_registry().find(w.name, "nccl")) {
+      with_nccl.push_back(w.name);
+      EXPECT_TRUE(b->multi_gpu) << w.name;
+    }
+  EXPECT_EQ(with_nccl, (std::vector<std::string>{"gemm", "convolution", "reduction"}));
 #if MLBENCH_TEST_BUILT_WITH_CUDA
   EXPECT_TRUE(static_cast<bool>(gpu_registry().gpu_count)) << "a CUDA build reports its device count";
 #else
