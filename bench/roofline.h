@@ -4,8 +4,9 @@
 // Unit of a result (the roofs it is held against):
 //   CPU rows, threads == 1     one-thread CPU FMA peak (of the precision) and bandwidth
 //   CPU rows, threads > 1      all-thread CPU FMA peak and bandwidth; on the CPU as on the GPU
-//                              reductions take the read-only figure, GEMM and convolution the
-//                              triad (CPU) / copy (GPU) figure
+//                              reductions take the read-only figure, GEMM, convolution,
+//                              attention, softmax and layer norm (which write as much as they
+//                              read) the triad (CPU) / copy (GPU) figure
 //   GPU kernel rows            GPU FMA peak of the precision (fp32 / fp64); TF32 tensor rate for
 //                              rows whose notes say they used TF32 / tensor-op math
 //                              (cublas-tf32); bandwidth: the read figure for reductions (they

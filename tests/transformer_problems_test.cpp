@@ -7,6 +7,7 @@
 #include <cmath>
 #include <random>
 
+#include "bench/roofline.h"
 #include "bench/workloads.h"
 #include "tests/test_support.h"
 
@@ -170,6 +171,35 @@ TEST(TransformerProblems, HostEstimateCoversTheBuffersAndTheWorkspaces) {
                                       300 * 300 * std::max<std::size_t>(element_size(precision), 4));
       EXPECT_GE(estimate_host_bytes(w, 300, precision, o), need) << w << " " << to_string(precision);
     }
+  }
+}
+
+TEST(TransformerProblems, RowOperationsAreHeldToTheReadWriteBandwidthNotTheReadOnlyOne) {
+  PeakFigures peaks;
+  peaks.cpu = CpuPeaks{};
+  peaks.cpu->threads = 16;
+  peaks.cpu->bandwidth_gbps_all = 100;
+  peaks.cpu->read_gbps_all = 120;
+  peaks.cpu->fp32_gflops_all = 1400;
+  peaks.gpu = GpuPeaks{};
+  peaks.gpu->copy_gbps = 4000;
+  peaks.gpu->read_gbps = 4300;
+  peaks.gpu->fp32_gflops = 60000;
+  for (const char* w : {"softmax", "layernorm", "attention"}) {
+    VariantResult r;
+    r.workload = w;
+    r.precision = Precision::fp32;
+    r.backend_kind = BackendKind::cpu;
+    r.threads = 16;
+    const auto cpu = roof_for(r, peaks);
+    ASSERT_TRUE(cpu.has_value()) << w;
+    EXPECT_EQ(cpu->bandwidth_source, "triad") << w;
+    EXPECT_DOUBLE_EQ(cpu->bandwidth_gbps, 100) << w;
+    r.backend_kind = BackendKind::gpu;
+    r.timing = TimingMode::kernel;
+    const auto gpu = roof_for(r, peaks);
+    ASSERT_TRUE(gpu.has_value()) << w;
+    EXPECT_EQ(gpu->bandwidth_source, "copy") << w;
   }
 }
 
