@@ -16,15 +16,12 @@
 #include "reports/json_report.h"
 #include "reports/markdown.h"
 #include "reports/text_format.h"
+#include "tests/test_support.h"
 
 using namespace mlbench;
+using ::mlbench::test_support::fresh_seed;
 
 namespace {
-
-std::uint64_t fresh_seed() {
-  static std::random_device rd;
-  return (static_cast<std::uint64_t>(rd()) << 32) | rd();
-}
 
 HostBuffer reference_product(const GemmProblem& p) {
   const auto [m, n, k] = p.shape();
