@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # Installs what mlbench needs and is missing (Debian/Ubuntu packages), then configures and
-# builds it into ./build. With --tests it also installs what the sanitizer and fuzzing stages
-# of scripts/test.sh need (clang with its sanitizer/fuzzer runtime and OpenMP library). Safe to run again: it installs nothing twice and rebuilds
-# incrementally. nvcc is used when found (PATH or /usr/local/cuda); without it the GPU
+# builds the mlbench executable (only that target) into ./build. With --tests it also installs
+# what the test suite needs (GoogleTest; clang with its sanitizer/fuzzer runtime and OpenMP
+# library for the sanitizer and fuzzing stages of scripts/test.sh) and builds everything.
+# Safe to run again: it installs nothing twice and rebuilds incrementally. nvcc is used when found (PATH or /usr/local/cuda); without it the GPU
 # backends are built as "unavailable" and everything else works.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+with_tests=0
+[ "${1:-}" = "--tests" ] && with_tests=1
 packages=(cmake g++ make ninja-build pkg-config git
-          libcli11-dev libfmt-dev nlohmann-json3-dev libbenchmark-dev libgtest-dev
-          libopenblas-dev libdnnl-dev librsvg2-bin)
-if [ "${1:-}" = "--tests" ]; then
-  packages+=(clang libclang-rt-14-dev libomp-14-dev)
+          libcli11-dev libfmt-dev nlohmann-json3-dev libbenchmark-dev
+          libopenblas-dev libdnnl-dev)
+if ((with_tests)); then
+  packages+=(libgtest-dev clang libclang-rt-14-dev libomp-14-dev)
 fi
 missing=()
 for p in "${packages[@]}"; do
@@ -31,5 +34,15 @@ if ! command -v nvcc >/dev/null 2>&1 && [ -x /usr/local/cuda/bin/nvcc ]; then
 fi
 
 build_dir=${MLBENCH_BUILD_DIR:-build}
-cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release "${cuda_args[@]}" ${MLBENCH_CMAKE_ARGS:-} >/dev/null
-cmake --build "$build_dir" -j"$(nproc)"
+# Without --tests: the test suite is configured only if an earlier --tests run asked for it
+# (GoogleTest may not be installed), and only the mlbench target is built.
+test_args=() target_args=()
+if ((with_tests)); then
+  test_args+=("-DMLBENCH_BUILD_TESTS=ON")
+else
+  [ -f "$build_dir/CMakeCache.txt" ] || test_args+=("-DMLBENCH_BUILD_TESTS=OFF")
+  target_args+=(--target mlbench)
+fi
+cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release "${cuda_args[@]}" "${test_args[@]}" \
+  ${MLBENCH_CMAKE_ARGS:-} >/dev/null
+cmake --build "$build_dir" -j"$(nproc)" "${target_args[@]}"
