@@ -200,6 +200,7 @@ MachineContext collect_machine_context(int threads, const Registry& registry) {
 
   ctx.compiler = MLBENCH_COMPILER;
   ctx.build_type = MLBENCH_BUILD_TYPE;
+  ctx.git_commit = mlbench_git_commit();
   ctx.build_flags = MLBENCH_BUILD_FLAGS;
   ctx.cuda_compiler = MLBENCH_CUDA_COMPILER;
 #ifdef _OPENMP

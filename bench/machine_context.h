@@ -53,6 +53,7 @@ struct MachineContext {
 
   std::string compiler;      // "GNU 12.2.0"
   std::string build_type;    // "Release"
+  std::string git_commit;    // mlbench_git_commit(); "" in reports written before it was recorded
   std::string build_flags;   // CXX flags of the build
   std::string cuda_compiler; // empty when built without CUDA
   std::string openmp;        // "OpenMP 4.5 (201511), libgomp"
@@ -97,6 +98,10 @@ class Registry;
 // Reads the context of this process/machine. `threads` is the thread count the run uses;
 // the GPU part comes from the registry's GPU folder.
 MachineContext collect_machine_context(int threads, const Registry& registry);
+
+// The git commit mlbench was built from, computed at build time: "0123456789ab", with "-dirty"
+// when tracked files differed from it, "unknown" outside a git checkout (cmake/GitCommit.cmake).
+const char* mlbench_git_commit();
 
 // Warnings about the machine's state that make numbers unstable (powersave governor, load at
 // start above ~0.5 per core, threads not pinned); collect_machine_context adds them to warnings.

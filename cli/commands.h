@@ -31,6 +31,10 @@ std::string reject_arguments(const std::vector<std::string>& args, const CLI::Ap
 // gemm, convolution (conv), reduction (reduce), all, list, info.
 void add_run_commands(CLI::App& app, int& exit_code);
 
+// help [COMMAND], and the hidden generate-docs DIR (man page, completions; cli/docs.h). Add it
+// last: it documents the subcommands added before it.
+void add_docs_commands(CLI::App& app, int& exit_code);
+
 // peak: measure or show the machine's ceilings (cli/peak_command.cpp).
 void add_peak_command(CLI::App& app, int& exit_code);
 // The machine's peaks from the per-machine cache, measured first (with a note on stderr unless

@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "bench/machine_context.h"
 #include "bench/types.h"
 #include "cli/commands.h"
 #include "cli/report_commands.h"
@@ -21,13 +22,14 @@ int main(int argc, char** argv) {
   for (int i = 0; i < argc; ++i) cli::g_command_line += (i ? " " : "") + std::string(argv[i]);
 
   CLI::App app{"mlbench: verified CPU vs GPU speedups on GEMM, convolution and reductions"};
-  app.set_version_flag("--version", std::string("mlbench ") + MLBENCH_CLI_VERSION);
+  app.set_version_flag("--version", std::string("mlbench ") + MLBENCH_CLI_VERSION + " (commit " + mlbench_git_commit() + ")");
   app.require_subcommand(1);
   app.fallthrough(false);
   int exit_code = 0;
   cli::add_run_commands(app, exit_code);
   cli::add_report_commands(app, exit_code);
   cli::add_peak_command(app, exit_code);
+  cli::add_docs_commands(app, exit_code);
 
   if (const std::string problem = cli::reject_arguments(std::vector<std::string>(argv, argv + argc), app);
       !problem.empty()) {

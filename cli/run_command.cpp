@@ -11,6 +11,8 @@
 #include <random>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
 
 #include "bench/roofline.h"
 #include "bench/runner.h"
@@ -388,18 +390,26 @@ void add_workload_command(CLI::App& app, int& exit_code, const std::string& name
   sub->callback([options, &exit_code, workloads] { exit_code = execute_run(*options, workloads); });
 }
 
-int execute_list() {
+int execute_list(bool json) {
   const Registry registry = make_registry();
+  nlohmann::json rows = nlohmann::json::array();
   // The status is the fourth word of a line (scripts read it); the precisions follow it.
-  fmt::print("{:<12} {:<12} {:<12} {}\n", "workload", "backend", "kind", "status (precisions)");
+  if (!json) fmt::print("{:<12} {:<12} {:<12} {}\n", "workload", "backend", "kind", "status (precisions)");
   for (const auto& w : workloads())
     for (const BackendInfo* b : registry.backends_for(w.name)) {
       const Availability a = b->availability ? b->availability() : Availability::yes();
-      std::string precisions;
-      for (Precision p : b->precisions) precisions += (precisions.empty() ? "" : ",") + to_string(p);
+      std::vector<std::string> precisions;
+      for (Precision p : b->precisions) precisions.push_back(to_string(p));
+      if (json) {
+        rows.push_back({{"workload", w.name}, {"backend", b->name}, {"kind", to_string(b->kind)},
+                        {"available", a.available}, {"unavailable_reason", a.available ? "" : a.reason},
+                        {"precisions", precisions}});
+        continue;
+      }
       fmt::print("{:<12} {:<12} {:<12} {}\n", w.name, b->name, to_string(b->kind),
-                 a.available ? "available (" + precisions + ")" : "unavailable: " + a.reason);
+                 a.available ? fmt::format("available ({})", fmt::join(precisions, ",")) : "unavailable: " + a.reason);
     }
+  if (json) fmt::print("{}\n", rows.dump(2));
   return 0;
 }
 
@@ -429,8 +439,11 @@ void add_run_commands(CLI::App& app, int& exit_code) {
   add_workload_command(app, exit_code, "all", {}, "Every workload",
                        {"gemm", "convolution", "reduction", "attention", "softmax", "layernorm"}, every);
 
-  app.add_subcommand("list", "Workloads x backends and whether each is available here (and why not)")
-      ->callback([&exit_code] { exit_code = execute_list(); });
+  auto list_json = std::make_shared<bool>(false);
+  auto* list = app.add_subcommand("list", "Workloads x backends and whether each is available here (and why not)");
+  list->add_flag("--json", *list_json, "Print the list as a JSON array (workload, backend, kind, available, "
+                                       "unavailable_reason, precisions)");
+  list->callback([list_json, &exit_code] { exit_code = execute_list(*list_json); });
 
   struct InfoOptions {
     bool json = false;

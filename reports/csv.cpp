@@ -13,7 +13,7 @@ const std::vector<std::string>& csv_columns() {
       "intensity", "roofline_bound_gflops", "fraction_of_roofline", "roofline_unit",
       "cv_threshold", "cv_above_threshold", "gpu_throttled",
       "gpus", "communication_s", "speedup_vs_one_gpu", "parallel_efficiency", "communication_share",
-      "other_load_cores", "verification_s"};
+      "other_load_cores", "verification_s", "git_commit"};
   return columns;
 }
 
@@ -64,7 +64,8 @@ std::string render_csv(const std::vector<RunReport>& reports) {
                        csv_number(report.run.cv_threshold), r.cv_above_threshold ? "true" : "false",
                        throttled_list(r), std::to_string(r.gpus), csv_number(r.communication_s),
                        csv_number(r.speedup_vs_one_gpu), csv_number(r.parallel_efficiency),
-                       csv_number(r.communication_share), csv_number(r.other_load_cores), csv_number(r.verification_s)});
+                       csv_number(r.communication_share), csv_number(r.other_load_cores), csv_number(r.verification_s),
+                       m.git_commit});
     }
   }
   return out;

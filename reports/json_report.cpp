@@ -100,7 +100,7 @@ Json machine_to_json(const MachineContext& m) {
           {"memory_available_bytes", m.memory_available_bytes}, {"load_average", load},
           {"cpu_scaling_governor", m.cpu_scaling_governor}, {"cpu_scaling_driver", m.cpu_scaling_driver},
           {"cpu_boost", m.cpu_boost}, {"smt", m.smt}, {"compiler", m.compiler},
-          {"build_type", m.build_type}, {"build_flags", m.build_flags}, {"cuda_compiler", m.cuda_compiler},
+          {"build_type", m.build_type}, {"git_commit", m.git_commit}, {"build_flags", m.build_flags}, {"cuda_compiler", m.cuda_compiler},
           {"openmp", m.openmp}, {"omp_max_threads", m.omp_max_threads}, {"threads_used", m.threads_used},
           {"omp_proc_bind", m.omp_proc_bind}, {"omp_places", m.omp_places},
           {"omp_num_places", m.omp_num_places}, {"thread_pinning", m.thread_pinning},
@@ -131,6 +131,7 @@ MachineContext machine_from_json(const Json& j) {
   m.smt = optional_string(j, "smt", "unknown");
   m.compiler = j.at("compiler").get<std::string>();
   m.build_type = j.at("build_type").get<std::string>();
+  m.git_commit = optional_string(j, "git_commit", "");  // reports before the commit was recorded
   m.build_flags = j.at("build_flags").get<std::string>();
   m.cuda_compiler = j.at("cuda_compiler").get<std::string>();
   m.openmp = j.at("openmp").get<std::string>();

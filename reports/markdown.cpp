@@ -113,8 +113,9 @@ std::string header_lines(const RunReport& report) {
   for (const std::string& w : m.warnings) out += "- **Warning:** " + w + "\n";
   if (m.peaks)
     for (const std::string& line : peaks_summary_lines(*m.peaks)) out += "- **Peak:** " + line + "\n";
-  out += fmt::format("- **Seed:** {} · **Date:** {} · **mlbench** {}\n", report.run.seed,
-                     report.run.started_at.empty() ? "unknown" : report.run.started_at, report.run.mlbench_version);
+  out += fmt::format("- **Seed:** {} · **Date:** {} · **mlbench** {}{}\n", report.run.seed,
+                     report.run.started_at.empty() ? "unknown" : report.run.started_at, report.run.mlbench_version,
+                     m.git_commit.empty() ? "" : " (commit " + m.git_commit + ")");
   if (!report.run.command_line.empty()) out += "- **Command:** `" + report.run.command_line + "`\n";
   if (report.run.rounds > 1)
     out += fmt::format("- **Rounds:** {}: every row was measured in {} passes over the run, its statistics pool them\n",

@@ -102,6 +102,7 @@ std::string render_machine_context(const MachineContext& m) {
                              m.memory_available_bytes / 1073741824.0));
   line("cpu state", cpu_state_label(m));
   line("compiler", m.compiler);
+  line("git commit", m.git_commit);
   line("build", m.build_type + (m.build_flags.empty() ? "" : " (" + m.build_flags + ")"));
   line("cuda compiler", m.cuda_compiler);
   line("openmp", fmt::format("{} (max threads {}, proc_bind {}, places {})", m.openmp, m.omp_max_threads,
