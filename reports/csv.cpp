@@ -29,6 +29,10 @@ std::string throttled_list(const VariantResult& r) {
 
 std::string csv_number(double value) { return fmt::format("{}", value); }
 
+// An empty cell where the figure does not apply to the row, so that pandas and spreadsheets
+// skip it (NaN) instead of averaging in a zero.
+std::string csv_number_if(bool applies, double value) { return applies ? csv_number(value) : std::string(); }
+
 std::string csv_line(const std::vector<std::string>& cells) {
   std::string out;
   for (std::size_t i = 0; i < cells.size(); ++i) {
@@ -51,20 +55,30 @@ std::string render_csv(const std::vector<RunReport>& reports) {
     const MachineContext& m = report.machine;
     for (const VariantResult& r : report.results) {
       const TimingStats& s = r.stats;
+      // Derived ratios are 0 where they were not computed (no serial or CPU row verified, a
+      // failed row): a real ratio is never 0. Multi-GPU figures belong to multi-GPU rows, the
+      // vendor ratio to rows held against a library, the roof to rows that have one.
+      const bool multi_gpu = r.gpus > 0;
+      const bool has_roof = !r.roofline_unit.empty();
       out += csv_line({m.hostname, m.cpu_model, m.gpu ? m.gpu->name : "", r.workload, to_string(r.precision),
                        r.shape_label, std::to_string(r.size), r.backend, to_string(r.backend_kind),
                        to_string(r.timing), std::to_string(r.threads), to_string(r.status), csv_number(s.median_s),
                        csv_number(s.mean_s), csv_number(s.stddev_s), csv_number(s.cv), std::to_string(s.runs),
                        std::to_string(s.iterations), csv_number(r.gflops), csv_number(r.gbps),
-                       csv_number(r.speedup_vs_serial), csv_number(r.speedup_vs_best_cpu), r.best_cpu_backend,
-                       r.vendor_backend, csv_number(r.fraction_of_vendor), r.verification.passed ? "true" : "false",
+                       csv_number_if(r.speedup_vs_serial > 0, r.speedup_vs_serial),
+                       csv_number_if(r.speedup_vs_best_cpu > 0, r.speedup_vs_best_cpu), r.best_cpu_backend,
+                       r.vendor_backend, csv_number_if(!r.vendor_backend.empty() && r.fraction_of_vendor > 0, r.fraction_of_vendor),
+                       r.verification.passed ? "true" : "false",
                        csv_number(r.verification.max_error), csv_number(r.verification.tolerance),
                        std::to_string(r.seed), r.error_message, csv_number(r.intensity),
-                       csv_number(r.roofline_bound_gflops), csv_number(r.fraction_of_roofline), r.roofline_unit,
+                       csv_number_if(has_roof, r.roofline_bound_gflops),
+                       csv_number_if(has_roof && r.fraction_of_roofline > 0, r.fraction_of_roofline), r.roofline_unit,
                        csv_number(report.run.cv_threshold), r.cv_above_threshold ? "true" : "false",
-                       throttled_list(r), std::to_string(r.gpus), csv_number(r.communication_s),
-                       csv_number(r.speedup_vs_one_gpu), csv_number(r.parallel_efficiency),
-                       csv_number(r.communication_share), csv_number(r.other_load_cores), csv_number(r.verification_s),
+                       throttled_list(r), std::to_string(r.gpus), csv_number_if(multi_gpu, r.communication_s),
+                       csv_number_if(multi_gpu && r.speedup_vs_one_gpu > 0, r.speedup_vs_one_gpu),
+                       csv_number_if(multi_gpu && r.parallel_efficiency > 0, r.parallel_efficiency),
+                       csv_number_if(multi_gpu, r.communication_share),
+                       csv_number_if(r.other_load_cores >= 0, r.other_load_cores), csv_number(r.verification_s),
                        m.git_commit});
     }
   }
