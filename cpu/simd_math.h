@@ -71,7 +71,8 @@ template <class A>
 inline typename Simd<A>::Vector exp2_vector(typename Simd<A>::Vector x) {
   using C = Exp2Constants<A>;
   using Vector = typename Simd<A>::Vector;
-  typedef typename C::Bits BitsVector __attribute__((vector_size(kVectorBytes)));
+  // unsigned: the exponent arithmetic wraps instead of overflowing in NaN lanes
+  typedef std::make_unsigned_t<typename C::Bits> BitsVector __attribute__((vector_size(kVectorBytes)));
   const Vector clamped = x > C::kMax ? Vector{} + C::kMax : x;  // NaN compares false: kept
   const Vector bounded = clamped < C::kMin ? Vector{} + C::kMin : clamped;
   // n = round(x) by the 1.5 * 2^k trick (exact for |x| < 2^(k-1)); its bits hold n as an integer
@@ -81,7 +82,8 @@ inline typename Simd<A>::Vector exp2_vector(typename Simd<A>::Vector x) {
   Vector p = Vector{} + C::kCoefficients[C::kDegree];
   for (int k = C::kDegree - 1; k >= 0; --k) p = p * f + C::kCoefficients[k];
   const BitsVector integer = reinterpret_cast<BitsVector>(shifted) - reinterpret_cast<BitsVector>(Vector{} + C::kRound);
-  const BitsVector scale_bits = (integer + C::kBias) << C::kMantissaBits;
+  const BitsVector scale_bits = (integer + static_cast<std::make_unsigned_t<typename C::Bits>>(C::kBias))
+                                << C::kMantissaBits;
   const Vector result = p * reinterpret_cast<Vector>(scale_bits);
   return x < C::kMin ? Vector{} : result;
 }
