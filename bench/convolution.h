@@ -78,6 +78,8 @@ class ConvProblem final : public Problem {
   std::int64_t band_ = 0;
   std::vector<std::int8_t> input_int_, weights_int_;
   mutable std::vector<std::int64_t> tap_sums_, row_weights_;
+  // the accuracy check's T and sum |T| per Gaussian vector, likewise computed once
+  mutable std::vector<std::vector<double>> accuracy_tap_sums_, accuracy_abs_tap_sums_;
 };
 
 }  // namespace mlbench

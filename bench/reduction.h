@@ -63,7 +63,7 @@ class ReductionProblem final : public Problem {
  protected:
   Verification check_output(const HostBuffer& output, double input_rounding) const override;
   // Per segment: sum == the exact integer (strict) or rounds to it (nearest_integer); mean:
-  // mean * count within 0.5 of the exact sum; max: equal. Any ignored non-zero input changes
+  // within 4 units of roundoff of the output type of exact sum / count; max: equal. Any ignored non-zero input changes
   // the exact sum by at least 1.
   Verification check_exact(const HostBuffer& output, ExactMatch match) const override;
 

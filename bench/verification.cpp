@@ -61,8 +61,10 @@ std::int64_t first_non_integer(const HostBuffer& output, ExactMatch match, doubl
 #pragma omp parallel for schedule(static) reduction(min : first)
     for (std::int64_t i = 0; i < n; ++i) {
       const double v = to_double(p[i]);
-      const double r = std::nearbyint(v);
-      const bool good = std::isfinite(v) && std::fabs(r) <= bound && (match == ExactMatch::nearest_integer || r == v);
+      // |v| <= bound + 0.5 first (also false for NaN), so that the casts cannot overflow
+      const bool in_range = v <= bound + 0.5 && v >= -bound - 0.5;
+      const double r = in_range ? static_cast<double>(exact_integer(v)) : 0.0;
+      const bool good = in_range && r <= bound && r >= -bound && (match == ExactMatch::nearest_integer || r == v);
       if (!good && i < first) first = i;
     }
   });
