@@ -60,7 +60,10 @@ SRC="$WORK/src"
 BUILD="$WORK/build"
 mkdir -p "$WORK"
 # Scratch copy of the sources: the repository itself is never modified.
-rsync -a --delete --exclude '/build*' --exclude '.git' --exclude '/.gpu' "$ROOT/" "$SRC/"
+# (tar keeps the files' times, so the incremental build of an earlier run stays valid)
+rm -rf "$SRC" && mkdir -p "$SRC"
+tar -C "$ROOT" --exclude='./build*' --exclude='./.git' --exclude='./.gpu' --exclude='./out' -cf - . | tar -C "$SRC" -xf - ||
+  { echo "mutation_check: cannot copy the sources to $SRC"; exit 2; }
 
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache)

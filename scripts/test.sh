@@ -41,4 +41,5 @@ stage fuzz                ./scripts/ci-fuzz.sh
 stage ctest               ctest --test-dir "$build" --output-on-failure -j2 --schedule-random
 stage cpu-avx2            avx2_cpu
 stage cpu-sse41           sse41_cpu
+stage mutation-cpu        ./scripts/mutation_check.sh
 finish
