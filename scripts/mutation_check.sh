@@ -51,6 +51,14 @@ cuda-conv-implicit-last-k|cuda|kernels/conv_implicit_gemm.cu|  for (int t = 0; t
 cuda-conv-implicit-missing-barrier|cuda|kernels/conv_implicit_gemm.cu|    if (t + 1 < tiles) store_tile(buf ^ 1);|    if (t + 1 < tiles) store_tile(buf ^ 1); if (false)|convolution --size 61 --channels 64 --filters 64 --backends cuda
 cuda-reduce-row-tail|cuda|kernels/reduce.cu|      for (long long j = lane; j < cols; j += kThreadsPerRow) partial = Op::combine(partial, widen(row_start[j]));|      for (long long j = lane; j < cols - 1; j += kThreadsPerRow) partial = Op::combine(partial, widen(row_start[j]));|reduction --size 1001 --axis rows --backends cuda
 cuda-reduce-missing-barrier|cuda|kernels/reduce.cu|  if (lane == 0) warp_results[warp] = value;|  if (lane == 0) warp_results[warp] = value; if (false)|reduction --size 1001 --backends cuda
+cuda-attention-tc-causal-leak|cuda|kernels/attention_flash_tc.cu|            const long long query = m0 + warp_row0 + mt * 16 + lane / 4 + 8 * (e / 2);|            const long long query = m0 + warp_row0 + mt * 16 + lane / 4 + 8 * (e / 2) + 1;|attention --size 257 --heads 2 --head-dim 64 --causal --precision bf16 --backends cuda
+cuda-attention-tc-no-rescale|cuda|kernels/attention_flash_tc.cu|          acc_o[mt][dt][2 * h] *= rescale;|          (void)rescale;  // mutant: even output columns keep the old scale|attention --size 257 --heads 2 --head-dim 64 --precision bf16 --backends cuda
+cuda-attention-simt-sum-no-rescale|cuda|kernels/attention_flash_simt.cu|      row_sum[i] = row_sum[i] * rescale + sum;|      row_sum[i] = row_sum[i] + sum;|attention --size 257 --heads 2 --head-dim 64 --precision fp32 --backends cuda
+cuda-attention-simt-causal-leak|cuda|kernels/attention_flash_simt.cu|      const long long query = m0 + ty * TM + i;|      const long long query = m0 + ty * TM + i + 1;|attention --size 257 --heads 2 --head-dim 64 --causal --precision fp32 --backends cuda
+cuda-softmax-combine-no-rescale|cuda|kernels/softmax_rows.cu|  return {m, x.b * exp_of(x.a - m) + y.b * exp_of(y.a - m)};|  return {m, x.b + y.b};|softmax --size 1001 --rows 64 --backends cuda
+cuda-softmax-thread-max-ignored|cuda|kernels/softmax_rows.cu|  const Acc factor = m == -INFINITY ? Acc(0) : exp_of(m - row_stats.a) / row_stats.b;|  const Acc factor = m == -INFINITY ? Acc(0) : Acc(1) / row_stats.b;|softmax --size 4096 --rows 64 --backends cuda
+cuda-layernorm-chan-no-delta|cuda|kernels/layernorm_rows.cu|  return {n, x.b + delta * wy, x.c + y.c + delta * delta * x.a * wy};|  return {n, x.b + delta * wy, x.c + y.c};|layernorm --size 1001 --rows 64 --backends cuda
+cuda-layernorm-local-mean|cuda|kernels/layernorm_rows.cu|  const Acc mean = count > 0 ? sum / count : Acc(0);|  const Acc mean = count > 0 ? sum / (count + 1) : Acc(0);|layernorm --size 4096 --rows 64 --backends cuda
 EOF
 )
 
