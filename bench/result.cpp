@@ -30,6 +30,7 @@ std::string VariantResult::problem_key() const {
 
 std::string VariantResult::name() const {
   std::string n = problem_key() + "/" + backend;
+  if (is_cpu(backend_kind)) n += "/threads:" + std::to_string(threads);
   if (gpus > 0) n += "/gpus=" + std::to_string(gpus);
   if (timing != TimingMode::host) n += "/" + to_string(timing);
   return n;

@@ -112,8 +112,9 @@ struct VariantResult {
   // CPUs other programs kept busy while this row was measured (bench/system_load.h); -1 unknown.
   double other_load_cores = -1;
 
-  // "gemm/fp32/M=N=K=1024/openmp" (+ "/kernel" or "/end_to_end" for GPU rows; multi-GPU rows
-  // carry their GPU count: ".../nccl/gpus=2/kernel")
+  // "gemm/fp32/M=N=K=1024/openmp/threads:16" (CPU rows carry their thread count, in Google
+  // Benchmark's style; GPU rows add "/kernel" or "/end_to_end"; multi-GPU rows carry their GPU
+  // count: ".../nccl/gpus=2/kernel")
   std::string name() const;
   // Rows that describe the same work (matching across runs ignores backend/timing).
   std::string problem_key() const;
@@ -138,6 +139,9 @@ struct RunInfo {
   // CPUs other programs kept busy, on average, while the run measured; -1 unknown.
   double other_load_cores = -1;
   int rounds = 1;  // --rounds
+  // Schema version of the JSON report this was read from (reports/json_report.h); 0 when the
+  // run was not read from a report.
+  int schema_version = 0;
 };
 
 // Other programs' load above which a run's numbers are not comparable with another run's

@@ -6,6 +6,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "reports/json_report.h"
+
 namespace mlbench::cli {
 
 // --cv-threshold PCT: results whose coefficient of variation exceeds PCT percent are flagged.
@@ -13,7 +15,7 @@ inline CLI::Option* add_cv_threshold_option(CLI::App& sub, double& percent) {
   return sub
       .add_option("--cv-threshold", percent,
                   "Flag results whose coefficient of variation (stddev/mean of the runs) exceeds PCT percent: "
-                  "reports mark them as noisy, compare treats their changes as noise")
+                  "reports mark them as noisy (compare still gates them: their spread widens what counts as a change)")
       ->check(CLI::Range(0.01, 100.0))
       ->capture_default_str();
 }
@@ -33,6 +35,22 @@ inline void add_pin_options(CLI::App& sub, PinOptions& o) {
           ->check(CLI::IsMember({"cores", "threads", "none"}))
           ->capture_default_str();
   sub.add_flag("--no-pin", o.none, "Same as --pin none: let the OS move threads between cores")->excludes(pin);
+}
+
+// How the JSON report is written (Google Benchmark conventions, reports/json_report.h).
+inline void add_json_format_options(CLI::App& sub, reports::JsonOptions& o) {
+  sub.add_option("--time-unit", o.time_unit,
+                 "JSON time unit of every entry (default: per benchmark, the coarsest in which its median reads at "
+                 "least 10; compare.py pairs only entries of equal unit, so give one when comparing runs with it)")
+      ->check(CLI::IsMember({"ns", "us", "ms", "s"}));
+  sub.add_flag("--aggregates-only", o.aggregates_only,
+               "JSON: only the aggregates of rows with repetitions, as Google Benchmark's "
+               "--benchmark_report_aggregates_only (the repetition times stay in each row's mlbench.samples)");
+  sub.add_option("--aggregates", o.aggregates,
+                 "JSON: the aggregates to write, comma separated (default mean,median,stddev,cv); --aggregates median "
+                 "with --aggregates-only gives trackers that read every entry (github-action-benchmark) one value per row")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"mean", "median", "stddev", "cv"}));
 }
 
 }  // namespace mlbench::cli

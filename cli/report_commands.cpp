@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bench/types.h"
+#include "cli/common_options.h"
 #include "reports/compare.h"
 #include "reports/report_writer.h"
 
@@ -17,7 +18,9 @@ namespace {
 struct ReportOptions {
   std::vector<std::string> runs;
   std::string chart_dir, markdown, csv, json;
+  reports::JsonOptions json_format;
   std::optional<double> cv_threshold_pct;  // unset: each run keeps the threshold it was run with
+  std::optional<double> scale_times;       // hidden: calibration of the compare gate
 };
 
 struct CompareOptions {
@@ -25,7 +28,24 @@ struct CompareOptions {
   std::optional<double> fail_above_pct;
   std::string csv, markdown;
   std::optional<double> cv_threshold_pct;
+  double alpha = 0.05;
+  bool strict = false;
+  bool hardware_comparison = false;
 };
+
+// `report --scale-times F` (hidden; scripts/aa_calibration.sh): every repetition time, real and
+// CPU, and every statistic made of them multiplied by F, as if the code had run F times slower;
+// the cv does not change, the derived rates are computed again.
+void scale_times(RunReport& run, double factor) {
+  for (VariantResult& r : run.results) {
+    TimingStats& s = r.stats;
+    for (double& t : s.run_times_s) t *= factor;
+    for (double& t : s.run_cpu_times_s) t *= factor;
+    for (double* t : {&s.median_s, &s.mean_s, &s.stddev_s, &s.cpu_median_s, &s.cpu_mean_s, &s.cpu_stddev_s}) *t *= factor;
+    r.communication_s *= factor;
+  }
+  finalize_results(run.results);
+}
 
 // --cv-threshold on saved runs: flag their results again against the new threshold.
 void apply_cv_threshold(RunReport& run, const std::optional<double>& percent) {
@@ -59,10 +79,13 @@ int execute_report(const ReportOptions& o) {
   if (!o.markdown.empty()) paths.markdown = o.markdown;
   if (!o.csv.empty()) paths.csv = o.csv;
   if (!o.chart_dir.empty()) paths.chart_dir = o.chart_dir;
+  paths.json_options = o.json_format;
+  if (o.scale_times && !(*o.scale_times > 0)) throw InputError("--scale-times must be a positive factor");
   std::vector<RunReport> runs;
   for (const std::string& path : o.runs) {
     runs.push_back(reports::read_report(path));
     apply_cv_threshold(runs.back(), o.cv_threshold_pct);
+    if (o.scale_times) scale_times(runs.back(), *o.scale_times);
   }
   reports::check_output_paths(paths);
   const std::vector<RunReport> machines = reports::merge_by_machine(runs);
@@ -77,6 +100,9 @@ int execute_report(const ReportOptions& o) {
 int execute_compare(const CompareOptions& o) {
   if (o.runs.size() < 2) throw InputError("compare needs BASE.json and NEW.json (and optionally more runs)");
   if (o.fail_above_pct && !(*o.fail_above_pct >= 0)) throw InputError("--fail-above must be a percentage >= 0");
+  if (o.hardware_comparison && (o.fail_above_pct || o.strict))
+    throw InputError("--hardware-comparison never gates: drop --fail-above and --strict");
+  if (o.strict && !o.fail_above_pct) throw InputError("--strict needs --fail-above");
   if (!o.csv.empty()) reports::check_writable_file(o.csv);
   if (!o.markdown.empty()) reports::check_writable_file(o.markdown);
   std::vector<reports::LabeledReport> runs;
@@ -84,13 +110,18 @@ int execute_compare(const CompareOptions& o) {
     runs.push_back({path, reports::read_report(path)});
     apply_cv_threshold(runs.back().report, o.cv_threshold_pct);
   }
-  const reports::Comparison comparison = reports::compare(runs);
-  const std::string markdown = reports::render_compare_markdown(comparison, o.fail_above_pct);
+  const reports::Comparison comparison = reports::compare(runs, {o.alpha, o.hardware_comparison});
+  // Like with like: a gate over different hardware or thread counts means nothing.
+  if (o.fail_above_pct) {
+    const std::string refusal = reports::gate_refusal(comparison);
+    if (!refusal.empty()) throw InputError(refusal);
+  }
+  const std::string markdown = reports::render_compare_markdown(comparison, o.fail_above_pct, o.strict);
   if (!o.markdown.empty()) reports::write_file_atomically(o.markdown, markdown);
   if (!o.csv.empty()) reports::write_file_atomically(o.csv, reports::render_compare_csv(comparison));
   fmt::print("{}", markdown);
   if (!o.fail_above_pct) return 0;
-  const std::vector<std::string> failures = reports::gate_failures(comparison, *o.fail_above_pct);
+  const std::vector<std::string> failures = reports::gate_failures(comparison, *o.fail_above_pct, o.strict);
   for (const std::string& f : failures) fmt::print(stderr, "mlbench: gate: {}\n", f);
   return failures.empty() ? 0 : 1;
 }
@@ -105,14 +136,28 @@ void add_report_commands(CLI::App& app, int& exit_code) {
   report->add_option("--markdown", report_options->markdown, "Write the markdown report");
   report->add_option("--csv", report_options->csv, "Write one CSV row per result");
   report->add_option("--json", report_options->json, "Write the merged JSON report (runs of one machine only)");
+  add_json_format_options(*report, report_options->json_format);
   add_optional_cv_threshold(*report, report_options->cv_threshold_pct);
+  report->add_option("--scale-times", report_options->scale_times,
+                     "Multiply every repetition time and statistic by F (calibration of the compare gate)")
+      ->group("");  // hidden: a tool for scripts/aa_calibration.sh, not for reports
   report->callback([report_options, &exit_code] { exit_code = guarded([&] { return execute_report(*report_options); }); });
 
   auto compare_options = std::make_shared<CompareOptions>();
   auto* compare = app.add_subcommand("compare", "Compare saved runs row by row against the first (the base); prints markdown");
   compare->add_option("runs", compare_options->runs, "BASE.json NEW.json [MORE.json ...]")->required();
   compare->add_option("--fail-above", compare_options->fail_above_pct,
-                      "Exit 1 when a row got slower than the base by more than PCT percent beyond noise, or stopped verifying");
+                      "Exit 1 when a row got slower than the base by more than PCT percent and the rank test calls it "
+                      "slower, or stopped verifying; runs of different hardware or thread counts are refused (exit 2)");
+  compare->add_option("--alpha", compare_options->alpha,
+                      "Significance level of the one-sided Mann-Whitney U test over the repetition times")
+      ->check(CLI::Range(1e-9, 0.5))
+      ->capture_default_str();
+  compare->add_flag("--strict", compare_options->strict,
+                    "With --fail-above: rows with too few repetitions for the test to decide fail the gate too");
+  compare->add_flag("--hardware-comparison", compare_options->hardware_comparison,
+                    "Runs of different machines: pair rows whatever their thread counts and show the speedup over the "
+                    "base; never gates");
   compare->add_option("--csv", compare_options->csv, "Write the comparison as CSV");
   compare->add_option("--markdown", compare_options->markdown, "Write the comparison as markdown");
   add_optional_cv_threshold(*compare, compare_options->cv_threshold_pct);

@@ -42,6 +42,7 @@ struct RunCommandOptions {
   std::uint64_t seed = 0;
   bool seed_given = false;
   std::string json, markdown, csv, chart_dir;
+  reports::JsonOptions json_format;
   bool quiet = false;
   bool refresh_peaks = false;  // peaks/roofline: measure the machine's ceilings again
   bool no_peaks = false;       // no peaks, no roofline (quick runs, tests)
@@ -225,6 +226,7 @@ int execute_run(const RunCommandOptions& o, const std::vector<std::string>& work
   if (!o.markdown.empty()) paths.markdown = o.markdown;
   if (!o.csv.empty()) paths.csv = o.csv;
   if (!o.chart_dir.empty()) paths.chart_dir = o.chart_dir;
+  paths.json_options = o.json_format;
   reports::check_output_paths(paths);  // fail now, not after a long run
 
   const Registry registry = make_registry();
@@ -326,6 +328,7 @@ void add_run_options(CLI::App& sub, RunCommandOptions& o, OptionGroups groups) {
   sub.add_option("--markdown", o.markdown, "Write the markdown report");
   sub.add_option("--csv", o.csv, "Write one CSV row per result");
   sub.add_option("--chart", o.chart_dir, "Write SVG charts into this directory");
+  add_json_format_options(sub, o.json_format);
   sub.add_flag("--quiet,-q", o.quiet, "No progress, notes or table");
   sub.add_flag("--refresh-peaks", o.refresh_peaks, "Measure the machine's peaks (roofline) again instead of using the cache");
   sub.add_flag("--no-peaks", o.no_peaks, "Neither load nor measure the machine's peaks: no roofline columns");

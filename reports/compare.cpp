@@ -9,6 +9,7 @@
 
 #include "reports/csv.h"
 #include "reports/markdown.h"
+#include "reports/rank_test.h"
 #include "reports/text_format.h"
 
 namespace mlbench::reports {
@@ -18,8 +19,7 @@ std::string to_string(Verdict v) {
     case Verdict::slower: return "slower";
     case Verdict::faster: return "faster";
     case Verdict::within_noise: return "within_noise";
-    case Verdict::noise_unknown: return "noise_unknown";
-    case Verdict::noisy: return "noisy";
+    case Verdict::too_few_runs: return "too_few_runs";
     case Verdict::not_comparable: return "not_comparable";
   }
   return "not_comparable";
@@ -27,13 +27,12 @@ std::string to_string(Verdict v) {
 
 namespace {
 
-std::string verdict_text(Verdict v, double ratio) {
+std::string verdict_text(Verdict v, double ratio, double p) {
   switch (v) {
-    case Verdict::slower: return fmt::format("**slower** ({:+.1f} %)", (ratio - 1) * 100);
-    case Verdict::faster: return fmt::format("faster ({:+.1f} %)", (ratio - 1) * 100);
-    case Verdict::within_noise: return "within noise";
-    case Verdict::noise_unknown: return fmt::format("{:+.1f} %, noise unknown", (ratio - 1) * 100);
-    case Verdict::noisy: return fmt::format("noisy ({:+.1f} %, cv above threshold)", (ratio - 1) * 100);
+    case Verdict::slower: return fmt::format("**slower** ({:+.1f} %, p {:.2g})", (ratio - 1) * 100, p);
+    case Verdict::faster: return fmt::format("faster ({:+.1f} %, p {:.2g})", (ratio - 1) * 100, p);
+    case Verdict::within_noise: return fmt::format("within noise ({:+.1f} %, p {:.2g})", (ratio - 1) * 100, p);
+    case Verdict::too_few_runs: return fmt::format("{:+.1f} %, too few runs to decide", (ratio - 1) * 100);
     case Verdict::not_comparable: return "-";
   }
   return "-";
@@ -59,12 +58,82 @@ std::vector<std::string> make_labels(const std::vector<LabeledReport>& runs) {
   return labels;
 }
 
+// Rows pair on everything that makes them the same measurement; a hardware comparison pairs
+// them whatever thread count each machine ran them with.
+std::string pairing_key(const VariantResult& r, bool hardware_comparison) {
+  return r.workload + "|" + to_string(r.precision) + "|" + r.shape_label + "|" + backend_name(r) + "|" +
+         to_string(r.timing) + (hardware_comparison ? "" : "|" + std::to_string(r.threads));
+}
+
+std::string row_name(const CompareRow& row) {
+  std::string threads;
+  if (!row.cells.empty()) {
+    for (const CompareCell& cell : row.cells)
+      if (cell.present) {
+        if (cell.threads > 1) threads = fmt::format(" threads:{}", cell.threads);
+        break;
+      }
+  }
+  return row.workload + " " + to_string(row.precision) + " " + row.shape_label + " " + row.backend + threads +
+         (row.timing == TimingMode::host ? "" : " (" + timing_label(row.timing) + ")");
+}
+
+std::string join(const std::vector<std::string>& parts, const char* separator) {
+  std::string out;
+  for (std::size_t i = 0; i < parts.size(); ++i) out += (i ? separator : "") + parts[i];
+  return out;
+}
+
 }  // namespace
 
-Comparison compare(const std::vector<LabeledReport>& runs) {
+std::vector<ContextDifference> context_differences(const std::vector<LabeledReport>& runs) {
+  struct Field {
+    const char* what;
+    bool hardware;
+    std::string (*value)(const RunReport&);
+  };
+  static const Field fields[] = {
+      {"CPU", true, [](const RunReport& r) { return r.machine.cpu_model; }},
+      {"CPU cores", true,
+       [](const RunReport& r) {
+         return fmt::format("{} logical, {} physical", r.machine.logical_cpus, r.machine.physical_cores);
+       }},
+      {"GPU", true,
+       [](const RunReport& r) {
+         return r.machine.gpu ? r.machine.gpu->name : std::string("none");
+       }},
+      {"threads", true, [](const RunReport& r) { return std::to_string(r.machine.threads_used); }},
+      {"precision", false,
+       [](const RunReport& r) {
+         std::set<std::string> set;
+         for (const VariantResult& v : r.results) set.insert(to_string(v.precision));
+         return join(std::vector<std::string>(set.begin(), set.end()), ", ");
+       }},
+      {"pinning", false,
+       [](const RunReport& r) {
+         const std::string& p = r.machine.thread_pinning;
+         return p.empty() ? "OMP_PROC_BIND=" + r.machine.omp_proc_bind : p;
+       }},
+      {"build", false, [](const RunReport& r) { return r.machine.build_type + " · " + r.machine.compiler; }},
+      {"mlbench", false, [](const RunReport& r) { return r.run.mlbench_version; }},
+      {"schema", false, [](const RunReport& r) { return std::to_string(r.run.schema_version); }},
+  };
+  std::vector<ContextDifference> out;
+  for (const Field& f : fields) {
+    ContextDifference d{f.what, {}, f.hardware};
+    for (const LabeledReport& run : runs) d.values.push_back(f.value(run.report));
+    if (std::set<std::string>(d.values.begin(), d.values.end()).size() > 1) out.push_back(std::move(d));
+  }
+  return out;
+}
+
+Comparison compare(const std::vector<LabeledReport>& runs, const CompareSettings& settings) {
   if (runs.size() < 2) throw InputError("compare needs a base run and at least one more run");
+  if (!(settings.alpha > 0 && settings.alpha < 1)) throw InputError("alpha must be between 0 and 1");
   Comparison out;
+  out.settings = settings;
   out.labels = make_labels(runs);
+  out.differences = context_differences(runs);
   for (const auto& r : runs)
     out.details.push_back(r.source + ": " + machine_label(r.report.machine) +
                           (r.report.run.started_at.empty() ? "" : ", " + r.report.run.started_at));
@@ -74,7 +143,7 @@ Comparison compare(const std::vector<LabeledReport>& runs) {
   std::map<std::string, CompareRow> rows;
   for (std::size_t i = 0; i < runs.size(); ++i) {
     for (const VariantResult& r : runs[i].report.results) {
-      std::string key = row_key(r);
+      std::string key = pairing_key(r, settings.hardware_comparison);
       auto it = rows.find(key);
       if (it == rows.end()) {
         order.push_back(key);
@@ -83,7 +152,8 @@ Comparison compare(const std::vector<LabeledReport>& runs) {
                        std::vector<double>(runs.size(), NAN), std::vector<Verdict>(runs.size(), Verdict::not_comparable)};
         it = rows.emplace(key, std::move(row)).first;
       }
-      it->second.cells[i] = {true, r.status, r.stats.median_s, r.stats.cv, r.stats.runs, r.cv_above_threshold};
+      it->second.cells[i] = {true, r.status, r.stats.median_s, r.stats.cv, r.stats.runs, r.threads,
+                             r.cv_above_threshold, r.stats.run_times_s};
     }
   }
   std::vector<int> in_common(runs.size(), 0);
@@ -99,51 +169,56 @@ Comparison compare(const std::vector<LabeledReport>& runs) {
       bool comparable = base.status == ResultStatus::ok && other.status == ResultStatus::ok && base.median_s > 0 &&
                         other.median_s > 0;
       if (!comparable) continue;
-      double ratio = other.median_s / base.median_s;
+      const double ratio = other.median_s / base.median_s;
       row.ratio[i] = ratio;
-      if (base.runs >= 2 && other.runs >= 2) {
-        row.noise[i] = 2 * std::sqrt(base.cv * base.cv + other.cv * other.cv);
-        double change = ratio - 1;
-        row.verdict[i] = std::fabs(change) <= row.noise[i] ? Verdict::within_noise
-                         : base.noisy || other.noisy        ? Verdict::noisy
-                         : change > 0                       ? Verdict::slower
-                                                            : Verdict::faster;
-      } else {
-        row.verdict[i] = Verdict::noise_unknown;
+      if (settings.hardware_comparison) continue;
+      const int n_base = static_cast<int>(base.samples.size()), n_new = static_cast<int>(other.samples.size());
+      if (mann_whitney_min_p(n_base, n_new) >= settings.alpha) {
+        row.verdict[i] = Verdict::too_few_runs;
+        continue;
       }
+      const double p_slower = mann_whitney_p_greater(base.samples, other.samples);
+      const double p_faster = mann_whitney_p_greater(other.samples, base.samples);
+      row.p_value[i] = ratio >= 1 ? p_slower : p_faster;
+      row.verdict[i] = ratio > 1 && p_slower < settings.alpha   ? Verdict::slower
+                       : ratio < 1 && p_faster < settings.alpha ? Verdict::faster
+                                                                : Verdict::within_noise;
     }
     (matched ? out.matched : out.unmatched).push_back(row);
   }
   for (std::size_t i = 1; i < runs.size(); ++i)
     if (in_common[i] == 0)
       throw InputError(runs[i].source + " has no rows in common with " + runs[0].source +
-                       " (rows match on workload, precision, shape, backend and timing)");
+                       " (rows match on workload, precision, shape, backend, thread count and timing)");
   return out;
 }
 
-namespace {
-std::string row_name(const CompareRow& row) {
-  return row.workload + " " + to_string(row.precision) + " " + row.shape_label + " " + row.backend +
-         (row.timing == TimingMode::host ? "" : " (" + timing_label(row.timing) + ")");
+std::string gate_refusal(const Comparison& c) {
+  std::vector<std::string> what;
+  for (const ContextDifference& d : c.differences)
+    if (d.hardware) what.push_back(d.what + " " + join(d.values, " vs "));
+  if (what.empty()) return "";
+  return "will not gate " + c.labels[0] + " against " + join(std::vector<std::string>(c.labels.begin() + 1, c.labels.end()), ", ") +
+         ": different hardware or thread count (" + join(what, "; ") +
+         "); record the baseline on this hardware, or compare with --hardware-comparison (never gates)";
 }
-}  // namespace
 
-std::vector<std::string> gate_noisy_rows(const Comparison& c, double fail_above_pct) {
+std::vector<std::string> gate_undecided_rows(const Comparison& c) {
   std::vector<std::string> rows;
   for (const CompareRow& row : c.matched)
     for (std::size_t i = 1; i < row.cells.size(); ++i)
-      if (row.verdict[i] == Verdict::noisy && (row.ratio[i] - 1) * 100 > fail_above_pct)
-        rows.push_back(fmt::format("{}: {:.1f} % slower in {}, but noisy (cv {} in the base, {} there)", row_name(row),
-                                   (row.ratio[i] - 1) * 100, c.labels[i], format_percent(row.cells[0].cv),
-                                   format_percent(row.cells[i].cv)));
+      if (row.verdict[i] == Verdict::too_few_runs)
+        rows.push_back(fmt::format("{}: {:+.1f} % in {} with {} and {} repetitions: too few runs to decide", row_name(row),
+                                   (row.ratio[i] - 1) * 100, c.labels[i], row.cells[0].samples.size(),
+                                   row.cells[i].samples.size()));
   return rows;
 }
 
-std::vector<std::string> gate_failures(const Comparison& c, double fail_above_pct) {
+std::vector<std::string> gate_failures(const Comparison& c, double fail_above_pct, bool strict) {
   std::vector<std::string> failures;
+  if (c.settings.hardware_comparison) return failures;  // never gates
   for (const CompareRow& row : c.matched) {
-    std::string name = row.workload + " " + to_string(row.precision) + " " + row.shape_label + " " + row.backend +
-                       (row.timing == TimingMode::host ? "" : " (" + timing_label(row.timing) + ")");
+    const std::string name = row_name(row);
     for (std::size_t i = 1; i < row.cells.size(); ++i) {
       const CompareCell& base = row.cells[0];
       const CompareCell& other = row.cells[i];
@@ -154,54 +229,99 @@ std::vector<std::string> gate_failures(const Comparison& c, double fail_above_pc
         failures.push_back(name + ": " + to_string(other.status) + " in " + c.labels[i]);
         continue;
       }
-      double ratio = row.ratio[i];
+      const double ratio = row.ratio[i];
       if (!(ratio > 0)) continue;
-      bool beyond_noise = row.verdict[i] == Verdict::slower || row.verdict[i] == Verdict::noise_unknown;
-      if ((ratio - 1) * 100 > fail_above_pct && beyond_noise)
-        failures.push_back(fmt::format("{}: {:.1f} % slower in {} (limit {} %)", name, (ratio - 1) * 100, c.labels[i],
-                                       fail_above_pct));
+      if (row.verdict[i] == Verdict::slower && (ratio - 1) * 100 > fail_above_pct)
+        failures.push_back(fmt::format("{}: {:.1f} % slower in {} (limit {} %, p {:.2g})", name, (ratio - 1) * 100,
+                                       c.labels[i], fail_above_pct, row.p_value[i]));
+      else if (strict && row.verdict[i] == Verdict::too_few_runs)
+        failures.push_back(fmt::format("{}: too few runs to decide in {} ({} and {} repetitions; --strict)", name,
+                                       c.labels[i], base.samples.size(), other.samples.size()));
     }
   }
   return failures;
 }
 
-std::string render_compare_markdown(const Comparison& c, std::optional<double> fail_above_pct) {
-  std::string out = "# mlbench compare\n\n";
+namespace {
+
+std::string render_differences(const Comparison& c) {
+  if (c.differences.empty())
+    return "Same CPU, cores, GPU, thread count, precision, pinning, build, mlbench version and report schema in every run.\n\n";
+  std::string out = "## What differs\n\n|  |";
+  for (const std::string& label : c.labels) out += " " + markdown_cell(label) + " |";
+  out += "\n|---|";
+  for (std::size_t i = 0; i < c.labels.size(); ++i) out += "---|";
+  out += "\n";
+  for (const ContextDifference& d : c.differences) {
+    out += "| " + std::string(d.hardware ? "**" + d.what + "**" : d.what) + " |";
+    for (const std::string& v : d.values) out += " " + markdown_cell(v) + " |";
+    out += "\n";
+  }
+  return out + "\n";
+}
+
+}  // namespace
+
+std::string render_compare_markdown(const Comparison& c, std::optional<double> fail_above_pct, bool strict) {
+  const bool hardware = c.settings.hardware_comparison;
+  std::string out = hardware ? "# mlbench hardware comparison\n\n" : "# mlbench compare\n\n";
   for (std::size_t i = 0; i < c.labels.size(); ++i)
     out += "- " + std::string(i == 0 ? "**base** " : "") + "**" + markdown_cell(c.labels[i]) + "**: " +
            markdown_cell(c.details[i]) + "\n";
-  out += "\nA change is beyond noise when |new/base - 1| > 2·sqrt(cv_base² + cv_new²) (two spreads of single runs); "
-         "with a single run the noise is unknown; beyond it with either side's cv above its run's --cv-threshold, "
-         "the change is called noisy.\n\n";
+  out += "\n" + render_differences(c);
+  if (hardware)
+    out += "Each machine's median with its own thread count; speedup = base median / this median (above 1: this "
+           "machine is faster). A hardware comparison never gates.\n\n";
+  else
+    out += fmt::format(
+        "A row is slower (faster) when a one-sided Mann-Whitney U test over the repetition times gives p < {} and "
+        "the median grew (shrank); a noisy row needs a larger change, none is exempt; with too few repetitions for "
+        "the test to reach p < {}, the row is too few runs to decide.\n\n",
+        c.settings.alpha, c.settings.alpha);
 
-  std::vector<std::string> header = {"Workload", "Shape", "Backend", "Timing", "median " + c.labels[0]};
+  std::vector<std::string> header = {"Workload", "Shape", "Backend", "Threads", "Timing", "median " + c.labels[0]};
   for (std::size_t i = 1; i < c.labels.size(); ++i) {
     header.push_back("median " + c.labels[i]);
-    header.push_back(c.labels.size() > 2 ? "ratio " + c.labels[i] : "new/base");
-    header.push_back(c.labels.size() > 2 ? "change " + c.labels[i] : "change");
+    if (hardware) {
+      header.push_back(c.labels.size() > 2 ? "speedup " + c.labels[i] : "speedup");
+    } else {
+      header.push_back(c.labels.size() > 2 ? "ratio " + c.labels[i] : "new/base");
+      header.push_back(c.labels.size() > 2 ? "change " + c.labels[i] : "change");
+    }
   }
   auto row_line = [](const std::vector<std::string>& cells) {
     std::string line = "|";
     for (const std::string& cell : cells) line += " " + markdown_cell(cell) + " |";
     return line + "\n";
   };
-  auto median_cell = [](const CompareCell& cell) -> std::string {
+  auto median_cell = [hardware](const CompareCell& cell) -> std::string {
     if (!cell.present) return "not run";
     if (cell.status != ResultStatus::ok) return "**" + to_string(cell.status) + "**";
     return format_duration(cell.median_s) + (cell.runs > 1 ? " ±" + format_percent(cell.cv) : "") +
-           (cell.noisy ? std::string(" ") + kNoisyMarker : "");
+           (cell.noisy ? std::string(" ") + kNoisyMarker : "") +
+           (hardware ? fmt::format(" ({} thr.)", cell.threads) : "");
   };
   out += row_line(header);
   std::string sep = "|";
-  for (std::size_t i = 0; i < header.size(); ++i) sep += i < 4 ? "---|" : "---:|";
+  for (std::size_t i = 0; i < header.size(); ++i) sep += i < 5 ? "---|" : "---:|";
   out += sep + "\n";
   for (const CompareRow& row : c.matched) {
+    std::string threads;
+    for (const CompareCell& cell : row.cells)
+      if (cell.present) {
+        threads = std::to_string(cell.threads);
+        break;
+      }
     std::vector<std::string> cells = {row.workload + " " + to_string(row.precision), row.shape_label, row.backend,
-                                      timing_label(row.timing), median_cell(row.cells[0])};
+                                      hardware ? "own" : threads, timing_label(row.timing), median_cell(row.cells[0])};
     for (std::size_t i = 1; i < row.cells.size(); ++i) {
       cells.push_back(median_cell(row.cells[i]));
-      cells.push_back(row.ratio[i] > 0 ? fmt::format("{:.3f}", row.ratio[i]) : "-");
-      cells.push_back(verdict_text(row.verdict[i], row.ratio[i]));
+      if (hardware) {
+        cells.push_back(row.ratio[i] > 0 ? format_factor(1 / row.ratio[i]) : "-");
+      } else {
+        cells.push_back(row.ratio[i] > 0 ? fmt::format("{:.3f}", row.ratio[i]) : "-");
+        cells.push_back(verdict_text(row.verdict[i], row.ratio[i], row.p_value[i]));
+      }
     }
     out += row_line(cells);
   }
@@ -211,31 +331,35 @@ std::string render_compare_markdown(const Comparison& c, std::optional<double> f
       std::vector<std::string> where;
       for (std::size_t i = 0; i < row.cells.size(); ++i)
         if (row.cells[i].present) where.push_back(c.labels[i]);
-      std::string list;
-      for (std::size_t i = 0; i < where.size(); ++i) list += (i ? ", " : "") + where[i];
-      out += "- " + markdown_cell(row.workload + " " + to_string(row.precision) + " " + row.shape_label + " " +
-                                  row.backend + " (" + timing_label(row.timing) + ")") +
-             ": only in " + markdown_cell(list) + "\n";
+      out += "- " + markdown_cell(row_name(row) + (row.timing == TimingMode::host ? " (" + timing_label(row.timing) + ")" : "")) +
+             ": only in " + markdown_cell(join(where, ", ")) + "\n";
     }
   }
-  if (fail_above_pct) {
-    std::vector<std::string> failures = gate_failures(c, *fail_above_pct);
-    out += fmt::format("\n## Gate: slower by more than {} % beyond noise\n\n", *fail_above_pct);
+  if (fail_above_pct && !hardware) {
+    const std::string refusal = gate_refusal(c);
+    out += fmt::format("\n## Gate: slower by more than {} % (p < {}){}\n\n", *fail_above_pct, c.settings.alpha,
+                       strict ? ", undecided rows fail (--strict)" : "");
+    if (!refusal.empty()) {
+      out += "Refused: " + markdown_cell(refusal) + "\n";
+      return out;
+    }
+    const std::vector<std::string> failures = gate_failures(c, *fail_above_pct, strict);
     if (failures.empty()) out += "Passed: no matched row got slower by more than the limit.\n";
     for (const std::string& f : failures) out += "- FAILED " + markdown_cell(f) + "\n";
-    for (const std::string& n : gate_noisy_rows(c, *fail_above_pct))
-      out += "- not gated, " + markdown_cell(n) + ": measure again on a quiet machine\n";
+    if (!strict)
+      for (const std::string& u : gate_undecided_rows(c)) out += "- undecided, " + markdown_cell(u) + "\n";
   }
   return out;
 }
 
 std::string render_compare_csv(const Comparison& c) {
   std::string out = csv_line({"workload", "precision", "shape", "backend", "timing", "base_label", "base_status",
-                              "base_median_s", "base_cv", "base_runs", "new_label", "new_status", "new_median_s",
-                              "new_cv", "new_runs", "ratio", "noise", "verdict"});
+                              "base_threads", "base_median_s", "base_cv", "base_runs", "new_label", "new_status",
+                              "new_threads", "new_median_s", "new_cv", "new_runs", "ratio", "p_value", "verdict"});
   auto side = [](const CompareCell& cell) -> std::vector<std::string> {
-    if (!cell.present) return {"", "0", "0", "0"};
-    return {to_string(cell.status), csv_number(cell.median_s), csv_number(cell.cv), std::to_string(cell.runs)};
+    if (!cell.present) return {"", "0", "0", "0", "0"};
+    return {to_string(cell.status), std::to_string(cell.threads), csv_number(cell.median_s), csv_number(cell.cv),
+            std::to_string(cell.runs)};
   };
   auto emit = [&](const CompareRow& row, bool matched) {
     for (std::size_t i = 1; i < row.cells.size(); ++i) {
@@ -246,10 +370,11 @@ std::string render_compare_csv(const Comparison& c) {
       cells.push_back(c.labels[i]);
       for (auto& s : side(row.cells[i])) cells.push_back(s);
       cells.push_back(csv_number(row.ratio[i]));
-      cells.push_back(std::isnan(row.noise[i]) ? "" : csv_number(row.noise[i]));
+      cells.push_back(std::isnan(row.p_value[i]) ? "" : csv_number(row.p_value[i]));
       std::string verdict = to_string(row.verdict[i]);
       if (!row.cells[i].present) verdict = "only_in_base";
       else if (!row.cells[0].present) verdict = "only_in_new";
+      else if (c.settings.hardware_comparison && row.ratio[i] > 0) verdict = "hardware_comparison";
       cells.push_back(matched || verdict != "not_comparable" ? verdict : "not_comparable");
       out += csv_line(cells);
     }

@@ -327,15 +327,43 @@ VariantResult result_from_fields(const Json& j) {
   return r;
 }
 
-void append_entries(Json& benchmarks, const VariantResult& r, int family_index, int instance_index) {
+// Google Benchmark's time units, coarsest first, with seconds -> unit factors.
+struct UnitScale { const char* name; double per_second; };
+constexpr UnitScale kUnits[] = {{"s", 1}, {"ms", 1e3}, {"us", 1e6}, {"ns", 1e9}};
+
+UnitScale unit_named(const std::string& name) {
+  for (const UnitScale& u : kUnits)
+    if (name == u.name) return u;
+  throw InputError("unknown time unit \"" + name + "\" (ns, us, ms or s)");
+}
+
+// Per benchmark, as Google Benchmark gives each benchmark one unit for all its entries: the
+// coarsest unit in which the median reads at least 10, so that tools printing whole numbers
+// (compare.py) show two digits or more; a row without a time takes ns.
+UnitScale unit_for(const VariantResult& r, const JsonOptions& options) {
+  if (!options.time_unit.empty()) return unit_named(options.time_unit);
+  const double seconds = r.stats.median_s;
+  if (r.ok() && seconds > 0)
+    for (const UnitScale& u : kUnits)
+      if (seconds * u.per_second >= 10) return u;
+  return kUnits[3];
+}
+
+void append_entries(Json& benchmarks, const VariantResult& r, int family_index, int instance_index,
+                    const JsonOptions& options) {
   const std::string run_name = r.name();
-  const Json fields = result_fields(r);
   const TimingStats& s = r.stats;
-  // One unit for every entry: Google Benchmark's compare.py only pairs entries of equal unit,
-  // so a unit that followed the magnitude would drop rows whose median crossed a boundary.
-  const double scale = 1e3;  // seconds -> time_unit
-  const char* unit = "ms";
+  const UnitScale unit = unit_for(r, options);
   const int repetitions = std::max<int>(s.runs, static_cast<int>(s.run_times_s.size()));
+  // mlbench's row data, written once per row; the repetition times in seconds live here only
+  // (Google Benchmark's iteration entries show the same numbers in time_unit).
+  Json fields = result_fields(r);
+  {
+    Json real = Json::array(), cpu = Json::array();
+    for (double t : s.run_times_s) real.push_back(number(t));
+    for (double t : s.run_cpu_times_s) cpu.push_back(number(t));
+    fields["samples"] = {{"real_time_s", real}, {"cpu_time_s", cpu}};
+  }
 
   auto base = [&](const std::string& name) {
     return Json{{"name", name}, {"family_index", family_index}, {"per_family_instance_index", instance_index},
@@ -343,64 +371,70 @@ void append_entries(Json& benchmarks, const VariantResult& r, int family_index, 
   };
 
   if (!r.ok()) {
+    // Google Benchmark's errored run: error_occurred and error_message. No real_time or
+    // cpu_time: there is no time to report (Google Benchmark writes 0, which trackers read
+    // as infinitely fast).
     Json e = base(run_name);
     e["run_type"] = "iteration";
     e["repetitions"] = std::max(repetitions, 1);
     e["repetition_index"] = 0;
-    e["threads"] = 1;
-    e["iterations"] = 0;
-    e["real_time"] = 0.0;
-    e["cpu_time"] = 0.0;
-    e["time_unit"] = unit;
+    e["threads"] = r.threads;
     e["error_occurred"] = true;
     e["error_message"] = r.error_message.empty() ? verification_label(r) : r.error_message;
-    e["mlbench"] = fields;
+    e["iterations"] = 0;
+    e["mlbench"] = std::move(fields);
     benchmarks.push_back(std::move(e));
     return;
   }
 
   const std::vector<double>& real = s.run_times_s;
   const std::vector<double>& cpu = s.run_cpu_times_s.size() == real.size() ? s.run_cpu_times_s : s.run_times_s;
-  for (std::size_t i = 0; i < real.size(); ++i) {
-    Json e = base(run_name);
-    e["run_type"] = "iteration";
-    e["repetitions"] = repetitions;
-    e["repetition_index"] = static_cast<int>(i);
-    e["threads"] = 1;
-    e["iterations"] = s.iterations;
-    e["real_time"] = number(real[i] * scale);
-    e["cpu_time"] = number(cpu[i] * scale);
-    e["time_unit"] = unit;
-    Json f = fields;
-    f["repetition"] = {{"index", static_cast<int>(i)}, {"real_time_s", number(real[i])},
-                       {"cpu_time_s", number(s.run_cpu_times_s.size() == real.size() ? s.run_cpu_times_s[i] : std::nan(""))}};
-    e["mlbench"] = std::move(f);
-    benchmarks.push_back(std::move(e));
+  // Google Benchmark aggregates only with more than one repetition, and then, asked for
+  // aggregates only, leaves the repetitions out.
+  const bool aggregated = repetitions >= 2 && !options.aggregates.empty();
+  std::vector<Json> entries;
+  if (!(aggregated && options.aggregates_only)) {
+    for (std::size_t i = 0; i < real.size(); ++i) {
+      Json e = base(run_name);
+      e["run_type"] = "iteration";
+      e["repetitions"] = repetitions;
+      e["repetition_index"] = static_cast<int>(i);
+      e["threads"] = r.threads;
+      e["iterations"] = s.iterations;
+      e["real_time"] = number(real[i] * unit.per_second);
+      e["cpu_time"] = number(cpu[i] * unit.per_second);
+      e["time_unit"] = unit.name;
+      entries.push_back(std::move(e));
+    }
   }
-  // Google Benchmark only aggregates when there is more than one repetition.
-  if (repetitions < 2) return;
-  struct Aggregate { const char* name; double real; double cpu; bool percentage; };
-  // Google Benchmark's own aggregates, as the runner collected them.
-  const Aggregate aggregates[] = {
-      {"mean", s.mean_s * scale, s.cpu_mean_s * scale, false},
-      {"median", s.median_s * scale, s.cpu_median_s * scale, false},
-      {"stddev", s.stddev_s * scale, s.cpu_stddev_s * scale, false},
-      {"cv", s.cv, s.cpu_cv, true},
-  };
-  for (const Aggregate& a : aggregates) {
-    Json e = base(run_name + "_" + a.name);
-    e["run_type"] = "aggregate";
-    e["repetitions"] = repetitions;
-    e["threads"] = 1;
-    e["aggregate_name"] = a.name;
-    e["aggregate_unit"] = a.percentage ? "percentage" : "time";
-    e["iterations"] = repetitions;
-    e["real_time"] = number(a.real);
-    e["cpu_time"] = number(a.cpu);
-    e["time_unit"] = unit;
-    e["mlbench"] = fields;
-    benchmarks.push_back(std::move(e));
+  int carrier = entries.empty() ? -1 : 0;  // the entry that carries the row's fields
+  if (aggregated) {
+    struct Aggregate { const char* name; double real; double cpu; bool percentage; };
+    // Google Benchmark's own aggregates, as the runner collected them.
+    const Aggregate aggregates[] = {
+        {"mean", s.mean_s * unit.per_second, s.cpu_mean_s * unit.per_second, false},
+        {"median", s.median_s * unit.per_second, s.cpu_median_s * unit.per_second, false},
+        {"stddev", s.stddev_s * unit.per_second, s.cpu_stddev_s * unit.per_second, false},
+        {"cv", s.cv, s.cpu_cv, true},
+    };
+    for (const Aggregate& a : aggregates) {
+      if (std::find(options.aggregates.begin(), options.aggregates.end(), a.name) == options.aggregates.end()) continue;
+      Json e = base(run_name + "_" + a.name);
+      e["run_type"] = "aggregate";
+      e["repetitions"] = repetitions;
+      e["threads"] = r.threads;
+      e["aggregate_name"] = a.name;
+      e["aggregate_unit"] = a.percentage ? "percentage" : "time";
+      e["iterations"] = repetitions;
+      e["real_time"] = number(a.real);
+      e["cpu_time"] = number(a.cpu);
+      e["time_unit"] = unit.name;
+      if (std::string(a.name) == "median" || carrier < 0) carrier = static_cast<int>(entries.size());
+      entries.push_back(std::move(e));
+    }
   }
+  entries[static_cast<std::size_t>(carrier)]["mlbench"] = std::move(fields);
+  for (Json& e : entries) benchmarks.push_back(std::move(e));
 }
 
 [[noreturn]] void bad(const std::string& source, const std::string& problem) {
@@ -409,7 +443,11 @@ void append_entries(Json& benchmarks, const VariantResult& r, int family_index, 
 
 }  // namespace
 
-nlohmann::ordered_json to_json(const RunReport& report) {
+nlohmann::ordered_json to_json(const RunReport& report, const JsonOptions& options) {
+  if (!options.time_unit.empty()) unit_named(options.time_unit);  // an unknown unit is an InputError
+  for (const std::string& a : options.aggregates)
+    if (a != "mean" && a != "median" && a != "stddev" && a != "cv")
+      throw InputError("unknown aggregate \"" + a + "\" (mean, median, stddev or cv)");
   Json benchmarks = Json::array();
   std::map<std::string, int> family_of;
   std::map<int, int> instances_in_family;
@@ -417,7 +455,7 @@ nlohmann::ordered_json to_json(const RunReport& report) {
     std::string family = r.workload + "|" + to_string(r.precision) + "|" + backend_name(r) + "|" + to_string(r.timing);
     auto [it, inserted] = family_of.emplace(family, static_cast<int>(family_of.size()));
     int instance = instances_in_family[it->second]++;
-    append_entries(benchmarks, r, it->second, instance);
+    append_entries(benchmarks, r, it->second, instance, options);
   }
   return {{"context", gbench_context(report)},
           {"benchmarks", benchmarks},
@@ -426,7 +464,9 @@ nlohmann::ordered_json to_json(const RunReport& report) {
 
 nlohmann::ordered_json machine_context_to_json(const MachineContext& machine) { return machine_to_json(machine); }
 
-std::string render_json(const RunReport& report) { return to_json(report).dump(2) + "\n"; }
+std::string render_json(const RunReport& report, const JsonOptions& options) {
+  return to_json(report, options).dump(2) + "\n";
+}
 
 static RunReport parse_report_checked(const std::string& text, const std::string& source);
 
@@ -454,28 +494,46 @@ static RunReport parse_report_checked(const std::string& text, const std::string
                        : "not an mlbench report (no \"mlbench\" object)");
   }
   const Json& schema = j["mlbench"]["schema_version"];
-  if (!schema.is_number_integer() || schema.get<int>() != kJsonSchemaVersion)
-    bad(source, "unknown schema version " + schema.dump() + " (this mlbench reads version " +
+  if (!schema.is_number_integer() || schema.get<int>() < 1 || schema.get<int>() > kJsonSchemaVersion)
+    bad(source, "unknown schema version " + schema.dump() + " (this mlbench reads versions 1 to " +
                     std::to_string(kJsonSchemaVersion) + ")");
+  const int version = schema.get<int>();
 
   RunReport report;
   std::string where = "\"mlbench\".run";
   try {
     report.run = run_from_json(j.at("mlbench").at("run"));
+    report.run.schema_version = version;
     where = "context.mlbench";
     report.machine = machine_from_json(j.at("context").at("mlbench"));
     where = "benchmarks";
     const Json& benchmarks = j.at("benchmarks");
     if (!benchmarks.is_array()) bad(source, "\"benchmarks\" is not an array");
-    // Entries of one result share run_name and follow each other.
+    // Schema 1: every entry carries "mlbench", iteration entries add the repetition's times
+    // under "repetition". Schema 2: one entry per row carries "mlbench" with the repetition
+    // times under "samples"; the others hold Google Benchmark's fields only and must agree.
     std::map<std::string, std::size_t> index_of;
+    std::vector<std::size_t> without_fields;
     for (std::size_t i = 0; i < benchmarks.size(); ++i) {
       where = "benchmarks[" + std::to_string(i) + "]";
       const Json& entry = benchmarks[i];
       const std::string run_name = entry.at("run_name").get<std::string>();
+      if (version >= 2 && !entry.contains("mlbench")) {
+        without_fields.push_back(i);
+        continue;
+      }
       const Json& fields = entry.at("mlbench");
       auto [it, inserted] = index_of.emplace(run_name, report.results.size());
-      if (inserted) report.results.push_back(result_from_fields(fields));
+      if (inserted) {
+        report.results.push_back(result_from_fields(fields));
+        if (fields.contains("samples")) {
+          VariantResult& r = report.results.back();
+          for (const Json& t : fields.at("samples").at("real_time_s")) r.stats.run_times_s.push_back(to_double(t));
+          for (const Json& t : fields.at("samples").at("cpu_time_s")) r.stats.run_cpu_times_s.push_back(to_double(t));
+        }
+      } else if (version >= 2) {
+        bad(source, where + ": a second entry with the fields of " + run_name + " (schema 2 stores them once per row)");
+      }
       if (fields.contains("repetition")) {
         VariantResult& r = report.results[it->second];
         const Json& rep = fields.at("repetition");
@@ -483,6 +541,24 @@ static RunReport parse_report_checked(const std::string& text, const std::string
         double cpu = get_double(rep, "cpu_time_s");
         if (!std::isnan(cpu)) r.stats.run_cpu_times_s.push_back(cpu);
       }
+    }
+    // Google Benchmark's view of a row must name a row and show its times.
+    for (std::size_t i : without_fields) {
+      where = "benchmarks[" + std::to_string(i) + "]";
+      const Json& entry = benchmarks[i];
+      const std::string run_name = entry.at("run_name").get<std::string>();
+      auto it = index_of.find(run_name);
+      if (it == index_of.end()) bad(source, where + ": no entry carries the mlbench fields of " + run_name);
+      if (entry.value("run_type", "") != "iteration" || entry.contains("error_occurred")) continue;
+      const VariantResult& r = report.results[it->second];
+      const auto index = entry.at("repetition_index").get<std::size_t>();
+      if (index >= r.stats.run_times_s.size())
+        bad(source, where + ": repetition " + std::to_string(index) + " of " + run_name + " is not in its samples");
+      const double expected = r.stats.run_times_s[index] * unit_named(entry.at("time_unit").get<std::string>()).per_second;
+      const double written = get_double(entry, "real_time");
+      if (!(std::fabs(written - expected) <= 1e-9 * std::fabs(expected)))
+        bad(source, where + ": real_time " + entry.at("real_time").dump() + " disagrees with " + run_name +
+                        "'s samples (" + std::to_string(expected) + ")");
     }
   } catch (const Json::exception& e) {
     std::string what = e.what();
@@ -494,7 +570,12 @@ static RunReport parse_report_checked(const std::string& text, const std::string
   }
   if (report.results.empty()) bad(source, "empty report (no results)");
   // Reports from before the flag existed: flag their results against the run's threshold.
-  const bool flags_written = j.at("benchmarks").empty() || j.at("benchmarks")[0].at("mlbench").contains("cv_above_threshold");
+  bool flags_written = true;
+  for (const Json& entry : j.at("benchmarks"))
+    if (entry.contains("mlbench")) {
+      flags_written = entry.at("mlbench").contains("cv_above_threshold");
+      break;
+    }
   if (!flags_written) flag_noisy_results(report.results, report.run.cv_threshold);
   // Every time reported belongs to measured runs: an ok result needs its repetitions.
   for (const VariantResult& r : report.results)

@@ -50,7 +50,7 @@ void write_reports(const std::vector<RunReport>& machines, const OutputPaths& pa
     if (machines.size() > 1)
       throw InputError("cannot write " + *paths.json + ": runs come from " + std::to_string(machines.size()) +
                        " machines and one JSON file holds one machine");
-    write_file_atomically(*paths.json, render_json(machines.front()));
+    write_file_atomically(*paths.json, render_json(machines.front(), paths.json_options));
   }
   if (paths.markdown) write_file_atomically(*paths.markdown, render_markdown(machines));
   if (paths.csv) write_file_atomically(*paths.csv, render_csv(machines));

@@ -19,6 +19,7 @@ struct OutputPaths {
   std::optional<std::string> markdown;
   std::optional<std::string> csv;
   std::optional<std::string> chart_dir;  // speedup, scaling, roofline (and comparison) SVGs go here
+  JsonOptions json_options;              // time unit, aggregates only
 };
 
 // Call before a run starts: throws InputError when an output could not be written later

@@ -164,7 +164,7 @@ std::vector<ShapeGroup> group_by_shape(const std::vector<VariantResult>& results
 
 std::string row_key(const VariantResult& r) {
   return r.workload + "|" + to_string(r.precision) + "|" + r.shape_label + "|" + backend_name(r) + "|" +
-         to_string(r.timing);
+         to_string(r.timing) + "|" + std::to_string(r.threads);
 }
 
 std::string slug(const std::string& text) {

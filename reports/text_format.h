@@ -65,8 +65,8 @@ struct ShapeGroup {
 };
 std::vector<ShapeGroup> group_by_shape(const std::vector<VariantResult>& results);
 
-// Key that matches a row across runs: workload, precision, shape, backend, timing (and the GPU
-// count of multi-GPU rows).
+// Key that matches a row across runs: workload, precision, shape, backend, timing, thread count
+// (and the GPU count of multi-GPU rows).
 std::string row_key(const VariantResult& r);
 
 // File-name friendly version of a text ("gemm_fp32_M_N_K_1024").

@@ -9,6 +9,7 @@
 
 #include "cli/report_commands.h"
 #include "reports/compare.h"
+#include "reports/rank_test.h"
 #include "reports/report_writer.h"
 #include "reports/testing/random_report.h"
 #include "reports/text_format.h"
@@ -26,16 +27,38 @@ class CompareTest : public ::testing::Test {
     rng_.seed(seed_);
   }
   RunReport make(fakes::ReportSpec spec = {}) { return fakes::random_report(rng_, spec); }
-  // Same rows, every median scaled by `factor`, with a given cv and run count.
-  static RunReport scaled(RunReport r, double factor, double cv, int runs) {
+  // Same rows with `runs` fresh repetition times each, spread by `spread` (relative, uniform
+  // +-spread around the row's median), every time then multiplied by `factor`.
+  RunReport resampled(RunReport r, double factor, double spread, int runs) {
     for (VariantResult& v : r.results) {
-      v.stats.median_s *= factor;
-      v.stats.cv = cv;
-      v.stats.runs = runs;
+      if (!v.ok()) continue;
+      const double centre = v.stats.median_s;
+      v.stats.run_times_s.clear();
+      for (int i = 0; i < runs; ++i) v.stats.run_times_s.push_back(centre * (1 + uniform(-spread, spread)));
+      restat(v, factor);
     }
     return r;
   }
-  static RunReport with_cv(RunReport r, double cv, int runs) { return scaled(std::move(r), 1.0, cv, runs); }
+  // Every repetition time of every row multiplied by `factor` (what `report --scale-times` does).
+  static RunReport scaled(RunReport r, double factor) {
+    for (VariantResult& v : r.results) restat(v, factor);
+    return r;
+  }
+  static void restat(VariantResult& v, double factor) {
+    for (double& t : v.stats.run_times_s) t *= factor;
+    std::vector<double> sorted = v.stats.run_times_s;
+    std::sort(sorted.begin(), sorted.end());
+    const std::size_t n = sorted.size();
+    v.stats.runs = static_cast<int>(n);
+    if (n == 0) return;
+    v.stats.median_s = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    double sum = 0, sq = 0;
+    for (double t : sorted) sum += t;
+    v.stats.mean_s = sum / static_cast<double>(n);
+    for (double t : sorted) sq += (t - v.stats.mean_s) * (t - v.stats.mean_s);
+    v.stats.stddev_s = n > 1 ? std::sqrt(sq / static_cast<double>(n - 1)) : 0;
+    v.stats.cv = n > 1 ? v.stats.stddev_s / v.stats.mean_s : 0;
+  }
   double uniform(double lo, double hi) { return std::uniform_real_distribution<double>(lo, hi)(rng_); }
 
   std::uint64_t seed_ = 0;
@@ -49,7 +72,7 @@ TEST_F(CompareTest, MatchesRowsAndComputesTheRatio) {
   std::vector<double> factors;
   for (VariantResult& r : next.results) {
     factors.push_back(uniform(0.5, 2.0));
-    r.stats.median_s *= factors.back();
+    restat(r, factors.back());
   }
   std::shuffle(next.results.begin(), next.results.end(), rng_);  // matching is by key, not position
   Comparison c = compare({{"base.json", base}, {"new.json", next}});
@@ -62,39 +85,176 @@ TEST_F(CompareTest, MatchesRowsAndComputesTheRatio) {
   }
 }
 
-TEST_F(CompareTest, NoiseRuleSeparatesRealChangesFromNoise) {
+TEST_F(CompareTest, RankTestGivesItsExtremesAndIsSymmetric) {
   SCOPED_TRACE("seed=" + std::to_string(seed_));
-  const double cv = uniform(0.01, 0.05);
-  const int runs = 2 + static_cast<int>(rng_() % 20);
-  const double noise = 2 * std::sqrt(2 * cv * cv);  // two spreads of single runs, whatever the run count
-  RunReport base = with_cv(make(), cv, runs);
-  auto verdict_for = [&](double factor, int new_runs) {
-    Comparison c = compare({{"a.json", base}, {"b.json", scaled(base, factor, cv, new_runs)}});
-    EXPECT_NEAR(c.matched.front().noise[1], new_runs >= 2 ? noise : NAN, 1e-12);
-    return c.matched.front().verdict[1];
+  for (int trial = 0; trial < 20; ++trial) {
+    const int n_a = 1 + static_cast<int>(rng_() % 30), n_b = 1 + static_cast<int>(rng_() % 30);
+    std::vector<double> a, b;
+    for (int i = 0; i < n_a; ++i) a.push_back(uniform(1, 2));
+    for (int i = 0; i < n_b; ++i) b.push_back(uniform(3, 4));  // every b above every a
+    SCOPED_TRACE(std::to_string(n_a) + " vs " + std::to_string(n_b));
+    EXPECT_DOUBLE_EQ(mann_whitney_p_greater(a, b), mann_whitney_min_p(n_a, n_b));
+    EXPECT_GE(mann_whitney_p_greater(b, a), 1.0 - mann_whitney_min_p(n_a, n_b));  // 1 when exact
+    if (n_a <= 8 || n_b <= 8) {  // exact: 1 / C(n_a + n_b, n_a)
+      double arrangements = 1;
+      for (int k = 1; k <= n_a; ++k) arrangements = arrangements * (n_b + k) / k;
+      EXPECT_NEAR(mann_whitney_min_p(n_a, n_b), 1 / arrangements, 1e-12 / arrangements);
+    }
+    // Shuffled into one pool and split again at random: the two one-sided p-values of a
+    // continuous statistic cover every outcome (their sum is 1 + P(U = u)).
+    std::vector<double> pool = a;
+    pool.insert(pool.end(), b.begin(), b.end());
+    std::shuffle(pool.begin(), pool.end(), rng_);
+    std::vector<double> x(pool.begin(), pool.begin() + n_a), y(pool.begin() + n_a, pool.end());
+    const double up = mann_whitney_p_greater(x, y), down = mann_whitney_p_greater(y, x);
+    EXPECT_GE(up + down, 1.0 - 1e-12);
+    EXPECT_LE(up, 1.0);
+    EXPECT_LE(down, 1.0);
+  }
+  // Equal sets: nothing to see.
+  std::vector<double> same(5 + rng_() % 10, uniform(1, 2));
+  EXPECT_EQ(mann_whitney_p_greater(same, same), 1.0);
+}
+
+TEST_F(CompareTest, RankTestSeparatesRealChangesFromNoise) {
+  SCOPED_TRACE("seed=" + std::to_string(seed_));
+  const double spread = uniform(0.01, 0.08);
+  const int runs = 9 + static_cast<int>(rng_() % 12);
+  RunReport base = resampled(make(), 1, spread, runs);
+  auto verdicts = [&](const RunReport& next) {
+    std::vector<Verdict> v;
+    for (const CompareRow& row : compare({{"a.json", base}, {"b.json", next}}).matched) v.push_back(row.verdict[1]);
+    return v;
   };
-  EXPECT_EQ(verdict_for(1 + noise * uniform(1.2, 3), runs), Verdict::slower);
-  EXPECT_EQ(verdict_for(1 - noise * uniform(1.2, 3), runs), Verdict::faster);
-  EXPECT_EQ(verdict_for(1 + noise * uniform(-0.8, 0.8), runs), Verdict::within_noise);
-  Comparison single = compare({{"a.json", base}, {"b.json", scaled(base, uniform(1.1, 2), 0, 1)}});
-  EXPECT_EQ(single.matched.front().verdict[1], Verdict::noise_unknown);
-  EXPECT_TRUE(std::isnan(single.matched.front().noise[1]));
+  const std::vector<Verdict> all_slower(base.results.size(), Verdict::slower);
+  const std::vector<Verdict> all_faster(base.results.size(), Verdict::faster);
+  const std::vector<Verdict> all_within(base.results.size(), Verdict::within_noise);
+  const double shift = 1 + 2 * spread * uniform(1.2, 3);  // beyond the overlap of the two spreads
+  EXPECT_EQ(verdicts(scaled(base, shift)), all_slower);
+  EXPECT_EQ(verdicts(scaled(base, 1 / shift)), all_faster);
+  // The same repetition times in another order: the same distribution.
+  RunReport shuffled = base;
+  for (VariantResult& r : shuffled.results) std::shuffle(r.stats.run_times_s.begin(), r.stats.run_times_s.end(), rng_);
+  EXPECT_EQ(verdicts(shuffled), all_within);
+}
+
+TEST_F(CompareTest, ANoisyRowIsGatedWithAWiderBound) {
+  SCOPED_TRACE("seed=" + std::to_string(seed_));
+  // Repetitions spread +-60 % (cv about 35 %), flagged noisy by any threshold under 30 %.
+  const int runs = 12 + static_cast<int>(rng_() % 8);
+  RunReport base = resampled(make(), 1, 0.6, runs);
+  flag_noisy_results(base.results, 0.05);
+  RunReport slower = scaled(base, 3);
+  Comparison c = compare({{"a.json", base}, {"b.json", slower}});
+  for (const CompareRow& row : c.matched) {
+    if (!(row.ratio[1] > 0)) continue;
+    EXPECT_TRUE(row.cells[0].noisy);
+    EXPECT_EQ(row.verdict[1], Verdict::slower) << row.backend;
+  }
+  EXPECT_EQ(gate_failures(c, 10).size(), c.matched.size());
+  // The same times in another order are no finding, however noisy.
+  RunReport shuffled = scaled(base, 1.0);
+  for (VariantResult& r : shuffled.results) std::shuffle(r.stats.run_times_s.begin(), r.stats.run_times_s.end(), rng_);
+  EXPECT_TRUE(gate_failures(compare({{"a.json", base}, {"b.json", shuffled}}), 5).empty());
+}
+
+TEST_F(CompareTest, RowsWithTooFewRunsAreUndecidedAndFailTheGateOnlyWithStrict) {
+  SCOPED_TRACE("seed=" + std::to_string(seed_));
+  const int runs = 1 + static_cast<int>(rng_() % 3);  // 1 to 3: the test cannot reach p < 0.05
+  RunReport base = resampled(make(), 1, 0.01, runs);
+  RunReport slower = scaled(base, 3);
+  Comparison c = compare({{"a.json", base}, {"b.json", slower}});
+  for (const CompareRow& row : c.matched) EXPECT_EQ(row.verdict[1], Verdict::too_few_runs);
+  EXPECT_TRUE(gate_failures(c, 10).empty());
+  EXPECT_EQ(gate_undecided_rows(c).size(), c.matched.size());
+  EXPECT_EQ(gate_failures(c, 10, true).size(), c.matched.size());
+  const std::string md = render_compare_markdown(c, 10.0);
+  EXPECT_NE(md.find("too few runs to decide"), std::string::npos) << md;
+  // Four on each side are enough at alpha 0.05 (p = 1/70), not at 0.01.
+  RunReport four = resampled(make(), 1, 0.01, 4);
+  EXPECT_EQ(compare({{"a.json", four}, {"b.json", scaled(four, 3)}}).matched.front().verdict[1], Verdict::slower);
+  EXPECT_EQ(compare({{"a.json", four}, {"b.json", scaled(four, 3)}}, {0.01, false}).matched.front().verdict[1],
+            Verdict::too_few_runs);
 }
 
 TEST_F(CompareTest, GateFailsAboveTheThresholdAndPassesBelow) {
   SCOPED_TRACE("seed=" + std::to_string(seed_));
-  RunReport base = with_cv(make(), 0.005, 10);
+  RunReport base = resampled(make(), 1, 0.005, 10);
   const double slowdown_pct = uniform(10, 50);
-  Comparison c = compare({{"a.json", base}, {"b.json", scaled(base, 1 + slowdown_pct / 100, 0.005, 10)}});
+  Comparison c = compare({{"a.json", base}, {"b.json", scaled(base, 1 + slowdown_pct / 100)}});
   EXPECT_EQ(gate_failures(c, slowdown_pct - 5).size(), c.matched.size());
   EXPECT_TRUE(gate_failures(c, slowdown_pct + 5).empty());
   // Faster is never a failure.
-  Comparison faster = compare({{"a.json", base}, {"b.json", scaled(base, 1 / (1 + slowdown_pct / 100), 0.005, 10)}});
+  Comparison faster = compare({{"a.json", base}, {"b.json", scaled(base, 1 / (1 + slowdown_pct / 100))}});
   EXPECT_TRUE(gate_failures(faster, 0).empty());
-  // A slowdown within noise does not fail the gate.
-  Comparison noisy = compare({{"a.json", with_cv(base, 0.5, 3)}, {"b.json", scaled(base, 1.1, 0.5, 3)}});
-  EXPECT_TRUE(gate_failures(noisy, 5).empty());
   EXPECT_NE(render_compare_markdown(c, slowdown_pct - 5).find("FAILED"), std::string::npos);
+}
+
+TEST_F(CompareTest, ContextDifferencesArePrintedAndHardwareOrThreadsRefuseTheGate) {
+  SCOPED_TRACE("seed=" + std::to_string(seed_));
+  RunReport base = resampled(make(), 1, 0.01, 10);
+  RunReport same = base;
+  Comparison alike = compare({{"a.json", base}, {"b.json", same}});
+  EXPECT_TRUE(alike.differences.empty());
+  EXPECT_EQ(gate_refusal(alike), "");
+  EXPECT_NE(render_compare_markdown(alike).find("Same CPU, cores, GPU, thread count"), std::string::npos);
+
+  // Build and version differ: shown, not refused.
+  RunReport rebuilt = base;
+  rebuilt.machine.compiler = "Clang 14.0." + std::to_string(rng_() % 10);
+  rebuilt.run.mlbench_version = "0.2." + std::to_string(rng_() % 10);
+  Comparison c = compare({{"a.json", base}, {"b.json", rebuilt}});
+  ASSERT_EQ(c.differences.size(), 2u);
+  EXPECT_EQ(c.differences[0].what, "build");
+  EXPECT_EQ(c.differences[1].what, "mlbench");
+  EXPECT_EQ(gate_refusal(c), "");
+  EXPECT_NE(render_compare_markdown(c).find(rebuilt.machine.compiler), std::string::npos);
+
+  // Another CPU, or another thread count: a gate would compare hardware, not code.
+  RunReport other_cpu = base;
+  other_cpu.machine.cpu_model = "AMD EPYC 7763 " + std::to_string(rng_() % 100);
+  const std::string refusal = gate_refusal(compare({{"a.json", base}, {"b.json", other_cpu}}));
+  EXPECT_NE(refusal.find("different hardware"), std::string::npos);
+  EXPECT_NE(refusal.find(other_cpu.machine.cpu_model), std::string::npos);
+  EXPECT_EQ(refusal.find('\n'), std::string::npos);
+  RunReport other_threads = base;
+  other_threads.machine.threads_used = base.machine.threads_used + 1 + static_cast<int>(rng_() % 8);
+  EXPECT_NE(gate_refusal(compare({{"a.json", base}, {"b.json", other_threads}})).find("threads"), std::string::npos);
+}
+
+TEST_F(CompareTest, RowsOfOtherThreadCountsPairOnlyInAHardwareComparison) {
+  SCOPED_TRACE("seed=" + std::to_string(seed_));
+  fakes::ReportSpec other_host;
+  other_host.host = "host-" + std::to_string(rng_() % 1000);
+  RunReport base = resampled(make(), 1, 0.01, 10);
+  RunReport other = resampled(make(other_host), 1, 0.01, 10);
+  const int threads = 9 + static_cast<int>(rng_() % 60);  // not the fakes' 8
+  std::size_t multi_threaded = 0;
+  for (VariantResult& r : other.results)
+    if (r.threads > 1) r.threads = threads, ++multi_threaded;
+  other.machine.threads_used = threads;
+  ASSERT_GT(multi_threaded, 0u);
+  // Like with like: a row run with other threads is another benchmark.
+  Comparison plain = compare({{"a.json", base}, {"b.json", other}});
+  EXPECT_EQ(plain.matched.size(), base.results.size() - multi_threaded);
+  EXPECT_NE(gate_refusal(plain), "");
+  // Across machines, each with its own threads.
+  Comparison hardware = compare({{"a.json", base}, {"b.json", other}}, {0.05, true});
+  EXPECT_EQ(hardware.matched.size(), base.results.size());
+  EXPECT_TRUE(gate_failures(hardware, 0).empty());
+  const std::string md = render_compare_markdown(hardware);
+  EXPECT_NE(md.find("# mlbench hardware comparison"), std::string::npos);
+  EXPECT_NE(md.find("speedup"), std::string::npos);
+  EXPECT_NE(render_compare_csv(hardware).find(",hardware_comparison\n"), std::string::npos);
+}
+
+TEST_F(CompareTest, BenchmarkNamesCarryTheThreadCount) {
+  SCOPED_TRACE("seed=" + std::to_string(seed_));
+  for (const VariantResult& r : make().results) {
+    const std::string suffix = "/threads:" + std::to_string(r.threads);
+    const bool has = r.name().find(suffix) != std::string::npos;
+    EXPECT_EQ(has, is_cpu(r.backend_kind)) << r.name();
+  }
 }
 
 TEST_F(CompareTest, GateFailsWhenARowStopsVerifying) {
@@ -123,8 +283,10 @@ TEST_F(CompareTest, RowsInOnlyOneRunAreListed) {
   EXPECT_EQ(c.matched.size(), base.results.size() - 1);
   ASSERT_EQ(c.unmatched.size(), 2u);
   const std::string md = render_compare_markdown(c);
-  EXPECT_NE(md.find(gone.backend + " (" + timing_label(gone.timing) + "): only in a.json"), std::string::npos) << md;
-  EXPECT_NE(md.find(added.backend + " (" + timing_label(added.timing) + "): only in b.json"), std::string::npos) << md;
+  EXPECT_NE(md.find(gone.backend), std::string::npos) << md;
+  EXPECT_NE(md.find("(" + timing_label(gone.timing) + "): only in a.json"), std::string::npos) << md;
+  EXPECT_NE(md.find(added.backend), std::string::npos) << md;
+  EXPECT_NE(md.find("(" + timing_label(added.timing) + "): only in b.json"), std::string::npos) << md;
   const std::string csv = render_compare_csv(c);
   EXPECT_NE(csv.find("only_in_base"), std::string::npos);
   EXPECT_NE(csv.find("only_in_new"), std::string::npos);
@@ -170,10 +332,13 @@ TEST_F(CompareTest, CompareCommandExitCodes) {
   SCOPED_TRACE("seed=" + std::to_string(seed_));
   fs::path dir = fs::temp_directory_path() / ("mlbench_compare_test_" + std::to_string(seed_) + "_" + std::to_string(::getpid()));
   fs::create_directories(dir);
-  RunReport base = with_cv(make(), 0.005, 10);
+  RunReport base = resampled(make(), 1, 0.005, 10);
   const double slowdown_pct = uniform(10, 50);
   write_file_atomically((dir / "base.json").string(), render_json(base));
-  write_file_atomically((dir / "new.json").string(), render_json(scaled(base, 1 + slowdown_pct / 100, 0.005, 10)));
+  write_file_atomically((dir / "new.json").string(), render_json(scaled(base, 1 + slowdown_pct / 100)));
+  RunReport elsewhere = scaled(base, 1 + slowdown_pct / 100);
+  elsewhere.machine.cpu_model += " v" + std::to_string(2 + rng_() % 5);
+  write_file_atomically((dir / "elsewhere.json").string(), render_json(elsewhere));
   const std::string b = (dir / "base.json").string(), n = (dir / "new.json").string();
   ::testing::internal::CaptureStdout();
   ::testing::internal::CaptureStderr();
@@ -184,7 +349,19 @@ TEST_F(CompareTest, CompareCommandExitCodes) {
   std::string out = ::testing::internal::GetCapturedStdout();
   EXPECT_NE(out.find("| Workload |"), std::string::npos);
   EXPECT_TRUE(fs::exists(dir / "c.csv"));
+  // Another CPU: the gate refuses in one line, a hardware comparison shows it and never gates.
+  const std::string e = (dir / "elsewhere.json").string();
   ::testing::internal::CaptureStderr();
+  EXPECT_EQ(run_cli({"compare", b, e, "--fail-above", "1"}), 2);
+  const std::string refusal = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(refusal.find("different hardware"), std::string::npos) << refusal;
+  EXPECT_EQ(std::count(refusal.begin(), refusal.end(), '\n'), 1) << refusal;
+  ::testing::internal::CaptureStdout();
+  EXPECT_EQ(run_cli({"compare", b, e, "--hardware-comparison"}), 0);
+  EXPECT_NE(::testing::internal::GetCapturedStdout().find("hardware comparison"), std::string::npos);
+  ::testing::internal::CaptureStderr();
+  EXPECT_EQ(run_cli({"compare", b, e, "--hardware-comparison", "--fail-above", "10"}), 2);
+  EXPECT_EQ(run_cli({"compare", b, n, "--strict"}), 2);  // --strict needs a gate
   EXPECT_EQ(run_cli({"compare", b, (dir / "missing.json").string()}), 2);
   EXPECT_EQ(run_cli({"compare", b}), 2);
   EXPECT_EQ(run_cli({"report", (dir / "missing.json").string()}), 2);

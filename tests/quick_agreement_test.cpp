@@ -1,7 +1,8 @@
 // Two back-to-back runs of `mlbench all --preset quick` (the CPU backends of this build,
-// --no-peaks) must agree within their noise: `mlbench compare` of the two JSON reports finds
-// no row slower, faster or noisy, nor one whose noise is unknown. Then the same comparison
-// against the second run made 30 % slower must call every row slower: the check can fail.
+// --no-peaks) must agree within their noise: `mlbench compare` of the two JSON reports calls
+// no row slower or faster by more than 10 % (the limit CI gates with), nor one undecided. Then
+// the same comparison against the second run made 30 % slower (every repetition time scaled,
+// `report --scale-times`) must call every row slower: the check can fail.
 //
 // Meant for a quiet machine: ctest runs it alone (RUN_SERIAL), label "agreement"
 // (ctest -L agreement). Each run records how many CPUs other programs kept busy meanwhile
@@ -20,6 +21,7 @@
 #include <filesystem>
 #include <fstream>
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <random>
 #include <sstream>
@@ -123,7 +125,8 @@ TEST_F(QuickRunsAgree, BackToBackWithinTheirNoise) {
                    << "; two runs can only be expected to agree on a quiet one";
     std::map<std::string, bool> flagged;  // per result (entries repeat per repetition)
     for (const auto& entry : report["benchmarks"])
-      flagged[entry["run_name"].get<std::string>()] = entry["mlbench"].value("cv_above_threshold", false);
+      if (entry.contains("mlbench"))
+        flagged[entry["run_name"].get<std::string>()] = entry["mlbench"].value("cv_above_threshold", false);
     const auto noisy = std::count_if(flagged.begin(), flagged.end(), [](const auto& f) { return f.second; });
     if (noisy > 0)
       GTEST_SKIP() << "not a quiet machine: " << noisy << " of " << flagged.size() << " results of " << json.filename()
@@ -134,16 +137,18 @@ TEST_F(QuickRunsAgree, BackToBackWithinTheirNoise) {
   std::string disagreements;
   for (const auto& [row, verdict] : verdicts(first, second)) {
     ++rows;
-    if (verdict.rfind("within_noise", 0) != 0) disagreements += "  " + row + ": " + verdict + "\n";
+    // A rank test calls a 2 % shift between two processes real, and it is; the gate's limit is 10 %.
+    const double ratio = std::stod(verdict.substr(verdict.find("(ratio ") + 7));
+    const bool called = verdict.rfind("slower", 0) == 0 || verdict.rfind("faster", 0) == 0;
+    if ((called && std::fabs(ratio - 1) > 0.10) || verdict.rfind("too_few_runs", 0) == 0)
+      disagreements += "  " + row + ": " + verdict + "\n";
   }
   EXPECT_GE(rows, 18u);  // three sizes of three workloads, serial and openmp at least
   EXPECT_TRUE(disagreements.empty()) << "rows that did not agree (reports kept in " << dir_ << "):\n" << disagreements;
 
   // The same check against the second run made 30 % slower calls every row slower.
-  nlohmann::json slower = nlohmann::json::parse(slurp(second));
-  for (auto& entry : slower["benchmarks"]) entry["mlbench"]["stats"]["median_s"] = entry["mlbench"]["stats"]["median_s"].get<double>() * 1.3;
   const fs::path slowed = dir_ / "slowed.json";
-  std::ofstream(slowed) << slower.dump();
+  ASSERT_EQ(mlbench("report " + second.string() + " --scale-times 1.3 --json " + slowed.string()), 0);
   std::string missed;
   for (const auto& [row, verdict] : verdicts(first, slowed))
     if (verdict.rfind("slower", 0) != 0) missed += "  " + row + ": " + verdict + "\n";

@@ -87,7 +87,7 @@ inline VariantResult random_result(std::mt19937_64& rng, const std::string& work
   r.size = size;
   r.shape_label = "M=N=K=" + std::to_string(size);
   r.shape = {{"M", size}, {"N", size}, {"K", size}};
-  r.threads = backend.kind == BackendKind::cpu && backend.name == "serial" ? 1 : 8;
+  r.threads = is_cpu(backend.kind) && backend.name != "serial" ? 8 : 1;  // GPU rows: one host thread
   r.seed = rng();
   r.flops = 2.0 * std::pow(static_cast<double>(size), 3);
   r.bytes = 4.0 * 3 * static_cast<double>(size) * static_cast<double>(size);

@@ -1,0 +1,23 @@
+// One-sided Mann-Whitney U test over two sets of repetition times, the rank test Google
+// Benchmark's compare.py runs (two-sided there) and `mlbench compare` gates with.
+//
+// p_greater(a, b) is the probability, if both sets came from one distribution, of a U statistic
+// of b over a at least as large as the one observed: small when b's times are larger (slower).
+// It is computed as SciPy's scipy.stats.mannwhitneyu(b, a, alternative="greater") computes it
+// with method="auto": the exact distribution of U when either set has at most 8 values and no
+// value is tied, else the normal approximation with the tie correction and a continuity
+// correction of 0.5 (tests/gbench_tools/ checks the two against each other).
+#pragma once
+
+#include <vector>
+
+namespace mlbench::reports {
+
+double mann_whitney_p_greater(const std::vector<double>& a, const std::vector<double>& b);
+
+// The smallest p-value the test can give for sets of these sizes (b entirely above a, no
+// ties): when it is not below alpha, no outcome of the test could call a change significant,
+// so the sets are too small to decide anything.
+double mann_whitney_min_p(int n_a, int n_b);
+
+}  // namespace mlbench::reports
