@@ -1,22 +1,59 @@
 #!/usr/bin/env bash
-# A/A calibration of `mlbench compare`: N back-to-back runs of one build on one machine, every
-# pair compared; with nothing changed, every row "slower" or "faster" is a false alarm of the
-# noise rule (docs/reliability.md, "Two back-to-back quick runs").
-# Usage: scripts/aa_calibration.sh MLBENCH N DIR [run options...]
-#   e.g. scripts/aa_calibration.sh build/mlbench 8 /tmp/aa all --preset quick --no-peaks --backends serial,openmp
+# Calibration of the `mlbench compare --fail-above` gate (docs/ci.md): N back-to-back runs of one
+# build on one machine, then for every pair (a < b) of runs:
+#   A/A        compare run a with run b: nothing changed, every row the gate fails is a false alarm;
+#   x1.3, x3   compare run a with run b with every repetition time and statistic scaled by 1.3
+#              (or 3) by `mlbench report --scale-times`: a faithful 30 % (200 %) slowdown that
+#              keeps run b's noise; every row not failed is a miss;
+#   self1.3, self3  each run against itself scaled: the slowdown alone, without the shifts
+#              between two processes (what the rank test can see inside one run's spread).
+# Prints, per case: row pairs compared, rows failed by the gate (%), pairs whose gate exited 1,
+# and the other programs' load of the runs (mlbench.run.other_load_cores).
+# Usage: scripts/aa_calibration.sh MLBENCH N DIR [FAIL_ABOVE_PCT] -- [run options...]
+#   e.g. scripts/aa_calibration.sh build/mlbench 8 /tmp/aa 10 -- all --preset quick --no-peaks
+# With existing DIR/run*.json and N=0 it only compares them again.
 set -euo pipefail
 mlbench=$1 runs=$2 dir=$3
 shift 3
+fail_above=10
+if [ "${1:-}" != "--" ] && [ $# -gt 0 ]; then fail_above=$1; shift; fi
+[ "${1:-}" = "--" ] && shift
 mkdir -p "$dir"
 for i in $(seq 1 "$runs"); do
   "$mlbench" "$@" --quiet --json "$dir/run$i.json" >/dev/null
 done
-rm -f "$dir"/pair-*.csv
-for a in $(seq 1 "$runs"); do
-  for b in $(seq $((a + 1)) "$runs"); do
-    "$mlbench" compare "$dir/run$a.json" "$dir/run$b.json" --csv "$dir/pair-$a-$b.csv" >/dev/null
-  done
+mapfile -t reports < <(ls "$dir"/run*.json | sort -V)
+n=${#reports[@]}
+((n >= 2)) || { echo "need at least 2 runs in $dir"; exit 2; }
+for i in "${!reports[@]}"; do
+  for f in 1.3 3; do "$mlbench" report "${reports[$i]}" --scale-times "$f" --json "$dir/scaled$f-$((i + 1)).json" >/dev/null; done
 done
-echo "verdicts over $((runs * (runs - 1) / 2)) pairs of $runs runs ($*):"
-# the verdict is the last CSV column
-tail -q -n +2 "$dir"/pair-*.csv | awk -F, '{print $NF}' | sort | uniq -c
+
+echo "gate --fail-above $fail_above over $((n * (n - 1) / 2)) pairs of $n runs ($*)"
+printf '%-6s %10s %12s %8s %14s\n' case "row pairs" "gate failed" "%" "pairs exit 1"
+for case in aa 1.3 3 self1.3 self3; do
+  rows=0 failed=0 exit1=0
+  pairs=0
+  for a in $(seq 1 "$n"); do
+    for b in $(seq $((a + 1)) "$n") $([[ $case == self* ]] && echo "$a"); do
+      [[ $case == self* ]] && [ "$b" != "$a" ] && continue
+      pairs=$((pairs + 1))
+      new=${reports[$((b - 1))]}
+      [ "$case" = aa ] || new="$dir/scaled${case#self}-$b.json"
+      status=0
+      "$mlbench" compare "${reports[$((a - 1))]}" "$new" --fail-above "$fail_above" --csv "$dir/pair.csv" \
+        >/dev/null 2>"$dir/pair.err" || status=$?
+      [ "$status" -le 1 ] || { cat "$dir/pair.err"; exit "$status"; }
+      ((status == 1)) && exit1=$((exit1 + 1))
+      # rows both runs timed (ratio > 0), and the gate's one line per failed row
+      rows=$((rows + $(awk -F, 'NR == 1 { for (i = 1; i <= NF; ++i) if ($i == "ratio") r = i; next } $r > 0' "$dir/pair.csv" | wc -l)))
+      failed=$((failed + $(grep -c '^mlbench: gate: ' "$dir/pair.err" || true)))
+    done
+  done
+  printf '%-6s %10d %12d %8.2f %14s\n' "$case" "$rows" "$failed" "$(echo "100 * $failed / $rows" | bc -l)" \
+    "$exit1/$pairs"
+done
+echo "other programs' load (CPUs) per run:"
+for r in "${reports[@]}"; do
+  printf '  %s %s\n' "$(basename "$r")" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["mlbench"]["run"].get("other_load_cores"))' "$r")"
+done

@@ -15,6 +15,9 @@ packages=(cmake g++ make ninja-build pkg-config git
           libopenblas-dev libdnnl-dev)
 if ((with_tests)); then
   packages+=(libgtest-dev clang libclang-rt-14-dev libomp-14-dev)
+  # scripts/ci-gbench-tools.sh: Google Benchmark's compare.py and what it imports, and a venv
+  # for check-jsonschema (PyPI; it carries the GitHub workflow schema).
+  packages+=(libbenchmark-tools python3-numpy python3-scipy python3-venv)
 fi
 missing=()
 for p in "${packages[@]}"; do
@@ -46,3 +49,7 @@ fi
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release "${cuda_args[@]}" "${test_args[@]}" \
   ${MLBENCH_CMAKE_ARGS:-} >/dev/null
 cmake --build "$build_dir" -j"$(nproc)" "${target_args[@]}"
+if ((with_tests)) && [ ! -x "$build_dir/ci-venv/bin/check-jsonschema" ]; then
+  /usr/bin/python3 -m venv "$build_dir/ci-venv"
+  "$build_dir/ci-venv/bin/pip" install -q check-jsonschema
+fi

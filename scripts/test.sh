@@ -42,4 +42,5 @@ stage ctest               ctest --test-dir "$build" --output-on-failure -j2 --sc
 stage cpu-avx2            avx2_cpu
 stage cpu-sse41           sse41_cpu
 stage mutation-cpu        ./scripts/mutation_check.sh
+stage gbench-tools        ./scripts/ci-gbench-tools.sh
 finish
