@@ -556,7 +556,9 @@ static RunReport parse_report_checked(const std::string& text, const std::string
         bad(source, where + ": repetition " + std::to_string(index) + " of " + run_name + " is not in its samples");
       const double expected = r.stats.run_times_s[index] * unit_named(entry.at("time_unit").get<std::string>()).per_second;
       const double written = get_double(entry, "real_time");
-      if (!(std::fabs(written - expected) <= 1e-9 * std::fabs(expected)))
+      const bool agree = written == expected || (std::isnan(written) && std::isnan(expected)) ||
+                         std::fabs(written - expected) <= 1e-9 * std::fabs(expected);
+      if (!agree)
         bad(source, where + ": real_time " + entry.at("real_time").dump() + " disagrees with " + run_name +
                         "'s samples (" + std::to_string(expected) + ")");
     }
