@@ -14,7 +14,7 @@ packages=(cmake g++ make ninja-build pkg-config git
           libcli11-dev libfmt-dev nlohmann-json3-dev libbenchmark-dev
           libopenblas-dev libdnnl-dev)
 if ((with_tests)); then
-  packages+=(libgtest-dev clang libclang-rt-14-dev libomp-14-dev)
+  packages+=(libgtest-dev clang libclang-rt-14-dev libomp-14-dev dpkg-dev)
   # scripts/ci-gbench-tools.sh: Google Benchmark's compare.py and what it imports, and a venv
   # for check-jsonschema (PyPI; it carries the GitHub workflow schema).
   packages+=(libbenchmark-tools python3-numpy python3-scipy python3-venv)
