@@ -10,8 +10,8 @@
 
 namespace mlbench {
 
-// Each figure is the median of >= 10 timed runs after one warm-up run (steady clock on the
-// CPU, CUDA events on the GPU).
+// Each CPU figure is the best of 10 timed runs after one warm-up run (steady clock), each GPU
+// figure the median of >= 10 (CUDA events).
 struct CpuPeaks {
   int threads = 0;                  // "all threads": OpenMP's thread count at measurement
   double bandwidth_gbps_all = 0;    // STREAM-like triad a[i] = b[i] + s*c[i], 24 bytes/element
@@ -24,7 +24,15 @@ struct CpuPeaks {
   double fp64_gflops_one = 0;
   std::int64_t triad_elements = 0;  // doubles per array
   int vector_bytes = 0;             // width of the FMA vectors: 64 AVX-512, 32 AVX, 16 otherwise
-  int runs = 0;                     // timed runs per figure
+  int runs = 0;                     // timed runs per figure (each figure is the best of them)
+  // The library GEMM's rate with all threads (OpenBLAS, n = gemm_size; 0 without OpenBLAS): a
+  // lower bound of the FMA roof, so that no GEMM lands above its roof when the FMA loop falls
+  // short. fp32/fp64_gflops_all are the larger of the two; *_source says which.
+  double fp32_gemm_gflops_all = 0;
+  double fp64_gemm_gflops_all = 0;
+  int gemm_size = 0;
+  std::string fp32_source = "fma loop";  // "fma loop" or "openblas gemm"
+  std::string fp64_source = "fma loop";
 };
 
 struct GpuPeaks {

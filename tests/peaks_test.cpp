@@ -179,6 +179,11 @@ void expect_same_peaks(const PeakFigures& a, const PeakFigures& b) {
     EXPECT_DOUBLE_EQ(a.cpu->fp64_gflops_one, b.cpu->fp64_gflops_one);
     EXPECT_EQ(a.cpu->triad_elements, b.cpu->triad_elements);
     EXPECT_EQ(a.cpu->vector_bytes, b.cpu->vector_bytes);
+    EXPECT_DOUBLE_EQ(a.cpu->fp32_gemm_gflops_all, b.cpu->fp32_gemm_gflops_all);
+    EXPECT_DOUBLE_EQ(a.cpu->fp64_gemm_gflops_all, b.cpu->fp64_gemm_gflops_all);
+    EXPECT_EQ(a.cpu->gemm_size, b.cpu->gemm_size);
+    EXPECT_EQ(a.cpu->fp32_source, b.cpu->fp32_source);
+    EXPECT_EQ(a.cpu->fp64_source, b.cpu->fp64_source);
   }
   if (a.gpu) {
     EXPECT_EQ(a.gpu->name, b.gpu->name);
@@ -226,6 +231,17 @@ TEST_F(PeaksTest, CpuPeaksArePositiveFiniteSaneAndCachedForTheSecondLoad) {
   }
   EXPECT_GE(cpu.triad_elements, std::int64_t{1} << 20);
   EXPECT_GE(cpu.threads, 1);
+  // The FMA roof is never below the library GEMM measured with it, and names its source.
+  EXPECT_GE(cpu.fp32_gflops_all, cpu.fp32_gemm_gflops_all);
+  EXPECT_GE(cpu.fp64_gflops_all, cpu.fp64_gemm_gflops_all);
+  for (const std::string& source : {cpu.fp32_source, cpu.fp64_source})
+    EXPECT_TRUE(source == "fma loop" || source == "openblas gemm") << source;
+  EXPECT_EQ(cpu.fp32_source == "openblas gemm", cpu.fp32_gemm_gflops_all > 0 && cpu.fp32_gflops_all == cpu.fp32_gemm_gflops_all);
+  const BackendInfo* openblas = registry.find("gemm", "openblas");
+  if (openblas != nullptr && (!openblas->availability || openblas->availability().available)) {
+    EXPECT_GT(cpu.fp32_gemm_gflops_all, 0.1) << "built with OpenBLAS: its GEMM is measured";
+    EXPECT_EQ(cpu.gemm_size, 1024);
+  }
   EXPECT_TRUE(cpu.vector_bytes == 16 || cpu.vector_bytes == 32 || cpu.vector_bytes == 64) << cpu.vector_bytes;
   EXPECT_EQ(first.peaks.machine_key, key);
   EXPECT_FALSE(first.peaks.measured_at.empty());
