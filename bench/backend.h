@@ -28,6 +28,8 @@ struct ExecutionConfig {
   // Multi-GPU backends (BackendInfo::multi_gpu): the CUDA ordinals to spread the work over, in
   // rank order (rank 0 = devices[0] = `device`); empty for every other backend.
   std::vector<int> devices;
+  // --timeout (0: none): backends that wait on other processes (mpi/) bound each wait by it.
+  double timeout_s = 0;
 };
 
 struct Availability {
@@ -86,6 +88,8 @@ struct BackendInfo {
   // Spreads one problem over several GPUs: runs only with --gpus (never in a default run), once
   // per GPU count of the selection, with ExecutionConfig::devices set.
   bool multi_gpu = false;
+  // Processes one problem is spread over (the MPI world size, mpi/); 0 for single-process backends.
+  int ranks = 0;
 };
 
 class Registry {

@@ -66,7 +66,9 @@ struct MachineContext {
   // OMP_PLACES=cores", "from the environment: ...", "none (--pin none): threads may migrate".
   std::string thread_pinning;
 
-  std::vector<std::pair<std::string, std::string>> libraries;  // name -> version
+  std::vector<std::pair<std::string, std::string>> libraries;  // name -> version ("MPI" under an MPI launch)
+  // Processes of the MPI job this report's rank 0 ran in (mpi/); 0 when not started under MPI.
+  int mpi_world_size = 0;
   std::string openblas_core;     // openblas_get_corename()
   std::string openblas_config;   // openblas_get_config()
 

@@ -32,6 +32,7 @@ std::string VariantResult::name() const {
   std::string n = problem_key() + "/" + backend;
   if (is_cpu(backend_kind)) n += "/threads:" + std::to_string(threads);
   if (gpus > 0) n += "/gpus=" + std::to_string(gpus);
+  if (ranks > 0) n += "/ranks=" + std::to_string(ranks);
   if (timing != TimingMode::host) n += "/" + to_string(timing);
   return n;
 }
@@ -70,7 +71,8 @@ void finalize_results(std::vector<VariantResult>& results) {
   };
   std::map<std::string, Baselines> baselines;
   for (const auto& r : results) {
-    if (!r.ok() || r.stats.median_s <= 0 || !is_cpu(r.backend_kind)) continue;
+    // A job spread over several processes (possibly several machines) is not "this CPU".
+    if (!r.ok() || r.stats.median_s <= 0 || !is_cpu(r.backend_kind) || r.ranks > 1) continue;
     auto& b = baselines[r.problem_key()];
     if (r.backend == "serial") b.serial = r.stats.median_s;
     if (r.stats.median_s < b.best_cpu) {
@@ -97,6 +99,7 @@ void finalize_results(std::vector<VariantResult>& results) {
   // Multi-GPU rows: against the same backend on one GPU (same problem and timing mode).
   for (auto& r : results) {
     r.speedup_vs_one_gpu = r.parallel_efficiency = r.communication_share = 0;
+    if (r.ranks > 0 && r.ok() && r.stats.median_s > 0) r.communication_share = r.communication_s / r.stats.median_s;
     if (r.gpus <= 0 || !r.ok() || r.stats.median_s <= 0) continue;
     r.communication_share = r.communication_s / r.stats.median_s;
     for (const auto& one : results)

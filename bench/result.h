@@ -101,6 +101,10 @@ struct VariantResult {
   double speedup_vs_one_gpu = 0;
   double parallel_efficiency = 0;
   double communication_share = 0;
+  // Distributed rows (an MPI backend, mpi/): the processes (ranks) the problem was spread over,
+  // 0 for every other row. communication_s / communication_share then hold the median seconds
+  // of a run spent collecting results from the ranks (the slowest rank's).
+  int ranks = 0;
 
   std::vector<std::pair<std::string, std::string>> notes;
 
@@ -114,7 +118,7 @@ struct VariantResult {
 
   // "gemm/fp32/M=N=K=1024/openmp/threads:16" (CPU rows carry their thread count, in Google
   // Benchmark's style; GPU rows add "/kernel" or "/end_to_end"; multi-GPU rows carry their GPU
-  // count: ".../nccl/gpus=2/kernel")
+  // count: ".../nccl/gpus=2/kernel", distributed rows their rank count: ".../mpi/ranks=3")
   std::string name() const;
   // Rows that describe the same work (matching across runs ignores backend/timing).
   std::string problem_key() const;

@@ -309,6 +309,7 @@ std::vector<VariantResult> Runner::run_variant(const Problem& problem, const Pro
   base.vendor_backend = backend.vendor_reference;
   base.threads = is_cpu(backend.kind) ? options_.threads : 1;
   base.gpus = static_cast<int>(devices.size());
+  base.ranks = backend.ranks;
 
   if (backend.supports) {
     const Availability s = backend.supports(problem);
@@ -325,6 +326,7 @@ std::vector<VariantResult> Runner::run_variant(const Problem& problem, const Pro
   ExecutionConfig config;
   config.threads = options_.threads;
   config.devices = devices;
+  config.timeout_s = options_.timeout_s;
   if (!devices.empty()) config.device = devices.front();
   std::vector<TimingMode> modes = is_gpu(backend.kind) ? std::vector<TimingMode>{TimingMode::kernel, TimingMode::end_to_end}
                                                        : std::vector<TimingMode>{TimingMode::host};
@@ -534,7 +536,7 @@ void Runner::measure(const Problem& problem, Variant& variant, TimingMode mode, 
         break;
       }
       state.SetIterationTime(variant.run(mode));
-      if (result.gpus > 0) communication_s.push_back(variant.communication_seconds());
+      if (result.gpus > 0 || result.ranks > 0) communication_s.push_back(variant.communication_seconds());
     }
   });
   bm->UseManualTime()->Iterations(iterations)->Repetitions(repetitions)->Unit(benchmark::kMillisecond);

@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/report_commands.h"
 #include "cli/thread_pinning.h"
+#include "mpi/mpi_launch.h"
 
 namespace mlbench::cli {
 namespace {
@@ -15,10 +16,24 @@ std::string g_command_line;
 const std::string& command_line() { return g_command_line; }
 }  // namespace mlbench::cli
 
+namespace {
+int run_command(int argc, char** argv);
+}
+
 int main(int argc, char** argv) {
   using namespace mlbench;
   // First of all: pinning OpenMP threads may mean re-executing this program (cli/thread_pinning.h).
   cli::apply_thread_pinning(argc, argv);
+  // Under mpirun/srun: MPI starts here; ranks > 0 follow rank 0 instead of running the command
+  // (mpi/mpi_launch.h, docs/cluster.md).
+  if (const std::optional<int> refused = mpi::start(argc, argv)) return *refused;
+  if (mpi::is_follower()) return mpi::follow();
+  return mpi::finish(run_command(argc, argv));
+}
+
+namespace {
+int run_command(int argc, char** argv) {
+  using namespace mlbench;
   for (int i = 0; i < argc; ++i) cli::g_command_line += (i ? " " : "") + std::string(argv[i]);
 
   CLI::App app{"mlbench: verified CPU vs GPU speedups on GEMM, convolution and reductions"};
@@ -60,3 +75,4 @@ int main(int argc, char** argv) {
   }
   return exit_code;
 }
+}  // namespace

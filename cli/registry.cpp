@@ -1,4 +1,5 @@
 #include "cli/commands.h"
+#include "mpi/mpi_launch.h"
 
 namespace mlbench::cli {
 
@@ -28,6 +29,7 @@ Registry make_registry() {
   Registry registry;
   cpu::register_backends(registry);
   kernels::register_backends(registry);
+  mpi::register_backends(registry);
   return registry;
 }
 

@@ -104,7 +104,8 @@ Json machine_to_json(const MachineContext& m) {
           {"openmp", m.openmp}, {"omp_max_threads", m.omp_max_threads}, {"threads_used", m.threads_used},
           {"omp_proc_bind", m.omp_proc_bind}, {"omp_places", m.omp_places},
           {"omp_num_places", m.omp_num_places}, {"thread_pinning", m.thread_pinning},
-          {"libraries", pairs_to_object(m.libraries)}, {"openblas_core", m.openblas_core},
+          {"libraries", pairs_to_object(m.libraries)}, {"mpi_world_size", m.mpi_world_size},
+          {"openblas_core", m.openblas_core},
           {"openblas_config", m.openblas_config}, {"gpu", gpu}, {"gpu_absent_reason", m.gpu_absent_reason},
           {"warnings", m.warnings}, {"peaks", m.peaks ? peaks_to_json(*m.peaks) : Json(nullptr)}};
 }
@@ -142,6 +143,7 @@ MachineContext machine_from_json(const Json& j) {
   if (j.contains("omp_num_places")) m.omp_num_places = j.at("omp_num_places").get<int>();
   m.thread_pinning = optional_string(j, "thread_pinning", "");
   m.libraries = object_to_pairs(j.at("libraries"));
+  if (j.contains("mpi_world_size")) m.mpi_world_size = j.at("mpi_world_size").get<int>();  // absent before MPI
   m.openblas_core = j.at("openblas_core").get<std::string>();
   m.openblas_config = j.at("openblas_config").get<std::string>();
   const Json& g = j.at("gpu");
@@ -229,7 +231,7 @@ Json result_fields(const VariantResult& r) {
           {"vendor_backend", r.vendor_backend}, {"fraction_of_vendor", number(r.fraction_of_vendor)},
           {"intensity", number(r.intensity)}, {"roofline_bound_gflops", number(r.roofline_bound_gflops)},
           {"fraction_of_roofline", number(r.fraction_of_roofline)}, {"roofline_unit", r.roofline_unit},
-          {"gpus", r.gpus}, {"communication_s", number(r.communication_s)},
+          {"gpus", r.gpus}, {"ranks", r.ranks}, {"communication_s", number(r.communication_s)},
           {"speedup_vs_one_gpu", number(r.speedup_vs_one_gpu)}, {"parallel_efficiency", number(r.parallel_efficiency)},
           {"communication_share", number(r.communication_share)},
           {"status", to_string(r.status)}, {"error_message", r.error_message},
@@ -286,6 +288,7 @@ VariantResult result_from_fields(const Json& j) {
   if (j.contains("roofline_unit")) r.roofline_unit = j.at("roofline_unit").get<std::string>();
   // Multi-GPU fields likewise (older rows are single-device rows: gpus 0).
   if (j.contains("gpus")) r.gpus = j.at("gpus").get<int>();
+  if (j.contains("ranks")) r.ranks = j.at("ranks").get<int>();  // absent before MPI rows: 0
   if (j.contains("communication_s")) r.communication_s = get_double(j, "communication_s");
   if (j.contains("speedup_vs_one_gpu")) r.speedup_vs_one_gpu = get_double(j, "speedup_vs_one_gpu");
   if (j.contains("parallel_efficiency")) r.parallel_efficiency = get_double(j, "parallel_efficiency");

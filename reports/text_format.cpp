@@ -51,6 +51,7 @@ std::string timing_label(TimingMode mode) {
 }
 
 std::string backend_name(const VariantResult& r) {
+  if (r.ranks > 0) return r.backend + " x" + std::to_string(r.ranks) + " ranks";
   return r.gpus > 0 ? r.backend + " x" + std::to_string(r.gpus) : r.backend;
 }
 

@@ -18,6 +18,9 @@ if ((with_tests)); then
   # scripts/ci-gbench-tools.sh: Google Benchmark's compare.py and what it imports, and a venv
   # for check-jsonschema (PyPI; it carries the GitHub workflow schema).
   packages+=(libbenchmark-tools python3-numpy python3-scipy python3-venv)
+  # Open MPI: the mpi backends and the mpirun tests (tests/mpi_launch_test.cpp). Optional for
+  # a build: without it the mpi backends are "unavailable: built without MPI".
+  packages+=(libopenmpi-dev openmpi-bin)
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,208 @@
+#include "mpi/session.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <climits>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "mpi/mpi_launch.h"
+
+namespace mlbench::mpi {
+
+namespace {
+bool g_initialized = false;
+int g_rank = 0, g_size = 1;
+std::vector<std::string> g_hosts;  // rank 0: every rank's host name
+
+// FNV-1a over the arguments after the program name (the path may differ between hosts).
+std::uint64_t hash_arguments(int argc, char** argv) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (int i = 1; i < argc; ++i) {
+    for (const char* c = argv[i];; ++c) {
+      h = (h ^ static_cast<unsigned char>(*c)) * 1099511628211ull;
+      if (*c == '\0') break;
+    }
+  }
+  return h;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+}  // namespace
+
+bool initialized() { return g_initialized; }
+int world_rank() { return g_rank; }
+int world_size() { return g_size; }
+
+std::string rank_label(int rank) {
+  if (rank >= 0 && rank < static_cast<int>(g_hosts.size())) return fmt::format("rank {} ({})", rank, g_hosts[rank]);
+  return fmt::format("rank {}", rank);
+}
+
+std::optional<int> start(int argc, char** argv) {
+  const LaunchEnvironment launch = detect_launch();
+  if (launch.size == 0) return std::nullopt;  // not under mpirun/srun: an ordinary process
+  int provided = 0;
+  MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+  g_initialized = true;
+  MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &g_size);
+  if (g_size != launch.size) {
+    // The classic mismatch: the launcher started N processes, but this MPI sees each alone.
+    if (launch.rank == 0)
+      fmt::print(stderr,
+                 "mlbench: error: the launcher started {} processes ({}={}) but MPI reports a world of {}: "
+                 "mlbench was built against another MPI than the launcher's (docs/cluster.md)\n",
+                 launch.size, launch.size_variable, launch.size, g_size);
+    MPI_Finalize();
+    g_initialized = false;
+    return 2;
+  }
+  char host[MPI_MAX_PROCESSOR_NAME] = {};
+  int length = 0;
+  MPI_Get_processor_name(host, &length);
+  std::vector<char> hosts(g_rank == 0 ? static_cast<std::size_t>(g_size) * MPI_MAX_PROCESSOR_NAME : 1);
+  MPI_Gather(host, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, hosts.data(), MPI_MAX_PROCESSOR_NAME, MPI_CHAR, 0, MPI_COMM_WORLD);
+  if (g_rank == 0)
+    for (int r = 0; r < g_size; ++r) g_hosts.emplace_back(hosts.data() + static_cast<std::size_t>(r) * MPI_MAX_PROCESSOR_NAME);
+
+  // Every rank must run the same command: rank 0's argument hash against each rank's own.
+  std::uint64_t mine = hash_arguments(argc, argv), rank0 = mine;
+  MPI_Bcast(&rank0, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD);
+  const int differs = rank0 != mine ? 1 : 0;
+  std::vector<int> differing(g_rank == 0 ? g_size : 1);
+  MPI_Gather(&differs, 1, MPI_INT, differing.data(), 1, MPI_INT, 0, MPI_COMM_WORLD);
+  int refuse = 0;
+  if (g_rank == 0)
+    for (int r = 1; r < g_size; ++r)
+      if (differing[r]) {
+        fmt::print(stderr,
+                   "mlbench: error: {} was started with other arguments than rank 0 (every rank must get the same "
+                   "command line)\n",
+                   rank_label(r));
+        refuse = 1;
+        break;
+      }
+  MPI_Bcast(&refuse, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  if (refuse) {
+    MPI_Finalize();
+    g_initialized = false;
+    return 2;
+  }
+  return std::nullopt;
+}
+
+bool is_follower() { return g_initialized && g_rank > 0; }
+
+void broadcast_command(const Command& command) {
+  Command copy = command;
+  std::vector<MPI_Request> request(1);
+  MPI_Ibcast(&copy, sizeof copy, MPI_BYTE, 0, MPI_COMM_WORLD, &request[0]);
+  wait_or_abort(request, {-1}, command.wait_limit_s > 0 ? command.wait_limit_s : 300, "a command");
+}
+
+void wait_or_abort(std::vector<MPI_Request>& requests, const std::vector<int>& peers, double limit_s,
+                   const std::string& what) {
+  const auto start = std::chrono::steady_clock::now();
+  for (;;) {
+    bool pending = false;
+    for (MPI_Request& r : requests) {
+      if (r == MPI_REQUEST_NULL) continue;
+      int done = 0;
+      MPI_Test(&r, &done, MPI_STATUS_IGNORE);
+      pending = pending || !done;
+    }
+    if (!pending) return;
+    if (seconds_since(start) > limit_s) break;
+  }
+  std::string missing;
+  for (std::size_t i = 0; i < requests.size(); ++i)
+    if (requests[i] != MPI_REQUEST_NULL) {
+      const int peer = i < peers.size() ? peers[i] : -1;
+      const std::string who = peer >= 0 ? rank_label(peer) : std::string("a rank");
+      if (missing.find(who) == std::string::npos) missing += (missing.empty() ? "" : ", ") + who;
+    }
+  fmt::print(stderr, "mlbench: error: {} did not answer within {:g} s (waiting for {}); aborting the MPI job\n", missing,
+             limit_s, what);
+  std::fflush(stderr);
+  MPI_Abort(MPI_COMM_WORLD, 1);
+  std::_Exit(1);  // MPI_Abort does not return; in case it does
+}
+
+void wait_follower(MPI_Request& request, bool idle) {
+  for (;;) {
+    int done = 0;
+    MPI_Test(&request, &done, MPI_STATUS_IGNORE);
+    if (done) return;
+    if (idle) std::this_thread::sleep_for(std::chrono::microseconds(500));
+  }
+}
+
+RowRange rows_of(int rank, int ranks, std::int64_t rows) {
+  const std::int64_t base = rows / ranks, extra = rows % ranks;
+  const std::int64_t begin = rank * base + std::min<std::int64_t>(rank, extra);
+  return {begin, begin + base + (rank < extra ? 1 : 0)};
+}
+
+int message_count(std::int64_t elements, const char* what) {
+  if (elements > INT_MAX)
+    throw std::runtime_error(fmt::format("{} of {} elements exceeds one MPI message (INT_MAX); use more ranks", what, elements));
+  return static_cast<int>(elements);
+}
+
+void inject_fault_if_asked() {
+  static bool injected = false;
+  const char* fault = std::getenv("MLBENCH_MPI_FAULT");
+  if (injected || fault == nullptr) return;
+  const char* colon = std::strchr(fault, ':');
+  if (colon == nullptr || std::atoi(fault) != g_rank) return;
+  injected = true;
+  if (std::strcmp(colon + 1, "kill") == 0) std::raise(SIGKILL);
+  if (std::strcmp(colon + 1, "hang") == 0)
+    for (;;) pause();
+}
+
+int follow() {
+  std::unique_ptr<FollowerWork> work;
+  for (;;) {
+    Command command;
+    MPI_Request request;
+    MPI_Ibcast(&command, sizeof command, MPI_BYTE, 0, MPI_COMM_WORLD, &request);
+    wait_follower(request, true);
+    switch (command.op) {
+      case Op::prepare: work = prepare_follower(command); break;
+      case Op::run:
+        if (work) work->run(command);
+        break;
+      case Op::release: work.reset(); break;
+      case Op::exit:
+        work.reset();
+        MPI_Finalize();
+        g_initialized = false;
+        return command.exit_code;
+    }
+  }
+}
+
+int finish(int exit_code) {
+  if (!g_initialized) return exit_code;
+  if (g_rank == 0 && g_size > 1) {
+    Command command;
+    command.op = Op::exit;
+    command.exit_code = exit_code;
+    broadcast_command(command);
+  }
+  MPI_Finalize();
+  g_initialized = false;
+  return exit_code;
+}
+
+}  // namespace mlbench::mpi

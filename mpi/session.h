@@ -1,0 +1,71 @@
+// Internal to mpi/: the MPI job as the backends see it. Rank 0 drives, the followers (ranks > 0)
+// execute; every wait of rank 0 on another rank is bounded and names the rank on expiry.
+#pragma once
+
+#include <mpi.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mlbench::mpi {
+
+// What rank 0 broadcasts to the followers, one fixed-size message per step.
+enum class Op : std::int32_t { prepare = 1, run = 2, release = 3, exit = 4 };
+enum class Work : std::int32_t { gemm = 1, reduction = 2 };
+struct Command {
+  Op op = Op::exit;
+  Work work = Work::gemm;
+  std::int32_t fp64 = 0;      // element type: 0 fp32, 1 fp64
+  std::int32_t threads = 1;   // OpenMP threads per rank (--threads)
+  std::int64_t m = 0, n = 0, k = 0;  // gemm: M, N, K; reduction: rows, cols
+  std::int32_t reduce_op = 0, reduce_axis = 0;
+  std::int32_t exit_code = 0;  // Op::exit
+  double wait_limit_s = 0;     // how long a rank waits on another before the job is aborted
+};
+
+// Message tags of the steps after a command.
+enum Tag : int { kTagStatus = 11, kTagData = 12 /* and 13 for B */, kTagReady = 14 };
+
+bool initialized();
+int world_rank();
+int world_size();
+// "rank 2 (host-b)"
+std::string rank_label(int rank);
+
+// Rank 0: broadcasts a command (bounded wait).
+void broadcast_command(const Command& command);
+// Rank 0: waits for every request, each tied to the rank in `peers` (-1: a collective, any
+// rank). Past `limit_s`: one line naming the ranks that did not answer and `what` was being
+// waited for, then MPI_Abort (exit 1 for the whole job).
+void wait_or_abort(std::vector<MPI_Request>& requests, const std::vector<int>& peers, double limit_s,
+                   const std::string& what);
+// Followers: waits for one request; `idle` sleeps between polls (waiting for rank 0's next
+// command must not keep a core busy while rank 0 runs other backends or verifies).
+void wait_follower(MPI_Request& request, bool idle);
+
+// Rows [begin, end) of `rows` that `rank` of `ranks` owns (the first ranks take one more).
+struct RowRange {
+  std::int64_t begin = 0, end = 0;
+  std::int64_t count() const { return end - begin; }
+};
+RowRange rows_of(int rank, int ranks, std::int64_t rows);
+// MPI counts are int: refuses a message above INT_MAX elements.
+int message_count(std::int64_t elements, const char* what);
+
+// A follower's part of one step, implemented in distributed.cpp.
+class FollowerWork {
+ public:
+  virtual ~FollowerWork() = default;
+  virtual void run(const Command& command) = 0;
+};
+// Follower side of Op::prepare: allocates, reports its status to rank 0, receives its shard.
+// nullptr when rank 0 abandoned the step (another rank could not allocate).
+std::unique_ptr<FollowerWork> prepare_follower(const Command& command);
+
+// Test hook (docs/cluster.md): MLBENCH_MPI_FAULT="RANK:hang" or "RANK:kill" makes that
+// follower hang or kill itself at its first measured run.
+void inject_fault_if_asked();
+
+}  // namespace mlbench::mpi

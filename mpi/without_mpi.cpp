@@ -1,0 +1,39 @@
+// A build without MPI: the `mpi` backends are registered as unavailable, and a launch of
+// several processes is refused (each would run the whole suite alone, as rank 0).
+#include <fmt/format.h>
+
+#include "mpi/mpi_launch.h"
+
+namespace mlbench::mpi {
+
+std::optional<int> start(int, char**) {
+  const LaunchEnvironment launch = detect_launch();
+  if (launch.size <= 1) return std::nullopt;
+  if (launch.rank == 0)
+    fmt::print(stderr,
+               "mlbench: error: started as {} processes ({}={}) but this mlbench was built without MPI "
+               "(install libopenmpi-dev and rebuild; docs/cluster.md)\n",
+               launch.size, launch.size_variable, launch.size);
+  return 2;
+}
+
+bool is_follower() { return false; }
+int follow() { return 0; }
+int finish(int exit_code) { return exit_code; }
+
+void register_backends(Registry& registry) {
+  for (const char* workload : {"gemm", "reduction"}) {
+    BackendInfo info;
+    info.name = "mpi";
+    info.workload = workload;
+    info.kind = BackendKind::cpu;
+    info.description = "spread over MPI ranks (mpirun/srun)";
+    info.availability = [] { return Availability::no("built without MPI"); };
+    info.prepare = [](const Problem&, const ExecutionConfig&) -> std::unique_ptr<Variant> {
+      throw std::logic_error("mpi backend prepared in a build without MPI");
+    };
+    registry.add(std::move(info));
+  }
+}
+
+}  // namespace mlbench::mpi

@@ -1,0 +1,205 @@
+// MPI launches end to end (mpi/, docs/cluster.md): the mpi backends spread over 2 and 3 ranks
+// with mpirun and verified against fp64 on rank 0; refused launches (mismatched MPI, differing
+// arguments); a hung or killed rank ending the job. Every mpirun is guarded by `timeout`, so a
+// hang fails the test instead of stalling CI. The mpirun tests skip, with the reason, in a
+// build without MPI or where mpirun is missing.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <set>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/test_support.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using ::mlbench::test_support::fresh_seed;
+using ::mlbench::test_support::slurp;
+
+struct Outcome {
+  int exit_code = -1;
+  std::string out, err;
+  double seconds = 0;
+};
+
+// Open MPI in a container as root: --allow-run-as-root; 3 ranks on 2 cores: --oversubscribe.
+const std::string kMpirun = std::string(MLBENCH_MPIEXEC) + " --allow-run-as-root --oversubscribe";
+constexpr int kGuardSeconds = 120;  // the outer `timeout`: far above any run here, far below a hang
+
+class MpiLaunch : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("mlbench_mpi_" + std::to_string(std::random_device{}()));
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  void require_mpirun() {
+    if (!MLBENCH_TEST_BUILT_WITH_MPI) GTEST_SKIP() << "built without MPI (libopenmpi-dev not found at configure time)";
+    if (std::string(MLBENCH_MPIEXEC).empty() || access(MLBENCH_MPIEXEC, X_OK) != 0)
+      GTEST_SKIP() << "mpirun not found (openmpi-bin)";
+  }
+
+  // Runs a shell command line under `timeout`, capturing stdout and stderr.
+  Outcome run(const std::string& command) {
+    const fs::path out = dir_ / "stdout", err = dir_ / "stderr";
+    const std::string line = "timeout -k 5 " + std::to_string(kGuardSeconds) + " " + command + " >" + out.string() +
+                             " 2>" + err.string();
+    const auto start = std::chrono::steady_clock::now();
+    const int status = std::system(line.c_str());
+    Outcome o;
+    o.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    o.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    o.out = slurp(out);
+    o.err = slurp(err);
+    return o;
+  }
+
+  // mpirun -np `ranks` mlbench `args` --json FILE; returns the report (null when unreadable).
+  nlohmann::json run_ranks(int ranks, const std::string& args, Outcome& outcome) {
+    const fs::path json = dir_ / "report.json";
+    outcome = run(kMpirun + " -np " + std::to_string(ranks) + " " + MLBENCH_EXE + " " + args +
+                  " --no-peaks --quiet --json " + json.string());
+    std::ifstream in(json);
+    if (!in) return nullptr;
+    return nlohmann::json::parse(in, nullptr, false);
+  }
+
+  // Every mpi row of `report` is verified, carries `ranks`, and the machine context of rank 0
+  // names the MPI library and the world size; returns the number of distinct mpi rows (the
+  // report lists each row once per repetition and aggregate).
+  int expect_verified_mpi_rows(const nlohmann::json& report, int ranks) {
+    EXPECT_EQ(report["context"]["mlbench"]["mpi_world_size"], ranks);
+    EXPECT_NE(report["context"]["mlbench"]["libraries"].value("MPI", "").find("MPI"), std::string::npos)
+        << report["context"]["mlbench"]["libraries"].dump();
+    std::set<std::string> rows;
+    for (const auto& entry : report["benchmarks"]) {
+      const auto& r = entry["mlbench"];
+      if (r["backend"] != "mpi") continue;
+      rows.insert(entry["run_name"].get<std::string>());
+      SCOPED_TRACE(entry["name"].get<std::string>());
+      EXPECT_EQ(r["status"], "ok") << r["error_message"];
+      EXPECT_TRUE(r["verification"]["passed"]);
+      EXPECT_EQ(r["ranks"], ranks);
+      EXPECT_NE(entry["run_name"].get<std::string>().find("/ranks=" + std::to_string(ranks)), std::string::npos);
+      EXPECT_GT(r["stats"]["median_s"].get<double>(), 0);
+    }
+    return static_cast<int>(rows.size());
+  }
+
+  fs::path dir_;
+};
+
+}  // namespace
+
+TEST_F(MpiLaunch, ListSaysWhyTheMpiBackendsAreAbsentOutsideAnMpiLaunch) {
+  const Outcome o = run(std::string("env -u OMPI_COMM_WORLD_SIZE -u PMI_SIZE -u SLURM_STEP_NUM_TASKS ") + MLBENCH_EXE + " list");
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  const std::string reason = MLBENCH_TEST_BUILT_WITH_MPI ? "not started under mpirun or srun" : "built without MPI";
+  for (const char* workload : {"gemm ", "reduction "}) {
+    const auto row = o.out.find(std::string(workload));
+    ASSERT_NE(row, std::string::npos);
+    const auto mpi = o.out.find("mpi ", row);
+    ASSERT_NE(mpi, std::string::npos) << o.out;
+    const std::string line = o.out.substr(mpi, o.out.find('\n', mpi) - mpi);
+    EXPECT_NE(line.find("unavailable: " + reason), std::string::npos) << line;
+  }
+}
+
+// A launcher that counts 2 processes while this MPI sees one (the build's MPI is not the
+// launcher's, or no MPI at all): each process would run the whole suite as rank 0. Simulated
+// with the PMI variables of an MPICH-style launcher, which Open MPI does not read.
+TEST_F(MpiLaunch, ALaunchOfSeveralProcessesThatMpiSeesAsOneIsRefused) {
+  const Outcome o = run(std::string("env PMI_SIZE=2 PMI_RANK=0 ") + MLBENCH_EXE + " gemm --size 64 --no-peaks");
+  EXPECT_EQ(o.exit_code, 2) << o.err;
+  EXPECT_EQ(std::count(o.err.begin(), o.err.end(), '\n'), 1) << o.err;
+  EXPECT_NE(o.err.find(MLBENCH_TEST_BUILT_WITH_MPI ? "MPI reports a world of 1" : "built without MPI"), std::string::npos)
+      << o.err;
+  EXPECT_NE(o.err.find("PMI_SIZE=2"), std::string::npos) << o.err;
+  EXPECT_TRUE(o.out.empty()) << o.out;
+}
+
+TEST_F(MpiLaunch, GemmAndReductionOverTwoRanksAreVerifiedAgainstFp64) {
+  require_mpirun();
+  const std::uint64_t seed = fresh_seed();
+  Outcome o;
+  // 97 rows: 49 + 48; the reduction's 75 rows: 38 + 37.
+  nlohmann::json gemm = run_ranks(2, "gemm --size 97 --backends mpi,serial --repetitions 2 --seed " + std::to_string(seed), o);
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  ASSERT_FALSE(gemm.is_null()) << o.err;
+  EXPECT_EQ(expect_verified_mpi_rows(gemm, 2), 1);
+  // The rank count survives a round trip through the JSON (report re-reads the file).
+  const Outcome rendered = run(std::string(MLBENCH_EXE) + " report " + (dir_ / "report.json").string());
+  EXPECT_EQ(rendered.exit_code, 0) << rendered.err;
+  EXPECT_NE(rendered.out.find("mpi x2 ranks"), std::string::npos) << rendered.out;
+  nlohmann::json reduction =
+      run_ranks(2, "reduction --size 75 --backends mpi --repetitions 2 --seed " + std::to_string(seed + 1), o);
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  ASSERT_FALSE(reduction.is_null()) << o.err;
+  EXPECT_EQ(expect_verified_mpi_rows(reduction, 2), 1);
+}
+
+TEST_F(MpiLaunch, ThreeRanksVerifyFp64GemmAndPerRowAndMaxReductions) {
+  require_mpirun();
+  const std::uint64_t seed = fresh_seed();
+  Outcome o;
+  // 65 and 67 rows do not divide by 3 (22 + 22 + 21, 23 + 22 + 22).
+  nlohmann::json gemm =
+      run_ranks(3, "gemm --size 65 --precision fp64 --backends mpi --repetitions 2 --seed " + std::to_string(seed), o);
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  ASSERT_FALSE(gemm.is_null()) << o.err;
+  EXPECT_EQ(expect_verified_mpi_rows(gemm, 3), 1);
+  for (const char* shape : {"--op mean --axis rows", "--op max --axis all", "--op sum --axis rows"}) {
+    SCOPED_TRACE(shape);
+    nlohmann::json reduction = run_ranks(
+        3, std::string("reduction --size 67 --backends mpi --repetitions 2 ") + shape + " --seed " + std::to_string(seed), o);
+    ASSERT_EQ(o.exit_code, 0) << o.err;
+    ASSERT_FALSE(reduction.is_null()) << o.err;
+    EXPECT_EQ(expect_verified_mpi_rows(reduction, 3), 1);
+  }
+}
+
+TEST_F(MpiLaunch, RanksStartedWithDifferentArgumentsAreRefused) {
+  require_mpirun();
+  const std::string exe = MLBENCH_EXE;
+  const Outcome o = run(kMpirun + " -np 2 " + exe + " gemm --size 64 --no-peaks : -np 1 " + exe +
+                        " gemm --size 65 --no-peaks");
+  EXPECT_EQ(o.exit_code, 2) << o.err;
+  EXPECT_NE(o.err.find("mlbench: error: rank 2 ("), std::string::npos) << o.err;
+  EXPECT_NE(o.err.find("other arguments than rank 0"), std::string::npos) << o.err;
+  EXPECT_EQ(o.out.find("gemm"), std::string::npos) << o.out;  // nothing ran
+}
+
+// MLBENCH_MPI_FAULT makes rank 1 stop answering at its first measured run: rank 0 gives up
+// after --timeout, says which rank did not answer, and aborts the job.
+TEST_F(MpiLaunch, AHungRankEndsTheJobWithAnErrorNamingItWithinTheTimeout) {
+  require_mpirun();
+  const Outcome o = run("env MLBENCH_MPI_FAULT=1:hang " + kMpirun + " -np 3 " + MLBENCH_EXE +
+          " gemm --size 64 --backends mpi --repetitions 3 --timeout 2 --no-peaks --quiet");
+  EXPECT_NE(o.exit_code, 0) << o.err;
+  EXPECT_NE(o.exit_code, 124) << "the job hung until the test's guard killed it";
+  EXPECT_NE(o.err.find("mlbench: error: rank 1 ("), std::string::npos) << o.err;
+  EXPECT_NE(o.err.find("did not answer within 2 s"), std::string::npos) << o.err;
+  EXPECT_LT(o.seconds, kGuardSeconds - 10);
+}
+
+TEST_F(MpiLaunch, AKilledRankEndsTheJob) {
+  require_mpirun();
+  const Outcome o = run("env MLBENCH_MPI_FAULT=2:kill " + kMpirun + " -np 3 " + MLBENCH_EXE +
+                        " reduction --size 64 --backends mpi --repetitions 3 --timeout 2 --no-peaks --quiet");
+  EXPECT_NE(o.exit_code, 0) << o.err;
+  EXPECT_NE(o.exit_code, 124) << "the job hung until the test's guard killed it";
+  // Open MPI's launcher reports the dead process itself (rank and node) and ends the others.
+  EXPECT_NE(o.err.find("rank 2"), std::string::npos) << o.err;
+  EXPECT_LT(o.seconds, kGuardSeconds - 10);
+}
