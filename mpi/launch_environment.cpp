@@ -16,7 +16,8 @@ int positive_int(const char* text) {
 
 LaunchEnvironment detect_launch() {
   // Open MPI's mpirun, PMI-1/2 launchers (MPICH hydra, Intel MPI, srun --mpi=pmi2), MVAPICH,
-  // and srun itself (SLURM_STEP_NUM_TASKS is set for a job step, not for the batch script).
+  // and srun itself (SLURM_STEP_NUM_TASKS describes a job step; SLURM_NTASKS is not used: it is
+  // also set in a batch script that runs one process). Not tried under Slurm yet.
   static const struct {
     const char* size;
     const char* rank;
