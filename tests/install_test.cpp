@@ -56,7 +56,8 @@ CliSurface surface(const CLI::App& app) {
   for (const CLI::App* sub : mlbench::cli::documented_subcommands(app)) {
     s.commands.push_back(sub->get_name());
     for (const std::string& alias : sub->get_aliases()) s.commands.push_back(alias);
-    for (const CLI::Option* o : sub->get_options()) {
+    // Hidden options (empty group, e.g. report --scale-times) are left out of the docs on purpose.
+    for (const CLI::Option* o : sub->get_options([](const CLI::Option* x) { return !x->get_group().empty(); })) {
       for (const std::string& n : o->get_lnames()) s.options.push_back("--" + n);
       for (const std::string& n : o->get_snames()) s.options.push_back("-" + n);
     }
