@@ -132,6 +132,7 @@ TEST_F(MpiLaunch, ALaunchOfSeveralProcessesThatMpiSeesAsOneIsRefused) {
 
 TEST_F(MpiLaunch, GemmAndReductionOverTwoRanksAreVerifiedAgainstFp64) {
   require_mpirun();
+  if (IsSkipped()) return;
   const std::uint64_t seed = fresh_seed();
   Outcome o;
   // 97 rows: 49 + 48; the reduction's 75 rows: 38 + 37.
@@ -152,6 +153,7 @@ TEST_F(MpiLaunch, GemmAndReductionOverTwoRanksAreVerifiedAgainstFp64) {
 
 TEST_F(MpiLaunch, ThreeRanksVerifyFp64GemmAndPerRowAndMaxReductions) {
   require_mpirun();
+  if (IsSkipped()) return;
   const std::uint64_t seed = fresh_seed();
   Outcome o;
   // 65 and 67 rows do not divide by 3 (22 + 22 + 21, 23 + 22 + 22).
@@ -172,6 +174,7 @@ TEST_F(MpiLaunch, ThreeRanksVerifyFp64GemmAndPerRowAndMaxReductions) {
 
 TEST_F(MpiLaunch, RanksStartedWithDifferentArgumentsAreRefused) {
   require_mpirun();
+  if (IsSkipped()) return;
   const std::string exe = MLBENCH_EXE;
   const Outcome o = run(kMpirun + " -np 2 " + exe + " gemm --size 64 --no-peaks : -np 1 " + exe +
                         " gemm --size 65 --no-peaks");
@@ -185,6 +188,7 @@ TEST_F(MpiLaunch, RanksStartedWithDifferentArgumentsAreRefused) {
 // after --timeout, says which rank did not answer, and aborts the job.
 TEST_F(MpiLaunch, AHungRankEndsTheJobWithAnErrorNamingItWithinTheTimeout) {
   require_mpirun();
+  if (IsSkipped()) return;
   const Outcome o = run("env MLBENCH_MPI_FAULT=1:hang " + kMpirun + " -np 3 " + MLBENCH_EXE +
           " gemm --size 64 --backends mpi --repetitions 3 --timeout 2 --no-peaks --quiet");
   EXPECT_NE(o.exit_code, 0) << o.err;
@@ -196,6 +200,7 @@ TEST_F(MpiLaunch, AHungRankEndsTheJobWithAnErrorNamingItWithinTheTimeout) {
 
 TEST_F(MpiLaunch, AKilledRankEndsTheJob) {
   require_mpirun();
+  if (IsSkipped()) return;
   const Outcome o = run("env MLBENCH_MPI_FAULT=2:kill " + kMpirun + " -np 3 " + MLBENCH_EXE +
                         " reduction --size 64 --backends mpi --repetitions 3 --timeout 2 --no-peaks --quiet");
   EXPECT_NE(o.exit_code, 0) << o.err;
