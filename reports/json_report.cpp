@@ -1,5 +1,6 @@
 #include "reports/json_report.h"
 
+#include <set>
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -586,6 +587,11 @@ static RunReport parse_report_checked(const std::string& text, const std::string
   for (const VariantResult& r : report.results)
     if (r.ok() && r.stats.run_times_s.empty())
       bad(source, r.name() + ": marked ok but has no measured repetition");
+  // A run's rows are unique by name (the runner pools repeated rows): two rows of one name
+  // would be written as one row's fields twice, which no reader could take back.
+  std::set<std::string> names;
+  for (const VariantResult& r : report.results)
+    if (!names.insert(r.name()).second) bad(source, r.name() + ": two rows of the same name");
   return report;
 }
 
