@@ -30,6 +30,7 @@
 #include "bench/convolution.h"
 #include "cpu/cpu_backends.h"
 #include "cpu/reduced_precision.h"
+#include "cpu/simd_math.h"
 
 namespace mlbench::cpu {
 namespace {
@@ -42,53 +43,6 @@ struct ConvBlocking {
   static constexpr std::int64_t kRows = 4;                     // output rows per task
 };
 
-// Stores one vector of results (rounded to T when T is a 16-bit type); non-temporally when
-// the address allows it.
-template <class T>
-inline void store_streaming(T* p, typename Simd<arithmetic_t<T>>::Vector v) {
-  if constexpr (kConverted<T>) {
-    const auto lanes = narrowed_lanes<T>(v);
-#if defined(__AVX512F__)
-    if (reinterpret_cast<std::uintptr_t>(p) % 32 == 0) {
-      _mm256_stream_si256(reinterpret_cast<__m256i*>(p), reinterpret_cast<__m256i>(lanes));
-      return;
-    }
-#elif defined(__AVX__)
-    if (reinterpret_cast<std::uintptr_t>(p) % 16 == 0) {
-      _mm_stream_si128(reinterpret_cast<__m128i*>(p), reinterpret_cast<__m128i>(lanes));
-      return;
-    }
-#endif
-    std::memcpy(static_cast<void*>(p), &lanes, sizeof lanes);
-    return;
-  } else {
-#if defined(__AVX512F__)
-  if (reinterpret_cast<std::uintptr_t>(p) % 64 == 0) {
-    if constexpr (std::is_same_v<T, float>)
-      _mm512_stream_ps(p, reinterpret_cast<__m512>(v));
-    else
-      _mm512_stream_pd(p, reinterpret_cast<__m512d>(v));
-    return;
-  }
-#elif defined(__AVX__)
-  if (reinterpret_cast<std::uintptr_t>(p) % 32 == 0) {
-    if constexpr (std::is_same_v<T, float>)
-      _mm256_stream_ps(p, reinterpret_cast<__m256>(v));
-    else
-      _mm256_stream_pd(p, reinterpret_cast<__m256d>(v));
-    return;
-  }
-#endif
-  store_unaligned(p, v);
-  }
-}
-
-// Orders this thread's streaming stores before whatever follows (the end of the parallel region).
-inline void fence_streaming_stores() {
-#if defined(__AVX512F__) || defined(__AVX__)
-  _mm_sfence();
-#endif
-}
 
 // T: the storage type of input, filters and output; the kernel computes in A = arithmetic_t<T>.
 template <class T>
