@@ -286,13 +286,19 @@ TEST(MultiGpuReports, JsonKeepsTheMultiGpuFieldsAndOldReportsReadAsSingleDevice)
     EXPECT_DOUBLE_EQ(b.parallel_efficiency, a.parallel_efficiency);
     EXPECT_DOUBLE_EQ(b.communication_share, a.communication_share);
   }
-  // A report from before --gpus existed: no such fields anywhere.
-  auto json = reports::to_json(report);
+  // A report from before --gpus existed: one device per row (so one row per name) and no
+  // multi-GPU fields anywhere.
+  RunReport single_device = report;
+  auto& rows = single_device.results;
+  rows.erase(std::remove_if(rows.begin(), rows.end(), [](const VariantResult& r) { return r.gpus > 1; }), rows.end());
+  ASSERT_FALSE(rows.empty());
+  auto json = reports::to_json(single_device);
   for (auto& entry : json["benchmarks"])
     if (entry.contains("mlbench"))  // the row's fields ride on one entry per row
       for (const char* key : {"gpus", "communication_s", "speedup_vs_one_gpu", "parallel_efficiency", "communication_share"})
       entry["mlbench"].erase(key);
   const RunReport old = reports::parse_report(json.dump(), "old.json");
+  ASSERT_EQ(old.results.size(), rows.size());
   for (const VariantResult& r : old.results) EXPECT_EQ(r.gpus, 0);
 }
 
