@@ -28,6 +28,12 @@ const WorkloadInfo* find_workload(const std::string& name_or_alias) {
   return nullptr;
 }
 
+std::string precision_refusal(const std::string& workload, Precision precision) {
+  const WorkloadInfo* info = find_workload(workload);
+  if (info == nullptr || precision != Precision::tf32 || info->name == "gemm" || info->name == "convolution") return "";
+  return "takes fp64, fp32, bf16 or fp16 inputs (tf32 only changes multiplications)";
+}
+
 namespace {
 ConvShape conv_shape(std::int64_t size, const ConvolutionOptions& o) {
   ConvShape s;

@@ -220,7 +220,23 @@ std::string busy_machine_warning(double other_load_cores) {
 }
 
 int execute_run(const RunCommandOptions& o, const std::vector<std::string>& workloads) {
-  const RunOptions options = to_run_options(o, workloads);
+  // `all` (several workloads) runs those that take the precision and says which it left out and
+  // why; one workload named on its own still refuses a precision it does not take (exit 2).
+  std::vector<std::string> runnable;
+  std::map<std::string, std::vector<std::string>> left_out_by_reason;
+  const auto precision = parse_precision(o.precision);
+  for (const auto& w : workloads) {
+    const std::string why = workloads.size() > 1 && precision ? precision_refusal(w, *precision) : "";
+    if (why.empty())
+      runnable.push_back(w);
+    else
+      left_out_by_reason[why].push_back(w);
+  }
+  if (runnable.empty()) throw InputError(fmt::format("no workload takes --precision {}", o.precision));
+  const RunOptions options = to_run_options(o, runnable);
+  if (!o.quiet)
+    for (const auto& [why, names] : left_out_by_reason)
+      fmt::print(stderr, "mlbench: {} left out: {} {}\n", fmt::join(names, ", "), names.size() > 1 ? "each" : "it", why);
   reports::OutputPaths paths;
   if (!o.json.empty()) paths.json = o.json;
   if (!o.markdown.empty()) paths.markdown = o.markdown;

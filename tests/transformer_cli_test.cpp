@@ -75,6 +75,23 @@ TEST_F(TransformerCli, BadOptionValuesGiveOneLineAndExitCode2) {
   expect_bad_input("attention --batch 1048576 --heads 1048576 --size 1048576 --head-dim 65536 --dry-run", "attention");
 }
 
+TEST_F(TransformerCli, AllRunsTheWorkloadsThatTakeThePrecisionAndSaysWhichItLeftOut) {
+  const Outcome o = run("all --precision tf32 --size 8 --backends serial --dry-run");
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_EQ(o.out, "gemm size 8 serial\nconvolution size 8 serial\n");
+  EXPECT_NE(o.err.find("reduction, attention, softmax, layernorm left out: each takes fp64, fp32, bf16 or fp16 inputs "
+                       "(tf32 only changes multiplications)"),
+            std::string::npos)
+      << o.err;
+  EXPECT_EQ(run("all --precision tf32 --size 8 --backends serial --dry-run -q").err, "");
+  // Named on its own, a workload still refuses a precision it does not take.
+  expect_bad_input("reduction --precision tf32 --size 8 --dry-run", "tf32");
+  // Every workload takes bf16: nothing left out.
+  const Outcome bf16 = run("all --precision bf16 --size 8 --backends serial --dry-run");
+  EXPECT_EQ(bf16.exit_code, 0) << bf16.err;
+  EXPECT_EQ(bf16.err.find("left out"), std::string::npos) << bf16.err;
+}
+
 TEST_F(TransformerCli, EachSubcommandRunsEveryCpuBackendVerifiedWithItsShape) {
   // The inputs' seed comes from the test's, so that MLBENCH_TEST_SEED replays a failure.
   const std::string common = " --no-peaks -q --time-budget 0.01 --max-repetitions 2 --backends serial,openmp --seed " +
