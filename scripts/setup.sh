@@ -15,6 +15,8 @@ packages=(cmake g++ make ninja-build pkg-config git
           libopenblas-dev libdnnl-dev)
 if ((with_tests)); then
   packages+=(libgtest-dev clang libclang-rt-14-dev libomp-14-dev dpkg-dev)
+  # scripts/format.sh (the format stage): clang-format 14 defines the layout of .clang-format.
+  packages+=(clang-format)
   # scripts/ci-gbench-tools.sh: Google Benchmark's compare.py and what it imports, and a venv
   # for check-jsonschema (PyPI; it carries the GitHub workflow schema).
   packages+=(libbenchmark-tools python3-numpy python3-scipy python3-venv)

@@ -34,6 +34,17 @@ cpu_library_tests() { ctest --test-dir "$build" --output-on-failure -j2 -L cpu_l
 avx2_cpu() { ONEDNN_MAX_CPU_ISA=AVX2 OPENBLAS_CORETYPE=Zen cpu_library_tests; }
 sse41_cpu() { ONEDNN_MAX_CPU_ISA=SSE41 OPENBLAS_CORETYPE=Nehalem cpu_library_tests; }
 
+# The C++/CUDA layout against .clang-format (scripts/format.sh --check). Until the tree has been
+# formatted once (the marker file .clang-format-applied exists) the stage says so and passes.
+format_check() {
+  if [ ! -e .clang-format-applied ]; then
+    echo "format: skipped: the tree has not been formatted yet (no .clang-format-applied; ARCHITECTURE.md says how)"
+    return 0
+  fi
+  ./scripts/format.sh --check
+}
+
+stage format              format_check
 # ASan + UBSan build without -march=native (MLBENCH_NATIVE=OFF: baseline x86-64 code, what runs
 # on any CPU), and the whole ctest suite against it, in random order.
 stage sanitizers-portable ./scripts/ci-sanitizers.sh
