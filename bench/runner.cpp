@@ -510,11 +510,13 @@ void Runner::measure(const Problem& problem, Variant& variant, TimingMode mode, 
   const auto share = [rounds](int count) { return count <= 0 ? count : std::max(1, (count + rounds - 1) / rounds); };
   int repetitions = share(options_.repetitions);
   const int max_repetitions = share(options_.max_repetitions);
+  const int min_repetitions = std::clamp(share(options_.min_repetitions), 1, max_repetitions);
   std::int64_t iterations = 1;
   const double budget = round_budget_s();
   estimate = std::max(estimate, 1e-9);
   if (repetitions == 0) {
-    repetitions = static_cast<int>(std::clamp(std::floor(budget / estimate), 1.0, double(max_repetitions)));
+    repetitions =
+        static_cast<int>(std::clamp(std::floor(budget / estimate), double(min_repetitions), double(max_repetitions)));
     if (repetitions == max_repetitions)
       iterations = static_cast<std::int64_t>(std::clamp(std::floor(budget / (repetitions * estimate)), 1.0, 10000.0));
   }

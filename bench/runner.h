@@ -22,6 +22,9 @@ struct RunOptions {
   int threads = 0;                     // 0: OpenMP's default (omp_get_max_threads)
   int repetitions = 0;                 // 0: adapt to the time budget
   int max_repetitions = 20;            // cap for the adaptive count
+  // Floor of the adaptive count (at most max_repetitions): a variant slower than its time
+  // budget still gets this many, so `compare` has repetitions to bound a change with.
+  int min_repetitions = 1;
   int warmup = 1;                      // un-timed runs before verification and timing (>= 1)
   // Passes over the whole plan (--rounds). Each round prepares, warms up and verifies every
   // variant afresh (new buffers) and measures its share of the repetitions and of the time

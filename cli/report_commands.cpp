@@ -31,6 +31,7 @@ struct CompareOptions {
   double alpha = 0.05;
   bool strict = false;
   bool hardware_comparison = false;
+  bool real_time = false;  // compare every row on real time (default: CPU time for single-threaded CPU rows)
 };
 
 // `report --scale-times F` (hidden; scripts/aa_calibration.sh): every repetition time, real and
@@ -110,7 +111,8 @@ int execute_compare(const CompareOptions& o) {
     runs.push_back({path, reports::read_report(path)});
     apply_cv_threshold(runs.back().report, o.cv_threshold_pct);
   }
-  const reports::Comparison comparison = reports::compare(runs, {o.alpha, o.hardware_comparison});
+  const reports::Comparison comparison = reports::compare(
+      runs, {o.alpha, o.hardware_comparison, o.real_time ? reports::GateTime::real : reports::GateTime::automatic});
   // Like with like: a gate over different hardware or thread counts means nothing.
   if (o.fail_above_pct) {
     const std::string refusal = reports::gate_refusal(comparison);
@@ -147,10 +149,12 @@ void add_report_commands(CLI::App& app, int& exit_code) {
   auto* compare = app.add_subcommand("compare", "Compare saved runs row by row against the first (the base); prints markdown");
   compare->add_option("runs", compare_options->runs, "BASE.json NEW.json [MORE.json ...]")->required();
   compare->add_option("--fail-above", compare_options->fail_above_pct,
-                      "Exit 1 when a row got slower than the base by more than PCT percent and the rank test calls it "
-                      "slower, or stopped verifying; runs of different hardware or thread counts are refused (exit 2)");
+                      "Exit 1 when a row got slower than the base by more than PCT percent beyond noise (the lower "
+                      "confidence bound of new/base from the repetitions is above 1 + PCT/100), or stopped verifying; "
+                      "runs of different hardware or thread counts are refused (exit 2)");
   compare->add_option("--alpha", compare_options->alpha,
-                      "Significance level of the one-sided Mann-Whitney U test over the repetition times")
+                      "1 - confidence of each one-sided bound of new/base (the rank-based interval of the ratio, from "
+                      "the Mann-Whitney U test over the repetition times)")
       ->check(CLI::Range(1e-9, 0.5))
       ->capture_default_str();
   compare->add_flag("--strict", compare_options->strict,
@@ -158,6 +162,9 @@ void add_report_commands(CLI::App& app, int& exit_code) {
   compare->add_flag("--hardware-comparison", compare_options->hardware_comparison,
                     "Runs of different machines: pair rows whatever their thread counts and show the speedup over the "
                     "base; never gates");
+  compare->add_flag("--real-time", compare_options->real_time,
+                    "Compare every row on its real (wall-clock) time; by default single-threaded CPU rows are "
+                    "compared on their CPU time, which other programs' load does not inflate");
   compare->add_option("--csv", compare_options->csv, "Write the comparison as CSV");
   compare->add_option("--markdown", compare_options->markdown, "Write the comparison as markdown");
   add_optional_cv_threshold(*compare, compare_options->cv_threshold_pct);

@@ -137,6 +137,10 @@ void apply_preset(const RunCommandOptions& o, RunOptions& r) {
     if (o.rows == 0) r.workload.row.rows = 1024;  // not 256 MiB tensors of 128-element rows
     r.time_budget_s = 0.1;
     r.max_repetitions = 12;
+    // Twelve repetitions of every row, also of those slower than the budget (4 per round):
+    // fewer leave `compare`'s rank interval too wide to tell a 30 % slowdown from a 10 % one
+    // (docs/ci.md, calibration).
+    r.min_repetitions = 12;
     // Three rounds: on a shared or small machine, bursts of other work last longer than one
     // variant's 0.1 s; spread over the run they show in the cv instead of shifting a row.
     if (o.rounds == 0) r.rounds = 3;

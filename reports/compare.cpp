@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -27,15 +28,28 @@ std::string to_string(Verdict v) {
 
 namespace {
 
-std::string verdict_text(Verdict v, double ratio, double p) {
+std::string percent_change(double ratio) { return fmt::format("{:+.1f} %", (ratio - 1) * 100); }
+
+// "+30.1 % (+24.0 % to +36.5 %, CPU time)": the change of the medians and the interval.
+std::string verdict_text(Verdict v, double ratio, const RatioInterval& interval, bool cpu_time) {
+  const std::string time = cpu_time ? ", CPU time" : "";
+  const std::string range = fmt::format("{} to {}", interval.lower > 0 ? percent_change(interval.lower) : "-inf",
+                                        std::isfinite(interval.upper) ? percent_change(interval.upper) : "+inf");
   switch (v) {
-    case Verdict::slower: return fmt::format("**slower** ({:+.1f} %, p {:.2g})", (ratio - 1) * 100, p);
-    case Verdict::faster: return fmt::format("faster ({:+.1f} %, p {:.2g})", (ratio - 1) * 100, p);
-    case Verdict::within_noise: return fmt::format("within noise ({:+.1f} %, p {:.2g})", (ratio - 1) * 100, p);
-    case Verdict::too_few_runs: return fmt::format("{:+.1f} %, too few runs to decide", (ratio - 1) * 100);
+    case Verdict::slower: return fmt::format("**slower** {} ({}{})", percent_change(ratio), range, time);
+    case Verdict::faster: return fmt::format("faster {} ({}{})", percent_change(ratio), range, time);
+    case Verdict::within_noise: return fmt::format("within noise {} ({}{})", percent_change(ratio), range, time);
+    case Verdict::too_few_runs: return fmt::format("{}, too few runs to decide{}", percent_change(ratio), time);
     case Verdict::not_comparable: return "-";
   }
   return "-";
+}
+
+double median_of(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 std::vector<std::string> make_labels(const std::vector<LabeledReport>& runs) {
@@ -149,11 +163,20 @@ Comparison compare(const std::vector<LabeledReport>& runs, const CompareSettings
         order.push_back(key);
         CompareRow row{r.workload, r.precision, r.shape_label, backend_name(r), r.timing,
                        std::vector<CompareCell>(runs.size()), std::vector<double>(runs.size(), 0),
-                       std::vector<double>(runs.size(), NAN), std::vector<Verdict>(runs.size(), Verdict::not_comparable)};
+                       std::vector<double>(runs.size(), NAN), std::vector<RatioInterval>(runs.size()),
+                       std::vector<bool>(runs.size(), false),
+                       std::vector<Verdict>(runs.size(), Verdict::not_comparable)};
         it = rows.emplace(key, std::move(row)).first;
       }
-      it->second.cells[i] = {true, r.status, r.stats.median_s, r.stats.cv, r.stats.runs, r.threads,
-                             r.cv_above_threshold, r.stats.run_times_s};
+      CompareCell cell{true, r.status, r.stats.median_s, r.stats.cv, r.stats.runs, r.threads,
+                       r.cv_above_threshold, r.stats.run_times_s};
+      if (r.stats.run_cpu_times_s.size() == r.stats.run_times_s.size()) {
+        cell.cpu_samples = r.stats.run_cpu_times_s;
+        cell.cpu_median_s = median_of(cell.cpu_samples);
+      }
+      cell.single_thread_cpu = is_cpu(r.backend_kind) && r.timing == TimingMode::host && r.threads == 1 &&
+                               r.gpus == 0 && r.ranks == 0;
+      it->second.cells[i] = std::move(cell);
     }
   }
   std::vector<int> in_common(runs.size(), 0);
@@ -169,20 +192,27 @@ Comparison compare(const std::vector<LabeledReport>& runs, const CompareSettings
       bool comparable = base.status == ResultStatus::ok && other.status == ResultStatus::ok && base.median_s > 0 &&
                         other.median_s > 0;
       if (!comparable) continue;
-      const double ratio = other.median_s / base.median_s;
+      // CPU times of single-threaded CPU rows (see compare.h), when both runs have them.
+      const bool cpu_time = !settings.hardware_comparison && settings.time == GateTime::automatic &&
+                            base.single_thread_cpu && other.single_thread_cpu && !base.cpu_samples.empty() &&
+                            !other.cpu_samples.empty() && base.cpu_median_s > 0 && other.cpu_median_s > 0;
+      row.on_cpu_time[i] = cpu_time;
+      const std::vector<double>& a = cpu_time ? base.cpu_samples : base.samples;
+      const std::vector<double>& b = cpu_time ? other.cpu_samples : other.samples;
+      const double ratio = cpu_time ? other.cpu_median_s / base.cpu_median_s : other.median_s / base.median_s;
       row.ratio[i] = ratio;
       if (settings.hardware_comparison) continue;
-      const int n_base = static_cast<int>(base.samples.size()), n_new = static_cast<int>(other.samples.size());
+      const int n_base = static_cast<int>(a.size()), n_new = static_cast<int>(b.size());
       if (mann_whitney_min_p(n_base, n_new) >= settings.alpha) {
         row.verdict[i] = Verdict::too_few_runs;
         continue;
       }
-      const double p_slower = mann_whitney_p_greater(base.samples, other.samples);
-      const double p_faster = mann_whitney_p_greater(other.samples, base.samples);
-      row.p_value[i] = ratio >= 1 ? p_slower : p_faster;
-      row.verdict[i] = ratio > 1 && p_slower < settings.alpha   ? Verdict::slower
-                       : ratio < 1 && p_faster < settings.alpha ? Verdict::faster
-                                                                : Verdict::within_noise;
+      row.p_value[i] = ratio >= 1 ? mann_whitney_p_greater(a, b) : mann_whitney_p_greater(b, a);
+      const RatioInterval interval = ratio_interval(a, b, settings.alpha);
+      row.interval[i] = interval;
+      row.verdict[i] = interval.lower > 1   ? Verdict::slower
+                       : interval.upper < 1 ? Verdict::faster
+                                            : Verdict::within_noise;
     }
     (matched ? out.matched : out.unmatched).push_back(row);
   }
@@ -231,9 +261,12 @@ std::vector<std::string> gate_failures(const Comparison& c, double fail_above_pc
       }
       const double ratio = row.ratio[i];
       if (!(ratio > 0)) continue;
-      if (row.verdict[i] == Verdict::slower && (ratio - 1) * 100 > fail_above_pct)
-        failures.push_back(fmt::format("{}: {:.1f} % slower in {} (limit {} %, p {:.2g})", name, (ratio - 1) * 100,
-                                       c.labels[i], fail_above_pct, row.p_value[i]));
+      const RatioInterval& interval = row.interval[i];
+      if (row.verdict[i] == Verdict::slower && interval.lower > 1 + fail_above_pct / 100)
+        failures.push_back(fmt::format("{}: {:.1f} % slower in {}, at least {:.1f} % with {:g} % confidence{} (limit {} %)",
+                                       name, (ratio - 1) * 100, c.labels[i], (interval.lower - 1) * 100,
+                                       100 * (1 - c.settings.alpha), row.on_cpu_time[i] ? ", CPU time" : "",
+                                       fail_above_pct));
       else if (strict && row.verdict[i] == Verdict::too_few_runs)
         failures.push_back(fmt::format("{}: too few runs to decide in {} ({} and {} repetitions; --strict)", name,
                                        c.labels[i], base.samples.size(), other.samples.size()));
@@ -274,10 +307,13 @@ std::string render_compare_markdown(const Comparison& c, std::optional<double> f
            "machine is faster). A hardware comparison never gates.\n\n";
   else
     out += fmt::format(
-        "A row is slower (faster) when a one-sided Mann-Whitney U test over the repetition times gives p < {} and "
-        "the median grew (shrank); a noisy row needs a larger change, none is exempt; with too few repetitions for "
-        "the test to reach p < {}, the row is too few runs to decide.\n\n",
-        c.settings.alpha, c.settings.alpha);
+        "Change: new/base of the medians, and in brackets the {:g} % confidence bounds of the ratio from the "
+        "repetitions (Hodges-Lehmann, the Mann-Whitney U test inverted). A row is slower (faster) when the whole "
+        "interval is above (below) no change; a noisy row gets a wider interval, none is exempt; with too few "
+        "repetitions for any bound, the row is too few runs to decide. Single-threaded CPU rows are compared on "
+        "their CPU time{}.\n\n",
+        100 * (1 - 2 * c.settings.alpha),
+        c.settings.time == GateTime::real ? " only with the automatic choice (here: real time everywhere)" : "");
 
   std::vector<std::string> header = {"Workload", "Shape", "Backend", "Threads", "Timing", "median " + c.labels[0]};
   for (std::size_t i = 1; i < c.labels.size(); ++i) {
@@ -320,7 +356,7 @@ std::string render_compare_markdown(const Comparison& c, std::optional<double> f
         cells.push_back(row.ratio[i] > 0 ? format_factor(1 / row.ratio[i]) : "-");
       } else {
         cells.push_back(row.ratio[i] > 0 ? fmt::format("{:.3f}", row.ratio[i]) : "-");
-        cells.push_back(verdict_text(row.verdict[i], row.ratio[i], row.p_value[i]));
+        cells.push_back(verdict_text(row.verdict[i], row.ratio[i], row.interval[i], row.on_cpu_time[i]));
       }
     }
     out += row_line(cells);
@@ -337,8 +373,8 @@ std::string render_compare_markdown(const Comparison& c, std::optional<double> f
   }
   if (fail_above_pct && !hardware) {
     const std::string refusal = gate_refusal(c);
-    out += fmt::format("\n## Gate: slower by more than {} % (p < {}){}\n\n", *fail_above_pct, c.settings.alpha,
-                       strict ? ", undecided rows fail (--strict)" : "");
+    out += fmt::format("\n## Gate: slower by more than {} % with {:g} % confidence{}\n\n", *fail_above_pct,
+                       100 * (1 - c.settings.alpha), strict ? ", undecided rows fail (--strict)" : "");
     if (!refusal.empty()) {
       out += "Refused: " + markdown_cell(refusal) + "\n";
       return out;
@@ -355,7 +391,8 @@ std::string render_compare_markdown(const Comparison& c, std::optional<double> f
 std::string render_compare_csv(const Comparison& c) {
   std::string out = csv_line({"workload", "precision", "shape", "backend", "timing", "base_label", "base_status",
                               "base_threads", "base_median_s", "base_cv", "base_runs", "new_label", "new_status",
-                              "new_threads", "new_median_s", "new_cv", "new_runs", "ratio", "p_value", "verdict"});
+                              "new_threads", "new_median_s", "new_cv", "new_runs", "ratio", "p_value", "time",
+                              "ratio_low", "ratio_high", "verdict"});
   auto side = [](const CompareCell& cell) -> std::vector<std::string> {
     if (!cell.present) return {"", "0", "0", "0", "0"};
     return {to_string(cell.status), std::to_string(cell.threads), csv_number(cell.median_s), csv_number(cell.cv),
@@ -370,7 +407,11 @@ std::string render_compare_csv(const Comparison& c) {
       cells.push_back(c.labels[i]);
       for (auto& s : side(row.cells[i])) cells.push_back(s);
       cells.push_back(csv_number(row.ratio[i]));
-      cells.push_back(std::isnan(row.p_value[i]) ? "" : csv_number(row.p_value[i]));
+      const bool tested = !std::isnan(row.p_value[i]);
+      cells.push_back(tested ? csv_number(row.p_value[i]) : "");
+      cells.push_back(row.ratio[i] > 0 ? (row.on_cpu_time[i] ? "cpu" : "real") : "");
+      cells.push_back(tested ? csv_number(row.interval[i].lower) : "");
+      cells.push_back(tested ? (std::isfinite(row.interval[i].upper) ? csv_number(row.interval[i].upper) : "inf") : "");
       std::string verdict = to_string(row.verdict[i]);
       if (!row.cells[i].present) verdict = "only_in_base";
       else if (!row.cells[0].present) verdict = "only_in_new";

@@ -1,19 +1,29 @@
 // Comparing runs: the same rows (workload, precision, shape, backend, thread count, timing)
 // across a base run and one or more newer runs.
 //
-// Rule. A row is "slower" in a newer run when its repetition times are, by a one-sided
-// Mann-Whitney U test (the rank test Google Benchmark's compare.py runs), larger than the
-// base's with p < alpha (default 0.05), and its median is larger; "faster" likewise the other
-// way; else "within noise". A rank test prices each row's noise from its own repetitions: a
-// noisy row (high cv, overlapping times) needs a larger change to be called, but it is never
-// exempt. When the test cannot reach alpha with the repetitions there are (its smallest
-// possible p, all new times above all base times, is not below alpha: fewer than 4 on a side
-// at alpha 0.05, or a side without repetition times), the row is "too few runs to decide".
+// Rule. For each row and newer run, the ratio new/base of its times is estimated with a
+// distribution-free confidence interval from the repetitions (ratio_interval: the
+// Hodges-Lehmann estimate and the bounds of the Mann-Whitney U test inverted, the rank test
+// Google Benchmark's compare.py runs). The row is "slower" when the interval's lower bound
+// (confidence 1 - alpha, default 95 %) is above 1, "faster" when its upper bound is below 1,
+// else "within noise". A noisy row (high cv, overlapping repetitions) gets a wider interval
+// and needs a larger change, but it is never exempt. When the repetitions are too few for
+// any bound (the test's smallest possible p is not below alpha: fewer than 4 on a side at
+// alpha 0.05, or a side without repetition times), the row is "too few runs to decide".
 //
-// Gate (--fail-above PCT): a row fails when it is "slower" and its median grew by more than
-// PCT percent, or when it verified in the base but not in the newer run. With strict, a row
-// whose verdict is "too few runs to decide" fails too. Rows present in only some runs are
-// listed separately and do not fail it. An interrupted row is never gated.
+// Times compared. A single-threaded CPU row (one host thread, no GPU, no MPI ranks) is
+// compared on its CPU time: all its work runs on that thread, and the thread's CPU time leaves
+// out the time other programs held the CPU, which on a shared machine is most of the spread
+// and of the drift between two runs of its wall-clock time. Every other row (threaded, GPU,
+// MPI), and with GateTime::real every row, is compared on its real (wall-clock) time, as
+// is a row whose report lacks CPU times for each repetition.
+//
+// Gate (--fail-above PCT): a row fails when it is slower by more than PCT percent beyond
+// noise, i.e. the interval's lower bound is above 1 + PCT / 100 (the one-sided U test of
+// new / (1 + PCT/100) against base gives p < alpha), or when it verified in the base but not
+// in the newer run. With strict, a row whose verdict is "too few runs to decide" fails too.
+// Rows present in only some runs are listed separately and do not fail it. An interrupted row
+// is never gated.
 //
 // Like with like. The runs' contexts are compared first (CPU model and cores, GPU, thread
 // count, precision, pinning, build type and compiler, mlbench version and report schema); what
@@ -28,6 +38,7 @@
 #include <vector>
 
 #include "bench/result.h"
+#include "reports/rank_test.h"
 
 namespace mlbench::reports {
 
@@ -36,9 +47,13 @@ struct LabeledReport {
   RunReport report;
 };
 
+// Which time a row is compared on (see "Times compared" above).
+enum class GateTime { automatic, real };
+
 struct CompareSettings {
-  double alpha = 0.05;               // significance level of the rank test
+  double alpha = 0.05;               // 1 - confidence of the interval (significance of the rank test)
   bool hardware_comparison = false;  // pair rows across thread counts; no verdicts, no gate
+  GateTime time = GateTime::automatic;
 };
 
 struct CompareCell {
@@ -49,7 +64,10 @@ struct CompareCell {
   int runs = 0;
   int threads = 1;
   bool noisy = false;  // cv above the run's --cv-threshold (shown; does not exempt the row)
-  std::vector<double> samples;  // repetition times, seconds
+  std::vector<double> samples;      // repetition times (real), seconds
+  std::vector<double> cpu_samples;  // their CPU times (empty when the report has none)
+  double cpu_median_s = 0;
+  bool single_thread_cpu = false;  // a CPU backend on one host thread, no GPU, no MPI ranks
 };
 
 enum class Verdict { slower, faster, within_noise, too_few_runs, not_comparable };
@@ -62,11 +80,14 @@ struct CompareRow {
   std::string backend;
   TimingMode timing = TimingMode::host;
   std::vector<CompareCell> cells;  // one per run, base first
-  // Per run, vs the base (index 0 unused): new/base ratio of the medians (0 when not
-  // comparable), the one-sided p-value in the direction of the change (NaN when not tested),
-  // verdict.
+  // Per run, vs the base (index 0 unused): new/base ratio of the medians of the time compared
+  // (0 when not comparable), the one-sided p-value of the U test in the direction of the
+  // change (NaN when not tested), the interval of the ratio (estimate 0 when not tested),
+  // whether CPU times were compared, verdict.
   std::vector<double> ratio;
   std::vector<double> p_value;
+  std::vector<RatioInterval> interval;
+  std::vector<bool> on_cpu_time;
   std::vector<Verdict> verdict;
 };
 
@@ -108,8 +129,10 @@ std::string render_compare_markdown(const Comparison& comparison, std::optional<
 // One row per (matched or unmatched row, newer run), columns:
 //   workload, precision, shape, backend, timing, base_label, base_status, base_threads,
 //   base_median_s, base_cv, base_runs, new_label, new_status, new_threads, new_median_s,
-//   new_cv, new_runs, ratio, p_value, verdict
-// (absent sides have empty status and 0 figures; verdict "only_in_base"/"only_in_new";
+//   new_cv, new_runs, ratio, p_value, time, ratio_low, ratio_high, verdict
+// (time: "cpu" or "real", the time compared; ratio_low/ratio_high: the interval's one-sided
+// 1 - alpha bounds, 0 / inf when too few runs, empty when not tested;
+// absent sides have empty status and 0 figures; verdict "only_in_base"/"only_in_new";
 // p_value empty when not tested; in a hardware comparison the verdict is "hardware_comparison").
 std::string render_compare_csv(const Comparison& comparison);
 

@@ -78,4 +78,59 @@ double mann_whitney_min_p(int n_a, int n_b) {
   return mann_whitney_p_greater(a, b);
 }
 
+namespace {
+
+// The smallest u with P(U >= u) < alpha when both sets come from one distribution (U of n_b
+// values over n_a): exact when either set has at most 8 values (as the p-value), else the
+// normal approximation with its continuity correction. n_a * n_b + 1 when no u is small enough.
+long long critical_u(int n_a, int n_b, double alpha) {
+  const long long pairs = static_cast<long long>(n_a) * n_b;
+  if (n_a <= 8 || n_b <= 8) {
+    const std::vector<double> counts = exact_u_counts(n_b, n_a);
+    double total = 0;
+    for (double c : counts) total += c;
+    double tail = 0;  // P(U >= u) for u from the top down
+    long long u = pairs + 1;
+    for (long long k = pairs; k >= 0; --k) {
+      tail += counts[static_cast<std::size_t>(k)];
+      if (!(tail / total < alpha)) break;
+      u = k;
+    }
+    return u;
+  }
+  // z with normal_sf(z) = alpha, by bisection (normal_sf falls from 1 to 0).
+  double lo = -40, hi = 40;
+  for (int i = 0; i < 200; ++i) {
+    const double mid = (lo + hi) / 2;
+    (normal_sf(mid) > alpha ? lo : hi) = mid;
+  }
+  const double mean = pairs / 2.0, sd = std::sqrt(pairs * (n_a + n_b + 1) / 12.0);
+  return std::min(pairs + 1, static_cast<long long>(std::floor(mean + 0.5 + hi * sd)) + 1);
+}
+
+}  // namespace
+
+RatioInterval ratio_interval(const std::vector<double>& a, const std::vector<double>& b, double alpha) {
+  RatioInterval out{0, 0, INFINITY};
+  if (a.empty() || b.empty()) return out;
+  for (const std::vector<double>* set : {&a, &b})
+    for (double t : *set)
+      if (!(t > 0 && std::isfinite(t))) return out;  // no ratio of a time that is not one
+  std::vector<double> log_ratios;  // log(b_j / a_i), the shifts the test is inverted over
+  log_ratios.reserve(a.size() * b.size());
+  for (double x : a)
+    for (double y : b) log_ratios.push_back(std::log(y) - std::log(x));
+  std::sort(log_ratios.begin(), log_ratios.end());
+  const std::size_t pairs = log_ratios.size();
+  out.estimate = std::exp(pairs % 2 ? log_ratios[pairs / 2] : (log_ratios[pairs / 2 - 1] + log_ratios[pairs / 2]) / 2);
+  // b / r is found above a while at least u_crit of the shifts exceed log r: r below the
+  // u_crit-th largest shift (and symmetrically for the upper bound).
+  const long long u_crit = critical_u(static_cast<int>(a.size()), static_cast<int>(b.size()), alpha);
+  if (u_crit <= static_cast<long long>(pairs)) {
+    out.lower = std::exp(log_ratios[pairs - static_cast<std::size_t>(u_crit)]);
+    out.upper = std::exp(log_ratios[static_cast<std::size_t>(u_crit) - 1]);
+  }
+  return out;
+}
+
 }  // namespace mlbench::reports

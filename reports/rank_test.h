@@ -20,4 +20,20 @@ double mann_whitney_p_greater(const std::vector<double>& a, const std::vector<do
 // so the sets are too small to decide anything.
 double mann_whitney_min_p(int n_a, int n_b);
 
+// The ratio b/a of two sets of times, from the same rank test inverted (the Hodges-Lehmann
+// estimator and its distribution-free confidence bounds, on log times): `estimate` is the
+// median of the n_a * n_b ratios b_j / a_i; `lower` is the largest r for which the test of
+// "b / r over a" still finds b larger at level alpha, i.e. b is slower than a by more than r
+// with confidence 1 - alpha exactly when r < lower; `upper` likewise the other way. Noisier
+// sets, or fewer values, give wider bounds. A bound the sets are too small to give is 0
+// (lower) or infinity (upper). Ties and the normal approximation are treated as in
+// mann_whitney_p_greater, so for values without ties, r < lower exactly when
+// mann_whitney_p_greater(a * r, b) < alpha.
+struct RatioInterval {
+  double estimate = 0;
+  double lower = 0;
+  double upper = 0;
+};
+RatioInterval ratio_interval(const std::vector<double>& a, const std::vector<double>& b, double alpha);
+
 }  // namespace mlbench::reports

@@ -19,8 +19,12 @@ fail_above=10
 if [ "${1:-}" != "--" ] && [ $# -gt 0 ]; then fail_above=$1; shift; fi
 [ "${1:-}" = "--" ] && shift
 mkdir -p "$dir"
+# Machine state of each run (date, wall time, load average before and after) in DIR/runs.log.
 for i in $(seq 1 "$runs"); do
+  start=$(date +%s.%N) load_before=$(cut -d' ' -f1-3 /proc/loadavg)
   "$mlbench" "$@" --quiet --json "$dir/run$i.json" >/dev/null
+  printf 'run%d %s %.0f s, load average %s before, %s after\n' "$i" "$(date -u +%FT%TZ)" \
+    "$(echo "$(date +%s.%N) - $start" | bc)" "$load_before" "$(cut -d' ' -f1-3 /proc/loadavg)" >>"$dir/runs.log"
 done
 mapfile -t reports < <(ls "$dir"/run*.json | sort -V)
 n=${#reports[@]}

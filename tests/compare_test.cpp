@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <cmath>
 #include <filesystem>
 #include <random>
 
@@ -27,24 +29,31 @@ class CompareTest : public ::testing::Test {
     rng_.seed(seed_);
   }
   RunReport make(fakes::ReportSpec spec = {}) { return fakes::random_report(rng_, spec); }
-  // Same rows with `runs` fresh repetition times each, spread by `spread` (relative, uniform
-  // +-spread around the row's median), every time then multiplied by `factor`.
+  // Same rows with `runs` fresh repetition times each, real and CPU (CPU time a random share
+  // of the real time, spread independently), spread by `spread` (relative, uniform +-spread
+  // around the row's median), every time then multiplied by `factor`.
   RunReport resampled(RunReport r, double factor, double spread, int runs) {
     for (VariantResult& v : r.results) {
       if (!v.ok()) continue;
-      const double centre = v.stats.median_s;
+      const double centre = v.stats.median_s, cpu_share = uniform(0.2, 1.0);
       v.stats.run_times_s.clear();
-      for (int i = 0; i < runs; ++i) v.stats.run_times_s.push_back(centre * (1 + uniform(-spread, spread)));
+      v.stats.run_cpu_times_s.clear();
+      for (int i = 0; i < runs; ++i) {
+        v.stats.run_times_s.push_back(centre * (1 + uniform(-spread, spread)));
+        v.stats.run_cpu_times_s.push_back(centre * cpu_share * (1 + uniform(-spread, spread)));
+      }
       restat(v, factor);
     }
     return r;
   }
-  // Every repetition time of every row multiplied by `factor` (what `report --scale-times` does).
+  // Every repetition time, real and CPU, of every row multiplied by `factor` (what
+  // `report --scale-times` does).
   static RunReport scaled(RunReport r, double factor) {
     for (VariantResult& v : r.results) restat(v, factor);
     return r;
   }
   static void restat(VariantResult& v, double factor) {
+    for (double& t : v.stats.run_cpu_times_s) t *= factor;
     for (double& t : v.stats.run_times_s) t *= factor;
     std::vector<double> sorted = v.stats.run_times_s;
     std::sort(sorted.begin(), sorted.end());
@@ -134,7 +143,10 @@ TEST_F(CompareTest, RankTestSeparatesRealChangesFromNoise) {
   EXPECT_EQ(verdicts(scaled(base, 1 / shift)), all_faster);
   // The same repetition times in another order: the same distribution.
   RunReport shuffled = base;
-  for (VariantResult& r : shuffled.results) std::shuffle(r.stats.run_times_s.begin(), r.stats.run_times_s.end(), rng_);
+  for (VariantResult& r : shuffled.results) {
+    std::shuffle(r.stats.run_times_s.begin(), r.stats.run_times_s.end(), rng_);
+    std::shuffle(r.stats.run_cpu_times_s.begin(), r.stats.run_cpu_times_s.end(), rng_);
+  }
   EXPECT_EQ(verdicts(shuffled), all_within);
 }
 
@@ -154,8 +166,142 @@ TEST_F(CompareTest, ANoisyRowIsGatedWithAWiderBound) {
   EXPECT_EQ(gate_failures(c, 10).size(), c.matched.size());
   // The same times in another order are no finding, however noisy.
   RunReport shuffled = scaled(base, 1.0);
-  for (VariantResult& r : shuffled.results) std::shuffle(r.stats.run_times_s.begin(), r.stats.run_times_s.end(), rng_);
+  for (VariantResult& r : shuffled.results) {
+    std::shuffle(r.stats.run_times_s.begin(), r.stats.run_times_s.end(), rng_);
+    std::shuffle(r.stats.run_cpu_times_s.begin(), r.stats.run_cpu_times_s.end(), rng_);
+  }
   EXPECT_TRUE(gate_failures(compare({{"a.json", base}, {"b.json", shuffled}}), 5).empty());
+}
+
+TEST_F(CompareTest, RatioIntervalIsTheRankTestInverted) {
+  SCOPED_TRACE("seed=" + std::to_string(seed_));
+  for (int trial = 0; trial < 40; ++trial) {
+    const int n_a = 1 + static_cast<int>(rng_() % 30), n_b = 1 + static_cast<int>(rng_() % 30);
+    const double alpha = uniform(0.005, 0.2), shift = std::exp(uniform(-1, 1)), spread = uniform(0.01, 1.0);
+    std::vector<double> a, b;
+    for (int i = 0; i < n_a; ++i) a.push_back(std::exp(uniform(-spread, spread)));
+    for (int i = 0; i < n_b; ++i) b.push_back(shift * std::exp(uniform(-spread, spread)));
+    SCOPED_TRACE(fmt::format("{} vs {}, alpha {}, shift {}, spread {}", n_a, n_b, alpha, shift, spread));
+    const RatioInterval interval = ratio_interval(a, b, alpha);
+    auto times = [](std::vector<double> v, double r) {
+      for (double& t : v) t *= r;
+      return v;
+    };
+    if (mann_whitney_min_p(n_a, n_b) >= alpha) {  // no outcome could be significant: no bound
+      EXPECT_EQ(interval.lower, 0);
+      EXPECT_EQ(interval.upper, INFINITY);
+      continue;
+    }
+    ASSERT_GT(interval.lower, 0);
+    ASSERT_TRUE(std::isfinite(interval.upper));
+    EXPECT_LE(interval.lower, interval.estimate);
+    EXPECT_LE(interval.estimate, interval.upper);
+    // b is slower than a by more than r (the test of b / r over a is significant) exactly
+    // for r below the lower bound; faster by more than r exactly above the upper bound.
+    EXPECT_LT(mann_whitney_p_greater(times(a, interval.lower * (1 - 1e-9)), b), alpha);
+    EXPECT_GE(mann_whitney_p_greater(times(a, interval.lower * (1 + 1e-9)), b), alpha);
+    EXPECT_LT(mann_whitney_p_greater(b, times(a, interval.upper * (1 + 1e-9))), alpha);
+    EXPECT_GE(mann_whitney_p_greater(b, times(a, interval.upper * (1 - 1e-9))), alpha);
+  }
+}
+
+// Repetition times spread evenly over +-spread around `centre` (real) and `cpu_centre` (CPU),
+// in random order: their quantiles are fixed, so the interval is the same for every seed.
+void set_even_samples(VariantResult& v, double centre, double cpu_centre, double spread, int runs, std::mt19937_64& rng) {
+  v.stats.run_times_s.clear();
+  v.stats.run_cpu_times_s.clear();
+  for (int i = 0; i < runs; ++i) {
+    const double offset = spread * (2 * (i + 0.5) / runs - 1);
+    v.stats.run_times_s.push_back(centre * (1 + offset));
+    v.stats.run_cpu_times_s.push_back(cpu_centre * (1 + offset));
+  }
+  std::shuffle(v.stats.run_times_s.begin(), v.stats.run_times_s.end(), rng);
+  std::shuffle(v.stats.run_cpu_times_s.begin(), v.stats.run_cpu_times_s.end(), rng);
+  v.stats.runs = runs;
+  v.stats.median_s = centre;
+}
+
+TEST_F(CompareTest, TheGateFailsARowOnlyWhenItsChangeIsAboveTheLimitBeyondNoise) {
+  SCOPED_TRACE("seed=" + std::to_string(seed_));
+  const double limit_pct = uniform(5, 30);
+  const double slowdown = 1 + (limit_pct + uniform(1, 3)) / 100;  // just above the limit
+  const int runs = 10 + static_cast<int>(rng_() % 20);
+  RunReport base = make();
+  for (VariantResult& v : base.results)
+    if (v.ok()) set_even_samples(v, v.stats.median_s, v.stats.median_s * 0.5, 0.3, runs, rng_);
+  RunReport noisy_next = base;  // spread +-30 %: the interval reaches below the limit
+  for (VariantResult& v : noisy_next.results)
+    if (v.ok()) set_even_samples(v, v.stats.median_s * slowdown, v.stats.median_s * 0.5 * slowdown, 0.3, runs, rng_);
+  Comparison noisy = compare({{"a.json", base}, {"b.json", noisy_next}});
+  EXPECT_TRUE(gate_failures(noisy, limit_pct).empty());
+  for (const CompareRow& row : noisy.matched) {
+    if (!(row.ratio[1] > 0)) continue;
+    EXPECT_NEAR(row.ratio[1], slowdown, 1e-9);  // the medians did move past the limit
+    EXPECT_LT(row.interval[1].lower, 1 + limit_pct / 100);
+    EXPECT_GT(row.interval[1].upper, slowdown);
+  }
+  // The same change with repetitions spread +-0.5 %: beyond noise, every row fails.
+  RunReport quiet_base = base, quiet_next = base;
+  for (std::size_t i = 0; i < base.results.size(); ++i) {
+    VariantResult& v = quiet_base.results[i];
+    if (!v.ok()) continue;
+    set_even_samples(v, v.stats.median_s, v.stats.median_s * 0.5, 0.005, runs, rng_);
+    set_even_samples(quiet_next.results[i], v.stats.median_s * slowdown, v.stats.median_s * 0.5 * slowdown, 0.005,
+                     runs, rng_);
+  }
+  Comparison quiet = compare({{"a.json", quiet_base}, {"b.json", quiet_next}});
+  std::size_t ok_rows = 0;
+  for (const CompareRow& row : quiet.matched) ok_rows += row.ratio[1] > 0;
+  EXPECT_EQ(gate_failures(quiet, limit_pct).size(), ok_rows);
+  EXPECT_NE(render_compare_markdown(quiet, limit_pct).find("with 95 % confidence"), std::string::npos);
+}
+
+TEST_F(CompareTest, SingleThreadedCpuRowsAreComparedOnTheirCpuTime) {
+  SCOPED_TRACE("seed=" + std::to_string(seed_));
+  const int runs = 8 + static_cast<int>(rng_() % 20);
+  RunReport base = make();
+  for (VariantResult& v : base.results)
+    if (v.ok()) set_even_samples(v, v.stats.median_s, v.stats.median_s * uniform(0.2, 1), 0.02, runs, rng_);
+  // Other programs held the CPU: every wall-clock time 2-4x, the CPU times as before.
+  const double load = uniform(2, 4);
+  RunReport loaded = base;
+  for (VariantResult& v : loaded.results) {
+    for (double& t : v.stats.run_times_s) t *= load;
+    v.stats.median_s *= load;
+    std::shuffle(v.stats.run_cpu_times_s.begin(), v.stats.run_cpu_times_s.end(), rng_);
+  }
+  auto single_thread_cpu = [](const VariantResult& r) {
+    return is_cpu(r.backend_kind) && r.timing == TimingMode::host && r.threads == 1 && r.gpus == 0 && r.ranks == 0;
+  };
+  Comparison c = compare({{"a.json", base}, {"b.json", loaded}});
+  Comparison real = compare({{"a.json", base}, {"b.json", loaded}}, {0.05, false, GateTime::real});
+  std::size_t single = 0, others = 0;
+  for (std::size_t i = 0; i < c.matched.size(); ++i) {
+    const CompareRow& row = c.matched[i];
+    if (!(row.ratio[1] > 0)) continue;
+    const VariantResult& r = base.results[i];
+    ASSERT_EQ(row.backend, r.backend);
+    EXPECT_FALSE(real.matched[i].on_cpu_time[1]);
+    EXPECT_EQ(real.matched[i].verdict[1], Verdict::slower) << r.name();
+    if (single_thread_cpu(r)) {
+      ++single;
+      EXPECT_TRUE(row.on_cpu_time[1]) << r.name();
+      EXPECT_EQ(row.verdict[1], Verdict::within_noise) << r.name();
+    } else {
+      ++others;
+      EXPECT_FALSE(row.on_cpu_time[1]) << r.name();
+      EXPECT_EQ(row.verdict[1], Verdict::slower) << r.name();
+    }
+  }
+  EXPECT_GT(single, 0u);
+  EXPECT_GT(others, 0u);
+  EXPECT_EQ(gate_failures(c, 10).size(), others);
+  EXPECT_EQ(gate_failures(real, 10).size(), single + others);
+  EXPECT_NE(render_compare_markdown(c).find("CPU time"), std::string::npos);
+  EXPECT_NE(render_compare_csv(c).find(",cpu,"), std::string::npos);
+  // A slower single-threaded row is slower in its CPU time too, and fails.
+  Comparison slower = compare({{"a.json", base}, {"b.json", scaled(base, 1.5)}});
+  EXPECT_EQ(gate_failures(slower, 10).size(), single + others);
 }
 
 TEST_F(CompareTest, RowsWithTooFewRunsAreUndecidedAndFailTheGateOnlyWithStrict) {

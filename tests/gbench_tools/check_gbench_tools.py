@@ -9,7 +9,12 @@
    (same names, same units when written with one --time-unit; with per-benchmark units, exactly
    the rows whose unit did not move pair), medians and means non-zero in its printed table, the
    change +30 % on every time, 0 on the cv.
-3. mlbench compare's p-value against SciPy's mannwhitneyu on the same repetition times.
+3. mlbench compare's p-value against SciPy's mannwhitneyu on the same repetition times (CPU
+   times for the single-threaded rows, real times for the others, as the CSV's `time` says),
+   and its interval of the ratio new/base: SciPy's one-sided test of new / r over base is
+   significant just below the lower bound and not just above it (the interval is that test
+   inverted), likewise for the upper bound; and at --fail-above 10 exactly the rows whose
+   SciPy test of new / 1.10 over base gives p < 0.05 fail the gate.
 4. github-action-benchmark's googlecpp extraction (googlecpp_extract.py) on a run written with
    --aggregates-only --aggregates median: one value per row, its median, in a time unit.
 Exits 1 with the reasons on the first failed check set.
@@ -36,9 +41,9 @@ def check(condition, message):
         failures.append(message)
 
 
-def run(*args, **kw):
-    result = subprocess.run(list(args), capture_output=True, text=True, **kw)
-    if result.returncode != 0 and not kw.get("check_rc_ok"):
+def run(*args, check_rc_ok=False):
+    result = subprocess.run(list(args), capture_output=True, text=True)
+    if result.returncode != 0 and not check_rc_ok:
         sys.exit("failed ({}): {}\n{}{}".format(result.returncode, " ".join(args), result.stdout, result.stderr))
     return result
 
@@ -118,23 +123,46 @@ def main():
     second = os.path.join(work, "second.json")
     run(mlbench, "gemm", "--size", "16,64,192", *common, "--json", second)
     table = os.path.join(work, "compare.csv")
-    run(mlbench, "compare", os.path.join(work, "base.json"), second, "--csv", table)
+    gate = run(mlbench, "compare", os.path.join(work, "base.json"), second, "--csv", table, "--fail-above", "10",
+               check_rc_ok=True)
+    check(gate.returncode in (0, 1), "compare --fail-above exited {}: {}".format(gate.returncode, gate.stderr))
+    failed_lines = [line for line in gate.stderr.splitlines() if line.startswith("mlbench: gate: ")]
     first_rows, second_rows = rows_of(load(os.path.join(work, "base.json"))), rows_of(load(second))
-    checked = 0
+    alpha = 0.05
+    checked = cpu_rows = expected_failures = 0
+
+    def significant(x, y):  # SciPy: y larger than x at level alpha
+        return mannwhitneyu(y, x, alternative="greater").pvalue < alpha
+
     with open(table) as f:
         for r in csv.DictReader(f):
             if not r["p_value"]:
                 continue
             key = [n for n, m in first_rows.items()
                    if m["shape_label"] == r["shape"] and m["backend"] == r["backend"] and m["timing"] == r["timing"]][0]
-            a = first_rows[key]["samples"]["real_time_s"]
-            b = second_rows[key]["samples"]["real_time_s"]
+            single_thread = first_rows[key]["threads"] == 1 and first_rows[key]["backend_kind"] != "gpu"
+            check(r["time"] == ("cpu" if single_thread else "real"), "{}: compared on {} time".format(key, r["time"]))
+            samples = "cpu_time_s" if r["time"] == "cpu" else "real_time_s"
+            cpu_rows += r["time"] == "cpu"
+            a = first_rows[key]["samples"][samples]
+            b = second_rows[key]["samples"][samples]
             direction = "greater" if float(r["ratio"]) >= 1 else "less"
             p = mannwhitneyu(b, a, alternative=direction).pvalue
             check(math.isclose(float(r["p_value"]), p, rel_tol=1e-6, abs_tol=1e-12),
                   "{}: mlbench p {} vs scipy {}".format(key, r["p_value"], p))
+            low, high = float(r["ratio_low"]), float(r["ratio_high"])
+            check(0 < low <= high < math.inf, "{}: interval {} to {}".format(key, low, high))
+            below, above = 1 - 1e-9, 1 + 1e-9
+            check(significant(a, [t / (low * below) for t in b]) and not significant(a, [t / (low * above) for t in b]),
+                  "{}: lower bound {} is not where SciPy's test of new / r stops being significant".format(key, low))
+            check(significant([t / (high * above) for t in b], a) and not significant([t / (high * below) for t in b], a),
+                  "{}: upper bound {} is not where SciPy's test of new / r becomes significant".format(key, high))
+            expected_failures += significant(a, [t / 1.10 for t in b])
             checked += 1
     check(checked == 6, "p-values checked on {} rows, expected 6".format(checked))
+    check(cpu_rows == 3, "{} rows compared on CPU time, expected the 3 serial ones".format(cpu_rows))
+    check(len(failed_lines) == expected_failures, "the gate failed {} rows, SciPy's test against 1.10 {}".format(
+        len(failed_lines), expected_failures))
 
     # --- 4. googlecpp on aggregates-only output: one value per row, the median, a time unit ---
     medians = os.path.join(work, "medians.json")
