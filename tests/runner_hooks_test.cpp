@@ -330,3 +330,30 @@ TEST(RunnerRounds, AWrongOutputInALaterRoundFailsTheRowAndDropsItsTimes) {
   EXPECT_TRUE(r.stats.run_times_s.empty());
   EXPECT_EQ(prepared, 3);  // the suite still ran every round
 }
+
+TEST(RunnerRounds, MinRepetitionsFloorsTheAdaptiveCountUpToItsCap) {
+  auto runs_with = [](int min_repetitions, int max_repetitions, int rounds) {
+    int prepared = 0;
+    Registry registry;
+    registry.add(per_round_backend(&prepared, 0));  // 1, 2, 3 ms in rounds 1, 2, 3
+    RunOptions o = options_for({});
+    SCOPED_TRACE("seed=" + std::to_string(o.seed));
+    o.repetitions = 0;  // adaptive: as many as fit the budget
+    o.time_budget_s = 0.004 * rounds;
+    o.rounds = rounds;
+    o.min_repetitions = min_repetitions;
+    o.max_repetitions = max_repetitions;
+    Runner runner(registry, o);
+    const auto results = runner.run(runner.plan());
+    EXPECT_EQ(results.size(), 1u);
+    EXPECT_TRUE(results.front().ok()) << results.front().error_message;
+    return results.front().stats.runs;
+  };
+  const int by_budget = runs_with(1, 20, 1);  // a few runs of 1 ms in a 4 ms budget
+  ASSERT_GE(by_budget, 1);
+  ASSERT_LT(by_budget, 10);
+  EXPECT_EQ(runs_with(by_budget + 5, 20, 1), by_budget + 5);
+  EXPECT_EQ(runs_with(50, 20, 1), 20);  // never above the cap
+  // With rounds, each takes its share: 12 over 3 rounds is 4 a round, 12 in all.
+  EXPECT_EQ(runs_with(12, 12, 3), 12);
+}
