@@ -8,7 +8,7 @@
 # Prints one line per test program (tests, repetitions, runs, failures) and the seed of every
 # failure, which MLBENCH_TEST_SEED=<seed> replays; exit status 1 when anything failed.
 # Defaults: 200 repetitions, ./build, 1 job (programs run in parallel with -j). Logs in
-# BUILD_DIR/flake_hunt/.
+# BUILD_DIR/flake_hunt/ (or FLAKE_HUNT_LOGS: hunts that run at the same time keep apart).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repetitions=200 build=${MLBENCH_BUILD_DIR:-build} jobs=1
@@ -29,7 +29,7 @@ case $repetitions in '' | *[!0-9]*) echo "flake_hunt: -n wants a positive intege
 
 # As under ctest (tests/CMakeLists.txt): OpenMP threads sleep rather than spin when they wait.
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
-logs="$build/flake_hunt"
+logs=${FLAKE_HUNT_LOGS:-$build/flake_hunt}
 mkdir -p "$logs"
 if [ $# -gt 0 ]; then
   programs=("$@")
