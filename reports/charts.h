@@ -1,20 +1,26 @@
-// SVG charts drawn by mlbench itself (no external program at run time).
+// SVG charts drawn by mlbench itself (no external program at run time). Colour = backend family
+// (chart_style.h), the same on every chart; labels touch no other label, mark or edge.
 //
 //  speedup chart     one per workload/precision/shape: a horizontal bar per verified result,
-//                    speedup vs serial on a log axis, each bar labelled "12.3x"; GPU
-//                    end-to-end bars are lighter and hatched, kernel-only bars solid.
+//                    speedup vs the best CPU backend on a log axis, bars from the 1x line
+//                    (right faster, left slower), labelled "12.3x" and "(456x vs serial)";
+//                    end-to-end bars hatched next to their kernel-only bars; min-max whiskers
+//                    from the repetitions.
 //  scaling chart     one per workload/precision swept over two or more sizes: GFLOP/s against
-//                    size, log-log, one line per backend+timing (colour, marker and dash
-//                    vary); the end-to-end break-even size of each GPU backend is marked.
+//                    size, log-log, one line per backend+timing (family colour, marker per
+//                    backend, end to end dashed and hollow), whiskers; one dotted line per
+//                    break-even size.
 //  comparison chart  one per workload/precision/shape present on several machines: grouped
-//                    bars per backend+timing, one colour (and pattern) per machine, GFLOP/s.
+//                    bars per backend+timing, family colour, one pattern per machine, GFLOP/s.
 //  roofline chart    one per precision when the machine context carries peaks: log-log,
 //                    GFLOP/s against arithmetic intensity (FLOP/byte), the roofs of the
-//                    measured peaks (CPU all threads, CPU one thread, GPU fp32/fp64, GPU tf32)
-//                    as lines (class "roof"), every verified result as a marker
-//                    (class "roofline-point"), shape and colour by backend, end to end hollow.
-// Bars are <rect class="bar" ...>, bar labels <text class="bar-label">, axis ticks
-// <text class="tick">, break-even marks class "break-even" (tests and scripts rely on these).
+//                    measured peaks (CPU all threads, CPU one thread, GPU fp32/fp64, GPU tf32,
+//                    read-bandwidth roofs of reductions) as lines (class "roof"), each raised
+//                    to any verified point above it (the legend says so and names the peak
+//                    used), every verified result as a marker (class "roofline-point").
+// Bars are <rect class="bar" data-backend=...>, bar labels <text class="bar-label">, spreads
+// class "spread", axis ticks <text class="tick">, break-even lines class "break-even" (tests and
+// scripts rely on these).
 #pragma once
 
 #include <string>

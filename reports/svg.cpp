@@ -22,11 +22,14 @@ std::string escape(const std::string& text) {
   return out;
 }
 
-double text_width(const std::string& text, double font_size) {
-  // Count code points, not bytes (labels may hold "µ" or "·").
-  std::size_t chars = 0;
-  for (unsigned char c : text) chars += (c & 0xC0) != 0x80;
-  return static_cast<double>(chars) * font_size * 0.62;
+double text_width(const std::string& text, double font_size, bool bold) {
+  // Count code points, not bytes (labels may hold "µ" or "·"); those outside ASCII are wide.
+  double ems = 0;
+  for (unsigned char c : text) {
+    if (c < 0x80) ems += bold ? 0.70 : 0.64;
+    else if ((c & 0xC0) == 0xC0) ems += 1.0;
+  }
+  return ems * font_size;
 }
 
 void Document::text(double x, double y, const std::string& content, double size, const std::string& anchor,
@@ -102,16 +105,15 @@ double LogAxis::map(double value) const {
 }
 
 std::vector<double> LogAxis::ticks() const {
+  // The ends need not be whole decades: ticks are the 1x (and 2x, 5x) values inside.
   std::vector<double> out;
-  bool fine = hi_exp - lo_exp <= 2;
-  for (double e = lo_exp; e <= hi_exp + 1e-9; e += 1) {
-    double decade = std::pow(10.0, e);
-    out.push_back(decade);
-    if (fine && e < hi_exp - 1e-9) {
-      out.push_back(2 * decade);
-      out.push_back(5 * decade);
+  const bool fine = hi_exp - lo_exp <= 2 + 1e-9;
+  for (double e = std::floor(lo_exp + 1e-9); e <= hi_exp + 1e-9; e += 1)
+    for (double m : {1.0, 2.0, 5.0}) {
+      if (m > 1 && !fine) continue;
+      const double at = e + std::log10(m);
+      if (at >= lo_exp - 1e-9 && at <= hi_exp + 1e-9) out.push_back(m * std::pow(10.0, e));
     }
-  }
   return out;
 }
 

@@ -8,8 +8,12 @@ namespace mlbench::reports::svg {
 
 // Escapes text for XML content and attribute values.
 std::string escape(const std::string& text);
-// Rough width of a text in DejaVu Sans / Arial at `font_size` px (to keep labels apart).
-double text_width(const std::string& text, double font_size);
+// Width of a text in DejaVu Sans / Arial at `font_size` px, estimated on the wide side (to keep
+// labels apart): 0.64 em per ASCII character (0.70 bold), 1 em for any other code point (⚠, µ).
+double text_width(const std::string& text, double font_size, bool bold = false);
+// A text's extent above and below its baseline, in px.
+inline double text_ascent(double font_size) { return 0.8 * font_size; }
+inline double text_descent(double font_size) { return 0.25 * font_size; }
 
 class Document {
  public:

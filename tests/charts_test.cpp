@@ -4,6 +4,7 @@
 
 #include <random>
 #include <regex>
+#include <set>
 
 #include "reports/charts.h"
 #include "reports/sweep.h"
@@ -120,7 +121,10 @@ TEST_F(ChartsTest, SpeedupChartHasABarAndAFactorLabelPerVerifiedResult) {
     if (!r.ok()) continue;
     ++ok;
     e2e += r.timing == TimingMode::end_to_end;
-    EXPECT_NE(svg.find(">" + format_factor(r.speedup_vs_serial) + "</text>"), std::string::npos) << r.name();
+    // The factor over the best CPU, and beside it the factor over serial.
+    EXPECT_NE(svg.find(">" + format_factor(r.speedup_vs_best_cpu) + "</text>"), std::string::npos) << r.name();
+    if (r.backend != "serial")
+      EXPECT_NE(svg.find(">(" + format_factor(r.speedup_vs_serial) + " vs serial)</text>"), std::string::npos) << r.name();
     EXPECT_NE(svg.find(">" + backend_label(r) + "</text>"), std::string::npos) << r.name();
   }
   EXPECT_EQ(count(svg, "<rect class=\"bar\""), ok);
@@ -131,6 +135,7 @@ TEST_F(ChartsTest, SpeedupChartHasABarAndAFactorLabelPerVerifiedResult) {
   EXPECT_NE(svg.find("FAILED"), std::string::npos);
   EXPECT_GE(count(svg, "class=\"tick\""), 3u);
   EXPECT_NE(svg.find(">1x</text>"), std::string::npos);
+  EXPECT_NE(svg.find(">best CPU: " + report.results.front().best_cpu_backend + " = 1x</text>"), std::string::npos);
   EXPECT_NE(charts[0].title.find("gemm fp32 " + report.results.front().shape_label), std::string::npos);
   EXPECT_NE(svg.find(report.machine.hostname), std::string::npos);
 }
@@ -149,9 +154,11 @@ TEST_F(ChartsTest, ScalingChartHasALinePerBackendAndTimingAndMarksBreakEven) {
   EXPECT_EQ(count(svg, "<polyline class=\"series\""), 7u);
   EXPECT_EQ(count(svg, "class=\"point\""), 7 * spec.sizes.size());
   for (std::int64_t size : spec.sizes) EXPECT_NE(svg.find(">" + std::to_string(size) + "</text>"), std::string::npos);
-  std::size_t crossings = 0;
-  for (const BreakEven& b : break_even(group_sweeps(report.results).front())) crossings += b.size.has_value();
-  EXPECT_EQ(count(svg, "class=\"break-even\""), crossings);
+  // One dotted line per size where GPU backends break even (several may share one).
+  std::set<std::int64_t> crossing_sizes;
+  for (const BreakEven& b : break_even(group_sweeps(report.results).front()))
+    if (b.size) crossing_sizes.insert(*b.size);
+  EXPECT_EQ(count(svg, "class=\"break-even\""), crossing_sizes.size());
   EXPECT_EQ(count(svg, "class=\"break-even-note\""), 2u);  // one line per GPU backend, crossing or not
   EXPECT_NE(svg.find("GFLOP/s"), std::string::npos);
 }
@@ -240,7 +247,10 @@ TEST_F(ChartsTest, ComparisonChartGroupsBarsPerBackendWithOneStylePerMachine) {
   EXPECT_EQ(xml_problem(svg), "");
   EXPECT_EQ(count(svg, "<rect class=\"bar\""), ok_rows);
   for (const RunReport& m : machines) EXPECT_NE(svg.find(machine_label(m.machine)), std::string::npos);
-  EXPECT_EQ(count(svg, "class=\"legend-swatch\""), n);
+  // A swatch per machine (its pattern), per backend family (serial, openmp, CPU library, CUDA,
+  // GPU library; machine 0 has a GPU) and the whisker sample.
+  EXPECT_EQ(count(svg, "class=\"legend-swatch\""), n + 5 + 1);
+  EXPECT_NE(svg.find(">Pattern = machine:</text>"), std::string::npos);
   // Machines without a GPU show "not run" for GPU rows instead of a bar.
   EXPECT_GT(count(svg, ">not run</text>"), 0u);
   EXPECT_NE(charts[0].title.find(std::to_string(n) + " machines"), std::string::npos);

@@ -9,7 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "bench/peaks.h"
 #include "bench/result.h"
+#include "bench/roofline.h"
 
 namespace mlbench::reports::fakes {
 
@@ -163,6 +165,128 @@ inline RunReport random_report(std::mt19937_64& rng, const ReportSpec& spec) {
     }
   }
   finalize_results(report.results);
+  return report;
+}
+
+
+// Everything a full run can hold, for the chart-layout and HTML tests: every workload swept
+// over `sizes`, every backend family (serial, OpenMP, CPU libraries, MPI, CUDA, GPU libraries
+// with a TF32 variant, multi-GPU), kernel and end-to-end rows, a failed and an errored row
+// per shape, noisy and throttled rows, long host/CPU names, long warnings and notes, and peaks
+// whose FMA figure lies below what the library GEMM reached.
+inline RunReport full_run_report(std::mt19937_64& rng, const std::string& host = "a-rather-long-host-name.cluster.example.org",
+                                 std::vector<std::int64_t> sizes = {256, 512, 1024}) {
+  RunReport report;
+  report.machine = random_machine(rng, host, true);
+  report.machine.cpu_model = "AMD EPYC 9654 96-Core Processor with a very long marketing name (engineering sample)";
+  report.machine.warnings = {
+      "OpenBLAS uses the generic Prescott kernel: its GEMM is far below this CPU's peak; set OPENBLAS_CORETYPE or "
+      "install a build for this CPU",
+      "the CPU governor is powersave: clocks change under load, so figures of this run vary more than they should"};
+  report.run = {"0.1.0 (abc1234-dirty)", "mlbench all --preset quick --html run.html", "2026-12-01T10:00:00Z",
+                "2026-12-01T10:25:00Z", rng(), 2.0, false, {}};
+  report.run.absent_backends = {{"cudnn", "built without cuDNN: libcudnn9-dev-cuda-13 not installed when mlbench was configured"}};
+  const std::vector<std::pair<std::string, std::string>> workloads = {
+      {"gemm", "M=N=K="}, {"convolution", "N=1 C=3 K=16 3x3 H=W="}, {"reduction", "sum over NxN, N="},
+      {"attention", "B=4 H=8 D=64 S="}, {"softmax", "rows=4096 N="}, {"layernorm", "rows=4096 N="}};
+  struct Spec {
+    BackendSpec backend;
+    int ranks = 0, gpus = 0;
+    bool tf32 = false;
+  };
+  const std::vector<Spec> specs = {
+      {{"serial", BackendKind::cpu, 1, ""}},
+      {{"openmp", BackendKind::cpu, 6, "openblas"}},
+      {{"openblas", BackendKind::cpu_library, 40, ""}},
+      {{"onednn", BackendKind::cpu_library, 35, ""}},
+      {{"mpi", BackendKind::cpu, 12, ""}, 3, 0},
+      {{"cuda", BackendKind::gpu, 300, "cublas"}},
+      {{"cublas", BackendKind::gpu_library, 1500, ""}},
+      {{"cublas-tf32", BackendKind::gpu_library, 4000, ""}, 0, 0, true},
+      {{"nccl", BackendKind::gpu_library, 2500, ""}, 0, 2},
+  };
+  std::uniform_real_distribution<double> jitter(0.7, 1.4);
+  std::size_t row = 0;
+  for (const auto& [workload, shape_prefix] : workloads)
+    for (std::int64_t size : sizes) {
+      const double serial_s = 2.0 * std::pow(static_cast<double>(size), 3) / 2e9 * jitter(rng) / (workload == "gemm" ? 1 : 50);
+      const double transfer_s = 3.0 * 4.0 * static_cast<double>(size * size) / 20e9 + 30e-6;
+      for (const Spec& spec : specs) {
+        double t = serial_s / (spec.backend.speed * jitter(rng));
+        std::vector<TimingMode> timings = is_cpu(spec.backend.kind) ? std::vector<TimingMode>{TimingMode::host}
+                                                                    : std::vector<TimingMode>{TimingMode::kernel, TimingMode::end_to_end};
+        for (TimingMode timing : timings) {
+          VariantResult r = random_result(rng, workload, size, spec.backend, timing,
+                                          timing == TimingMode::end_to_end ? t + 5e-6 + transfer_s : t + (is_gpu(spec.backend.kind) ? 5e-6 : 0),
+                                          3 + static_cast<int>(rng() % 10));
+          r.shape_label = shape_prefix + std::to_string(size);
+          if (workload != "gemm") r.shape = {{"N", size}};
+          if (workload == "reduction") {
+            r.flops = static_cast<double>(size * size);
+            r.bytes = 4.0 * static_cast<double>(size * size);
+          }
+          r.ranks = spec.ranks;
+          r.gpus = spec.gpus;
+          if (spec.gpus) r.communication_s = r.stats.median_s * 0.2;
+          if (spec.tf32) r.notes.push_back({"math", "TF32 tensor-op math (cublasGemmEx CUBLAS_COMPUTE_32F_FAST_TF32)"});
+          r.notes.push_back({"detail", "a long note that explains, in many words, how this variant tiles its loops, which "
+                                       "library call it makes and why its figures are what they are"});
+          ++row;
+          if (row % 7 == 0) {
+            r.cv_above_threshold = true;
+            r.stats.cv = 0.12;
+          }
+          if (is_gpu(spec.backend.kind) && row % 5 == 0) r.gpu_state = GpuStateChange{{}, {}, {"power cap", "thermal"}};
+          report.results.push_back(r);
+        }
+      }
+      VariantResult failed = random_result(rng, workload, size, {"broken", BackendKind::cpu, 1, ""}, TimingMode::host, 1, 0);
+      failed.shape_label = shape_prefix + std::to_string(size);
+      failed.status = ResultStatus::failed_verification;
+      failed.verification = {false, 0.25, 1e-5, "sampled(2048 entries)", "C[3,7] = 0.1 expected 0.35"};
+      failed.stats = {};
+      report.results.push_back(failed);
+      VariantResult errored = failed;
+      errored.backend = "cuda-experimental";
+      errored.backend_kind = BackendKind::gpu;
+      errored.timing = TimingMode::kernel;
+      errored.status = ResultStatus::error;
+      errored.error_message = "out of device memory while allocating the workspace of 17179869184 bytes";
+      errored.verification = {};
+      report.results.push_back(errored);
+    }
+  finalize_results(report.results);
+  flag_noisy_results(report.results, report.run.cv_threshold);
+  // flag_noisy_results recomputes the flags from cv: keep some rows flagged.
+  for (std::size_t i = 0; i < report.results.size(); i += 7)
+    if (report.results[i].ok()) {
+      report.results[i].stats.cv = 0.12;
+      report.results[i].cv_above_threshold = true;
+    }
+  PeakFigures peaks;
+  CpuPeaks cpu;
+  cpu.threads = 8;
+  cpu.bandwidth_gbps_all = 40;
+  cpu.read_gbps_all = 55;
+  cpu.bandwidth_gbps_one = 9;
+  cpu.read_gbps_one = 12;
+  cpu.fp32_gflops_all = 60;  // below what the fake library GEMM reaches: the chart must raise it
+  cpu.fp32_gflops_one = 30;
+  cpu.fp64_gflops_all = 40;
+  cpu.fp64_gflops_one = 15;
+  cpu.runs = 10;
+  peaks.cpu = cpu;
+  GpuPeaks gpu;
+  gpu.name = report.machine.gpu->name;
+  gpu.copy_gbps = 2800;
+  gpu.read_gbps = 3100;
+  gpu.fp32_gflops = 50000;
+  gpu.fp64_gflops = 25000;
+  gpu.tf32_gflops = 350000;
+  gpu.runs = 10;
+  peaks.gpu = gpu;
+  report.machine.peaks = peaks;
+  apply_roofline(report.results, &peaks);
   return report;
 }
 
