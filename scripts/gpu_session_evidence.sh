@@ -4,13 +4,16 @@
 #   scripts/gpu_session_evidence.sh tests   build everything, ctest (GPU tests included),
 #                                           compute-sanitizer memcheck of the first-layer
 #                                           convolution tests, the CUDA mutation checks
+#   scripts/gpu_session_evidence.sh check   one short call: build, the GPU test programs and the
+#                                           CUDA mutants named in MLBENCH_MUTANTS (all when unset)
+#                                           side by side
 #   scripts/gpu_session_evidence.sh bench   peaks, the main job exactly as README runs it, the
 #                                           goal shapes of issues 17 and 20, and the zero-false-
 #                                           failure sweep of issue 13 over the GPU backends
 # Everything lands in $OUT as one tarball per mode plus a summary (the device tool returns at
 # most 8 files). MLBENCH_GPU_BUILD names the build folder (default /tmp/build-session).
 set -uo pipefail
-mode=${1:?usage: gpu_session_evidence.sh tests|bench}
+mode=${1:?usage: gpu_session_evidence.sh tests|check|bench}
 cd "$(dirname "$0")/.."
 OUT=${OUT:-out}
 R="$OUT/$mode"
@@ -47,6 +50,26 @@ if [ "$mode" = tests ]; then
     say "mutation_check --cuda exit $? at $(elapsed) s"
     tail -25 "$R/mutation-cuda.log" | tee -a "$S"
   fi
+  pack
+  exit 0
+fi
+
+if [ "$mode" = check ]; then
+  # The mutants build their own scratch copy (mlbench only) while the GPU tests run.
+  [ -x scripts/mutation_check.sh ] &&
+    { MLBENCH_MUTATION_DIR=/tmp/mutation-check scripts/mutation_check.sh --cuda >"$R/mutation-cuda.log" 2>&1; echo "mutation_check --cuda exit $?" >>"$R/mutation-cuda.log"; } &
+  cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 >"$R/configure.log" 2>&1 &&
+    cmake --build "$B" -j16 >"$R/build.log" 2>&1 || { tail -40 "$R/build.log" | tee -a "$S"; pack; exit 1; }
+  say "build done at $(elapsed) s"
+  for t in "$B"/tests/*gpu*_test "$B"/tests/*tensor*_test; do
+    [ -x "$t" ] || continue
+    timeout 240 "$t" >"$R/$(basename "$t").log" 2>&1
+    say "$(basename "$t") exit $? at $(elapsed) s: $(grep -E '^\[  (PASSED|FAILED)  \]|tests? ran|SKIPPED \]' "$R/$(basename "$t").log" | tr '\n' ' ')"
+  done
+  pack
+  wait
+  tail -25 "$R/mutation-cuda.log" | tee -a "$S"
+  say "check done at $(elapsed) s"
   pack
   exit 0
 fi
