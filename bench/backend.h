@@ -30,6 +30,8 @@ struct ExecutionConfig {
   std::vector<int> devices;
   // --timeout (0: none): backends that wait on other processes (mpi/) bound each wait by it.
   double timeout_s = 0;
+  // Distributed backends (BackendInfo::rank_counts): the ranks this row spreads over; 0 otherwise.
+  int ranks = 0;
 };
 
 struct Availability {
@@ -90,6 +92,9 @@ struct BackendInfo {
   bool multi_gpu = false;
   // Processes one problem is spread over (the MPI world size, mpi/); 0 for single-process backends.
   int ranks = 0;
+  // Distributed backends: the rank counts to run at, one row each (1, 2, 4, ... and the world
+  // size), so a report holds the scaling over ranks; empty for every other backend.
+  std::vector<int> rank_counts;
 };
 
 class Registry {

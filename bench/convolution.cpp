@@ -39,8 +39,8 @@ ConvProblem::ConvProblem(ConvShape shape, Precision precision, std::uint64_t see
   const std::int64_t w_count = s.filters * s.channels * s.kernel * s.kernel;
   input_ = HostBuffer(precision, static_cast<std::size_t>(in_count));
   weights_ = HostBuffer(precision, static_cast<std::size_t>(w_count));
-  fill_uniform(input_, seed, -1.0, 1.0);
-  fill_uniform(weights_, seed + 1, -1.0, 1.0);
+  fill_uniform(input_, input_stream(seed).seed, input_stream(seed).lo, input_stream(seed).hi);
+  fill_uniform(weights_, weights_stream(seed).seed, weights_stream(seed).lo, weights_stream(seed).hi);
 }
 
 namespace {

@@ -39,6 +39,10 @@ class ConvProblem final : public Problem {
   const ConvShape& shape() const { return shape_; }
   const HostBuffer& input() const { return input_; }
   const HostBuffer& weights() const { return weights_; }
+  // The streams input (NCHW) and filters (KCRR) are drawn from, for a process that builds only
+  // its shard.
+  static UniformInput input_stream(std::uint64_t seed) { return {seed, -1.0, 1.0}; }
+  static UniformInput weights_stream(std::uint64_t seed) { return {seed + 1, -1.0, 1.0}; }
 
   std::string workload() const override { return "convolution"; }
   std::string shape_label() const override;

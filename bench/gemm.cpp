@@ -21,8 +21,8 @@ GemmProblem::GemmProblem(GemmShape shape, Precision precision, std::uint64_t see
               "GEMM C bytes");
   a_ = HostBuffer(precision, static_cast<std::size_t>(a_count));
   b_ = HostBuffer(precision, static_cast<std::size_t>(b_count));
-  fill_uniform(a_, seed, -1.0, 1.0);
-  fill_uniform(b_, seed + 1, -1.0, 1.0);
+  fill_uniform(a_, a_input(seed).seed, a_input(seed).lo, a_input(seed).hi);
+  fill_uniform(b_, b_input(seed).seed, b_input(seed).lo, b_input(seed).hi);
 }
 
 namespace {

@@ -21,6 +21,9 @@ class GemmProblem final : public Problem {
   const GemmShape& shape() const { return shape_; }
   const HostBuffer& a() const { return a_; }
   const HostBuffer& b() const { return b_; }
+  // The streams A and B are drawn from (row-major), for a process that builds only its shard.
+  static UniformInput a_input(std::uint64_t seed) { return {seed, -1.0, 1.0}; }
+  static UniformInput b_input(std::uint64_t seed) { return {seed + 1, -1.0, 1.0}; }
 
   std::string workload() const override { return "gemm"; }
   std::string shape_label() const override;

@@ -9,6 +9,7 @@
 #include <limits>
 #include <new>
 #include <random>
+#include <stdexcept>
 #include <type_traits>
 
 #include "bench/problem.h"
@@ -107,22 +108,59 @@ std::uint64_t splitmix64(std::uint64_t x) {
 }
 }  // namespace
 
+namespace {
+constexpr std::size_t kUniformChunk = std::size_t{1} << 20;  // elements per generator (fill_uniform)
+std::mt19937_64 chunk_engine(std::uint64_t seed, std::size_t chunk) {
+  return std::mt19937_64(splitmix64(seed ^ splitmix64(static_cast<std::uint64_t>(chunk))));
+}
+}  // namespace
+
 void fill_uniform(HostBuffer& buffer, std::uint64_t seed, double lo, double hi) {
   // A fixed engine and our own float mapping (not std::uniform_real_distribution, whose
   // output differs between standard libraries) keep inputs identical on every machine.
   // Chunks get their own engine so generation runs in parallel yet does not depend on the
   // thread count.
-  constexpr std::size_t chunk = std::size_t{1} << 20;
+  constexpr std::size_t chunk = kUniformChunk;
   const double scale = (hi - lo) / 9007199254740992.0;  // 2^53
   const auto chunks = static_cast<std::int64_t>((buffer.size() + chunk - 1) / chunk);
   visit_typed(buffer, [&](auto* p) {
     using T = std::remove_pointer_t<decltype(p)>;
 #pragma omp parallel for schedule(static)
     for (std::int64_t c = 0; c < chunks; ++c) {
-      std::mt19937_64 engine(splitmix64(seed ^ splitmix64(static_cast<std::uint64_t>(c))));
+      std::mt19937_64 engine = chunk_engine(seed, static_cast<std::size_t>(c));
       const std::size_t end = std::min(buffer.size(), (static_cast<std::size_t>(c) + 1) * chunk);
       for (std::size_t i = static_cast<std::size_t>(c) * chunk; i < end; ++i)
         p[i] = stored_value<T>(buffer.precision(), lo + static_cast<double>(engine() >> 11) * scale);
+    }
+  });
+}
+
+struct UniformStream::State {
+  std::mt19937_64 engine;
+  std::size_t chunk = SIZE_MAX;  // the chunk `engine` draws
+  std::size_t next = 0;          // the element the engine's next value is
+};
+
+UniformStream::UniformStream(std::uint64_t seed, double lo, double hi)
+    : seed_(seed), lo_(lo), scale_((hi - lo) / 9007199254740992.0), state_(std::make_unique<State>()) {}
+UniformStream::~UniformStream() = default;
+
+void UniformStream::fill(HostBuffer& out, std::size_t offset, std::size_t first, std::size_t count) {
+  if (offset > out.size() || count > out.size() - offset) throw std::logic_error("UniformStream::fill past the buffer");
+  State& s = *state_;
+  visit_typed(out, [&](auto* p) {
+    using T = std::remove_pointer_t<decltype(p)>;
+    for (std::size_t i = first, end = first + count; i < end;) {
+      const std::size_t chunk = i / kUniformChunk;
+      if (chunk != s.chunk || i < s.next) {  // another chunk, or backwards: start the chunk afresh
+        s.engine = chunk_engine(seed_, chunk);
+        s.chunk = chunk;
+        s.next = chunk * kUniformChunk;
+      }
+      s.engine.discard(i - s.next);
+      const std::size_t stop = std::min(end, (chunk + 1) * kUniformChunk);
+      for (; i < stop; ++i) p[offset++] = stored_value<T>(out.precision(), lo_ + static_cast<double>(s.engine() >> 11) * scale_);
+      s.next = stop;
     }
   });
 }

@@ -109,4 +109,31 @@ const P& problem_cast(const Problem& p) {
 // (same seed, same values, on every machine).
 void fill_uniform(HostBuffer& buffer, std::uint64_t seed, double lo, double hi);
 
+// The same stream one slice at a time, for a process that builds only its shard of an input
+// (mpi/): fill(out, offset, first, count) writes elements [first, first + count) of what
+// fill_uniform(buffer, seed, lo, hi) draws into out[offset, offset + count), bitwise equal.
+// Successive slices in increasing order reuse the generator's position (a jump forward within
+// a chunk discards the values between; a new chunk reseeds), so building many thin slices costs
+// no more than drawing the whole stream once.
+// Which stream an input is drawn from (the problem classes say it for each input).
+struct UniformInput {
+  std::uint64_t seed = 0;
+  double lo = 0, hi = 1;
+};
+class UniformStream {
+ public:
+  UniformStream(std::uint64_t seed, double lo, double hi);
+  explicit UniformStream(const UniformInput& input) : UniformStream(input.seed, input.lo, input.hi) {}
+  ~UniformStream();
+  UniformStream(const UniformStream&) = delete;
+  UniformStream& operator=(const UniformStream&) = delete;
+  void fill(HostBuffer& out, std::size_t offset, std::size_t first, std::size_t count);
+
+ private:
+  struct State;
+  std::uint64_t seed_;
+  double lo_, scale_;
+  std::unique_ptr<State> state_;
+};
+
 }  // namespace mlbench

@@ -43,7 +43,7 @@ ReductionProblem::ReductionProblem(ReductionShape shape, Precision precision, st
   const auto count = checked_mul(shape.rows, shape.cols, "reduction input");
   checked_mul(count, static_cast<std::int64_t>(element_size(precision)), "reduction input bytes");
   input_ = HostBuffer(precision, static_cast<std::size_t>(count));
-  fill_uniform(input_, seed, 0.0, 1.0);
+  fill_uniform(input_, input_stream(seed).seed, input_stream(seed).lo, input_stream(seed).hi);
 }
 
 ReductionProblem::ReductionProblem(const ReductionProblem& of, ExactTwinTag)

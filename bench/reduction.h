@@ -33,6 +33,8 @@ class ReductionProblem final : public Problem {
 
   const ReductionShape& shape() const { return shape_; }
   const HostBuffer& input() const { return input_; }
+  // The stream the input (row-major) is drawn from, for a process that builds only its shard.
+  static UniformInput input_stream(std::uint64_t seed) { return {seed, 0.0, 1.0}; }
 
   std::string workload() const override { return "reduction"; }
   std::string shape_label() const override;

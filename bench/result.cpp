@@ -98,8 +98,16 @@ void finalize_results(std::vector<VariantResult>& results) {
   }
   // Multi-GPU rows: against the same backend on one GPU (same problem and timing mode).
   for (auto& r : results) {
-    r.speedup_vs_one_gpu = r.parallel_efficiency = r.communication_share = 0;
-    if (r.ranks > 0 && r.ok() && r.stats.median_s > 0) r.communication_share = r.communication_s / r.stats.median_s;
+    r.speedup_vs_one_gpu = r.parallel_efficiency = r.communication_share = r.speedup_vs_one_rank = 0;
+    if (r.ranks > 0 && r.ok() && r.stats.median_s > 0) {
+      r.communication_share = r.communication_s / r.stats.median_s;
+      for (const auto& one : results)  // distributed rows: against the same backend on one rank
+        if (one.ranks == 1 && one.ok() && one.stats.median_s > 0 && one.backend == r.backend &&
+            one.timing == r.timing && one.problem_key() == r.problem_key()) {
+          r.speedup_vs_one_rank = one.stats.median_s / r.stats.median_s;
+          r.parallel_efficiency = r.speedup_vs_one_rank / r.ranks;
+        }
+    }
     if (r.gpus <= 0 || !r.ok() || r.stats.median_s <= 0) continue;
     r.communication_share = r.communication_s / r.stats.median_s;
     for (const auto& one : results)

@@ -103,8 +103,11 @@ struct VariantResult {
   double communication_share = 0;
   // Distributed rows (an MPI backend, mpi/): the processes (ranks) the problem was spread over,
   // 0 for every other row. communication_s / communication_share then hold the median seconds
-  // of a run spent collecting results from the ranks (the slowest rank's).
+  // of a run spent exchanging halos and collecting results (the slowest rank's), and from
+  // finalize_results(): the same backend's one-rank median over this median
+  // (speedup_vs_one_rank), and parallel_efficiency = that speedup / ranks.
   int ranks = 0;
+  double speedup_vs_one_rank = 0;
 
   std::vector<std::pair<std::string, std::string>> notes;
 

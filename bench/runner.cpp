@@ -169,6 +169,13 @@ RunPlan Runner::plan() const {
           }
           continue;
         }
+        if (!b->rank_counts.empty()) {  // one row per rank count
+          for (int count : b->rank_counts) {
+            plan.variants.push_back({w, size, b, {}, count});
+            plan.timed_rows += 1;
+          }
+          continue;
+        }
         plan.variants.push_back({w, size, b});
         plan.timed_rows += is_gpu(b->kind) ? 2 : 1;
       }
@@ -206,7 +213,8 @@ std::vector<VariantResult> Runner::run_round(const RunPlan& plan, RunObserver* o
     for (; i < plan.variants.size() && plan.variants[i].workload == first.workload && plan.variants[i].size == first.size &&
            !stop_requested();
          ++i) {
-      auto rows = run_variant(*problem, exact_twin.get(), *plan.variants[i].backend, plan.variants[i].devices, observer, index, total);
+      auto rows = run_variant(*problem, exact_twin.get(), *plan.variants[i].backend, plan.variants[i].devices,
+                              plan.variants[i].ranks, observer, index, total);
       results.insert(results.end(), rows.begin(), rows.end());
     }
   }
@@ -293,8 +301,8 @@ void merge_round(std::vector<VariantResult>& rows, std::vector<VariantResult> ro
 }
 
 std::vector<VariantResult> Runner::run_variant(const Problem& problem, const Problem* exact_twin, const BackendInfo& backend,
-                                               const std::vector<int>& devices, RunObserver* observer, int& index,
-                                               int total) {
+                                               const std::vector<int>& devices, int ranks, RunObserver* observer,
+                                               int& index, int total) {
   VariantResult base;
   base.workload = problem.workload();
   base.backend = backend.name;
@@ -309,7 +317,7 @@ std::vector<VariantResult> Runner::run_variant(const Problem& problem, const Pro
   base.vendor_backend = backend.vendor_reference;
   base.threads = is_cpu(backend.kind) ? options_.threads : 1;
   base.gpus = static_cast<int>(devices.size());
-  base.ranks = backend.ranks;
+  base.ranks = ranks > 0 ? ranks : backend.ranks;
 
   if (backend.supports) {
     const Availability s = backend.supports(problem);
@@ -327,6 +335,7 @@ std::vector<VariantResult> Runner::run_variant(const Problem& problem, const Pro
   config.threads = options_.threads;
   config.devices = devices;
   config.timeout_s = options_.timeout_s;
+  config.ranks = base.ranks;
   if (!devices.empty()) config.device = devices.front();
   std::vector<TimingMode> modes = is_gpu(backend.kind) ? std::vector<TimingMode>{TimingMode::kernel, TimingMode::end_to_end}
                                                        : std::vector<TimingMode>{TimingMode::host};

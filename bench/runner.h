@@ -52,6 +52,7 @@ struct PlannedVariant {
   std::int64_t size = 0;
   const BackendInfo* backend = nullptr;
   std::vector<int> devices;  // multi-GPU backends: the GPUs of this row (one row per GPU count)
+  int ranks = 0;             // distributed backends: the ranks of this row (one row per rank count)
 };
 
 struct RunPlan {
@@ -101,7 +102,8 @@ class Runner {
   // One pass over the plan (round `round_`).
   std::vector<VariantResult> run_round(const RunPlan& plan, RunObserver* observer, int& index, int total);
   std::vector<VariantResult> run_variant(const Problem& problem, const Problem* exact_twin, const BackendInfo& backend,
-                                         const std::vector<int>& devices, RunObserver* observer, int& index, int total);
+                                         const std::vector<int>& devices, int ranks, RunObserver* observer, int& index,
+                                         int total);
   void measure(const Problem& problem, Variant& variant, TimingMode mode, VariantResult& result);
   // The exact check: prepares the backend on the problem's exact twin, runs it once (untimed),
   // checks the output with Problem::verify_exact; `seconds`: the time of that check. The

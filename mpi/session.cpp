@@ -20,6 +20,7 @@ namespace {
 bool g_initialized = false;
 int g_rank = 0, g_size = 1;
 std::vector<std::string> g_hosts;  // rank 0: every rank's host name
+std::vector<std::pair<int, MPI_Comm>> g_communicators;  // rank count -> communicator of ranks 0..count-1
 
 // FNV-1a over the arguments after the program name (the path may differ between hosts).
 std::uint64_t hash_arguments(int argc, char** argv) {
@@ -31,6 +32,12 @@ std::uint64_t hash_arguments(int argc, char** argv) {
     }
   }
   return h;
+}
+
+void free_communicators() {
+  for (auto& entry : g_communicators)
+    if (entry.second != MPI_COMM_NULL) MPI_Comm_free(&entry.second);
+  g_communicators.clear();
 }
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
@@ -97,7 +104,25 @@ std::optional<int> start(int argc, char** argv) {
     g_initialized = false;
     return 2;
   }
+  for (int count : rank_counts()) {  // collective: the same order on every rank
+    MPI_Comm comm = MPI_COMM_NULL;
+    MPI_Comm_split(MPI_COMM_WORLD, g_rank < count ? 0 : MPI_UNDEFINED, g_rank, &comm);
+    g_communicators.emplace_back(count, comm);
+  }
   return std::nullopt;
+}
+
+std::vector<int> rank_counts() {
+  std::vector<int> counts;
+  for (int count = 1; count < g_size; count *= 2) counts.push_back(count);
+  counts.push_back(g_size);
+  return counts;
+}
+
+MPI_Comm communicator(int ranks) {
+  for (const auto& [count, comm] : g_communicators)
+    if (count == ranks) return comm;
+  throw std::logic_error(fmt::format("no MPI communicator of {} ranks", ranks));
 }
 
 bool is_follower() { return g_initialized && g_rank > 0; }
@@ -166,6 +191,7 @@ void inject_fault_if_asked() {
   if (colon == nullptr || std::atoi(fault) != g_rank) return;
   injected = true;
   if (std::strcmp(colon + 1, "kill") == 0) std::raise(SIGKILL);
+  if (std::strcmp(colon + 1, "exit") == 0) std::_Exit(3);
   if (std::strcmp(colon + 1, "hang") == 0)
     for (;;) pause();
 }
@@ -185,6 +211,7 @@ int follow() {
       case Op::release: work.reset(); break;
       case Op::exit:
         work.reset();
+        free_communicators();
         MPI_Finalize();
         g_initialized = false;
         return command.exit_code;
@@ -200,6 +227,7 @@ int finish(int exit_code) {
     command.exit_code = exit_code;
     broadcast_command(command);
   }
+  free_communicators();
   MPI_Finalize();
   g_initialized = false;
   return exit_code;

@@ -13,20 +13,32 @@ namespace mlbench::mpi {
 
 // What rank 0 broadcasts to the followers, one fixed-size message per step.
 enum class Op : std::int32_t { prepare = 1, run = 2, release = 3, exit = 4 };
-enum class Work : std::int32_t { gemm = 1, reduction = 2 };
+enum class Work : std::int32_t { gemm = 1, reduction = 2, convolution = 3 };
 struct Command {
   Op op = Op::exit;
   Work work = Work::gemm;
   std::int32_t fp64 = 0;      // element type: 0 fp32, 1 fp64
   std::int32_t threads = 1;   // OpenMP threads per rank (--threads)
+  std::int32_t ranks = 1;     // the ranks taking part: 0 .. ranks-1 (communicator(ranks)); the others idle
+  std::int32_t exact_twin = 0;  // 1: the exact twin's inputs, sent by rank 0; 0: each rank generates its shard
+  std::uint64_t seed = 0;       // the problem's seed (the streams of bench/ problem classes)
   std::int64_t m = 0, n = 0, k = 0;  // gemm: M, N, K; reduction: rows, cols
   std::int32_t reduce_op = 0, reduce_axis = 0;
+  // convolution: N, C, H, W, K, R, stride, pad (ConvShape)
+  std::int64_t batch = 0, channels = 0, height = 0, width = 0, filters = 0, kernel = 0, stride = 1, pad = 0;
   std::int32_t exit_code = 0;  // Op::exit
   double wait_limit_s = 0;     // how long a rank waits on another before the job is aborted
 };
 
 // Message tags of the steps after a command.
-enum Tag : int { kTagStatus = 11, kTagData = 12 /* and 13 for B */, kTagReady = 14 };
+enum Tag : int { kTagStatus = 11, kTagData = 12, kTagReady = 14, kTagHalo = 15, kTagChecksum = 16, kTagTimes = 17 };
+
+// The communicator of ranks 0 .. ranks-1 (MPI_COMM_NULL on the ranks outside it), created for
+// every count of rank_counts() when MPI starts.
+MPI_Comm communicator(int ranks);
+// The rank counts an `mpi` backend runs at, one row each: 1, 2, 4, ... below the world size,
+// and the world size.
+std::vector<int> rank_counts();
 
 bool initialized();
 int world_rank();
@@ -64,8 +76,9 @@ class FollowerWork {
 // nullptr when rank 0 abandoned the step (another rank could not allocate).
 std::unique_ptr<FollowerWork> prepare_follower(const Command& command);
 
-// Test hook (docs/cluster.md): MLBENCH_MPI_FAULT="RANK:hang" or "RANK:kill" makes that
-// follower hang or kill itself at its first measured run.
+// Test hook (docs/cluster.md): MLBENCH_MPI_FAULT="RANK:hang", "RANK:kill" or "RANK:exit" makes
+// that follower hang, kill itself, or exit with status 3 (without MPI_Finalize) at its first
+// measured run.
 void inject_fault_if_asked();
 
 }  // namespace mlbench::mpi

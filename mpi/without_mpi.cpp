@@ -22,7 +22,7 @@ int follow() { return 0; }
 int finish(int exit_code) { return exit_code; }
 
 void register_backends(Registry& registry) {
-  for (const char* workload : {"gemm", "reduction"}) {
+  for (const char* workload : {"gemm", "reduction", "convolution"}) {
     BackendInfo info;
     info.name = "mpi";
     info.workload = workload;

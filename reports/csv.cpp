@@ -13,7 +13,7 @@ const std::vector<std::string>& csv_columns() {
       "intensity", "roofline_bound_gflops", "fraction_of_roofline", "roofline_unit",
       "cv_threshold", "cv_above_threshold", "gpu_throttled",
       "gpus", "communication_s", "speedup_vs_one_gpu", "parallel_efficiency", "communication_share",
-      "other_load_cores", "verification_s", "git_commit", "ranks"};
+      "other_load_cores", "verification_s", "git_commit", "ranks", "speedup_vs_one_rank"};
   return columns;
 }
 
@@ -76,10 +76,11 @@ std::string render_csv(const std::vector<RunReport>& reports) {
                        csv_number(report.run.cv_threshold), r.cv_above_threshold ? "true" : "false",
                        throttled_list(r), std::to_string(r.gpus), csv_number_if(multi_gpu || r.ranks > 0, r.communication_s),
                        csv_number_if(multi_gpu && r.speedup_vs_one_gpu > 0, r.speedup_vs_one_gpu),
-                       csv_number_if(multi_gpu && r.parallel_efficiency > 0, r.parallel_efficiency),
+                       csv_number_if((multi_gpu || r.ranks > 0) && r.parallel_efficiency > 0, r.parallel_efficiency),
                        csv_number_if(multi_gpu || r.ranks > 0, r.communication_share),
                        csv_number_if(r.other_load_cores >= 0, r.other_load_cores), csv_number(r.verification_s),
-                       m.git_commit, std::to_string(r.ranks)});
+                       m.git_commit, std::to_string(r.ranks),
+                       csv_number_if(r.ranks > 0 && r.speedup_vs_one_rank > 0, r.speedup_vs_one_rank)});
     }
   }
   return out;

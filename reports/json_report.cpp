@@ -235,6 +235,7 @@ Json result_fields(const VariantResult& r) {
           {"gpus", r.gpus}, {"ranks", r.ranks}, {"communication_s", number(r.communication_s)},
           {"speedup_vs_one_gpu", number(r.speedup_vs_one_gpu)}, {"parallel_efficiency", number(r.parallel_efficiency)},
           {"communication_share", number(r.communication_share)},
+          {"speedup_vs_one_rank", number(r.speedup_vs_one_rank)},
           {"status", to_string(r.status)}, {"error_message", r.error_message},
           {"runs", s.runs}, {"cv", number(s.cv)}, {"cv_above_threshold", r.cv_above_threshold},
           {"other_load_cores", number(r.other_load_cores)},
@@ -294,6 +295,7 @@ VariantResult result_from_fields(const Json& j) {
   if (j.contains("speedup_vs_one_gpu")) r.speedup_vs_one_gpu = get_double(j, "speedup_vs_one_gpu");
   if (j.contains("parallel_efficiency")) r.parallel_efficiency = get_double(j, "parallel_efficiency");
   if (j.contains("communication_share")) r.communication_share = get_double(j, "communication_share");
+  if (j.contains("speedup_vs_one_rank")) r.speedup_vs_one_rank = get_double(j, "speedup_vs_one_rank");  // absent before
   auto status = parse_result_status(j.at("status").get<std::string>());
   if (!status) throw InputError("unknown status " + j.at("status").dump());
   r.status = *status;

@@ -85,6 +85,31 @@ std::vector<std::vector<std::string>> scaling_rows(const ShapeGroup& group, bool
   return rows;
 }
 
+// The scaling over MPI ranks of one shape group: its distributed rows by backend and rank count.
+const std::vector<std::string> kRankScalingColumns = {"Backend", "Ranks", "Median", "vs 1 rank", "Efficiency",
+                                                      "Communication"};
+std::vector<std::vector<std::string>> rank_scaling_rows(const ShapeGroup& group, bool ascii) {
+  std::vector<const VariantResult*> distributed;
+  for (const VariantResult* r : group.results)
+    if (r->ranks > 0) distributed.push_back(r);
+  std::stable_sort(distributed.begin(), distributed.end(), [](const VariantResult* a, const VariantResult* b) {
+    if (a->backend != b->backend) return a->backend < b->backend;
+    return a->ranks < b->ranks;
+  });
+  std::vector<std::vector<std::string>> rows;
+  for (const VariantResult* r : distributed) {
+    if (!r->ok()) {
+      rows.push_back({r->backend, std::to_string(r->ranks), status_mark(*r), "-", "-", "-"});
+      continue;
+    }
+    rows.push_back({r->backend, std::to_string(r->ranks), median_label(*r, ascii),
+                    r->speedup_vs_one_rank > 0 ? format_factor(r->speedup_vs_one_rank) : "-",
+                    r->speedup_vs_one_rank > 0 ? format_percent(r->parallel_efficiency) : "-",
+                    format_percent(r->communication_share)});
+  }
+  return rows;
+}
+
 std::string header_lines(const RunReport& report) {
   const MachineContext& m = report.machine;
   std::string out;
@@ -181,6 +206,14 @@ std::string render_markdown(const RunReport& report) {
       out += "\nvs 1 GPU: the same backend's median on one GPU over this median; efficiency: that speedup / GPUs; "
              "communication: share of the median spent moving data between GPUs (NCCL phases, on the first GPU).\n\n";
     }
+    if (const auto scaling = rank_scaling_rows(group, false); !scaling.empty()) {
+      out += "### Scaling over MPI ranks: " + group.title() + "\n\n" + table_row(kRankScalingColumns) +
+             "|---|---:|---:|---:|---:|---:|\n";
+      for (const auto& row : scaling) out += table_row(row);
+      out += "\nvs 1 rank: the same backend's median on one rank over this median; efficiency: that speedup / ranks; "
+             "communication: share of the median the slowest rank spent exchanging halos and collecting results "
+             "(it includes waiting for slower ranks).\n\n";
+    }
   }
   std::string break_even_lines;
   for (const Sweep& sweep : group_sweeps(report.results)) {
@@ -242,21 +275,28 @@ std::string render_console_table(const RunReport& report) {
     out += "\n" + titles[b] + "\n" + line(header);
     for (const auto& row : blocks[b]) out += line(row);
   }
-  // Multi-GPU scaling, one small table per shape that has multi-GPU rows.
-  for (const ShapeGroup& group : group_by_shape(report.results)) {
-    auto rows = scaling_rows(group, true);
-    if (rows.empty()) continue;
-    rows.insert(rows.begin(), {"backend", "timing", "GPUs", "median", "vs 1 GPU", "efficiency", "communication"});
+  // Multi-GPU scaling and scaling over MPI ranks, one small table per shape that has such rows.
+  auto scaling_table = [&](const std::string& title, std::vector<std::vector<std::string>> rows,
+                           std::vector<std::string> header, std::size_t left_columns) {
+    if (rows.empty()) return;
+    rows.insert(rows.begin(), std::move(header));
     std::vector<std::size_t> w(rows.front().size());
     for (const auto& row : rows)
       for (std::size_t c = 0; c < row.size(); ++c) w[c] = std::max(w[c], row[c].size());
-    out += "\nmulti-GPU scaling: " + group.title() + "\n";
+    out += "\n" + title + "\n";
     for (const auto& row : rows) {
       std::string text;
       for (std::size_t c = 0; c < row.size(); ++c)
-        text += (c ? "  " : "") + (c < 2 ? fmt::format("{:<{}}", row[c], w[c]) : fmt::format("{:>{}}", row[c], w[c]));
+        text += (c ? "  " : "") +
+                (c < left_columns ? fmt::format("{:<{}}", row[c], w[c]) : fmt::format("{:>{}}", row[c], w[c]));
       out += text + "\n";
     }
+  };
+  for (const ShapeGroup& group : group_by_shape(report.results)) {
+    scaling_table("multi-GPU scaling: " + group.title(), scaling_rows(group, true),
+                  {"backend", "timing", "GPUs", "median", "vs 1 GPU", "efficiency", "communication"}, 2);
+    scaling_table("scaling over MPI ranks: " + group.title(), rank_scaling_rows(group, true),
+                  {"backend", "ranks", "median", "vs 1 rank", "efficiency", "communication"}, 1);
   }
   if (std::any_of(report.results.begin(), report.results.end(), [](const VariantResult& r) { return r.cv_above_threshold; }))
     out += std::string("\n") + kNoisyMarkerAscii + " " + noisy_hint(report.run.cv_threshold) + ".\n";

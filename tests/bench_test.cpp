@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <thread>
 
@@ -169,6 +170,53 @@ TEST(Problems, InputsAreRandomAndReproducible) {
     EXPECT_LT(a.a().get(i), 1.0);
   }
   EXPECT_GT(distinct, 4000);
+}
+
+// mpi/ ranks build only their shard: every slice UniformStream draws must be bitwise the same
+// slice of the whole input fill_uniform draws (chunk boundaries at 2^20 elements crossed, thin
+// slices in increasing order, a jump back, every storage type).
+TEST(Problems, AShardDrawnAloneEqualsTheSameSliceOfTheWholeInput) {
+  const auto seed = fresh_seed();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  std::mt19937_64 rng(seed);
+  for (Precision precision : {Precision::fp32, Precision::fp64, Precision::tf32, Precision::bf16}) {
+    SCOPED_TRACE(to_string(precision));
+    const std::size_t count = (std::size_t{5} << 19) + rng() % 1000;  // 2.5 chunks
+    HostBuffer whole(precision, count);
+    const UniformInput input{seed ^ 0x5eedULL, -1.0, 1.0};
+    fill_uniform(whole, input.seed, input.lo, input.hi);
+    HostBuffer shard(precision, count);
+    shard.poison();
+    UniformStream stream(input);
+    // slices of 1 .. 3000 elements with gaps, in increasing order, then one jump back
+    std::vector<std::pair<std::size_t, std::size_t>> slices;
+    for (std::size_t at = rng() % 100; at < count;) {
+      const std::size_t length = std::min<std::size_t>(1 + rng() % 3000, count - at);
+      slices.emplace_back(at, length);
+      at += length + rng() % 200000;
+    }
+    slices.emplace_back(0, 1000);
+    slices.emplace_back((std::size_t{1} << 20) - 10, 20);  // across a chunk boundary
+    std::size_t offset = 0, checked = 0;
+    for (const auto& [first, length] : slices) {
+      if (offset + length > count) offset = 0;
+      stream.fill(shard, offset, first, length);
+      for (std::size_t i = 0; i < length; ++i) {
+        ASSERT_EQ(std::memcmp(static_cast<const char*>(shard.raw()) + (offset + i) * element_size(precision),
+                              static_cast<const char*>(whole.raw()) + (first + i) * element_size(precision),
+                              element_size(precision)), 0)
+            << "element " << first + i << " of the stream";
+        ++checked;
+      }
+      offset += length;
+    }
+    EXPECT_GT(checked, 1000u);
+  }
+  // The problem classes draw their inputs from the streams they name.
+  GemmProblem gemm({40, 24, 33}, Precision::fp32, seed, 40);
+  HostBuffer b_slice(Precision::fp32, 50);
+  UniformStream(GemmProblem::b_input(seed)).fill(b_slice, 0, 100, 50);
+  for (std::size_t i = 0; i < 50; ++i) EXPECT_EQ(b_slice.get(i), gemm.b().get(100 + i));
 }
 
 TEST(Problems, BadShapesAreInputErrors) {

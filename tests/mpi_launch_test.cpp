@@ -75,27 +75,40 @@ class MpiLaunch : public ::testing::Test {
     return nlohmann::json::parse(in, nullptr, false);
   }
 
-  // Every mpi row of `report` is verified, carries `ranks`, and the machine context of rank 0
-  // names the MPI library and the world size; returns the number of distinct mpi rows (the
-  // report lists each row once per repetition and aggregate).
-  int expect_verified_mpi_rows(const nlohmann::json& report, int ranks) {
+  // Every mpi row of `report` is verified and carries its rank count (one row per count of
+  // 1, 2, 4 ... and the world size), rows above one rank their speedup over one rank, and the
+  // machine context of rank 0 names the MPI library and the world size; returns the rank
+  // counts of the distinct mpi rows (the report lists each row once per repetition and aggregate).
+  std::set<int> expect_verified_mpi_rows(const nlohmann::json& report, int world) {
+    const int ranks = world;
     EXPECT_EQ(report["context"]["mlbench"]["mpi_world_size"], ranks);
     EXPECT_NE(report["context"]["mlbench"]["libraries"].value("MPI", "").find("MPI"), std::string::npos)
         << report["context"]["mlbench"]["libraries"].dump();
-    std::set<std::string> rows;
+    std::set<int> counts;
     for (const auto& entry : report["benchmarks"]) {
       if (!entry.contains("mlbench")) continue;  // schema 2: a row's data is stored once, not per repetition
       const auto& r = entry["mlbench"];
       if (r["backend"] != "mpi") continue;
-      rows.insert(entry["run_name"].get<std::string>());
       SCOPED_TRACE(entry["name"].get<std::string>());
+      const int count = r["ranks"].get<int>();
+      EXPECT_TRUE(counts.insert(count).second) << "two rows of " << count << " ranks";
       EXPECT_EQ(r["status"], "ok") << r["error_message"];
       EXPECT_TRUE(r["verification"]["passed"]);
-      EXPECT_EQ(r["ranks"], ranks);
-      EXPECT_NE(entry["run_name"].get<std::string>().find("/ranks=" + std::to_string(ranks)), std::string::npos);
+      EXPECT_NE(entry["run_name"].get<std::string>().find("/ranks=" + std::to_string(count)), std::string::npos);
       EXPECT_GT(r["stats"]["median_s"].get<double>(), 0);
+      EXPECT_EQ(r["notes"]["ranks"], std::to_string(count));
+      if (count > 1) {
+        EXPECT_NE(r["notes"]["inputs"].get<std::string>().find("generated its own shard"), std::string::npos);
+        EXPECT_GT(r["speedup_vs_one_rank"].get<double>(), 0);
+        EXPECT_NEAR(r["parallel_efficiency"].get<double>(), r["speedup_vs_one_rank"].get<double>() / count, 1e-9);
+        EXPECT_GT(r["communication_share"].get<double>(), 0);
+      }
     }
-    return static_cast<int>(rows.size());
+    std::set<int> expected;
+    for (int count = 1; count < ranks; count *= 2) expected.insert(count);
+    expected.insert(ranks);
+    EXPECT_EQ(counts, expected);
+    return counts;
   }
 
   fs::path dir_;
@@ -107,7 +120,7 @@ TEST_F(MpiLaunch, ListSaysWhyTheMpiBackendsAreAbsentOutsideAnMpiLaunch) {
   const Outcome o = run(std::string("env -u OMPI_COMM_WORLD_SIZE -u PMI_SIZE -u SLURM_STEP_NUM_TASKS ") + MLBENCH_EXE + " list");
   ASSERT_EQ(o.exit_code, 0) << o.err;
   const std::string reason = MLBENCH_TEST_BUILT_WITH_MPI ? "not started under mpirun or srun" : "built without MPI";
-  for (const char* workload : {"gemm ", "reduction "}) {
+  for (const char* workload : {"gemm ", "reduction ", "convolution "}) {
     const auto row = o.out.find(std::string(workload));
     ASSERT_NE(row, std::string::npos);
     const auto mpi = o.out.find("mpi ", row);
@@ -139,7 +152,7 @@ TEST_F(MpiLaunch, GemmAndReductionOverTwoRanksAreVerifiedAgainstFp64) {
   nlohmann::json gemm = run_ranks(2, "gemm --size 97 --backends mpi,serial --repetitions 2 --seed " + std::to_string(seed), o);
   ASSERT_EQ(o.exit_code, 0) << o.err;
   ASSERT_FALSE(gemm.is_null()) << o.err;
-  EXPECT_EQ(expect_verified_mpi_rows(gemm, 2), 1);
+  expect_verified_mpi_rows(gemm, 2);
   // The rank count survives a round trip through the JSON (report re-reads the file).
   const Outcome rendered = run(std::string(MLBENCH_EXE) + " report " + (dir_ / "report.json").string());
   EXPECT_EQ(rendered.exit_code, 0) << rendered.err;
@@ -148,7 +161,7 @@ TEST_F(MpiLaunch, GemmAndReductionOverTwoRanksAreVerifiedAgainstFp64) {
       run_ranks(2, "reduction --size 75 --backends mpi --repetitions 2 --seed " + std::to_string(seed + 1), o);
   ASSERT_EQ(o.exit_code, 0) << o.err;
   ASSERT_FALSE(reduction.is_null()) << o.err;
-  EXPECT_EQ(expect_verified_mpi_rows(reduction, 2), 1);
+  expect_verified_mpi_rows(reduction, 2);
 }
 
 TEST_F(MpiLaunch, ThreeRanksVerifyFp64GemmAndPerRowAndMaxReductions) {
@@ -161,14 +174,62 @@ TEST_F(MpiLaunch, ThreeRanksVerifyFp64GemmAndPerRowAndMaxReductions) {
       run_ranks(3, "gemm --size 65 --precision fp64 --backends mpi --repetitions 2 --seed " + std::to_string(seed), o);
   ASSERT_EQ(o.exit_code, 0) << o.err;
   ASSERT_FALSE(gemm.is_null()) << o.err;
-  EXPECT_EQ(expect_verified_mpi_rows(gemm, 3), 1);
+  expect_verified_mpi_rows(gemm, 3);
   for (const char* shape : {"--op mean --axis rows", "--op max --axis all", "--op sum --axis rows"}) {
     SCOPED_TRACE(shape);
     nlohmann::json reduction = run_ranks(
         3, std::string("reduction --size 67 --backends mpi --repetitions 2 ") + shape + " --seed " + std::to_string(seed), o);
     ASSERT_EQ(o.exit_code, 0) << o.err;
     ASSERT_FALSE(reduction.is_null()) << o.err;
-    EXPECT_EQ(expect_verified_mpi_rows(reduction, 3), 1);
+    expect_verified_mpi_rows(reduction, 3);
+  }
+}
+
+// Convolution by row bands with halo exchange, and by images when N >= ranks, verified against
+// fp64 (and the exact integer twin) at sizes whose bands are of unequal height.
+TEST_F(MpiLaunch, ConvolutionOverTwoRanksByRowBandsAndByImagesIsVerified) {
+  require_mpirun();
+  if (IsSkipped()) return;
+  const std::uint64_t seed = fresh_seed();
+  Outcome o;
+  // N=1: row bands, output rows 6 + 5, input rows 6 + 5, a 2-row halo each way.
+  nlohmann::json bands = run_ranks(
+      2, "convolution --size 11 --kernel 5 --channels 2 --filters 3 --backends mpi --repetitions 2 --seed " +
+             std::to_string(seed), o);
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  ASSERT_FALSE(bands.is_null()) << o.err;
+  expect_verified_mpi_rows(bands, 2);
+  bool banded = false;
+  for (const auto& entry : bands["benchmarks"])
+    if (entry.contains("mlbench") && entry["mlbench"]["ranks"] == 2)
+      banded = entry["mlbench"]["notes"]["distribution"].get<std::string>().find("halo") != std::string::npos;
+  EXPECT_TRUE(banded) << "N=1 over 2 ranks should split by row bands";
+  // N=3: by images, 2 + 1.
+  nlohmann::json images = run_ranks(
+      2, "convolution --size 9 --batch 3 --filters 4 --precision fp64 --backends mpi --repetitions 2 --seed " +
+             std::to_string(seed + 1), o);
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  ASSERT_FALSE(images.is_null()) << o.err;
+  expect_verified_mpi_rows(images, 2);
+}
+
+// Three ranks: bands thinner than the halo (a 7x7 kernel over 7 rows: bands of 3, 2, 2 rows
+// read 3 rows beyond their own, so rank 0's halo comes from ranks 1 and 2), a stride-2 band
+// split, and a band without any output row (2 output rows over 3 ranks).
+TEST_F(MpiLaunch, ConvolutionOverThreeRanksWithBandsThinnerThanTheHaloIsVerified) {
+  require_mpirun();
+  if (IsSkipped()) return;
+  const std::uint64_t seed = fresh_seed();
+  Outcome o;
+  for (const std::string shape : {std::string("--size 7 --kernel 7 --channels 2 --filters 3 --precision fp64"),
+                                  std::string("--size 10 --kernel 5 --stride 2 --batch 2 --filters 5"),
+                                  std::string("--size 2 --kernel 3 --filters 2")}) {
+    SCOPED_TRACE(shape);
+    nlohmann::json report = run_ranks(
+        3, "convolution " + shape + " --backends mpi --repetitions 2 --seed " + std::to_string(seed), o);
+    ASSERT_EQ(o.exit_code, 0) << o.err;
+    ASSERT_FALSE(report.is_null()) << o.err;
+    expect_verified_mpi_rows(report, 3);
   }
 }
 
@@ -207,5 +268,18 @@ TEST_F(MpiLaunch, AKilledRankEndsTheJob) {
   EXPECT_NE(o.exit_code, 124) << "the job hung until the test's guard killed it";
   // Open MPI's launcher reports the dead process itself (rank and node) and ends the others.
   EXPECT_NE(o.err.find("rank 2"), std::string::npos) << o.err;
+  EXPECT_LT(o.seconds, kGuardSeconds - 10);
+}
+
+// A rank that exits (status 3, without MPI_Finalize) in the middle of a run: Open MPI's launcher
+// ends the job and names the rank; no hang.
+TEST_F(MpiLaunch, ARankThatExitsEndsTheJob) {
+  require_mpirun();
+  if (IsSkipped()) return;
+  const Outcome o = run("env MLBENCH_MPI_FAULT=1:exit " + kMpirun + " -np 2 " + MLBENCH_EXE +
+                        " convolution --size 16 --backends mpi --repetitions 3 --timeout 2 --no-peaks --quiet");
+  EXPECT_NE(o.exit_code, 0) << o.err;
+  EXPECT_NE(o.exit_code, 124) << "the job hung until the test's guard killed it";
+  EXPECT_NE(o.err.find("rank 1"), std::string::npos) << o.err;
   EXPECT_LT(o.seconds, kGuardSeconds - 10);
 }
