@@ -280,10 +280,10 @@ Verification AttentionProblem::check_output(const HostBuffer& out, double input_
               double* acc_scale = &ref_scale[static_cast<std::size_t>(r * D)];
               std::int64_t d0 = 0;
               for (; d0 + kLanes <= D; d0 += kLanes) {
-                double a[kLanes], b[kLanes];
+                double sum[kLanes], scale_sum[kLanes];
                 for (std::int64_t e = 0; e < kLanes; ++e) {
-                  a[e] = acc[d0 + e];
-                  b[e] = acc_scale[d0 + e];
+                  sum[e] = acc[d0 + e];
+                  scale_sum[e] = acc_scale[d0 + e];
                 }
                 for (std::int64_t j = 0; j < jn; ++j) {
                   const double pj = pr[j];
@@ -291,13 +291,13 @@ Verification AttentionProblem::check_output(const HostBuffer& out, double input_
                   const double* avj = &abs_vd[static_cast<std::size_t>((j0 + j) * D + d0)];
 #pragma omp simd
                   for (std::int64_t e = 0; e < kLanes; ++e) {
-                    a[e] += pj * vj[e];
-                    b[e] += pj * avj[e];
+                    sum[e] += pj * vj[e];
+                    scale_sum[e] += pj * avj[e];
                   }
                 }
                 for (std::int64_t e = 0; e < kLanes; ++e) {
-                  acc[d0 + e] = a[e];
-                  acc_scale[d0 + e] = b[e];
+                  acc[d0 + e] = sum[e];
+                  acc_scale[d0 + e] = scale_sum[e];
                 }
               }
               for (std::int64_t j = 0; j < jn && d0 < D; ++j) {

@@ -164,7 +164,7 @@ RunPlan Runner::plan() const {
       for (const BackendInfo* b : chosen) {
         if (b->multi_gpu) {  // one row per GPU count, each on the first `count` selected devices
           for (int count : gpus->counts) {
-            plan.variants.push_back({w, size, b, {gpus->devices.begin(), gpus->devices.begin() + count}});
+            plan.variants.push_back({w, size, b, {gpus->devices.begin(), gpus->devices.begin() + count}, 0});
             plan.timed_rows += 2;
           }
           continue;
@@ -176,7 +176,7 @@ RunPlan Runner::plan() const {
           }
           continue;
         }
-        plan.variants.push_back({w, size, b});
+        plan.variants.push_back({w, size, b, {}, 0});
         plan.timed_rows += is_gpu(b->kind) ? 2 : 1;
       }
     }
@@ -469,10 +469,11 @@ void Runner::measure(const Problem& problem, Variant& variant, TimingMode mode, 
     result.error_message = "interrupted " + when;
   };
   auto warm_up = [&](int min_runs, double share, const char* when, double& fastest) {
-    const auto started = std::chrono::steady_clock::now();
+    const auto warm_up_started = std::chrono::steady_clock::now();
     for (int runs = 0;
          runs < min_runs ||
-         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() < share * round_budget_s();
+         std::chrono::duration<double>(std::chrono::steady_clock::now() - warm_up_started).count() <
+             share * round_budget_s();
          ++runs) {
       if (stop_requested()) {
         interrupt(when);

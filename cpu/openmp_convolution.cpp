@@ -90,8 +90,9 @@ class OpenmpConvolution final : public CpuVariant {
     const std::int64_t taps = g.C * g.R * g.R;
     const std::int64_t row_blocks = (g.OH + Blocking::kRows - 1) / Blocking::kRows;
     const std::int64_t filter_blocks = filter_blocks_;
-    const Row row = g.stride == 1 ? (g.R == 3 ? &OpenmpConvolution::row<true, 3> : &OpenmpConvolution::row<true, 0>)
-                                  : (g.R == 3 ? &OpenmpConvolution::row<false, 3> : &OpenmpConvolution::row<false, 0>);
+    const Row compute_row =
+        g.stride == 1 ? (g.R == 3 ? &OpenmpConvolution::row<true, 3> : &OpenmpConvolution::row<true, 0>)
+                      : (g.R == 3 ? &OpenmpConvolution::row<false, 3> : &OpenmpConvolution::row<false, 0>);
 
 #pragma omp parallel num_threads(threads_)
     {
@@ -114,7 +115,7 @@ class OpenmpConvolution final : public CpuVariant {
             const std::int64_t k0 = fb * KB, filters = std::min<std::int64_t>(KB, g.K - k0);
             T* out = output + (n * g.K + k0) * g.OH * g.OW;
             for (std::int64_t oh = rb * Blocking::kRows; oh < oh_end; ++oh)
-              row(g, image, block_weights, out, filters, oh);
+              compute_row(g, image, block_weights, out, filters, oh);
           }
         }
       fence_streaming_stores();
@@ -176,6 +177,7 @@ class OpenmpConvolution final : public CpuVariant {
             if constexpr (kUnitStride) {
               x[v] = load_widened(in_row + q + v * L);
             } else {
+              x[v] = Vector{};  // written lane by lane below: start from a defined vector
               for (int l = 0; l < L; ++l) x[v][l] = widen(in_row[q + (v * L + l) * stride]);
             }
           }

@@ -112,7 +112,10 @@ inline HalfLanes bf16_lanes(FloatVector v) {
 inline HalfLanes fp16_lanes(FloatVector v) {
   HalfLanes h;
 #if defined(__AVX512F__)
-  const __m256i bits = _mm512_cvtps_ph(reinterpret_cast<__m512>(v), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  // The all-lanes maskz form is the same instruction as _mm512_cvtps_ph, whose gcc 12 header
+  // (self-initialized _mm256_undefined_si256) warns "may be used uninitialized" at every use.
+  const __m256i bits = _mm512_maskz_cvtps_ph(static_cast<__mmask16>(-1), reinterpret_cast<__m512>(v),
+                                             _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   std::memcpy(&h, &bits, sizeof h);
 #elif defined(__AVX__) && defined(__F16C__)
   const __m128i bits = _mm256_cvtps_ph(reinterpret_cast<__m256>(v), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
@@ -137,7 +140,8 @@ inline typename Simd<arithmetic_t<T>>::Vector load_widened(const T* p) {
   } else if constexpr (std::is_same_v<T, float16>) {
 #if defined(__AVX512F__)
     const __m256i bits = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-    return reinterpret_cast<half_lanes::FloatVector>(_mm512_cvtph_ps(bits));
+    // maskz, all lanes: _mm512_cvtph_ps's instruction without gcc 12's uninitialized warning
+    return reinterpret_cast<half_lanes::FloatVector>(_mm512_maskz_cvtph_ps(static_cast<__mmask16>(-1), bits));
 #elif defined(__AVX__) && defined(__F16C__)
     const __m128i bits = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
     return reinterpret_cast<half_lanes::FloatVector>(_mm256_cvtph_ps(bits));
