@@ -1,4 +1,5 @@
-// Internal to kernels/: the factories and checks register_backends.cpp wires into BackendInfo.
+// Internal to kernels/: the factories and checks the backend table (gpu_backends.cpp) wires into
+// BackendInfo.
 #pragma once
 
 #include <memory>

@@ -1,7 +1,8 @@
-// Built without CUDA: the GPU backends exist by name, so that `mlbench list` and the reports
-// show them, but every one says why it cannot run.
+// Built without CUDA: the GPU backends of the table (gpu_backends.cpp, compiled here without
+// its wiring) exist by name, so that `mlbench list` and the reports show them, but every one
+// says why it cannot run.
 #include "bench/backend.h"
-#include "kernels/gpu_backend_names.h"
+#include "kernels/gpu_backends.h"
 
 namespace mlbench::kernels {
 
@@ -10,8 +11,8 @@ constexpr const char* kNoCuda = "built without CUDA (no nvcc at configure time)"
 }
 
 void register_backends(Registry& registry) {
-  for (const GpuBackendName& entry : kGpuBackends) {
-    BackendInfo info = describe(entry);
+  for (const GpuBackendDefinition& definition : gpu_backend_definitions()) {
+    BackendInfo info = describe(definition);
     info.availability = [] { return Availability::no(kNoCuda); };
     info.supports = [](const Problem&) { return Availability::no(kNoCuda); };
     info.prepare = [](const Problem&, const ExecutionConfig&) -> std::unique_ptr<Variant> {

@@ -18,7 +18,7 @@
 #include "bench/convolution.h"
 #include "bench/gemm.h"
 #include "bench/reduction.h"
-#include "kernels/gpu_backend_names.h"
+#include "kernels/gpu_backends.h"
 #include "tests/gpu_test_support.h"
 
 #if MLBENCH_TEST_BUILT_WITH_CUDA
@@ -75,7 +75,7 @@ void expect_backend_verifies(const std::string& workload, const std::string& bac
 
 TEST(GpuBackendsRegistration, EveryGpuBackendIsListedAndSaysWhyWhenUnavailable) {
   const Registry& registry = gpu_registry();
-  for (const auto& entry : kernels::kGpuBackends) {
+  for (const auto& entry : kernels::gpu_backend_definitions()) {
     SCOPED_TRACE(std::string(entry.workload) + "/" + entry.name);
     const BackendInfo* info = registry.find(entry.workload, entry.name);
     ASSERT_NE(info, nullptr);
@@ -98,6 +98,25 @@ TEST(GpuBackendsRegistration, EveryGpuBackendIsListedAndSaysWhyWhenUnavailable) 
   for (const char* name : {"cuda", "cublas", "cublas-tf32", "cudnn", "cub"}) {
     const auto names = registry.backend_names();
     EXPECT_NE(std::find(names.begin(), names.end(), name), names.end()) << name;
+  }
+}
+
+// One table row per GPU backend (kernels/gpu_backends.cpp): with CUDA every row carries its
+// wiring, without CUDA none does; the registry holds exactly the table's rows, each once.
+TEST(GpuBackendsRegistration, RegistryHoldsExactlyTheTableRowsWiredOnlyWithCuda) {
+  const auto& table = kernels::gpu_backend_definitions();
+  std::size_t gpu_backends = 0;
+  for (const BackendInfo& info : gpu_registry().all()) gpu_backends += is_gpu(info.kind) ? 1 : 0;
+  EXPECT_EQ(gpu_backends, table.size());
+  for (std::size_t i = 0; i < table.size(); ++i) {
+    const auto& row = table[i];
+    SCOPED_TRACE(std::string(row.workload) + "/" + row.name);
+    for (std::size_t j = 0; j < i; ++j)
+      EXPECT_FALSE(std::string(table[j].name) == row.name && std::string(table[j].workload) == row.workload)
+          << "listed twice";
+    EXPECT_FALSE(kernels::expand(row.precisions).empty());
+    EXPECT_EQ(row.availability != nullptr, MLBENCH_TEST_BUILT_WITH_CUDA == 1);
+    EXPECT_EQ(row.prepare != nullptr, MLBENCH_TEST_BUILT_WITH_CUDA == 1);
   }
 }
 

@@ -16,7 +16,6 @@
 #include "bench/gpu_selection.h"
 #include "bench/runner.h"
 #include "bench/workloads.h"
-#include "kernels/gpu_backend_names.h"
 #include "kernels/multi_gpu_partition.h"
 #include "reports/csv.h"
 #include "reports/json_report.h"
