@@ -125,6 +125,8 @@ int execute_compare(const CompareOptions& o) {
   if (!o.fail_above_pct) return 0;
   const std::vector<std::string> failures = reports::gate_failures(comparison, *o.fail_above_pct, o.strict);
   for (const std::string& f : failures) fmt::print(stderr, "mlbench: gate: {}\n", f);
+  const std::string note = reports::gate_oversubscription_note(comparison);
+  if (!failures.empty() && !note.empty()) fmt::print(stderr, "mlbench: note: {}\n", note);
   return failures.empty() ? 0 : 1;
 }
 

@@ -176,6 +176,8 @@ Comparison compare(const std::vector<LabeledReport>& runs, const CompareSettings
       }
       cell.single_thread_cpu = is_cpu(r.backend_kind) && r.timing == TimingMode::host && r.threads == 1 &&
                                r.gpus == 0 && r.ranks == 0;
+      cell.other_load_cores = r.other_load_cores;
+      cell.logical_cpus = runs[i].report.machine.logical_cpus;
       it->second.cells[i] = std::move(cell);
     }
   }
@@ -242,6 +244,34 @@ std::vector<std::string> gate_undecided_rows(const Comparison& c) {
                                    (row.ratio[i] - 1) * 100, c.labels[i], row.cells[0].samples.size(),
                                    row.cells[i].samples.size()));
   return rows;
+}
+
+std::string gate_oversubscription_note(const Comparison& c) {
+  int rows = 0;
+  double worst = 0;
+  int cpus = 0;
+  for (const CompareRow& row : c.matched) {
+    bool oversubscribed = false;
+    for (std::size_t i = 1; i < row.cells.size(); ++i) {
+      if (!(row.ratio[i] > 0) || row.on_cpu_time[i]) continue;
+      for (const CompareCell* cell : {&row.cells[0], &row.cells[i]})
+        if (cell->threads > 1 && cell->other_load_cores > 0.5 && cell->logical_cpus > 0 &&
+            cell->threads + cell->other_load_cores > cell->logical_cpus) {
+          oversubscribed = true;
+          if (cell->other_load_cores > worst) {
+            worst = cell->other_load_cores;
+            cpus = cell->logical_cpus;
+          }
+        }
+    }
+    rows += oversubscribed;
+  }
+  if (rows == 0) return "";
+  return fmt::format(
+      "{} threaded row{} measured while other programs kept up to {:.1f} of {} CPUs busy: a threaded row's "
+      "wall-clock time then includes waiting for a CPU, which drifts between runs beyond what its repetitions "
+      "show, so its verdict may be the machine's (docs/ci.md, calibration)",
+      rows, rows == 1 ? " was" : "s were", worst, cpus);
 }
 
 std::vector<std::string> gate_failures(const Comparison& c, double fail_above_pct, bool strict) {
@@ -384,6 +414,8 @@ std::string render_compare_markdown(const Comparison& c, std::optional<double> f
     for (const std::string& f : failures) out += "- FAILED " + markdown_cell(f) + "\n";
     if (!strict)
       for (const std::string& u : gate_undecided_rows(c)) out += "- undecided, " + markdown_cell(u) + "\n";
+    const std::string note = gate_oversubscription_note(c);
+    if (!note.empty()) out += "\nNote: " + markdown_cell(note) + ".\n";
   }
   return out;
 }

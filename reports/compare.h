@@ -68,6 +68,10 @@ struct CompareCell {
   std::vector<double> cpu_samples;  // their CPU times (empty when the report has none)
   double cpu_median_s = 0;
   bool single_thread_cpu = false;  // a CPU backend on one host thread, no GPU, no MPI ranks
+  // CPUs other programs kept busy while the row was measured (-1: not measured), and the
+  // machine's logical CPUs: a threaded row that needs every CPU then waits for them.
+  double other_load_cores = -1;
+  int logical_cpus = 0;
 };
 
 enum class Verdict { slower, faster, within_noise, too_few_runs, not_comparable };
@@ -123,6 +127,12 @@ std::string gate_refusal(const Comparison& comparison);
 std::vector<std::string> gate_failures(const Comparison& comparison, double fail_above_pct, bool strict = false);
 // Rows the gate could not decide (too few runs), each in one line; they fail it with strict.
 std::vector<std::string> gate_undecided_rows(const Comparison& comparison);
+// Threaded rows compared on real time that were measured, in some run, while other programs
+// kept more than half a CPU busy and the row's threads plus that load exceeded the machine's
+// CPUs: their wall-clock time includes waiting for a CPU, which drifts between runs beyond
+// what the repetitions show (docs/ci.md, calibration). One line naming how many and the
+// largest load; empty when there are none. Printed under the gate; it exempts nothing.
+std::string gate_oversubscription_note(const Comparison& comparison);
 
 std::string render_compare_markdown(const Comparison& comparison, std::optional<double> fail_above_pct = {},
                                     bool strict = false);

@@ -7,11 +7,14 @@
 #              keeps run b's noise; every row not failed is a miss;
 #   self1.3, self3  each run against itself scaled: the slowdown alone, without the shifts
 #              between two processes (what the rank test can see inside one run's spread).
-# Prints, per case: row pairs compared, rows failed by the gate (%), pairs whose gate exited 1,
-# and the other programs' load of the runs (mlbench.run.other_load_cores).
+# Prints, per case: row pairs compared, rows failed by the gate (%), pairs whose gate exited 1;
+# then per case and backend the rows failed and the rows too few runs to decide (from each
+# pair's compare CSV, kept in DIR/pairs/), and the other programs' load of the runs
+# (mlbench.run.other_load_cores) with DIR/runs.log (date, wall time, load average of each run).
 # Usage: scripts/aa_calibration.sh MLBENCH N DIR [FAIL_ABOVE_PCT] -- [run options...]
 #   e.g. scripts/aa_calibration.sh build/mlbench 8 /tmp/aa 10 -- all --preset quick --no-peaks
-# With existing DIR/run*.json and N=0 it only compares them again.
+# With existing DIR/run*.json and N=0 it only compares them again. AA_COMPARE_OPTIONS adds
+# options to every compare (e.g. AA_COMPARE_OPTIONS=--real-time).
 set -euo pipefail
 mlbench=$1 runs=$2 dir=$3
 shift 3
@@ -45,18 +48,39 @@ for case in aa 1.3 3 self1.3 self3; do
       new=${reports[$((b - 1))]}
       [ "$case" = aa ] || new="$dir/scaled${case#self}-$b.json"
       status=0
-      "$mlbench" compare "${reports[$((a - 1))]}" "$new" --fail-above "$fail_above" --csv "$dir/pair.csv" \
+      csv="$dir/pairs/$case-$a-$b.csv"
+      mkdir -p "$dir/pairs"
+      # shellcheck disable=SC2086  # AA_COMPARE_OPTIONS: more compare options, e.g. --real-time
+      "$mlbench" compare "${reports[$((a - 1))]}" "$new" --fail-above "$fail_above" --csv "$csv" ${AA_COMPARE_OPTIONS:-} \
         >/dev/null 2>"$dir/pair.err" || status=$?
       [ "$status" -le 1 ] || { cat "$dir/pair.err"; exit "$status"; }
       ((status == 1)) && exit1=$((exit1 + 1))
       # rows both runs timed (ratio > 0), and the gate's one line per failed row
-      rows=$((rows + $(awk -F, 'NR == 1 { for (i = 1; i <= NF; ++i) if ($i == "ratio") r = i; next } $r > 0' "$dir/pair.csv" | wc -l)))
+      rows=$((rows + $(awk -F, 'NR == 1 { for (i = 1; i <= NF; ++i) if ($i == "ratio") r = i; next } $r > 0' "$csv" | wc -l)))
       failed=$((failed + $(grep -c '^mlbench: gate: ' "$dir/pair.err" || true)))
     done
   done
   printf '%-6s %10d %12d %8.2f %14s\n' "$case" "$rows" "$failed" "$(echo "100 * $failed / $rows" | bc -l)" \
     "$exit1/$pairs"
 done
+# Per case and backend, from the CSVs: a row fails when its lower bound is above the limit.
+python3 - "$dir/pairs" "$fail_above" <<'PY'
+import collections, csv, glob, os, sys
+pairs, limit = sys.argv[1], 1 + float(sys.argv[2]) / 100
+for case in ["aa", "1.3", "3", "self1.3", "self3"]:
+    count = collections.defaultdict(lambda: [0, 0, 0])  # rows, failed, undecided
+    for path in glob.glob(os.path.join(pairs, case + "-*.csv")):
+        for r in csv.DictReader(open(path)):
+            if not r["ratio"] or float(r["ratio"]) <= 0:
+                continue
+            key = r["backend"] + " (" + r["time"] + ")"
+            count[key][0] += 1
+            count[key][1] += r["verdict"] == "slower" and float(r["ratio_low"]) > limit
+            count[key][2] += r["verdict"] == "too_few_runs"
+    print("{:7s} ".format(case) + ", ".join("{} {}/{} failed, {} undecided".format(k, v[1], v[0], v[2])
+                                            for k, v in sorted(count.items())))
+PY
+[ -f "$dir/runs.log" ] && cat "$dir/runs.log"
 echo "other programs' load (CPUs) per run:"
 for r in "${reports[@]}"; do
   printf '  %s %s\n' "$(basename "$r")" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["mlbench"]["run"].get("other_load_cores"))' "$r")"

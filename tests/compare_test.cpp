@@ -304,6 +304,31 @@ TEST_F(CompareTest, SingleThreadedCpuRowsAreComparedOnTheirCpuTime) {
   EXPECT_EQ(gate_failures(slower, 10).size(), single + others);
 }
 
+TEST_F(CompareTest, ThreadedRowsMeasuredWhileOtherProgramsHeldTheCpusAreNotedNotExempt) {
+  SCOPED_TRACE("seed=" + std::to_string(seed_));
+  RunReport base = resampled(make(), 1, 0.01, 10);
+  const int cpus = base.machine.logical_cpus;
+  std::size_t threaded = 0;
+  for (VariantResult& v : base.results) {
+    v.other_load_cores = uniform(0, 0.4);  // a quiet machine
+    threaded += v.ok() && is_cpu(v.backend_kind) && v.threads > 1;
+  }
+  ASSERT_GT(threaded, 0u);
+  RunReport slower = scaled(base, 3);
+  EXPECT_EQ(gate_oversubscription_note(compare({{"a.json", base}, {"b.json", slower}})), "");
+  // Other programs on all but a fraction of a CPU in the newer run.
+  const double load = cpus - uniform(0.05, 0.4);
+  for (VariantResult& v : slower.results) v.other_load_cores = load;
+  Comparison c = compare({{"a.json", base}, {"b.json", slower}});
+  const std::string note = gate_oversubscription_note(c);
+  EXPECT_EQ(note.rfind(std::to_string(threaded) + " threaded row", 0), 0u) << note;
+  EXPECT_NE(note.find(fmt::format("{:.1f} of {} CPUs", load, cpus)), std::string::npos) << note;
+  EXPECT_NE(render_compare_markdown(c, 10.0).find("Note: " + note), std::string::npos);
+  std::size_t ok_rows = 0;
+  for (const CompareRow& row : c.matched) ok_rows += row.ratio[1] > 0;
+  EXPECT_EQ(gate_failures(c, 10).size(), ok_rows);  // every row still gated
+}
+
 TEST_F(CompareTest, RowsWithTooFewRunsAreUndecidedAndFailTheGateOnlyWithStrict) {
   SCOPED_TRACE("seed=" + std::to_string(seed_));
   const int runs = 1 + static_cast<int>(rng_() % 3);  // 1 to 3: the test cannot reach p < 0.05
