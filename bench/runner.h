@@ -43,6 +43,10 @@ struct RunOptions {
   // --gpus: "N", "all" or a list of ordinals ("0,2"); empty: no multi-GPU backend runs.
   // bench/gpu_selection.h says what each form selects.
   std::string gpus;
+  // Test hook of `mlbench fleet` (MLBENCH_FLEET_SLOW_RANK, docs/cluster.md): every measured run
+  // executes the variant this many times and times them all, so this process really does that
+  // multiple of the work. 1 otherwise.
+  int test_work_factor = 1;
   WorkloadOptions workload;
 };
 

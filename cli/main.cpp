@@ -27,7 +27,10 @@ int main(int argc, char** argv) {
   // Under mpirun/srun: MPI starts here; ranks > 0 follow rank 0 instead of running the command
   // (mpi/mpi_launch.h, docs/cluster.md).
   if (const std::optional<int> refused = mpi::start(argc, argv)) return *refused;
-  if (mpi::is_follower()) return mpi::follow();
+  // `mlbench fleet ...`: every rank runs the command itself (cli/run_command.cpp).
+  const bool fleet = mpi::is_fleet_command(argc, argv);
+  if (fleet) mpi::enter_fleet_mode();
+  if (mpi::is_follower() && !fleet) return mpi::follow();
   return mpi::finish(run_command(argc, argv));
 }
 

@@ -1,4 +1,5 @@
 // gemm / convolution / reduction / attention / softmax / layernorm / all, list and info: options in, bench/ and reports/ out.
+#include <sched.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -18,6 +19,10 @@
 #include "bench/runner.h"
 #include "cli/commands.h"
 #include "cli/common_options.h"
+#include "mpi/mpi_launch.h"
+#include "reports/atomic_file.h"
+#include "reports/fleet.h"
+#include "reports/json_report.h"
 #include "reports/report_writer.h"
 
 namespace mlbench::cli {
@@ -223,7 +228,55 @@ std::string busy_machine_warning(double other_load_cores) {
                      other_load_cores);
 }
 
-int execute_run(const RunCommandOptions& o, const std::vector<std::string>& workloads) {
+// ---- mlbench fleet (docs/cluster.md) -------------------------------------------------------
+
+// Ranks of a fleet end every row together, so that each row is measured while every rank runs
+// it (ranks that share a node contend alike); the wait is bounded and names a missing rank.
+class FleetObserver : public RunObserver {
+ public:
+  FleetObserver(RunObserver& inner, double limit_s) : inner_(inner), limit_s_(limit_s) {}
+  void variant_started(const std::string& label, int index, int total) override {
+    inner_.variant_started(label, index, total);
+  }
+  void variant_finished(const VariantResult& r) override {
+    inner_.variant_finished(r);
+    mpi::fleet_barrier(limit_s_, "the end of " + r.name());
+  }
+  void message(const std::string& text) override { inner_.message(text); }
+
+ private:
+  RunObserver& inner_;
+  double limit_s_;
+};
+
+// CPUs this rank may use: its affinity mask when the launcher bound it to a part of the node,
+// else the node's CPUs divided among the node's ranks.
+int fleet_threads() {
+  cpu_set_t mask;
+  CPU_ZERO(&mask);
+  const long online = sysconf(_SC_NPROCESSORS_ONLN);
+  int allowed = sched_getaffinity(0, sizeof mask, &mask) == 0 ? CPU_COUNT(&mask) : static_cast<int>(online);
+  if (allowed >= online) allowed = static_cast<int>(online) / std::max(1, mpi::node_ranks());
+  return std::max(1, allowed);
+}
+
+// The test hook of docs/cluster.md: MLBENCH_FLEET_SLOW_RANK=R makes rank R run every measured
+// run twice (and time both), so that it really does twice the work of the others.
+int fleet_work_factor() {
+  const char* slow = std::getenv("MLBENCH_FLEET_SLOW_RANK");
+  if (slow == nullptr || *slow == '\0') return 1;
+  char* end = nullptr;
+  const long rank = std::strtol(slow, &end, 10);
+  if (*end != '\0' || rank < 0) throw InputError(fmt::format("MLBENCH_FLEET_SLOW_RANK=\"{}\" is not a rank", slow));
+  return rank == mpi::rank() ? 2 : 1;
+}
+
+// `fleet`: every rank of an MPI launch runs this itself (mpi::fleet_mode); rank 0 gathers the
+// ranks' reports into the fleet report (reports/fleet.h) and writes it; the others print nothing.
+int execute_run(const RunCommandOptions& given, const std::vector<std::string>& workloads, bool fleet = false) {
+  RunCommandOptions o = given;
+  const bool lead = !fleet || mpi::rank() == 0;
+  if (!lead) o.quiet = true;
   // `all` (several workloads) runs those that take the precision and says which it left out and
   // why; one workload named on its own still refuses a precision it does not take (exit 2).
   std::vector<std::string> runnable;
@@ -237,7 +290,13 @@ int execute_run(const RunCommandOptions& o, const std::vector<std::string>& work
       left_out_by_reason[why].push_back(w);
   }
   if (runnable.empty()) throw InputError(fmt::format("no workload takes --precision {}", o.precision));
-  const RunOptions options = to_run_options(o, runnable);
+  RunOptions options = to_run_options(o, runnable);
+  if (fleet) {
+    if (o.threads == 0) options.threads = fleet_threads();
+    options.test_work_factor = fleet_work_factor();
+    if (!o.csv.empty() || !o.chart_dir.empty())
+      throw InputError("fleet writes --json and --markdown (the fleet report); --csv and --chart are not built for it");
+  }
   if (!o.quiet)
     for (const auto& [why, names] : left_out_by_reason)
       fmt::print(stderr, "mlbench: {} left out: {} {}\n", fmt::join(names, ", "), names.size() > 1 ? "each" : "it", why);
@@ -262,7 +321,10 @@ int execute_run(const RunCommandOptions& o, const std::vector<std::string>& work
     return 0;
   }
 
-  ProgressPrinter progress(o.quiet);
+  ProgressPrinter printer(o.quiet);
+  const double fleet_limit_s = options.timeout_s > 0 ? 2 * options.timeout_s + 60 : 600;
+  FleetObserver fleet_observer(printer, fleet_limit_s);
+  RunObserver& progress = fleet ? static_cast<RunObserver&>(fleet_observer) : printer;
   // Say once, grouped by reason, which default backends are absent.
   std::map<std::string, std::vector<std::string>> absent_by_reason;
   for (const auto& [name, reason] : plan.absent) absent_by_reason[reason].push_back(name);
@@ -296,6 +358,25 @@ int execute_run(const RunCommandOptions& o, const std::vector<std::string>& work
     if (!o.quiet) progress.message("mlbench: warning: " + busy);
   }
 
+  if (fleet) {
+    // Every rank's report to rank 0 (a fleet of one outside MPI), one fleet report from them.
+    const std::vector<std::string> texts = mpi::gather_to_rank0(reports::render_json(report), fleet_limit_s);
+    const bool all_ok = std::all_of(report.results.begin(), report.results.end(), [](const auto& r) { return r.ok(); });
+    if (!lead) return all_ok ? 0 : kExitFailure;
+    std::vector<reports::FleetMember> members;
+    for (std::size_t r = 0; r < texts.size(); ++r)
+      members.push_back({static_cast<int>(r), reports::parse_report(texts[r], fmt::format("rank {}'s report", r))});
+    const reports::FleetReport fleet_report = reports::analyze_fleet(std::move(members));
+    const std::string markdown = reports::render_fleet_markdown(fleet_report);
+    if (!o.json.empty()) reports::write_file_atomically(o.json, reports::render_fleet_json(fleet_report));
+    if (!o.markdown.empty()) reports::write_file_atomically(o.markdown, markdown);
+    if (!o.quiet) fmt::print("{}", markdown);
+    bool every_row_ok = true;
+    for (const auto& row : fleet_report.rows)
+      for (const auto& cell : row.cells) every_row_ok = every_row_ok && cell.present && cell.ok;
+    if (report.run.interrupted || g_signal != 0) return interrupted_exit_code();
+    return every_row_ok && !reports::fleet_has_outliers(fleet_report) ? 0 : kExitFailure;
+  }
   reports::write_reports(report, paths);
   if (!o.quiet) fmt::print("{}", reports::render_console_table(report));
 
@@ -404,13 +485,13 @@ void add_run_options(CLI::App& sub, RunCommandOptions& o, OptionGroups groups) {
 // exactly as long as the App that binds into them, and every App gets its own.
 void add_workload_command(CLI::App& app, int& exit_code, const std::string& name, const std::vector<std::string>& aliases,
                           const std::string& description, std::vector<std::string> workloads, OptionGroups groups,
-                          const std::string& default_size = "1024") {
+                          const std::string& default_size = "1024", bool fleet = false) {
   auto options = std::make_shared<RunCommandOptions>();
   options->default_size = default_size;
   CLI::App* sub = app.add_subcommand(name, description);
   for (const auto& alias : aliases) sub->alias(alias);
   add_run_options(*sub, *options, groups);
-  sub->callback([options, &exit_code, workloads] { exit_code = execute_run(*options, workloads); });
+  sub->callback([options, &exit_code, workloads, fleet] { exit_code = execute_run(*options, workloads, fleet); });
 }
 
 int execute_list(bool json) {
@@ -461,6 +542,20 @@ void add_run_commands(CLI::App& app, int& exit_code) {
                        {"layernorm"}, layernorm, "4096");
   add_workload_command(app, exit_code, "all", {}, "Every workload",
                        {"gemm", "convolution", "reduction", "attention", "softmax", "layernorm"}, every);
+
+  // fleet WORKLOAD ...: the same workload commands, run by every rank (docs/cluster.md).
+  CLI::App* fleet = app.add_subcommand(
+      "fleet",
+      "Under mpirun/srun: every rank runs the suite on its own share of its node at the same time; rank 0 writes one "
+      "report with a column per rank and flags ranks outside the fleet's spread (exit 1 when one is flagged)");
+  fleet->require_subcommand(1);
+  add_workload_command(*fleet, exit_code, "gemm", {}, "Dense matrix multiply on every rank", {"gemm"}, {}, "1024", true);
+  add_workload_command(*fleet, exit_code, "convolution", {"conv"}, "2D convolution forward on every rank",
+                       {"convolution"}, convolution, "1024", true);
+  add_workload_command(*fleet, exit_code, "reduction", {"reduce"}, "Reductions on every rank", {"reduction"}, reduction,
+                       "1024", true);
+  add_workload_command(*fleet, exit_code, "all", {}, "Every workload on every rank",
+                       {"gemm", "convolution", "reduction", "attention", "softmax", "layernorm"}, every, "1024", true);
 
   auto list_json = std::make_shared<bool>(false);
   auto* list = app.add_subcommand("list", "Workloads x backends and whether each is available here (and why not)");

@@ -756,6 +756,7 @@ std::unique_ptr<Variant> prepare_convolution_typed(const Problem& problem, const
 
 Availability launched() {
   if (!initialized()) return Availability::no("not started under mpirun or srun (docs/cluster.md)");
+  if (fleet_mode()) return Availability::no("a fleet run times every rank on its own (run the mpi backends without fleet)");
   return Availability::yes();
 }
 

@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "bench/backend.h"
 
@@ -34,6 +35,24 @@ int follow();
 // Rank 0 (and any process outside an MPI launch): tells the followers to exit with
 // `exit_code`, ends MPI, returns `exit_code`.
 int finish(int exit_code);
+
+// ---- fleet runs (mlbench fleet, docs/cluster.md): every rank runs the command itself ----
+// True when the command line is a fleet run (`mlbench fleet ...`): main() then runs the
+// command on every rank instead of the follower loop, and finish() ends MPI without telling
+// followers to exit.
+bool is_fleet_command(int argc, char** argv);
+void enter_fleet_mode();
+bool fleet_mode();
+int rank();        // 0 outside an MPI launch
+int size();        // 1 outside an MPI launch
+int node_ranks();  // ranks on this node (MPI shared-memory split; 1 outside an MPI launch)
+// Every rank: waits until every rank arrived. Each wait is bounded by `limit_s`; past it, one
+// line naming the rank(s) that did not arrive and `what`, then the job is aborted.
+void fleet_barrier(double limit_s, const std::string& what);
+// Every rank sends `mine`; rank 0 returns every rank's text in rank order, the others {} .
+std::vector<std::string> gather_to_rank0(const std::string& mine, double limit_s);
+// This rank's label, "rank 2 (host-b)".
+std::string this_rank_label();
 
 // The `mpi` GEMM and reduction backends: available under an MPI launch of a build with MPI;
 // otherwise registered as unavailable with the reason.

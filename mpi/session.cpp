@@ -21,6 +21,8 @@ bool g_initialized = false;
 int g_rank = 0, g_size = 1;
 std::vector<std::string> g_hosts;  // rank 0: every rank's host name
 std::vector<std::pair<int, MPI_Comm>> g_communicators;  // rank count -> communicator of ranks 0..count-1
+bool g_fleet = false;
+int g_node_ranks = 1;
 
 // FNV-1a over the arguments after the program name (the path may differ between hosts).
 std::uint64_t hash_arguments(int argc, char** argv) {
@@ -104,6 +106,10 @@ std::optional<int> start(int argc, char** argv) {
     g_initialized = false;
     return 2;
   }
+  MPI_Comm node = MPI_COMM_NULL;  // the ranks of this node: a fleet rank's share of its CPUs
+  MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, g_rank, MPI_INFO_NULL, &node);
+  MPI_Comm_size(node, &g_node_ranks);
+  MPI_Comm_free(&node);
   for (int count : rank_counts()) {  // collective: the same order on every rank
     MPI_Comm comm = MPI_COMM_NULL;
     MPI_Comm_split(MPI_COMM_WORLD, g_rank < count ? 0 : MPI_UNDEFINED, g_rank, &comm);
@@ -135,7 +141,7 @@ void broadcast_command(const Command& command) {
 }
 
 void wait_or_abort(std::vector<MPI_Request>& requests, const std::vector<int>& peers, double limit_s,
-                   const std::string& what) {
+                   const std::string& what, bool idle) {
   const auto start = std::chrono::steady_clock::now();
   for (;;) {
     bool pending = false;
@@ -147,6 +153,7 @@ void wait_or_abort(std::vector<MPI_Request>& requests, const std::vector<int>& p
     }
     if (!pending) return;
     if (seconds_since(start) > limit_s) break;
+    if (idle) std::this_thread::sleep_for(std::chrono::microseconds(500));
   }
   std::string missing;
   for (std::size_t i = 0; i < requests.size(); ++i)
@@ -157,6 +164,7 @@ void wait_or_abort(std::vector<MPI_Request>& requests, const std::vector<int>& p
     }
   fmt::print(stderr, "mlbench: error: {} did not answer within {:g} s (waiting for {}); aborting the MPI job\n", missing,
              limit_s, what);
+  if (g_rank != 0) fmt::print(stderr, "mlbench: (seen from {})\n", rank_label(g_rank));
   std::fflush(stderr);
   MPI_Abort(MPI_COMM_WORLD, 1);
   std::_Exit(1);  // MPI_Abort does not return; in case it does
@@ -221,7 +229,7 @@ int follow() {
 
 int finish(int exit_code) {
   if (!g_initialized) return exit_code;
-  if (g_rank == 0 && g_size > 1) {
+  if (g_rank == 0 && g_size > 1 && !g_fleet) {  // a fleet's ranks all ran the command themselves
     Command command;
     command.op = Op::exit;
     command.exit_code = exit_code;
@@ -231,6 +239,76 @@ int finish(int exit_code) {
   MPI_Finalize();
   g_initialized = false;
   return exit_code;
+}
+
+
+// ---- fleet runs ----------------------------------------------------------------------------
+
+namespace {
+constexpr int kTagFleetArrive = 21, kTagFleetGo = 22, kTagFleetLength = 23, kTagFleetText = 24;
+}  // namespace
+
+bool is_fleet_command(int argc, char** argv) { return argc > 1 && std::strcmp(argv[1], "fleet") == 0; }
+void enter_fleet_mode() { g_fleet = true; }
+bool fleet_mode() { return g_fleet; }
+int rank() { return g_rank; }
+int size() { return g_initialized ? g_size : 1; }
+int node_ranks() { return g_initialized ? g_node_ranks : 1; }
+std::string this_rank_label() {
+  char host[MPI_MAX_PROCESSOR_NAME] = {};
+  int length = 0;
+  if (g_initialized) MPI_Get_processor_name(host, &length);
+  return fmt::format("rank {} ({})", g_rank, host);
+}
+
+void fleet_barrier(double limit_s, const std::string& what) {
+  if (!g_initialized || g_size <= 1) return;
+  int token = 1;
+  if (g_rank == 0) {
+    std::vector<int> arrived(static_cast<std::size_t>(g_size - 1));
+    std::vector<MPI_Request> requests(arrived.size());
+    std::vector<int> peers;
+    for (int r = 1; r < g_size; ++r) {
+      peers.push_back(r);
+      MPI_Irecv(&arrived[static_cast<std::size_t>(r - 1)], 1, MPI_INT, r, kTagFleetArrive, MPI_COMM_WORLD,
+                &requests[static_cast<std::size_t>(r - 1)]);
+    }
+    wait_or_abort(requests, peers, limit_s, what, true);
+    for (int r = 1; r < g_size; ++r) MPI_Send(&token, 1, MPI_INT, r, kTagFleetGo, MPI_COMM_WORLD);
+    return;
+  }
+  MPI_Send(&token, 1, MPI_INT, 0, kTagFleetArrive, MPI_COMM_WORLD);
+  std::vector<MPI_Request> go(1);
+  MPI_Irecv(&token, 1, MPI_INT, 0, kTagFleetGo, MPI_COMM_WORLD, &go[0]);
+  wait_or_abort(go, {0}, limit_s, what, true);
+}
+
+std::vector<std::string> gather_to_rank0(const std::string& mine, double limit_s) {
+  if (!g_initialized || g_size <= 1) return {mine};
+  if (g_rank != 0) {
+    const long long length = static_cast<long long>(mine.size());
+    MPI_Send(&length, 1, MPI_LONG_LONG, 0, kTagFleetLength, MPI_COMM_WORLD);
+    MPI_Send(mine.data(), message_count(length, "a fleet report"), MPI_CHAR, 0, kTagFleetText, MPI_COMM_WORLD);
+    return {};
+  }
+  std::vector<long long> lengths(static_cast<std::size_t>(g_size));
+  std::vector<MPI_Request> requests;
+  std::vector<int> peers;
+  for (int r = 1; r < g_size; ++r) {
+    requests.emplace_back();
+    peers.push_back(r);
+    MPI_Irecv(&lengths[static_cast<std::size_t>(r)], 1, MPI_LONG_LONG, r, kTagFleetLength, MPI_COMM_WORLD, &requests.back());
+  }
+  wait_or_abort(requests, peers, limit_s, "its fleet report", true);
+  std::vector<std::string> texts(static_cast<std::size_t>(g_size));
+  texts[0] = mine;
+  for (int r = 1; r < g_size; ++r) {
+    texts[static_cast<std::size_t>(r)].resize(static_cast<std::size_t>(lengths[static_cast<std::size_t>(r)]));
+    MPI_Irecv(texts[static_cast<std::size_t>(r)].data(), message_count(lengths[static_cast<std::size_t>(r)], "a fleet report"),
+              MPI_CHAR, r, kTagFleetText, MPI_COMM_WORLD, &requests[static_cast<std::size_t>(r - 1)]);
+  }
+  wait_or_abort(requests, peers, limit_s, "its fleet report", true);
+  return texts;
 }
 
 }  // namespace mlbench::mpi

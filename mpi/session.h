@@ -51,8 +51,9 @@ void broadcast_command(const Command& command);
 // Rank 0: waits for every request, each tied to the rank in `peers` (-1: a collective, any
 // rank). Past `limit_s`: one line naming the ranks that did not answer and `what` was being
 // waited for, then MPI_Abort (exit 1 for the whole job).
+// `idle`: sleep between polls (a wait that may be long, while other ranks compute on the cores).
 void wait_or_abort(std::vector<MPI_Request>& requests, const std::vector<int>& peers, double limit_s,
-                   const std::string& what);
+                   const std::string& what, bool idle = false);
 // Followers: waits for one request; `idle` sleeps between polls (waiting for rank 0's next
 // command must not keep a core busy while rank 0 runs other backends or verifies).
 void wait_follower(MPI_Request& request, bool idle);

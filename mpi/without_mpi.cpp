@@ -18,6 +18,15 @@ std::optional<int> start(int, char**) {
 }
 
 bool is_follower() { return false; }
+bool is_fleet_command(int argc, char** argv) { return argc > 1 && std::string(argv[1]) == "fleet"; }
+void enter_fleet_mode() {}
+bool fleet_mode() { return false; }
+int rank() { return 0; }
+int size() { return 1; }
+int node_ranks() { return 1; }
+void fleet_barrier(double, const std::string&) {}
+std::vector<std::string> gather_to_rank0(const std::string& mine, double) { return {mine}; }
+std::string this_rank_label() { return "rank 0"; }
 int follow() { return 0; }
 int finish(int exit_code) { return exit_code; }
 

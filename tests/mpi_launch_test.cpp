@@ -283,3 +283,61 @@ TEST_F(MpiLaunch, ARankThatExitsEndsTheJob) {
   EXPECT_NE(o.err.find("rank 1"), std::string::npos) << o.err;
   EXPECT_LT(o.seconds, kGuardSeconds - 10);
 }
+
+// ---- mlbench fleet ----------------------------------------------------------------------------
+
+namespace {
+// Three ranks on this machine's cores, unpinned (the OS shares the cores among them alike), every
+// row measured while every rank runs it. Six rows of small GEMMs (about a millisecond per run
+// alone), 12 repetitions: a rank is flagged only when slow on at least 3 of them.
+std::string fleet_command(std::uint64_t seed) {
+  return std::string(MLBENCH_EXE) +
+         " fleet gemm --size 256,320,384 --backends serial,openmp --repetitions 12 --time-budget 0.05 --no-pin --seed " +
+         std::to_string(seed);
+}
+
+// The fleet JSON: every rank's verdict, and every rank's full report (its machine context).
+std::vector<std::string> fleet_flags(const nlohmann::json& fleet, int ranks) {
+  std::vector<std::string> flags;
+  EXPECT_EQ(fleet["mlbench_fleet"], 1);
+  EXPECT_EQ(static_cast<int>(fleet["ranks"].size()), ranks);
+  for (const auto& rank : fleet["ranks"]) {
+    flags.push_back(rank["flag"].get<std::string>());
+    const auto& context = rank["report"]["context"]["mlbench"];
+    EXPECT_FALSE(context["hostname"].get<std::string>().empty());
+    EXPECT_FALSE(context["cpu_model"].get<std::string>().empty());
+    EXPECT_GT(context["physical_cores"].get<int>(), 0);
+    EXPECT_NE(context["libraries"].value("MPI", "").find("MPI"), std::string::npos);
+    EXPECT_EQ(rank["compared_rows"], 6) << rank.dump().substr(0, 300);
+  }
+  EXPECT_EQ(fleet["rows"].size(), 6u);
+  return flags;
+}
+}  // namespace
+
+// MLBENCH_FLEET_SLOW_RANK=1 makes rank 1 run every measured run twice: it is flagged slow, the
+// others are not, and the fleet exits 1.
+TEST_F(MpiLaunch, AFleetFlagsARankThatDoesTwiceTheWork) {
+  require_mpirun();
+  if (IsSkipped()) return;
+  const fs::path json = dir_ / "fleet.json";
+  const Outcome o = run("env MLBENCH_FLEET_SLOW_RANK=1 " + kMpirun + " -np 3 " + fleet_command(fresh_seed()) +
+                        " --no-peaks --json " + json.string());
+  EXPECT_EQ(o.exit_code, 1) << o.err;
+  const auto fleet = nlohmann::json::parse(slurp(json), nullptr, false);
+  ASSERT_FALSE(fleet.is_discarded()) << o.err;
+  EXPECT_EQ(fleet_flags(fleet, 3), (std::vector<std::string>{"none", "slow", "none"})) << o.out;
+  EXPECT_NE(o.out.find("**SLOW** on"), std::string::npos) << o.out;
+}
+
+// An A/A fleet: three ranks doing the same work flag no rank, exit 0.
+TEST_F(MpiLaunch, AFleetOfRanksDoingTheSameWorkFlagsNone) {
+  require_mpirun();
+  if (IsSkipped()) return;
+  const fs::path json = dir_ / "fleet.json";
+  const Outcome o = run(kMpirun + " -np 3 " + fleet_command(fresh_seed()) + " --no-peaks --json " + json.string());
+  EXPECT_EQ(o.exit_code, 0) << o.err << o.out;
+  const auto fleet = nlohmann::json::parse(slurp(json), nullptr, false);
+  ASSERT_FALSE(fleet.is_discarded()) << o.err;
+  EXPECT_EQ(fleet_flags(fleet, 3), (std::vector<std::string>{"none", "none", "none"})) << o.out;
+}

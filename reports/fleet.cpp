@@ -1,0 +1,235 @@
+#include "reports/fleet.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "reports/json_report.h"
+#include "reports/rank_test.h"
+#include "reports/text_format.h"
+
+namespace mlbench::reports {
+
+std::string to_string(FleetFlag flag) {
+  switch (flag) {
+    case FleetFlag::slow: return "slow";
+    case FleetFlag::fast: return "fast";
+    default: return "none";
+  }
+}
+
+namespace {
+
+double quantile(std::vector<double> v, double q) {
+  std::sort(v.begin(), v.end());
+  const double at = q * static_cast<double>(v.size() - 1);
+  const auto below = static_cast<std::size_t>(std::floor(at));
+  const std::size_t above = std::min(v.size() - 1, below + 1);
+  return v[below] + (v[above] - v[below]) * (at - static_cast<double>(below));
+}
+
+// Relative standard error of a sample's median: 1.2533 sigma / sqrt(n) / median, sigma from
+// the IQR (robust to the odd disturbed repetition).
+double median_relative_error(const std::vector<double>& v) {
+  const double median = quantile(v, 0.5);
+  if (!(median > 0)) return INFINITY;
+  const double sigma = (quantile(v, 0.75) - quantile(v, 0.25)) / 1.349;
+  return 1.2533 * sigma / std::sqrt(static_cast<double>(v.size())) / median;
+}
+
+const char* flag_mark(FleetFlag flag) {
+  switch (flag) {
+    case FleetFlag::slow: return " **SLOW**";
+    case FleetFlag::fast: return " **FAST**";
+    default: return "";
+  }
+}
+
+std::string member_host(const FleetMember& m) {
+  return m.report.machine.hostname.empty() ? "unknown host" : m.report.machine.hostname;
+}
+
+std::string library(const MachineContext& m, const std::string& name) {
+  for (const auto& [key, version] : m.libraries)
+    if (key == name) return version;
+  return "";
+}
+
+}  // namespace
+
+FleetReport analyze_fleet(std::vector<FleetMember> members, double alpha) {
+  FleetReport fleet;
+  fleet.alpha = alpha;
+  std::sort(members.begin(), members.end(), [](const FleetMember& a, const FleetMember& b) { return a.rank < b.rank; });
+  fleet.members = std::move(members);
+  const std::size_t count = fleet.members.size();
+  std::map<std::string, std::size_t> index;
+  for (std::size_t m = 0; m < count; ++m)
+    for (const VariantResult& r : fleet.members[m].report.results) {
+      const std::string name = r.name();
+      auto [it, added] = index.emplace(name, fleet.rows.size());
+      if (added) fleet.rows.push_back({name, std::vector<FleetCell>(count)});
+      FleetCell& cell = fleet.rows[it->second].cells[m];
+      cell.present = true;
+      cell.ok = r.ok() && r.stats.median_s > 0;
+      cell.median_s = r.stats.median_s;
+      cell.runs = r.stats.runs;
+      cell.status = r.ok() ? "ok" : to_string(r.status) + (r.error_message.empty() ? "" : ": " + r.error_message);
+    }
+  // The samples of each row and member, for the tests.
+  auto samples = [&](std::size_t row, std::size_t m) -> const std::vector<double>* {
+    for (const VariantResult& r : fleet.members[m].report.results)
+      if (r.name() == fleet.rows[row].name) return &r.stats.run_times_s;
+    return nullptr;
+  };
+  fleet.verdicts.resize(count);
+  for (std::size_t m = 0; m < count; ++m) fleet.verdicts[m].rank = fleet.members[m].rank;
+  for (std::size_t row = 0; row < fleet.rows.size(); ++row) {
+    auto usable = [&](std::size_t m) {
+      const FleetCell& c = fleet.rows[row].cells[m];
+      const auto* s = samples(row, m);
+      return c.ok && s != nullptr && static_cast<int>(s->size()) >= kFleetMinRuns;
+    };
+    for (std::size_t m = 0; m < count; ++m) {
+      FleetCell& cell = fleet.rows[row].cells[m];
+      if (!usable(m)) continue;
+      std::vector<double> others;
+      double slowest_other = 0, fastest_other = INFINITY;
+      for (std::size_t q = 0; q < count; ++q) {
+        if (q == m || !usable(q)) continue;
+        const auto* s = samples(row, q);
+        others.insert(others.end(), s->begin(), s->end());
+        const double median = quantile(*s, 0.5);
+        slowest_other = std::max(slowest_other, median);
+        fastest_other = std::min(fastest_other, median);
+      }
+      const std::vector<double>& mine = *samples(row, m);
+      if (others.empty() ||
+          mann_whitney_min_p(static_cast<int>(mine.size()), static_cast<int>(others.size())) >= alpha)
+        continue;
+      cell.compared = true;
+      const double my_median = quantile(mine, 0.5), others_median = quantile(others, 0.5);
+      cell.ratio = my_median / others_median;
+      cell.p_slow = mann_whitney_p_greater(others, mine);
+      cell.p_fast = mann_whitney_p_greater(mine, others);
+      const double error = std::hypot(median_relative_error(mine), median_relative_error(others));
+      cell.margin = std::max(kFleetFloor, 3 * error);
+      if (cell.p_slow < alpha && my_median > slowest_other * (1 + cell.margin)) cell.flag = FleetFlag::slow;
+      if (cell.p_fast < alpha && my_median * (1 + cell.margin) < fastest_other) cell.flag = FleetFlag::fast;
+      FleetVerdict& v = fleet.verdicts[m];
+      ++v.compared_rows;
+      v.slow_rows += cell.flag == FleetFlag::slow;
+      v.fast_rows += cell.flag == FleetFlag::fast;
+    }
+  }
+  for (FleetVerdict& v : fleet.verdicts) {
+    const int half = (v.compared_rows + 1) / 2;
+    if (v.slow_rows > 0 && v.slow_rows >= half) v.flag = FleetFlag::slow;
+    else if (v.fast_rows > 0 && v.fast_rows >= half) v.flag = FleetFlag::fast;
+  }
+  return fleet;
+}
+
+bool fleet_has_outliers(const FleetReport& fleet) {
+  return std::any_of(fleet.verdicts.begin(), fleet.verdicts.end(),
+                     [](const FleetVerdict& v) { return v.flag != FleetFlag::none; });
+}
+
+std::string render_fleet_markdown(const FleetReport& fleet) {
+  std::string out = fmt::format("# mlbench fleet: {} ranks\n\n", fleet.members.size());
+  out += "| Rank | Host | CPU | Cores | Threads | MPI | GPU | Verdict |\n|---:|---|---|---:|---:|---|---|---|\n";
+  for (std::size_t m = 0; m < fleet.members.size(); ++m) {
+    const MachineContext& c = fleet.members[m].report.machine;
+    const FleetVerdict& v = fleet.verdicts[m];
+    const std::string verdict =
+        v.flag == FleetFlag::none
+            ? fmt::format("within the fleet ({} rows compared)", v.compared_rows)
+            : fmt::format("**{}** on {} of {} rows", v.flag == FleetFlag::slow ? "SLOW" : "FAST",
+                          v.flag == FleetFlag::slow ? v.slow_rows : v.fast_rows, v.compared_rows);
+    out += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} |\n", fleet.members[m].rank, member_host(fleet.members[m]),
+                       c.cpu_model.empty() ? "unknown CPU" : c.cpu_model, c.physical_cores, c.threads_used,
+                       library(c, "MPI").empty() ? "-" : library(c, "MPI"), c.gpu ? c.gpu->name : "-", verdict);
+  }
+  out += "\n## Medians per rank\n\n| Row |";
+  std::string rule = "|---|";
+  for (const FleetMember& m : fleet.members) {
+    out += fmt::format(" rank {} ({}) |", m.rank, member_host(m));
+    rule += "---:|";
+  }
+  out += "\n" + rule + "\n";
+  for (const FleetRow& row : fleet.rows) {
+    out += "| " + row.name + " |";
+    for (const FleetCell& c : row.cells) {
+      if (!c.present) out += " - |";
+      else if (!c.ok) out += " " + c.status.substr(0, c.status.find(':')) + " |";
+      else
+        out += fmt::format(" {}{}{} |", format_duration(c.median_s), c.compared ? fmt::format(" (x{:.2f})", c.ratio) : "",
+                           flag_mark(c.flag));
+    }
+    out += "\n";
+  }
+  out += fmt::format(
+      "\n(xR): the rank's median over the other ranks' pooled median. SLOW/FAST on a row: the one-sided Mann-Whitney U "
+      "test over the repetitions says so (p < {:g}) and the median lies beyond the slowest (fastest) other rank's by more "
+      "than the larger of {:.0f} % and 3 standard errors of the ratio; a rank is flagged when that holds on at least half "
+      "of the rows it was compared on (docs/cluster.md).\n",
+      fleet.alpha, kFleetFloor * 100);
+  return out;
+}
+
+std::string render_fleet_json(const FleetReport& fleet) {
+  nlohmann::ordered_json j;
+  j["mlbench_fleet"] = 1;
+  j["alpha"] = fleet.alpha;
+  j["floor"] = kFleetFloor;
+  j["ranks"] = nlohmann::ordered_json::array();
+  for (std::size_t m = 0; m < fleet.members.size(); ++m) {
+    const FleetVerdict& v = fleet.verdicts[m];
+    j["ranks"].push_back({{"rank", fleet.members[m].rank},
+                          {"host", member_host(fleet.members[m])},
+                          {"flag", to_string(v.flag)},
+                          {"compared_rows", v.compared_rows},
+                          {"slow_rows", v.slow_rows},
+                          {"fast_rows", v.fast_rows},
+                          {"report", to_json(fleet.members[m].report)}});
+  }
+  j["rows"] = nlohmann::ordered_json::array();
+  for (const FleetRow& row : fleet.rows) {
+    nlohmann::ordered_json cells = nlohmann::ordered_json::array();
+    for (std::size_t m = 0; m < row.cells.size(); ++m) {
+      const FleetCell& c = row.cells[m];
+      if (!c.present) {
+        cells.push_back({{"rank", fleet.members[m].rank}, {"present", false}});
+        continue;
+      }
+      cells.push_back({{"rank", fleet.members[m].rank}, {"present", true}, {"status", c.status},
+                       {"median_s", c.median_s}, {"runs", c.runs}, {"compared", c.compared},
+                       {"ratio", c.compared ? c.ratio : 0.0}, {"p_slow", c.p_slow}, {"p_fast", c.p_fast},
+                       {"margin", c.margin}, {"flag", to_string(c.flag)}});
+    }
+    j["rows"].push_back({{"name", row.name}, {"cells", cells}});
+  }
+  return j.dump(2) + "\n";
+}
+
+FleetReport parse_fleet_report(const std::string& text, const std::string& source) {
+  const auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded()) throw InputError(source + ": not JSON");
+  if (!j.is_object() || !j.contains("mlbench_fleet")) throw InputError(source + ": not an mlbench fleet report");
+  if (j.at("mlbench_fleet") != 1) throw InputError(source + ": unknown fleet report version " + j.at("mlbench_fleet").dump());
+  std::vector<FleetMember> members;
+  try {
+    for (const auto& rank : j.at("ranks"))
+      members.push_back({rank.at("rank").get<int>(),
+                         parse_report(rank.at("report").dump(), fmt::format("{} (rank {})", source, rank.at("rank").get<int>()))});
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(source + ": malformed fleet report: " + e.what());
+  }
+  if (members.empty()) throw InputError(source + ": a fleet report without ranks");
+  return analyze_fleet(std::move(members), j.value("alpha", kFleetAlpha));
+}
+
+}  // namespace mlbench::reports
