@@ -17,7 +17,7 @@ namespace {
 
 struct ReportOptions {
   std::vector<std::string> runs;
-  std::string chart_dir, markdown, csv, json;
+  std::string chart_dir, markdown, csv, html, json;
   reports::JsonOptions json_format;
   std::optional<double> cv_threshold_pct;  // unset: each run keeps the threshold it was run with
   std::optional<double> scale_times;       // hidden: calibration of the compare gate
@@ -79,6 +79,7 @@ int execute_report(const ReportOptions& o) {
   if (!o.json.empty()) paths.json = o.json;
   if (!o.markdown.empty()) paths.markdown = o.markdown;
   if (!o.csv.empty()) paths.csv = o.csv;
+  if (!o.html.empty()) paths.html = o.html;
   if (!o.chart_dir.empty()) paths.chart_dir = o.chart_dir;
   paths.json_options = o.json_format;
   if (o.scale_times && !(*o.scale_times > 0)) throw InputError("--scale-times must be a positive factor");
@@ -139,6 +140,7 @@ void add_report_commands(CLI::App& app, int& exit_code) {
   report->add_option("--chart", report_options->chart_dir, "Write SVG charts (speedup, scaling, machine comparison) into DIR");
   report->add_option("--markdown", report_options->markdown, "Write the markdown report");
   report->add_option("--csv", report_options->csv, "Write one CSV row per result");
+  report->add_option("--html", report_options->html, "Write one self-contained HTML page: context, tables, charts and notes");
   report->add_option("--json", report_options->json, "Write the merged JSON report (runs of one machine only)");
   add_json_format_options(*report, report_options->json_format);
   add_optional_cv_threshold(*report, report_options->cv_threshold_pct);

@@ -46,7 +46,7 @@ struct RunCommandOptions {
   bool dry_run = false;
   std::uint64_t seed = 0;
   bool seed_given = false;
-  std::string json, markdown, csv, chart_dir;
+  std::string json, markdown, csv, html, chart_dir;
   reports::JsonOptions json_format;
   bool quiet = false;
   bool refresh_peaks = false;  // peaks/roofline: measure the machine's ceilings again
@@ -304,6 +304,7 @@ int execute_run(const RunCommandOptions& given, const std::vector<std::string>& 
   if (!o.json.empty()) paths.json = o.json;
   if (!o.markdown.empty()) paths.markdown = o.markdown;
   if (!o.csv.empty()) paths.csv = o.csv;
+  if (!o.html.empty()) paths.html = o.html;
   if (!o.chart_dir.empty()) paths.chart_dir = o.chart_dir;
   paths.json_options = o.json_format;
   reports::check_output_paths(paths);  // fail now, not after a long run
@@ -428,6 +429,7 @@ void add_run_options(CLI::App& sub, RunCommandOptions& o, OptionGroups groups) {
   sub.add_option("--json", o.json, "Write the JSON report (Google Benchmark format + mlbench fields)");
   sub.add_option("--markdown", o.markdown, "Write the markdown report");
   sub.add_option("--csv", o.csv, "Write one CSV row per result");
+  sub.add_option("--html", o.html, "Write one self-contained HTML page: context, tables, charts and notes");
   sub.add_option("--chart", o.chart_dir, "Write SVG charts into this directory");
   add_json_format_options(sub, o.json_format);
   sub.add_flag("--quiet,-q", o.quiet, "No progress, notes or table");

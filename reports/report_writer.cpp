@@ -10,7 +10,7 @@
 namespace mlbench::reports {
 
 void check_output_paths(const OutputPaths& paths) {
-  for (const auto* file : {&paths.json, &paths.markdown, &paths.csv})
+  for (const auto* file : {&paths.json, &paths.markdown, &paths.csv, &paths.html})
     if (*file) check_writable_file(**file);
   if (paths.chart_dir) prepare_output_directory(*paths.chart_dir);
 }
@@ -54,6 +54,7 @@ void write_reports(const std::vector<RunReport>& machines, const OutputPaths& pa
   }
   if (paths.markdown) write_file_atomically(*paths.markdown, render_markdown(machines));
   if (paths.csv) write_file_atomically(*paths.csv, render_csv(machines));
+  if (paths.html) write_file_atomically(*paths.html, render_html(machines));
   if (paths.chart_dir) {
     std::vector<Chart> charts;
     std::vector<const MachineContext*> contexts;

@@ -9,6 +9,7 @@
 #include "reports/atomic_file.h"
 #include "reports/charts.h"
 #include "reports/csv.h"
+#include "reports/html_report.h"
 #include "reports/json_report.h"
 #include "reports/markdown.h"
 
@@ -20,6 +21,7 @@ struct OutputPaths {
   std::optional<std::string> csv;
   std::optional<std::string> chart_dir;  // speedup, scaling, roofline (and comparison) SVGs go here
   JsonOptions json_options;              // time unit, aggregates only
+  std::optional<std::string> html;       // one self-contained page: context, tables, charts, notes
 };
 
 // Call before a run starts: throws InputError when an output could not be written later

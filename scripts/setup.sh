@@ -23,6 +23,8 @@ if ((with_tests)); then
   # Open MPI: the mpi backends and the mpirun tests (tests/mpi_launch_test.cpp). Optional for
   # a build: without it the mpi backends are "unavailable: built without MPI".
   packages+=(libopenmpi-dev openmpi-bin)
+  # tests/html_report_test.cpp renders the HTML report in headless Chromium (skipped without it).
+  packages+=(chromium)
 fi
 missing=()
 for p in "${packages[@]}"; do
