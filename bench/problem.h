@@ -18,7 +18,7 @@ struct Verification {
   bool passed = false;
   double max_error = 0.0;   // the measured error, in the unit `method` describes
   double tolerance = 0.0;   // the largest error that passes
-  std::string method;       // e.g. "freivalds(4 vectors)+sampled(2048 entries), error/sum|a*b|"
+  std::string method;       // e.g. "freivalds(4 vectors)+sampled(1024 entries) fp64, error / sum|a*b|"
   std::string detail;       // first failing location, NaN count, ...
 };
 

@@ -53,8 +53,12 @@ else
   [ -f "$build_dir/CMakeCache.txt" ] || test_args+=("-DMLBENCH_BUILD_TESTS=OFF")
   target_args+=(--target mlbench)
 fi
+# MLBENCH_WERROR=ON in the environment (e.g. `MLBENCH_WERROR=ON bash .ci/run`) makes every compiler
+# warning an error (cmake/Warnings.cmake).
+werror_args=()
+[ -z "${MLBENCH_WERROR:-}" ] || werror_args+=("-DMLBENCH_WERROR=$MLBENCH_WERROR")
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release "${cuda_args[@]}" "${test_args[@]}" \
-  ${MLBENCH_CMAKE_ARGS:-} >/dev/null
+  "${werror_args[@]}" ${MLBENCH_CMAKE_ARGS:-} >/dev/null
 cmake --build "$build_dir" -j"$(nproc)" "${target_args[@]}"
 if ((with_tests)) && [ ! -x "$build_dir/ci-venv/bin/check-jsonschema" ]; then
   /usr/bin/python3 -m venv "$build_dir/ci-venv"
