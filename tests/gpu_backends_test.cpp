@@ -34,13 +34,6 @@ namespace {
 
 using namespace ::mlbench::test_support;
 
-bool all_finite(const HostBuffer& b) {
-  for (std::size_t i = 0; i < b.size(); ++i)
-    if (!std::isfinite(b.get(i))) return false;
-  return true;
-}
-
-
 // Prepares `backend`, runs it once in `mode`, and checks the time and the output.
 void expect_backend_verifies(const std::string& workload, const std::string& backend, const Problem& problem,
                              TimingMode mode = TimingMode::kernel) {
