@@ -254,7 +254,7 @@ Chart speedup_chart(const ShapeGroup& group, const MachineContext& machine, doub
   const std::string note = warning_note(rows, cv_threshold, std::string(kNoisyMarker) + " ");
 
   struct Row {
-    const VariantResult* r;
+    const VariantResult* r = nullptr;
     bool bar = false, spread = false;
     double value = 1, lo = 1, hi = 1;
     std::vector<LabelPiece> label;
@@ -265,7 +265,8 @@ Chart speedup_chart(const ShapeGroup& group, const MachineContext& machine, doub
   double row_label_w = 0, left_w = 0, right_w = 0;
   bool any_e2e = false, any_spread = false;
   for (const VariantResult* r : rows) {
-    Row row{r};
+    Row row;
+    row.r = r;
     row_label_w = std::max(row_label_w, svg::text_width(backend_label(*r), kLabelSize));
     if (r->ok() && r->speedup_vs_best_cpu > 0) {
       families.insert(cs::family_of(*r));

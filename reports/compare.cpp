@@ -168,8 +168,15 @@ Comparison compare(const std::vector<LabeledReport>& runs, const CompareSettings
                        std::vector<Verdict>(runs.size(), Verdict::not_comparable)};
         it = rows.emplace(key, std::move(row)).first;
       }
-      CompareCell cell{true, r.status, r.stats.median_s, r.stats.cv, r.stats.runs, r.threads,
-                       r.cv_above_threshold, r.stats.run_times_s};
+      CompareCell cell;
+      cell.present = true;
+      cell.status = r.status;
+      cell.median_s = r.stats.median_s;
+      cell.cv = r.stats.cv;
+      cell.runs = r.stats.runs;
+      cell.threads = r.threads;
+      cell.noisy = r.cv_above_threshold;
+      cell.samples = r.stats.run_times_s;
       if (r.stats.run_cpu_times_s.size() == r.stats.run_times_s.size()) {
         cell.cpu_samples = r.stats.run_cpu_times_s;
         cell.cpu_median_s = median_of(cell.cpu_samples);

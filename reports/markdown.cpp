@@ -277,9 +277,9 @@ std::string render_console_table(const RunReport& report) {
   }
   // Multi-GPU scaling and scaling over MPI ranks, one small table per shape that has such rows.
   auto scaling_table = [&](const std::string& title, std::vector<std::vector<std::string>> rows,
-                           std::vector<std::string> header, std::size_t left_columns) {
+                           std::vector<std::string> column_names, std::size_t left_columns) {
     if (rows.empty()) return;
-    rows.insert(rows.begin(), std::move(header));
+    rows.insert(rows.begin(), std::move(column_names));
     std::vector<std::size_t> w(rows.front().size());
     for (const auto& row : rows)
       for (std::size_t c = 0; c < row.size(); ++c) w[c] = std::max(w[c], row[c].size());
