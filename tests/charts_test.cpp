@@ -123,8 +123,9 @@ TEST_F(ChartsTest, SpeedupChartHasABarAndAFactorLabelPerVerifiedResult) {
     e2e += r.timing == TimingMode::end_to_end;
     // The factor over the best CPU, and beside it the factor over serial.
     EXPECT_NE(svg.find(">" + format_factor(r.speedup_vs_best_cpu) + "</text>"), std::string::npos) << r.name();
-    if (r.backend != "serial")
+    if (r.backend != "serial") {
       EXPECT_NE(svg.find(">(" + format_factor(r.speedup_vs_serial) + " vs serial)</text>"), std::string::npos) << r.name();
+    }
     EXPECT_NE(svg.find(">" + backend_label(r) + "</text>"), std::string::npos) << r.name();
   }
   EXPECT_EQ(count(svg, "<rect class=\"bar\""), ok);

@@ -434,7 +434,7 @@ TEST_F(ReportsTest, CheckWritableFileAcceptsAWritableDirectoryOnly) {
 TEST_F(ReportsTest, WriteReportsWritesEveryRequestedOutput) {
   SCOPED_TRACE("seed=" + std::to_string(seed_));
   RunReport report = make(sweep_with_failures());
-  OutputPaths paths{path("r.json"), path("r.md"), path("r.csv"), path("charts")};
+  OutputPaths paths{path("r.json"), path("r.md"), path("r.csv"), path("charts"), {}, {}};
   check_output_paths(paths);
   write_reports(report, paths);
   EXPECT_EQ(read_report(path("r.json")).results.size(), report.results.size());
@@ -459,7 +459,7 @@ TEST_F(ReportsTest, MergeJoinsRunsOfOneMachineAndKeepsMachinesApart) {
   EXPECT_EQ(merged[1].machine.hostname, "other-host");
   // The same rows again replace, not duplicate.
   EXPECT_EQ(merge_by_machine({a, a}).front().results.size(), a.results.size());
-  expect_input_error([&] { write_reports(merged, OutputPaths{path("both.json"), {}, {}, {}}); }, {"2 machines"});
+  expect_input_error([&] { write_reports(merged, OutputPaths{path("both.json"), {}, {}, {}, {}, {}}); }, {"2 machines"});
 }
 
 }  // namespace
