@@ -65,6 +65,7 @@ if [ "$mode" = check ]; then
     [ -x "$t" ] || continue
     timeout 240 "$t" >"$R/$(basename "$t").log" 2>&1
     say "$(basename "$t") exit $? at $(elapsed) s: $(grep -E '^\[  (PASSED|FAILED)  \]|tests? ran|SKIPPED \]' "$R/$(basename "$t").log" | tr '\n' ' ')"
+    pack
   done
   pack
   wait
