@@ -6,6 +6,7 @@
 
 #include "bench/backend.h"
 #include "bench/machine_context.h"
+#include "bench/runner.h"
 
 namespace mlbench {
 
@@ -30,7 +31,10 @@ PeakFigures measure_peaks(const Registry& registry, const MachineContext& machin
   peaks.cpu_absent_reason = "no CPU peak provider in this build";
   peaks.gpu_absent_reason = machine.gpu_absent_reason.empty() ? "no GPU peak provider in this build"
                                                               : machine.gpu_absent_reason;
-  for (const auto& provide : registry.peak_providers) provide(peaks);
+  for (const auto& provide : registry.peak_providers) {
+    provide(peaks);
+    if (Runner::stop_requested()) throw Interrupted("interrupted while measuring the machine's peaks");
+  }
   if (peaks.cpu) peaks.cpu_absent_reason.clear();
   if (peaks.gpu) peaks.gpu_absent_reason.clear();
   peaks.measured_at = utc_now();

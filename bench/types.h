@@ -54,6 +54,13 @@ class InputError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A signal asked the process to stop (Runner::request_stop) during work that cannot keep a
+// partial result (measuring the machine's peaks): thrown by that work, caught by the CLI.
+class Interrupted : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 // The current time as ISO 8601 UTC, e.g. "2026-11-24T19:42:07Z" (report and cache stamps).
 std::string utc_now();
 

@@ -9,7 +9,7 @@
 namespace mlbench::cli {
 
 // Exit codes: 0 ok, 1 a variant failed (verification, error, timeout) or a compare gate
-// tripped, 2 bad input, 130/143 interrupted by SIGINT/SIGTERM.
+// tripped, 2 bad input; 3, 128+N and 141: cli/process_io.h.
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitBadInput = 2;
 

@@ -5,6 +5,7 @@
 #include "bench/machine_context.h"
 #include "bench/types.h"
 #include "cli/commands.h"
+#include "cli/process_io.h"
 #include "cli/report_commands.h"
 #include "cli/thread_pinning.h"
 #include "mpi/mpi_launch.h"
@@ -22,6 +23,8 @@ int run_command(int argc, char** argv);
 
 int main(int argc, char** argv) {
   using namespace mlbench;
+  // Before anything can print or open a file (cli/process_io.h).
+  cli::harden_standard_streams();
   // First of all: pinning OpenMP threads may mean re-executing this program (cli/thread_pinning.h).
   cli::apply_thread_pinning(argc, argv);
   // Under mpirun/srun: MPI starts here; ranks > 0 follow rank 0 instead of running the command
@@ -42,6 +45,11 @@ int run_command(int argc, char** argv) {
   CLI::App app{"mlbench: verified CPU vs GPU speedups on GEMM, convolution and reductions"};
   app.set_version_flag("--version", std::string("mlbench ") + MLBENCH_CLI_VERSION + " (commit " + mlbench_git_commit() + ")");
   app.require_subcommand(1);
+  app.footer(
+      "Exit codes: 0 ok; 1 a variant failed (verification, error, timeout) or a compare gate tripped; "
+      "2 bad input (nothing measured or written); 3 results measured but an output could not be written "
+      "(the others were; the error names it); 128+N stopped by signal N (129 SIGHUP, 130 SIGINT, 143 SIGTERM; "
+      "finished results are written); 141 standard output was a closed pipe.");
   app.fallthrough(false);
   int exit_code = 0;
   cli::add_run_commands(app, exit_code);
@@ -51,7 +59,7 @@ int run_command(int argc, char** argv) {
 
   if (const std::string problem = cli::reject_arguments(std::vector<std::string>(argv, argv + argc), app);
       !problem.empty()) {
-    fmt::print(stderr, "mlbench: error: {}\n", problem);
+    cli::print_err("mlbench: error: {}\n", problem);
     return cli::kExitBadInput;
   }
   try {
@@ -64,18 +72,18 @@ int run_command(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     // One line naming the problem, exit code 2 (CLI11's own codes differ per error).
-    fmt::print(stderr, "mlbench: error: {}\n", e.what());
+    cli::print_err("mlbench: error: {}\n", e.what());
     return cli::kExitBadInput;
   } catch (const InputError& e) {
-    fmt::print(stderr, "mlbench: error: {}\n", e.what());
+    cli::print_err("mlbench: error: {}\n", e.what());
     return cli::kExitBadInput;
   } catch (const std::bad_alloc&) {
-    fmt::print(stderr, "mlbench: error: out of host memory\n");
+    cli::print_err("mlbench: error: out of host memory\n");
     return cli::kExitBadInput;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "mlbench: internal error: {}\n", e.what());
+    cli::print_err("mlbench: internal error: {}\n", e.what());
     return cli::kExitFailure;
   }
-  return exit_code;
+  return cli::exit_code_after_output(exit_code);
 }
 }  // namespace

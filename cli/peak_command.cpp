@@ -8,6 +8,7 @@
 #include "bench/peaks.h"
 #include "cli/commands.h"
 #include "cli/common_options.h"
+#include "cli/process_io.h"
 #include "reports/peaks_cache.h"
 
 namespace mlbench::cli {
@@ -18,15 +19,15 @@ PeakFigures obtain_peaks(const Registry& registry, const MachineContext& machine
   const reports::PeaksLookup lookup = reports::load_or_measure_peaks(
       reports::default_peaks_cache_dir(), peaks_machine_key(machine), refresh, [&] {
         if (!quiet) {
-          fmt::print(stderr, "mlbench: measuring this machine's peaks (once; cached in {})...\n",
+          print_err("mlbench: measuring this machine's peaks (once; cached in {})...\n",
                      reports::default_peaks_cache_dir());
           announced = true;
         }
         return measure_peaks(registry, machine);
       });
-  if (!quiet && !lookup.note.empty()) fmt::print(stderr, "mlbench: {}\n", lookup.note);
+  if (!quiet && !lookup.note.empty()) print_err("mlbench: warning: {}\n", lookup.note);
   if (announced)
-    fmt::print(stderr, "mlbench: peaks measured in {:.1f} s\n",
+    print_err("mlbench: peaks measured in {:.1f} s\n",
                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   return lookup.peaks;
 }
@@ -54,10 +55,10 @@ void add_peak_command(CLI::App& app, int& exit_code) {
     const MachineContext machine = collect_machine_context(0, registry);
     const PeakFigures peaks = obtain_peaks(registry, machine, o.refresh, o.quiet);
     if (o.json) {
-      fmt::print("{}\n", reports::peaks_to_json(peaks).dump(2));
+      print_out("{}\n", reports::peaks_to_json(peaks).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
     } else {
-      fmt::print("{}", reports::render_peaks_text(peaks));
-      fmt::print("{:<32} {}/peaks.json\n", "cache:", reports::default_peaks_cache_dir());
+      print_out("{}", reports::render_peaks_text(peaks));
+      print_out("{:<32} {}/peaks.json\n", "cache:", reports::default_peaks_cache_dir());
     }
     exit_code = 0;
   });

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <memory>
 #include <optional>
 #include <string>
@@ -9,6 +10,7 @@
 
 #include "bench/types.h"
 #include "cli/common_options.h"
+#include "cli/process_io.h"
 #include "reports/compare.h"
 #include "reports/report_writer.h"
 
@@ -69,9 +71,16 @@ int guarded(Body&& body) {
   try {
     return body();
   } catch (const InputError& e) {
-    fmt::print(stderr, "mlbench: error: {}\n", e.what());
+    print_err("mlbench: error: {}\n", e.what());
     return 2;
   }
+}
+
+// Prints the write failures; kExitWriteFailed when there were any, else `code`.
+int after_writing(const reports::WriteOutcome& written, int code) {
+  if (written.broken_pipe) stream_state().stdout_broken_pipe = true;
+  for (const std::string& failure : written.failures) print_err("mlbench: error: {}\n", failure);
+  return written.failures.empty() ? code : kExitWriteFailed;
 }
 
 int execute_report(const ReportOptions& o) {
@@ -82,31 +91,42 @@ int execute_report(const ReportOptions& o) {
   if (!o.html.empty()) paths.html = o.html;
   if (!o.chart_dir.empty()) paths.chart_dir = o.chart_dir;
   paths.json_options = o.json_format;
-  if (o.scale_times && !(*o.scale_times > 0)) throw InputError("--scale-times must be a positive factor");
+  if (o.scale_times && !(*o.scale_times > 0 && std::isfinite(*o.scale_times)))
+    throw InputError("--scale-times must be a finite positive factor");
+  // An output that is one of the inputs would destroy it: refused with the other checks.
+  reports::check_output_paths(paths, o.runs);
   std::vector<RunReport> runs;
   for (const std::string& path : o.runs) {
     runs.push_back(reports::read_report(path));
     apply_cv_threshold(runs.back(), o.cv_threshold_pct);
     if (o.scale_times) scale_times(runs.back(), *o.scale_times);
   }
-  reports::check_output_paths(paths);
   const std::vector<RunReport> machines = reports::merge_by_machine(runs);
-  reports::write_reports(machines, paths);
+  const reports::WriteOutcome written = reports::write_reports(machines, paths);
+  const bool table_to_stderr = reports::writes_to_stdout(paths);
   for (std::size_t i = 0; i < machines.size(); ++i) {
-    if (machines.size() > 1) fmt::print("{}== {} ==\n", i ? "\n" : "", machines[i].machine.hostname);
-    fmt::print("{}", reports::render_console_table(machines[i]));
+    std::string text;
+    if (machines.size() > 1) text += fmt::format("{}== {} ==\n", i ? "\n" : "", machines[i].machine.hostname);
+    text += reports::render_console_table(machines[i]);
+    if (table_to_stderr)
+      print_err("{}", text);
+    else
+      print_out("{}", text);
   }
-  return 0;
+  return after_writing(written, 0);
 }
 
 int execute_compare(const CompareOptions& o) {
   if (o.runs.size() < 2) throw InputError("compare needs BASE.json and NEW.json (and optionally more runs)");
-  if (o.fail_above_pct && !(*o.fail_above_pct >= 0)) throw InputError("--fail-above must be a percentage >= 0");
+  if (o.fail_above_pct && !(*o.fail_above_pct >= 0 && std::isfinite(*o.fail_above_pct)))
+    throw InputError("--fail-above must be a finite percentage >= 0");
   if (o.hardware_comparison && (o.fail_above_pct || o.strict))
     throw InputError("--hardware-comparison never gates: drop --fail-above and --strict");
   if (o.strict && !o.fail_above_pct) throw InputError("--strict needs --fail-above");
-  if (!o.csv.empty()) reports::check_writable_file(o.csv);
-  if (!o.markdown.empty()) reports::check_writable_file(o.markdown);
+  reports::OutputPaths paths;
+  if (!o.markdown.empty()) paths.markdown = o.markdown;
+  if (!o.csv.empty()) paths.csv = o.csv;
+  reports::check_output_paths(paths, o.runs);  // `compare base.json new.json --csv base.json` is refused
   std::vector<reports::LabeledReport> runs;
   for (const std::string& path : o.runs) {
     runs.push_back({path, reports::read_report(path)});
@@ -120,15 +140,40 @@ int execute_compare(const CompareOptions& o) {
     if (!refusal.empty()) throw InputError(refusal);
   }
   const std::string markdown = reports::render_compare_markdown(comparison, o.fail_above_pct, o.strict);
-  if (!o.markdown.empty()) reports::write_file_atomically(o.markdown, markdown);
-  if (!o.csv.empty()) reports::write_file_atomically(o.csv, reports::render_compare_csv(comparison));
-  fmt::print("{}", markdown);
-  if (!o.fail_above_pct) return 0;
-  const std::vector<std::string> failures = reports::gate_failures(comparison, *o.fail_above_pct, o.strict);
-  for (const std::string& f : failures) fmt::print(stderr, "mlbench: gate: {}\n", f);
-  const std::string note = reports::gate_oversubscription_note(comparison);
-  if (!failures.empty() && !note.empty()) fmt::print(stderr, "mlbench: note: {}\n", note);
-  return failures.empty() ? 0 : 1;
+  reports::WriteOutcome written;
+  const std::pair<const std::optional<std::string>*, std::string> outputs[] = {
+      {&paths.markdown, markdown}, {&paths.csv, paths.csv ? reports::render_compare_csv(comparison) : std::string()}};
+  bool markdown_on_stdout = false;
+  for (const auto& [path, content] : outputs) {
+    if (!*path) continue;
+    try {
+      const reports::OutputTarget target = reports::resolve_output(**path);
+      markdown_on_stdout = markdown_on_stdout || (path == &paths.markdown && target.is_stdout());
+      reports::write_output(target, content);
+    } catch (const reports::BrokenPipeError&) {
+      written.broken_pipe = true;
+    } catch (const std::exception& e) {
+      written.failures.push_back(e.what());
+    }
+  }
+  // The comparison on the console: stdout, or stderr when a report went to stdout (once only
+  // when that report is the markdown itself).
+  if (!markdown_on_stdout) {
+    if (reports::writes_to_stdout(paths))
+      print_err("{}", markdown);
+    else
+      print_out("{}", markdown);
+  }
+  int code = 0;
+  if (o.fail_above_pct) {
+    const std::vector<std::string> failures = reports::gate_failures(comparison, *o.fail_above_pct, o.strict);
+    for (const std::string& f : failures) print_err("mlbench: gate: {}\n", f);
+    const std::string note = reports::gate_oversubscription_note(comparison);
+    if (!failures.empty() && !note.empty()) print_err("mlbench: note: {}\n", note);
+    code = failures.empty() ? 0 : 1;
+  }
+  // A tripped gate is the answer compare exists for: it stands over a write failure.
+  return code == 1 ? (after_writing(written, 1), 1) : after_writing(written, code);
 }
 
 }  // namespace

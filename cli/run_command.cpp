@@ -19,6 +19,7 @@
 #include "bench/runner.h"
 #include "cli/commands.h"
 #include "cli/common_options.h"
+#include "cli/process_io.h"
 #include "mpi/mpi_launch.h"
 #include "reports/atomic_file.h"
 #include "reports/fleet.h"
@@ -113,17 +114,17 @@ class ProgressPrinter : public RunObserver {
   explicit ProgressPrinter(bool quiet) : quiet_(quiet), tty_(!quiet && isatty(STDERR_FILENO) == 1) {}
   void variant_started(const std::string& label, int index, int total) override {
     if (!tty_) return;
-    fmt::print(stderr, "\r\033[K[{}/{}] {}  ({:.1f} s elapsed)", index, total, label, elapsed());
+    print_err("\r\033[K[{}/{}] {}  ({:.1f} s elapsed)", index, total, label, elapsed());
     std::fflush(stderr);
   }
   void variant_finished(const VariantResult& r) override {
-    if (tty_) fmt::print(stderr, "\r\033[K");
+    if (tty_) print_err("\r\033[K");
     if (!r.ok() && !quiet_)
-      fmt::print(stderr, "mlbench: {} {}: {}\n", r.name(), to_string(r.status),
+      print_err("mlbench: {} {}: {}\n", r.name(), to_string(r.status),
                  r.error_message.empty() ? r.verification.detail : r.error_message);
   }
   void message(const std::string& text) override {
-    if (!quiet_) fmt::print(stderr, "{}{}\n", tty_ ? "\r\033[K" : "", text);
+    if (!quiet_) print_err("{}{}\n", tty_ ? "\r\033[K" : "", text);
   }
 
  private:
@@ -271,12 +272,41 @@ int fleet_work_factor() {
   return rank == mpi::rank() ? 2 : 1;
 }
 
+// Writes the reports, then the console table (to stderr when a report goes to stdout), then
+// the write errors; returns the exit code of a run that measured something.
+int finish_run(const RunCommandOptions& o, const RunReport& report, const reports::OutputPaths& paths) {
+  const reports::WriteOutcome written = reports::write_reports(report, paths);
+  if (written.broken_pipe) stream_state().stdout_broken_pipe = true;
+  if (!o.quiet) {
+    const std::string table = reports::render_console_table(report);
+    if (reports::writes_to_stdout(paths))
+      print_err("{}", table);
+    else
+      print_out("{}", table);
+  }
+  for (const std::string& failure : written.failures) print_err("mlbench: error: {}\n", failure);
+  // A signal that arrived at any point, even while the reports were written, is reported.
+  if (report.run.interrupted || g_signal != 0) {
+    const auto finished = std::count_if(report.results.begin(), report.results.end(), [](const auto& r) { return r.ok(); });
+    print_err("mlbench: interrupted; {} finished result(s) kept\n", finished);
+    return interrupted_exit_code();
+  }
+  if (!written.failures.empty()) {
+    print_err("mlbench: {} output(s) not written; the results above were measured (exit {})\n",
+              written.failures.size(), kExitWriteFailed);
+    return kExitWriteFailed;
+  }
+  const bool all_ok = std::all_of(report.results.begin(), report.results.end(), [](const auto& r) { return r.ok(); });
+  return all_ok ? 0 : kExitFailure;
+}
+
 // `fleet`: every rank of an MPI launch runs this itself (mpi::fleet_mode); rank 0 gathers the
 // ranks' reports into the fleet report (reports/fleet.h) and writes it; the others print nothing.
 int execute_run(const RunCommandOptions& given, const std::vector<std::string>& workloads, bool fleet = false) {
   RunCommandOptions o = given;
   const bool lead = !fleet || mpi::rank() == 0;
   if (!lead) o.quiet = true;
+  // Every check first, so that bad input measures, writes and creates nothing.
   // `all` (several workloads) runs those that take the precision and says which it left out and
   // why; one workload named on its own still refuses a precision it does not take (exit 2).
   std::vector<std::string> runnable;
@@ -297,9 +327,6 @@ int execute_run(const RunCommandOptions& given, const std::vector<std::string>& 
     if (!o.csv.empty() || !o.chart_dir.empty())
       throw InputError("fleet writes --json and --markdown (the fleet report); --csv and --chart are not built for it");
   }
-  if (!o.quiet)
-    for (const auto& [why, names] : left_out_by_reason)
-      fmt::print(stderr, "mlbench: {} left out: {} {}\n", fmt::join(names, ", "), names.size() > 1 ? "each" : "it", why);
   reports::OutputPaths paths;
   if (!o.json.empty()) paths.json = o.json;
   if (!o.markdown.empty()) paths.markdown = o.markdown;
@@ -307,18 +334,21 @@ int execute_run(const RunCommandOptions& given, const std::vector<std::string>& 
   if (!o.html.empty()) paths.html = o.html;
   if (!o.chart_dir.empty()) paths.chart_dir = o.chart_dir;
   paths.json_options = o.json_format;
-  reports::check_output_paths(paths);  // fail now, not after a long run
 
   const Registry registry = make_registry();
   Runner runner(registry, options);
   const RunPlan plan = runner.plan();
+  reports::check_output_paths(paths);  // fail now, not after a long run
+  if (!o.quiet)
+    for (const auto& [why, names] : left_out_by_reason)
+      print_err("mlbench: {} left out: {} {}\n", fmt::join(names, ", "), names.size() > 1 ? "each" : "it", why);
 
   if (o.dry_run || std::getenv("MLBENCH_PLAN_ONLY") != nullptr) {
     // Everything is checked; nothing is allocated or run.
     if (!o.quiet)
       for (const auto& v : plan.variants)
-        fmt::print("{} size {} {}{}\n", v.workload, v.size, v.backend->name,
-                   v.devices.empty() ? "" : fmt::format(" gpus {}", fmt::join(v.devices, ",")));
+        print_out("{} size {} {}{}\n", v.workload, v.size, v.backend->name,
+                  v.devices.empty() ? "" : fmt::format(" gpus {}", fmt::join(v.devices, ",")));
     return 0;
   }
 
@@ -334,7 +364,8 @@ int execute_run(const RunCommandOptions& given, const std::vector<std::string>& 
 
   RunReport report;
   report.run.mlbench_version = MLBENCH_CLI_VERSION;
-  report.run.command_line = command_line();
+  // Bytes that are not UTF-8 (a file name, a --backends value) are kept as \xHH: JSON needs UTF-8.
+  report.run.command_line = reports::escape_invalid_utf8(command_line());
   report.run.started_at = utc_now();
   report.run.seed = options.seed;
   report.run.time_budget_s = options.time_budget_s;
@@ -347,8 +378,14 @@ int execute_run(const RunCommandOptions& given, const std::vector<std::string>& 
 
   install_stop_handlers();
   // Peaks/roofline: the machine's ceilings (cached; measured before any timing when not) and
-  // the roofline placement of every result.
-  if (!o.no_peaks) report.machine.peaks = obtain_peaks(registry, report.machine, o.refresh_peaks, o.quiet);
+  // the roofline placement of every result. A signal while they are measured ends the run
+  // before anything is written: no result exists yet, and existing files stay as they were.
+  try {
+    if (!o.no_peaks) report.machine.peaks = obtain_peaks(registry, report.machine, o.refresh_peaks, o.quiet);
+  } catch (const Interrupted& e) {
+    print_err("mlbench: {}; nothing measured, nothing written\n", e.what());
+    return interrupted_exit_code();
+  }
   report.results = runner.run(plan, &progress);
   apply_roofline(report.results, report.machine.peaks ? &*report.machine.peaks : nullptr);
   report.run.finished_at = utc_now();
@@ -371,24 +408,19 @@ int execute_run(const RunCommandOptions& given, const std::vector<std::string>& 
     const std::string markdown = reports::render_fleet_markdown(fleet_report);
     if (!o.json.empty()) reports::write_file_atomically(o.json, reports::render_fleet_json(fleet_report));
     if (!o.markdown.empty()) reports::write_file_atomically(o.markdown, markdown);
-    if (!o.quiet) fmt::print("{}", markdown);
+    if (!o.quiet) print_out("{}", markdown);
     bool every_row_ok = true;
     for (const auto& row : fleet_report.rows)
       for (const auto& cell : row.cells) every_row_ok = every_row_ok && cell.present && cell.ok;
     if (report.run.interrupted || g_signal != 0) return interrupted_exit_code();
     return every_row_ok && !reports::fleet_has_outliers(fleet_report) ? 0 : kExitFailure;
   }
-  reports::write_reports(report, paths);
-  if (!o.quiet) fmt::print("{}", reports::render_console_table(report));
-
-  // A signal that arrived at any point, even while the reports were written, is reported.
-  if (report.run.interrupted || g_signal != 0) {
-    const auto finished = std::count_if(report.results.begin(), report.results.end(), [](const auto& r) { return r.ok(); });
-    fmt::print(stderr, "mlbench: interrupted; {} finished result(s) kept\n", finished);
-    return interrupted_exit_code();
+  if (report.results.empty()) {
+    // Stopped before the first variant produced a row: an empty report would replace a real one.
+    print_err("mlbench: interrupted before any result; nothing written\n");
+    return g_signal != 0 ? interrupted_exit_code() : kExitFailure;
   }
-  const bool all_ok = std::all_of(report.results.begin(), report.results.end(), [](const auto& r) { return r.ok(); });
-  return all_ok ? 0 : kExitFailure;
+  return finish_run(o, report, paths);
 }
 
 void add_run_options(CLI::App& sub, RunCommandOptions& o, OptionGroups groups) {
@@ -500,7 +532,7 @@ int execute_list(bool json) {
   const Registry registry = make_registry();
   nlohmann::json rows = nlohmann::json::array();
   // The status is the fourth word of a line (scripts read it); the precisions follow it.
-  if (!json) fmt::print("{:<12} {:<12} {:<12} {}\n", "workload", "backend", "kind", "status (precisions)");
+  if (!json) print_out("{:<12} {:<12} {:<12} {}\n", "workload", "backend", "kind", "status (precisions)");
   for (const auto& w : workloads())
     for (const BackendInfo* b : registry.backends_for(w.name)) {
       const Availability a = b->availability ? b->availability() : Availability::yes();
@@ -512,10 +544,10 @@ int execute_list(bool json) {
                         {"precisions", precisions}});
         continue;
       }
-      fmt::print("{:<12} {:<12} {:<12} {}\n", w.name, b->name, to_string(b->kind),
+      print_out("{:<12} {:<12} {:<12} {}\n", w.name, b->name, to_string(b->kind),
                  a.available ? fmt::format("available ({})", fmt::join(precisions, ",")) : "unavailable: " + a.reason);
     }
-  if (json) fmt::print("{}\n", rows.dump(2));
+  if (json) print_out("{}\n", rows.dump(2));
   return 0;
 }
 
@@ -576,7 +608,7 @@ void add_run_commands(CLI::App& app, int& exit_code) {
   info->callback([info_options, &exit_code] {
     const Registry registry = make_registry();
     const MachineContext ctx = collect_machine_context(0, registry);
-    fmt::print("{}", info_options->json ? reports::render_machine_context_json(ctx) : reports::render_machine_context(ctx));
+    print_out("{}", info_options->json ? reports::render_machine_context_json(ctx) : reports::render_machine_context(ctx));
     exit_code = 0;
   });
 }

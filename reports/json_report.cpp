@@ -1,4 +1,5 @@
 #include "reports/json_report.h"
+#include "reports/json_limits.h"
 
 #include <set>
 #include <algorithm>
@@ -471,7 +472,9 @@ nlohmann::ordered_json to_json(const RunReport& report, const JsonOptions& optio
 nlohmann::ordered_json machine_context_to_json(const MachineContext& machine) { return machine_to_json(machine); }
 
 std::string render_json(const RunReport& report, const JsonOptions& options) {
-  return to_json(report, options).dump(2) + "\n";
+  // Strings that are not UTF-8 (a host name, an error text from a library) are written with
+  // U+FFFD in their place instead of failing the whole report.
+  return to_json(report, options).dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
 static RunReport parse_report_checked(const std::string& text, const std::string& source);
@@ -487,11 +490,12 @@ RunReport parse_report(const std::string& text, const std::string& source) {
 }
 
 static RunReport parse_report_checked(const std::string& text, const std::string& source) {
+  if (text.size() > kMaxReportBytes) bad(source, fmt::format("larger than {} MiB, not read", kMaxReportBytes >> 20));
   Json j;
   try {
-    j = Json::parse(text);
-  } catch (const Json::parse_error& e) {
-    bad(source, "not JSON (parse error at byte " + std::to_string(e.byte) + ")");
+    j = parse_json_limited(text);
+  } catch (const InputError& e) {
+    bad(source, e.what());
   }
   if (!j.is_object() || !j.contains("mlbench") || !j["mlbench"].is_object() ||
       !j["mlbench"].contains("schema_version")) {
@@ -585,10 +589,19 @@ static RunReport parse_report_checked(const std::string& text, const std::string
       break;
     }
   if (!flags_written) flag_noisy_results(report.results, report.run.cv_threshold);
-  // Every time reported belongs to measured runs: an ok result needs its repetitions.
-  for (const VariantResult& r : report.results)
+  // Every time reported belongs to measured runs: an ok result needs its repetitions, and a
+  // time is a finite, positive number of seconds (a zero or negative one would pass any gate).
+  for (const VariantResult& r : report.results) {
     if (r.ok() && r.stats.run_times_s.empty())
       bad(source, r.name() + ": marked ok but has no measured repetition");
+    for (double t : r.stats.run_times_s)
+      if (!(std::isfinite(t) && t > 0)) bad(source, r.name() + ": a repetition time is not a positive number of seconds");
+    if (r.ok())
+      for (double t : {r.stats.median_s, r.stats.mean_s})
+        if (!(std::isfinite(t) && t > 0)) bad(source, r.name() + ": median/mean time is not a positive number of seconds");
+    if (!(std::isfinite(r.stats.cv) && r.stats.cv >= 0 && std::isfinite(r.stats.stddev_s) && r.stats.stddev_s >= 0))
+      bad(source, r.name() + ": stddev/cv is not a finite number >= 0");
+  }
   // A run's rows are unique by name (the runner pools repeated rows): two rows of one name
   // would be written as one row's fields twice, which no reader could take back.
   std::set<std::string> names;
@@ -600,12 +613,7 @@ static RunReport parse_report_checked(const std::string& text, const std::string
 RunReport read_report(const std::string& path) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) bad(path, "cannot read: is a directory");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) bad(path, std::string("cannot read: ") + std::strerror(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) bad(path, std::string("cannot read: ") + std::strerror(errno));
-  return parse_report(text.str(), path);
+  return parse_report(read_file_limited(path, kMaxReportBytes), path);
 }
 
 }  // namespace mlbench::reports

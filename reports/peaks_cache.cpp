@@ -1,7 +1,9 @@
 #include "reports/peaks_cache.h"
 
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -12,6 +14,7 @@
 
 #include "bench/types.h"
 #include "reports/atomic_file.h"
+#include "reports/json_limits.h"
 #include "reports/json_number.h"
 #include "reports/text_format.h"
 
@@ -227,38 +230,98 @@ std::string render_peaks_text(const PeakFigures& p) {
 std::string default_peaks_cache_dir() {
   const char* xdg = std::getenv("XDG_CACHE_HOME");
   if (xdg != nullptr && xdg[0] == '/') return std::string(xdg) + "/mlbench";
+  // HOME unset or relative: the account's home directory, never the working directory (a
+  // cache under ./.cache would follow the user from directory to directory).
   const char* home = std::getenv("HOME");
-  return std::string(home != nullptr && home[0] != '\0' ? home : ".") + "/.cache/mlbench";
+  if (home != nullptr && home[0] == '/') return std::string(home) + "/.cache/mlbench";
+  if (const passwd* account = ::getpwuid(::geteuid()); account != nullptr && account->pw_dir != nullptr &&
+                                                         account->pw_dir[0] == '/')
+    return std::string(account->pw_dir) + "/.cache/mlbench";
+  return "";
 }
+
+namespace {
+
+// Figures a cache may hold: finite, not negative (0 is "unknown"), counts in range. A cache
+// that holds anything else was not written by mlbench.
+void check_plausible(const PeakFigures& p) {
+  auto figure = [](double v, const char* what) {
+    if (!std::isfinite(v) || v < 0) throw InputError(std::string("peaks: ") + what + " is not a finite figure >= 0");
+  };
+  if (p.cpu) {
+    const CpuPeaks& c = *p.cpu;
+    if (c.threads < 1 || c.threads > 1 << 20) throw InputError("peaks: cpu threads out of range");
+    for (double v : {c.bandwidth_gbps_all, c.bandwidth_gbps_one, c.read_gbps_all, c.read_gbps_one, c.fp32_gflops_all,
+                     c.fp32_gflops_one, c.fp64_gflops_all, c.fp64_gflops_one})
+      figure(v, "a cpu figure");
+  }
+  if (p.gpu) {
+    const GpuPeaks& g = *p.gpu;
+    for (double v : {g.copy_gbps, g.read_gbps, g.fp32_gflops, g.fp64_gflops, g.tf32_gflops, g.bf16_gflops})
+      figure(v, "a gpu figure");
+  }
+}
+
+Json empty_cache() { return {{"schema_version", kPeaksSchemaVersion}, {"machines", Json::object()}}; }
+
+}  // namespace
 
 PeaksLookup load_or_measure_peaks(const std::string& cache_dir, const std::string& machine_key, bool refresh,
                                   const std::function<PeakFigures()>& measure) {
   PeaksLookup lookup;
+  if (cache_dir.empty()) {
+    lookup.peaks = measure();
+    lookup.peaks.machine_key = machine_key;
+    lookup.measured = true;
+    lookup.note = "peaks not cached: no home directory (HOME unset, no account entry) and no XDG_CACHE_HOME";
+    return lookup;
+  }
   lookup.cache_file = cache_dir + "/peaks.json";
   std::error_code ec;
   std::filesystem::create_directories(cache_dir, ec);
   FileLock lock(cache_dir + "/peaks.lock");
 
-  // Every machine's entry is kept; a file that is not a valid cache is replaced as a whole.
-  Json cache = {{"schema_version", kPeaksSchemaVersion}, {"machines", Json::object()}};
-  std::ifstream in(lookup.cache_file);
-  if (in) {
-    std::stringstream text;
-    text << in.rdbuf();
+  // Every machine's valid entry is kept; a file that is not a valid cache is replaced as a whole.
+  Json cache = empty_cache();
+  struct stat st {};
+  const bool present = ::lstat(lookup.cache_file.c_str(), &st) == 0;
+  auto ignore = [&](const std::string& why) {
+    lookup.note = "ignored the unreadable peaks cache " + lookup.cache_file + " (" + why + "); it is replaced";
+    cache = empty_cache();
+  };
+  if (present && !S_ISREG(st.st_mode)) {
+    // A link, FIFO or device where the cache belongs: never read (a FIFO would block), never
+    // followed when written; removed so that the new cache replaces it and nothing else.
+    ignore("not a regular file");
+    ::unlink(lookup.cache_file.c_str());
+  } else if (present) {
     try {
-      Json read = Json::parse(text.str());
-      if (!read.is_object() || read.value("schema_version", 0) != kPeaksSchemaVersion ||
-          !read.contains("machines") || !read["machines"].is_object())
+      Json read = parse_json_limited(read_file_limited(lookup.cache_file, kMaxPeaksCacheBytes), 16);
+      if (!read.is_object() || !read.contains("schema_version") || !read["schema_version"].is_number_integer() ||
+          read["schema_version"].get<std::int64_t>() != kPeaksSchemaVersion || !read.contains("machines") ||
+          !read["machines"].is_object())
         throw InputError("not an mlbench peaks cache of schema version " + std::to_string(kPeaksSchemaVersion));
-      cache = std::move(read);
+      // Entries that do not read back as plausible figures are dropped (and said so).
+      Json machines = Json::object();
+      std::string dropped;
+      for (auto it = read["machines"].begin(); it != read["machines"].end(); ++it) {
+        try {
+          check_plausible(peaks_from_json(it.value()));
+          machines[it.key()] = it.value();
+        } catch (const std::exception& e) {
+          if (it.key() == machine_key) throw;
+          dropped = e.what();
+        }
+      }
+      if (!dropped.empty()) lookup.note = "dropped unreadable entries of the peaks cache " + lookup.cache_file + " (" + dropped + ")";
+      cache = {{"schema_version", kPeaksSchemaVersion}, {"machines", std::move(machines)}};
       if (!refresh && cache["machines"].contains(machine_key)) {
         lookup.peaks = peaks_from_json(cache["machines"][machine_key]);
         // Figures cached before the CPU read bandwidth existed are measured again.
         if (!lookup.peaks.cpu || lookup.peaks.cpu->read_gbps_all > 0) return lookup;
       }
     } catch (const std::exception& e) {
-      lookup.note = "ignored the unreadable peaks cache " + lookup.cache_file + " (" + e.what() + ")";
-      cache = {{"schema_version", kPeaksSchemaVersion}, {"machines", Json::object()}};
+      ignore(escape_invalid_utf8(e.what()));
     }
   }
   lookup.peaks = measure();
@@ -266,7 +329,7 @@ PeaksLookup load_or_measure_peaks(const std::string& cache_dir, const std::strin
   lookup.measured = true;
   cache["machines"][machine_key] = peaks_to_json(lookup.peaks);
   try {
-    write_file_atomically(lookup.cache_file, cache.dump(2) + "\n");
+    write_file_atomically(lookup.cache_file, cache.dump(2, ' ', false, Json::error_handler_t::replace) + "\n");
   } catch (const std::exception& e) {
     lookup.note += (lookup.note.empty() ? "" : "; ") + std::string("peaks not cached: ") + e.what();
   }

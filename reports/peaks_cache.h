@@ -28,7 +28,9 @@ std::string render_peaks_text(const PeakFigures& peaks);
 // One line per unit for report headers: "CPU, 16 threads: 2.1k GFLOP/s fp32, ..., 90 GB/s".
 std::vector<std::string> peaks_summary_lines(const PeakFigures& peaks);
 
-// $XDG_CACHE_HOME/mlbench when set and absolute, else $HOME/.cache/mlbench.
+// $XDG_CACHE_HOME/mlbench when set and absolute, else $HOME/.cache/mlbench (HOME absolute),
+// else the account's home directory (getpwuid)/.cache/mlbench; "" when there is none (the peaks
+// are then measured and not cached: never a cache in the working directory).
 std::string default_peaks_cache_dir();
 
 struct PeaksLookup {
@@ -40,7 +42,10 @@ struct PeaksLookup {
 
 // Peaks of `machine_key`: read from the cache, or measured with `measure` and stored when the
 // cache has none, cannot be read, is corrupt, or `refresh` is set. Cache problems are never
-// fatal: they are described in `note`.
+// fatal: they are described in `note`. A cache file that is not a regular file, larger than
+// 16 MiB, nested deeper than 16 levels, not JSON, of another schema, or whose entry for this
+// machine is malformed or implausible (non-finite, negative) is ignored and replaced; other
+// machines' malformed entries are dropped. `cache_dir` "" : measured, not cached.
 PeaksLookup load_or_measure_peaks(const std::string& cache_dir, const std::string& machine_key, bool refresh,
                                   const std::function<PeakFigures()>& measure);
 

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <filesystem>
+#include <functional>
 #include <map>
 
 #include "reports/peaks_cache.h"
@@ -9,14 +11,62 @@
 
 namespace mlbench::reports {
 
-void check_output_paths(const OutputPaths& paths) {
-  for (const auto* file : {&paths.json, &paths.markdown, &paths.csv, &paths.html})
-    if (*file) check_writable_file(**file);
-  if (paths.chart_dir) prepare_output_directory(*paths.chart_dir);
+namespace {
+struct NamedOutput {
+  const char* option;
+  OutputTarget target;
+};
+}  // namespace
+
+void check_output_paths(const OutputPaths& paths, const std::vector<std::string>& inputs) {
+  std::vector<NamedOutput> outputs;
+  const std::pair<const char*, const std::optional<std::string>*> files[] = {
+      {"--json", &paths.json}, {"--markdown", &paths.markdown}, {"--csv", &paths.csv}, {"--html", &paths.html}};
+  for (const auto& [option, file] : files)
+    if (*file) outputs.push_back({option, resolve_output(**file)});
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    for (std::size_t j = 0; j < i; ++j)
+      if (same_output(outputs[i].target, outputs[j].target))
+        throw InputError(fmt::format("{} {} and {} {} are the same file: each report needs its own", outputs[j].option,
+                                     escape_invalid_utf8(outputs[j].target.given), outputs[i].option,
+                                     escape_invalid_utf8(outputs[i].target.given)));
+    for (const std::string& input : inputs)
+      if (output_is_input(outputs[i].target, input))
+        throw InputError(fmt::format("{} {} is the input {}: writing it would destroy what is read",
+                                     outputs[i].option, escape_invalid_utf8(outputs[i].target.given),
+                                     escape_invalid_utf8(input)));
+  }
+  if (paths.chart_dir) {
+    if (*paths.chart_dir == "-") throw InputError("--chart needs a directory (charts are several files), not -");
+    check_output_directory(*paths.chart_dir);
+    // A report named like a chart inside the chart directory would be replaced by the chart.
+    const std::filesystem::path charts = std::filesystem::path(comparable_path(*paths.chart_dir));
+    for (const NamedOutput& o : outputs) {
+      const std::filesystem::path file = comparable_path(o.target.path);
+      if (o.target.kind == OutputTarget::Kind::replace && file.parent_path() == charts && file.extension() == ".svg")
+        throw InputError(fmt::format("{} {} is inside the --chart directory under a chart's name (.svg)", o.option,
+                                     escape_invalid_utf8(o.target.given)));
+    }
+    remove_stale_temp_files(*paths.chart_dir);
+  }
+  for (const NamedOutput& o : outputs)
+    if (o.target.kind == OutputTarget::Kind::replace)
+      remove_stale_temp_files(std::filesystem::path(o.target.path).parent_path().string());
 }
 
-void write_reports(const RunReport& report, const OutputPaths& paths) {
-  write_reports(std::vector<RunReport>{report}, paths);
+bool writes_to_stdout(const OutputPaths& paths) {
+  for (const auto* file : {&paths.json, &paths.markdown, &paths.csv, &paths.html}) {
+    if (!*file) continue;
+    try {
+      if (resolve_output(**file).is_stdout()) return true;
+    } catch (const InputError&) {
+    }
+  }
+  return false;
+}
+
+WriteOutcome write_reports(const RunReport& report, const OutputPaths& paths) {
+  return write_reports(std::vector<RunReport>{report}, paths);
 }
 
 std::vector<RunReport> merge_by_machine(const std::vector<RunReport>& runs) {
@@ -44,41 +94,70 @@ std::vector<RunReport> merge_by_machine(const std::vector<RunReport>& runs) {
   return merged;
 }
 
-void write_reports(const std::vector<RunReport>& machines, const OutputPaths& paths) {
+WriteOutcome write_reports(const std::vector<RunReport>& machines, const OutputPaths& paths) {
   if (machines.empty()) throw InputError("no results to write");
-  if (paths.json) {
-    if (machines.size() > 1)
-      throw InputError("cannot write " + *paths.json + ": runs come from " + std::to_string(machines.size()) +
-                       " machines and one JSON file holds one machine");
-    write_file_atomically(*paths.json, render_json(machines.front(), paths.json_options));
-  }
-  if (paths.markdown) write_file_atomically(*paths.markdown, render_markdown(machines));
-  if (paths.csv) write_file_atomically(*paths.csv, render_csv(machines));
-  if (paths.html) write_file_atomically(*paths.html, render_html(machines));
-  if (paths.chart_dir) {
-    std::vector<Chart> charts;
-    std::vector<const MachineContext*> contexts;
-    for (const RunReport& m : machines) contexts.push_back(&m.machine);
-    const std::vector<std::string> names = distinct_machine_names(contexts);
-    for (std::size_t index = 0; index < machines.size(); ++index) {
-      const RunReport& m = machines[index];
-      std::vector<Chart> speedup = speedup_charts(m), scaling = scaling_charts(m), roofline = roofline_charts(m);
-      // Several machines: keep their file names apart.
-      std::string prefix = machines.size() > 1 ? slug(names[index]) + "_" : "";
-      for (auto* list : {&speedup, &scaling, &roofline})
-        for (Chart& c : *list) {
-          c.file_name = prefix + c.file_name;
-          charts.push_back(std::move(c));
-        }
+  if (paths.json && machines.size() > 1)
+    throw InputError("cannot write " + *paths.json + ": runs come from " + std::to_string(machines.size()) +
+                     " machines and one JSON file holds one machine");
+  // Each output on its own: one that cannot be written (disk full, directory gone) does not
+  // keep the others from being written. Standard output comes last, so that a closed pipe
+  // (`| head`) stops nothing that goes to a file.
+  WriteOutcome outcome;
+  std::vector<std::string>& failures = outcome.failures;
+  std::vector<std::pair<OutputTarget, std::string>> to_stdout;
+  auto write = [&](const std::string& path, const std::function<std::string()>& render) {
+    try {
+      const OutputTarget target = resolve_output(path);
+      if (target.kind == OutputTarget::Kind::descriptor)
+        to_stdout.emplace_back(target, render());
+      else
+        write_output(target, render());
+    } catch (const std::exception& e) {
+      failures.push_back(e.what());
     }
-    if (machines.size() > 1)
-      for (Chart& c : comparison_charts(machines)) charts.push_back(std::move(c));
-    write_charts(*paths.chart_dir, charts);
+  };
+  if (paths.json) write(*paths.json, [&] { return render_json(machines.front(), paths.json_options); });
+  if (paths.markdown) write(*paths.markdown, [&] { return render_markdown(machines); });
+  if (paths.csv) write(*paths.csv, [&] { return render_csv(machines); });
+  if (paths.html) write(*paths.html, [&] { return render_html(machines); });
+  if (paths.chart_dir) {
+    try {
+      std::vector<Chart> charts;
+      std::vector<const MachineContext*> contexts;
+      for (const RunReport& m : machines) contexts.push_back(&m.machine);
+      const std::vector<std::string> names = distinct_machine_names(contexts);
+      for (std::size_t index = 0; index < machines.size(); ++index) {
+        const RunReport& m = machines[index];
+        std::vector<Chart> speedup = speedup_charts(m), scaling = scaling_charts(m), roofline = roofline_charts(m);
+        // Several machines: keep their file names apart.
+        std::string prefix = machines.size() > 1 ? slug(names[index]) + "_" : "";
+        for (auto* list : {&speedup, &scaling, &roofline})
+          for (Chart& c : *list) {
+            c.file_name = prefix + c.file_name;
+            charts.push_back(std::move(c));
+          }
+      }
+      if (machines.size() > 1)
+        for (Chart& c : comparison_charts(machines)) charts.push_back(std::move(c));
+      write_charts(*paths.chart_dir, charts);
+    } catch (const std::exception& e) {
+      failures.push_back(e.what());
+    }
   }
+  for (const auto& [target, content] : to_stdout) {
+    try {
+      write_output(target, content);
+    } catch (const BrokenPipeError&) {
+      outcome.broken_pipe = true;
+    } catch (const std::exception& e) {
+      failures.push_back(e.what());
+    }
+  }
+  return outcome;
 }
 
 std::string render_machine_context_json(const MachineContext& machine) {
-  return machine_context_to_json(machine).dump(2) + "\n";
+  return machine_context_to_json(machine).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 
 std::string render_machine_context(const MachineContext& m) {

@@ -25,11 +25,27 @@ struct OutputPaths {
 };
 
 // Call before a run starts: throws InputError when an output could not be written later
-// (missing or read-only directory, path is a directory). Creates a missing chart directory.
-void check_output_paths(const OutputPaths& paths);
+// (reports/atomic_file.h says what each kind of path means and what is refused), when two
+// outputs are the same file, when an output is one of `inputs` (the files a command reads), or
+// when a report would land in the chart directory under a chart's name. Creates nothing (a
+// missing chart directory is created when the charts are written); removes temporary files
+// that killed mlbench processes left in the output directories.
+void check_output_paths(const OutputPaths& paths, const std::vector<std::string>& inputs = {});
 
-// Writes each requested output atomically; throws InputError on failure.
-void write_reports(const RunReport& report, const OutputPaths& paths);
+// True when one of the reports goes to standard output ("-", /dev/stdout): the console table
+// must then go elsewhere.
+bool writes_to_stdout(const OutputPaths& paths);
+
+struct WriteOutcome {
+  std::vector<std::string> failures;  // "cannot write PATH: REASON", one per output not written
+  bool broken_pipe = false;           // standard output was a pipe nobody reads any more
+  bool ok() const { return failures.empty() && !broken_pipe; }
+};
+
+// Writes each requested output (files atomically, standard output last). A failing output does
+// not stop the others: every failure is in the outcome. Throws InputError only for a request
+// that cannot be met at all (JSON for several machines).
+WriteOutcome write_reports(const RunReport& report, const OutputPaths& paths);
 
 // Several saved runs: runs of the same machine (host, CPU, GPU) are merged into one report
 // (e.g. a size sweep run in pieces; a later row with the same workload, precision, shape,
@@ -40,7 +56,7 @@ std::vector<RunReport> merge_by_machine(const std::vector<RunReport>& runs);
 // Writes outputs for one or more machines: markdown has a section per machine, CSV one table,
 // charts per machine plus comparison charts across machines. JSON needs a single machine
 // (Google Benchmark JSON has one context): InputError otherwise.
-void write_reports(const std::vector<RunReport>& machines, const OutputPaths& paths);
+WriteOutcome write_reports(const std::vector<RunReport>& machines, const OutputPaths& paths);
 
 // `mlbench info`: the machine context as readable text, and as JSON (the object written under
 // context["mlbench"] of a JSON report).
