@@ -6,6 +6,7 @@
 #include "bench/types.h"
 #include "cli/commands.h"
 #include "cli/process_io.h"
+#include "cli/strict_numbers.h"
 #include "cli/report_commands.h"
 #include "cli/thread_pinning.h"
 #include "mpi/mpi_launch.h"
@@ -25,6 +26,11 @@ int main(int argc, char** argv) {
   using namespace mlbench;
   // Before anything can print or open a file (cli/process_io.h).
   cli::harden_standard_streams();
+  // OMP_NUM_THREADS=100000 would crash inside libgomp at the first parallel region.
+  if (const std::string problem = cli::environment_problem(); !problem.empty()) {
+    cli::print_err("mlbench: error: {}\n", problem);
+    return cli::kExitBadInput;
+  }
   // First of all: pinning OpenMP threads may mean re-executing this program (cli/thread_pinning.h).
   cli::apply_thread_pinning(argc, argv);
   // Under mpirun/srun: MPI starts here; ranks > 0 follow rank 0 instead of running the command

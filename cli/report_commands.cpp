@@ -11,6 +11,7 @@
 #include "bench/types.h"
 #include "cli/common_options.h"
 #include "cli/process_io.h"
+#include "cli/strict_numbers.h"
 #include "reports/compare.h"
 #include "reports/report_writer.h"
 
@@ -217,6 +218,8 @@ void add_report_commands(CLI::App& app, int& exit_code) {
   compare->add_option("--csv", compare_options->csv, "Write the comparison as CSV");
   compare->add_option("--markdown", compare_options->markdown, "Write the comparison as markdown");
   add_optional_cv_threshold(*compare, compare_options->cv_threshold_pct);
+  harden_numeric_options(*report);
+  harden_numeric_options(*compare);
   compare->callback([compare_options, &exit_code] { exit_code = guarded([&] { return execute_compare(*compare_options); }); });
 }
 

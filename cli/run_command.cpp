@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <set>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -24,6 +25,7 @@
 #include "reports/atomic_file.h"
 #include "reports/fleet.h"
 #include "reports/json_report.h"
+#include "cli/strict_numbers.h"
 #include "reports/report_writer.h"
 
 namespace mlbench::cli {
@@ -44,6 +46,7 @@ struct RunCommandOptions {
   double time_budget_s = 2.0;
   double timeout_s = 0;
   std::string preset;
+  std::set<std::string> given;  // options given on the command line that a preset also sets
   bool dry_run = false;
   std::uint64_t seed = 0;
   bool seed_given = false;
@@ -96,16 +99,10 @@ int interrupted_exit_code() { return 128 + static_cast<int>(g_signal); }
 
 
 std::int64_t parse_size(const std::string& text) {
-  std::size_t used = 0;
-  long long value = 0;
-  try {
-    value = std::stoll(text, &used);
-  } catch (const std::exception&) {
-    throw InputError(fmt::format("--size: '{}' is not a whole number", text));
-  }
-  if (used != text.size()) throw InputError(fmt::format("--size: '{}' is not a whole number", text));
-  if (value <= 0) throw InputError(fmt::format("--size must be positive, got {}", value));
-  return value;
+  const auto value = parse_decimal(text, static_cast<std::uint64_t>(INT64_MAX));
+  if (!value) throw InputError(fmt::format("--size: '{}' is not a whole number in base 10", text));
+  if (*value == 0) throw InputError("--size must be positive, got 0");
+  return static_cast<std::int64_t>(*value);
 }
 
 // Progress on stderr: only on a terminal, never with --quiet.
@@ -136,28 +133,34 @@ class ProgressPrinter : public RunObserver {
 // --preset quick: every workload and available backend at small sizes, short budgets (a CI
 // smoke run, under a minute on 2 cores). --preset full: the sweep 1024..8192, sizes whose
 // memory needs exceed what is free left out.
+// Options given explicitly win over the preset's values (`--preset quick --time-budget 1` runs
+// the quick sizes with a 1 s budget).
 void apply_preset(const RunCommandOptions& o, RunOptions& r) {
   if (o.preset.empty()) return;
+  const auto given = [&o](const char* name) { return o.given.count(name) > 0; };
+  const bool sizes_given = given("--size") || given("--seq");
   if (o.preset == "quick") {
-    r.sizes = {128, 256, 512};
+    if (!sizes_given) r.sizes = {128, 256, 512};
     if (o.rows == 0) r.workload.row.rows = 1024;  // not 256 MiB tensors of 128-element rows
-    r.time_budget_s = 0.1;
-    r.max_repetitions = 12;
+    if (!given("--time-budget")) r.time_budget_s = 0.1;
+    if (!given("--max-repetitions")) r.max_repetitions = 12;
     // Twelve repetitions of every row, also of those slower than the budget (4 per round):
     // fewer leave `compare`'s rank interval too wide to tell a 30 % slowdown from a 10 % one
-    // (docs/ci.md, calibration).
+    // (docs/ci.md, calibration). The runner clamps it to an explicit --max-repetitions.
     r.min_repetitions = 12;
     // Three rounds: on a shared or small machine, bursts of other work last longer than one
     // variant's 0.1 s; spread over the run they show in the cv instead of shifting a row.
     if (o.rounds == 0) r.rounds = 3;
   } else if (o.preset == "full") {
-    r.sizes.clear();
-    for (std::int64_t size : {1024, 2048, 4096, 8192}) {
-      std::size_t need = 0;
-      for (const auto& w : r.workloads) need = std::max(need, estimate_host_bytes(w, size, r.precision, r.workload));
-      if (need < available_host_memory() / 2) r.sizes.push_back(size);
+    if (!sizes_given) {
+      r.sizes.clear();
+      for (std::int64_t size : {1024, 2048, 4096, 8192}) {
+        std::size_t need = 0;
+        for (const auto& w : r.workloads) need = std::max(need, estimate_host_bytes(w, size, r.precision, r.workload));
+        if (need < available_host_memory() / 2) r.sizes.push_back(size);
+      }
     }
-    r.time_budget_s = 1.0;
+    if (!given("--time-budget")) r.time_budget_s = 1.0;
   } else {
     throw InputError("unknown --preset '" + o.preset + "' (quick or full)");
   }
@@ -169,7 +172,13 @@ RunOptions to_run_options(const RunCommandOptions& o, const std::vector<std::str
   if (!o.seq.empty() && !o.sizes.empty()) throw InputError("--seq and --size both give the sequence length: give one");
   const std::vector<std::string>& sizes =
       !o.seq.empty() ? o.seq : !o.sizes.empty() ? o.sizes : std::vector<std::string>{o.default_size};
-  for (const auto& s : sizes) r.sizes.push_back(parse_size(s));
+  for (const auto& s : sizes) {
+    const std::int64_t size = parse_size(s);
+    // The same size twice would pool two rows' samples under one name (and read back as one).
+    if (std::find(r.sizes.begin(), r.sizes.end(), size) != r.sizes.end())
+      throw InputError(fmt::format("--size {} is given twice", size));
+    r.sizes.push_back(size);
+  }
   r.backends = o.backends;
   const auto precision = parse_precision(o.precision);
   if (!precision) throw InputError("unknown precision '" + o.precision + "'");
@@ -194,13 +203,9 @@ RunOptions to_run_options(const RunCommandOptions& o, const std::vector<std::str
     if (o.kernel % 2 == 0) throw InputError("--padding same needs an odd --kernel; give the padding as a number");
     conv.pad = -1;
   } else {
-    try {
-      std::size_t used = 0;
-      conv.pad = std::stoll(o.padding, &used);
-      if (used != o.padding.size() || conv.pad < 0) throw std::invalid_argument("padding");
-    } catch (const std::exception&) {
-      throw InputError("--padding must be 'same' or a non-negative whole number, got '" + o.padding + "'");
-    }
+    const auto pad = parse_decimal(o.padding, 1 << 20);
+    if (!pad) throw InputError("--padding must be 'same' or a non-negative whole number, got '" + o.padding + "'");
+    conv.pad = static_cast<std::int64_t>(*pad);
   }
   const auto op = parse_reduce_op(o.op);
   if (!op) throw InputError("unknown --op '" + o.op + "'");
@@ -455,7 +460,7 @@ void add_run_options(CLI::App& sub, RunCommandOptions& o, OptionGroups groups) {
   sub.add_option("--timeout", o.timeout_s,
                  "Seconds one variant may take; checked before each run, a late variant is recorded as timed out")
       ->check(CLI::Range(0.0, 1e7));
-  sub.add_option("--preset", o.preset, "quick: small sizes, short budgets (CI); full: sizes 1024..8192 that fit in memory")
+  sub.add_option("--preset", o.preset, "quick: small sizes, short budgets (CI); full: sizes 1024..8192 that fit in memory. Options given explicitly (--size, --time-budget, --max-repetitions, --rounds, --rows) win over the preset")
       ->check(CLI::IsMember({"quick", "full"}));
   sub.add_flag("--dry-run", o.dry_run, "Check the options and list what would run; run nothing");
   sub.add_option("--json", o.json, "Write the JSON report (Google Benchmark format + mlbench fields)");
@@ -525,7 +530,13 @@ void add_workload_command(CLI::App& app, int& exit_code, const std::string& name
   CLI::App* sub = app.add_subcommand(name, description);
   for (const auto& alias : aliases) sub->alias(alias);
   add_run_options(*sub, *options, groups);
-  sub->callback([options, &exit_code, workloads, fleet] { exit_code = execute_run(*options, workloads, fleet); });
+  harden_numeric_options(*sub);
+  sub->callback([options, sub, &exit_code, workloads, fleet] {
+    // What was given explicitly wins over --preset.
+    for (const char* name : {"--size", "--seq", "--time-budget", "--max-repetitions", "--rounds", "--rows"})
+      if (sub->get_option_no_throw(name) != nullptr && sub->count(name) > 0) options->given.insert(name);
+    exit_code = execute_run(*options, workloads, fleet);
+  });
 }
 
 int execute_list(bool json) {

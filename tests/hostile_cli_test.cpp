@@ -377,3 +377,54 @@ TEST_F(Hostile, CtrlCDuringThePeakMeasurementStopsWithinASecondAndKeepsEveryFile
   EXPECT_FALSE(fs::exists(p("cache/mlbench/peaks.json"))) << "half-measured peaks were cached";
   EXPECT_NE(slurp(p("err.txt")).find("nothing written"), std::string::npos) << slurp(p("err.txt"));
 }
+
+// --- numbers and the environment ---
+
+TEST_F(Hostile, HugeOmpNumThreadsIsRefusedNotACrash) {
+  SCOPED_TRACE("seed=" + std::to_string(seed_));
+  expect_bad_input("OMP_NUM_THREADS=100000 $Q", "OMP_NUM_THREADS");
+  // Values libgomp cannot read at all: it says so itself while loading (before main); mlbench
+  // adds its one line and exits 2.
+  for (const std::string env : {"OMP_NUM_THREADS=0x4", "OMP_THREAD_LIMIT=99999999999999999999"}) {
+    SCOPED_TRACE(env);
+    const Outcome o = sh(env + " $Q");
+    EXPECT_EQ(o.exit_code, 2) << o.err;
+    std::size_t ours = 0;
+    for (std::size_t at = o.err.find("mlbench:"); at != std::string::npos; at = o.err.find("mlbench:", at + 1)) ++ours;
+    EXPECT_EQ(ours, 1u) << o.err;
+    EXPECT_NE(o.err.find("mlbench: error: " + env.substr(0, env.find('='))), std::string::npos) << o.err;
+  }
+  EXPECT_EQ(sh("OMP_NUM_THREADS=2 $Q --quiet").exit_code, 0);
+}
+
+TEST_F(Hostile, SeedsOutsideZeroTo2To64AreRefused) {
+  SCOPED_TRACE("seed=" + std::to_string(seed_));
+  for (const char* seed : {"-1", "18446744073709551616", "100000000000000000000000000", "1e26", "0x10"})
+    expect_bad_input(std::string("$M gemm --size 8 --backends serial --no-peaks --seed ") + seed, "--seed");
+  ASSERT_EQ(sh("$M gemm --size 8 --backends serial --time-budget 0.01 --no-peaks --quiet --seed 18446744073709551615 "
+               "--json max.json")
+                .exit_code,
+            0);
+  EXPECT_EQ(nlohmann::json::parse(slurp(p("max.json"))).at("mlbench").at("run").at("seed").get<std::uint64_t>(),
+            UINT64_MAX);
+}
+
+TEST_F(Hostile, ExplicitOptionsWinOverThePreset) {
+  SCOPED_TRACE("seed=" + std::to_string(seed_));
+  const Outcome o = sh("$M gemm --preset quick --size 16 --time-budget 0.02 --max-repetitions 3 --rounds 1 "
+                       "--backends serial --no-peaks --quiet --json run.json");
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  const auto run = nlohmann::json::parse(slurp(p("run.json")));
+  EXPECT_DOUBLE_EQ(run.at("mlbench").at("run").at("time_budget_s").get<double>(), 0.02);
+  EXPECT_EQ(run.at("mlbench").at("run").at("rounds").get<int>(), 1);
+  for (const auto& b : run.at("benchmarks")) {
+    EXPECT_EQ(b.at("mlbench").at("size").get<int>(), 16);
+    EXPECT_LE(b.at("mlbench").at("stats").at("runs").get<int>(), 3);
+  }
+}
+
+TEST_F(Hostile, DuplicateSizesAreRefused) {
+  SCOPED_TRACE("seed=" + std::to_string(seed_));
+  expect_bad_input("$Q --size 64,64 --rounds 2", "given twice");
+  expect_bad_input("$M gemm --size 64,0064 --no-peaks", "given twice");
+}

@@ -1,0 +1,116 @@
+// Numbers on the command line and in the environment, read strictly: integers in base 10 only
+// (CLI11 reads "010" as 8, "0x3" as 3 and "-1" as 2^64-1 for an unsigned option), within the
+// type's range (no silent saturation), and floating-point values finite (NaN passes every
+// CLI::Range). Header-only, like common_options.h: the tests and fuzzers build cli/*.cpp
+// piecemeal.
+#pragma once
+
+#include <cctype>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <optional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+namespace mlbench::cli {
+
+// `text` as a base-10 whole number without sign, within 0..max; nullopt otherwise. Leading
+// zeros are decimal ("010" is 10).
+inline std::optional<std::uint64_t> parse_decimal(const std::string& text, std::uint64_t max = UINT64_MAX) {
+  if (text.empty() || text.size() > 64) return std::nullopt;
+  std::uint64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    const auto digit = static_cast<std::uint64_t>(c - '0');
+    if (value > (UINT64_MAX - digit) / 10) return std::nullopt;
+    value = value * 10 + digit;
+  }
+  if (value > max) return std::nullopt;
+  return value;
+}
+
+// A finite decimal floating-point number ("2", "0.5", "1e-3"); nullopt for NaN, inf, hex
+// floats, overflow ("1e400") and trailing text.
+inline std::optional<double> parse_finite(const std::string& text) {
+  if (text.empty() || text.size() > 64) return std::nullopt;
+  for (char c : text)
+    if (!((c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-')) return std::nullopt;
+  char* end = nullptr;
+  const double value = std::strtod(text.c_str(), &end);
+  if (end != text.c_str() + text.size() || !std::isfinite(value)) return std::nullopt;
+  return value;
+}
+
+// Transform for integer options: base 10, digits only, leading zeros dropped (so CLI11's own
+// conversion cannot read octal), at most 2^64 - 1; the option's Range check follows.
+inline CLI::Validator strict_decimal() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        if (!parse_decimal(value)) return "'" + value + "' is not a whole number in base 10 (0 .. 18446744073709551615)";
+        const std::size_t first = value.find_first_not_of('0');
+        value = first == std::string::npos ? "0" : value.substr(first);
+        return "";
+      },
+      "", "");
+}
+
+// Transform for floating-point options: finite decimal numbers only.
+inline CLI::Validator strict_finite() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        if (!parse_finite(value)) return "'" + value + "' is not a finite number";
+        return "";
+      },
+      "", "");
+}
+
+// Adds the strict transforms to every integer and floating-point option of `app` and of its
+// option groups and subcommands (by CLI11's type name), so that options added later by anyone
+// are covered too. Call once the options are declared.
+inline void harden_numeric_options(CLI::App& app) {
+  for (CLI::Option* option : app.get_options()) {
+    // The name may carry the validators' descriptions ("INT:INT in [1 - 4096]").
+    const std::string type = option->get_type_name();
+    const auto is = [&type](const std::string& name) {
+      return type.compare(0, name.size(), name) == 0 && (type.size() == name.size() || !std::isalpha(static_cast<unsigned char>(type[name.size()])));
+    };
+    if (is("INT") || is("UINT"))
+      option->transform(strict_decimal());
+    else if (is("FLOAT"))
+      option->transform(strict_finite());
+  }
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) harden_numeric_options(*sub);
+}
+
+// The largest thread count mlbench accepts, from --threads or the environment.
+inline constexpr std::uint64_t kMaxThreads = 4096;
+
+// Environment variables that set what an option would, bounded like the option: OMP_NUM_THREADS
+// and OMP_THREAD_LIMIT (a thread count, or OpenMP's comma list of them, each 1..4096; libgomp
+// crashes starting 100000 threads). Returns the one-line problem, "" when all are fine.
+inline std::string environment_problem() {
+  for (const char* name : {"OMP_NUM_THREADS", "OMP_THREAD_LIMIT"}) {
+    const char* raw = std::getenv(name);
+    if (raw == nullptr || raw[0] == '\0') continue;
+    const std::string value = raw;
+    std::size_t start = 0;
+    while (true) {
+      const std::size_t comma = value.find(',', start);
+      std::string item = value.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      while (!item.empty() && item.front() == ' ') item.erase(item.begin());
+      while (!item.empty() && item.back() == ' ') item.pop_back();
+      const auto threads = parse_decimal(item, kMaxThreads);
+      if (!threads || *threads == 0)
+        return std::string(name) + "=" + value.substr(0, 40) + (value.size() > 40 ? "..." : "") +
+               ": each thread count must be a whole number from 1 to " + std::to_string(kMaxThreads) +
+               " (like --threads)";
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  }
+  return "";
+}
+
+}  // namespace mlbench::cli
