@@ -52,8 +52,9 @@ int run_command(int argc, char** argv) {
   app.set_version_flag("--version", std::string("mlbench ") + MLBENCH_CLI_VERSION + " (commit " + mlbench_git_commit() + ")");
   app.require_subcommand(1);
   app.footer(
-      "Exit codes: 0 ok; 1 a variant failed (verification, error, timeout) or a compare gate tripped; "
-      "2 bad input (nothing measured or written); 3 results measured but an output could not be written "
+      "Exit codes: 0 ok; 1 a variant failed (verification, error, timeout), a compare gate tripped or, under "
+      "mpirun, rank 0 aborted the job over a rank that stopped answering; 2 bad input (nothing measured or "
+      "written; also a refused MPI launch); 3 results measured but an output could not be written "
       "(the others were; the error names it); 128+N stopped by signal N (129 SIGHUP, 130 SIGINT, 143 SIGTERM; "
       "finished results are written); 141 standard output was a closed pipe.");
   app.fallthrough(false);

@@ -1,5 +1,6 @@
-// Numbers on the command line and in the environment, read strictly: integers in base 10 only
-// (CLI11 reads "010" as 8, "0x3" as 3 and "-1" as 2^64-1 for an unsigned option), within the
+// Numbers on the command line and in the environment, read strictly: integers in base 10 only,
+// without leading zeros (CLI11 reads "010" as 8, "0x3" as 3 and "-1" as 2^64-1 for an unsigned
+// option; "010" is refused rather than guessed as 8 or 10), within the
 // type's range (no silent saturation), and floating-point values finite (NaN passes every
 // CLI::Range). Header-only, like common_options.h: the tests and fuzzers build cli/*.cpp
 // piecemeal.
@@ -16,10 +17,12 @@
 
 namespace mlbench::cli {
 
-// `text` as a base-10 whole number without sign, within 0..max; nullopt otherwise. Leading
-// zeros are decimal ("010" is 10).
+// `text` as a base-10 whole number without sign or leading zeros, within 0..max; nullopt
+// otherwise. "010" is refused: whoever typed it may mean 8 (C, CLI11) or 10, and neither guess
+// is safe for a seed or a thread count.
 inline std::optional<std::uint64_t> parse_decimal(const std::string& text, std::uint64_t max = UINT64_MAX) {
   if (text.empty() || text.size() > 64) return std::nullopt;
+  if (text.size() > 1 && text[0] == '0') return std::nullopt;
   std::uint64_t value = 0;
   for (char c : text) {
     if (c < '0' || c > '9') return std::nullopt;
@@ -43,14 +46,13 @@ inline std::optional<double> parse_finite(const std::string& text) {
   return value;
 }
 
-// Transform for integer options: base 10, digits only, leading zeros dropped (so CLI11's own
-// conversion cannot read octal), at most 2^64 - 1; the option's Range check follows.
+// Transform for integer options: base 10, digits only, no leading zero (so CLI11's own
+// conversion cannot read octal or hex), at most 2^64 - 1; the option's Range check follows.
 inline CLI::Validator strict_decimal() {
   return CLI::Validator(
       [](std::string& value) -> std::string {
-        if (!parse_decimal(value)) return "'" + value + "' is not a whole number in base 10 (0 .. 18446744073709551615)";
-        const std::size_t first = value.find_first_not_of('0');
-        value = first == std::string::npos ? "0" : value.substr(first);
+        if (!parse_decimal(value))
+          return "'" + value + "' is not a whole number in base 10 without leading zeros (0 .. 18446744073709551615)";
         return "";
       },
       "", "");

@@ -101,14 +101,25 @@ TEST_F(HostileInput, DeeplyNestedReportsAreOneLineErrorsNotStackOverflows) {
 
 TEST_F(HostileInput, NonPositiveOrNonFiniteTimesInAReportAreRefused) {
   SCOPED_TRACE("seed=" + std::to_string(seed_));
-  const nlohmann::json good = nlohmann::json::parse(valid_report_json());
-  std::size_t entry = 0;  // the first repetition entry of an ok result
-  while (!good["benchmarks"][entry]["mlbench"].contains("repetition")) ++entry;
+  // Schema 2 keeps a row's repetition times once, under its median entry's "samples"; the
+  // per-repetition entries only repeat them (and must agree), so they are left out here, as
+  // --aggregates-only writes it, and the samples themselves are made hostile.
+  nlohmann::json good = nlohmann::json::parse(valid_report_json());
+  nlohmann::json kept = nlohmann::json::array();
+  for (const auto& b : good["benchmarks"])
+    if (b.value("run_type", "") != "iteration") kept.push_back(b);
+  good["benchmarks"] = kept;
+  std::size_t entry = 0;  // the median entry of an ok row
+  while (entry < kept.size() && !(kept[entry].contains("mlbench") && kept[entry]["mlbench"].contains("samples") &&
+                                  kept[entry]["mlbench"].value("status", "") == "ok"))
+    ++entry;
+  ASSERT_LT(entry, kept.size()) << "the random report has no ok row";
+  ASSERT_NO_THROW(reports::parse_report(good.dump(), "good.json"));
   for (const nlohmann::json bad : {nlohmann::json(0.0), nlohmann::json(-1e-3), nlohmann::json("nan"), nlohmann::json("inf"),
                                    nlohmann::json("-inf")}) {
     SCOPED_TRACE(bad.dump());
     nlohmann::json j = good;
-    j["benchmarks"][entry]["mlbench"]["repetition"]["real_time_s"] = bad;
+    j["benchmarks"][entry]["mlbench"]["samples"]["real_time_s"][0] = bad;
     expect_one_line_error([&] { reports::parse_report(j.dump(), "times.json"); }, "positive");
     nlohmann::json median = good;
     median["benchmarks"][entry]["mlbench"]["stats"]["median_s"] = bad;
