@@ -100,7 +100,7 @@ int interrupted_exit_code() { return 128 + static_cast<int>(g_signal); }
 
 std::int64_t parse_size(const std::string& text) {
   const auto value = parse_decimal(text, static_cast<std::uint64_t>(INT64_MAX));
-  if (!value) throw InputError(fmt::format("--size: '{}' is not a whole number in base 10", text));
+  if (!value) throw InputError(fmt::format("--size: '{}' is not a whole number in base 10 without leading zeros", text));
   if (*value == 0) throw InputError("--size must be positive, got 0");
   return static_cast<std::int64_t>(*value);
 }
