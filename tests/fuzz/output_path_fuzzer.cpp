@@ -164,8 +164,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       ;  // refused above; nothing to check
     for (const std::string& p : parts)
       if (inside_work_dir(p)) write_and_check(p, content);
-    for (const auto& e : fs::directory_iterator(work_dir()))
-      if (e.path().filename().string().rfind(".mlbench-", 0) == 0) fail("a temporary file was left behind");
+    // A temporary is .mlbench-PID-XXXXXX.tmp; an output the input itself named so is not one.
+    for (const auto& e : fs::directory_iterator(work_dir())) {
+      const std::string name = e.path().filename().string();
+      bool named_by_input = false;
+      for (const std::string& p : parts) named_by_input = named_by_input || fs::path(p).filename().string() == name;
+      if (!named_by_input && name.rfind(".mlbench-", 0) == 0 && name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0)
+        fail("a temporary file was left behind");
+    }
   } catch (const mlbench::InputError&) {
   } catch (const std::exception& e) {
     fail(std::string("unexpected exception: ") + e.what());
