@@ -73,6 +73,7 @@ run_regressions() {
 status=0
 run_regressions report_parser_fuzzer report || status=1
 run_regressions cli_options_fuzzer cli || status=1
+run_regressions output_path_fuzzer output_path || status=1
 
 declare -A pids
 run_fuzzer report_parser_fuzzer report report.dict & pids[report_parser_fuzzer]=$!
