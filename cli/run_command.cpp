@@ -533,8 +533,8 @@ void add_workload_command(CLI::App& app, int& exit_code, const std::string& name
   harden_numeric_options(*sub);
   sub->callback([options, sub, &exit_code, workloads, fleet] {
     // What was given explicitly wins over --preset.
-    for (const char* name : {"--size", "--seq", "--time-budget", "--max-repetitions", "--rounds", "--rows"})
-      if (sub->get_option_no_throw(name) != nullptr && sub->count(name) > 0) options->given.insert(name);
+    for (const char* option : {"--size", "--seq", "--time-budget", "--max-repetitions", "--rounds", "--rows"})
+      if (sub->get_option_no_throw(option) != nullptr && sub->count(option) > 0) options->given.insert(option);
     exit_code = execute_run(*options, workloads, fleet);
   });
 }

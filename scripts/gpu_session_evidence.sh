@@ -64,7 +64,8 @@ if [ "$mode" = check ]; then
   for t in "$B"/tests/*gpu*_test "$B"/tests/*tensor*_test; do
     [ -x "$t" ] || continue
     timeout 240 "$t" >"$R/$(basename "$t").log" 2>&1
-    say "$(basename "$t") exit $? at $(elapsed) s: $(grep -E '^\[  (PASSED|FAILED)  \]|tests? ran|SKIPPED \]' "$R/$(basename "$t").log" | tr '\n' ' ')"
+    rc=$?
+    say "$(basename "$t") exit $rc at $(elapsed) s: $(grep -E '^\[  (PASSED|FAILED)  \]|tests? ran|SKIPPED \]' "$R/$(basename "$t").log" | tr '\n' ' ')"
     pack
   done
   pack
