@@ -33,8 +33,8 @@ AttentionProblem::AttentionProblem(AttentionShape shape, Precision precision, st
     throw InputError("attention dimensions (batch, heads, seq, head dim) must be positive");
   if (precision == Precision::tf32)
     throw InputError("attention takes fp64, fp32, bf16 or fp16 inputs (tf32 is a GEMM math mode)");
-  const auto rows = checked_mul(checked_mul(shape.batch, shape.heads, "attention batch x heads"), shape.seq,
-                                "attention rows");
+  const auto rows =
+      checked_mul(checked_mul(shape.batch, shape.heads, "attention batch x heads"), shape.seq, "attention rows");
   const auto count = checked_mul(rows, shape.head_dim, "attention tensor");
   checked_mul(checked_mul(count, 4, "attention tensors"), static_cast<std::int64_t>(element_size(precision)),
               "attention bytes");
@@ -93,7 +93,8 @@ AttentionProblem::AttentionProblem(const AttentionProblem& of, ExactTwinTag)
              static_cast<double>(static_cast<std::int64_t>(twin_hash(h, static_cast<std::uint64_t>(d)) % 17) - 8));
     }
     // the group of row i: random (causal: that of a random visible key)
-    const std::int64_t pick = static_cast<std::int64_t>((h >> 16) % static_cast<std::uint64_t>(shape_.causal ? i + 1 : S));
+    const std::int64_t pick =
+        static_cast<std::int64_t>((h >> 16) % static_cast<std::uint64_t>(shape_.causal ? i + 1 : S));
     const std::int64_t group = pick % groups;
     q_.set(at + static_cast<std::size_t>(group), big);
     // winner: the latest visible key of the group whose c is not 0
@@ -110,8 +111,9 @@ std::unique_ptr<Problem> AttentionProblem::exact_twin() const {
 }
 
 Verification AttentionProblem::check_exact(const HostBuffer& out, ExactMatch) const {
-  const std::string method = "twin (one-hot attention: each row's weights exactly 1 on one key, 0 elsewhere), O_i "
-                             "exactly equal to that key's V row";
+  const std::string method =
+      "twin (one-hot attention: each row's weights exactly 1 on one key, 0 elsewhere), O_i "
+      "exactly equal to that key's V row";
   if (out.size() != output_size() || out.precision() != output_precision())
     return exact_verification(false, INFINITY, method, "output has the wrong size or precision");
   const std::int64_t S = shape_.seq, D = shape_.head_dim, BH = shape_.batch * shape_.heads;
@@ -121,9 +123,9 @@ Verification AttentionProblem::check_exact(const HostBuffer& out, ExactMatch) co
       const double got = out.get(static_cast<std::size_t>(row * D + d));
       const double exact = v_.get(static_cast<std::size_t>((bh * S + w) * D + d));
       if (!(got == exact))
-        return exact_verification(false, std::isfinite(got) ? std::fabs(got - exact) : INFINITY, method,
-                                  fmt::format("O[bh {}][{}][{}] is {:.9g}, V[{}][{}] is {:.9g}", bh, row % S, d, got, w,
-                                              d, exact));
+        return exact_verification(
+            false, std::isfinite(got) ? std::fabs(got - exact) : INFINITY, method,
+            fmt::format("O[bh {}][{}][{}] is {:.9g}, V[{}][{}] is {:.9g}", bh, row % S, d, got, w, d, exact));
     }
   }
   return exact_verification(true, 0, method, "");
@@ -180,7 +182,8 @@ Verification AttentionProblem::check_output(const HostBuffer& out, double input_
   if (non_finite > 0) return make_verification(0, tol, "finite", "", non_finite, first_bad);
 
   const std::int64_t S = shape_.seq, D = shape_.head_dim, BH = shape_.batch * shape_.heads;
-  const double work = static_cast<double>(BH) * static_cast<double>(S) * static_cast<double>(S) * static_cast<double>(D);
+  const double work =
+      static_cast<double>(BH) * static_cast<double>(S) * static_cast<double>(S) * static_cast<double>(D);
   const bool exhaustive = work <= exhaustive_work_;
   const double sc = scale();
 
@@ -217,8 +220,7 @@ Verification AttentionProblem::check_output(const HostBuffer& out, double input_
         vax[r * S + j] = pa;
       }
     }
-    for (std::int64_t i = 0; i < S; ++i)
-      exact_row[i] = exhaustive || i < kCheckTileRows || i >= S - kCheckTileRows;
+    for (std::int64_t i = 0; i < S; ++i) exact_row[i] = exhaustive || i < kCheckTileRows || i >= S - kCheckTileRows;
     for (std::int64_t n = 0; n < kSampledRows; ++n) exact_row[pick_row(rng)] = 1;
 
     // Blocks of kCheckBlock rows: each K and V row is loaded once for the whole block (the
@@ -353,10 +355,11 @@ Verification AttentionProblem::check_output(const HostBuffer& out, double input_
     }
   const std::string method =
       exhaustive ? "every element fp64, error / sum_j P_ij |V_jd|"
-                 : fmt::format("every row's scores fp64; every element of the first and last {} rows and {} sampled "
-                               "rows per batch x head, {} Gaussian projections of every other row; error / sum_j "
-                               "P_ij |V_jd|",
-                               kCheckTileRows, kSampledRows, kProjections);
+                 : fmt::format(
+                       "every row's scores fp64; every element of the first and last {} rows and {} sampled "
+                       "rows per batch x head, {} Gaussian projections of every other row; error / sum_j "
+                       "P_ij |V_jd|",
+                       kCheckTileRows, kSampledRows, kProjections);
   const std::int64_t bh = worst_row / S, i = worst_row % S;
   const std::int64_t col = row_worst_col[static_cast<std::size_t>(worst_row)];
   const std::string where = col >= 0 ? fmt::format("worst at O[bh {}][{}][{}]", bh, i, col)

@@ -18,17 +18,22 @@ void validate_shape(const ConvShape& s, Precision precision) {
     throw InputError("convolution dimensions (batch, channels, size, filters, kernel) must be positive");
   if (s.stride <= 0) throw InputError("convolution stride must be positive");
   if (s.pad < 0) throw InputError("convolution padding must not be negative");
-  if (s.pad >= s.kernel) throw InputError(fmt::format("convolution padding {} must be smaller than the kernel {}", s.pad, s.kernel));
+  if (s.pad >= s.kernel)
+    throw InputError(fmt::format("convolution padding {} must be smaller than the kernel {}", s.pad, s.kernel));
   if (s.height + 2 * s.pad < s.kernel || s.width + 2 * s.pad < s.kernel)
-    throw InputError(fmt::format("a {}x{} kernel does not fit a {}x{} image padded by {}", s.kernel, s.kernel,
-                                 s.height, s.width, s.pad));
+    throw InputError(fmt::format("a {}x{} kernel does not fit a {}x{} image padded by {}", s.kernel, s.kernel, s.height,
+                                 s.width, s.pad));
   const auto es = static_cast<std::int64_t>(element_size(precision));
-  checked_mul(checked_mul(checked_mul(checked_mul(s.batch, s.channels, "convolution input"), s.height, "convolution input"),
-                          s.width, "convolution input"), es, "convolution input bytes");
+  checked_mul(
+      checked_mul(checked_mul(checked_mul(s.batch, s.channels, "convolution input"), s.height, "convolution input"),
+                  s.width, "convolution input"),
+      es, "convolution input bytes");
   checked_mul(checked_mul(checked_mul(s.filters, s.channels, "convolution filters"), s.kernel, "convolution filters"),
               s.kernel, "convolution filters");
   checked_mul(checked_mul(checked_mul(checked_mul(s.batch, s.filters, "convolution output"), s.out_height(),
-                                      "convolution output"), s.out_width(), "convolution output"), es, "convolution output bytes");
+                                      "convolution output"),
+                          s.out_width(), "convolution output"),
+              es, "convolution output bytes");
 }
 
 ConvProblem::ConvProblem(ConvShape shape, Precision precision, std::uint64_t seed, std::int64_t size)
@@ -104,7 +109,8 @@ Verification ConvProblem::check_exact(const HostBuffer& out, ExactMatch match) c
     return ((n * s.filters + k) * OH + oh) * OW + ow;
   };
   auto position = [&](std::int64_t idx) {
-    const std::int64_t ow = idx % OW, oh = idx / OW % OH, k = idx / (OW * OH) % s.filters, n = idx / (OW * OH * s.filters);
+    const std::int64_t ow = idx % OW, oh = idx / OW % OH, k = idx / (OW * OH) % s.filters,
+                       n = idx / (OW * OH * s.filters);
     return fmt::format("out[{}][{}][{}][{}]", n, k, oh, ow);
   };
   std::string problem;
@@ -150,7 +156,8 @@ Verification ConvProblem::check_exact(const HostBuffer& out, ExactMatch match) c
         for (std::int64_t ow = 0; ow < OW; ++ow) got += v[ow] * exact_integer(to_double(row[ow]));
       }
       for (std::int64_t t = 0; t < taps; ++t)
-        expected += weights_int_[static_cast<std::size_t>(k * taps + t)] * tap_sums_[static_cast<std::size_t>(t * OH + oh)];
+        expected +=
+            weights_int_[static_cast<std::size_t>(k * taps + t)] * tap_sums_[static_cast<std::size_t>(t * OH + oh)];
       if (got != expected && ko < first) first = ko;
     }
     if (first < s.filters * OH) wrong = first;
@@ -173,19 +180,20 @@ Verification ConvProblem::check_exact(const HostBuffer& out, ExactMatch match) c
         return exact_verification(false, std::fabs(got - static_cast<double>(exact)), method,
                                   fmt::format("out[{}][{}][{}][{}] = {:.9g}, exact {}", n, k, oh, ow, got, exact));
     }
-  return exact_verification(false, INFINITY, method, fmt::format("filter {} output row {}: weighted sum differs", k, oh));
+  return exact_verification(false, INFINITY, method,
+                            fmt::format("filter {} output row {}: weighted sum differs", k, oh));
 }
 
 std::string ConvProblem::shape_label() const {
   const ConvShape& s = shape_;
-  return fmt::format("N{} C{} H{} W{} K{} {}x{} s{} p{}", s.batch, s.channels, s.height, s.width, s.filters,
-                     s.kernel, s.kernel, s.stride, s.pad);
+  return fmt::format("N{} C{} H{} W{} K{} {}x{} s{} p{}", s.batch, s.channels, s.height, s.width, s.filters, s.kernel,
+                     s.kernel, s.stride, s.pad);
 }
 
 std::vector<std::pair<std::string, std::int64_t>> ConvProblem::shape_fields() const {
   const ConvShape& s = shape_;
-  return {{"N", s.batch}, {"C", s.channels}, {"H", s.height},  {"W", s.width},
-          {"K", s.filters}, {"R", s.kernel}, {"stride", s.stride}, {"pad", s.pad}};
+  return {{"N", s.batch},   {"C", s.channels}, {"H", s.height},      {"W", s.width},
+          {"K", s.filters}, {"R", s.kernel},   {"stride", s.stride}, {"pad", s.pad}};
 }
 
 std::size_t ConvProblem::output_size() const {
@@ -208,9 +216,8 @@ std::size_t ConvProblem::input_bytes() const { return input_.bytes() + weights_.
 double ConvProblem::tolerance(double input_rounding) const {
   const ConvShape& s = shape_;
   // as GEMM's: C*R*S-term dot products, extra input rounding, rounding of the stored output
-  return 4.0 * (2.0 * input_rounding +
-                accumulation_roundoff(precision()) *
-                    (2.0 + std::sqrt(static_cast<double>(s.channels * s.kernel * s.kernel))) ) +
+  return 4.0 * (2.0 * input_rounding + accumulation_roundoff(precision()) *
+                                           (2.0 + std::sqrt(static_cast<double>(s.channels * s.kernel * s.kernel)))) +
          2.0 * unit_roundoff(output_precision());
 }
 
@@ -289,65 +296,67 @@ Verification ConvProblem::check_output(const HostBuffer& out, double input_round
       // T depends only on the inputs and v (the same on every check of this problem: the same
       // seed): computed on the first check, reused by the other variants' checks.
       if (accuracy_tap_sums_.size() <= static_cast<std::size_t>(vec)) {
-      accuracy_tap_sums_.emplace_back(static_cast<std::size_t>(window * OH), 0.0);
-      accuracy_abs_tap_sums_.emplace_back(static_cast<std::size_t>(window * OH), 0.0);
-      std::vector<double>& T = accuracy_tap_sums_.back();
-      std::vector<double>& Tabs = accuracy_abs_tap_sums_.back();
+        accuracy_tap_sums_.emplace_back(static_cast<std::size_t>(window * OH), 0.0);
+        accuracy_abs_tap_sums_.emplace_back(static_cast<std::size_t>(window * OH), 0.0);
+        std::vector<double>& T = accuracy_tap_sums_.back();
+        std::vector<double>& Tabs = accuracy_abs_tap_sums_.back();
 #pragma omp parallel for schedule(static)
-      for (std::int64_t oh = 0; oh < OH; ++oh) {
-        for (std::int64_t idx = 0; idx < window; ++idx) {
-          const std::int64_t c = idx / (s.kernel * s.kernel), r = (idx / s.kernel) % s.kernel, q = idx % s.kernel;
-          const std::int64_t ih = oh * s.stride - s.pad + r;
-          if (ih < 0 || ih >= s.height) continue;
-          double t = 0, tabs = 0;
-          for (std::int64_t n = 0; n < s.batch; ++n)
-            for (std::int64_t ow = 0; ow < OW; ++ow) {
-              const std::int64_t iw = ow * s.stride - s.pad + q;
-              if (iw < 0 || iw >= s.width) continue;
-              const double x = X(n, c, ih, iw), weight = v[static_cast<std::size_t>(n * OW + ow)];
-              t += weight * x;
-              tabs += std::fabs(weight * x);
-            }
-          T[static_cast<std::size_t>(idx * OH + oh)] = t;
-          Tabs[static_cast<std::size_t>(idx * OH + oh)] = tabs;
+        for (std::int64_t oh = 0; oh < OH; ++oh) {
+          for (std::int64_t idx = 0; idx < window; ++idx) {
+            const std::int64_t c = idx / (s.kernel * s.kernel), r = (idx / s.kernel) % s.kernel, q = idx % s.kernel;
+            const std::int64_t ih = oh * s.stride - s.pad + r;
+            if (ih < 0 || ih >= s.height) continue;
+            double t = 0, tabs = 0;
+            for (std::int64_t n = 0; n < s.batch; ++n)
+              for (std::int64_t ow = 0; ow < OW; ++ow) {
+                const std::int64_t iw = ow * s.stride - s.pad + q;
+                if (iw < 0 || iw >= s.width) continue;
+                const double x = X(n, c, ih, iw), weight = v[static_cast<std::size_t>(n * OW + ow)];
+                t += weight * x;
+                tabs += std::fabs(weight * x);
+              }
+            T[static_cast<std::size_t>(idx * OH + oh)] = t;
+            Tabs[static_cast<std::size_t>(idx * OH + oh)] = tabs;
+          }
         }
-      }
       }
       const std::vector<double>& T = accuracy_tap_sums_[static_cast<std::size_t>(vec)];
       const std::vector<double>& Tabs = accuracy_abs_tap_sums_[static_cast<std::size_t>(vec)];
       std::vector<double> row_error(static_cast<std::size_t>(s.filters * OH));
       visit_typed(out, [&](const auto* typed_out) {
 #pragma omp parallel for schedule(static)
-      for (std::int64_t ko = 0; ko < s.filters * OH; ++ko) {
-        const std::int64_t k = ko / OH, oh = ko % OH;
-        double got = 0, expected = 0, scale = 0;
-        for (std::int64_t n = 0; n < s.batch; ++n) {
-          const auto* row = typed_out + out_index(n, k, oh, 0);
-          const double* weights = v.data() + n * OW;
-          for (std::int64_t ow = 0; ow < OW; ++ow) got += weights[ow] * to_double(row[ow]);
+        for (std::int64_t ko = 0; ko < s.filters * OH; ++ko) {
+          const std::int64_t k = ko / OH, oh = ko % OH;
+          double got = 0, expected = 0, scale = 0;
+          for (std::int64_t n = 0; n < s.batch; ++n) {
+            const auto* row = typed_out + out_index(n, k, oh, 0);
+            const double* weights = v.data() + n * OW;
+            for (std::int64_t ow = 0; ow < OW; ++ow) got += weights[ow] * to_double(row[ow]);
+          }
+          for (std::int64_t idx = 0; idx < window; ++idx) {
+            const double w = Wt(k, idx / (s.kernel * s.kernel), (idx / s.kernel) % s.kernel, idx % s.kernel);
+            expected += w * T[static_cast<std::size_t>(idx * OH + oh)];
+            scale += std::fabs(w) * Tabs[static_cast<std::size_t>(idx * OH + oh)];
+          }
+          const double err = std::fabs(got - expected);
+          row_error[static_cast<std::size_t>(ko)] = scale > 0 ? err / scale : (err == 0 ? 0.0 : INFINITY);
         }
-        for (std::int64_t idx = 0; idx < window; ++idx) {
-          const double w = Wt(k, idx / (s.kernel * s.kernel), (idx / s.kernel) % s.kernel, idx % s.kernel);
-          expected += w * T[static_cast<std::size_t>(idx * OH + oh)];
-          scale += std::fabs(w) * Tabs[static_cast<std::size_t>(idx * OH + oh)];
-        }
-        const double err = std::fabs(got - expected);
-        row_error[static_cast<std::size_t>(ko)] = scale > 0 ? err / scale : (err == 0 ? 0.0 : INFINITY);
-      }
       });
       for (std::int64_t ko = 0; ko < s.filters * OH; ++ko) {
         const double e = row_error[static_cast<std::size_t>(ko)];
         if (!(e <= worst)) note(e, fmt::format("worst in filter {} output row {} (weighted sum)", ko / OH, ko % OH));
       }
     }
-    std::uniform_int_distribution<std::int64_t> pick_n(0, s.batch - 1), pick_k(0, s.filters - 1),
-        pick_h(0, OH - 1), pick_w(0, OW - 1);
+    std::uniform_int_distribution<std::int64_t> pick_n(0, s.batch - 1), pick_k(0, s.filters - 1), pick_h(0, OH - 1),
+        pick_w(0, OW - 1);
     for (int i = 0; i < kSamples; ++i) {
       const auto n = pick_n(rng), k = pick_k(rng), oh = pick_h(rng), ow = pick_w(rng);
       const double e = output_error(n, k, oh, ow);
       if (!(e <= worst)) note(e, fmt::format("worst at out[{}][{}][{}][{}]", n, k, oh, ow));
     }
-    method = fmt::format("weighted-sum check per output row ({} Gaussian vectors) + sampled({} outputs) fp64, error / sum|w*x|", kVectors, kSamples);
+    method = fmt::format(
+        "weighted-sum check per output row ({} Gaussian vectors) + sampled({} outputs) fp64, error / sum|w*x|",
+        kVectors, kSamples);
   }
   return make_verification(worst, tol, method, where, 0, -1);
 }

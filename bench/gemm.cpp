@@ -85,8 +85,7 @@ Verification GemmProblem::check_exact(const HostBuffer& c, ExactMatch match) con
   std::string problem;
   const std::int64_t bad = first_non_integer(c, match, bound, problem);
   if (bad >= 0)
-    return exact_verification(false, INFINITY, method,
-                              fmt::format("C[{}][{}]: {}", bad / n, bad % n, problem));
+    return exact_verification(false, INFINITY, method, fmt::format("C[{}][{}]: {}", bad / n, bad % n, problem));
   // |x| <= range keeps every sum below 2^62: |C x|, |A (B x)| <= 4 band * max(N, K) * range.
   const double largest = 4.0 * static_cast<double>(band_) * static_cast<double>(std::max(n, k));
   const auto range = static_cast<std::int64_t>(std::clamp(std::ldexp(1.0, 62) / largest, 1.0, std::ldexp(1.0, 20)));
@@ -101,7 +100,8 @@ Verification GemmProblem::check_exact(const HostBuffer& c, ExactMatch match) con
 #pragma omp parallel for schedule(static)
     for (std::int64_t q = 0; q < k; ++q) {
       std::int64_t s = 0;
-      for (std::int64_t j = 0; j < n; ++j) s += b_int[static_cast<std::size_t>(q * n + j)] * x[static_cast<std::size_t>(j)];
+      for (std::int64_t j = 0; j < n; ++j)
+        s += b_int[static_cast<std::size_t>(q * n + j)] * x[static_cast<std::size_t>(j)];
       bx[static_cast<std::size_t>(q)] = s;
     }
     std::vector<std::int64_t> row_residual(static_cast<std::size_t>(m));
@@ -111,7 +111,8 @@ Verification GemmProblem::check_exact(const HostBuffer& c, ExactMatch match) con
         std::int64_t got = 0, expected = 0;
         for (std::int64_t j = 0; j < n; ++j)
           got += exact_integer(to_double(p[i * n + j])) * x[static_cast<std::size_t>(j)];
-        for (std::int64_t q = 0; q < k; ++q) expected += a_int[static_cast<std::size_t>(i * k + q)] * bx[static_cast<std::size_t>(q)];
+        for (std::int64_t q = 0; q < k; ++q)
+          expected += a_int[static_cast<std::size_t>(i * k + q)] * bx[static_cast<std::size_t>(q)];
         row_residual[static_cast<std::size_t>(i)] = got - expected;
       }
     });
@@ -127,7 +128,8 @@ Verification GemmProblem::check_exact(const HostBuffer& c, ExactMatch match) con
   const std::int64_t i = wrong_row;
   for (std::int64_t j = 0; j < n; ++j) {
     std::int64_t exact = 0;
-    for (std::int64_t q = 0; q < k; ++q) exact += a_int[static_cast<std::size_t>(i * k + q)] * b_int[static_cast<std::size_t>(q * n + j)];
+    for (std::int64_t q = 0; q < k; ++q)
+      exact += a_int[static_cast<std::size_t>(i * k + q)] * b_int[static_cast<std::size_t>(q * n + j)];
     const double got = c.get(static_cast<std::size_t>(i * n + j));
     if (got != static_cast<double>(exact) && !(match == ExactMatch::nearest_integer && exact_integer(got) == exact))
       return exact_verification(false, std::fabs(got - static_cast<double>(exact)), method,
@@ -164,7 +166,7 @@ double GemmProblem::tolerance(double input_rounding) const {
   // accumulation error of a K-term dot product (fp32 for the reduced types), any extra input
   // rounding the implementation applies, and the rounding of the stored result (bf16: 2^-8)
   return 4.0 * (2.0 * input_rounding +
-                accumulation_roundoff(precision()) * (2.0 + std::sqrt(static_cast<double>(shape_.k))) ) +
+                accumulation_roundoff(precision()) * (2.0 + std::sqrt(static_cast<double>(shape_.k)))) +
          2.0 * unit_roundoff(output_precision());
 }
 

@@ -66,9 +66,8 @@ class GemmProblem final : public Problem {
 
   GemmShape shape_;
   HostBuffer a_, b_;
-  std::int64_t band_ = 0;                  // exact twin only
+  std::int64_t band_ = 0;                   // exact twin only
   std::vector<std::int8_t> a_int_, b_int_;  // exact twin only: A and B as integers
-
 };
 
 }  // namespace mlbench

@@ -35,7 +35,8 @@ bool parse_int(const std::string& text, long long& value) {
 }
 
 std::string gpus_here(int device_count) {
-  return device_count == 1 ? "1 GPU here (ordinal 0)" : fmt::format("{} GPUs here (ordinals 0-{})", device_count, device_count - 1);
+  return device_count == 1 ? "1 GPU here (ordinal 0)"
+                           : fmt::format("{} GPUs here (ordinals 0-{})", device_count, device_count - 1);
 }
 
 std::vector<int> powers_of_two_and(int n) {

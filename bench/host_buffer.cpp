@@ -22,8 +22,10 @@ constexpr std::size_t kHugePageThreshold = std::size_t{256} << 10;
 }  // namespace
 
 void HostBuffer::FreeDeleter::operator()(void* p) const {
-  if (mapped_bytes > 0) munmap(p, mapped_bytes);
-  else std::free(p);
+  if (mapped_bytes > 0)
+    munmap(p, mapped_bytes);
+  else
+    std::free(p);
 }
 
 namespace {
@@ -159,7 +161,8 @@ void UniformStream::fill(HostBuffer& out, std::size_t offset, std::size_t first,
       }
       s.engine.discard(i - s.next);
       const std::size_t stop = std::min(end, (chunk + 1) * kUniformChunk);
-      for (; i < stop; ++i) p[offset++] = stored_value<T>(out.precision(), lo_ + static_cast<double>(s.engine() >> 11) * scale_);
+      for (; i < stop; ++i)
+        p[offset++] = stored_value<T>(out.precision(), lo_ + static_cast<double>(s.engine() >> 11) * scale_);
       s.next = stop;
     }
   });

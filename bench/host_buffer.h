@@ -25,9 +25,13 @@ class HostBuffer {
   void* raw() { return data_.get(); }
   const void* raw() const { return data_.get(); }
   template <class T>
-  T* data() { return static_cast<T*>(raw()); }
+  T* data() {
+    return static_cast<T*>(raw());
+  }
   template <class T>
-  const T* data() const { return static_cast<const T*>(raw()); }
+  const T* data() const {
+    return static_cast<const T*>(raw());
+  }
 
   // Element i converted to double, whatever the precision.
   double get(std::size_t i) const;

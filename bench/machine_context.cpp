@@ -103,10 +103,9 @@ std::int64_t meminfo_bytes(const std::string& key) {
 
 std::vector<std::string> simd_flags() {
   // The extensions that matter for these kernels, in the order a reader expects them.
-  static const char* const wanted[] = {"sse4_2",     "avx",         "avx2",        "fma",
-                                       "avx512f",    "avx512bw",    "avx512vl",    "avx512_vnni",
-                                       "avx512_bf16", "avx512_fp16", "amx_tile",    "amx_bf16",
-                                       "asimd",      "sve"};
+  static const char* const wanted[] = {"sse4_2",   "avx",      "avx2",        "fma",         "avx512f",
+                                       "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16", "avx512_fp16",
+                                       "amx_tile", "amx_bf16", "asimd",       "sve"};
   std::istringstream flags(read_key("/proc/cpuinfo", "flags", ':') + " " + read_key("/proc/cpuinfo", "Features", ':'));
   std::set<std::string> present;
   for (std::string f; flags >> f;) present.insert(f);
@@ -153,19 +152,19 @@ std::vector<std::string> stability_warnings(const MachineContext& m) {
         m.cpu_scaling_governor));
   const int cores = std::max(m.logical_cpus, 1);
   if (!m.load_average.empty() && m.load_average[0] > 0.5 * cores)
-    warnings.push_back(fmt::format(
-        "load average {:.2f} over the last minute on {} logical CPUs at start: other programs are running, "
-        "so results will be noisy (close them, or compare with care)",
-        m.load_average[0], cores));
+    warnings.push_back(
+        fmt::format("load average {:.2f} over the last minute on {} logical CPUs at start: other programs are running, "
+                    "so results will be noisy (close them, or compare with care)",
+                    m.load_average[0], cores));
   return warnings;
 }
 
 bool is_generic_openblas_core(const std::string& core) {
   // OpenBLAS falls back to these when it does not recognise the CPU (seen: "Prescott" on a
   // Sapphire Rapids host, 5x slower than its proper kernel).
-  static const char* const generic[] = {"prescott", "core2", "penryn", "dunnington", "nehalem",
-                                        "katmai",   "coppermine", "northwood", "banias", "generic",
-                                        "armv8", "barcelona", "athlon", "opteron"};
+  static const char* const generic[] = {"prescott", "core2",      "penryn",    "dunnington", "nehalem",
+                                        "katmai",   "coppermine", "northwood", "banias",     "generic",
+                                        "armv8",    "barcelona",  "athlon",    "opteron"};
   std::string lower = core;
   std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
   return std::any_of(std::begin(generic), std::end(generic), [&](const char* g) { return lower == g; });
@@ -213,7 +212,8 @@ MachineContext collect_machine_context(int threads, const Registry& registry) {
   ctx.omp_num_places = omp_get_num_places();
   ctx.thread_pinning = describe_thread_pinning();
   ctx.libraries.emplace_back("mlbench", MLBENCH_VERSION);
-  ctx.libraries.emplace_back("fmt", fmt::format("{}.{}.{}", FMT_VERSION / 10000, FMT_VERSION / 100 % 100, FMT_VERSION % 100));
+  ctx.libraries.emplace_back("fmt",
+                             fmt::format("{}.{}.{}", FMT_VERSION / 10000, FMT_VERSION / 100 % 100, FMT_VERSION % 100));
 
   for (const auto& provide : registry.context_providers) provide(ctx);
   for (std::string& warning : stability_warnings(ctx)) ctx.warnings.push_back(std::move(warning));

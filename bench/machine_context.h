@@ -51,17 +51,17 @@ struct MachineContext {
   std::string cpu_boost;             // turbo / boost: "on", "off"
   std::string smt;                   // simultaneous multithreading: "on", "off"
 
-  std::string compiler;      // "GNU 12.2.0"
-  std::string build_type;    // "Release"
-  std::string git_commit;    // mlbench_git_commit(); "" in reports written before it was recorded
-  std::string build_flags;   // CXX flags of the build
-  std::string cuda_compiler; // empty when built without CUDA
-  std::string openmp;        // "OpenMP 4.5 (201511), libgomp"
+  std::string compiler;       // "GNU 12.2.0"
+  std::string build_type;     // "Release"
+  std::string git_commit;     // mlbench_git_commit(); "" in reports written before it was recorded
+  std::string build_flags;    // CXX flags of the build
+  std::string cuda_compiler;  // empty when built without CUDA
+  std::string openmp;         // "OpenMP 4.5 (201511), libgomp"
   int omp_max_threads = 0;
   int threads_used = 0;
-  std::string omp_proc_bind;   // omp_get_proc_bind(): "close", "spread", "false", ...
-  std::string omp_places;      // OMP_PLACES as set ("" when unset)
-  int omp_num_places = 0;      // omp_get_num_places(): 0 when threads are not bound
+  std::string omp_proc_bind;  // omp_get_proc_bind(): "close", "spread", "false", ...
+  std::string omp_places;     // OMP_PLACES as set ("" when unset)
+  int omp_num_places = 0;     // omp_get_num_places(): 0 when threads are not bound
   // Who bound the OpenMP threads, in words: "mlbench default (--pin cores): OMP_PROC_BIND=close
   // OMP_PLACES=cores", "from the environment: ...", "none (--pin none): threads may migrate".
   std::string thread_pinning;
@@ -69,8 +69,8 @@ struct MachineContext {
   std::vector<std::pair<std::string, std::string>> libraries;  // name -> version ("MPI" under an MPI launch)
   // Processes of the MPI job this report's rank 0 ran in (mpi/); 0 when not started under MPI.
   int mpi_world_size = 0;
-  std::string openblas_core;     // openblas_get_corename()
-  std::string openblas_config;   // openblas_get_config()
+  std::string openblas_core;    // openblas_get_corename()
+  std::string openblas_config;  // openblas_get_config()
 
   std::optional<GpuContext> gpu;
   std::string gpu_absent_reason;  // when no GPU context: why

@@ -10,10 +10,7 @@
 
 namespace mlbench {
 
-namespace {
-
-
-}  // namespace
+namespace {}  // namespace
 
 std::string peaks_machine_key(const MachineContext& machine) {
   std::string version = "unknown";
@@ -29,8 +26,8 @@ PeakFigures measure_peaks(const Registry& registry, const MachineContext& machin
   PeakFigures peaks;
   peaks.machine_key = peaks_machine_key(machine);
   peaks.cpu_absent_reason = "no CPU peak provider in this build";
-  peaks.gpu_absent_reason = machine.gpu_absent_reason.empty() ? "no GPU peak provider in this build"
-                                                              : machine.gpu_absent_reason;
+  peaks.gpu_absent_reason =
+      machine.gpu_absent_reason.empty() ? "no GPU peak provider in this build" : machine.gpu_absent_reason;
   for (const auto& provide : registry.peak_providers) {
     provide(peaks);
     if (Runner::stop_requested()) throw Interrupted("interrupted while measuring the machine's peaks");

@@ -13,12 +13,12 @@ namespace mlbench {
 // Each CPU figure is the best of 10 timed runs after one warm-up run (steady clock), each GPU
 // figure the median of >= 10 (CUDA events).
 struct CpuPeaks {
-  int threads = 0;                  // "all threads": OpenMP's thread count at measurement
-  double bandwidth_gbps_all = 0;    // STREAM-like triad a[i] = b[i] + s*c[i], 24 bytes/element
+  int threads = 0;                // "all threads": OpenMP's thread count at measurement
+  double bandwidth_gbps_all = 0;  // STREAM-like triad a[i] = b[i] + s*c[i], 24 bytes/element
   double bandwidth_gbps_one = 0;
-  double read_gbps_all = 0;         // read-only sum over two of the triad arrays, 16 bytes/element
+  double read_gbps_all = 0;  // read-only sum over two of the triad arrays, 16 bytes/element
   double read_gbps_one = 0;
-  double fp32_gflops_all = 0;       // independent FMA chains on full-width vectors, 2 FLOP per lane
+  double fp32_gflops_all = 0;  // independent FMA chains on full-width vectors, 2 FLOP per lane
   double fp32_gflops_one = 0;
   double fp64_gflops_all = 0;
   double fp64_gflops_one = 0;
@@ -37,12 +37,12 @@ struct CpuPeaks {
 
 struct GpuPeaks {
   std::string name;
-  double copy_gbps = 0;    // cudaMemcpy device to device, bytes read + written
-  double read_gbps = 0;    // cub::DeviceReduce::Sum, bytes read
-  double fp32_gflops = 0;  // independent FMA chains per thread, every SM busy
-  double fp64_gflops = 0;  // same in double
-  double tf32_gflops = 0;  // cublasGemmEx CUBLAS_COMPUTE_32F_FAST_TF32, n = gemm_size
-  double bf16_gflops = 0;  // cublasGemmEx bf16 in, fp32 accumulate, n = gemm_size
+  double copy_gbps = 0;         // cudaMemcpy device to device, bytes read + written
+  double read_gbps = 0;         // cub::DeviceReduce::Sum, bytes read
+  double fp32_gflops = 0;       // independent FMA chains per thread, every SM busy
+  double fp64_gflops = 0;       // same in double
+  double tf32_gflops = 0;       // cublasGemmEx CUBLAS_COMPUTE_32F_FAST_TF32, n = gemm_size
+  double bf16_gflops = 0;       // cublasGemmEx bf16 in, fp32 accumulate, n = gemm_size
   std::int64_t copy_bytes = 0;  // size of the copied buffer
   std::int64_t read_bytes = 0;  // size of the reduced buffer
   int gemm_size = 0;

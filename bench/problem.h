@@ -16,10 +16,10 @@ namespace mlbench {
 // Outcome of checking one output against the fp64 reference.
 struct Verification {
   bool passed = false;
-  double max_error = 0.0;   // the measured error, in the unit `method` describes
-  double tolerance = 0.0;   // the largest error that passes
-  std::string method;       // e.g. "freivalds(4 vectors)+sampled(1024 entries) fp64, error / sum|a*b|"
-  std::string detail;       // first failing location, NaN count, ...
+  double max_error = 0.0;  // the measured error, in the unit `method` describes
+  double tolerance = 0.0;  // the largest error that passes
+  std::string method;      // e.g. "freivalds(4 vectors)+sampled(1024 entries) fp64, error / sum|a*b|"
+  std::string detail;      // first failing location, NaN count, ...
 };
 
 // How an exact check compares: every element must be the exact integer (strict), or is first

@@ -21,7 +21,7 @@ float16 to_float16(float f) {
   const std::uint32_t u = detail::float_bits(f);
   const std::uint16_t sign = static_cast<std::uint16_t>((u >> 16) & 0x8000u);
   const std::uint32_t abs = u & 0x7fffffffu;
-  if (abs > 0x7f800000u) return {static_cast<std::uint16_t>(sign | 0x7e00u)};  // NaN
+  if (abs > 0x7f800000u) return {static_cast<std::uint16_t>(sign | 0x7e00u)};   // NaN
   if (abs >= 0x477ff000u) return {static_cast<std::uint16_t>(sign | 0x7c00u)};  // rounds past 65504: inf
   if (abs < 0x38800000u) {
     // below 2^-14: subnormal (or zero) in fp16; steps of 2^-24, rounded to nearest even by rint

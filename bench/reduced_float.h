@@ -66,12 +66,20 @@ inline double to_double(float16 x) { return to_float(x); }
 template <class T>
 T from_double(double v);
 template <>
-inline float from_double<float>(double v) { return static_cast<float>(v); }
+inline float from_double<float>(double v) {
+  return static_cast<float>(v);
+}
 template <>
-inline double from_double<double>(double v) { return v; }
+inline double from_double<double>(double v) {
+  return v;
+}
 template <>
-inline bfloat16 from_double<bfloat16>(double v) { return to_bfloat16(static_cast<float>(v)); }
+inline bfloat16 from_double<bfloat16>(double v) {
+  return to_bfloat16(static_cast<float>(v));
+}
 template <>
-inline float16 from_double<float16>(double v) { return to_float16(static_cast<float>(v)); }
+inline float16 from_double<float16>(double v) {
+  return to_float16(static_cast<float>(v));
+}
 
 }  // namespace mlbench

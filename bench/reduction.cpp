@@ -67,7 +67,8 @@ ReductionProblem::ReductionProblem(const ReductionProblem& of, ExactTwinTag)
       if (max) {
         // the unique maximum: in the tail of every other segment (whole tensor: every other seed)
         const bool in_tail = ((static_cast<std::uint64_t>(seg) + seed()) & 1) == 0;
-        const std::int64_t at = in_tail ? length - 1 : static_cast<std::int64_t>(seg_hash % static_cast<std::uint64_t>(length));
+        const std::int64_t at =
+            in_tail ? length - 1 : static_cast<std::int64_t>(seg_hash % static_cast<std::uint64_t>(length));
         for (std::int64_t j = 0; j < length; ++j) {
           const auto h = twin_hash(seg_hash, static_cast<std::uint64_t>(j));
           x[j] = from_double<T>(j == at ? -1.0 : -2.0 - static_cast<double>(h & 1));
@@ -99,10 +100,13 @@ Verification ReductionProblem::check_exact(const HostBuffer& out, ExactMatch mat
   const bool max = shape_.op == ReduceOp::max, mean = shape_.op == ReduceOp::mean;
   const std::string method =
       max ? "integer twin (-3/-2 and one unique max -1 per segment), exact max"
-          : fmt::format("integer twin ({{0,1,2}}, non-zero at both ends of each segment and every {} elements, "
-                        "1 per {} elements elsewhere), exact {}{}",
-                        boundary_period(), block_, to_string(shape_.op),
-                        mean ? " (within 4 units of roundoff of the exact sum / count)" : match == ExactMatch::strict ? "" : ", rounded");
+          : fmt::format(
+                "integer twin ({{0,1,2}}, non-zero at both ends of each segment and every {} elements, "
+                "1 per {} elements elsewhere), exact {}{}",
+                boundary_period(), block_, to_string(shape_.op),
+                mean                          ? " (within 4 units of roundoff of the exact sum / count)"
+                : match == ExactMatch::strict ? ""
+                                              : ", rounded");
   if (out.size() != output_size() || out.precision() != output_precision())
     return exact_verification(false, INFINITY, method, "output has the wrong size or precision");
   const std::int64_t length = static_cast<std::int64_t>(input_.size() / output_size());
@@ -113,17 +117,20 @@ Verification ReductionProblem::check_exact(const HostBuffer& out, ExactMatch mat
     const auto exact = static_cast<double>(exact_[seg]);
     bool right = false;
     if (mean)  // S / n rounded once or twice (a reciprocal): within 4 u of it
-      right = std::fabs(got - exact / static_cast<double>(length)) <= mean_slack * std::fabs(exact / static_cast<double>(length));
+      right = std::fabs(got - exact / static_cast<double>(length)) <=
+              mean_slack * std::fabs(exact / static_cast<double>(length));
     else if (max || match == ExactMatch::strict)
       right = got == exact;
     else
       right = std::isfinite(got) && std::nearbyint(got) == exact;
     if (!right) {
       const std::string where = exact_.size() > 1 ? fmt::format("row {}: ", seg) : "";
-      return exact_verification(false, std::isfinite(got) ? std::fabs(got - (mean ? exact / static_cast<double>(length) : exact)) : INFINITY,
-                                method, fmt::format("{}{} is {:.9g}, exact {}", where, to_string(shape_.op), got,
-                                                    mean ? fmt::format("{:.9g}", exact / static_cast<double>(length))
-                                                         : fmt::format("{}", exact_[seg])));
+      return exact_verification(
+          false, std::isfinite(got) ? std::fabs(got - (mean ? exact / static_cast<double>(length) : exact)) : INFINITY,
+          method,
+          fmt::format(
+              "{}{} is {:.9g}, exact {}", where, to_string(shape_.op), got,
+              mean ? fmt::format("{:.9g}", exact / static_cast<double>(length)) : fmt::format("{}", exact_[seg])));
     }
   }
   return exact_verification(true, 0, method, "");
@@ -156,8 +163,8 @@ std::size_t ReductionProblem::input_bytes() const { return input_.bytes(); }
 
 double ReductionProblem::tolerance(double input_rounding) const {
   if (shape_.op == ReduceOp::max) return 0.0;  // max is exact in any precision
-  const double n = shape_.axis == ReduceAxis::rows ? static_cast<double>(shape_.cols)
-                                                   : static_cast<double>(input_.size());
+  const double n =
+      shape_.axis == ReduceAxis::rows ? static_cast<double>(shape_.cols) : static_cast<double>(input_.size());
   return accumulation_roundoff(precision()) * (2.0 * std::log2(std::max(n, 2.0)) + 256.0) + 2.0 * input_rounding;
 }
 
@@ -210,8 +217,8 @@ Verification ReductionProblem::check_output(const HostBuffer& out, double input_
   std::vector<double> errors(segments);
 #pragma omp parallel for schedule(dynamic, 16)
   for (std::int64_t s = 0; s < static_cast<std::int64_t>(segments); ++s) {
-    const auto ref = reference(input_, static_cast<std::size_t>(s) * length, (static_cast<std::size_t>(s) + 1) * length,
-                               shape_.op);
+    const auto ref =
+        reference(input_, static_cast<std::size_t>(s) * length, (static_cast<std::size_t>(s) + 1) * length, shape_.op);
     const double err = std::fabs(out.get(static_cast<std::size_t>(s)) - ref.value);
     errors[s] = shape_.op == ReduceOp::max ? err : err / std::max(ref.scale, 1e-300);
   }
@@ -222,8 +229,8 @@ Verification ReductionProblem::check_output(const HostBuffer& out, double input_
       worst = errors[s];
       worst_at = s;
     }
-  const std::string method = shape_.op == ReduceOp::max ? "exact fp64 max, absolute error"
-                                                        : "compensated fp64 sum, error / sum|x|";
+  const std::string method =
+      shape_.op == ReduceOp::max ? "exact fp64 max, absolute error" : "compensated fp64 sum, error / sum|x|";
   const std::string where = segments > 1 ? fmt::format("worst in row {}", worst_at) : "";
   return make_verification(worst, tol, method, where, 0, -1);
 }

@@ -39,8 +39,8 @@ class ReductionProblem final : public Problem {
   std::string workload() const override { return "reduction"; }
   std::string shape_label() const override;
   std::vector<std::pair<std::string, std::int64_t>> shape_fields() const override;
-  double flops() const override;      // one operation per input element
-  double min_bytes() const override;  // input + output
+  double flops() const override;             // one operation per input element
+  double min_bytes() const override;         // input + output
   std::size_t output_size() const override;  // 1 or rows
   // fp32 for bf16/fp16 inputs (fp32 accumulation; a 16-bit sum of many elements overflows).
   Precision output_precision() const override { return is_16bit(precision()) ? Precision::fp32 : precision(); }
@@ -75,8 +75,8 @@ class ReductionProblem final : public Problem {
 
   ReductionShape shape_;
   HostBuffer input_;
-  std::int64_t block_ = 1;              // exact twin only
-  std::vector<std::int64_t> exact_;     // exact twin only: sum (sum, mean) or max per segment
+  std::int64_t block_ = 1;           // exact twin only
+  std::vector<std::int64_t> exact_;  // exact twin only: sum (sum, mean) or max per segment
 };
 
 }  // namespace mlbench

@@ -24,9 +24,7 @@ std::optional<ResultStatus> parse_result_status(std::string_view text) {
   return std::nullopt;
 }
 
-std::string VariantResult::problem_key() const {
-  return workload + "/" + to_string(precision) + "/" + shape_label;
-}
+std::string VariantResult::problem_key() const { return workload + "/" + to_string(precision) + "/" + shape_label; }
 
 std::string VariantResult::name() const {
   std::string n = problem_key() + "/" + backend;

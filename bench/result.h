@@ -30,9 +30,9 @@ std::optional<ResultStatus> parse_result_status(std::string_view text);
 
 // Statistics Google Benchmark computed over the measured runs (repetitions).
 struct TimingStats {
-  int runs = 0;                 // measured repetitions the figures rest on
-  int rounds = 1;               // rounds (--rounds) they were measured in
-  std::int64_t iterations = 1;  // iterations per repetition (of the first round; later rounds may differ)
+  int runs = 0;                     // measured repetitions the figures rest on
+  int rounds = 1;                   // rounds (--rounds) they were measured in
+  std::int64_t iterations = 1;      // iterations per repetition (of the first round; later rounds may differ)
   std::vector<double> run_times_s;  // one per repetition (manual time)
   std::vector<double> run_cpu_times_s;
   double median_s = 0, mean_s = 0, stddev_s = 0;
@@ -83,7 +83,7 @@ struct VariantResult {
   double speedup_vs_serial = 0;
   double speedup_vs_best_cpu = 0;
   std::string best_cpu_backend;
-  std::string vendor_backend;  // for hand-written code: the library it is held against
+  std::string vendor_backend;     // for hand-written code: the library it is held against
   double fraction_of_vendor = 0;  // vendor median / this median (same timing mode)
   // Roofline (bench/roofline.h, apply_roofline): flops / bytes, the bound of the unit the
   // result ran on at that intensity, measured gflops over it, and which roof it was.
@@ -134,7 +134,7 @@ inline constexpr double kDefaultCvThreshold = 0.05;
 struct RunInfo {
   std::string mlbench_version;
   std::string command_line;
-  std::string started_at;   // ISO 8601 UTC
+  std::string started_at;  // ISO 8601 UTC
   std::string finished_at;
   std::uint64_t seed = 0;
   double time_budget_s = 0;

@@ -21,10 +21,14 @@ std::optional<Roof> cpu_roof(const CpuPeaks& cpu, Precision precision, bool one_
   Roof roof;
   roof.unit = one_thread ? "cpu 1 thread" : fmt::format("cpu {} threads", cpu.threads);
   roof.bandwidth_source = read_only ? "read" : "triad";
-  if (read_only) roof.bandwidth_gbps = one_thread ? cpu.read_gbps_one : cpu.read_gbps_all;
-  else roof.bandwidth_gbps = one_thread ? cpu.bandwidth_gbps_one : cpu.bandwidth_gbps_all;
-  if (precision == Precision::fp64) roof.compute_gflops = one_thread ? cpu.fp64_gflops_one : cpu.fp64_gflops_all;
-  else roof.compute_gflops = one_thread ? cpu.fp32_gflops_one : cpu.fp32_gflops_all;
+  if (read_only)
+    roof.bandwidth_gbps = one_thread ? cpu.read_gbps_one : cpu.read_gbps_all;
+  else
+    roof.bandwidth_gbps = one_thread ? cpu.bandwidth_gbps_one : cpu.bandwidth_gbps_all;
+  if (precision == Precision::fp64)
+    roof.compute_gflops = one_thread ? cpu.fp64_gflops_one : cpu.fp64_gflops_all;
+  else
+    roof.compute_gflops = one_thread ? cpu.fp32_gflops_one : cpu.fp32_gflops_all;
   if (!(roof.compute_gflops > 0) || !(roof.bandwidth_gbps > 0)) return std::nullopt;
   return roof;
 }
@@ -105,7 +109,8 @@ void apply_roofline(std::vector<VariantResult>& results, const PeakFigures* peak
     if (!roof) continue;
     r.roofline_unit = roof->unit;
     r.roofline_bound_gflops = roof->bound_gflops(r.intensity);
-    if (r.ok() && r.gflops > 0 && r.roofline_bound_gflops > 0) r.fraction_of_roofline = r.gflops / r.roofline_bound_gflops;
+    if (r.ok() && r.gflops > 0 && r.roofline_bound_gflops > 0)
+      r.fraction_of_roofline = r.gflops / r.roofline_bound_gflops;
   }
 }
 

@@ -119,8 +119,8 @@ RunPlan Runner::plan() const {
             if (has.find(to_string(p)) == std::string::npos) has += (has.empty() ? "" : ", ") + to_string(p);
         }
       if (!implements)
-        throw InputError(fmt::format("backend '{}' has no {} implementation (it has {})", name,
-                                     to_string(options_.precision), has));
+        throw InputError(
+            fmt::format("backend '{}' has no {} implementation (it has {})", name, to_string(options_.precision), has));
     }
     if (!known) {
       const auto all = registry_.backend_names();
@@ -139,7 +139,8 @@ RunPlan Runner::plan() const {
   for (const auto& w : workload_names) {
     std::vector<const BackendInfo*> chosen;
     for (const BackendInfo* b : registry_.backends_for(w)) {
-      const bool asked = std::find(options_.backends.begin(), options_.backends.end(), b->name) != options_.backends.end();
+      const bool asked =
+          std::find(options_.backends.begin(), options_.backends.end(), b->name) != options_.backends.end();
       // Multi-GPU backends run exactly when --gpus asks for them, whatever --backends lists.
       if (b->multi_gpu ? !gpus : !options_.backends.empty() && !asked) continue;
       Availability a = b->availability ? b->availability() : Availability::yes();
@@ -160,7 +161,8 @@ RunPlan Runner::plan() const {
       const std::size_t need = estimate_host_bytes(w, size, options_.precision, options_.workload);
       if (free_bytes > 0 && need > free_bytes)
         throw InputError(fmt::format("{} at size {} needs {} of host memory; {} is available", w, size,
-                                     format_bytes(static_cast<double>(need)), format_bytes(static_cast<double>(free_bytes))));
+                                     format_bytes(static_cast<double>(need)),
+                                     format_bytes(static_cast<double>(free_bytes))));
       for (const BackendInfo* b : chosen) {
         if (b->multi_gpu) {  // one row per GPU count, each on the first `count` selected devices
           for (int count : gpus->counts) {
@@ -210,8 +212,8 @@ std::vector<VariantResult> Runner::run_round(const RunPlan& plan, RunObserver* o
     const PlannedVariant& first = plan.variants[i];
     const auto problem = make_problem(first.workload, first.size, options_.precision, options_.seed, options_.workload);
     const auto exact_twin = problem->exact_twin();  // shared like the problem
-    for (; i < plan.variants.size() && plan.variants[i].workload == first.workload && plan.variants[i].size == first.size &&
-           !stop_requested();
+    for (; i < plan.variants.size() && plan.variants[i].workload == first.workload &&
+           plan.variants[i].size == first.size && !stop_requested();
          ++i) {
       auto rows = run_variant(*problem, exact_twin.get(), *plan.variants[i].backend, plan.variants[i].devices,
                               plan.variants[i].ranks, observer, index, total);
@@ -273,7 +275,9 @@ void merge_round(std::vector<VariantResult>& rows, std::vector<VariantResult> ro
       continue;
     }
     // Both verified: the worse verification (largest error relative to its tolerance) stands.
-    const auto relative = [](const Verification& v) { return v.tolerance > 0 ? v.max_error / v.tolerance : v.max_error; };
+    const auto relative = [](const Verification& v) {
+      return v.tolerance > 0 ? v.max_error / v.tolerance : v.max_error;
+    };
     if (relative(next.verification) > relative(row.verification)) row.verification = next.verification;
     const double before = row.stats.runs, added = next.stats.runs;
     if (row.other_load_cores >= 0 && next.other_load_cores >= 0)
@@ -300,9 +304,9 @@ void merge_round(std::vector<VariantResult>& rows, std::vector<VariantResult> ro
   }
 }
 
-std::vector<VariantResult> Runner::run_variant(const Problem& problem, const Problem* exact_twin, const BackendInfo& backend,
-                                               const std::vector<int>& devices, int ranks, RunObserver* observer,
-                                               int& index, int total) {
+std::vector<VariantResult> Runner::run_variant(const Problem& problem, const Problem* exact_twin,
+                                               const BackendInfo& backend, const std::vector<int>& devices, int ranks,
+                                               RunObserver* observer, int& index, int total) {
   VariantResult base;
   base.workload = problem.workload();
   base.backend = backend.name;
@@ -337,8 +341,9 @@ std::vector<VariantResult> Runner::run_variant(const Problem& problem, const Pro
   config.timeout_s = options_.timeout_s;
   config.ranks = base.ranks;
   if (!devices.empty()) config.device = devices.front();
-  std::vector<TimingMode> modes = is_gpu(backend.kind) ? std::vector<TimingMode>{TimingMode::kernel, TimingMode::end_to_end}
-                                                       : std::vector<TimingMode>{TimingMode::host};
+  std::vector<TimingMode> modes = is_gpu(backend.kind)
+                                      ? std::vector<TimingMode>{TimingMode::kernel, TimingMode::end_to_end}
+                                      : std::vector<TimingMode>{TimingMode::host};
   std::exception_ptr first_failure;  // for the GPU folder's device recovery
   // The exact check first (Problem::exact_twin), on its own preparation of the variant that is
   // released before the measured one is prepared: a wrong element fails every timing mode of
@@ -452,9 +457,9 @@ void Runner::measure(const Problem& problem, Variant& variant, TimingMode mode, 
   };
   auto time_out = [&](const std::string& what) {
     result.status = ResultStatus::timed_out;
-    result.error_message = fmt::format("timed out after {:.3g} s (--timeout {:g}) {}",
-                                       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
-                                       options_.timeout_s, what);
+    result.error_message = fmt::format(
+        "timed out after {:.3g} s (--timeout {:g}) {}",
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(), options_.timeout_s, what);
   };
   // Warm-up: first touch, caches, lazy initialisation (thread pools, library handles), clock
   // ramp-up: at least --warmup runs and a tenth of the time budget. A single cold run used to
@@ -471,9 +476,8 @@ void Runner::measure(const Problem& problem, Variant& variant, TimingMode mode, 
   auto warm_up = [&](int min_runs, double share, const char* when, double& fastest) {
     const auto warm_up_started = std::chrono::steady_clock::now();
     for (int runs = 0;
-         runs < min_runs ||
-         std::chrono::duration<double>(std::chrono::steady_clock::now() - warm_up_started).count() <
-             share * round_budget_s();
+         runs < min_runs || std::chrono::duration<double>(std::chrono::steady_clock::now() - warm_up_started).count() <
+                                share * round_budget_s();
          ++runs) {
       if (stop_requested()) {
         interrupt(when);
@@ -561,8 +565,10 @@ void Runner::measure(const Problem& problem, Variant& variant, TimingMode mode, 
   stats.iterations = iterations;
   for (const auto& run : reporter.runs()) {
     if (run_was_skipped(run, 0)) continue;
-    const double per_iteration = run.real_accumulated_time / static_cast<double>(std::max<std::int64_t>(run.iterations, 1));
-    const double cpu_per_iteration = run.cpu_accumulated_time / static_cast<double>(std::max<std::int64_t>(run.iterations, 1));
+    const double per_iteration =
+        run.real_accumulated_time / static_cast<double>(std::max<std::int64_t>(run.iterations, 1));
+    const double cpu_per_iteration =
+        run.cpu_accumulated_time / static_cast<double>(std::max<std::int64_t>(run.iterations, 1));
     if (run.run_type == benchmark::BenchmarkReporter::Run::RT_Iteration) {
       stats.run_times_s.push_back(per_iteration);
       stats.run_cpu_times_s.push_back(cpu_per_iteration);
@@ -603,8 +609,9 @@ void Runner::measure(const Problem& problem, Variant& variant, TimingMode mode, 
       result.verification.method += "; re-check after timing: bitwise equal";
     } else {
       Verification again = problem.verify(output, variant.input_rounding());
-      again.method = result.verification.method + (reproducible ? "; re-check after timing: bitwise equal"
-                                                                 : "; re-check after timing: accuracy (not reproducible)");
+      again.method =
+          result.verification.method + (reproducible ? "; re-check after timing: bitwise equal"
+                                                     : "; re-check after timing: accuracy (not reproducible)");
       if (reproducible || !again.passed) {
         again.passed = false;
         again.detail = fmt::format("the last timed run's output differs from the verified one{}{}",

@@ -17,15 +17,15 @@ namespace mlbench {
 struct RunOptions {
   std::vector<std::string> workloads;  // canonical names or aliases
   std::vector<std::int64_t> sizes;
-  std::vector<std::string> backends;   // empty: every available backend
+  std::vector<std::string> backends;  // empty: every available backend
   Precision precision = Precision::fp32;
-  int threads = 0;                     // 0: OpenMP's default (omp_get_max_threads)
-  int repetitions = 0;                 // 0: adapt to the time budget
-  int max_repetitions = 20;            // cap for the adaptive count
+  int threads = 0;           // 0: OpenMP's default (omp_get_max_threads)
+  int repetitions = 0;       // 0: adapt to the time budget
+  int max_repetitions = 20;  // cap for the adaptive count
   // Floor of the adaptive count (at most max_repetitions): a variant slower than its time
   // budget still gets this many, so `compare` has repetitions to bound a change with.
   int min_repetitions = 1;
-  int warmup = 1;                      // un-timed runs before verification and timing (>= 1)
+  int warmup = 1;  // un-timed runs before verification and timing (>= 1)
   // Passes over the whole plan (--rounds). Each round prepares, warms up and verifies every
   // variant afresh (new buffers) and measures its share of the repetitions and of the time
   // budget; a row's statistics pool the samples of all rounds. Spreading a row's samples over
@@ -33,7 +33,7 @@ struct RunOptions {
   // change) into visible spread instead of a silent offset of the whole row. The repetition
   // counts and the time budget cover all rounds together.
   int rounds = 1;
-  double time_budget_s = 2.0;          // measured time per variant the adaptive count aims at
+  double time_budget_s = 2.0;  // measured time per variant the adaptive count aims at
   // Wall-clock limit per timing mode of a variant, checked before every run (a run that has
   // started is not cut short: CPU code cannot be stopped safely mid-call). 0: no limit.
   double timeout_s = 0;

@@ -20,7 +20,8 @@ std::int64_t rows_for_bytes(std::int64_t cols, Precision precision, std::int64_t
 namespace {
 void check_row_precision(Precision precision, const char* workload) {
   if (precision == Precision::tf32)
-    throw InputError(fmt::format("{} takes fp64, fp32, bf16 or fp16 inputs (tf32 only changes multiplications)", workload));
+    throw InputError(
+        fmt::format("{} takes fp64, fp32, bf16 or fp16 inputs (tf32 only changes multiplications)", workload));
 }
 
 // The smallest normal number of the output format: below it the format itself loses relative
@@ -99,8 +100,9 @@ Verification SoftmaxProblem::check_exact(const HostBuffer& out, ExactMatch) cons
     }
   }
   if (bad >= 0)
-    return exact_verification(false, deviation, method,
-                              fmt::format("y[{}][{}] is {:.9g}, exact {:.9g}", bad / cols, bad % cols, bad_got, bad_exact));
+    return exact_verification(
+        false, deviation, method,
+        fmt::format("y[{}][{}] is {:.9g}, exact {:.9g}", bad / cols, bad % cols, bad_got, bad_exact));
   return exact_verification(true, 0, method, "");
 }
 

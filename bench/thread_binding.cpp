@@ -57,10 +57,12 @@ std::string describe_thread_pinning() {
     return fmt::format("pinned by mlbench (--pin {}): {}, {}", by_mlbench, variables, places);
   const bool user_set = std::getenv("OMP_PROC_BIND") != nullptr || std::getenv("OMP_PLACES") != nullptr;
   if (user_set)
-    return fmt::format("from the environment: {}, {}{}", variables,
-                       openmp_threads_bound() ? places : "threads not bound, they may migrate between cores",
-                       request.mode && *request.mode != PinMode::none ? " (mlbench leaves a binding the user set alone)" : "");
-  if (!request.problem.empty()) return "none: threads may migrate between cores (pinning failed: " + request.problem + ")";
+    return fmt::format(
+        "from the environment: {}, {}{}", variables,
+        openmp_threads_bound() ? places : "threads not bound, they may migrate between cores",
+        request.mode && *request.mode != PinMode::none ? " (mlbench leaves a binding the user set alone)" : "");
+  if (!request.problem.empty())
+    return "none: threads may migrate between cores (pinning failed: " + request.problem + ")";
   if (request.mode == PinMode::none) return "none (--pin none): threads may migrate between cores";
   return "none: threads may migrate between cores";
 }

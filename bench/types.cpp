@@ -51,9 +51,7 @@ double unit_roundoff(Precision p) {
   return std::ldexp(1.0, -24);
 }
 
-double accumulation_roundoff(Precision p) {
-  return p == Precision::fp64 ? std::ldexp(1.0, -53) : std::ldexp(1.0, -24);
-}
+double accumulation_roundoff(Precision p) { return p == Precision::fp64 ? std::ldexp(1.0, -53) : std::ldexp(1.0, -24); }
 
 std::string to_string(BackendKind k) {
   switch (k) {
@@ -98,7 +96,8 @@ std::int64_t checked_mul(std::int64_t a, std::int64_t b, std::string_view what) 
 
 std::int64_t checked_add(std::int64_t a, std::int64_t b, std::string_view what) {
   if (a < 0 || b < 0) throw InputError(std::string(what) + " is negative");
-  if (b > std::numeric_limits<std::int64_t>::max() - a) throw InputError(std::string(what) + " overflows 64-bit arithmetic");
+  if (b > std::numeric_limits<std::int64_t>::max() - a)
+    throw InputError(std::string(what) + " overflows 64-bit arithmetic");
   return a + b;
 }
 

@@ -73,7 +73,8 @@ std::int64_t first_non_integer(const HostBuffer& output, ExactMatch match, doubl
   if (!std::isfinite(v))
     problem = fmt::format("element {} is {}", first, v);
   else if (std::fabs(std::nearbyint(v)) > bound)
-    problem = fmt::format("element {} is {:.9g}, outside the exact result's range [-{:g}, {:g}]", first, v, bound, bound);
+    problem =
+        fmt::format("element {} is {:.9g}, outside the exact result's range [-{:g}, {:g}]", first, v, bound, bound);
   else
     problem = fmt::format("element {} is {:.9g}, not an integer", first, v);
   return first;
@@ -128,8 +129,8 @@ ExactMatch exact_match_for(const std::vector<std::pair<std::string, std::string>
   return ExactMatch::strict;
 }
 
-Verification make_verification(double max_error, double tolerance, std::string method,
-                               std::string detail, std::size_t non_finite, std::int64_t first_non_finite) {
+Verification make_verification(double max_error, double tolerance, std::string method, std::string detail,
+                               std::size_t non_finite, std::int64_t first_non_finite) {
   Verification v;
   v.max_error = max_error;
   v.tolerance = tolerance;

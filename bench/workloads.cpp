@@ -11,10 +11,14 @@ const std::vector<WorkloadInfo>& workloads() {
       {"gemm", {}, "dense matrix multiply C = A*B", "M = N = K = size"},
       {"convolution", {"conv"}, "2D convolution forward, NCHW, filters KCRR", "size x size image"},
       {"reduction", {"reduce"}, "sum / max / mean over a tensor or per row", "size x size tensor"},
-      {"attention", {"sdpa"}, "scaled dot-product attention forward O = softmax(Q K^T / sqrt(D)) V",
+      {"attention",
+       {"sdpa"},
+       "scaled dot-product attention forward O = softmax(Q K^T / sqrt(D)) V",
        "sequence length S"},
       {"softmax", {}, "row-wise softmax (max subtracted) of a rows x size tensor", "row length (columns)"},
-      {"layernorm", {"layer-norm"}, "row-wise layer normalization forward with gamma, beta, epsilon",
+      {"layernorm",
+       {"layer-norm"},
+       "row-wise layer normalization forward with gamma, beta, epsilon",
        "row length (columns)"},
   };
   return list;
@@ -99,11 +103,11 @@ std::size_t estimate_host_bytes(const std::string& workload, std::int64_t size, 
   const WorkloadInfo* info = find_workload(workload);
   if (info == nullptr) throw InputError("unknown workload '" + workload + "'");
   const auto es = static_cast<std::int64_t>(element_size(precision));
-  std::int64_t elements = 0;       // problem buffers, in the input type
-  std::int64_t output_bytes = 0;   // the copy read back for verification
-  std::int64_t widened = 0;        // fp32 elements a CPU backend widens 16-bit inputs into
-  std::int64_t twin_inputs = 0;    // the exact twin's inputs (Problem::exact_twin) ...
-  std::int64_t twin_copies = 0;    // ... and the int8 copies its check reads
+  std::int64_t elements = 0;      // problem buffers, in the input type
+  std::int64_t output_bytes = 0;  // the copy read back for verification
+  std::int64_t widened = 0;       // fp32 elements a CPU backend widens 16-bit inputs into
+  std::int64_t twin_inputs = 0;   // the exact twin's inputs (Problem::exact_twin) ...
+  std::int64_t twin_copies = 0;   // ... and the int8 copies its check reads
   if (info->name == "gemm") {
     const std::int64_t square = checked_mul(size, size, "GEMM size");
     elements = checked_mul(square, 3, "GEMM size");  // A, B, C
@@ -125,16 +129,16 @@ std::size_t estimate_host_bytes(const std::string& workload, std::int64_t size, 
     const AttentionShape s = attention_shape(size, options.attention);
     if (s.batch <= 0 || s.heads <= 0 || s.head_dim <= 0)
       throw InputError("attention dimensions (batch, heads, seq, head dim) must be positive");
-    const auto tensor = checked_mul(checked_mul(checked_mul(s.batch, s.heads, "attention size"), s.seq,
-                                                "attention size"),
-                                    s.head_dim, "attention size");
+    const auto tensor =
+        checked_mul(checked_mul(checked_mul(s.batch, s.heads, "attention size"), s.seq, "attention size"), s.head_dim,
+                    "attention size");
     elements = checked_mul(tensor, 4, "attention size");  // Q, K, V, O
     output_bytes = checked_mul(tensor, es, "attention output bytes");
     // Workspace, the larger of: openmp's packed K^T and V in the arithmetic type (fp32 for
     // 16-bit inputs), and openblas's S x S scores of one batch x head (fp32/fp64).
     const std::int64_t arithmetic_bytes = std::max<std::int64_t>(es, 4);
-    const std::int64_t packed = checked_mul(checked_mul(tensor, 2, "attention workspace"), arithmetic_bytes,
-                                            "attention workspace");
+    const std::int64_t packed =
+        checked_mul(checked_mul(tensor, 2, "attention workspace"), arithmetic_bytes, "attention workspace");
     const std::int64_t scores =
         checked_mul(checked_mul(s.seq, s.seq, "attention scores"), arithmetic_bytes, "attention scores");
     output_bytes = checked_add(output_bytes, std::max(packed, scores), "attention bytes");
@@ -155,8 +159,9 @@ std::size_t estimate_host_bytes(const std::string& workload, std::int64_t size, 
   }
   std::int64_t bytes = checked_mul(elements, es, "problem bytes");
   bytes = checked_add(bytes, output_bytes, "problem bytes");
-  bytes = checked_add(bytes, checked_add(checked_mul(twin_inputs, es, "exact twin bytes"), twin_copies, "exact twin bytes"),
-                      "problem bytes");
+  bytes =
+      checked_add(bytes, checked_add(checked_mul(twin_inputs, es, "exact twin bytes"), twin_copies, "exact twin bytes"),
+                  "problem bytes");
   if (is_16bit(precision)) bytes = checked_add(bytes, checked_mul(widened, 4, "fp32 workspace bytes"), "problem bytes");
   return static_cast<std::size_t>(bytes);
 }

@@ -55,22 +55,21 @@ struct WorkloadInfo {
   std::string name;                  // "gemm"
   std::vector<std::string> aliases;  // {"conv"}
   std::string description;
-  std::string size_meaning;          // what --size N means for this workload
+  std::string size_meaning;  // what --size N means for this workload
 };
 
 const std::vector<WorkloadInfo>& workloads();
 // Resolves a name or alias; nullptr when unknown.
 const WorkloadInfo* find_workload(const std::string& name_or_alias);
 
-// Why `workload` takes no inputs of this precision (a predicate: "takes ..."); "" when it takes them. tf32 is a math mode
-// of multiplications (GEMM, convolution), not a storage type: reductions, attention, softmax and
-// layer norm refuse it (make_problem throws), and `mlbench all --precision tf32` leaves them out.
+// Why `workload` takes no inputs of this precision (a predicate: "takes ..."); "" when it takes them. tf32 is a math
+// mode of multiplications (GEMM, convolution), not a storage type: reductions, attention, softmax and layer norm refuse
+// it (make_problem throws), and `mlbench all --precision tf32` leaves them out.
 std::string precision_refusal(const std::string& workload, Precision precision);
 
 // Builds the problem (shape checks, input generation). Throws InputError on a bad shape.
-std::unique_ptr<Problem> make_problem(const std::string& workload, std::int64_t size,
-                                      Precision precision, std::uint64_t seed,
-                                      const WorkloadOptions& options);
+std::unique_ptr<Problem> make_problem(const std::string& workload, std::int64_t size, Precision precision,
+                                      std::uint64_t seed, const WorkloadOptions& options);
 
 // Host bytes one variant's run needs at most, computed without allocating: the problem's
 // buffers (inputs and reference output), the output read back for verification, and for the

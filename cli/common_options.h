@@ -46,9 +46,10 @@ inline void add_json_format_options(CLI::App& sub, reports::JsonOptions& o) {
   sub.add_flag("--aggregates-only", o.aggregates_only,
                "JSON: only the aggregates of rows with repetitions, as Google Benchmark's "
                "--benchmark_report_aggregates_only (the repetition times stay in each row's mlbench.samples)");
-  sub.add_option("--aggregates", o.aggregates,
-                 "JSON: the aggregates to write, comma separated (default mean,median,stddev,cv); --aggregates median "
-                 "with --aggregates-only gives trackers that read every entry (github-action-benchmark) one value per row")
+  sub.add_option(
+         "--aggregates", o.aggregates,
+         "JSON: the aggregates to write, comma separated (default mean,median,stddev,cv); --aggregates median "
+         "with --aggregates-only gives trackers that read every entry (github-action-benchmark) one value per row")
       ->delimiter(',')
       ->check(CLI::IsMember({"mean", "median", "stddev", "cv"}));
 }

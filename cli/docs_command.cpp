@@ -20,9 +20,12 @@ bool visible(CLI::App* sub) { return !sub->get_name().empty() && !sub->get_group
 std::string roff_escape(const std::string& text) {
   std::string out;
   for (char c : text) {
-    if (c == '\\') out += "\\e";
-    else if (c == '-') out += "\\-";
-    else out += c;
+    if (c == '\\')
+      out += "\\e";
+    else if (c == '-')
+      out += "\\-";
+    else
+      out += c;
   }
   std::string safe;
   bool line_start = true;
@@ -65,7 +68,8 @@ bool takes_file(const CLI::Option* option) {
 
 void roff_option(std::string& out, const CLI::Option* option) {
   std::string names;
-  for (const std::string& n : option->get_snames()) names += (names.empty() ? "" : ", ") + std::string("\\fB\\-") + n + "\\fR";
+  for (const std::string& n : option->get_snames())
+    names += (names.empty() ? "" : ", ") + std::string("\\fB\\-") + n + "\\fR";
   for (const std::string& n : option->get_lnames())
     names += (names.empty() ? "" : ", ") + std::string("\\fB\\-\\-") + roff_escape(n) + "\\fR";
   if (option->get_positional() && names.empty()) names = "\\fI" + roff_escape(option->get_name()) + "\\fR";
@@ -99,10 +103,11 @@ std::string render_man_page(const CLI::App& app, const std::string& version) {
   if (summary.rfind("mlbench: ", 0) == 0) summary.erase(0, 9);
   out += ".SH NAME\nmlbench \\- " + roff_escape(summary) + "\n";
   out += ".SH SYNOPSIS\n.B mlbench\n\\fICOMMAND\\fR [\\fIOPTIONS\\fR]\n.br\n.B mlbench help\n[\\fICOMMAND\\fR]\n";
-  out += ".SH DESCRIPTION\n"
-         "mlbench runs equivalent serial, OpenMP and CUDA versions of machine-learning workloads next to the "
-         "vendor libraries, verifies every result against an fp64 reference, times them and writes JSON, "
-         "markdown and CSV reports and SVG charts.\n";
+  out +=
+      ".SH DESCRIPTION\n"
+      "mlbench runs equivalent serial, OpenMP and CUDA versions of machine-learning workloads next to the "
+      "vendor libraries, verifies every result against an fp64 reference, times them and writes JSON, "
+      "markdown and CSV reports and SVG charts.\n";
   out += ".SH OPTIONS\n";
   for (const CLI::Option* option : options_of(app)) roff_option(out, option);
   out += ".SH COMMANDS\n";
@@ -112,11 +117,12 @@ std::string render_man_page(const CLI::App& app, const std::string& version) {
     out += ".SS \"" + roff_escape(title) + "\"\n" + roff_escape(sub->get_description()) + "\n";
     for (const CLI::Option* option : options_of(*sub)) roff_option(out, option);
   }
-  out += ".SH EXIT STATUS\n"
-         ".TP\n0\nEvery requested result was produced and verified.\n"
-         ".TP\n1\nA variant failed (verification, error, timeout), a compare gate tripped, or an internal error.\n"
-         ".TP\n2\nBad input: one line on standard error names the problem; nothing already written is changed.\n"
-         ".TP\n130, 143\nInterrupted by SIGINT or SIGTERM; finished results are kept.\n";
+  out +=
+      ".SH EXIT STATUS\n"
+      ".TP\n0\nEvery requested result was produced and verified.\n"
+      ".TP\n1\nA variant failed (verification, error, timeout), a compare gate tripped, or an internal error.\n"
+      ".TP\n2\nBad input: one line on standard error names the problem; nothing already written is changed.\n"
+      ".TP\n130, 143\nInterrupted by SIGINT or SIGTERM; finished results are kept.\n";
   out += ".SH FILES\n.TP\n$XDG_CACHE_HOME/mlbench (~/.cache/mlbench)\nThe measured peaks of each machine.\n";
   return out;
 }
@@ -144,7 +150,8 @@ std::string render_bash_completion(const CLI::App& app) {
     }
     const bool file_arguments = sub->get_name() == "report" || sub->get_name() == "compare";
     cases += fmt::format(
-        "    {})\n      case \"$prev\" in\n{}      esac\n      COMPREPLY=($(compgen -W \"{}\" -- \"$cur\"){})\n      ;;\n",
+        "    {})\n      case \"$prev\" in\n{}      esac\n      COMPREPLY=($(compgen -W \"{}\" -- \"$cur\"){})\n      "
+        ";;\n",
         names, values, words, file_arguments ? " $(compgen -f -- \"$cur\")" : "");
   }
   std::string top;
@@ -173,9 +180,12 @@ std::string render_zsh_completion(const CLI::App& app) {
   auto quote = [](const std::string& text) {
     std::string out;
     for (char c : text) {
-      if (c == '\'') out += "'\\''";
-      else if (c == '[' || c == ']' || c == ':') out += std::string("\\") + c;
-      else out += c;
+      if (c == '\'')
+        out += "'\\''";
+      else if (c == '[' || c == ']' || c == ':')
+        out += std::string("\\") + c;
+      else
+        out += c;
     }
     return out;
   };
@@ -197,12 +207,17 @@ std::string render_zsh_completion(const CLI::App& app) {
       std::string action;
       if (!is_flag(option)) {
         const std::vector<std::string> choices = choices_of(option);
-        if (!choices.empty()) action = fmt::format(":value:({})", fmt::join(choices, " "));
-        else if (takes_file(option)) action = option->get_lnames().front() == "chart" ? ":directory:_files -/" : ":file:_files";
-        else action = ":value: ";
+        if (!choices.empty())
+          action = fmt::format(":value:({})", fmt::join(choices, " "));
+        else if (takes_file(option))
+          action = option->get_lnames().front() == "chart" ? ":directory:_files -/" : ":file:_files";
+        else
+          action = ":value: ";
       }
-      for (const std::string& n : option->get_lnames()) specs += fmt::format("        '--{}[{}]{}'\n", n, description, action);
-      for (const std::string& n : option->get_snames()) specs += fmt::format("        '-{}[{}]{}'\n", n, description, action);
+      for (const std::string& n : option->get_lnames())
+        specs += fmt::format("        '--{}[{}]{}'\n", n, description, action);
+      for (const std::string& n : option->get_snames())
+        specs += fmt::format("        '-{}[{}]{}'\n", n, description, action);
     }
     if (sub->get_name() == "report" || sub->get_name() == "compare") specs += "        '*:report:_files'\n";
     cases += fmt::format("    {})\n      _arguments \\\n{}      ;;\n", fmt::join(names, "|"), [&] {

@@ -49,7 +49,8 @@ int run_command(int argc, char** argv) {
   for (int i = 0; i < argc; ++i) cli::g_command_line += (i ? " " : "") + std::string(argv[i]);
 
   CLI::App app{"mlbench: verified CPU vs GPU speedups on GEMM, convolution and reductions"};
-  app.set_version_flag("--version", std::string("mlbench ") + MLBENCH_CLI_VERSION + " (commit " + mlbench_git_commit() + ")");
+  app.set_version_flag("--version",
+                       std::string("mlbench ") + MLBENCH_CLI_VERSION + " (commit " + mlbench_git_commit() + ")");
   app.require_subcommand(1);
   app.footer(
       "Exit codes: 0 ok; 1 a variant failed (verification, error, timeout), a compare gate tripped or, under "

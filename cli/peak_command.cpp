@@ -16,11 +16,11 @@ namespace mlbench::cli {
 PeakFigures obtain_peaks(const Registry& registry, const MachineContext& machine, bool refresh, bool quiet) {
   const auto start = std::chrono::steady_clock::now();
   bool announced = false;
-  const reports::PeaksLookup lookup = reports::load_or_measure_peaks(
-      reports::default_peaks_cache_dir(), peaks_machine_key(machine), refresh, [&] {
+  const reports::PeaksLookup lookup =
+      reports::load_or_measure_peaks(reports::default_peaks_cache_dir(), peaks_machine_key(machine), refresh, [&] {
         if (!quiet) {
           print_err("mlbench: measuring this machine's peaks (once; cached in {})...\n",
-                     reports::default_peaks_cache_dir());
+                    reports::default_peaks_cache_dir());
           announced = true;
         }
         return measure_peaks(registry, machine);
@@ -28,7 +28,7 @@ PeakFigures obtain_peaks(const Registry& registry, const MachineContext& machine
   if (!quiet && !lookup.note.empty()) print_err("mlbench: warning: {}\n", lookup.note);
   if (announced)
     print_err("mlbench: peaks measured in {:.1f} s\n",
-               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   return lookup.peaks;
 }
 
@@ -40,8 +40,9 @@ void add_peak_command(CLI::App& app, int& exit_code) {
   // Owned by the callback below, so each App has its own and they die with it.
   auto options = std::make_shared<Options>();
   Options& o = *options;
-  auto* peak = app.add_subcommand("peak", "Measure (or show the cached) ceilings of this machine: memory bandwidth, FMA and "
-                                          "tensor-core rates, the roofs of every report's roofline");
+  auto* peak = app.add_subcommand("peak",
+                                  "Measure (or show the cached) ceilings of this machine: memory bandwidth, FMA and "
+                                  "tensor-core rates, the roofs of every report's roofline");
   peak->footer(std::string("Method:\n") + peaks_method() +
                "\nFigures are cached per machine (CPU model, CPUs, OpenMP threads, GPU, mlbench version) in "
                "$XDG_CACHE_HOME/mlbench/peaks.json (default ~/.cache/mlbench); --refresh-peaks measures again.");
@@ -55,7 +56,8 @@ void add_peak_command(CLI::App& app, int& exit_code) {
     const MachineContext machine = collect_machine_context(0, registry);
     const PeakFigures peaks = obtain_peaks(registry, machine, o.refresh, o.quiet);
     if (o.json) {
-      print_out("{}\n", reports::peaks_to_json(peaks).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+      print_out("{}\n",
+                reports::peaks_to_json(peaks).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
     } else {
       print_out("{}", reports::render_peaks_text(peaks));
       print_out("{:<32} {}/peaks.json\n", "cache:", reports::default_peaks_cache_dir());

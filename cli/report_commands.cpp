@@ -45,7 +45,8 @@ void scale_times(RunReport& run, double factor) {
     TimingStats& s = r.stats;
     for (double& t : s.run_times_s) t *= factor;
     for (double& t : s.run_cpu_times_s) t *= factor;
-    for (double* t : {&s.median_s, &s.mean_s, &s.stddev_s, &s.cpu_median_s, &s.cpu_mean_s, &s.cpu_stddev_s}) *t *= factor;
+    for (double* t : {&s.median_s, &s.mean_s, &s.stddev_s, &s.cpu_median_s, &s.cpu_mean_s, &s.cpu_stddev_s})
+      *t *= factor;
     r.communication_s *= factor;
   }
   finalize_results(run.results);
@@ -181,30 +182,37 @@ int execute_compare(const CompareOptions& o) {
 
 void add_report_commands(CLI::App& app, int& exit_code) {
   auto report_options = std::make_shared<ReportOptions>();
-  auto* report = app.add_subcommand("report", "Re-render saved JSON runs (merged: several machines or sizes) without re-running");
+  auto* report =
+      app.add_subcommand("report", "Re-render saved JSON runs (merged: several machines or sizes) without re-running");
   report->add_option("runs", report_options->runs, "JSON reports written by --json")->required();
-  report->add_option("--chart", report_options->chart_dir, "Write SVG charts (speedup, scaling, machine comparison) into DIR");
+  report->add_option("--chart", report_options->chart_dir,
+                     "Write SVG charts (speedup, scaling, machine comparison) into DIR");
   report->add_option("--markdown", report_options->markdown, "Write the markdown report");
   report->add_option("--csv", report_options->csv, "Write one CSV row per result");
-  report->add_option("--html", report_options->html, "Write one self-contained HTML page: context, tables, charts and notes");
+  report->add_option("--html", report_options->html,
+                     "Write one self-contained HTML page: context, tables, charts and notes");
   report->add_option("--json", report_options->json, "Write the merged JSON report (runs of one machine only)");
   add_json_format_options(*report, report_options->json_format);
   add_optional_cv_threshold(*report, report_options->cv_threshold_pct);
-  report->add_option("--scale-times", report_options->scale_times,
-                     "Multiply every repetition time and statistic by F (calibration of the compare gate)")
+  report
+      ->add_option("--scale-times", report_options->scale_times,
+                   "Multiply every repetition time and statistic by F (calibration of the compare gate)")
       ->group("");  // hidden: a tool for scripts/aa_calibration.sh, not for reports
-  report->callback([report_options, &exit_code] { exit_code = guarded([&] { return execute_report(*report_options); }); });
+  report->callback(
+      [report_options, &exit_code] { exit_code = guarded([&] { return execute_report(*report_options); }); });
 
   auto compare_options = std::make_shared<CompareOptions>();
-  auto* compare = app.add_subcommand("compare", "Compare saved runs row by row against the first (the base); prints markdown");
+  auto* compare =
+      app.add_subcommand("compare", "Compare saved runs row by row against the first (the base); prints markdown");
   compare->add_option("runs", compare_options->runs, "BASE.json NEW.json [MORE.json ...]")->required();
   compare->add_option("--fail-above", compare_options->fail_above_pct,
                       "Exit 1 when a row got slower than the base by more than PCT percent beyond noise (the lower "
                       "confidence bound of new/base from the repetitions is above 1 + PCT/100), or stopped verifying; "
                       "runs of different hardware or thread counts are refused (exit 2)");
-  compare->add_option("--alpha", compare_options->alpha,
-                      "1 - confidence of each one-sided bound of new/base (the rank-based interval of the ratio, from "
-                      "the Mann-Whitney U test over the repetition times)")
+  compare
+      ->add_option("--alpha", compare_options->alpha,
+                   "1 - confidence of each one-sided bound of new/base (the rank-based interval of the ratio, from "
+                   "the Mann-Whitney U test over the repetition times)")
       ->check(CLI::Range(1e-9, 0.5))
       ->capture_default_str();
   compare->add_flag("--strict", compare_options->strict,
@@ -220,7 +228,8 @@ void add_report_commands(CLI::App& app, int& exit_code) {
   add_optional_cv_threshold(*compare, compare_options->cv_threshold_pct);
   harden_numeric_options(*report);
   harden_numeric_options(*compare);
-  compare->callback([compare_options, &exit_code] { exit_code = guarded([&] { return execute_compare(*compare_options); }); });
+  compare->callback(
+      [compare_options, &exit_code] { exit_code = guarded([&] { return execute_compare(*compare_options); }); });
 }
 
 }  // namespace mlbench::cli

@@ -1,4 +1,5 @@
-// gemm / convolution / reduction / attention / softmax / layernorm / all, list and info: options in, bench/ and reports/ out.
+// gemm / convolution / reduction / attention / softmax / layernorm / all, list and info: options in, bench/ and
+// reports/ out.
 #include <sched.h>
 #include <unistd.h>
 
@@ -57,7 +58,7 @@ struct RunCommandOptions {
   bool no_peaks = false;       // no peaks, no roofline (quick runs, tests)
   std::string gpus;            // --gpus N|all|LIST: the multi-GPU backends (checked by the runner)
   double cv_threshold_pct = kDefaultCvThreshold * 100;  // flag results noisier than this
-  PinOptions pin;              // applied before main parses (cli/thread_pinning.h); recorded here
+  PinOptions pin;  // applied before main parses (cli/thread_pinning.h); recorded here
   // convolution
   std::int64_t batch = 1, channels = 3, filters = 16, kernel = 3, stride = 1;
   std::string padding = "same";
@@ -97,10 +98,10 @@ void install_stop_handlers() {
 // 143 SIGTERM, 129 SIGHUP).
 int interrupted_exit_code() { return 128 + static_cast<int>(g_signal); }
 
-
 std::int64_t parse_size(const std::string& text) {
   const auto value = parse_decimal(text, static_cast<std::uint64_t>(INT64_MAX));
-  if (!value) throw InputError(fmt::format("--size: '{}' is not a whole number in base 10 without leading zeros", text));
+  if (!value)
+    throw InputError(fmt::format("--size: '{}' is not a whole number in base 10 without leading zeros", text));
   if (*value == 0) throw InputError("--size must be positive, got 0");
   return static_cast<std::int64_t>(*value);
 }
@@ -118,7 +119,7 @@ class ProgressPrinter : public RunObserver {
     if (tty_) print_err("\r\033[K");
     if (!r.ok() && !quiet_)
       print_err("mlbench: {} {}: {}\n", r.name(), to_string(r.status),
-                 r.error_message.empty() ? r.verification.detail : r.error_message);
+                r.error_message.empty() ? r.verification.detail : r.error_message);
   }
   void message(const std::string& text) override {
     if (!quiet_) print_err("{}{}\n", tty_ ? "\r\033[K" : "", text);
@@ -170,8 +171,9 @@ RunOptions to_run_options(const RunCommandOptions& o, const std::vector<std::str
   RunOptions r;
   r.workloads = workloads;
   if (!o.seq.empty() && !o.sizes.empty()) throw InputError("--seq and --size both give the sequence length: give one");
-  const std::vector<std::string>& sizes =
-      !o.seq.empty() ? o.seq : !o.sizes.empty() ? o.sizes : std::vector<std::string>{o.default_size};
+  const std::vector<std::string>& sizes = !o.seq.empty()     ? o.seq
+                                          : !o.sizes.empty() ? o.sizes
+                                                             : std::vector<std::string>{o.default_size};
   for (const auto& s : sizes) {
     const std::int64_t size = parse_size(s);
     // The same size twice would pool two rows' samples under one name (and read back as one).
@@ -228,10 +230,11 @@ RunOptions to_run_options(const RunCommandOptions& o, const std::vector<std::str
 // Other programs' CPU use during the run, when it makes the numbers incomparable; "" otherwise.
 std::string busy_machine_warning(double other_load_cores) {
   if (!(other_load_cores > kBusyMachineCores)) return "";
-  return fmt::format("other programs kept {:.2f} CPUs busy on average during the measurements: every repetition is "
-                     "slowed alike (the cv does not show it), so these numbers are not comparable with a run on a quiet "
-                     "machine",
-                     other_load_cores);
+  return fmt::format(
+      "other programs kept {:.2f} CPUs busy on average during the measurements: every repetition is "
+      "slowed alike (the cv does not show it), so these numbers are not comparable with a run on a quiet "
+      "machine",
+      other_load_cores);
 }
 
 // ---- mlbench fleet (docs/cluster.md) -------------------------------------------------------
@@ -292,13 +295,14 @@ int finish_run(const RunCommandOptions& o, const RunReport& report, const report
   for (const std::string& failure : written.failures) print_err("mlbench: error: {}\n", failure);
   // A signal that arrived at any point, even while the reports were written, is reported.
   if (report.run.interrupted || g_signal != 0) {
-    const auto finished = std::count_if(report.results.begin(), report.results.end(), [](const auto& r) { return r.ok(); });
+    const auto finished =
+        std::count_if(report.results.begin(), report.results.end(), [](const auto& r) { return r.ok(); });
     print_err("mlbench: interrupted; {} finished result(s) kept\n", finished);
     return interrupted_exit_code();
   }
   if (!written.failures.empty()) {
-    print_err("mlbench: {} output(s) not written; the results above were measured (exit {})\n",
-              written.failures.size(), kExitWriteFailed);
+    print_err("mlbench: {} output(s) not written; the results above were measured (exit {})\n", written.failures.size(),
+              kExitWriteFailed);
     return kExitWriteFailed;
   }
   const bool all_ok = std::all_of(report.results.begin(), report.results.end(), [](const auto& r) { return r.ok(); });
@@ -431,13 +435,15 @@ int execute_run(const RunCommandOptions& given, const std::vector<std::string>& 
 void add_run_options(CLI::App& sub, RunCommandOptions& o, OptionGroups groups) {
   sub.add_option("--size", o.sizes,
                  "Side length: GEMM M=N=K, convolution image, reduction NxN; attention sequence length S; softmax and "
-                 "layer norm row length; a list sweeps (512,1024) (default " + o.default_size + ")")
+                 "layer norm row length; a list sweeps (512,1024) (default " +
+                     o.default_size + ")")
       ->delimiter(',');
   sub.add_option("--backends", o.backends, "Backends to run, comma separated (default: every available one)")
       ->delimiter(',');
-  sub.add_option("--precision", o.precision,
-                 "Element type of the inputs: fp64, fp32, tf32 (fp32 storage, values rounded to TF32), "
-                 "bf16 or fp16 (fp32 accumulation); reductions, attention, softmax and layer norm take fp64/fp32/bf16/fp16")
+  sub.add_option(
+         "--precision", o.precision,
+         "Element type of the inputs: fp64, fp32, tf32 (fp32 storage, values rounded to TF32), "
+         "bf16 or fp16 (fp32 accumulation); reductions, attention, softmax and layer norm take fp64/fp32/bf16/fp16")
       ->check(CLI::IsMember({"fp64", "fp32", "tf32", "bf16", "fp16"}))
       ->capture_default_str();
   sub.add_option("--threads", o.threads, "CPU threads for openmp/openblas (default: all OpenMP threads)")
@@ -451,16 +457,25 @@ void add_run_options(CLI::App& sub, RunCommandOptions& o, OptionGroups groups) {
                  "Passes over the whole run; each row's samples pool all passes, so slow drifts of the machine show "
                  "as spread (default 1; --preset quick: 3). Repetitions and --time-budget cover all rounds")
       ->check(CLI::Range(1, 100));
-  sub.add_option("--warmup", o.warmup, "Un-timed runs before checking and timing")->check(CLI::Range(1, 1000))->capture_default_str();
+  sub.add_option("--warmup", o.warmup, "Un-timed runs before checking and timing")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
   sub.add_option("--time-budget", o.time_budget_s, "Seconds of measured time per variant the repetitions aim at")
       ->check(CLI::Range(1e-3, 3600.0))
       ->capture_default_str();
-  sub.add_option_function<std::uint64_t>("--seed", [&o](const std::uint64_t& s) { o.seed = s; o.seed_given = true; },
-                                         "Seed of the random inputs (default: random, recorded in the report)");
+  sub.add_option_function<std::uint64_t>(
+      "--seed",
+      [&o](const std::uint64_t& s) {
+        o.seed = s;
+        o.seed_given = true;
+      },
+      "Seed of the random inputs (default: random, recorded in the report)");
   sub.add_option("--timeout", o.timeout_s,
                  "Seconds one variant may take; checked before each run, a late variant is recorded as timed out")
       ->check(CLI::Range(0.0, 1e7));
-  sub.add_option("--preset", o.preset, "quick: small sizes, short budgets (CI); full: sizes 1024..8192 that fit in memory. Options given explicitly (--size, --time-budget, --max-repetitions, --rounds, --rows) win over the preset")
+  sub.add_option("--preset", o.preset,
+                 "quick: small sizes, short budgets (CI); full: sizes 1024..8192 that fit in memory. Options given "
+                 "explicitly (--size, --time-budget, --max-repetitions, --rounds, --rows) win over the preset")
       ->check(CLI::IsMember({"quick", "full"}));
   sub.add_flag("--dry-run", o.dry_run, "Check the options and list what would run; run nothing");
   sub.add_option("--json", o.json, "Write the JSON report (Google Benchmark format + mlbench fields)");
@@ -470,7 +485,8 @@ void add_run_options(CLI::App& sub, RunCommandOptions& o, OptionGroups groups) {
   sub.add_option("--chart", o.chart_dir, "Write SVG charts into this directory");
   add_json_format_options(sub, o.json_format);
   sub.add_flag("--quiet,-q", o.quiet, "No progress, notes or table");
-  sub.add_flag("--refresh-peaks", o.refresh_peaks, "Measure the machine's peaks (roofline) again instead of using the cache");
+  sub.add_flag("--refresh-peaks", o.refresh_peaks,
+               "Measure the machine's peaks (roofline) again instead of using the cache");
   sub.add_flag("--no-peaks", o.no_peaks, "Neither load nor measure the machine's peaks: no roofline columns");
   sub.add_option("--gpus", o.gpus,
                  "Also run the multi-GPU (nccl) backend over N GPUs, all of them or a list of ordinals (0,2), "
@@ -479,17 +495,30 @@ void add_run_options(CLI::App& sub, RunCommandOptions& o, OptionGroups groups) {
   add_pin_options(sub, o.pin);
   if (groups.convolution) {
     auto* g = sub.add_option_group("Convolution", "Default: an RGB image through a CNN's first layer");
-    g->add_option("--batch", o.batch, groups.attention ? "Batch N: images per convolution, sequences per attention"
-                                                       : "Images per batch (N)")->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 20))->capture_default_str();
-    g->add_option("--channels", o.channels, "Input channels (C)")->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 20))->capture_default_str();
-    g->add_option("--filters", o.filters, "Output channels (K)")->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 20))->capture_default_str();
-    g->add_option("--kernel", o.kernel, "Filter side R (R x R)")->check(CLI::Range(std::int64_t{1}, std::int64_t{64}))->capture_default_str();
-    g->add_option("--stride", o.stride, "Stride")->check(CLI::Range(std::int64_t{1}, std::int64_t{64}))->capture_default_str();
+    g->add_option(
+         "--batch", o.batch,
+         groups.attention ? "Batch N: images per convolution, sequences per attention" : "Images per batch (N)")
+        ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 20))
+        ->capture_default_str();
+    g->add_option("--channels", o.channels, "Input channels (C)")
+        ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 20))
+        ->capture_default_str();
+    g->add_option("--filters", o.filters, "Output channels (K)")
+        ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 20))
+        ->capture_default_str();
+    g->add_option("--kernel", o.kernel, "Filter side R (R x R)")
+        ->check(CLI::Range(std::int64_t{1}, std::int64_t{64}))
+        ->capture_default_str();
+    g->add_option("--stride", o.stride, "Stride")
+        ->check(CLI::Range(std::int64_t{1}, std::int64_t{64}))
+        ->capture_default_str();
     g->add_option("--padding", o.padding, "'same' ((kernel-1)/2) or a number of pixels")->capture_default_str();
   }
   if (groups.reduction) {
     auto* g = sub.add_option_group("Reduction");
-    g->add_option("--op", o.op, "Reduction operator")->check(CLI::IsMember({"sum", "max", "mean"}))->capture_default_str();
+    g->add_option("--op", o.op, "Reduction operator")
+        ->check(CLI::IsMember({"sum", "max", "mean"}))
+        ->capture_default_str();
     g->add_option("--axis", o.axis, "all: one value; rows: one value per row (softmax, layer norm)")
         ->check(CLI::IsMember({"all", "rows"}))
         ->capture_default_str();
@@ -501,7 +530,9 @@ void add_run_options(CLI::App& sub, RunCommandOptions& o, OptionGroups groups) {
       g->add_option("--batch", o.batch, "Sequences per batch (B)")
           ->check(CLI::Range(std::int64_t{1}, kMaxDimension))
           ->capture_default_str();
-    g->add_option("--heads", o.heads, "Attention heads (H)")->check(CLI::Range(std::int64_t{1}, kMaxDimension))->capture_default_str();
+    g->add_option("--heads", o.heads, "Attention heads (H)")
+        ->check(CLI::Range(std::int64_t{1}, kMaxDimension))
+        ->capture_default_str();
     g->add_option("--head-dim", o.head_dim, "Elements per head (D)")
         ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 16))
         ->capture_default_str();
@@ -522,8 +553,9 @@ void add_run_options(CLI::App& sub, RunCommandOptions& o, OptionGroups groups) {
 
 // The options are owned by the subcommand's callback (a shared_ptr it captures), so they live
 // exactly as long as the App that binds into them, and every App gets its own.
-void add_workload_command(CLI::App& app, int& exit_code, const std::string& name, const std::vector<std::string>& aliases,
-                          const std::string& description, std::vector<std::string> workloads, OptionGroups groups,
+void add_workload_command(CLI::App& app, int& exit_code, const std::string& name,
+                          const std::vector<std::string>& aliases, const std::string& description,
+                          std::vector<std::string> workloads, OptionGroups groups,
                           const std::string& default_size = "1024", bool fleet = false) {
   auto options = std::make_shared<RunCommandOptions>();
   options->default_size = default_size;
@@ -550,13 +582,16 @@ int execute_list(bool json) {
       std::vector<std::string> precisions;
       for (Precision p : b->precisions) precisions.push_back(to_string(p));
       if (json) {
-        rows.push_back({{"workload", w.name}, {"backend", b->name}, {"kind", to_string(b->kind)},
-                        {"available", a.available}, {"unavailable_reason", a.available ? "" : a.reason},
+        rows.push_back({{"workload", w.name},
+                        {"backend", b->name},
+                        {"kind", to_string(b->kind)},
+                        {"available", a.available},
+                        {"unavailable_reason", a.available ? "" : a.reason},
                         {"precisions", precisions}});
         continue;
       }
       print_out("{:<12} {:<12} {:<12} {}\n", w.name, b->name, to_string(b->kind),
-                 a.available ? fmt::format("available ({})", fmt::join(precisions, ",")) : "unavailable: " + a.reason);
+                a.available ? fmt::format("available ({})", fmt::join(precisions, ",")) : "unavailable: " + a.reason);
     }
   if (json) print_out("{}\n", rows.dump(2));
   return 0;
@@ -575,8 +610,8 @@ void add_run_commands(CLI::App& app, int& exit_code) {
   add_workload_command(app, exit_code, "gemm", {}, "Dense matrix multiply C = A*B (M = N = K = size)", {"gemm"}, {});
   add_workload_command(app, exit_code, "convolution", {"conv"}, "2D convolution forward, NCHW (size x size image)",
                        {"convolution"}, convolution);
-  add_workload_command(app, exit_code, "reduction", {"reduce"}, "Sum / max / mean over a size x size tensor or its rows",
-                       {"reduction"}, reduction);
+  add_workload_command(app, exit_code, "reduction", {"reduce"},
+                       "Sum / max / mean over a size x size tensor or its rows", {"reduction"}, reduction);
   add_workload_command(app, exit_code, "attention", {"sdpa"},
                        "Scaled dot-product attention forward O = softmax(Q K^T / sqrt(D)) V (size = sequence length S)",
                        {"attention"}, attention, "4096");
@@ -594,7 +629,8 @@ void add_run_commands(CLI::App& app, int& exit_code) {
       "Under mpirun/srun: every rank runs the suite on its own share of its node at the same time; rank 0 writes one "
       "report with a column per rank and flags ranks outside the fleet's spread (exit 1 when one is flagged)");
   fleet->require_subcommand(1);
-  add_workload_command(*fleet, exit_code, "gemm", {}, "Dense matrix multiply on every rank", {"gemm"}, {}, "1024", true);
+  add_workload_command(*fleet, exit_code, "gemm", {}, "Dense matrix multiply on every rank", {"gemm"}, {}, "1024",
+                       true);
   add_workload_command(*fleet, exit_code, "convolution", {"conv"}, "2D convolution forward on every rank",
                        {"convolution"}, convolution, "1024", true);
   add_workload_command(*fleet, exit_code, "reduction", {"reduce"}, "Reductions on every rank", {"reduction"}, reduction,
@@ -604,8 +640,9 @@ void add_run_commands(CLI::App& app, int& exit_code) {
 
   auto list_json = std::make_shared<bool>(false);
   auto* list = app.add_subcommand("list", "Workloads x backends and whether each is available here (and why not)");
-  list->add_flag("--json", *list_json, "Print the list as a JSON array (workload, backend, kind, available, "
-                                       "unavailable_reason, precisions)");
+  list->add_flag("--json", *list_json,
+                 "Print the list as a JSON array (workload, backend, kind, available, "
+                 "unavailable_reason, precisions)");
   list->callback([list_json, &exit_code] { exit_code = execute_list(*list_json); });
 
   struct InfoOptions {
@@ -619,7 +656,8 @@ void add_run_commands(CLI::App& app, int& exit_code) {
   info->callback([info_options, &exit_code] {
     const Registry registry = make_registry();
     const MachineContext ctx = collect_machine_context(0, registry);
-    print_out("{}", info_options->json ? reports::render_machine_context_json(ctx) : reports::render_machine_context(ctx));
+    print_out("{}",
+              info_options->json ? reports::render_machine_context_json(ctx) : reports::render_machine_context(ctx));
     exit_code = 0;
   });
 }

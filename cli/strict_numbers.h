@@ -76,7 +76,8 @@ inline void harden_numeric_options(CLI::App& app) {
     // The name may carry the validators' descriptions ("INT:INT in [1 - 4096]").
     const std::string type = option->get_type_name();
     const auto is = [&type](const std::string& name) {
-      return type.compare(0, name.size(), name) == 0 && (type.size() == name.size() || !std::isalpha(static_cast<unsigned char>(type[name.size()])));
+      return type.compare(0, name.size(), name) == 0 &&
+             (type.size() == name.size() || !std::isalpha(static_cast<unsigned char>(type[name.size()])));
     };
     if (is("INT") || is("UINT"))
       option->transform(strict_decimal());

@@ -13,9 +13,12 @@ std::optional<PinMode> requested_pin_mode(const std::vector<std::string>& args) 
   for (std::size_t i = 1; i < args.size(); ++i) {
     const std::string& arg = args[i];
     if (arg == "--") break;
-    if (arg == "--no-pin") mode = PinMode::none;
-    else if (arg == "--pin" && i + 1 < args.size()) mode = parse_pin_mode(args[++i]);
-    else if (arg.rfind("--pin=", 0) == 0) mode = parse_pin_mode(arg.substr(6));
+    if (arg == "--no-pin")
+      mode = PinMode::none;
+    else if (arg == "--pin" && i + 1 < args.size())
+      mode = parse_pin_mode(args[++i]);
+    else if (arg.rfind("--pin=", 0) == 0)
+      mode = parse_pin_mode(arg.substr(6));
   }
   return mode;
 }

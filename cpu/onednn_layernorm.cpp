@@ -41,10 +41,11 @@ dnnl::layer_normalization_forward::primitive_desc layernorm_desc(const dnnl::eng
   const memory::desc md = layernorm_memory(problem);
   const auto epsilon = static_cast<float>(problem.shape().epsilon);
 #if DNNL_VERSION_MAJOR >= 3
-  return dnnl::layer_normalization_forward::primitive_desc(engine, dnnl::prop_kind::forward_inference, md, md,
-                                                           epsilon, scale_and_shift());
+  return dnnl::layer_normalization_forward::primitive_desc(engine, dnnl::prop_kind::forward_inference, md, md, epsilon,
+                                                           scale_and_shift());
 #else
-  const dnnl::layer_normalization_forward::desc desc(dnnl::prop_kind::forward_inference, md, epsilon, scale_and_shift());
+  const dnnl::layer_normalization_forward::desc desc(dnnl::prop_kind::forward_inference, md, epsilon,
+                                                     scale_and_shift());
   return dnnl::layer_normalization_forward::primitive_desc(desc, engine);
 #endif
 }
@@ -52,7 +53,10 @@ dnnl::layer_normalization_forward::primitive_desc layernorm_desc(const dnnl::eng
 class OnednnLayerNorm final : public CpuVariant {
  public:
   OnednnLayerNorm(const LayerNormProblem& problem, int threads)
-      : CpuVariant(problem, threads), precision_(problem.precision()), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {
+      : CpuVariant(problem, threads),
+        precision_(problem.precision()),
+        engine_(dnnl::engine::kind::cpu, 0),
+        stream_(engine_) {
     omp_set_num_threads(threads_);  // oneDNN splits its work by the thread count seen at creation
     primitive_desc_ = layernorm_desc(engine_, problem);
     layernorm_ = dnnl::layer_normalization_forward(primitive_desc_);
@@ -81,8 +85,8 @@ class OnednnLayerNorm final : public CpuVariant {
  private:
   void before_timed_run() override { omp_set_num_threads(threads_); }
   void compute() override {
-    layernorm_.execute(stream_,
-                       {{DNNL_ARG_SRC, src_}, {DNNL_ARG_DST, dst_}, {DNNL_ARG_SCALE, scale_}, {DNNL_ARG_SHIFT, shift_}});
+    layernorm_.execute(
+        stream_, {{DNNL_ARG_SRC, src_}, {DNNL_ARG_DST, dst_}, {DNNL_ARG_SCALE, scale_}, {DNNL_ARG_SHIFT, shift_}});
     stream_.wait();
   }
 

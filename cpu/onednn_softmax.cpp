@@ -33,8 +33,8 @@ memory::desc softmax_memory(const SoftmaxProblem& problem) {
 using SoftmaxPrimitive = dnnl::softmax_forward;
 SoftmaxPrimitive::primitive_desc softmax_desc(const dnnl::engine& engine, const SoftmaxProblem& problem) {
   const memory::desc md = softmax_memory(problem);
-  return SoftmaxPrimitive::primitive_desc(engine, dnnl::prop_kind::forward_inference,
-                                          dnnl::algorithm::softmax_accurate, md, md, 1);
+  return SoftmaxPrimitive::primitive_desc(engine, dnnl::prop_kind::forward_inference, dnnl::algorithm::softmax_accurate,
+                                          md, md, 1);
 }
 #else
 using SoftmaxPrimitive = dnnl::softmax_v2_forward;
@@ -48,7 +48,10 @@ SoftmaxPrimitive::primitive_desc softmax_desc(const dnnl::engine& engine, const 
 class OnednnSoftmax final : public CpuVariant {
  public:
   OnednnSoftmax(const SoftmaxProblem& problem, int threads)
-      : CpuVariant(problem, threads), precision_(problem.precision()), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {
+      : CpuVariant(problem, threads),
+        precision_(problem.precision()),
+        engine_(dnnl::engine::kind::cpu, 0),
+        stream_(engine_) {
     omp_set_num_threads(threads_);  // oneDNN splits its work by the thread count seen at creation
     primitive_desc_ = softmax_desc(engine_, problem);
     softmax_ = SoftmaxPrimitive(primitive_desc_);

@@ -105,8 +105,10 @@ Availability openblas_attention_supports(const Problem& problem) {
 
 std::unique_ptr<Variant> prepare_openblas_attention(const Problem& problem, const ExecutionConfig& config) {
   const auto& attention = problem_cast<AttentionProblem>(problem);
-  if (problem.precision() == Precision::fp64) return std::make_unique<OpenblasAttention<double>>(attention, config.threads);
-  if (problem.precision() == Precision::fp32) return std::make_unique<OpenblasAttention<float>>(attention, config.threads);
+  if (problem.precision() == Precision::fp64)
+    return std::make_unique<OpenblasAttention<double>>(attention, config.threads);
+  if (problem.precision() == Precision::fp32)
+    return std::make_unique<OpenblasAttention<float>>(attention, config.threads);
   throw std::logic_error("openblas attention: " + openblas_attention_supports(problem).reason);
 }
 

@@ -62,8 +62,9 @@ class OpenblasGemm final : public CpuVariant {
     if (problem_.precision() == Precision::tf32)
       notes.emplace_back("compute", "cblas_sgemm on the tf32-valued fp32 inputs (fp32 arithmetic and output)");
     if constexpr (kConverted<T>)
-      notes.emplace_back("compute", "cblas_sbgemm: bf16 inputs, fp32 accumulation; its fp32 output rounded to bf16 "
-                                    "in the timed run");
+      notes.emplace_back("compute",
+                         "cblas_sbgemm: bf16 inputs, fp32 accumulation; its fp32 output rounded to bf16 "
+                         "in the timed run");
     return notes;
   }
 
@@ -86,8 +87,8 @@ class OpenblasGemm final : public CpuVariant {
       static_assert(std::is_same_v<T, bfloat16>, "openblas offers bf16 only among the 16-bit types");
       // OpenBLAS's bfloat16 is a uint16_t holding the same bits as mlbench::bfloat16.
       float* c_wide = c_wide_.data<float>();
-      cblas_sbgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, reinterpret_cast<const ::bfloat16*>(a),
-                   K, reinterpret_cast<const ::bfloat16*>(b), N, 0.0f, c_wide, N);
+      cblas_sbgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, reinterpret_cast<const ::bfloat16*>(a), K,
+                   reinterpret_cast<const ::bfloat16*>(b), N, 0.0f, c_wide, N);
       narrow_on_threads(c_wide, c, m * n, threads_);
 #else
       (void)a, (void)b, (void)c, (void)M, (void)N, (void)K;

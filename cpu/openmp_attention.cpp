@@ -36,9 +36,9 @@ struct AttentionBlocking {
   // 32 vector registers (AVX-512): 6 x 4 vectors = 24 accumulators; 16 (AVX2/SSE): 6 x 2.
   static constexpr int kMR = 6;
   static constexpr int kNV = kVectorBytes == 64 ? 4 : 2;
-  static constexpr int kChunk = kNV * kLanes<A>;     // keys per micro-kernel column block
+  static constexpr int kChunk = kNV * kLanes<A>;          // keys per micro-kernel column block
   static constexpr std::int64_t kBlockKeys = 2 * kChunk;  // keys per online-softmax step
-  static constexpr std::int64_t kBlockRows = kMR * 8;    // query rows per task
+  static constexpr std::int64_t kBlockRows = kMR * 8;     // query rows per task
 };
 
 // c[0:MR][0:NV vectors] (row stride ldc) = (row_scale ? row_scale[i] * c : 0) + a * b, where a

@@ -40,9 +40,8 @@ struct ConvBlocking {
   static constexpr int kFilters = kVectorBytes == 64 ? 8 : 4;  // KB: filters per register tile
   static constexpr int kVectors = kVectorBytes == 64 ? 3 : 2;  // NV: SIMD vectors of columns per tile
   static constexpr int kColumns = kVectors * kLanes<T>;
-  static constexpr std::int64_t kRows = 4;                     // output rows per task
+  static constexpr std::int64_t kRows = 4;  // output rows per task
 };
-
 
 // T: the storage type of input, filters and output; the kernel computes in A = arithmetic_t<T>.
 template <class T>
@@ -56,8 +55,8 @@ class OpenmpConvolution final : public CpuVariant {
   OpenmpConvolution(const ConvProblem& problem, int threads) : CpuVariant(problem, threads), problem_(problem) {
     const ConvShape& s = problem.shape();
     filter_blocks_ = (s.filters + KB - 1) / KB;
-    packed_weights_ = HostBuffer(precision_of<A>(),
-                                 static_cast<std::size_t>(filter_blocks_ * s.channels * s.kernel * s.kernel * KB));
+    packed_weights_ =
+        HostBuffer(precision_of<A>(), static_cast<std::size_t>(filter_blocks_ * s.channels * s.kernel * s.kernel * KB));
   }
 
   std::vector<std::pair<std::string, std::string>> notes() const override {
@@ -78,7 +77,8 @@ class OpenmpConvolution final : public CpuVariant {
 
   void compute() override {
     const ConvShape& s = problem_.shape();
-    Geometry g{s.channels, s.height, s.width, s.filters, s.kernel, s.stride, s.pad, s.out_height(), s.out_width(), 0, 0};
+    Geometry g{s.channels, s.height,       s.width,       s.filters, s.kernel, s.stride,
+               s.pad,      s.out_height(), s.out_width(), 0,         0};
     g.interior_begin = std::min(g.OW, (g.pad + g.stride - 1) / g.stride);
     g.interior_end = g.W + g.pad - g.R < 0 ? 0 : std::min(g.OW, (g.W + g.pad - g.R) / g.stride + 1);
     if (g.interior_end < g.interior_begin) g.interior_end = g.interior_begin;
@@ -90,9 +90,9 @@ class OpenmpConvolution final : public CpuVariant {
     const std::int64_t taps = g.C * g.R * g.R;
     const std::int64_t row_blocks = (g.OH + Blocking::kRows - 1) / Blocking::kRows;
     const std::int64_t filter_blocks = filter_blocks_;
-    const Row compute_row =
-        g.stride == 1 ? (g.R == 3 ? &OpenmpConvolution::row<true, 3> : &OpenmpConvolution::row<true, 0>)
-                      : (g.R == 3 ? &OpenmpConvolution::row<false, 3> : &OpenmpConvolution::row<false, 0>);
+    const Row compute_row = g.stride == 1
+                                ? (g.R == 3 ? &OpenmpConvolution::row<true, 3> : &OpenmpConvolution::row<true, 0>)
+                                : (g.R == 3 ? &OpenmpConvolution::row<false, 3> : &OpenmpConvolution::row<false, 0>);
 
 #pragma omp parallel num_threads(threads_)
     {

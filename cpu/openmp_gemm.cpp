@@ -47,8 +47,8 @@ struct GemmBlocking {
 
 // c[0:MR][0:NR] (row stride ldc) = or += packed_a (kc x MR) * packed_b (kc x NR).
 template <class T>
-inline void micro_kernel(std::int64_t kc, const T* __restrict packed_a, const T* __restrict packed_b,
-                         T* __restrict c, std::int64_t ldc, bool accumulate) {
+inline void micro_kernel(std::int64_t kc, const T* __restrict packed_a, const T* __restrict packed_b, T* __restrict c,
+                         std::int64_t ldc, bool accumulate) {
   using B = GemmBlocking<T>;
   using Vector = typename Simd<T>::Vector;
   constexpr int MR = B::kMR, NV = B::kVectorsPerRow, L = kLanes<T>;
@@ -196,8 +196,8 @@ class OpenmpGemm final : public CpuVariant {
 
   // Rows [ic, ic+mc) x columns [pc, pc+kc) of A into MR-high micro-panels, each stored
   // column by column (kc x MR); rows past the end are zero.
-  static void pack_a(const T* a, std::int64_t lda, std::int64_t ic, std::int64_t mc, std::int64_t pc,
-                     std::int64_t kc, A* packed) {
+  static void pack_a(const T* a, std::int64_t lda, std::int64_t ic, std::int64_t mc, std::int64_t pc, std::int64_t kc,
+                     A* packed) {
     for (std::int64_t ir = 0; ir < mc; ir += MR) {
       A* panel = packed + ir * kc;
       const std::int64_t rows = std::min<std::int64_t>(MR, mc - ir);
@@ -214,8 +214,8 @@ class OpenmpGemm final : public CpuVariant {
 
   // Rows [pc, pc+kc) x columns [j, j+NR) of B into one micro-panel (kc x NR); columns past
   // n are zero.
-  static void pack_b(const T* b, std::int64_t ldb, std::int64_t pc, std::int64_t kc, std::int64_t j,
-                     std::int64_t n, A* panel) {
+  static void pack_b(const T* b, std::int64_t ldb, std::int64_t pc, std::int64_t kc, std::int64_t j, std::int64_t n,
+                     A* panel) {
     const std::int64_t cols = std::min<std::int64_t>(NR, n - j);
     for (std::int64_t p = 0; p < kc; ++p) {
       const T* b_row = b + (pc + p) * ldb + j;

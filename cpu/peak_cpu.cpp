@@ -192,7 +192,8 @@ double library_gemm_gflops() {
   const int m = kGemmSize;
   const double seconds = best_seconds([&] {
     if constexpr (std::is_same_v<Scalar, float>)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, m, m, 1.0f, a.data(), m, b.data(), m, 0.0f, c.data(), m);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, m, m, 1.0f, a.data(), m, b.data(), m, 0.0f, c.data(),
+                  m);
     else
       cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, m, m, 1.0, a.data(), m, b.data(), m, 0.0, c.data(), m);
     benchmark::DoNotOptimize(c.data());

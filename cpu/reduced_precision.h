@@ -50,10 +50,14 @@ inline constexpr bool kConverted = !std::is_same_v<T, arithmetic_t<T>>;
 // The precision of a buffer of T (workspaces allocated as HostBuffers).
 template <class T>
 constexpr Precision precision_of() {
-  if constexpr (std::is_same_v<T, double>) return Precision::fp64;
-  else if constexpr (std::is_same_v<T, bfloat16>) return Precision::bf16;
-  else if constexpr (std::is_same_v<T, float16>) return Precision::fp16;
-  else return Precision::fp32;
+  if constexpr (std::is_same_v<T, double>)
+    return Precision::fp64;
+  else if constexpr (std::is_same_v<T, bfloat16>)
+    return Precision::bf16;
+  else if constexpr (std::is_same_v<T, float16>)
+    return Precision::fp16;
+  else
+    return Precision::fp32;
 }
 
 // ---- scalars ----
@@ -158,8 +162,10 @@ inline typename Simd<arithmetic_t<T>>::Vector load_widened(const T* p) {
 // The 16-bit bits of vector v rounded to T (bfloat16 or float16).
 template <class T>
 inline half_lanes::HalfLanes narrowed_lanes(half_lanes::FloatVector v) {
-  if constexpr (std::is_same_v<T, bfloat16>) return half_lanes::bf16_lanes(v);
-  else return half_lanes::fp16_lanes(v);
+  if constexpr (std::is_same_v<T, bfloat16>)
+    return half_lanes::bf16_lanes(v);
+  else
+    return half_lanes::fp16_lanes(v);
 }
 
 // Stores vector v of the arithmetic type at p (any alignment), rounded to T.

@@ -120,8 +120,8 @@ void register_backends(Registry& registry) {
                                    {Precision::fp32, Precision::tf32, Precision::bf16}));
 #endif
   registry.add(cpu_backend("serial", "reduction", BackendKind::cpu,
-                           "single thread, vectorized chunks summed pairwise in double",
-                           prepare_serial_reduction, kReductionPrecisions));
+                           "single thread, vectorized chunks summed pairwise in double", prepare_serial_reduction,
+                           kReductionPrecisions));
   registry.add(cpu_backend("openmp", "reduction", BackendKind::cpu,
                            "per-thread padded partials, four SIMD accumulators, chunks summed pairwise in double",
                            prepare_openmp_reduction, kReductionPrecisions));
@@ -131,19 +131,22 @@ void register_backends(Registry& registry) {
                            "single thread, online softmax (FlashAttention) one query row at a time, key blocks of 64, "
                            "vectorized over D",
                            prepare_serial_attention, kReductionPrecisions));
-  registry.add(cpu_backend("openmp", "attention", BackendKind::cpu,
-                           "FlashAttention-2 tiles: query blocks x key blocks, register-blocked micro-kernels for Q K^T "
-                           "and P V, online softmax with SIMD exp2, threads over (batch x head, query block)",
-                           prepare_openmp_attention, kReductionPrecisions));
-  registry.add(cpu_backend("serial", "softmax", BackendKind::cpu,
-                           "single thread, per row: max, exp (SIMD polynomial) and sum, scale; the row read from memory once",
-                           prepare_serial_softmax, kReductionPrecisions));
+  registry.add(
+      cpu_backend("openmp", "attention", BackendKind::cpu,
+                  "FlashAttention-2 tiles: query blocks x key blocks, register-blocked micro-kernels for Q K^T "
+                  "and P V, online softmax with SIMD exp2, threads over (batch x head, query block)",
+                  prepare_openmp_attention, kReductionPrecisions));
+  registry.add(
+      cpu_backend("serial", "softmax", BackendKind::cpu,
+                  "single thread, per row: max, exp (SIMD polynomial) and sum, scale; the row read from memory once",
+                  prepare_serial_softmax, kReductionPrecisions));
   registry.add(cpu_backend("openmp", "softmax", BackendKind::cpu,
                            "threads over rows, the serial row kernel, non-temporal output stores",
                            prepare_openmp_softmax, kReductionPrecisions));
-  registry.add(cpu_backend("serial", "layernorm", BackendKind::cpu,
-                           "single thread, per row: mean, variance of x - mean (two passes over the cached row), output",
-                           prepare_serial_layernorm, kReductionPrecisions));
+  registry.add(
+      cpu_backend("serial", "layernorm", BackendKind::cpu,
+                  "single thread, per row: mean, variance of x - mean (two passes over the cached row), output",
+                  prepare_serial_layernorm, kReductionPrecisions));
   registry.add(cpu_backend("openmp", "layernorm", BackendKind::cpu,
                            "threads over rows, the serial row kernel, non-temporal output stores",
                            prepare_openmp_layernorm, kReductionPrecisions));
@@ -152,9 +155,9 @@ void register_backends(Registry& registry) {
       "unfused, what a framework does without fusion: cblas gemm Q K^T, row softmax of the S x S scores in memory, "
       "cblas gemm P V";
 #if defined(MLBENCH_HAVE_OPENBLAS)
-  BackendInfo openblas_attention = cpu_backend("openblas", "attention", BackendKind::cpu_library,
-                                               openblas_attention_description, prepare_openblas_attention,
-                                               {Precision::fp32, Precision::fp64});
+  BackendInfo openblas_attention =
+      cpu_backend("openblas", "attention", BackendKind::cpu_library, openblas_attention_description,
+                  prepare_openblas_attention, {Precision::fp32, Precision::fp64});
   openblas_attention.supports = openblas_attention_supports;
   registry.add(std::move(openblas_attention));
 #else
@@ -171,9 +174,9 @@ void register_backends(Registry& registry) {
                                            prepare_onednn_softmax, onednn_row_precisions);
   onednn_softmax.supports = onednn_softmax_supports;
   registry.add(std::move(onednn_softmax));
-  BackendInfo onednn_layernorm = cpu_backend("onednn", "layernorm", BackendKind::cpu_library,
-                                             onednn_layernorm_description, prepare_onednn_layernorm,
-                                             onednn_row_precisions);
+  BackendInfo onednn_layernorm =
+      cpu_backend("onednn", "layernorm", BackendKind::cpu_library, onednn_layernorm_description,
+                  prepare_onednn_layernorm, onednn_row_precisions);
   onednn_layernorm.supports = onednn_layernorm_supports;
   registry.add(std::move(onednn_layernorm));
 #else

@@ -60,8 +60,10 @@ class SerialConvolution final : public CpuVariant {
         for (std::int64_t oh = 0; oh < oh_count; ++oh) {
           T* const result_row = output + ((n * s.filters + k) * oh_count + oh) * ow_count;
           A* out_row = nullptr;
-          if constexpr (kConverted<T>) out_row = out_row_.data<A>();
-          else out_row = result_row;
+          if constexpr (kConverted<T>)
+            out_row = out_row_.data<A>();
+          else
+            out_row = result_row;
           for (std::int64_t ow = 0; ow < ow_count; ++ow) out_row[ow] = A(0);
           const std::int64_t ih0 = oh * s.stride - s.pad;
           const std::int64_t r_begin = std::max<std::int64_t>(0, -ih0), r_end = std::min(R, H - ih0);

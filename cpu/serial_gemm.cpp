@@ -40,8 +40,10 @@ class SerialGemm final : public CpuVariant {
     T* c = output_.data<T>();
     for (std::int64_t i = 0; i < m; ++i) {
       A* c_row = nullptr;
-      if constexpr (kConverted<T>) c_row = c_row_.data<A>();
-      else c_row = c + i * n;
+      if constexpr (kConverted<T>)
+        c_row = c_row_.data<A>();
+      else
+        c_row = c + i * n;
       for (std::int64_t j = 0; j < n; ++j) c_row[j] = A(0);
       for (std::int64_t p = 0; p < k; ++p) {
         const A a_ip = widen(a[i * k + p]);

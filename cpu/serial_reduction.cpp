@@ -50,8 +50,8 @@ class SerialReduction final : public CpuVariant {
       }
       return m;
     }
-    const double sum = pairwise_sum([x](std::int64_t begin, std::int64_t end) { return chunk_sum(x + begin, end - begin); },
-                                    0, length);
+    const double sum = pairwise_sum(
+        [x](std::int64_t begin, std::int64_t end) { return chunk_sum(x + begin, end - begin); }, 0, length);
     return static_cast<A>(op == ReduceOp::mean ? sum / static_cast<double>(length) : sum);
   }
 

@@ -25,7 +25,8 @@ class SerialSoftmax final : public CpuVariant {
     const auto& s = problem_.shape();
     const T* x = problem_.input().data<T>();
     T* y = output_.data<T>();
-    for (std::int64_t r = 0; r < s.rows; ++r) softmax_row<T, false>(x + r * s.cols, y + r * s.cols, s.cols, scratch_.data());
+    for (std::int64_t r = 0; r < s.rows; ++r)
+      softmax_row<T, false>(x + r * s.cols, y + r * s.cols, s.cols, scratch_.data());
   }
   const SoftmaxProblem& problem_;
   std::vector<A> scratch_;

@@ -121,14 +121,18 @@ inline void store_streaming(T* p, typename Simd<arithmetic_t<T>>::Vector v) {
   } else {
 #if defined(__AVX512F__)
     if (reinterpret_cast<std::uintptr_t>(p) % 64 == 0) {
-      if constexpr (std::is_same_v<T, float>) _mm512_stream_ps(p, reinterpret_cast<__m512>(v));
-      else _mm512_stream_pd(p, reinterpret_cast<__m512d>(v));
+      if constexpr (std::is_same_v<T, float>)
+        _mm512_stream_ps(p, reinterpret_cast<__m512>(v));
+      else
+        _mm512_stream_pd(p, reinterpret_cast<__m512d>(v));
       return;
     }
 #elif defined(__AVX__)
     if (reinterpret_cast<std::uintptr_t>(p) % 32 == 0) {
-      if constexpr (std::is_same_v<T, float>) _mm256_stream_ps(p, reinterpret_cast<__m256>(v));
-      else _mm256_stream_pd(p, reinterpret_cast<__m256d>(v));
+      if constexpr (std::is_same_v<T, float>)
+        _mm256_stream_ps(p, reinterpret_cast<__m256>(v));
+      else
+        _mm256_stream_pd(p, reinterpret_cast<__m256d>(v));
       return;
     }
 #endif
@@ -146,8 +150,10 @@ inline void fence_streaming_stores() {
 // Stores v at p (rounded to T), streaming or not.
 template <class T, bool Streaming>
 inline void store_vector(T* p, typename Simd<arithmetic_t<T>>::Vector v) {
-  if constexpr (Streaming) store_streaming(p, v);
-  else store_narrowed(p, v);
+  if constexpr (Streaming)
+    store_streaming(p, v);
+  else
+    store_narrowed(p, v);
 }
 
 // Sum and maximum of the lanes of a vector, as a tree (log2(lanes) dependent steps instead of

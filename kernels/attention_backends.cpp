@@ -116,20 +116,20 @@ class CublasAttentionVariant final : public GpuVariant {
     probabilities_ = allocate_scratch(attention_probabilities_bytes(precision(), dims_), "the S x S probabilities");
     MLBENCH_CUDA_CHECK(cublasCreate(&handle_));
     MLBENCH_CUDA_CHECK(cublasSetStream(handle_, stream()));
-    MLBENCH_CUDA_CHECK(cublasSetWorkspace(handle_, allocate_scratch(kWorkspaceBytes, "the cuBLAS workspace"),
-                                          kWorkspaceBytes));
+    MLBENCH_CUDA_CHECK(
+        cublasSetWorkspace(handle_, allocate_scratch(kWorkspaceBytes, "the cuBLAS workspace"), kWorkspaceBytes));
     const bool wide = precision() == Precision::fp32 || precision() == Precision::fp64;
     MLBENCH_CUDA_CHECK(cublasSetMathMode(handle_, wide ? CUBLAS_PEDANTIC_MATH : CUBLAS_DEFAULT_MATH));
     const std::string type = to_string(precision());
     notes_.emplace_back("math", wide ? "pedantic (no tf32)" : type + " tensor cores (cuBLAS)");
     notes_.emplace_back(
-        "steps", "cublasGemmStridedBatchedEx S = scale Q K^T (" + std::string(wide ? type : "fp32") +
-                     " scores in device memory" + (wide ? ", no TF32" : ", fp32 accumulation") +
-                     "); mlbench row softmax (" +
-                     with_element_type(precision(), [&](auto tag) { return softmax_rows_plan<decltype(tag)>(dims_.seq); }) +
-                     ") writing P in " + type + (dims_.causal ? ", masked above the diagonal" : "") +
-                     "; cublasGemmStridedBatchedEx O = P V" +
-                     (dims_.causal ? "; both products computed in full (S^2), as a framework without fusion does" : ""));
+        "steps",
+        "cublasGemmStridedBatchedEx S = scale Q K^T (" + std::string(wide ? type : "fp32") +
+            " scores in device memory" + (wide ? ", no TF32" : ", fp32 accumulation") + "); mlbench row softmax (" +
+            with_element_type(precision(), [&](auto tag) { return softmax_rows_plan<decltype(tag)>(dims_.seq); }) +
+            ") writing P in " + type + (dims_.causal ? ", masked above the diagonal" : "") +
+            "; cublasGemmStridedBatchedEx O = P V" +
+            (dims_.causal ? "; both products computed in full (S^2), as a framework without fusion does" : ""));
   }
   ~CublasAttentionVariant() override {
     if (handle_ != nullptr) cublasDestroy(handle_);
@@ -140,8 +140,8 @@ class CublasAttentionVariant final : public GpuVariant {
   void launch() override {
     with_element_type(precision(), [&](auto tag) {
       using T = decltype(tag);
-      launch_attention_unfused<T>(handle_, input<T>(0), input<T>(1), input<T>(2), output<T>(), scores_,
-                                  probabilities_, dims_, stream());
+      launch_attention_unfused<T>(handle_, input<T>(0), input<T>(1), input<T>(2), output<T>(), scores_, probabilities_,
+                                  dims_, stream());
     });
   }
   AttentionDims dims_;
@@ -159,9 +159,9 @@ class CudnnAttentionVariant final : public GpuVariant {
     try {
       MLBENCH_CUDA_CHECK(cudnnSetStream(handle_, stream()));
       const cudnnDataType_t io = precision() == Precision::bf16 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_HALF;
-      attention_ = std::make_unique<CudnnAttention>(handle_, dims_of(p), p.shape().batch, io, [this](std::size_t bytes) {
-        return allocate_scratch(bytes, "cuDNN's row statistics");
-      });
+      attention_ = std::make_unique<CudnnAttention>(
+          handle_, dims_of(p), p.shape().batch, io,
+          [this](std::size_t bytes) { return allocate_scratch(bytes, "cuDNN's row statistics"); });
       if (attention_->workspace_bytes() > 0)
         workspace_ = allocate_scratch(attention_->workspace_bytes(), "the cuDNN attention workspace");
       notes_.emplace_back("algorithm", attention_->description());
@@ -180,7 +180,9 @@ class CudnnAttentionVariant final : public GpuVariant {
   }
 
  private:
-  void launch() override { attention_->run(input<void>(0), input<void>(1), input<void>(2), output<void>(), workspace_); }
+  void launch() override {
+    attention_->run(input<void>(0), input<void>(1), input<void>(2), output<void>(), workspace_);
+  }
   cudnnHandle_t handle_ = nullptr;
   std::unique_ptr<CudnnAttention> attention_;
   void* workspace_ = nullptr;
@@ -191,16 +193,16 @@ class CudnnAttentionVariant final : public GpuVariant {
 
 Availability cuda_attention_supports(const Problem& problem) {
   const auto& p = problem_cast<AttentionProblem>(problem);
-  const std::string why = with_element_type(p.precision(), [&](auto tag) {
-    return attention_flash_unsupported<decltype(tag)>(dims_of(p));
-  });
+  const std::string why = with_element_type(
+      p.precision(), [&](auto tag) { return attention_flash_unsupported<decltype(tag)>(dims_of(p)); });
   return why.empty() ? Availability::yes() : Availability::no(why);
 }
 
 Availability cudnn_attention_supports(const Problem& problem) {
   // cuDNN 9's fused attention engines take head dims that are multiples of 8 up to 256.
   const std::int64_t d = problem_cast<AttentionProblem>(problem).shape().head_dim;
-  if (d % 8 != 0 || d > 256) return Availability::no("cuDNN's fused attention takes head_dim a multiple of 8 up to 256");
+  if (d % 8 != 0 || d > 256)
+    return Availability::no("cuDNN's fused attention takes head_dim a multiple of 8 up to 256");
   return Availability::yes();
 }
 

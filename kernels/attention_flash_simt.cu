@@ -38,9 +38,13 @@ struct FlashSimtConfig {
 template <class T>
 __device__ __forceinline__ T exp_of(T x);
 template <>
-__device__ __forceinline__ float exp_of<float>(float x) { return expf(x); }
+__device__ __forceinline__ float exp_of<float>(float x) {
+  return expf(x);
+}
 template <>
-__device__ __forceinline__ double exp_of<double>(double x) { return exp(x); }
+__device__ __forceinline__ double exp_of<double>(double x) {
+  return exp(x);
+}
 
 template <class T, int kD, int kBlockM, int kBlockN>
 __global__ void __launch_bounds__(kThreads)
@@ -220,8 +224,8 @@ template std::string attention_flash_unsupported<float>(const AttentionDims&);
 template std::string attention_flash_unsupported<double>(const AttentionDims&);
 template void launch_attention_flash<float>(const float*, const float*, const float*, float*, const AttentionDims&,
                                             cudaStream_t);
-template void launch_attention_flash<double>(const double*, const double*, const double*, double*,
-                                             const AttentionDims&, cudaStream_t);
+template void launch_attention_flash<double>(const double*, const double*, const double*, double*, const AttentionDims&,
+                                             cudaStream_t);
 template std::string attention_flash_plan<float>(const AttentionDims&);
 template std::string attention_flash_plan<double>(const AttentionDims&);
 

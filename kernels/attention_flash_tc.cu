@@ -42,8 +42,8 @@ struct FlashTcConfig {
   static constexpr int kThreads = kWarps * 32;
   static constexpr int kChunks = kD / 8;  // 16-byte chunks per shared row
   static constexpr int kMTiles = kBlockM / (16 * kWarps);
-  static constexpr int kNTiles = kBlockN / 8;  // 8-key score tiles
-  static constexpr int kDTiles = kD / 8;       // 8-column output tiles
+  static constexpr int kNTiles = kBlockN / 8;          // 8-key score tiles
+  static constexpr int kDTiles = kD / 8;               // 8-column output tiles
   static constexpr int kTileBytes = kBlockN * kD * 2;  // one K or V tile
   static constexpr int kSharedBytes = kBlockM * kD * 2 + 2 * kStages * kTileBytes;
   static_assert(kBlockM % (16 * kWarps) == 0 && kBlockN % 16 == 0 && kD % 16 == 0, "whole mma tiles");
@@ -294,9 +294,8 @@ struct TcPlan {
 // measured at prepare (CudaAttentionVariant) and by the DISABLED_ timing test. Measured on
 // the H200 (docs/performance.md): single-buffered 128 x 64 was fastest of the first set.
 constexpr TcPlan kPlans[] = {
-    {128, 128, 64, 4, 2}, {128, 128, 64, 4, 1}, {128, 128, 32, 4, 2}, {128, 64, 64, 4, 2},
-    {64, 128, 64, 4, 2},  {64, 128, 64, 4, 1},  {64, 64, 64, 4, 2},   {64, 128, 128, 8, 2},
-    {32, 128, 64, 4, 2},  {32, 128, 64, 4, 1},
+    {128, 128, 64, 4, 2}, {128, 128, 64, 4, 1}, {128, 128, 32, 4, 2}, {128, 64, 64, 4, 2}, {64, 128, 64, 4, 2},
+    {64, 128, 64, 4, 1},  {64, 64, 64, 4, 2},   {64, 128, 128, 8, 2}, {32, 128, 64, 4, 2}, {32, 128, 64, 4, 1},
 };
 constexpr int kPlanCount = sizeof(kPlans) / sizeof(kPlans[0]);
 
@@ -341,10 +340,9 @@ void launch_plan(int plan, const D* q, const D* k, const D* v, D* o, const Atten
 
 std::string describe(const TcPlan& p, bool causal) {
   return "tensor cores (mma.sync m16n8k16, fp32 accumulation and softmax): " + std::to_string(p.block_m) +
-         " queries x " + std::to_string(p.block_n) + " keys per tile, " + std::to_string(p.warps) +
-         " warps, " + (p.stages == 2 ? "K/V double-buffered" : "K/V single-buffered") + ", head_dim padded to " +
-         std::to_string(p.d) +
-         (causal ? "; causal: key tiles past the diagonal skipped" : "");
+         " queries x " + std::to_string(p.block_n) + " keys per tile, " + std::to_string(p.warps) + " warps, " +
+         (p.stages == 2 ? "K/V double-buffered" : "K/V single-buffered") + ", head_dim padded to " +
+         std::to_string(p.d) + (causal ? "; causal: key tiles past the diagonal skipped" : "");
 }
 
 }  // namespace

@@ -77,16 +77,14 @@ void launch_attention_unfused(cublasHandle_t handle, const T* q, const T* k, con
   MLBENCH_CUDA_CHECK(cublasSetStream(handle, stream));
   // Column-major view: scores^T (keys x queries, ld S) = K (as D x S, transposed) times Q^T (D x S).
   MLBENCH_CUDA_CHECK(cublasGemmStridedBatchedEx(handle, CUBLAS_OP_T, CUBLAS_OP_N, s, s, d, &scale, k, Types::data, d,
-                                                qkv_stride, q, Types::data, d, qkv_stride, &zero, scores,
-                                                Types::scores, s, score_stride, batch, Types::compute,
-                                                CUBLAS_GEMM_DEFAULT));
+                                                qkv_stride, q, Types::data, d, qkv_stride, &zero, scores, Types::scores,
+                                                s, score_stride, batch, Types::compute, CUBLAS_GEMM_DEFAULT));
   launch_softmax_rows<Score, T>(static_cast<const Score*>(scores), static_cast<T*>(probabilities),
                                 dims.batch_heads * dims.seq, dims.seq, stream, dims.causal ? dims.seq : 0);
   // O^T (D x S, ld D) = V^T (D x S) times P^T (S x S).
-  MLBENCH_CUDA_CHECK(cublasGemmStridedBatchedEx(handle, CUBLAS_OP_N, CUBLAS_OP_N, d, s, s, &one, v, Types::data, d,
-                                                qkv_stride, probabilities, Types::data, s, score_stride, &zero, o,
-                                                Types::data, d, qkv_stride, batch, Types::compute,
-                                                CUBLAS_GEMM_DEFAULT));
+  MLBENCH_CUDA_CHECK(cublasGemmStridedBatchedEx(
+      handle, CUBLAS_OP_N, CUBLAS_OP_N, d, s, s, &one, v, Types::data, d, qkv_stride, probabilities, Types::data, s,
+      score_stride, &zero, o, Types::data, d, qkv_stride, batch, Types::compute, CUBLAS_GEMM_DEFAULT));
 }
 
 template void launch_attention_unfused<float>(cublasHandle_t, const float*, const float*, const float*, float*, void*,

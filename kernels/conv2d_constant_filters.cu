@@ -49,13 +49,13 @@ struct ConstantFilterArgs {
 // ROWS output rows per warp.
 template <int C, int R, int PX, int KG, int ROWS>
 struct ConstantFilterTile {
-  static constexpr int columns = 32 * PX;                    // output columns per block
-  static constexpr int window = PX + R - 1;                  // input columns one thread reads
-  static constexpr int window_vectors = (window + 3) / 4;    // 16-byte shared loads per row
+  static constexpr int columns = 32 * PX;                          // output columns per block
+  static constexpr int window = PX + R - 1;                        // input columns one thread reads
+  static constexpr int window_vectors = (window + 3) / 4;          // 16-byte shared loads per row
   static constexpr int width = columns + 4 * window_vectors - PX;  // shared row, floats
   static constexpr int rows = kWarps * ROWS + R - 1;
   static constexpr int floats = C * rows * width;
-  static constexpr int out_rows = kWarps * ROWS;             // output rows per block
+  static constexpr int out_rows = kWarps * ROWS;  // output rows per block
   static_assert(PX % 4 == 0, "a thread's pixels are whole float4s");
   static_assert(kMaxFilters % KG == 0 && C * R * R * kMaxFilters <= kMaxConstantFloats, "constant bank too small");
   static_assert(width % 4 == 0, "shared rows must keep 16-byte alignment");
@@ -110,8 +110,7 @@ __device__ __forceinline__ void constant_filter_row(const float* tile, int row, 
 
 template <int C, int R, int PX, int KG, int ROWS>
 __global__ void __launch_bounds__(kThreads, 2)
-    conv2d_constant_filters_kernel(const float* __restrict__ input, float* __restrict__ output,
-                                   ConstantFilterArgs p) {
+    conv2d_constant_filters_kernel(const float* __restrict__ input, float* __restrict__ output, ConstantFilterArgs p) {
   using Tile = ConstantFilterTile<C, R, PX, KG, ROWS>;
   extern __shared__ __align__(16) float tile[];  // [C][rows][width]: Tile::floats
 
@@ -130,7 +129,7 @@ __global__ void __launch_bounds__(kThreads, 2)
   // row because the width is a multiple of 4). General path: one element per load.
   if (p.vector_input) {
     const int gx_base = ix0 >= 0 ? ix0 & ~3 : -((-ix0 + 3) & ~3);  // floor to a multiple of 4
-    const int shift = ix0 - gx_base;                                 // 0..3
+    const int shift = ix0 - gx_base;                               // 0..3
     constexpr int vectors_per_row = Tile::width / 4 + 1;
     for (int i = threadIdx.x; i < C * Tile::rows * vectors_per_row; i += kThreads) {
       const int v = i % vectors_per_row, row = (i / vectors_per_row) % Tile::rows;

@@ -31,8 +31,8 @@ namespace mlbench::kernels {
 
 namespace {
 
-constexpr int kR = 3;                 // filter side (the only one instantiated)
-constexpr int kColumns = 128;         // output columns per block: 32 lanes x 4
+constexpr int kR = 3;                     // filter side (the only one instantiated)
+constexpr int kColumns = 128;             // output columns per block: 32 lanes x 4
 constexpr int kTileWidth = kColumns + 4;  // a lane reads 8 floats from column 4*lane
 constexpr int kMaxWarps = 8;
 constexpr int kMaxFilters = 16;
@@ -80,7 +80,7 @@ __global__ void __launch_bounds__(kMaxWarps * 32, 2)
   // row because the width is a multiple of 4). General path: one element per load.
   if (p.vector_input) {
     const int gx_base = ix0 >= 0 ? ix0 & ~3 : -((-ix0 + 3) & ~3);  // floor to a multiple of 4
-    const int shift = ix0 - gx_base;                                 // 0..3
+    const int shift = ix0 - gx_base;                               // 0..3
     constexpr int vectors_per_row = kTileWidth / 4 + 1;
     for (int i = threadIdx.x; i < C * Tile::rows * vectors_per_row; i += blockDim.x) {
       const int v = i % vectors_per_row, row = (i / vectors_per_row) % Tile::rows;
@@ -127,7 +127,8 @@ __global__ void __launch_bounds__(kMaxWarps * 32, 2)
     for (int c = 0; c < C; ++c) {
 #pragma unroll
       for (int ir = 0; ir < RT + kR - 1; ++ir) {  // input row of the tile, relative to row0
-        const float4* src = reinterpret_cast<const float4*>(tile + (c * Tile::rows + row0 + ir) * kTileWidth + 4 * lane);
+        const float4* src =
+            reinterpret_cast<const float4*>(tile + (c * Tile::rows + row0 + ir) * kTileWidth + 4 * lane);
         const float4 lo = src[0], hi = src[1];
         const float x[8] = {lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w};
 #pragma unroll

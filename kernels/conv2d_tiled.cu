@@ -49,8 +49,8 @@ __global__ void __launch_bounds__(kThreads, 2)
   static_assert(KG % V == 0, "filters per thread must fill whole 16-byte vectors");
   extern __shared__ __align__(16) unsigned char shared_raw[];
   const int taps = p.kernel * p.kernel;
-  Acc* w_stage = reinterpret_cast<Acc*>(shared_raw);            // [CC][R][R][KG]
-  Acc* in_stage = w_stage + p.channels_per_stage * taps * KG;   // [CC][tile_h][tile_w]
+  Acc* w_stage = reinterpret_cast<Acc*>(shared_raw);           // [CC][R][R][KG]
+  Acc* in_stage = w_stage + p.channels_per_stage * taps * KG;  // [CC][tile_h][tile_w]
   const int tile_plane = p.tile_height * p.tile_width;
 
   const int tx = threadIdx.x, ty = threadIdx.y, tid = ty * kThreadsX + tx;
@@ -143,8 +143,8 @@ void launch_instance(const Conv2dPlan& plan, const ConvArgs& args, const T* in, 
                      cudaStream_t stream) {
   auto kernel = conv2d_tiled_kernel<T, PX, KG>;
   if (plan.shared_bytes > 48 * 1024) {
-    MLBENCH_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                            static_cast<int>(plan.shared_bytes)));
+    MLBENCH_CUDA_CHECK(
+        cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(plan.shared_bytes)));
   }
   kernel<<<plan.grid, plan.block, plan.shared_bytes, stream>>>(in, w, out, args);
   MLBENCH_CUDA_CHECK_LAUNCH();
@@ -181,8 +181,8 @@ std::string Conv2dPlan::describe() const {
 std::string conv2d_tiled_unsupported_reason(const ConvShape& shape, bool fp64, int device) {
   const std::size_t one_channel = shared_bytes_for(shape, 4, 4, 1, fp64);
   if (one_channel > static_cast<std::size_t>(optin_shared_bytes(device))) {
-    return fmt::format("one channel's input tile needs {} B of shared memory, more than the device's {} B",
-                       one_channel, optin_shared_bytes(device));
+    return fmt::format("one channel's input tile needs {} B of shared memory, more than the device's {} B", one_channel,
+                       optin_shared_bytes(device));
   }
   if (shape.batch * ((shape.filters + 3) / 4) > 65535 || shape.out_height() / kThreadsY + 1 > 65535) {
     return "grid too large for the kernel (batch x filter groups or output rows)";
@@ -204,8 +204,9 @@ Conv2dPlan plan_conv2d_tiled(const ConvShape& shape, bool fp64, int device, Conv
     plan.constant_filters = true;
     return plan;
   }
-  if (algorithm == ConvAlgorithm::register_filters || (algorithm == ConvAlgorithm::automatic && float_elements && !fp64 &&
-                                                       conv2d_register_filters_unsupported_reason(shape).empty())) {
+  if (algorithm == ConvAlgorithm::register_filters ||
+      (algorithm == ConvAlgorithm::automatic && float_elements && !fp64 &&
+       conv2d_register_filters_unsupported_reason(shape).empty())) {
     if (fp64) throw std::invalid_argument("register-filter convolution takes fp32 elements (not fp64)");
     if (auto why = conv2d_register_filters_unsupported_reason(shape); !why.empty())
       throw std::invalid_argument("register-filter convolution: " + why);
@@ -226,8 +227,8 @@ Conv2dPlan plan_conv2d_tiled(const ConvShape& shape, bool fp64, int device, Conv
     throw std::invalid_argument(
         "implicit GEMM convolution takes fp32, tf32, bf16 or fp16 (not fp64), with int-sized pixel and filter counts");
   }
-  plan.implicit_gemm = algorithm == ConvAlgorithm::implicit_gemm ||
-                       (algorithm == ConvAlgorithm::automatic && !fp64 && int_sized && depth >= 64 && shape.filters >= 32);
+  plan.implicit_gemm = algorithm == ConvAlgorithm::implicit_gemm || (algorithm == ConvAlgorithm::automatic && !fp64 &&
+                                                                     int_sized && depth >= 64 && shape.filters >= 32);
   if (plan.implicit_gemm) return plan;
   const std::int64_t ow = shape.out_width(), oh = shape.out_height();
   const int pixels = ow <= 32 ? 1 : ow <= 64 ? 2 : 4;
@@ -238,8 +239,8 @@ Conv2dPlan plan_conv2d_tiled(const ConvShape& shape, bool fp64, int device, Conv
   // ... but enough blocks to fill the GPU several times over (one short wave wastes SMs).
   int sm_count = 0;
   MLBENCH_CUDA_CHECK(cudaDeviceGetAttribute(&sm_count, cudaDevAttrMultiProcessorCount, device));
-  const std::int64_t tiles = ((ow + kThreadsX * pixels - 1) / (kThreadsX * pixels)) * ((oh + kThreadsY - 1) / kThreadsY) *
-                             shape.batch;
+  const std::int64_t tiles =
+      ((ow + kThreadsX * pixels - 1) / (kThreadsX * pixels)) * ((oh + kThreadsY - 1) / kThreadsY) * shape.batch;
   while (kg > 8 && tiles * ((shape.filters + kg - 1) / kg) < 6 * sm_count) kg /= 2;
   return plan_conv2d_direct(shape, fp64, device, pixels, kg);
 }
@@ -268,9 +269,9 @@ Conv2dPlan plan_conv2d_direct(const ConvShape& shape, bool fp64, int device, int
   }
   const std::int64_t filter_groups = (shape.filters + kg - 1) / kg;
   if (shape.batch * filter_groups > 65535) throw std::invalid_argument("conv2d: batch x filter groups > 65535");
-  plan.grid = dim3(static_cast<unsigned>((ow + kThreadsX * px - 1) / (kThreadsX * px)),
-                   static_cast<unsigned>((oh + kThreadsY - 1) / kThreadsY),
-                   static_cast<unsigned>(shape.batch * filter_groups));
+  plan.grid =
+      dim3(static_cast<unsigned>((ow + kThreadsX * px - 1) / (kThreadsX * px)),
+           static_cast<unsigned>((oh + kThreadsY - 1) / kThreadsY), static_cast<unsigned>(shape.batch * filter_groups));
   plan.block = dim3(kThreadsX, kThreadsY);
   return plan;
 }

@@ -27,10 +27,10 @@ struct Conv2dPlan {
   bool implicit_gemm = false;
   bool constant_filters = false;  // conv2d_constant_filters.cu; the fields below are unused
   bool register_filters = false;  // conv2d_register_filters.cu; the fields below are unused
-  int pixels_per_thread = 1;    // output columns per thread, 32 apart (1, 2 or 4)
-  int filters_per_thread = 8;   // filters each thread accumulates (4..32)
-  int channels_per_stage = 1;   // input channels staged in shared memory at once
-  std::size_t shared_bytes = 0; // dynamic shared memory per block
+  int pixels_per_thread = 1;      // output columns per thread, 32 apart (1, 2 or 4)
+  int filters_per_thread = 8;     // filters each thread accumulates (4..32)
+  int channels_per_stage = 1;     // input channels staged in shared memory at once
+  std::size_t shared_bytes = 0;   // dynamic shared memory per block
   dim3 grid, block;
   std::string describe() const;
 };

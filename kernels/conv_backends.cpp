@@ -31,8 +31,10 @@ std::string cuda_conv_compute(Precision precision, bool implicit_gemm) {
   }
   const std::string type = to_string(precision);
   const char* where = implicit_gemm ? "as loaded into registers" : "as staged in shared memory";
-  return type + " converted to fp32 " + where + "; fp32 FMA accumulation on CUDA cores (no tensor cores); output "
-         "rounded to " + type;
+  return type + " converted to fp32 " + where +
+         "; fp32 FMA accumulation on CUDA cores (no tensor cores); output "
+         "rounded to " +
+         type;
 }
 
 class CudaConvVariant final : public GpuVariant {
@@ -118,8 +120,8 @@ class CudnnConvVariant final : public GpuVariant {
     const cudnnDataType_t compute_type = precision == Precision::fp64 ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT;
     // fp32: FMA math only, the fp32 baseline must not silently run on TF32 tensor cores. The
     // reduced precisions exist for tensor cores: tensor-op math (TF32 for fp32 tensors).
-    cudnn_ = std::make_unique<CudnnConvolution>(s, type, compute_type,
-                                                is_reduced(precision) ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH, stream());
+    cudnn_ = std::make_unique<CudnnConvolution>(
+        s, type, compute_type, is_reduced(precision) ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH, stream());
 
     // Find the fastest algorithm once, here, outside every timed region.
     int max_count = 0, returned = 0;
@@ -133,16 +135,17 @@ class CudnnConvVariant final : public GpuVariant {
     for (int a = 0; a < CUDNN_CONVOLUTION_FWD_ALGO_COUNT; ++a) {
       std::size_t bytes = 0;
       if (cudnnGetConvolutionForwardWorkspaceSize(cudnn_->handle, cudnn_->x, cudnn_->w, cudnn_->conv, cudnn_->y,
-                                                  static_cast<cudnnConvolutionFwdAlgo_t>(a), &bytes) == CUDNN_STATUS_SUCCESS)
+                                                  static_cast<cudnnConvolutionFwdAlgo_t>(a),
+                                                  &bytes) == CUDNN_STATUS_SUCCESS)
         find_workspace = std::max(find_workspace, bytes);
     }
     std::size_t free_bytes = 0, total_bytes = 0;
     MLBENCH_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
     find_workspace = std::min(find_workspace, free_bytes / 4);
     if (find_workspace > 0) workspace_ = allocate_scratch(find_workspace, "the cuDNN workspace");
-    MLBENCH_CUDA_CHECK(cudnnFindConvolutionForwardAlgorithmEx(cudnn_->handle, cudnn_->x, input<void>(0), cudnn_->w, input<void>(1),
-                                                              cudnn_->conv, cudnn_->y, output<void>(), max_count, &returned,
-                                                              results.data(), workspace_, find_workspace));
+    MLBENCH_CUDA_CHECK(cudnnFindConvolutionForwardAlgorithmEx(
+        cudnn_->handle, cudnn_->x, input<void>(0), cudnn_->w, input<void>(1), cudnn_->conv, cudnn_->y, output<void>(),
+        max_count, &returned, results.data(), workspace_, find_workspace));
     // Results come fastest first; acceptable_math orders them by math type. FFT and Winograd
     // algorithms trade per-output accuracy for speed: each candidate is run once here and kept
     // only if its output (in output_precision(), 16-bit for bf16/fp16) passes mlbench's own fp64
@@ -151,7 +154,8 @@ class CudnnConvVariant final : public GpuVariant {
     for (int pass = 0; pass < 2; ++pass)
       for (int i = 0; i < returned; ++i) {
         const auto& r = results[static_cast<std::size_t>(i)];
-        if (r.status == CUDNN_STATUS_SUCCESS && r.memory <= find_workspace && acceptable_math(r.mathType, precision, pass) &&
+        if (r.status == CUDNN_STATUS_SUCCESS && r.memory <= find_workspace &&
+            acceptable_math(r.mathType, precision, pass) &&
             std::find(candidates.begin(), candidates.end(), &r) == candidates.end())
           candidates.push_back(&r);
       }
@@ -175,10 +179,12 @@ class CudnnConvVariant final : public GpuVariant {
         chosen = c;
         break;
       }
-      rejected.push_back(fmt::format("{} (error {:.1e} > {:.1e})", cudnn_algorithm_name(c->algo), v.max_error, v.tolerance));
+      rejected.push_back(
+          fmt::format("{} (error {:.1e} > {:.1e})", cudnn_algorithm_name(c->algo), v.max_error, v.tolerance));
     }
     if (chosen == nullptr)
-      throw std::runtime_error("no cuDNN algorithm passed verification: " + fmt::format("{}", fmt::join(rejected, ", ")));
+      throw std::runtime_error("no cuDNN algorithm passed verification: " +
+                               fmt::format("{}", fmt::join(rejected, ", ")));
     workspace_bytes_ = chosen->memory;
     poison_output();
     notes_.emplace_back("algorithm", cudnn_algorithm_name(algo_));
@@ -203,8 +209,8 @@ class CudnnConvVariant final : public GpuVariant {
     }
   }
   void forward(const void* alpha, const void* beta, const void* x, const void* w, void* y) {
-    MLBENCH_CUDA_CHECK(cudnnConvolutionForward(cudnn_->handle, alpha, cudnn_->x, x, cudnn_->w, w, cudnn_->conv, algo_, workspace_,
-                                               workspace_bytes_, beta, cudnn_->y, y));
+    MLBENCH_CUDA_CHECK(cudnnConvolutionForward(cudnn_->handle, alpha, cudnn_->x, x, cudnn_->w, w, cudnn_->conv, algo_,
+                                               workspace_, workspace_bytes_, beta, cudnn_->y, y));
   }
 
   std::unique_ptr<CudnnConvolution> cudnn_;

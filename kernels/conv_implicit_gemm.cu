@@ -115,7 +115,8 @@ __global__ void __launch_bounds__(BN, 2)
     // Advance: gather the next slice while this one is multiplied.
     if (t + 1 < tiles) load_tile((t + 1) * BK);
     // Compute in registers.
-    accumulate_register_tile<float, float4, V, BM, BN, BK, BM + V>(acc, a_tile[buf], b_tile[buf], thread_row, thread_col);
+    accumulate_register_tile<float, float4, V, BM, BN, BK, BM + V>(acc, a_tile[buf], b_tile[buf], thread_row,
+                                                                   thread_col);
     if (t + 1 < tiles) store_tile(buf ^ 1);
     __syncthreads();
   }
@@ -170,7 +171,8 @@ void launch_conv_implicit_gemm(const Conv2dPlan& plan, const T* input, const T* 
   args.out_plane = static_cast<int>(s.out_height() * s.out_width());
   args.pixels = static_cast<int>(s.batch * s.out_height() * s.out_width());
   args.depth = static_cast<int>(s.channels * s.kernel * s.kernel);
-  const dim3 grid((args.pixels + kPixelsPerBlock - 1) / kPixelsPerBlock, (args.filters + kTileFilters - 1) / kTileFilters);
+  const dim3 grid((args.pixels + kPixelsPerBlock - 1) / kPixelsPerBlock,
+                  (args.filters + kTileFilters - 1) / kTileFilters);
   conv_implicit_gemm_kernel<kPixelsPerBlock><<<grid, kPixelsPerBlock, 0, stream>>>(
       device_pointer(input), device_pointer(weights), device_pointer(output), args);
   MLBENCH_CUDA_CHECK_LAUNCH();

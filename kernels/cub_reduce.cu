@@ -53,8 +53,8 @@ void reduce_native(void* temp, std::size_t& temp_bytes, const T* input, T* out, 
   } else if (all) {
     MLBENCH_CUDA_CHECK(cub::DeviceReduce::Sum(temp, temp_bytes, input, out, n, stream));
   } else {
-    MLBENCH_CUDA_CHECK(cub::DeviceSegmentedReduce::Sum(temp, temp_bytes, input, out, segments, row_offsets,
-                                                       row_offsets + 1, stream));
+    MLBENCH_CUDA_CHECK(
+        cub::DeviceSegmentedReduce::Sum(temp, temp_bytes, input, out, segments, row_offsets, row_offsets + 1, stream));
   }
 }
 
@@ -107,8 +107,8 @@ void cub_reduce(void* temp, std::size_t& temp_bytes, const T* input, accumulator
   }
 }
 
-template void cub_reduce<float>(void*, std::size_t&, const float*, float*, const std::int64_t*,
-                                const ReductionShape&, cudaStream_t);
+template void cub_reduce<float>(void*, std::size_t&, const float*, float*, const std::int64_t*, const ReductionShape&,
+                                cudaStream_t);
 template void cub_reduce<double>(void*, std::size_t&, const double*, double*, const std::int64_t*,
                                  const ReductionShape&, cudaStream_t);
 template void cub_reduce<bfloat16>(void*, std::size_t&, const bfloat16*, float*, const std::int64_t*,

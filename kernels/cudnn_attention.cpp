@@ -22,7 +22,9 @@ namespace {
 // One backend descriptor, destroyed with its owner.
 class Descriptor {
  public:
-  explicit Descriptor(cudnnBackendDescriptorType_t type) { MLBENCH_CUDA_CHECK(cudnnBackendCreateDescriptor(type, &d_)); }
+  explicit Descriptor(cudnnBackendDescriptorType_t type) {
+    MLBENCH_CUDA_CHECK(cudnnBackendCreateDescriptor(type, &d_));
+  }
   ~Descriptor() {
     if (d_ != nullptr) cudnnBackendDestroyDescriptor(d_);
   }
@@ -59,9 +61,9 @@ constexpr int kExecutionPlanHandle = 400;   // CUDNN_ATTR_EXECUTION_PLAN_HANDLE
 
 // The graph forms tried, in order.
 struct GraphForm {
-  bool stats;          // the row log-sum-exp is a (non-virtual) output
-  bool p_in_io_type;   // the probabilities are bf16/fp16 (else fp32)
-  bool p_reordered;    // the probabilities carry the F16x16 reordering
+  bool stats;         // the row log-sum-exp is a (non-virtual) output
+  bool p_in_io_type;  // the probabilities are bf16/fp16 (else fp32)
+  bool p_reordered;   // the probabilities carry the F16x16 reordering
   std::string name() const {
     return fmt::format("{}, P {}{}", stats ? "training form (row statistics output)" : "inference form",
                        p_in_io_type ? "in the input type" : "fp32", p_reordered ? " reordered F16x16" : "");
@@ -78,7 +80,7 @@ struct CudnnAttention::Plan {
   std::vector<Owned> keep;  // every descriptor the graph refers to
   Owned graph, plan;
   std::vector<std::int64_t> uids;
-  Owned pack;                              // the variant pack of the last run's pointers
+  Owned pack;  // the variant pack of the last run's pointers
   std::vector<const void*> pack_pointers;
 };
 
@@ -92,8 +94,8 @@ class GraphBuilder {
     keep_.push_back(std::make_shared<Descriptor>(type));
     return keep_.back();
   }
-  Owned tensor(std::int64_t uid, cudnnDataType_t type, std::vector<std::int64_t> dims, std::vector<std::int64_t> strides,
-               bool is_virtual, bool by_value = false, bool reordered = false) {
+  Owned tensor(std::int64_t uid, cudnnDataType_t type, std::vector<std::int64_t> dims,
+               std::vector<std::int64_t> strides, bool is_virtual, bool by_value = false, bool reordered = false) {
     Owned t = make(CUDNN_BACKEND_TENSOR_DESCRIPTOR);
     const std::int64_t alignment = 16;
     t->set(CUDNN_ATTR_TENSOR_DATA_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &type);
@@ -175,8 +177,8 @@ class GraphBuilder {
 };
 
 // Builds the graph of `form`; returns it with the uids the variant pack must name.
-Owned build_graph(GraphBuilder& g, cudnnHandle_t handle, const AttentionDims& d, std::int64_t batch,
-                  cudnnDataType_t io, const GraphForm& form, std::vector<std::int64_t>& uids) {
+Owned build_graph(GraphBuilder& g, cudnnHandle_t handle, const AttentionDims& d, std::int64_t batch, cudnnDataType_t io,
+                  const GraphForm& form, std::vector<std::int64_t>& uids) {
   const std::int64_t b = batch, h = d.batch_heads / batch, s = d.seq, dim = d.head_dim;
   const cudnnDataType_t f32 = CUDNN_DATA_FLOAT;
   const std::vector<std::int64_t> qkv_dims{b, h, s, dim}, qkv_strides{h * s * dim, s * dim, dim, 1};

@@ -53,8 +53,8 @@ struct CudnnConvolution {
       int n = 0, k = 0, oh = 0, ow = 0;
       MLBENCH_CUDA_CHECK(cudnnGetConvolution2dForwardOutputDim(conv, x, w, &n, &k, &oh, &ow));
       if (oh != s.out_height() || ow != s.out_width())
-        throw std::logic_error(fmt::format("cuDNN output {}x{} differs from the problem's {}x{}", oh, ow,
-                                           s.out_height(), s.out_width()));
+        throw std::logic_error(
+            fmt::format("cuDNN output {}x{} differs from the problem's {}x{}", oh, ow, s.out_height(), s.out_width()));
       MLBENCH_CUDA_CHECK(cudnnSetTensor4dDescriptor(y, CUDNN_TENSOR_NCHW, data, n, k, oh, ow));
     } catch (...) {
       release();

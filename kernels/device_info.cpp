@@ -41,7 +41,8 @@ Availability cuda_availability() {
 
 void fill_gpu_context(MachineContext& context) {
   int runtime = 0;
-  if (cudaRuntimeGetVersion(&runtime) == cudaSuccess) context.libraries.emplace_back("CUDA runtime", cuda_version_string(runtime));
+  if (cudaRuntimeGetVersion(&runtime) == cudaSuccess)
+    context.libraries.emplace_back("CUDA runtime", cuda_version_string(runtime));
   int major = 0, minor = 0, patch = 0;
   if (cublasGetProperty(MAJOR_VERSION, &major) == CUBLAS_STATUS_SUCCESS &&
       cublasGetProperty(MINOR_VERSION, &minor) == CUBLAS_STATUS_SUCCESS &&

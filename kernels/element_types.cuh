@@ -50,13 +50,21 @@ __device__ __forceinline__ float widen(__nv_bfloat16 x) { return __bfloat162floa
 template <class T>
 __device__ __forceinline__ T narrow(accumulator_t<T> x);
 template <>
-__device__ __forceinline__ float narrow<float>(float x) { return x; }
+__device__ __forceinline__ float narrow<float>(float x) {
+  return x;
+}
 template <>
-__device__ __forceinline__ double narrow<double>(double x) { return x; }
+__device__ __forceinline__ double narrow<double>(double x) {
+  return x;
+}
 template <>
-__device__ __forceinline__ __half narrow<__half>(float x) { return __float2half_rn(x); }
+__device__ __forceinline__ __half narrow<__half>(float x) {
+  return __float2half_rn(x);
+}
 template <>
-__device__ __forceinline__ __nv_bfloat16 narrow<__nv_bfloat16>(float x) { return __float2bfloat16_rn(x); }
+__device__ __forceinline__ __nv_bfloat16 narrow<__nv_bfloat16>(float x) {
+  return __float2bfloat16_rn(x);
+}
 
 // Two 16-bit elements packed in one 32-bit word (element 0 in the low half) widened to fp32.
 template <class T>

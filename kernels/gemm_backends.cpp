@@ -21,20 +21,20 @@ namespace {
 class CudaGemmVariant final : public GpuVariant {
  public:
   CudaGemmVariant(const GemmProblem& p, const ExecutionConfig& config)
-      : GpuVariant(config, p.precision(), p.output_precision(), {&p.a(), &p.b()}, p.output_size()),
-        shape_(p.shape()) {
+      : GpuVariant(config, p.precision(), p.output_precision(), {&p.a(), &p.b()}, p.output_size()), shape_(p.shape()) {
     if (is_16bit(precision())) {
       int sm_count = 0;
       MLBENCH_CUDA_CHECK(cudaDeviceGetAttribute(&sm_count, cudaDevAttrMultiProcessorCount, device()));
       tensor_tile_ = pick_tensor_core_tile(shape_.m, shape_.n, sm_count, tensor_core_wgmma_available(device()));
       const bool vectorized = tensor_core_vectorized(input<void>(0), input<void>(1), shape_.n, shape_.k);
       const bool wgmma = vectorized && is_wgmma(tensor_tile_);
-      notes_.emplace_back("math", to_string(precision()) +
-                                      (wgmma ? " tensor cores (wgmma m64n256k16, fp32 accumulation)"
-                                             : " tensor cores (mma.sync m16n8k16, fp32 accumulation)"));
-      notes_.emplace_back("kernel", !vectorized ? "mma.sync 64x64x32, element-wise loads (K or N not a multiple of 8)"
-                                    : wgmma     ? to_string(tensor_tile_) + ", cp.async 16-byte copies"
-                                                : "mma.sync " + to_string(tensor_tile_) + ", cp.async 16-byte copies, ldmatrix");
+      notes_.emplace_back("math",
+                          to_string(precision()) + (wgmma ? " tensor cores (wgmma m64n256k16, fp32 accumulation)"
+                                                          : " tensor cores (mma.sync m16n8k16, fp32 accumulation)"));
+      notes_.emplace_back("kernel",
+                          !vectorized ? "mma.sync 64x64x32, element-wise loads (K or N not a multiple of 8)"
+                          : wgmma     ? to_string(tensor_tile_) + ", cp.async 16-byte copies"
+                                      : "mma.sync " + to_string(tensor_tile_) + ", cp.async 16-byte copies, ldmatrix");
       return;
     }
     tile_ = precision() == Precision::fp64 ? default_gemm_tile<double>() : default_gemm_tile<float>();
@@ -58,8 +58,8 @@ class CudaGemmVariant final : public GpuVariant {
                                                 shape_.n, shape_.k, stream(), tensor_tile_);
       case Precision::fp32:
       case Precision::tf32:
-        return launch_gemm_tiled<float>(input<float>(0), input<float>(1), output<float>(), shape_.m, shape_.n,
-                                        shape_.k, stream(), tile_);
+        return launch_gemm_tiled<float>(input<float>(0), input<float>(1), output<float>(), shape_.m, shape_.n, shape_.k,
+                                        stream(), tile_);
     }
   }
   GemmShape shape_;
@@ -80,14 +80,19 @@ class CublasGemmVariant final : public GpuVariant {
     // A workspace of our own (zeroed; see allocate_scratch) of the size cuBLAS's documentation
     // recommends for Hopper, instead of the library's uninitialized default pool.
     constexpr std::size_t kWorkspaceBytes = std::size_t{32} << 20;
-    MLBENCH_CUDA_CHECK(cublasSetWorkspace(handle_, allocate_scratch(kWorkspaceBytes, "the cuBLAS workspace"), kWorkspaceBytes));
-    const bool plain_fp = (p.precision() == Precision::fp32 && !rounds_fp32_inputs_) || p.precision() == Precision::fp64;
+    MLBENCH_CUDA_CHECK(
+        cublasSetWorkspace(handle_, allocate_scratch(kWorkspaceBytes, "the cuBLAS workspace"), kWorkspaceBytes));
+    const bool plain_fp =
+        (p.precision() == Precision::fp32 && !rounds_fp32_inputs_) || p.precision() == Precision::fp64;
     // Pedantic: no TF32 and no other reduced-precision shortcut in the fp32 / fp64 baselines.
     // Elsewhere the compute type passed to cublasGemmEx says what the tensor cores may do.
     MLBENCH_CUDA_CHECK(cublasSetMathMode(handle_, plain_fp ? CUBLAS_PEDANTIC_MATH : CUBLAS_DEFAULT_MATH));
-    if (plain_fp) notes_.emplace_back("math", "pedantic (no tf32)");
-    else if (is_16bit(p.precision())) notes_.emplace_back("math", to_string(p.precision()) + " tensor cores");
-    else notes_.emplace_back("math", "tf32 tensor cores");
+    if (plain_fp)
+      notes_.emplace_back("math", "pedantic (no tf32)");
+    else if (is_16bit(p.precision()))
+      notes_.emplace_back("math", to_string(p.precision()) + " tensor cores");
+    else
+      notes_.emplace_back("math", "tf32 tensor cores");
     if (is_16bit(p.precision())) notes_.emplace_back("compute", "cublasGemmEx, CUBLAS_COMPUTE_32F");
   }
   ~CublasGemmVariant() override {

@@ -87,7 +87,7 @@ struct TileConfig {
 // ---------------------------------------------------------------- the kernel
 
 template <class T, int BM, int BN, int BK, int WARPS_M, int WARPS_N, int STAGES, bool kVectorized>
-__global__ void __launch_bounds__(WARPS_M * WARPS_N * 32, 1)
+__global__ void __launch_bounds__(WARPS_M* WARPS_N * 32, 1)
     gemm_tensor_core_kernel(const T* __restrict__ a, const T* __restrict__ b, T* __restrict__ c, int m, int n, int k) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 800
   __trap();  // bf16 mma.sync and cp.async need sm_80; the backend refuses older devices
@@ -327,8 +327,8 @@ void launch_gemm_tensor_core(const T* a, const T* b, T* c, std::int64_t m, std::
                        reinterpret_cast<Device*>(c), mi, ni, ki, vectorized, stream, tile);
 }
 
-template void launch_gemm_tensor_core<bfloat16>(const bfloat16*, const bfloat16*, bfloat16*, std::int64_t,
-                                                std::int64_t, std::int64_t, cudaStream_t, TensorCoreTile);
+template void launch_gemm_tensor_core<bfloat16>(const bfloat16*, const bfloat16*, bfloat16*, std::int64_t, std::int64_t,
+                                                std::int64_t, cudaStream_t, TensorCoreTile);
 template void launch_gemm_tensor_core<float16>(const float16*, const float16*, float16*, std::int64_t, std::int64_t,
                                                std::int64_t, cudaStream_t, TensorCoreTile);
 

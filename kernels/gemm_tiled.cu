@@ -169,18 +169,22 @@ std::string to_string(GemmTile tile) {
 }
 
 std::vector<GemmTile> gemm_tiles() {
-  return {GemmTile::m128n128k16,    GemmTile::m128n128k8,     GemmTile::m128n64k16,    GemmTile::m64n64k16,
-          GemmTile::m64n64k8,       GemmTile::m128n128k16_s3, GemmTile::m128n128k16_s4, GemmTile::m128n128k32_s3};
+  return {GemmTile::m128n128k16, GemmTile::m128n128k8,     GemmTile::m128n64k16,     GemmTile::m64n64k16,
+          GemmTile::m64n64k8,    GemmTile::m128n128k16_s3, GemmTile::m128n128k16_s4, GemmTile::m128n128k32_s3};
 }
 
 template <>
-GemmTile default_gemm_tile<float>() { return GemmTile::m128n128k16; }
+GemmTile default_gemm_tile<float>() {
+  return GemmTile::m128n128k16;
+}
 template <>
-GemmTile default_gemm_tile<double>() { return GemmTile::m64n64k16; }
+GemmTile default_gemm_tile<double>() {
+  return GemmTile::m64n64k16;
+}
 
 template <>
-void launch_gemm_tiled<float>(const float* a, const float* b, float* c, std::int64_t m, std::int64_t n,
-                              std::int64_t k, cudaStream_t stream, GemmTile tile) {
+void launch_gemm_tiled<float>(const float* a, const float* b, float* c, std::int64_t m, std::int64_t n, std::int64_t k,
+                              cudaStream_t stream, GemmTile tile) {
   const int mi = static_cast<int>(m), ni = static_cast<int>(n), ki = static_cast<int>(k);
   switch (tile) {
     case GemmTile::m128n128k16: return launch_tile<float, 128, 128, 16>(a, b, c, mi, ni, ki, stream);

@@ -13,7 +13,16 @@ namespace mlbench::kernels {
 // DISABLED_ timing test compares them all. The `_sN` tiles are fp32 only and run the cp.async
 // pipeline of gemm_pipelined.cu with N shared-memory stages (falling back to the 128x128x16
 // register-staged kernel when N or K is not a multiple of 4).
-enum class GemmTile { m128n128k16, m128n128k8, m128n64k16, m64n64k16, m64n64k8, m128n128k16_s3, m128n128k16_s4, m128n128k32_s3 };
+enum class GemmTile {
+  m128n128k16,
+  m128n128k8,
+  m128n64k16,
+  m64n64k16,
+  m64n64k8,
+  m128n128k16_s3,
+  m128n128k16_s4,
+  m128n128k32_s3
+};
 std::string to_string(GemmTile tile);
 std::vector<GemmTile> gemm_tiles();  // every tile the precision's kernel instantiates
 

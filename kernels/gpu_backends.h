@@ -45,7 +45,7 @@ struct GpuBackendDefinition {
   const char* description;
   const char* vendor_reference;  // empty for the vendor libraries themselves
   GpuPrecisions precisions;
-  bool multi_gpu;                // BackendInfo::multi_gpu: runs with --gpus only, once per GPU count
+  bool multi_gpu;  // BackendInfo::multi_gpu: runs with --gpus only, once per GPU count
   // The wiring: null in a build without CUDA. `supports` null: every problem of the workload.
   Availability (*availability)();
   Availability (*supports)(const Problem&);

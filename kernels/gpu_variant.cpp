@@ -13,8 +13,8 @@ void ensure_device_memory(std::size_t bytes, const std::string& what) {
   std::size_t free_bytes = 0, total_bytes = 0;
   MLBENCH_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
   if (bytes > free_bytes) {
-    throw InputError(fmt::format("{} needs {} bytes of GPU memory but only {} of {} are free", what, bytes,
-                                 free_bytes, total_bytes));
+    throw InputError(fmt::format("{} needs {} bytes of GPU memory but only {} of {} are free", what, bytes, free_bytes,
+                                 total_bytes));
   }
 }
 
@@ -47,9 +47,10 @@ std::string recover_devices(const std::vector<int>& devices, std::exception_ptr 
     if (reset != cudaSuccess)
       what = fmt::format("device {} could not be reset after {}: {}", device, why, cudaGetErrorString(reset));
     else if (usable != cudaSuccess)
-      what = fmt::format("device {} reset (cudaDeviceReset) after {}, but stays unusable in this process ({}): "
-                         "the GPU variants after this one fail; run them again in a new process",
-                         device, why, cudaGetErrorString(usable));
+      what = fmt::format(
+          "device {} reset (cudaDeviceReset) after {}, but stays unusable in this process ({}): "
+          "the GPU variants after this one fail; run them again in a new process",
+          device, why, cudaGetErrorString(usable));
     else
       what = fmt::format("device {} reset (cudaDeviceReset) after {}", device, why);
     done += (done.empty() ? "" : "; ") + what;
@@ -167,8 +168,7 @@ double GpuVariant::run(TimingMode mode) {
                                          cudaMemcpyDeviceToHost, stream_));
       MLBENCH_CUDA_CHECK(cudaEventRecord(stop_, stream_));
       return elapsed_seconds();
-    case TimingMode::host:
-      break;
+    case TimingMode::host: break;
   }
   throw std::logic_error("GPU variants are timed in kernel or end_to_end mode, not " + to_string(mode));
 }

@@ -42,7 +42,9 @@ class DeviceBuffer {
   void* get() const { return ptr_; }
   std::size_t bytes() const { return bytes_; }
   template <class T>
-  T* as() const { return static_cast<T*>(ptr_); }
+  T* as() const {
+    return static_cast<T*>(ptr_);
+  }
 
  private:
   void* ptr_ = nullptr;
@@ -96,9 +98,13 @@ class GpuVariant : public Variant {
   cudaStream_t stream() const { return stream_; }
   int device() const { return device_; }
   template <class T>
-  const T* input(std::size_t i) const { return device_inputs_.at(i).as<const T>(); }
+  const T* input(std::size_t i) const {
+    return device_inputs_.at(i).as<const T>();
+  }
   template <class T>
-  T* output() const { return device_output_.as<T>(); }
+  T* output() const {
+    return device_output_.as<T>();
+  }
   std::size_t output_count() const { return output_count_; }
   Precision precision() const { return precision_; }
   Precision output_precision() const { return output_precision_; }

@@ -39,9 +39,13 @@ __device__ __forceinline__ Stats3<Acc> combine_moments(const Stats3<Acc>& x, con
 template <class Acc>
 __device__ __forceinline__ Acc rsqrt_of(Acc x);
 template <>
-__device__ __forceinline__ float rsqrt_of<float>(float x) { return 1.0f / sqrtf(x); }
+__device__ __forceinline__ float rsqrt_of<float>(float x) {
+  return 1.0f / sqrtf(x);
+}
 template <>
-__device__ __forceinline__ double rsqrt_of<double>(double x) { return 1.0 / sqrt(x); }
+__device__ __forceinline__ double rsqrt_of<double>(double x) {
+  return 1.0 / sqrt(x);
+}
 
 __host__ __device__ constexpr int block_threads(int warps) { return warps * 32 > 256 ? warps * 32 : 256; }
 
@@ -206,8 +210,8 @@ std::string layernorm_rows_plan(std::int64_t cols) {
          std::to_string(vec) + "-element loads per thread (" + std::to_string(vec * sizeof(T)) + " bytes each)";
 }
 
-template void launch_layernorm_rows<float>(const float*, const float*, const float*, float*, std::int64_t,
-                                           std::int64_t, double, cudaStream_t);
+template void launch_layernorm_rows<float>(const float*, const float*, const float*, float*, std::int64_t, std::int64_t,
+                                           double, cudaStream_t);
 template void launch_layernorm_rows<double>(const double*, const double*, const double*, double*, std::int64_t,
                                             std::int64_t, double, cudaStream_t);
 template void launch_layernorm_rows<bfloat16>(const bfloat16*, const bfloat16*, const bfloat16*, bfloat16*,

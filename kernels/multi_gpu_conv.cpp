@@ -38,7 +38,8 @@ class ConvEngine {
 class TiledConvEngine final : public ConvEngine {
  public:
   TiledConvEngine(const ConvShape& shape, Precision precision, int device, cudaStream_t stream)
-      : plan_(plan_conv2d_tiled(shape, precision == Precision::fp64, device)), fp64_(precision == Precision::fp64),
+      : plan_(plan_conv2d_tiled(shape, precision == Precision::fp64, device)),
+        fp64_(precision == Precision::fp64),
         stream_(stream) {}
   void forward(const void* input, const void* weights, void* output) override {
     if (fp64_) {
@@ -73,8 +74,8 @@ class CudnnConvEngine final : public ConvEngine {
     int max_count = 0, returned = 0;
     MLBENCH_CUDA_CHECK(cudnnGetConvolutionForwardAlgorithmMaxCount(cudnn_->handle, &max_count));
     std::vector<cudnnConvolutionFwdAlgoPerf_t> perf(static_cast<std::size_t>(std::max(max_count, 1)));
-    MLBENCH_CUDA_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(cudnn_->handle, cudnn_->x, cudnn_->w, cudnn_->conv, cudnn_->y, max_count,
-                                                              &returned, perf.data()));
+    MLBENCH_CUDA_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(cudnn_->handle, cudnn_->x, cudnn_->w, cudnn_->conv,
+                                                              cudnn_->y, max_count, &returned, perf.data()));
     algo_ = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
     for (int i = 0; i < returned; ++i) {
       const auto& r = perf[static_cast<std::size_t>(i)];
@@ -86,8 +87,8 @@ class CudnnConvEngine final : public ConvEngine {
         break;
       }
     }
-    MLBENCH_CUDA_CHECK(cudnnGetConvolutionForwardWorkspaceSize(cudnn_->handle, cudnn_->x, cudnn_->w, cudnn_->conv, cudnn_->y, algo_,
-                                                               &workspace_bytes_));
+    MLBENCH_CUDA_CHECK(cudnnGetConvolutionForwardWorkspaceSize(cudnn_->handle, cudnn_->x, cudnn_->w, cudnn_->conv,
+                                                               cudnn_->y, algo_, &workspace_bytes_));
     if (workspace_bytes_ > 0) workspace_ = allocate(workspace_bytes_);
   }
   void forward(const void* input, const void* weights, void* output) override {
@@ -96,8 +97,9 @@ class CudnnConvEngine final : public ConvEngine {
     const float alpha32 = 1.0f, beta32 = 0.0f;
     const void* alpha = fp64_ ? static_cast<const void*>(&alpha64) : &alpha32;
     const void* beta = fp64_ ? static_cast<const void*>(&beta64) : &beta32;
-    MLBENCH_CUDA_CHECK(cudnnConvolutionForward(cudnn_->handle, alpha, cudnn_->x, input, cudnn_->w, weights, cudnn_->conv, algo_,
-                                               workspace_, workspace_bytes_, beta, cudnn_->y, output));
+    MLBENCH_CUDA_CHECK(cudnnConvolutionForward(cudnn_->handle, alpha, cudnn_->x, input, cudnn_->w, weights,
+                                               cudnn_->conv, algo_, workspace_, workspace_bytes_, beta, cudnn_->y,
+                                               output));
   }
   std::string describe() const override { return std::string("cuDNN ") + cudnn_algorithm_name(algo_) + " fma"; }
 
@@ -117,7 +119,8 @@ class MultiGpuConvVariant final : public MultiGpuVariant {
         s_(p.shape()),
         by_batch_(split == ConvSplit::batch || (split == ConvSplit::automatic && s_.batch >= ranks())) {
     if (by_batch_ && s_.batch < ranks())
-      throw std::invalid_argument(fmt::format("a split by batch needs an image per GPU: {} images, {} GPUs", s_.batch, ranks()));
+      throw std::invalid_argument(
+          fmt::format("a split by batch needs an image per GPU: {} images, {} GPUs", s_.batch, ranks()));
     const std::size_t weight_bytes = count(s_.filters * s_.channels * s_.kernel * s_.kernel) * element_bytes();
     for (int r = 0; r < ranks(); ++r) {
       weights_.push_back(allocate(r, weight_bytes, "the filters"));
@@ -152,8 +155,8 @@ class MultiGpuConvVariant final : public MultiGpuVariant {
   std::unique_ptr<ConvEngine> make_engine(int r, const ConvShape& part) {
     cudaStream_t stream = on(r);
 #if MLBENCH_HAVE_CUDNN
-    return std::make_unique<CudnnConvEngine>(part, precision(), stream,
-                                             [this, r](std::size_t bytes) { return allocate(r, bytes, "the cuDNN workspace"); });
+    return std::make_unique<CudnnConvEngine>(
+        part, precision(), stream, [this, r](std::size_t bytes) { return allocate(r, bytes, "the cuDNN workspace"); });
 #else
     return std::make_unique<TiledConvEngine>(part, precision(), device(r), stream);
 #endif
@@ -175,7 +178,8 @@ class MultiGpuConvVariant final : public MultiGpuVariant {
       split.push_back(std::to_string(images.size()));
     }
     notes_.emplace_back("split", fmt::format("batch: {} images", fmt::join(split, " + ")));
-    notes_.emplace_back("communication", fmt::format("ncclBroadcast filters, ncclSend/Recv outputs to GPU {}", device(0)));
+    notes_.emplace_back("communication",
+                        fmt::format("ncclBroadcast filters, ncclSend/Recv outputs to GPU {}", device(0)));
   }
 
   // ---- split by output rows, with halos ----
@@ -197,8 +201,8 @@ class MultiGpuConvVariant final : public MultiGpuVariant {
       void* slab = slab_.emplace_back(allocate(r, slab_bytes, "its slab of input rows"));
       // Zeros: the padding rows and columns, which nothing overwrites.
       MLBENCH_CUDA_CHECK(cudaMemsetAsync(slab, 0, slab_bytes, on(r)));
-      part_output_.push_back(allocate(r, output_planes() * count(part.out_rows.size()) * out_width() * e,
-                                      "its band of output rows"));
+      part_output_.push_back(
+          allocate(r, output_planes() * count(part.out_rows.size()) * out_width() * e, "its band of output rows"));
       ConvShape slab_shape = s_;
       slab_shape.height = part.slab_rows;
       slab_shape.width = static_cast<std::int64_t>(wp);
@@ -221,15 +225,16 @@ class MultiGpuConvVariant final : public MultiGpuVariant {
     }
     for (int r = 1; r < ranks(); ++r) {
       const ConvRowPart& part = parts_[static_cast<std::size_t>(r)];
-      gather_stage_.push_back(part.out_rows.empty() ? nullptr
-                                                    : allocate(0, output_planes() * count(part.out_rows.size()) * out_width() * e,
-                                                               "a buffer for another GPU's output rows"));
+      gather_stage_.push_back(part.out_rows.empty()
+                                  ? nullptr
+                                  : allocate(0, output_planes() * count(part.out_rows.size()) * out_width() * e,
+                                             "a buffer for another GPU's output rows"));
     }
     notes_.emplace_back("split", fmt::format("output rows: {} (halo {} rows in {} transfers)", fmt::join(split, " + "),
                                              halo_rows, transfers_.size()));
-    notes_.emplace_back("communication",
-                        fmt::format("ncclBroadcast filters, ncclSend/Recv halo rows, ncclSend/Recv output rows to GPU {}",
-                                    device(0)));
+    notes_.emplace_back(
+        "communication",
+        fmt::format("ncclBroadcast filters, ncclSend/Recv halo rows, ncclSend/Recv output rows to GPU {}", device(0)));
   }
 
   void upload_inputs() override {
@@ -248,7 +253,8 @@ class MultiGpuConvVariant final : public MultiGpuVariant {
         copy_plane_rows({slab_[static_cast<std::size_t>(r)], padded_width(), count(part.slab_rows),
                          count(part.owned_rows.begin - part.slab_top), count(s_.pad)},
                         {pinned_input(0), count(s_.width), count(s_.height), count(part.owned_rows.begin), 0},
-                        count(part.owned_rows.size()), count(s_.width), input_planes(), e, cudaMemcpyHostToDevice, on(r));
+                        count(part.owned_rows.size()), count(s_.width), input_planes(), e, cudaMemcpyHostToDevice,
+                        on(r));
       }
     }
     MLBENCH_CUDA_CHECK(cudaMemcpyAsync(weights_[0], pinned_input(1),
@@ -276,7 +282,8 @@ class MultiGpuConvVariant final : public MultiGpuVariant {
   void run_batch_split(ncclDataType_t type) {
     for (int r = 0; r < ranks(); ++r) {
       on(r);
-      engines_[static_cast<std::size_t>(r)]->forward(input_[static_cast<std::size_t>(r)], weights_[static_cast<std::size_t>(r)],
+      engines_[static_cast<std::size_t>(r)]->forward(input_[static_cast<std::size_t>(r)],
+                                                     weights_[static_cast<std::size_t>(r)],
                                                      part_output_[static_cast<std::size_t>(r)]);
     }
     const std::size_t e = element_bytes();
@@ -286,8 +293,8 @@ class MultiGpuConvVariant final : public MultiGpuVariant {
         const Range& images = images_[static_cast<std::size_t>(r)];
         const std::size_t elements = count(images.size()) * output_image_elements();
         MLBENCH_CUDA_CHECK(ncclSend(part_output_[static_cast<std::size_t>(r)], elements, type, 0, comm(r), on(r)));
-        MLBENCH_CUDA_CHECK(ncclRecv(output() + count(images.begin) * output_image_elements() * e, elements, type, r,
-                                    comm(0), on(0)));
+        MLBENCH_CUDA_CHECK(
+            ncclRecv(output() + count(images.begin) * output_image_elements() * e, elements, type, r, comm(0), on(0)));
       }
     });
     end_communication();
@@ -301,9 +308,10 @@ class MultiGpuConvVariant final : public MultiGpuVariant {
     for (std::size_t t = 0; t < transfers_.size(); ++t) {
       const HaloTransfer& h = transfers_[t];
       const ConvRowPart& from = parts_[static_cast<std::size_t>(h.from)];
-      copy_plane_rows({send_stage_[t], wp, count(h.rows.size()), 0, 0},
-                      {slab_[static_cast<std::size_t>(h.from)], wp, count(from.slab_rows), count(h.rows.begin - from.slab_top), 0},
-                      count(h.rows.size()), wp, input_planes(), e, cudaMemcpyDeviceToDevice, on(h.from));
+      copy_plane_rows(
+          {send_stage_[t], wp, count(h.rows.size()), 0, 0},
+          {slab_[static_cast<std::size_t>(h.from)], wp, count(from.slab_rows), count(h.rows.begin - from.slab_top), 0},
+          count(h.rows.size()), wp, input_planes(), e, cudaMemcpyDeviceToDevice, on(h.from));
     }
     nccl_group([&] {
       for (std::size_t t = 0; t < transfers_.size(); ++t) {
@@ -316,16 +324,18 @@ class MultiGpuConvVariant final : public MultiGpuVariant {
     for (std::size_t t = 0; t < transfers_.size(); ++t) {
       const HaloTransfer& h = transfers_[t];
       const ConvRowPart& to = parts_[static_cast<std::size_t>(h.to)];
-      copy_plane_rows({slab_[static_cast<std::size_t>(h.to)], wp, count(to.slab_rows), count(h.rows.begin - to.slab_top), 0},
-                      {recv_stage_[t], wp, count(h.rows.size()), 0, 0}, count(h.rows.size()), wp, input_planes(), e,
-                      cudaMemcpyDeviceToDevice, on(h.to));
+      copy_plane_rows(
+          {slab_[static_cast<std::size_t>(h.to)], wp, count(to.slab_rows), count(h.rows.begin - to.slab_top), 0},
+          {recv_stage_[t], wp, count(h.rows.size()), 0, 0}, count(h.rows.size()), wp, input_planes(), e,
+          cudaMemcpyDeviceToDevice, on(h.to));
     }
     end_communication();
 
     for (int r = 0; r < ranks(); ++r) {
       if (!engines_[static_cast<std::size_t>(r)]) continue;
       on(r);
-      engines_[static_cast<std::size_t>(r)]->forward(slab_[static_cast<std::size_t>(r)], weights_[static_cast<std::size_t>(r)],
+      engines_[static_cast<std::size_t>(r)]->forward(slab_[static_cast<std::size_t>(r)],
+                                                     weights_[static_cast<std::size_t>(r)],
                                                      part_output_[static_cast<std::size_t>(r)]);
     }
     // Rank 0's own band goes into place first (a copy on the GPU, not communication).
@@ -341,7 +351,8 @@ class MultiGpuConvVariant final : public MultiGpuVariant {
       }
     });
     for (int r = 1; r < ranks(); ++r)
-      if (!parts_[static_cast<std::size_t>(r)].out_rows.empty()) place_band(r, gather_stage_[static_cast<std::size_t>(r) - 1]);
+      if (!parts_[static_cast<std::size_t>(r)].out_rows.empty())
+        place_band(r, gather_stage_[static_cast<std::size_t>(r) - 1]);
     end_communication();
   }
 

@@ -45,7 +45,8 @@ class MultiGpuGemmVariant final : public MultiGpuVariant {
     notes_.emplace_back("communication", fmt::format("ncclBroadcast B ({:.3g} MB to each other GPU), ncclSend/Recv "
                                                      "C rows to GPU {} ({:.3g} MB)",
                                                      static_cast<double>(k * n * e) / 1e6, device(0),
-                                                     static_cast<double>(shape_.m - rows_[0].size()) * static_cast<double>(n * e) / 1e6));
+                                                     static_cast<double>(shape_.m - rows_[0].size()) *
+                                                         static_cast<double>(n * e) / 1e6));
   }
 
   ~MultiGpuGemmVariant() override {
@@ -58,13 +59,13 @@ class MultiGpuGemmVariant final : public MultiGpuVariant {
   }
 
  private:
-
   void upload_inputs() override {
     const std::size_t e = element_bytes();
     const auto k = static_cast<std::size_t>(shape_.k), n = static_cast<std::size_t>(shape_.n);
     for (int r = 0; r < ranks(); ++r) {
       const Range& rows = rows_[static_cast<std::size_t>(r)];
-      MLBENCH_CUDA_CHECK(cudaMemcpyAsync(a_[static_cast<std::size_t>(r)], pinned_input(0) + static_cast<std::size_t>(rows.begin) * k * e,
+      MLBENCH_CUDA_CHECK(cudaMemcpyAsync(a_[static_cast<std::size_t>(r)],
+                                         pinned_input(0) + static_cast<std::size_t>(rows.begin) * k * e,
                                          static_cast<std::size_t>(rows.size()) * k * e, cudaMemcpyHostToDevice, on(r)));
     }
     MLBENCH_CUDA_CHECK(cudaMemcpyAsync(b_[0], pinned_input(1), k * n * e, cudaMemcpyHostToDevice, on(0)));
@@ -93,7 +94,8 @@ class MultiGpuGemmVariant final : public MultiGpuVariant {
         if (rows.empty()) continue;
         const std::size_t count = static_cast<std::size_t>(rows.size()) * n;
         MLBENCH_CUDA_CHECK(ncclSend(c_[static_cast<std::size_t>(r)], count, type, 0, comm(r), on(r)));
-        MLBENCH_CUDA_CHECK(ncclRecv(output() + static_cast<std::size_t>(rows.begin) * n * e, count, type, r, comm(0), on(0)));
+        MLBENCH_CUDA_CHECK(
+            ncclRecv(output() + static_cast<std::size_t>(rows.begin) * n * e, count, type, r, comm(0), on(0)));
       }
     });
     end_communication();

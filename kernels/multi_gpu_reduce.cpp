@@ -31,7 +31,8 @@ class MultiGpuReduceVariant final : public MultiGpuVariant {
     std::vector<std::string> split;
     for (int r = 0; r < ranks(); ++r) {
       const Range& part = parts_[static_cast<std::size_t>(r)];
-      const std::size_t elements = static_cast<std::size_t>(part.size()) * (all_ ? 1 : static_cast<std::size_t>(shape_.cols));
+      const std::size_t elements =
+          static_cast<std::size_t>(part.size()) * (all_ ? 1 : static_cast<std::size_t>(shape_.cols));
       input_.push_back(allocate(r, std::max<std::size_t>(elements, 1) * e, "its part of the tensor"));
       split.push_back(std::to_string(part.size()));
       ReductionShape local = part_shape(r);
@@ -40,7 +41,8 @@ class MultiGpuReduceVariant final : public MultiGpuVariant {
         std::vector<std::int64_t> host(static_cast<std::size_t>(part.size()) + 1);
         for (std::size_t i = 0; i < host.size(); ++i) host[i] = static_cast<std::int64_t>(i) * shape_.cols;
         offsets = static_cast<std::int64_t*>(allocate(r, host.size() * sizeof(std::int64_t), "row offsets"));
-        MLBENCH_CUDA_CHECK(cudaMemcpy(offsets, host.data(), host.size() * sizeof(std::int64_t), cudaMemcpyHostToDevice));
+        MLBENCH_CUDA_CHECK(
+            cudaMemcpy(offsets, host.data(), host.size() * sizeof(std::int64_t), cudaMemcpyHostToDevice));
       }
       offsets_.push_back(offsets);
       if (all_) {
@@ -78,19 +80,19 @@ class MultiGpuReduceVariant final : public MultiGpuVariant {
         float scale32 = static_cast<float>(scale64);
         void* scale = precision() == Precision::fp64 ? static_cast<void*>(&scale64) : static_cast<void*>(&scale32);
         on(r);
-        MLBENCH_CUDA_CHECK(ncclRedOpCreatePreMulSum(&op, scale, nccl_type(precision()), ncclScalarHostImmediate, comm(r)));
+        MLBENCH_CUDA_CHECK(
+            ncclRedOpCreatePreMulSum(&op, scale, nccl_type(precision()), ncclScalarHostImmediate, comm(r)));
       }
     }
     upload_inputs();  // resident for kernel-mode runs
     synchronize();
     notes_.emplace_back("split", fmt::format("{}: {}", all_ ? "elements" : "rows", fmt::join(split, " + ")));
     notes_.emplace_back("compute", all_ ? "cub::DeviceReduce per GPU" : "cub::DeviceSegmentedReduce per GPU");
-    notes_.emplace_back("communication",
-                        all_ ? fmt::format("ncclAllReduce of one value per GPU ({})",
-                                           shape_.op == ReduceOp::max ? "max"
-                                           : shape_.op == ReduceOp::sum ? "sum"
-                                                                        : "sum pre-multiplied by 1/n")
-                             : fmt::format("ncclSend/Recv row results to GPU {}", device(0)));
+    notes_.emplace_back("communication", all_ ? fmt::format("ncclAllReduce of one value per GPU ({})",
+                                                            shape_.op == ReduceOp::max   ? "max"
+                                                            : shape_.op == ReduceOp::sum ? "sum"
+                                                                                         : "sum pre-multiplied by 1/n")
+                                              : fmt::format("ncclSend/Recv row results to GPU {}", device(0)));
   }
 
   ~MultiGpuReduceVariant() override {
@@ -123,7 +125,8 @@ class MultiGpuReduceVariant final : public MultiGpuVariant {
     const float identity32 = static_cast<float>(identity64);
     const void* value = precision() == Precision::fp64 ? static_cast<const void*>(&identity64) : &identity32;
     on(r);
-    MLBENCH_CUDA_CHECK(cudaMemcpy(partial_[static_cast<std::size_t>(r)], value, element_bytes(), cudaMemcpyHostToDevice));
+    MLBENCH_CUDA_CHECK(
+        cudaMemcpy(partial_[static_cast<std::size_t>(r)], value, element_bytes(), cudaMemcpyHostToDevice));
   }
 
   void upload_inputs() override {
@@ -131,9 +134,9 @@ class MultiGpuReduceVariant final : public MultiGpuVariant {
     const std::size_t per_item = all_ ? 1 : static_cast<std::size_t>(shape_.cols);
     for (int r = 0; r < ranks(); ++r) {
       const Range& part = parts_[static_cast<std::size_t>(r)];
-      MLBENCH_CUDA_CHECK(cudaMemcpyAsync(input_[static_cast<std::size_t>(r)],
-                                         pinned_input(0) + static_cast<std::size_t>(part.begin) * per_item * e,
-                                         static_cast<std::size_t>(part.size()) * per_item * e, cudaMemcpyHostToDevice, on(r)));
+      MLBENCH_CUDA_CHECK(cudaMemcpyAsync(
+          input_[static_cast<std::size_t>(r)], pinned_input(0) + static_cast<std::size_t>(part.begin) * per_item * e,
+          static_cast<std::size_t>(part.size()) * per_item * e, cudaMemcpyHostToDevice, on(r)));
     }
   }
 
@@ -145,13 +148,15 @@ class MultiGpuReduceVariant final : public MultiGpuVariant {
       for (int r = 0; r < ranks(); ++r) {
         const auto i = static_cast<std::size_t>(r);
         if (all_) {
-          const ncclRedOp_t op = shape_.op == ReduceOp::max ? ncclMax : shape_.op == ReduceOp::sum ? ncclSum : mean_ops_[i];
+          const ncclRedOp_t op = shape_.op == ReduceOp::max   ? ncclMax
+                                 : shape_.op == ReduceOp::sum ? ncclSum
+                                                              : mean_ops_[i];
           MLBENCH_CUDA_CHECK(ncclAllReduce(partial_[i], result_[i], 1, type, op, comm(r), on(r)));
         } else if (r > 0 && !parts_[i].empty()) {
           const auto rows = static_cast<std::size_t>(parts_[i].size());
           MLBENCH_CUDA_CHECK(ncclSend(result_[i], rows, type, 0, comm(r), on(r)));
-          MLBENCH_CUDA_CHECK(ncclRecv(output() + static_cast<std::size_t>(parts_[i].begin) * element_bytes(), rows, type,
-                                      r, comm(0), on(0)));
+          MLBENCH_CUDA_CHECK(ncclRecv(output() + static_cast<std::size_t>(parts_[i].begin) * element_bytes(), rows,
+                                      type, r, comm(0), on(0)));
         }
       }
     });
@@ -169,8 +174,8 @@ class MultiGpuReduceVariant final : public MultiGpuVariant {
       cub_reduce<double>(temp_[i], bytes, static_cast<const double*>(input_[i]), static_cast<double*>(out), offsets_[i],
                          local, stream);
     } else {
-      cub_reduce<float>(temp_[i], bytes, static_cast<const float*>(input_[i]), static_cast<float*>(out), offsets_[i], local,
-                        stream);
+      cub_reduce<float>(temp_[i], bytes, static_cast<const float*>(input_[i]), static_cast<float*>(out), offsets_[i],
+                        local, stream);
     }
   }
 

@@ -12,7 +12,9 @@ constexpr const char* kNoNccl = "built without NCCL (nccl.h or libnccl not found
 
 Availability nccl_availability() { return Availability::no(kNoNccl); }
 
-std::unique_ptr<Variant> make_multi_gpu_gemm(const Problem&, const ExecutionConfig&) { throw std::runtime_error(kNoNccl); }
+std::unique_ptr<Variant> make_multi_gpu_gemm(const Problem&, const ExecutionConfig&) {
+  throw std::runtime_error(kNoNccl);
+}
 std::unique_ptr<Variant> make_multi_gpu_conv(const Problem&, const ExecutionConfig&, ConvSplit) {
   throw std::runtime_error(kNoNccl);
 }

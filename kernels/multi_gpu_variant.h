@@ -79,7 +79,9 @@ class MultiGpuVariant : public Variant {
   ncclComm_t comm(int rank) const { return communicator_->comm(rank); }
   Precision precision() const { return precision_; }
   std::size_t element_bytes() const { return element_size(precision_); }
-  const std::byte* pinned_input(std::size_t i) const { return static_cast<const std::byte*>(pinned_inputs_.at(i).get()); }
+  const std::byte* pinned_input(std::size_t i) const {
+    return static_cast<const std::byte*>(pinned_inputs_.at(i).get());
+  }
   std::byte* output() const { return static_cast<std::byte*>(device_output_.get()); }
   std::size_t output_count() const { return output_count_; }
 

@@ -18,8 +18,8 @@ struct nvmlDevice_st;
 using nvmlDevice_t = nvmlDevice_st*;
 using nvmlReturn_t = int;
 constexpr nvmlReturn_t kNvmlSuccess = 0;
-constexpr int kNvmlClockSm = 1, kNvmlClockMem = 2;  // nvmlClockType_t
-constexpr int kNvmlTemperatureGpu = 0;              // nvmlTemperatureSensors_t
+constexpr int kNvmlClockSm = 1, kNvmlClockMem = 2;                   // nvmlClockType_t
+constexpr int kNvmlTemperatureGpu = 0;                               // nvmlTemperatureSensors_t
 constexpr int kNvmlPerfPolicyPower = 0, kNvmlPerfPolicyThermal = 1;  // nvmlPerfPolicyType_t
 struct nvmlViolationTime_t {
   unsigned long long referenceTime;  // CPU timestamp, µs
@@ -66,8 +66,10 @@ class Nvml {
     }
     if (violation_status_ != nullptr) {
       nvmlViolationTime_t t{};
-      if (violation_status_(handle, kNvmlPerfPolicyPower, &t) == kNvmlSuccess) s.power_violation_ns = static_cast<double>(t.violationTime);
-      if (violation_status_(handle, kNvmlPerfPolicyThermal, &t) == kNvmlSuccess) s.thermal_violation_ns = static_cast<double>(t.violationTime);
+      if (violation_status_(handle, kNvmlPerfPolicyPower, &t) == kNvmlSuccess)
+        s.power_violation_ns = static_cast<double>(t.violationTime);
+      if (violation_status_(handle, kNvmlPerfPolicyThermal, &t) == kNvmlSuccess)
+        s.thermal_violation_ns = static_cast<double>(t.violationTime);
     }
     return s;
   }
@@ -80,15 +82,14 @@ class Nvml {
       unavailable_ = std::string("NVML not available: ") + (why != nullptr ? why : "cannot load libnvidia-ml.so.1");
       return;
     }
-    const bool resolved = resolve(init_, "nvmlInit_v2") && resolve(shutdown_, "nvmlShutdown") &&
-                          resolve(error_string_, "nvmlErrorString") &&
-                          resolve(handle_by_index_, "nvmlDeviceGetHandleByIndex_v2") &&
-                          resolve(clock_info_, "nvmlDeviceGetClockInfo") &&
-                          resolve(temperature_, "nvmlDeviceGetTemperature") &&
-                          resolve(power_usage_, "nvmlDeviceGetPowerUsage") &&
-                          // Renamed "clocks event reasons" in CUDA 12.2's NVML; the old name stays for a while.
-                          (resolve(throttle_reasons_, "nvmlDeviceGetCurrentClocksEventReasons") ||
-                           resolve(throttle_reasons_, "nvmlDeviceGetCurrentClocksThrottleReasons"));
+    const bool resolved =
+        resolve(init_, "nvmlInit_v2") && resolve(shutdown_, "nvmlShutdown") &&
+        resolve(error_string_, "nvmlErrorString") && resolve(handle_by_index_, "nvmlDeviceGetHandleByIndex_v2") &&
+        resolve(clock_info_, "nvmlDeviceGetClockInfo") && resolve(temperature_, "nvmlDeviceGetTemperature") &&
+        resolve(power_usage_, "nvmlDeviceGetPowerUsage") &&
+        // Renamed "clocks event reasons" in CUDA 12.2's NVML; the old name stays for a while.
+        (resolve(throttle_reasons_, "nvmlDeviceGetCurrentClocksEventReasons") ||
+         resolve(throttle_reasons_, "nvmlDeviceGetCurrentClocksThrottleReasons"));
     if (!resolved) return;  // unavailable_ names the missing entry point
     // Optional: a better device match, the cumulative limiter times, the version.
     resolve(handle_by_pci_bus_id_, "nvmlDeviceGetHandleByPciBusId_v2");
@@ -102,7 +103,8 @@ class Nvml {
     using VersionFn = nvmlReturn_t (*)(char*, unsigned int);
     VersionFn get_version = nullptr;
     char text[96] = {};
-    if (resolve(get_version, "nvmlSystemGetNVMLVersion") && get_version(text, sizeof text) == kNvmlSuccess) version_ = text;
+    if (resolve(get_version, "nvmlSystemGetNVMLVersion") && get_version(text, sizeof text) == kNvmlSuccess)
+      version_ = text;
     unavailable_.clear();  // optional entry points may have been missing: that is fine
   }
 
@@ -128,7 +130,8 @@ class Nvml {
     else
       cudaGetLastError();
     if (status != kNvmlSuccess) status = handle_by_index_(static_cast<unsigned int>(device), &handle);
-    if (status != kNvmlSuccess) return fmt::format("no NVML device for CUDA device {}: {}", device, error_string_(status));
+    if (status != kNvmlSuccess)
+      return fmt::format("no NVML device for CUDA device {}: {}", device, error_string_(status));
     handles_[device] = handle;
     return {};
   }
@@ -157,9 +160,8 @@ class Nvml {
 std::vector<std::string> performance_throttle_reasons(std::uint64_t bits) {
   using namespace nvml_reason;
   static const std::pair<std::uint64_t, const char*> named[] = {
-      {kSwPowerCap, "power cap"},          {kHwSlowdown, "HW slowdown"},
-      {kSwThermalSlowdown, "thermal"},     {kHwThermalSlowdown, "thermal (HW)"},
-      {kHwPowerBrakeSlowdown, "power brake"}, {kSyncBoost, "sync boost"}};
+      {kSwPowerCap, "power cap"},           {kHwSlowdown, "HW slowdown"},           {kSwThermalSlowdown, "thermal"},
+      {kHwThermalSlowdown, "thermal (HW)"}, {kHwPowerBrakeSlowdown, "power brake"}, {kSyncBoost, "sync boost"}};
   std::vector<std::string> names;
   for (const auto& [bit, name] : named)
     if ((bits & bit) != 0) names.emplace_back(name);

@@ -69,7 +69,8 @@ void launch_fill_uniform_bf16(void* out, std::size_t count, std::uint32_t seed, 
   fill_bf16_kernel<<<kFillBlocks, kFillThreads, 0, stream>>>(static_cast<__nv_bfloat16*>(out), count, seed);
   MLBENCH_CUDA_CHECK_LAUNCH();
 }
-void cub_sum(void* temp, std::size_t& temp_bytes, const float* in, float* out, std::int64_t count, cudaStream_t stream) {
+void cub_sum(void* temp, std::size_t& temp_bytes, const float* in, float* out, std::int64_t count,
+             cudaStream_t stream) {
   MLBENCH_CUDA_CHECK(cub::DeviceReduce::Sum(temp, temp_bytes, in, out, count, stream));
 }
 

@@ -108,8 +108,8 @@ double fma_gflops(int sm_count, cudaStream_t stream, Timer& timer) {
   const int blocks = sm_count * kFmaBlocksPerSm;
   const std::size_t threads = static_cast<std::size_t>(blocks) * kFmaThreadsPerBlock;
   DeviceBuffer out(threads * sizeof(T));
-  const double seconds =
-      timer.median_seconds([&] { launch_fma_chains(out.as<T>(), blocks, kFmaThreadsPerBlock, kFmaIterations, stream); });
+  const double seconds = timer.median_seconds(
+      [&] { launch_fma_chains(out.as<T>(), blocks, kFmaThreadsPerBlock, kFmaIterations, stream); });
   return 2.0 * kFmaChains * static_cast<double>(kFmaIterations) * static_cast<double>(threads) / seconds / 1e9;
 }
 

@@ -40,7 +40,8 @@ struct MaxOp {
 template <class Op, class T>
 __device__ __forceinline__ T warp_reduce(T value) {
 #pragma unroll
-  for (int offset = 16; offset > 0; offset /= 2) value = Op::combine(value, __shfl_down_sync(0xffffffffu, value, offset));
+  for (int offset = 16; offset > 0; offset /= 2)
+    value = Op::combine(value, __shfl_down_sync(0xffffffffu, value, offset));
   return value;
 }
 
@@ -121,18 +122,19 @@ __device__ __forceinline__ accumulator_t<In> stream_partial(const In* __restrict
 
 // Pass 1: one partial per block. In: the input element; T: the accumulation type (Op's).
 template <class Op, class In, class T = accumulator_t<In>>
-__global__ void __launch_bounds__(kBlockThreads) reduce_all_pass1(const In* __restrict__ input, long long n,
-                                                                  T* __restrict__ partials) {
+__global__ void __launch_bounds__(kBlockThreads)
+    reduce_all_pass1(const In* __restrict__ input, long long n, T* __restrict__ partials) {
   const long long threads = static_cast<long long>(gridDim.x) * blockDim.x;
-  const T partial = stream_partial<Op>(input, n, blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x, threads);
+  const T partial =
+      stream_partial<Op>(input, n, blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x, threads);
   const T block_result = block_reduce<Op>(partial, blockDim.x);
   if (threadIdx.x == 0) partials[blockIdx.x] = block_result;
 }
 
 // Pass 2: one block reduces the partials; mean scales by 1/n.
 template <class Op, class T>
-__global__ void __launch_bounds__(1024) reduce_all_pass2(const T* __restrict__ partials, int count,
-                                                         T* __restrict__ out, T scale) {
+__global__ void __launch_bounds__(1024)
+    reduce_all_pass2(const T* __restrict__ partials, int count, T* __restrict__ out, T scale) {
   T value = Op::identity();
   for (int i = threadIdx.x; i < count; i += blockDim.x) value = Op::combine(value, partials[i]);
   value = block_reduce<Op>(value, blockDim.x);
@@ -141,8 +143,8 @@ __global__ void __launch_bounds__(1024) reduce_all_pass2(const T* __restrict__ p
 
 // One row per kThreadsPerRow threads (a warp, or the whole block).
 template <class Op, class In, int kThreadsPerRow, class T = accumulator_t<In>>
-__global__ void __launch_bounds__(kBlockThreads) reduce_rows_kernel(const In* __restrict__ input, long long rows,
-                                                                    long long cols, T* __restrict__ out, T scale) {
+__global__ void __launch_bounds__(kBlockThreads)
+    reduce_rows_kernel(const In* __restrict__ input, long long rows, long long cols, T* __restrict__ out, T scale) {
   constexpr int kRowsPerBlock = kBlockThreads / kThreadsPerRow;
   const long long row = blockIdx.x * static_cast<long long>(kRowsPerBlock) + threadIdx.x / kThreadsPerRow;
   const int lane = threadIdx.x % kThreadsPerRow;
@@ -181,9 +183,11 @@ void reduce_rows_with(const In* input, std::int64_t rows, std::int64_t cols, T* 
   // Enough rows to fill every SM with warps: a warp per row; otherwise a block per row.
   if (rows >= 4LL * 8 * sm_count(device) || cols < 1024) {
     const long long blocks = (rows + kBlockThreads / 32 - 1) / (kBlockThreads / 32);
-    reduce_rows_kernel<Op, In, 32><<<static_cast<unsigned>(blocks), kBlockThreads, 0, stream>>>(input, rows, cols, out, scale);
+    reduce_rows_kernel<Op, In, 32>
+        <<<static_cast<unsigned>(blocks), kBlockThreads, 0, stream>>>(input, rows, cols, out, scale);
   } else {
-    reduce_rows_kernel<Op, In, kBlockThreads><<<static_cast<unsigned>(rows), kBlockThreads, 0, stream>>>(input, rows, cols, out, scale);
+    reduce_rows_kernel<Op, In, kBlockThreads>
+        <<<static_cast<unsigned>(rows), kBlockThreads, 0, stream>>>(input, rows, cols, out, scale);
   }
   MLBENCH_CUDA_CHECK_LAUNCH();
 }
@@ -231,8 +235,8 @@ template void launch_reduce_all<float16>(const float16*, std::int64_t, ReduceOp,
 template void launch_reduce_rows<float>(const float*, std::int64_t, std::int64_t, ReduceOp, float*, cudaStream_t, int);
 template void launch_reduce_rows<double>(const double*, std::int64_t, std::int64_t, ReduceOp, double*, cudaStream_t,
                                          int);
-template void launch_reduce_rows<bfloat16>(const bfloat16*, std::int64_t, std::int64_t, ReduceOp, float*,
-                                           cudaStream_t, int);
+template void launch_reduce_rows<bfloat16>(const bfloat16*, std::int64_t, std::int64_t, ReduceOp, float*, cudaStream_t,
+                                           int);
 template void launch_reduce_rows<float16>(const float16*, std::int64_t, std::int64_t, ReduceOp, float*, cudaStream_t,
                                           int);
 

@@ -64,8 +64,8 @@ class CubReduceVariant final : public GpuVariant {
       std::vector<std::int64_t> offsets(static_cast<std::size_t>(shape_.rows) + 1);
       for (std::size_t i = 0; i < offsets.size(); ++i) offsets[i] = static_cast<std::int64_t>(i) * shape_.cols;
       offsets_ = static_cast<std::int64_t*>(allocate_scratch(offsets.size() * sizeof(std::int64_t), "row offsets"));
-      MLBENCH_CUDA_CHECK(cudaMemcpy(offsets_, offsets.data(), offsets.size() * sizeof(std::int64_t),
-                                    cudaMemcpyHostToDevice));
+      MLBENCH_CUDA_CHECK(
+          cudaMemcpy(offsets_, offsets.data(), offsets.size() * sizeof(std::int64_t), cudaMemcpyHostToDevice));
     }
     // Temp storage sized and allocated once, here.
     reduce(nullptr, temp_bytes_);

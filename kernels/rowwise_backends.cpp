@@ -20,17 +20,16 @@ namespace {
 
 void note_16bit(Precision p, std::vector<std::pair<std::string, std::string>>& notes) {
   if (is_16bit(p))
-    notes.emplace_back("compute", to_string(p) + " widened to fp32 in registers; fp32 statistics; output rounded to " +
-                                      to_string(p));
+    notes.emplace_back(
+        "compute", to_string(p) + " widened to fp32 in registers; fp32 statistics; output rounded to " + to_string(p));
 }
 
 class CudaSoftmaxVariant final : public GpuVariant {
  public:
   CudaSoftmaxVariant(const SoftmaxProblem& p, const ExecutionConfig& config)
       : GpuVariant(config, p.precision(), p.output_precision(), {&p.input()}, p.output_size()), shape_(p.shape()) {
-    with_element_type(precision(), [&](auto tag) {
-      notes_.emplace_back("kernel", softmax_rows_plan<decltype(tag)>(shape_.cols));
-    });
+    with_element_type(precision(),
+                      [&](auto tag) { notes_.emplace_back("kernel", softmax_rows_plan<decltype(tag)>(shape_.cols)); });
     note_16bit(precision(), notes_);
   }
 
@@ -49,9 +48,8 @@ class CudaLayerNormVariant final : public GpuVariant {
   CudaLayerNormVariant(const LayerNormProblem& p, const ExecutionConfig& config)
       : GpuVariant(config, p.precision(), p.output_precision(), {&p.input(), &p.gamma(), &p.beta()}, p.output_size()),
         shape_(p.shape()) {
-    with_element_type(precision(), [&](auto tag) {
-      notes_.emplace_back("kernel", layernorm_rows_plan<decltype(tag)>(shape_.cols));
-    });
+    with_element_type(
+        precision(), [&](auto tag) { notes_.emplace_back("kernel", layernorm_rows_plan<decltype(tag)>(shape_.cols)); });
     note_16bit(precision(), notes_);
   }
 
@@ -105,9 +103,8 @@ class CudnnSoftmaxVariant final : public GpuVariant {
     const float alpha_f = 1.0f, beta_f = 0.0f;
     const bool dbl = precision() == Precision::fp64;
     MLBENCH_CUDA_CHECK(cudnnSoftmaxForward(handle_, CUDNN_SOFTMAX_ACCURATE, CUDNN_SOFTMAX_MODE_CHANNEL,
-                                           dbl ? static_cast<const void*>(&alpha_d) : &alpha_f, tensor_,
-                                           input<void>(0), dbl ? static_cast<const void*>(&beta_d) : &beta_f,
-                                           tensor_, output<void>()));
+                                           dbl ? static_cast<const void*>(&alpha_d) : &alpha_f, tensor_, input<void>(0),
+                                           dbl ? static_cast<const void*>(&beta_d) : &beta_f, tensor_, output<void>()));
   }
   void release() {
     if (tensor_ != nullptr) cudnnDestroyTensorDescriptor(tensor_);

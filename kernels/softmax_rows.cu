@@ -30,9 +30,13 @@ using rows::Stats2;
 template <class Acc>
 __device__ __forceinline__ Acc exp_of(Acc x);
 template <>
-__device__ __forceinline__ float exp_of<float>(float x) { return expf(x); }
+__device__ __forceinline__ float exp_of<float>(float x) {
+  return expf(x);
+}
 template <>
-__device__ __forceinline__ double exp_of<double>(double x) { return exp(x); }
+__device__ __forceinline__ double exp_of<double>(double x) {
+  return exp(x);
+}
 
 // (max, sum of exp(x - max)) of two parts of a row; an empty part has max -inf.
 template <class Acc>
@@ -89,8 +93,7 @@ __global__ void __launch_bounds__(block_threads(kWarps))
       x[i][e] = m == -INFINITY ? Acc(0) : exp_of(x[i][e] - m);
       s += x[i][e];
     }
-  const Stats2<Acc> row_stats =
-      rows::row_group_reduce<kWarps>(Stats2<Acc>{m, s}, scratch, group, combine_softmax<Acc>);
+  const Stats2<Acc> row_stats = rows::row_group_reduce<kWarps>(Stats2<Acc>{m, s}, scratch, group, combine_softmax<Acc>);
   if (!active) return;
   const Acc factor = m == -INFINITY ? Acc(0) : exp_of(m - row_stats.a) / row_stats.b;
   Out* dst = out + row * cols;
@@ -184,7 +187,8 @@ void launch_softmax_rows(const In* in, Out* out, std::int64_t rows, std::int64_t
   const bool launched = cols % kVec == 0 ? launch_vec<DIn, DOut, kVec>(din, dout, rows, cols, causal_period, stream)
                                          : launch_vec<DIn, DOut, 1>(din, dout, rows, cols, causal_period, stream);
   if (!launched) {
-    softmax_rows_long<DIn, DOut><<<static_cast<unsigned>(rows), kLongThreads, 0, stream>>>(din, dout, cols, causal_period);
+    softmax_rows_long<DIn, DOut>
+        <<<static_cast<unsigned>(rows), kLongThreads, 0, stream>>>(din, dout, cols, causal_period);
     MLBENCH_CUDA_CHECK_LAUNCH();
   }
 }
@@ -206,8 +210,8 @@ template void launch_softmax_rows<double, double>(const double*, double*, std::i
                                                   std::int64_t);
 template void launch_softmax_rows<bfloat16, bfloat16>(const bfloat16*, bfloat16*, std::int64_t, std::int64_t,
                                                       cudaStream_t, std::int64_t);
-template void launch_softmax_rows<float16, float16>(const float16*, float16*, std::int64_t, std::int64_t,
-                                                    cudaStream_t, std::int64_t);
+template void launch_softmax_rows<float16, float16>(const float16*, float16*, std::int64_t, std::int64_t, cudaStream_t,
+                                                    std::int64_t);
 template void launch_softmax_rows<float, bfloat16>(const float*, bfloat16*, std::int64_t, std::int64_t, cudaStream_t,
                                                    std::int64_t);
 template void launch_softmax_rows<float, float16>(const float*, float16*, std::int64_t, std::int64_t, cudaStream_t,

@@ -19,8 +19,7 @@ __device__ __forceinline__ unsigned shared_address(const void* p) {
 // 16-byte global -> shared copy that bypasses L1; `valid` false writes 16 zero bytes and
 // reads nothing.
 __device__ __forceinline__ void copy_async_16(unsigned shared_dst, const void* global_src, bool valid) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(shared_dst), "l"(global_src),
-               "r"(valid ? 16 : 0)
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(shared_dst), "l"(global_src), "r"(valid ? 16 : 0)
                : "memory");
 }
 __device__ __forceinline__ void commit_copies() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
@@ -67,9 +66,13 @@ __device__ __forceinline__ void mma_m16n8k16(float (&d)[4], const std::uint32_t 
 template <class T>
 __device__ __forceinline__ T from_float(float v);
 template <>
-__device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
+__device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) {
+  return __float2bfloat16_rn(v);
+}
 template <>
-__device__ __forceinline__ __half from_float<__half>(float v) { return __float2half_rn(v); }
+__device__ __forceinline__ __half from_float<__half>(float v) {
+  return __float2half_rn(v);
+}
 
 // Two fp32 values rounded to T and packed into one 32-bit word (lo at the lower address).
 template <class T>
@@ -87,8 +90,10 @@ __device__ __forceinline__ std::uint32_t pack2(float lo, float hi) {
 template <int kChunks>
 __device__ __forceinline__ int swizzle(int row, int chunk) {
   static_assert(kChunks == 4 || kChunks % 8 == 0, "rows of 4 or a multiple of 8 chunks");
-  if constexpr (kChunks == 4) return chunk ^ ((row >> 1) & 3);
-  else return chunk ^ (row & 7);
+  if constexpr (kChunks == 4)
+    return chunk ^ ((row >> 1) & 3);
+  else
+    return chunk ^ (row & 7);
 }
 
 // Block order: blocks are numbered in groups of kGroupRows tile rows, column by column inside a

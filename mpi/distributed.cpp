@@ -40,7 +40,7 @@ namespace mlbench::mpi {
 namespace {
 
 constexpr double kDefaultWaitLimitSeconds = 300;  // without --timeout
-constexpr std::size_t kStatusBytes = 256;          // a rank's prepare status: "" or its error
+constexpr std::size_t kStatusBytes = 256;         // a rank's prepare status: "" or its error
 
 using Clock = std::chrono::steady_clock;
 double seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
@@ -68,12 +68,12 @@ struct Segment {
 // knows every other rank's layout without asking.
 struct Layout {
   Work work = Work::gemm;
-  RowRange rows;               // gemm, reduction: its rows of A / the input
-  bool by_images = false;      // convolution: split by images (else by row bands)
-  RowRange images;             // convolution: its images (all of them for row bands)
-  RowRange out_rows;           // convolution: its output rows (all of them by images)
-  RowRange own_rows;           // convolution: the input rows it generates (all by images)
-  RowRange local_rows;         // convolution: the input rows its local copy covers (own + halo)
+  RowRange rows;                          // gemm, reduction: its rows of A / the input
+  bool by_images = false;                 // convolution: split by images (else by row bands)
+  RowRange images;                        // convolution: its images (all of them for row bands)
+  RowRange out_rows;                      // convolution: its output rows (all of them by images)
+  RowRange own_rows;                      // convolution: the input rows it generates (all by images)
+  RowRange local_rows;                    // convolution: the input rows its local copy covers (own + halo)
   std::vector<std::int64_t> input_sizes;  // elements of each local input
   std::vector<Segment> segments;          // the global slices it builds itself
   std::int64_t output_elements = 0;       // its part of the output
@@ -123,8 +123,9 @@ Layout layout_of(const Command& c, int rank, int ranks) {
   l.out_rows = rows_of(rank, ranks, OH);
   l.own_rows = rows_of(rank, ranks, H);
   const RowRange need = Layout::needed_rows(c, l.out_rows);
-  l.local_rows = need.count() == 0 ? l.own_rows
-                                   : RowRange{std::min(need.begin, l.own_rows.begin), std::max(need.end, l.own_rows.end)};
+  l.local_rows = need.count() == 0
+                     ? l.own_rows
+                     : RowRange{std::min(need.begin, l.own_rows.begin), std::max(need.end, l.own_rows.end)};
   if (l.local_rows.count() == 0) l.local_rows = need.count() ? need : l.own_rows;
   const std::int64_t local_rows = l.local_rows.count();
   l.input_sizes = {c.batch * C * local_rows * W, weights};
@@ -141,8 +142,7 @@ UniformInput stream_of(const Command& c, int input) {
   switch (c.work) {
     case Work::gemm: return input == 0 ? GemmProblem::a_input(c.seed) : GemmProblem::b_input(c.seed);
     case Work::reduction: return ReductionProblem::input_stream(c.seed);
-    case Work::convolution:
-      return input == 0 ? ConvProblem::input_stream(c.seed) : ConvProblem::weights_stream(c.seed);
+    case Work::convolution: return input == 0 ? ConvProblem::input_stream(c.seed) : ConvProblem::weights_stream(c.seed);
   }
   throw std::logic_error("unknown mpi work");
 }
@@ -186,8 +186,8 @@ double reduce_row(const T* row, std::int64_t cols, ReduceOp op) {
 }
 
 // Output columns ow in [begin, end) with 0 <= ow * stride + shift < width.
-void valid_columns(std::int64_t shift, std::int64_t stride, std::int64_t width, std::int64_t outputs, std::int64_t& begin,
-                   std::int64_t& end) {
+void valid_columns(std::int64_t shift, std::int64_t stride, std::int64_t width, std::int64_t outputs,
+                   std::int64_t& begin, std::int64_t& end) {
   begin = shift >= 0 ? 0 : (-shift + stride - 1) / stride;
   end = width - shift <= 0 ? 0 : std::min(outputs, (width - shift - 1) / stride + 1);
   if (end < begin) end = begin;
@@ -197,9 +197,8 @@ void valid_columns(std::int64_t shift, std::int64_t stride, std::int64_t width, 
 // that holds rows `local_rows` of every plane; output row oh of image n, filter k at
 // out[((n * K + k) * out_plane_rows + oh - out_rows.begin) * OW].
 template <class T>
-void convolve_band(const Command& c, const T* input, RowRange local_rows, const T* weights, T* out,
-                   std::int64_t images, RowRange out_rows, std::int64_t out_plane_rows, std::int64_t out_row0,
-                   int threads) {
+void convolve_band(const Command& c, const T* input, RowRange local_rows, const T* weights, T* out, std::int64_t images,
+                   RowRange out_rows, std::int64_t out_plane_rows, std::int64_t out_row0, int threads) {
   const std::int64_t R = c.kernel, C = c.channels, K = c.filters, W = c.width, H = c.height, OW = out_width(c);
   const std::int64_t LR = local_rows.count(), rows = out_rows.count();
   const std::int64_t total = images * K * rows;
@@ -278,17 +277,18 @@ class Shard {
   // Builds the shard from the seeded streams (what every rank does for a measured problem).
   void generate() {
     std::vector<std::unique_ptr<UniformStream>> streams;
-    for (std::size_t i = 0; i < inputs_.size(); ++i) streams.push_back(std::make_unique<UniformStream>(stream_of(command_, static_cast<int>(i))));
+    for (std::size_t i = 0; i < inputs_.size(); ++i)
+      streams.push_back(std::make_unique<UniformStream>(stream_of(command_, static_cast<int>(i))));
     for (const Segment& s : layout_.segments)
-      streams[static_cast<std::size_t>(s.input)]->fill(inputs_[static_cast<std::size_t>(s.input)],
-                                                       static_cast<std::size_t>(s.local), static_cast<std::size_t>(s.first),
-                                                       static_cast<std::size_t>(s.count));
+      streams[static_cast<std::size_t>(s.input)]->fill(
+          inputs_[static_cast<std::size_t>(s.input)], static_cast<std::size_t>(s.local),
+          static_cast<std::size_t>(s.first), static_cast<std::size_t>(s.count));
   }
   // Copies the shard from whole inputs (rank 0, which holds the problem).
   void copy_from(const std::vector<const T*>& whole) {
     for (const Segment& s : layout_.segments)
-      std::memcpy(inputs_[static_cast<std::size_t>(s.input)].template data<T>() + s.local, whole[static_cast<std::size_t>(s.input)] + s.first,
-                  static_cast<std::size_t>(s.count) * sizeof(T));
+      std::memcpy(inputs_[static_cast<std::size_t>(s.input)].template data<T>() + s.local,
+                  whole[static_cast<std::size_t>(s.input)] + s.first, static_cast<std::size_t>(s.count) * sizeof(T));
   }
   // The shard's segments, packed in order (the message rank 0 sends of the exact twin).
   std::int64_t packed_elements() const {
@@ -307,7 +307,8 @@ class Shard {
   std::uint64_t checksum() const {
     std::uint64_t h = kFnvBasis;
     for (const Segment& s : layout_.segments)
-      h = fnv1a(h, inputs_[static_cast<std::size_t>(s.input)].template data<T>() + s.local, static_cast<std::size_t>(s.count) * sizeof(T));
+      h = fnv1a(h, inputs_[static_cast<std::size_t>(s.input)].template data<T>() + s.local,
+                static_cast<std::size_t>(s.count) * sizeof(T));
     return h;
   }
 
@@ -342,8 +343,8 @@ class Shard {
       if (whole && layout_.by_images) out += layout_.images.begin * command_.filters * OH * out_width(command_);
       const bool full_planes = whole || layout_.by_images;
       convolve_band(command_, in, layout_.local_rows, inputs_[1].template data<T>(), out, layout_.images.count(),
-                    layout_.out_rows, full_planes ? OH : layout_.out_rows.count(), full_planes ? 0 : layout_.out_rows.begin,
-                    threads);
+                    layout_.out_rows, full_planes ? OH : layout_.out_rows.count(),
+                    full_planes ? 0 : layout_.out_rows.begin, threads);
       return;
     }
     const auto op = static_cast<ReduceOp>(command_.reduce_op);
@@ -400,7 +401,8 @@ class Shard {
         halo_recv_.push_back({peer, (in.begin - layout_.local_rows.begin) * W,
                               Datatype(mpi_type<T>(), planes, in.count() * W, local_rows * W)});
       // rows of this rank's that the peer's band reads
-      if (const RowRange out = intersect(Layout::needed_rows(command_, other.out_rows), layout_.own_rows); out.count() > 0)
+      if (const RowRange out = intersect(Layout::needed_rows(command_, other.out_rows), layout_.own_rows);
+          out.count() > 0)
         halo_send_.push_back({peer, (out.begin - layout_.local_rows.begin) * W,
                               Datatype(mpi_type<T>(), planes, out.count() * W, local_rows * W)});
     }
@@ -500,7 +502,8 @@ std::unique_ptr<FollowerWork> prepare_typed(const Command& command) {
 template <class T>
 class DistributedVariant final : public Variant {
  public:
-  DistributedVariant(const Problem& problem, const ExecutionConfig& config, Command command, std::vector<const T*> whole)
+  DistributedVariant(const Problem& problem, const ExecutionConfig& config, Command command,
+                     std::vector<const T*> whole)
       : output_(problem.output_precision(), problem.output_size()), command_(command) {
     output_.poison();
     command_.threads = std::max(1, config.threads);
@@ -526,8 +529,8 @@ class DistributedVariant final : public Variant {
       const std::int64_t OH = out_height(command_), OW = out_width(command_);
       for (int r = 1; r < command_.ranks; ++r) {
         const RowRange rows = layout_of(command_, r, command_.ranks).out_rows;
-        band_types_.emplace_back(mpi_type<T>(), command_.batch * command_.filters, std::max<std::int64_t>(rows.count(), 1) * OW,
-                                 OH * OW);
+        band_types_.emplace_back(mpi_type<T>(), command_.batch * command_.filters,
+                                 std::max<std::int64_t>(rows.count(), 1) * OW, OH * OW);
       }
     }
   }
@@ -603,7 +606,9 @@ class DistributedVariant final : public Variant {
   std::vector<std::pair<std::string, std::string>> notes() const override {
     std::string distribution;
     switch (command_.work) {
-      case Work::gemm: distribution = "rows of A and C split over the ranks, B on every rank, C gathered to rank 0"; break;
+      case Work::gemm:
+        distribution = "rows of A and C split over the ranks, B on every rank, C gathered to rank 0";
+        break;
       case Work::reduction:
         distribution = shard_->all_reduce() ? "rows split over the ranks, partial results combined with MPI_Allreduce"
                                             : "rows split over the ranks, row results gathered to rank 0";
@@ -662,7 +667,8 @@ class DistributedVariant final : public Variant {
       for (std::size_t i = 0; i < peers.size() && failure.empty(); ++i) {
         std::uint64_t expected = kFnvBasis;
         for (const Segment& s : layout_of(command_, peers[i], command_.ranks).segments)
-          expected = fnv1a(expected, whole[static_cast<std::size_t>(s.input)] + s.first, static_cast<std::size_t>(s.count) * sizeof(T));
+          expected = fnv1a(expected, whole[static_cast<std::size_t>(s.input)] + s.first,
+                           static_cast<std::size_t>(s.count) * sizeof(T));
         if (sums[i] != expected)
           failure = rank_label(peers[i]) + ": the shard it generated differs from the same slice of rank 0's input";
       }
@@ -732,7 +738,8 @@ std::unique_ptr<Variant> prepare_reduction_typed(const Problem& problem, const E
   command.n = reduction.shape().cols;
   command.reduce_op = static_cast<std::int32_t>(reduction.shape().op);
   command.reduce_axis = static_cast<std::int32_t>(reduction.shape().axis);
-  return std::make_unique<DistributedVariant<T>>(problem, config, command, std::vector<const T*>{reduction.input().data<T>()});
+  return std::make_unique<DistributedVariant<T>>(problem, config, command,
+                                                 std::vector<const T*>{reduction.input().data<T>()});
 }
 
 template <class T>
@@ -750,13 +757,14 @@ std::unique_ptr<Variant> prepare_convolution_typed(const Problem& problem, const
   command.kernel = s.kernel;
   command.stride = s.stride;
   command.pad = s.pad;
-  return std::make_unique<DistributedVariant<T>>(problem, config, command,
-                                                 std::vector<const T*>{conv.input().data<T>(), conv.weights().data<T>()});
+  return std::make_unique<DistributedVariant<T>>(
+      problem, config, command, std::vector<const T*>{conv.input().data<T>(), conv.weights().data<T>()});
 }
 
 Availability launched() {
   if (!initialized()) return Availability::no("not started under mpirun or srun (docs/cluster.md)");
-  if (fleet_mode()) return Availability::no("a fleet run times every rank on its own (run the mpi backends without fleet)");
+  if (fleet_mode())
+    return Availability::no("a fleet run times every rank on its own (run the mpi backends without fleet)");
   return Availability::yes();
 }
 

@@ -19,7 +19,7 @@ namespace mlbench::mpi {
 namespace {
 bool g_initialized = false;
 int g_rank = 0, g_size = 1;
-std::vector<std::string> g_hosts;  // rank 0: every rank's host name
+std::vector<std::string> g_hosts;                       // rank 0: every rank's host name
 std::vector<std::pair<int, MPI_Comm>> g_communicators;  // rank count -> communicator of ranks 0..count-1
 bool g_fleet = false;
 int g_node_ranks = 1;
@@ -81,7 +81,8 @@ std::optional<int> start(int argc, char** argv) {
   std::vector<char> hosts(g_rank == 0 ? static_cast<std::size_t>(g_size) * MPI_MAX_PROCESSOR_NAME : 1);
   MPI_Gather(host, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, hosts.data(), MPI_MAX_PROCESSOR_NAME, MPI_CHAR, 0, MPI_COMM_WORLD);
   if (g_rank == 0)
-    for (int r = 0; r < g_size; ++r) g_hosts.emplace_back(hosts.data() + static_cast<std::size_t>(r) * MPI_MAX_PROCESSOR_NAME);
+    for (int r = 0; r < g_size; ++r)
+      g_hosts.emplace_back(hosts.data() + static_cast<std::size_t>(r) * MPI_MAX_PROCESSOR_NAME);
 
   // Every rank must run the same command: rank 0's argument hash against each rank's own.
   std::uint64_t mine = hash_arguments(argc, argv), rank0 = mine;
@@ -162,8 +163,8 @@ void wait_or_abort(std::vector<MPI_Request>& requests, const std::vector<int>& p
       const std::string who = peer >= 0 ? rank_label(peer) : std::string("a rank");
       if (missing.find(who) == std::string::npos) missing += (missing.empty() ? "" : ", ") + who;
     }
-  fmt::print(stderr, "mlbench: error: {} did not answer within {:g} s (waiting for {}); aborting the MPI job\n", missing,
-             limit_s, what);
+  fmt::print(stderr, "mlbench: error: {} did not answer within {:g} s (waiting for {}); aborting the MPI job\n",
+             missing, limit_s, what);
   if (g_rank != 0) fmt::print(stderr, "mlbench: (seen from {})\n", rank_label(g_rank));
   std::fflush(stderr);
   MPI_Abort(MPI_COMM_WORLD, 1);
@@ -187,7 +188,8 @@ RowRange rows_of(int rank, int ranks, std::int64_t rows) {
 
 int message_count(std::int64_t elements, const char* what) {
   if (elements > INT_MAX)
-    throw std::runtime_error(fmt::format("{} of {} elements exceeds one MPI message (INT_MAX); use more ranks", what, elements));
+    throw std::runtime_error(
+        fmt::format("{} of {} elements exceeds one MPI message (INT_MAX); use more ranks", what, elements));
   return static_cast<int>(elements);
 }
 
@@ -240,7 +242,6 @@ int finish(int exit_code) {
   g_initialized = false;
   return exit_code;
 }
-
 
 // ---- fleet runs ----------------------------------------------------------------------------
 
@@ -297,15 +298,17 @@ std::vector<std::string> gather_to_rank0(const std::string& mine, double limit_s
   for (int r = 1; r < g_size; ++r) {
     requests.emplace_back();
     peers.push_back(r);
-    MPI_Irecv(&lengths[static_cast<std::size_t>(r)], 1, MPI_LONG_LONG, r, kTagFleetLength, MPI_COMM_WORLD, &requests.back());
+    MPI_Irecv(&lengths[static_cast<std::size_t>(r)], 1, MPI_LONG_LONG, r, kTagFleetLength, MPI_COMM_WORLD,
+              &requests.back());
   }
   wait_or_abort(requests, peers, limit_s, "its fleet report", true);
   std::vector<std::string> texts(static_cast<std::size_t>(g_size));
   texts[0] = mine;
   for (int r = 1; r < g_size; ++r) {
     texts[static_cast<std::size_t>(r)].resize(static_cast<std::size_t>(lengths[static_cast<std::size_t>(r)]));
-    MPI_Irecv(texts[static_cast<std::size_t>(r)].data(), message_count(lengths[static_cast<std::size_t>(r)], "a fleet report"),
-              MPI_CHAR, r, kTagFleetText, MPI_COMM_WORLD, &requests[static_cast<std::size_t>(r - 1)]);
+    MPI_Irecv(texts[static_cast<std::size_t>(r)].data(),
+              message_count(lengths[static_cast<std::size_t>(r)], "a fleet report"), MPI_CHAR, r, kTagFleetText,
+              MPI_COMM_WORLD, &requests[static_cast<std::size_t>(r - 1)]);
   }
   wait_or_abort(requests, peers, limit_s, "its fleet report", true);
   return texts;

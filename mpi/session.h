@@ -17,11 +17,11 @@ enum class Work : std::int32_t { gemm = 1, reduction = 2, convolution = 3 };
 struct Command {
   Op op = Op::exit;
   Work work = Work::gemm;
-  std::int32_t fp64 = 0;      // element type: 0 fp32, 1 fp64
-  std::int32_t threads = 1;   // OpenMP threads per rank (--threads)
-  std::int32_t ranks = 1;     // the ranks taking part: 0 .. ranks-1 (communicator(ranks)); the others idle
-  std::int32_t exact_twin = 0;  // 1: the exact twin's inputs, sent by rank 0; 0: each rank generates its shard
-  std::uint64_t seed = 0;       // the problem's seed (the streams of bench/ problem classes)
+  std::int32_t fp64 = 0;             // element type: 0 fp32, 1 fp64
+  std::int32_t threads = 1;          // OpenMP threads per rank (--threads)
+  std::int32_t ranks = 1;            // the ranks taking part: 0 .. ranks-1 (communicator(ranks)); the others idle
+  std::int32_t exact_twin = 0;       // 1: the exact twin's inputs, sent by rank 0; 0: each rank generates its shard
+  std::uint64_t seed = 0;            // the problem's seed (the streams of bench/ problem classes)
   std::int64_t m = 0, n = 0, k = 0;  // gemm: M, N, K; reduction: rows, cols
   std::int32_t reduce_op = 0, reduce_axis = 0;
   // convolution: N, C, H, W, K, R, stride, pad (ConvShape)

@@ -54,16 +54,18 @@ int descriptor_named_by(const std::string& path) {
     }
     return static_cast<int>(value);
   };
-  for (const std::string& prefix : {std::string("/dev/fd/"), std::string("/proc/self/fd/"),
-                                    std::string("/proc/thread-self/fd/"),
-                                    "/proc/" + std::to_string(::getpid()) + "/fd/"})
+  for (const std::string& prefix :
+       {std::string("/dev/fd/"), std::string("/proc/self/fd/"), std::string("/proc/thread-self/fd/"),
+        "/proc/" + std::to_string(::getpid()) + "/fd/"})
     if (const int fd = number_after(prefix); fd >= 0) return fd;
   if (path == "/dev/stdout") return 1;
   if (path == "/dev/stderr") return 2;
   return -1;
 }
 
-std::string given_or_stdout(int fd) { return fd == STDOUT_FILENO ? "standard output" : fmt::format("descriptor {}", fd); }
+std::string given_or_stdout(int fd) {
+  return fd == STDOUT_FILENO ? "standard output" : fmt::format("descriptor {}", fd);
+}
 
 std::string temp_pattern(const std::string& dir) {
   return (fs::path(dir) / fmt::format(".mlbench-{}-XXXXXX.tmp", ::getpid())).string();
@@ -110,7 +112,8 @@ void write_all(int fd, std::string_view content, const std::string& path) {
     const ssize_t written = ::write(fd, data, left);
     if (written < 0) {
       if (errno == EINTR) continue;
-      if (errno == EPIPE) throw BrokenPipeError("cannot write " + escape_invalid_utf8(path) + ": " + std::strerror(errno));
+      if (errno == EPIPE)
+        throw BrokenPipeError("cannot write " + escape_invalid_utf8(path) + ": " + std::strerror(errno));
       fail(path, std::strerror(errno));
     }
     data += written;
@@ -175,10 +178,14 @@ std::string escape_invalid_utf8(std::string_view text) {
     const unsigned char c = byte(i);
     std::size_t length = 0;
     unsigned lowest = 0;
-    if (c < 0x80) length = 1;
-    else if (c >= 0xC2 && c <= 0xDF) length = 2, lowest = 0x80;
-    else if (c >= 0xE0 && c <= 0xEF) length = 3, lowest = 0x800;
-    else if (c >= 0xF0 && c <= 0xF4) length = 4, lowest = 0x10000;
+    if (c < 0x80)
+      length = 1;
+    else if (c >= 0xC2 && c <= 0xDF)
+      length = 2, lowest = 0x80;
+    else if (c >= 0xE0 && c <= 0xEF)
+      length = 3, lowest = 0x800;
+    else if (c >= 0xF0 && c <= 0xF4)
+      length = 4, lowest = 0x10000;
     bool valid = length > 0 && i + length <= text.size();
     unsigned code = length == 1 ? c : length == 2 ? (c & 0x1Fu) : length == 3 ? (c & 0x0Fu) : (c & 0x07u);
     for (std::size_t k = 1; valid && k < length; ++k) {

@@ -39,7 +39,8 @@ const char* family_legend_heading() { return "Colour = backend family (the same 
 std::string hatch_pattern(const std::string& id, const std::string& fill, const std::string& lines) {
   return fmt::format(
       "<pattern id=\"{}\" patternUnits=\"userSpaceOnUse\" width=\"7\" height=\"7\" patternTransform=\"rotate(45)\">"
-      "<rect width=\"7\" height=\"7\" fill=\"{}\"/><line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"7\" stroke=\"{}\" stroke-width=\"2.5\"/></pattern>",
+      "<rect width=\"7\" height=\"7\" fill=\"{}\"/><line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"7\" stroke=\"{}\" "
+      "stroke-width=\"2.5\"/></pattern>",
       id, fill, lines);
 }
 
@@ -101,8 +102,10 @@ bool Box::hits_segment(double ax, double ay, double bx, double by) const {
       continue;
     }
     const double t = q[i] / p[i];
-    if (p[i] < 0) t0 = std::max(t0, t);
-    else t1 = std::min(t1, t);
+    if (p[i] < 0)
+      t0 = std::max(t0, t);
+    else
+      t1 = std::min(t1, t);
     if (t0 > t1) return false;
   }
   return true;

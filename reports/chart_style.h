@@ -39,7 +39,8 @@ struct Box {
   bool hits_segment(double ax, double ay, double bx, double by) const;
 };
 // The box of a text drawn at (x, y) (baseline) with `anchor` "start", "middle" or "end".
-Box text_box(double x, double y, const std::string& text, double font_size, const std::string& anchor, bool bold = false);
+Box text_box(double x, double y, const std::string& text, double font_size, const std::string& anchor,
+             bool bold = false);
 
 // Marks and labels already on a chart; a candidate label is placed where it touches none.
 struct Occupancy {

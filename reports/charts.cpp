@@ -43,7 +43,8 @@ std::size_t wrapped_lines(const std::string& text, double size, double max_width
 double draw_title(svg::Document& doc, double width, const std::string& title, const std::string& subtitle) {
   double y = draw_wrapped(doc, width / 2, 28, title, kTitleSize, width - 2 * kMargin, "middle", "title",
                           "font-weight=\"bold\"");
-  y = draw_wrapped(doc, width / 2, y + 2, subtitle, kLabelSize, width - 2 * kMargin, "middle", "subtitle", "fill=\"#444\"");
+  y = draw_wrapped(doc, width / 2, y + 2, subtitle, kLabelSize, width - 2 * kMargin, "middle", "subtitle",
+                   "fill=\"#444\"");
   return y - 4;
 }
 double title_height(double width, const std::string& title, const std::string& subtitle) {
@@ -61,8 +62,9 @@ struct LegendItem {
 // A heading, then the items in rows wrapping at x1; returns the y below the legend.
 double draw_legend_rows(svg::Document& doc, const std::string& heading, const std::vector<LegendItem>& items, double x0,
                         double x1, double y) {
-  if (!heading.empty()) y = draw_wrapped(doc, x0, y + 12, heading, kSmallSize, x1 - x0, "start", "legend-heading",
-                                         "font-weight=\"bold\"") - kLineGap;
+  if (!heading.empty())
+    y = draw_wrapped(doc, x0, y + 12, heading, kSmallSize, x1 - x0, "start", "legend-heading", "font-weight=\"bold\"") -
+        kLineGap;
   double x = x0;
   y += 18;
   for (const LegendItem& item : items) {
@@ -104,21 +106,24 @@ double legend_height(const std::string& heading, const std::vector<LegendItem>& 
 std::string bar_warning(const VariantResult& r) {
   std::string text;
   if (r.cv_above_threshold) text = std::string(kNoisyMarker) + " cv " + format_percent(r.stats.cv);
-  if (const std::string throttled = throttle_label(r); !throttled.empty()) text += (text.empty() ? "" : ", ") + throttled;
+  if (const std::string throttled = throttle_label(r); !throttled.empty())
+    text += (text.empty() ? "" : ", ") + throttled;
   return text;
 }
 
 // A dashed ring around a plotted point whose result is flagged (noisy or throttled).
 void mark_point(svg::Document& doc, double x, double y) {
-  doc.raw(fmt::format("<circle class=\"noisy-marker\" cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"9\" fill=\"none\" "
-                      "stroke=\"#d95f02\" stroke-width=\"2\" stroke-dasharray=\"3,2\"/>",
-                      x, y));
+  doc.raw(
+      fmt::format("<circle class=\"noisy-marker\" cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"9\" fill=\"none\" "
+                  "stroke=\"#d95f02\" stroke-width=\"2\" stroke-dasharray=\"3,2\"/>",
+                  x, y));
 }
 
 bool flagged(const VariantResult& r) { return r.cv_above_threshold || !throttle_label(r).empty(); }
 
 // The line under a chart that explains its warning marks, "" when nothing is marked.
-std::string warning_note(const std::vector<const VariantResult*>& results, double cv_threshold, const std::string& mark) {
+std::string warning_note(const std::vector<const VariantResult*>& results, double cv_threshold,
+                         const std::string& mark) {
   bool noisy = false, throttled = false;
   for (const VariantResult* r : results) {
     noisy = noisy || r->cv_above_threshold;
@@ -126,13 +131,15 @@ std::string warning_note(const std::vector<const VariantResult*>& results, doubl
   }
   std::string note;
   if (noisy) note = mark + noisy_note(cv_threshold);
-  if (throttled) note += std::string(note.empty() ? mark : "; ") + "throttled: the GPU slowed its clocks during the run";
+  if (throttled)
+    note += std::string(note.empty() ? mark : "; ") + "throttled: the GPU slowed its clocks during the run";
   return note;
 }
 
 double positive_min(const std::vector<double>& v) {
   double m = INFINITY;
-  for (double x : v) if (x > 0) m = std::min(m, x);
+  for (double x : v)
+    if (x > 0) m = std::min(m, x);
   return m;
 }
 
@@ -145,7 +152,8 @@ struct LabelPiece {
 };
 double pieces_width(const std::vector<LabelPiece>& pieces) {
   double w = 0;
-  for (std::size_t i = 0; i < pieces.size(); ++i) w += (i ? 6 : 0) + svg::text_width(pieces[i].text, pieces[i].size, pieces[i].bold);
+  for (std::size_t i = 0; i < pieces.size(); ++i)
+    w += (i ? 6 : 0) + svg::text_width(pieces[i].text, pieces[i].size, pieces[i].bold);
   return w;
 }
 void draw_pieces(svg::Document& doc, double x, double y, const std::vector<LabelPiece>& pieces) {
@@ -238,8 +246,9 @@ std::string hatch_id(cs::Family f) { return fmt::format("hatch{}", static_cast<i
 std::vector<LegendItem> family_legend(const std::set<cs::Family>& families, bool hatched, bool whiskers,
                                       const std::string& hatched_label) {
   std::vector<LegendItem> items;
-  for (cs::Family f : families) items.push_back({LegendItem::Swatch::box, cs::family_style(f).name, cs::family_style(f).fill,
-                                                 cs::family_style(f).stroke});
+  for (cs::Family f : families)
+    items.push_back(
+        {LegendItem::Swatch::box, cs::family_style(f).name, cs::family_style(f).fill, cs::family_style(f).stroke});
   if (hatched) items.push_back({LegendItem::Swatch::box, hatched_label, "url(#hatch-legend)", "#555555"});
   if (whiskers) items.push_back({LegendItem::Swatch::whisker, "whiskers: fastest to slowest run", "", ""});
   return items;
@@ -273,7 +282,8 @@ Chart speedup_chart(const ShapeGroup& group, const MachineContext& machine, doub
       row.bar = true;
       row.value = row.lo = row.hi = r->speedup_vs_best_cpu;
       double lo = 0, hi = 0;
-      if (spread_of(*r, [&](double t) { return baseline_s / t; }, &lo, &hi)) {
+      if (spread_of(
+              *r, [&](double t) { return baseline_s / t; }, &lo, &hi)) {
         row.spread = any_spread = true;
         row.lo = std::min(lo, row.value);
         row.hi = std::max(hi, row.value);
@@ -318,7 +328,8 @@ Chart speedup_chart(const ShapeGroup& group, const MachineContext& machine, doub
   }
   const double plot_bottom = y + 4;
   const double notes_width = width - 2 * kMargin;
-  const double height = plot_bottom + 52 + kLineGap * static_cast<double>(wrapped_lines(note, kSmallSize, notes_width)) + 8;
+  const double height =
+      plot_bottom + 52 + kLineGap * static_cast<double>(wrapped_lines(note, kSmallSize, notes_width)) + 8;
 
   svg::Document doc(width, height);
   doc.defs(cs::hatch_pattern("hatch-legend", "#dddddd", "#777777"));
@@ -341,15 +352,16 @@ Chart speedup_chart(const ShapeGroup& group, const MachineContext& machine, doub
            "speedup vs " + baseline_name + " (log scale): right of 1x faster, left slower", kLabelSize, "middle",
            "axis-title");
   if (!note.empty())
-    draw_wrapped(doc, kMargin, plot_bottom + 62, note, kSmallSize, notes_width, "start", "noisy-note", "fill=\"#a04000\"");
+    draw_wrapped(doc, kMargin, plot_bottom + 62, note, kSmallSize, notes_width, "start", "noisy-note",
+                 "fill=\"#a04000\"");
 
   // The baseline (1x), under the bars.
   const double x1 = axis.map(1);
   doc.line(x1, plot_top - 4, x1, plot_bottom, "#000", 1.5, "5,3", "reference");
   const std::string reference = "best CPU: " + baseline_name + " = 1x";
   const double ref_w = svg::text_width(reference, kSmallSize);
-  doc.text(std::clamp(x1, kMargin + ref_w / 2, width - kMargin - ref_w / 2), plot_top - 8, reference, kSmallSize, "middle",
-           "reference-label");
+  doc.text(std::clamp(x1, kMargin + ref_w / 2, width - kMargin - ref_w / 2), plot_top - 8, reference, kSmallSize,
+           "middle", "reference-label");
 
   for (std::size_t i = 0; i < laid.size(); ++i) {
     const Row& row = laid[i];
@@ -361,12 +373,13 @@ Chart speedup_chart(const ShapeGroup& group, const MachineContext& machine, doub
       continue;
     }
     const cs::FamilyStyle& style = cs::family_style(r);
-    const std::string fill = r.timing == TimingMode::end_to_end ? "url(#" + hatch_id(cs::family_of(r)) + ")" : style.fill;
+    const std::string fill =
+        r.timing == TimingMode::end_to_end ? "url(#" + hatch_id(cs::family_of(r)) + ")" : style.fill;
     const double x_end = axis.map(row.value);
     // A bar of 1x (the baseline itself) still shows: 2 px.
     const double bar_x = std::min(x1, x_end), bar_w = std::max(2.0, std::fabs(x_end - x1));
-    doc.rect(row.value >= 1 ? bar_x : std::min(bar_x, x1 - bar_w), mid - bar_h / 2, bar_w, bar_h, fill, style.stroke, "bar",
-             "data-backend=\"" + svg::escape(backend_label(r)) + "\"");
+    doc.rect(row.value >= 1 ? bar_x : std::min(bar_x, x1 - bar_w), mid - bar_h / 2, bar_w, bar_h, fill, style.stroke,
+             "bar", "data-backend=\"" + svg::escape(backend_label(r)) + "\"");
     double label_x = 0;
     if (row.spread) {
       const double a = axis.map(row.lo), b = axis.map(row.hi);
@@ -387,7 +400,9 @@ Chart scaling_chart(const Sweep& sweep, const MachineContext& machine, double cv
   const bool use_gflops = std::all_of(sweep.results.begin(), sweep.results.end(),
                                       [](const VariantResult* r) { return !r->ok() || r->gflops > 0; });
   auto value_of = [&](const VariantResult& r) { return use_gflops ? r.gflops : r.stats.median_s * 1e3; };
-  auto value_at = [&](const VariantResult& r, double seconds) { return use_gflops ? r.flops / seconds / 1e9 : seconds * 1e3; };
+  auto value_at = [&](const VariantResult& r, double seconds) {
+    return use_gflops ? r.flops / seconds / 1e9 : seconds * 1e3;
+  };
   // One line per backend+timing, points ordered by size; lines in chart order.
   std::vector<std::string> order;
   std::map<std::string, std::vector<const VariantResult*>> lines;
@@ -397,8 +412,7 @@ Chart scaling_chart(const Sweep& sweep, const MachineContext& machine, double cv
     if (!lines.count(key)) order.push_back(key);
     lines[key].push_back(r);
   }
-  for (auto& [k, pts] : lines)
-    std::sort(pts.begin(), pts.end(), [](auto* a, auto* b) { return a->size < b->size; });
+  for (auto& [k, pts] : lines) std::sort(pts.begin(), pts.end(), [](auto* a, auto* b) { return a->size < b->size; });
 
   const std::vector<BreakEven> crossings = break_even(sweep);
   std::vector<std::string> notes;
@@ -437,16 +451,20 @@ Chart scaling_chart(const Sweep& sweep, const MachineContext& machine, double cv
     const VariantResult& first = *lines[key].front();
     const cs::Family f = cs::family_of(first);
     if (!last_family || *last_family != f) {
-      legend_doc.text(lx, ly + 4, cs::family_style(f).name, kSmallSize, "start", "legend-family", "font-weight=\"bold\"");
+      legend_doc.text(lx, ly + 4, cs::family_style(f).name, kSmallSize, "start", "legend-family",
+                      "font-weight=\"bold\"");
       ly += 18;
       last_family = f;
     }
     const bool dashed = first.timing == TimingMode::end_to_end;
     // A backend's kernel and end-to-end lines share a marker shape.
     int& shape = per_family[f];
-    if (!series.empty() && backend_name(first) == backend_name(*lines[series.back().key].front())) shape = series.back().shape;
-    else if (series.empty() || cs::family_of(*lines[series.back().key].front()) != f) shape = 0;
-    else shape = series.back().shape + 1;
+    if (!series.empty() && backend_name(first) == backend_name(*lines[series.back().key].front()))
+      shape = series.back().shape;
+    else if (series.empty() || cs::family_of(*lines[series.back().key].front()) != f)
+      shape = 0;
+    else
+      shape = series.back().shape + 1;
     series.push_back({key, cs::family_style(f).fill, shape, dashed});
     const std::string marker_fill = dashed ? "#ffffff" : series.back().colour;
     legend_doc.line(lx, ly, lx + 30, ly, series.back().colour, 2.2, dashed ? "7,4" : "", "legend-line");
@@ -457,9 +475,11 @@ Chart scaling_chart(const Sweep& sweep, const MachineContext& machine, double cv
   for (const auto& [k, pts] : lines)
     for (const VariantResult* r : pts) {
       double a = 0, b = 0;
-      any_spread = any_spread || spread_of(*r, [&](double t) { return value_at(*r, t); }, &a, &b);
+      any_spread = any_spread || spread_of(
+                                     *r, [&](double t) { return value_at(*r, t); }, &a, &b);
     }
-  if (any_dashed) ly = draw_wrapped(legend_doc, lx, ly + 8, dash_note, 10, legend_w, "start", "legend-note", "fill=\"#555\"");
+  if (any_dashed)
+    ly = draw_wrapped(legend_doc, lx, ly + 8, dash_note, 10, legend_w, "start", "legend-note", "fill=\"#555\"");
   if (any_spread)
     ly = draw_wrapped(legend_doc, lx, ly + 8, "whiskers: fastest to slowest run", 10, legend_w, "start", "legend-note",
                       "fill=\"#555\"");
@@ -477,7 +497,8 @@ Chart scaling_chart(const Sweep& sweep, const MachineContext& machine, double cv
     for (const VariantResult* r : pts) {
       ys.push_back(value_of(*r));
       double a = 0, b = 0;
-      if (spread_of(*r, [&](double t) { return value_at(*r, t); }, &a, &b)) {
+      if (spread_of(
+              *r, [&](double t) { return value_at(*r, t); }, &a, &b)) {
         ys.push_back(a);
         ys.push_back(b);
       }
@@ -513,8 +534,9 @@ Chart scaling_chart(const Sweep& sweep, const MachineContext& machine, double cv
   doc.line(plot_x0, plot_bottom, plot_x1, plot_bottom, "#333", 1);
   doc.line(plot_x0, plot_top, plot_x0, plot_bottom, "#333", 1);
   doc.text((plot_x0 + plot_x1) / 2, plot_bottom + 40, "size (--size, log scale)", kLabelSize, "middle", "axis-title");
-  doc.text(22, (plot_top + plot_bottom) / 2, use_gflops ? "GFLOP/s (log scale)" : "median time, ms (log scale)", kLabelSize,
-           "middle", "axis-title", fmt::format("transform=\"rotate(-90 22 {:.1f})\"", (plot_top + plot_bottom) / 2));
+  doc.text(22, (plot_top + plot_bottom) / 2, use_gflops ? "GFLOP/s (log scale)" : "median time, ms (log scale)",
+           kLabelSize, "middle", "axis-title",
+           fmt::format("transform=\"rotate(-90 22 {:.1f})\"", (plot_top + plot_bottom) / 2));
 
   // What the break-even labels must not touch.
   cs::Occupancy taken;
@@ -529,13 +551,15 @@ Chart scaling_chart(const Sweep& sweep, const MachineContext& machine, double cv
       xy.insert(xy.end(), {x, y});
     }
     taken.add_polyline(xy);
-    doc.raw(fmt::format("<polyline class=\"series\" data-series=\"{}\" points=\"{}\" fill=\"none\" stroke=\"{}\" "
-                        "stroke-width=\"2.2\"{}/>",
-                        svg::escape(s.key), points, s.colour, s.dashed ? " stroke-dasharray=\"7,4\"" : ""));
+    doc.raw(
+        fmt::format("<polyline class=\"series\" data-series=\"{}\" points=\"{}\" fill=\"none\" stroke=\"{}\" "
+                    "stroke-width=\"2.2\"{}/>",
+                    svg::escape(s.key), points, s.colour, s.dashed ? " stroke-dasharray=\"7,4\"" : ""));
     for (const VariantResult* r : pts) {
       const double x = x_axis.map(static_cast<double>(r->size)), y = y_axis.map(value_of(*r));
       double a = 0, b = 0;
-      if (spread_of(*r, [&](double t) { return value_at(*r, t); }, &a, &b)) {
+      if (spread_of(
+              *r, [&](double t) { return value_at(*r, t); }, &a, &b)) {
         const double ya = y_axis.map(a), yb = y_axis.map(b);
         doc.line(x, ya, x, yb, s.colour, 1.2, "", "spread");
         doc.line(x - 4, ya, x + 4, ya, s.colour, 1.2, "", "spread");
@@ -569,7 +593,8 @@ Chart scaling_chart(const Sweep& sweep, const MachineContext& machine, double cv
     }
     if (any_dashed) y = draw_wrapped(doc, lx, y + 8, dash_note, 10, legend_w, "start", "legend-note", "fill=\"#555\"");
     if (any_spread)
-      draw_wrapped(doc, lx, y + 8, "whiskers: fastest to slowest run", 10, legend_w, "start", "legend-note", "fill=\"#555\"");
+      draw_wrapped(doc, lx, y + 8, "whiskers: fastest to slowest run", 10, legend_w, "start", "legend-note",
+                   "fill=\"#555\"");
   }
 
   // Break-even: one dotted vertical per size where GPU backends break even, one label naming
@@ -586,7 +611,8 @@ Chart scaling_chart(const Sweep& sweep, const MachineContext& machine, double cv
     const double x = x_axis.map(static_cast<double>(size));
     std::string who;
     for (std::size_t i = 0; i < backends.size(); ++i) who += (i ? ", " : "") + backends[i];
-    const std::string label = who + (backends.size() > 1 ? " break even at " : " breaks even at ") + std::to_string(size);
+    const std::string label =
+        who + (backends.size() > 1 ? " break even at " : " breaks even at ") + std::to_string(size);
     for (double y = plot_top + 14; y < plot_bottom - 4; y += 6) {
       bool placed = false;
       for (const std::string anchor : {"start", "end"}) {
@@ -617,19 +643,23 @@ std::string machine_fill(std::size_t machine, cs::Family f) {
 }
 std::string machine_pattern_defs(const std::string& fill, const std::string& id_family) {
   return cs::hatch_pattern("m1" + id_family, fill, "#ffffff") + "\n" +
-         fmt::format("<pattern id=\"m3{}\" patternUnits=\"userSpaceOnUse\" width=\"6\" height=\"6\"><rect width=\"6\" "
-                     "height=\"6\" fill=\"#ffffff\"/><circle cx=\"3\" cy=\"3\" r=\"2\" fill=\"{}\"/></pattern>",
-                     id_family, fill);
+         fmt::format(
+             "<pattern id=\"m3{}\" patternUnits=\"userSpaceOnUse\" width=\"6\" height=\"6\"><rect width=\"6\" "
+             "height=\"6\" fill=\"#ffffff\"/><circle cx=\"3\" cy=\"3\" r=\"2\" fill=\"{}\"/></pattern>",
+             id_family, fill);
 }
 
-Chart comparison_chart(const std::string& title_key, const std::vector<std::pair<std::size_t, const ShapeGroup*>>& present,
+Chart comparison_chart(const std::string& title_key,
+                       const std::vector<std::pair<std::size_t, const ShapeGroup*>>& present,
                        const std::vector<RunReport>& machines) {
   bool use_gflops = true;
   for (const auto& [m, g] : present)
     for (const VariantResult* r : g->results)
       if (r->ok() && !(r->gflops > 0)) use_gflops = false;
   auto value_of = [&](const VariantResult& r) { return use_gflops ? r.gflops : r.stats.median_s * 1e3; };
-  auto value_at = [&](const VariantResult& r, double seconds) { return use_gflops ? r.flops / seconds / 1e9 : seconds * 1e3; };
+  auto value_at = [&](const VariantResult& r, double seconds) {
+    return use_gflops ? r.flops / seconds / 1e9 : seconds * 1e3;
+  };
   std::vector<const VariantResult*> all_results;
   for (const auto& [m, g] : present) all_results.insert(all_results.end(), g->results.begin(), g->results.end());
   std::vector<std::string> categories;
@@ -671,7 +701,8 @@ Chart comparison_chart(const std::string& title_key, const std::vector<std::pair
         families.insert(cs::family_of(*bar.r));
         bar.value = bar.lo = bar.hi = value_of(*bar.r);
         double a = 0, b = 0;
-        if (spread_of(*bar.r, [&](double t) { return value_at(*bar.r, t); }, &a, &b)) {
+        if (spread_of(
+                *bar.r, [&](double t) { return value_at(*bar.r, t); }, &a, &b)) {
           bar.spread = true;
           bar.lo = std::min(a, bar.value);
           bar.hi = std::max(b, bar.value);
@@ -684,8 +715,8 @@ Chart comparison_chart(const std::string& title_key, const std::vector<std::pair
       }
       right_w = std::max(right_w, pieces_width(bar.label) + 6);
     }
-  const double width = std::max({960.0, svg::text_width(title, kTitleSize, true) / 2 + 2 * kMargin,
-                                 2 * kMargin + label_w + 12 + right_w + 300});
+  const double width = std::max(
+      {960.0, svg::text_width(title, kTitleSize, true) / 2 + 2 * kMargin, 2 * kMargin + label_w + 12 + right_w + 300});
   const double plot_x0 = kMargin + label_w + 12, plot_x1 = width - kMargin;
 
   // Legend: the machines (pattern, in grey), then the families (colour).
@@ -702,22 +733,28 @@ Chart comparison_chart(const std::string& title_key, const std::vector<std::pair
     for (const Bar& b : row) any_spread = any_spread || b.spread;
   const std::vector<LegendItem> legend = family_legend(families, false, any_spread, "");
   const double title_bottom = title_height(width, title, subtitle);
-  const double machines_bottom = legend_height("Pattern = machine:", machine_legend, kMargin, width - kMargin, title_bottom);
-  const double legend_bottom = legend_height(cs::family_legend_heading(), legend, kMargin, width - kMargin, machines_bottom);
+  const double machines_bottom =
+      legend_height("Pattern = machine:", machine_legend, kMargin, width - kMargin, title_bottom);
+  const double legend_bottom =
+      legend_height(cs::family_legend_heading(), legend, kMargin, width - kMargin, machines_bottom);
   const double bar_h = 16, group_gap = 14;
   const double group_h = bar_h * static_cast<double>(present.size()) + group_gap;
   const double plot_top = legend_bottom + 14;
   const double plot_bottom = plot_top + group_h * static_cast<double>(categories.size());
   // Machines may differ in threshold: the note names none.
-  const bool any_flagged = std::any_of(all_results.begin(), all_results.end(), [](const VariantResult* r) { return flagged(*r); });
-  const std::string note = any_flagged ? std::string(kNoisyMarker) +
-                                             " cv above the run's --cv-threshold: not to be trusted; throttled: the GPU "
-                                             "slowed its clocks during the run"
-                                       : "";
+  const bool any_flagged =
+      std::any_of(all_results.begin(), all_results.end(), [](const VariantResult* r) { return flagged(*r); });
+  const std::string note = any_flagged
+                               ? std::string(kNoisyMarker) +
+                                     " cv above the run's --cv-threshold: not to be trusted; throttled: the GPU "
+                                     "slowed its clocks during the run"
+                               : "";
   const double notes_width = width - 2 * kMargin;
-  const double height = plot_bottom + 52 + kLineGap * static_cast<double>(wrapped_lines(note, kSmallSize, notes_width)) + 8;
+  const double height =
+      plot_bottom + 52 + kLineGap * static_cast<double>(wrapped_lines(note, kSmallSize, notes_width)) + 8;
   svg::Document doc(width, height);
-  for (cs::Family f : families) doc.defs(machine_pattern_defs(cs::family_style(f).fill, fmt::format("f{}", static_cast<int>(f))));
+  for (cs::Family f : families)
+    doc.defs(machine_pattern_defs(cs::family_style(f).fill, fmt::format("f{}", static_cast<int>(f))));
   doc.defs(machine_pattern_defs("#777777", "grey"));
   draw_title(doc, width, title, subtitle);
   draw_legend_rows(doc, "Pattern = machine:", machine_legend, kMargin, width - kMargin, title_bottom);
@@ -733,12 +770,13 @@ Chart comparison_chart(const std::string& title_key, const std::vector<std::pair
            use_gflops ? "GFLOP/s (log scale; higher is better)" : "median time, ms (log scale; lower is better)",
            kLabelSize, "middle", "axis-title");
   if (!note.empty())
-    draw_wrapped(doc, kMargin, plot_bottom + 62, note, kSmallSize, notes_width, "start", "noisy-note", "fill=\"#a04000\"");
+    draw_wrapped(doc, kMargin, plot_bottom + 62, note, kSmallSize, notes_width, "start", "noisy-note",
+                 "fill=\"#a04000\"");
 
   for (std::size_t c = 0; c < categories.size(); ++c) {
     double group_y = plot_top + group_h * static_cast<double>(c) + group_gap / 2;
-    doc.text(plot_x0 - 8, group_y + bar_h * static_cast<double>(present.size()) / 2 + 4, categories[c], kLabelSize, "end",
-             "row-label");
+    doc.text(plot_x0 - 8, group_y + bar_h * static_cast<double>(present.size()) / 2 + 4, categories[c], kLabelSize,
+             "end", "row-label");
     for (std::size_t i = 0; i < present.size(); ++i) {
       const Bar& bar = bars[c][i];
       const double y = group_y + bar_h * static_cast<double>(i), mid = y + bar_h / 2;

@@ -68,7 +68,8 @@ std::vector<std::string> make_labels(const std::vector<LabeledReport>& runs) {
   // Same label twice (same file name in two folders): fall back to the paths given.
   std::set<std::string> distinct(labels.begin(), labels.end());
   if (distinct.size() != labels.size())
-    for (std::size_t i = 0; i < runs.size(); ++i) labels[i] = runs[i].source.empty() ? "run " + std::to_string(i + 1) : runs[i].source;
+    for (std::size_t i = 0; i < runs.size(); ++i)
+      labels[i] = runs[i].source.empty() ? "run " + std::to_string(i + 1) : runs[i].source;
   return labels;
 }
 
@@ -112,10 +113,7 @@ std::vector<ContextDifference> context_differences(const std::vector<LabeledRepo
        [](const RunReport& r) {
          return fmt::format("{} logical, {} physical", r.machine.logical_cpus, r.machine.physical_cores);
        }},
-      {"GPU", true,
-       [](const RunReport& r) {
-         return r.machine.gpu ? r.machine.gpu->name : std::string("none");
-       }},
+      {"GPU", true, [](const RunReport& r) { return r.machine.gpu ? r.machine.gpu->name : std::string("none"); }},
       {"threads", true, [](const RunReport& r) { return std::to_string(r.machine.threads_used); }},
       {"precision", false,
        [](const RunReport& r) {
@@ -161,9 +159,15 @@ Comparison compare(const std::vector<LabeledReport>& runs, const CompareSettings
       auto it = rows.find(key);
       if (it == rows.end()) {
         order.push_back(key);
-        CompareRow row{r.workload, r.precision, r.shape_label, backend_name(r), r.timing,
-                       std::vector<CompareCell>(runs.size()), std::vector<double>(runs.size(), 0),
-                       std::vector<double>(runs.size(), NAN), std::vector<RatioInterval>(runs.size()),
+        CompareRow row{r.workload,
+                       r.precision,
+                       r.shape_label,
+                       backend_name(r),
+                       r.timing,
+                       std::vector<CompareCell>(runs.size()),
+                       std::vector<double>(runs.size(), 0),
+                       std::vector<double>(runs.size(), NAN),
+                       std::vector<RatioInterval>(runs.size()),
                        std::vector<bool>(runs.size(), false),
                        std::vector<Verdict>(runs.size(), Verdict::not_comparable)};
         it = rows.emplace(key, std::move(row)).first;
@@ -181,8 +185,8 @@ Comparison compare(const std::vector<LabeledReport>& runs, const CompareSettings
         cell.cpu_samples = r.stats.run_cpu_times_s;
         cell.cpu_median_s = median_of(cell.cpu_samples);
       }
-      cell.single_thread_cpu = is_cpu(r.backend_kind) && r.timing == TimingMode::host && r.threads == 1 &&
-                               r.gpus == 0 && r.ranks == 0;
+      cell.single_thread_cpu =
+          is_cpu(r.backend_kind) && r.timing == TimingMode::host && r.threads == 1 && r.gpus == 0 && r.ranks == 0;
       cell.other_load_cores = r.other_load_cores;
       cell.logical_cpus = runs[i].report.machine.logical_cpus;
       it->second.cells[i] = std::move(cell);
@@ -237,7 +241,8 @@ std::string gate_refusal(const Comparison& c) {
   for (const ContextDifference& d : c.differences)
     if (d.hardware) what.push_back(d.what + " " + join(d.values, " vs "));
   if (what.empty()) return "";
-  return "will not gate " + c.labels[0] + " against " + join(std::vector<std::string>(c.labels.begin() + 1, c.labels.end()), ", ") +
+  return "will not gate " + c.labels[0] + " against " +
+         join(std::vector<std::string>(c.labels.begin() + 1, c.labels.end()), ", ") +
          ": different hardware or thread count (" + join(what, "; ") +
          "); record the baseline on this hardware, or compare with --hardware-comparison (never gates)";
 }
@@ -247,8 +252,8 @@ std::vector<std::string> gate_undecided_rows(const Comparison& c) {
   for (const CompareRow& row : c.matched)
     for (std::size_t i = 1; i < row.cells.size(); ++i)
       if (row.verdict[i] == Verdict::too_few_runs)
-        rows.push_back(fmt::format("{}: {:+.1f} % in {} with {} and {} repetitions: too few runs to decide", row_name(row),
-                                   (row.ratio[i] - 1) * 100, c.labels[i], row.cells[0].samples.size(),
+        rows.push_back(fmt::format("{}: {:+.1f} % in {} with {} and {} repetitions: too few runs to decide",
+                                   row_name(row), (row.ratio[i] - 1) * 100, c.labels[i], row.cells[0].samples.size(),
                                    row.cells[i].samples.size()));
   return rows;
 }
@@ -300,10 +305,10 @@ std::vector<std::string> gate_failures(const Comparison& c, double fail_above_pc
       if (!(ratio > 0)) continue;
       const RatioInterval& interval = row.interval[i];
       if (row.verdict[i] == Verdict::slower && interval.lower > 1 + fail_above_pct / 100)
-        failures.push_back(fmt::format("{}: {:.1f} % slower in {}, at least {:.1f} % with {:g} % confidence{} (limit {} %)",
-                                       name, (ratio - 1) * 100, c.labels[i], (interval.lower - 1) * 100,
-                                       100 * (1 - c.settings.alpha), row.on_cpu_time[i] ? ", CPU time" : "",
-                                       fail_above_pct));
+        failures.push_back(
+            fmt::format("{}: {:.1f} % slower in {}, at least {:.1f} % with {:g} % confidence{} (limit {} %)", name,
+                        (ratio - 1) * 100, c.labels[i], (interval.lower - 1) * 100, 100 * (1 - c.settings.alpha),
+                        row.on_cpu_time[i] ? ", CPU time" : "", fail_above_pct));
       else if (strict && row.verdict[i] == Verdict::too_few_runs)
         failures.push_back(fmt::format("{}: too few runs to decide in {} ({} and {} repetitions; --strict)", name,
                                        c.labels[i], base.samples.size(), other.samples.size()));
@@ -316,7 +321,8 @@ namespace {
 
 std::string render_differences(const Comparison& c) {
   if (c.differences.empty())
-    return "Same CPU, cores, GPU, thread count, precision, pinning, build, mlbench version and report schema in every run.\n\n";
+    return "Same CPU, cores, GPU, thread count, precision, pinning, build, mlbench version and report schema in every "
+           "run.\n\n";
   std::string out = "## What differs\n\n|  |";
   for (const std::string& label : c.labels) out += " " + markdown_cell(label) + " |";
   out += "\n|---|";
@@ -336,12 +342,13 @@ std::string render_compare_markdown(const Comparison& c, std::optional<double> f
   const bool hardware = c.settings.hardware_comparison;
   std::string out = hardware ? "# mlbench hardware comparison\n\n" : "# mlbench compare\n\n";
   for (std::size_t i = 0; i < c.labels.size(); ++i)
-    out += "- " + std::string(i == 0 ? "**base** " : "") + "**" + markdown_cell(c.labels[i]) + "**: " +
-           markdown_cell(c.details[i]) + "\n";
+    out += "- " + std::string(i == 0 ? "**base** " : "") + "**" + markdown_cell(c.labels[i]) +
+           "**: " + markdown_cell(c.details[i]) + "\n";
   out += "\n" + render_differences(c);
   if (hardware)
-    out += "Each machine's median with its own thread count; speedup = base median / this median (above 1: this "
-           "machine is faster). A hardware comparison never gates.\n\n";
+    out +=
+        "Each machine's median with its own thread count; speedup = base median / this median (above 1: this "
+        "machine is faster). A hardware comparison never gates.\n\n";
   else
     out += fmt::format(
         "Change: new/base of the medians, and in brackets the {:g} % confidence bounds of the ratio from the "
@@ -385,8 +392,12 @@ std::string render_compare_markdown(const Comparison& c, std::optional<double> f
         threads = std::to_string(cell.threads);
         break;
       }
-    std::vector<std::string> cells = {row.workload + " " + to_string(row.precision), row.shape_label, row.backend,
-                                      hardware ? "own" : threads, timing_label(row.timing), median_cell(row.cells[0])};
+    std::vector<std::string> cells = {row.workload + " " + to_string(row.precision),
+                                      row.shape_label,
+                                      row.backend,
+                                      hardware ? "own" : threads,
+                                      timing_label(row.timing),
+                                      median_cell(row.cells[0])};
     for (std::size_t i = 1; i < row.cells.size(); ++i) {
       cells.push_back(median_cell(row.cells[i]));
       if (hardware) {
@@ -404,8 +415,10 @@ std::string render_compare_markdown(const Comparison& c, std::optional<double> f
       std::vector<std::string> where;
       for (std::size_t i = 0; i < row.cells.size(); ++i)
         if (row.cells[i].present) where.push_back(c.labels[i]);
-      out += "- " + markdown_cell(row_name(row) + (row.timing == TimingMode::host ? " (" + timing_label(row.timing) + ")" : "")) +
-             ": only in " + markdown_cell(join(where, ", ")) + "\n";
+      out +=
+          "- " +
+          markdown_cell(row_name(row) + (row.timing == TimingMode::host ? " (" + timing_label(row.timing) + ")" : "")) +
+          ": only in " + markdown_cell(join(where, ", ")) + "\n";
     }
   }
   if (fail_above_pct && !hardware) {
@@ -428,10 +441,10 @@ std::string render_compare_markdown(const Comparison& c, std::optional<double> f
 }
 
 std::string render_compare_csv(const Comparison& c) {
-  std::string out = csv_line({"workload", "precision", "shape", "backend", "timing", "base_label", "base_status",
-                              "base_threads", "base_median_s", "base_cv", "base_runs", "new_label", "new_status",
-                              "new_threads", "new_median_s", "new_cv", "new_runs", "ratio", "p_value", "time",
-                              "ratio_low", "ratio_high", "verdict"});
+  std::string out = csv_line({"workload",    "precision",    "shape",         "backend",    "timing",    "base_label",
+                              "base_status", "base_threads", "base_median_s", "base_cv",    "base_runs", "new_label",
+                              "new_status",  "new_threads",  "new_median_s",  "new_cv",     "new_runs",  "ratio",
+                              "p_value",     "time",         "ratio_low",     "ratio_high", "verdict"});
   auto side = [](const CompareCell& cell) -> std::vector<std::string> {
     if (!cell.present) return {"", "0", "0", "0", "0"};
     return {to_string(cell.status), std::to_string(cell.threads), csv_number(cell.median_s), csv_number(cell.cv),
@@ -440,8 +453,8 @@ std::string render_compare_csv(const Comparison& c) {
   auto emit = [&](const CompareRow& row, bool matched) {
     for (std::size_t i = 1; i < row.cells.size(); ++i) {
       if (!row.cells[0].present && !row.cells[i].present) continue;
-      std::vector<std::string> cells = {row.workload, to_string(row.precision), row.shape_label, row.backend,
-                                        to_string(row.timing), c.labels[0]};
+      std::vector<std::string> cells = {row.workload, to_string(row.precision), row.shape_label,
+                                        row.backend,  to_string(row.timing),    c.labels[0]};
       for (auto& s : side(row.cells[0])) cells.push_back(s);
       cells.push_back(c.labels[i]);
       for (auto& s : side(row.cells[i])) cells.push_back(s);
@@ -452,9 +465,12 @@ std::string render_compare_csv(const Comparison& c) {
       cells.push_back(tested ? csv_number(row.interval[i].lower) : "");
       cells.push_back(tested ? (std::isfinite(row.interval[i].upper) ? csv_number(row.interval[i].upper) : "inf") : "");
       std::string verdict = to_string(row.verdict[i]);
-      if (!row.cells[i].present) verdict = "only_in_base";
-      else if (!row.cells[0].present) verdict = "only_in_new";
-      else if (c.settings.hardware_comparison && row.ratio[i] > 0) verdict = "hardware_comparison";
+      if (!row.cells[i].present)
+        verdict = "only_in_base";
+      else if (!row.cells[0].present)
+        verdict = "only_in_new";
+      else if (c.settings.hardware_comparison && row.ratio[i] > 0)
+        verdict = "hardware_comparison";
       cells.push_back(matched || verdict != "not_comparable" ? verdict : "not_comparable");
       out += csv_line(cells);
     }

@@ -63,7 +63,7 @@ struct CompareCell {
   double cv = 0;
   int runs = 0;
   int threads = 1;
-  bool noisy = false;  // cv above the run's --cv-threshold (shown; does not exempt the row)
+  bool noisy = false;               // cv above the run's --cv-threshold (shown; does not exempt the row)
   std::vector<double> samples;      // repetition times (real), seconds
   std::vector<double> cpu_samples;  // their CPU times (empty when the report has none)
   double cpu_median_s = 0;
@@ -109,8 +109,8 @@ struct Comparison {
   std::vector<std::string> details;  // one per run: "file: host · CPU · GPU, date"
   std::vector<ContextDifference> differences;
   CompareSettings settings;
-  std::vector<CompareRow> matched;   // in the base and at least one other run
-  std::vector<CompareRow> unmatched; // missing from the base, or only in the base
+  std::vector<CompareRow> matched;    // in the base and at least one other run
+  std::vector<CompareRow> unmatched;  // missing from the base, or only in the base
 };
 
 // runs[0] is the base. Throws InputError with fewer than two runs, or when a run has no row

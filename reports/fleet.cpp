@@ -107,8 +107,7 @@ FleetReport analyze_fleet(std::vector<FleetMember> members, double alpha) {
         fastest_other = std::min(fastest_other, median);
       }
       const std::vector<double>& mine = *samples(row, m);
-      if (others.empty() ||
-          mann_whitney_min_p(static_cast<int>(mine.size()), static_cast<int>(others.size())) >= alpha)
+      if (others.empty() || mann_whitney_min_p(static_cast<int>(mine.size()), static_cast<int>(others.size())) >= alpha)
         continue;
       cell.compared = true;
       const double my_median = quantile(mine, 0.5), others_median = quantile(others, 0.5);
@@ -127,8 +126,10 @@ FleetReport analyze_fleet(std::vector<FleetMember> members, double alpha) {
   }
   for (FleetVerdict& v : fleet.verdicts) {
     const int half = (v.compared_rows + 1) / 2;
-    if (v.slow_rows > 0 && v.slow_rows >= half) v.flag = FleetFlag::slow;
-    else if (v.fast_rows > 0 && v.fast_rows >= half) v.flag = FleetFlag::fast;
+    if (v.slow_rows > 0 && v.slow_rows >= half)
+      v.flag = FleetFlag::slow;
+    else if (v.fast_rows > 0 && v.fast_rows >= half)
+      v.flag = FleetFlag::fast;
   }
   return fleet;
 }
@@ -145,13 +146,13 @@ std::string render_fleet_markdown(const FleetReport& fleet) {
     const MachineContext& c = fleet.members[m].report.machine;
     const FleetVerdict& v = fleet.verdicts[m];
     const std::string verdict =
-        v.flag == FleetFlag::none
-            ? fmt::format("within the fleet ({} rows compared)", v.compared_rows)
-            : fmt::format("**{}** on {} of {} rows", v.flag == FleetFlag::slow ? "SLOW" : "FAST",
-                          v.flag == FleetFlag::slow ? v.slow_rows : v.fast_rows, v.compared_rows);
-    out += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} |\n", fleet.members[m].rank, member_host(fleet.members[m]),
-                       c.cpu_model.empty() ? "unknown CPU" : c.cpu_model, c.physical_cores, c.threads_used,
-                       library(c, "MPI").empty() ? "-" : library(c, "MPI"), c.gpu ? c.gpu->name : "-", verdict);
+        v.flag == FleetFlag::none ? fmt::format("within the fleet ({} rows compared)", v.compared_rows)
+                                  : fmt::format("**{}** on {} of {} rows", v.flag == FleetFlag::slow ? "SLOW" : "FAST",
+                                                v.flag == FleetFlag::slow ? v.slow_rows : v.fast_rows, v.compared_rows);
+    out +=
+        fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} |\n", fleet.members[m].rank, member_host(fleet.members[m]),
+                    c.cpu_model.empty() ? "unknown CPU" : c.cpu_model, c.physical_cores, c.threads_used,
+                    library(c, "MPI").empty() ? "-" : library(c, "MPI"), c.gpu ? c.gpu->name : "-", verdict);
   }
   out += "\n## Medians per rank\n\n| Row |";
   std::string rule = "|---|";
@@ -163,18 +164,22 @@ std::string render_fleet_markdown(const FleetReport& fleet) {
   for (const FleetRow& row : fleet.rows) {
     out += "| " + row.name + " |";
     for (const FleetCell& c : row.cells) {
-      if (!c.present) out += " - |";
-      else if (!c.ok) out += " " + c.status.substr(0, c.status.find(':')) + " |";
+      if (!c.present)
+        out += " - |";
+      else if (!c.ok)
+        out += " " + c.status.substr(0, c.status.find(':')) + " |";
       else
-        out += fmt::format(" {}{}{} |", format_duration(c.median_s), c.compared ? fmt::format(" (x{:.2f})", c.ratio) : "",
-                           flag_mark(c.flag));
+        out += fmt::format(" {}{}{} |", format_duration(c.median_s),
+                           c.compared ? fmt::format(" (x{:.2f})", c.ratio) : "", flag_mark(c.flag));
     }
     out += "\n";
   }
   out += fmt::format(
       "\n(xR): the rank's median over the other ranks' pooled median. SLOW/FAST on a row: the one-sided Mann-Whitney U "
-      "test over the repetitions says so (p < {:g}) and the median lies beyond the slowest (fastest) other rank's by more "
-      "than the larger of {:.0f} % and 3 standard errors of the ratio; a rank is flagged when that holds on at least half "
+      "test over the repetitions says so (p < {:g}) and the median lies beyond the slowest (fastest) other rank's by "
+      "more "
+      "than the larger of {:.0f} % and 3 standard errors of the ratio; a rank is flagged when that holds on at least "
+      "half "
       "of the rows it was compared on (docs/cluster.md).\n",
       fleet.alpha, kFleetFloor * 100);
   return out;
@@ -205,10 +210,17 @@ std::string render_fleet_json(const FleetReport& fleet) {
         cells.push_back({{"rank", fleet.members[m].rank}, {"present", false}});
         continue;
       }
-      cells.push_back({{"rank", fleet.members[m].rank}, {"present", true}, {"status", c.status},
-                       {"median_s", c.median_s}, {"runs", c.runs}, {"compared", c.compared},
-                       {"ratio", c.compared ? c.ratio : 0.0}, {"p_slow", c.p_slow}, {"p_fast", c.p_fast},
-                       {"margin", c.margin}, {"flag", to_string(c.flag)}});
+      cells.push_back({{"rank", fleet.members[m].rank},
+                       {"present", true},
+                       {"status", c.status},
+                       {"median_s", c.median_s},
+                       {"runs", c.runs},
+                       {"compared", c.compared},
+                       {"ratio", c.compared ? c.ratio : 0.0},
+                       {"p_slow", c.p_slow},
+                       {"p_fast", c.p_fast},
+                       {"margin", c.margin},
+                       {"flag", to_string(c.flag)}});
     }
     j["rows"].push_back({{"name", row.name}, {"cells", cells}});
   }
@@ -219,12 +231,14 @@ FleetReport parse_fleet_report(const std::string& text, const std::string& sourc
   const auto j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded()) throw InputError(source + ": not JSON");
   if (!j.is_object() || !j.contains("mlbench_fleet")) throw InputError(source + ": not an mlbench fleet report");
-  if (j.at("mlbench_fleet") != 1) throw InputError(source + ": unknown fleet report version " + j.at("mlbench_fleet").dump());
+  if (j.at("mlbench_fleet") != 1)
+    throw InputError(source + ": unknown fleet report version " + j.at("mlbench_fleet").dump());
   std::vector<FleetMember> members;
   try {
     for (const auto& rank : j.at("ranks"))
-      members.push_back({rank.at("rank").get<int>(),
-                         parse_report(rank.at("report").dump(), fmt::format("{} (rank {})", source, rank.at("rank").get<int>()))});
+      members.push_back(
+          {rank.at("rank").get<int>(),
+           parse_report(rank.at("report").dump(), fmt::format("{} (rank {})", source, rank.at("rank").get<int>()))});
   } catch (const nlohmann::json::exception& e) {
     throw InputError(source + ": malformed fleet report: " + e.what());
   }

@@ -140,7 +140,8 @@ std::string markdown_to_html(const std::string& markdown, const std::string& id_
       std::size_t body_from = 1;
       if (table.size() > 1 && table[1].find("---") != std::string::npos) {
         const std::vector<std::string> seps = table_cells(table[1]);
-        for (std::size_t i = 0; i < seps.size() && i < right.size(); ++i) right[i] = !seps[i].empty() && seps[i].back() == ':';
+        for (std::size_t i = 0; i < seps.size() && i < right.size(); ++i)
+          right[i] = !seps[i].empty() && seps[i].back() == ':';
         body_from = 2;
       }
       auto cell = [&](const char* tag, std::size_t i, const std::string& text) {
@@ -203,13 +204,14 @@ std::string inline_chart(const Chart& chart, std::size_t index) {
   if (svg.rfind("<?xml", 0) == 0) svg = svg.substr(svg.find("?>") + 2);
   const std::string prefix = fmt::format("c{}-", index);
   for (auto [from, to] : {std::pair{std::string(" id=\""), " id=\"" + prefix}, {"url(#", "url(#" + prefix}})
-    for (std::size_t p = svg.find(from); p != std::string::npos; p = svg.find(from, p + to.size())) svg.replace(p, from.size(), to);
+    for (std::size_t p = svg.find(from); p != std::string::npos; p = svg.find(from, p + to.size()))
+      svg.replace(p, from.size(), to);
   const std::size_t open = svg.find("<svg ");
   if (open != std::string::npos)
     svg.insert(open + 5, "role=\"img\" aria-label=\"" + svg::escape(chart.title) + "\" class=\"chart-svg\" ");
   const std::string stem = chart.file_name.substr(0, chart.file_name.rfind('.'));
-  return "<figure id=\"" + prefix + escape_html(stem) + "\"><div class=\"chart\">" + svg + "</div><figcaption>" + escape_html(chart.title) + " (" +
-         escape_html(chart.file_name) + ")</figcaption></figure>\n";
+  return "<figure id=\"" + prefix + escape_html(stem) + "\"><div class=\"chart\">" + svg + "</div><figcaption>" +
+         escape_html(chart.title) + " (" + escape_html(chart.file_name) + ")</figcaption></figure>\n";
 }
 
 // Markdown split at its "## " headings: (title, text) per part, the first part untitled.
@@ -265,17 +267,23 @@ std::string render_html(const std::vector<RunReport>& machines) {
   std::string title = "mlbench report";
   if (!machines.empty()) title += ": " + machine_label(machines.front().machine);
   if (machines.size() > 1) title += fmt::format(" and {} more", machines.size() - 1);
-  std::string out = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-                    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-                    "<meta name=\"generator\" content=\"mlbench " + escape_html(run.mlbench_version) + "\">\n"
-                    "<title>" + escape_html(title) + "</title>\n<style>" + kStyle + "</style>\n</head>\n<body>\n<main>\n";
+  std::string out =
+      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+      "<meta name=\"generator\" content=\"mlbench " +
+      escape_html(run.mlbench_version) +
+      "\">\n"
+      "<title>" +
+      escape_html(title) + "</title>\n<style>" + kStyle + "</style>\n</head>\n<body>\n<main>\n";
   out += "<header class=\"page\"><p>mlbench " + escape_html(run.mlbench_version) + " · " + escape_html(run.started_at) +
          (run.finished_at.empty() ? "" : " to " + escape_html(run.finished_at)) + "</p></header>\n";
-  if (!toc.empty()) out += "<nav class=\"toc\"><details open><summary>Contents</summary><ul>\n" + toc + "</ul></details></nav>\n";
+  if (!toc.empty())
+    out += "<nav class=\"toc\"><details open><summary>Contents</summary><ul>\n" + toc + "</ul></details></nav>\n";
   out += body;
-  out += "<footer>Written by mlbench " + escape_html(run.mlbench_version) +
-         ". One self-contained file: styles and charts inline, nothing fetched. The same run as JSON, markdown and CSV: "
-         "<code>mlbench report RUN.json --json/--markdown/--csv</code>.</footer>\n</main>\n</body>\n</html>\n";
+  out +=
+      "<footer>Written by mlbench " + escape_html(run.mlbench_version) +
+      ". One self-contained file: styles and charts inline, nothing fetched. The same run as JSON, markdown and CSV: "
+      "<code>mlbench report RUN.json --json/--markdown/--csv</code>.</footer>\n</main>\n</body>\n</html>\n";
   return out;
 }
 

@@ -54,11 +54,16 @@ std::string optional_string(const Json& j, const char* key, const std::string& f
 }
 
 Json gpu_sample_to_json(const GpuStateSample& s) {
-  return {{"available", s.available}, {"unavailable_reason", s.unavailable_reason},
-          {"sm_clock_mhz", number(s.sm_clock_mhz)}, {"memory_clock_mhz", number(s.memory_clock_mhz)},
-          {"temperature_c", number(s.temperature_c)}, {"power_w", number(s.power_w)},
-          {"throttle_reason_bits", s.throttle_reason_bits}, {"throttle_reasons", s.throttle_reasons},
-          {"power_violation_ns", number(s.power_violation_ns)}, {"thermal_violation_ns", number(s.thermal_violation_ns)}};
+  return {{"available", s.available},
+          {"unavailable_reason", s.unavailable_reason},
+          {"sm_clock_mhz", number(s.sm_clock_mhz)},
+          {"memory_clock_mhz", number(s.memory_clock_mhz)},
+          {"temperature_c", number(s.temperature_c)},
+          {"power_w", number(s.power_w)},
+          {"throttle_reason_bits", s.throttle_reason_bits},
+          {"throttle_reasons", s.throttle_reasons},
+          {"power_violation_ns", number(s.power_violation_ns)},
+          {"thermal_violation_ns", number(s.thermal_violation_ns)}};
 }
 
 GpuStateSample gpu_sample_from_json(const Json& j) {
@@ -78,38 +83,69 @@ GpuStateSample gpu_sample_from_json(const Json& j) {
 
 Json gpu_state_to_json(const std::optional<GpuStateChange>& g) {
   if (!g) return nullptr;
-  return {{"throttled", g->throttled}, {"before", gpu_sample_to_json(g->before)}, {"after", gpu_sample_to_json(g->after)}};
+  return {
+      {"throttled", g->throttled}, {"before", gpu_sample_to_json(g->before)}, {"after", gpu_sample_to_json(g->after)}};
 }
 
 Json machine_to_json(const MachineContext& m) {
   Json caches = Json::array();
   for (const CacheLevel& c : m.caches)
-    caches.push_back({{"level", c.level}, {"type", c.type}, {"size_bytes", c.size_bytes}, {"shared_by_cpus", c.shared_by_cpus}});
+    caches.push_back(
+        {{"level", c.level}, {"type", c.type}, {"size_bytes", c.size_bytes}, {"shared_by_cpus", c.shared_by_cpus}});
   Json gpu = nullptr;
   if (m.gpu) {
     const GpuContext& g = *m.gpu;
-    gpu = {{"ordinal", g.ordinal}, {"name", g.name}, {"cc_major", g.cc_major}, {"cc_minor", g.cc_minor},
-           {"sm_count", g.sm_count}, {"memory_bytes", g.memory_bytes}, {"memory_bus_bits", g.memory_bus_bits},
-           {"memory_clock_mhz", number(g.memory_clock_mhz)}, {"peak_bandwidth_gbps", number(g.peak_bandwidth_gbps)},
-           {"sm_clock_mhz", number(g.sm_clock_mhz)}, {"l2_bytes", g.l2_bytes},
-           {"driver_version", g.driver_version}, {"runtime_version", g.runtime_version}};
+    gpu = {{"ordinal", g.ordinal},
+           {"name", g.name},
+           {"cc_major", g.cc_major},
+           {"cc_minor", g.cc_minor},
+           {"sm_count", g.sm_count},
+           {"memory_bytes", g.memory_bytes},
+           {"memory_bus_bits", g.memory_bus_bits},
+           {"memory_clock_mhz", number(g.memory_clock_mhz)},
+           {"peak_bandwidth_gbps", number(g.peak_bandwidth_gbps)},
+           {"sm_clock_mhz", number(g.sm_clock_mhz)},
+           {"l2_bytes", g.l2_bytes},
+           {"driver_version", g.driver_version},
+           {"runtime_version", g.runtime_version}};
   }
   Json load = Json::array();
   for (double v : m.load_average) load.push_back(number(v));
-  return {{"hostname", m.hostname}, {"os", m.os}, {"cpu_model", m.cpu_model},
-          {"logical_cpus", m.logical_cpus}, {"physical_cores", m.physical_cores}, {"cpu_mhz", number(m.cpu_mhz)},
-          {"simd", m.simd}, {"caches", caches}, {"memory_total_bytes", m.memory_total_bytes},
-          {"memory_available_bytes", m.memory_available_bytes}, {"load_average", load},
-          {"cpu_scaling_governor", m.cpu_scaling_governor}, {"cpu_scaling_driver", m.cpu_scaling_driver},
-          {"cpu_boost", m.cpu_boost}, {"smt", m.smt}, {"compiler", m.compiler},
-          {"build_type", m.build_type}, {"git_commit", m.git_commit}, {"build_flags", m.build_flags}, {"cuda_compiler", m.cuda_compiler},
-          {"openmp", m.openmp}, {"omp_max_threads", m.omp_max_threads}, {"threads_used", m.threads_used},
-          {"omp_proc_bind", m.omp_proc_bind}, {"omp_places", m.omp_places},
-          {"omp_num_places", m.omp_num_places}, {"thread_pinning", m.thread_pinning},
-          {"libraries", pairs_to_object(m.libraries)}, {"mpi_world_size", m.mpi_world_size},
+  return {{"hostname", m.hostname},
+          {"os", m.os},
+          {"cpu_model", m.cpu_model},
+          {"logical_cpus", m.logical_cpus},
+          {"physical_cores", m.physical_cores},
+          {"cpu_mhz", number(m.cpu_mhz)},
+          {"simd", m.simd},
+          {"caches", caches},
+          {"memory_total_bytes", m.memory_total_bytes},
+          {"memory_available_bytes", m.memory_available_bytes},
+          {"load_average", load},
+          {"cpu_scaling_governor", m.cpu_scaling_governor},
+          {"cpu_scaling_driver", m.cpu_scaling_driver},
+          {"cpu_boost", m.cpu_boost},
+          {"smt", m.smt},
+          {"compiler", m.compiler},
+          {"build_type", m.build_type},
+          {"git_commit", m.git_commit},
+          {"build_flags", m.build_flags},
+          {"cuda_compiler", m.cuda_compiler},
+          {"openmp", m.openmp},
+          {"omp_max_threads", m.omp_max_threads},
+          {"threads_used", m.threads_used},
+          {"omp_proc_bind", m.omp_proc_bind},
+          {"omp_places", m.omp_places},
+          {"omp_num_places", m.omp_num_places},
+          {"thread_pinning", m.thread_pinning},
+          {"libraries", pairs_to_object(m.libraries)},
+          {"mpi_world_size", m.mpi_world_size},
           {"openblas_core", m.openblas_core},
-          {"openblas_config", m.openblas_config}, {"gpu", gpu}, {"gpu_absent_reason", m.gpu_absent_reason},
-          {"warnings", m.warnings}, {"peaks", m.peaks ? peaks_to_json(*m.peaks) : Json(nullptr)}};
+          {"openblas_config", m.openblas_config},
+          {"gpu", gpu},
+          {"gpu_absent_reason", m.gpu_absent_reason},
+          {"warnings", m.warnings},
+          {"peaks", m.peaks ? peaks_to_json(*m.peaks) : Json(nullptr)}};
 }
 
 MachineContext machine_from_json(const Json& j) {
@@ -174,10 +210,16 @@ MachineContext machine_from_json(const Json& j) {
 }
 
 Json run_to_json(const RunInfo& run) {
-  return {{"mlbench_version", run.mlbench_version}, {"command_line", run.command_line},
-          {"started_at", run.started_at}, {"finished_at", run.finished_at}, {"seed", run.seed},
-          {"time_budget_s", number(run.time_budget_s)}, {"rounds", run.rounds}, {"interrupted", run.interrupted},
-          {"absent_backends", pairs_to_object(run.absent_backends)}, {"cv_threshold", number(run.cv_threshold)},
+  return {{"mlbench_version", run.mlbench_version},
+          {"command_line", run.command_line},
+          {"started_at", run.started_at},
+          {"finished_at", run.finished_at},
+          {"seed", run.seed},
+          {"time_budget_s", number(run.time_budget_s)},
+          {"rounds", run.rounds},
+          {"interrupted", run.interrupted},
+          {"absent_backends", pairs_to_object(run.absent_backends)},
+          {"cv_threshold", number(run.cv_threshold)},
           {"other_load_cores", number(run.other_load_cores)}};
 }
 
@@ -209,47 +251,85 @@ Json gbench_context(const RunReport& report) {
   Json load = Json::array();
   for (double v : m.load_average) load.push_back(number(v));
   std::string build_type = m.build_type;
-  std::transform(build_type.begin(), build_type.end(), build_type.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(build_type.begin(), build_type.end(), build_type.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   std::string executable = report.run.command_line.substr(0, report.run.command_line.find(' '));
-  return {{"date", report.run.started_at}, {"host_name", m.hostname}, {"executable", executable.empty() ? "mlbench" : executable},
-          {"num_cpus", m.logical_cpus}, {"mhz_per_cpu", static_cast<std::int64_t>(std::lround(m.cpu_mhz))},
+  return {{"date", report.run.started_at},
+          {"host_name", m.hostname},
+          {"executable", executable.empty() ? "mlbench" : executable},
+          {"num_cpus", m.logical_cpus},
+          {"mhz_per_cpu", static_cast<std::int64_t>(std::lround(m.cpu_mhz))},
           {"cpu_scaling_enabled", !m.cpu_scaling_governor.empty() && m.cpu_scaling_governor != "unknown" &&
                                       m.cpu_scaling_governor != "performance"},
-          {"caches", caches}, {"load_avg", load},
+          {"caches", caches},
+          {"load_avg", load},
           {"library_build_type", build_type == "debug" ? "debug" : "release"},
-          {"json_schema_version", 1}, {"mlbench", machine_to_json(m)}};
+          {"json_schema_version", 1},
+          {"mlbench", machine_to_json(m)}};
 }
 
 Json result_fields(const VariantResult& r) {
   Json shape = Json::object();
   for (const auto& [k, v] : r.shape) shape[k] = v;
   const TimingStats& s = r.stats;
-  return {{"workload", r.workload}, {"backend", r.backend}, {"backend_kind", to_string(r.backend_kind)},
-          {"timing", to_string(r.timing)}, {"precision", to_string(r.precision)}, {"size", r.size},
-          {"shape_label", r.shape_label}, {"shape", shape}, {"threads", r.threads}, {"seed", r.seed},
-          {"flops", number(r.flops)}, {"bytes", number(r.bytes)}, {"gflops", number(r.gflops)},
-          {"gbps", number(r.gbps)}, {"speedup_vs_serial", number(r.speedup_vs_serial)},
-          {"speedup_vs_best_cpu", number(r.speedup_vs_best_cpu)}, {"best_cpu_backend", r.best_cpu_backend},
-          {"vendor_backend", r.vendor_backend}, {"fraction_of_vendor", number(r.fraction_of_vendor)},
-          {"intensity", number(r.intensity)}, {"roofline_bound_gflops", number(r.roofline_bound_gflops)},
-          {"fraction_of_roofline", number(r.fraction_of_roofline)}, {"roofline_unit", r.roofline_unit},
-          {"gpus", r.gpus}, {"ranks", r.ranks}, {"communication_s", number(r.communication_s)},
-          {"speedup_vs_one_gpu", number(r.speedup_vs_one_gpu)}, {"parallel_efficiency", number(r.parallel_efficiency)},
+  return {{"workload", r.workload},
+          {"backend", r.backend},
+          {"backend_kind", to_string(r.backend_kind)},
+          {"timing", to_string(r.timing)},
+          {"precision", to_string(r.precision)},
+          {"size", r.size},
+          {"shape_label", r.shape_label},
+          {"shape", shape},
+          {"threads", r.threads},
+          {"seed", r.seed},
+          {"flops", number(r.flops)},
+          {"bytes", number(r.bytes)},
+          {"gflops", number(r.gflops)},
+          {"gbps", number(r.gbps)},
+          {"speedup_vs_serial", number(r.speedup_vs_serial)},
+          {"speedup_vs_best_cpu", number(r.speedup_vs_best_cpu)},
+          {"best_cpu_backend", r.best_cpu_backend},
+          {"vendor_backend", r.vendor_backend},
+          {"fraction_of_vendor", number(r.fraction_of_vendor)},
+          {"intensity", number(r.intensity)},
+          {"roofline_bound_gflops", number(r.roofline_bound_gflops)},
+          {"fraction_of_roofline", number(r.fraction_of_roofline)},
+          {"roofline_unit", r.roofline_unit},
+          {"gpus", r.gpus},
+          {"ranks", r.ranks},
+          {"communication_s", number(r.communication_s)},
+          {"speedup_vs_one_gpu", number(r.speedup_vs_one_gpu)},
+          {"parallel_efficiency", number(r.parallel_efficiency)},
           {"communication_share", number(r.communication_share)},
           {"speedup_vs_one_rank", number(r.speedup_vs_one_rank)},
-          {"status", to_string(r.status)}, {"error_message", r.error_message},
-          {"runs", s.runs}, {"cv", number(s.cv)}, {"cv_above_threshold", r.cv_above_threshold},
+          {"status", to_string(r.status)},
+          {"error_message", r.error_message},
+          {"runs", s.runs},
+          {"cv", number(s.cv)},
+          {"cv_above_threshold", r.cv_above_threshold},
           {"other_load_cores", number(r.other_load_cores)},
-          {"verification", {{"status", to_string(r.status)}, {"passed", r.verification.passed},
-                            {"max_error", number(r.verification.max_error)},
-                            {"tolerance", number(r.verification.tolerance)},
-                            {"method", r.verification.method}, {"detail", r.verification.detail}}},
+          {"verification",
+           {{"status", to_string(r.status)},
+            {"passed", r.verification.passed},
+            {"max_error", number(r.verification.max_error)},
+            {"tolerance", number(r.verification.tolerance)},
+            {"method", r.verification.method},
+            {"detail", r.verification.detail}}},
           {"verification_s", number(r.verification_s)},
-          {"stats", {{"runs", s.runs}, {"rounds", s.rounds}, {"iterations", s.iterations}, {"median_s", number(s.median_s)},
-                     {"mean_s", number(s.mean_s)}, {"stddev_s", number(s.stddev_s)}, {"cv", number(s.cv)},
-                     {"cpu_median_s", number(s.cpu_median_s)}, {"cpu_mean_s", number(s.cpu_mean_s)},
-                     {"cpu_stddev_s", number(s.cpu_stddev_s)}, {"cpu_cv", number(s.cpu_cv)}}},
-          {"notes", pairs_to_object(r.notes)}, {"gpu_state", gpu_state_to_json(r.gpu_state)}};
+          {"stats",
+           {{"runs", s.runs},
+            {"rounds", s.rounds},
+            {"iterations", s.iterations},
+            {"median_s", number(s.median_s)},
+            {"mean_s", number(s.mean_s)},
+            {"stddev_s", number(s.stddev_s)},
+            {"cv", number(s.cv)},
+            {"cpu_median_s", number(s.cpu_median_s)},
+            {"cpu_mean_s", number(s.cpu_mean_s)},
+            {"cpu_stddev_s", number(s.cpu_stddev_s)},
+            {"cpu_cv", number(s.cpu_cv)}}},
+          {"notes", pairs_to_object(r.notes)},
+          {"gpu_state", gpu_state_to_json(r.gpu_state)}};
 }
 
 BackendKind parse_backend_kind(const std::string& text) {
@@ -335,7 +415,10 @@ VariantResult result_from_fields(const Json& j) {
 }
 
 // Google Benchmark's time units, coarsest first, with seconds -> unit factors.
-struct UnitScale { const char* name; double per_second; };
+struct UnitScale {
+  const char* name;
+  double per_second;
+};
 constexpr UnitScale kUnits[] = {{"s", 1}, {"ms", 1e3}, {"us", 1e6}, {"ns", 1e9}};
 
 UnitScale unit_named(const std::string& name) {
@@ -373,7 +456,9 @@ void append_entries(Json& benchmarks, const VariantResult& r, int family_index, 
   }
 
   auto base = [&](const std::string& name) {
-    return Json{{"name", name}, {"family_index", family_index}, {"per_family_instance_index", instance_index},
+    return Json{{"name", name},
+                {"family_index", family_index},
+                {"per_family_instance_index", instance_index},
                 {"run_name", run_name}};
   };
 
@@ -416,7 +501,12 @@ void append_entries(Json& benchmarks, const VariantResult& r, int family_index, 
   }
   int carrier = entries.empty() ? -1 : 0;  // the entry that carries the row's fields
   if (aggregated) {
-    struct Aggregate { const char* name; double real; double cpu; bool percentage; };
+    struct Aggregate {
+      const char* name;
+      double real;
+      double cpu;
+      bool percentage;
+    };
     // Google Benchmark's own aggregates, as the runner collected them.
     const Aggregate aggregates[] = {
         {"mean", s.mean_s * unit.per_second, s.cpu_mean_s * unit.per_second, false},
@@ -564,7 +654,8 @@ static RunReport parse_report_checked(const std::string& text, const std::string
       const auto index = entry.at("repetition_index").get<std::size_t>();
       if (index >= r.stats.run_times_s.size())
         bad(source, where + ": repetition " + std::to_string(index) + " of " + run_name + " is not in its samples");
-      const double expected = r.stats.run_times_s[index] * unit_named(entry.at("time_unit").get<std::string>()).per_second;
+      const double expected =
+          r.stats.run_times_s[index] * unit_named(entry.at("time_unit").get<std::string>()).per_second;
       const double written = get_double(entry, "real_time");
       const bool agree = written == expected || (std::isnan(written) && std::isnan(expected)) ||
                          std::fabs(written - expected) <= 1e-9 * std::fabs(expected);
@@ -592,13 +683,14 @@ static RunReport parse_report_checked(const std::string& text, const std::string
   // Every time reported belongs to measured runs: an ok result needs its repetitions, and a
   // time is a finite, positive number of seconds (a zero or negative one would pass any gate).
   for (const VariantResult& r : report.results) {
-    if (r.ok() && r.stats.run_times_s.empty())
-      bad(source, r.name() + ": marked ok but has no measured repetition");
+    if (r.ok() && r.stats.run_times_s.empty()) bad(source, r.name() + ": marked ok but has no measured repetition");
     for (double t : r.stats.run_times_s)
-      if (!(std::isfinite(t) && t > 0)) bad(source, r.name() + ": a repetition time is not a positive number of seconds");
+      if (!(std::isfinite(t) && t > 0))
+        bad(source, r.name() + ": a repetition time is not a positive number of seconds");
     if (r.ok())
       for (double t : {r.stats.median_s, r.stats.mean_s})
-        if (!(std::isfinite(t) && t > 0)) bad(source, r.name() + ": median/mean time is not a positive number of seconds");
+        if (!(std::isfinite(t) && t > 0))
+          bad(source, r.name() + ": median/mean time is not a positive number of seconds");
     if (!(std::isfinite(r.stats.cv) && r.stats.cv >= 0 && std::isfinite(r.stats.stddev_s) && r.stats.stddev_s >= 0))
       bad(source, r.name() + ": stddev/cv is not a finite number >= 0");
   }

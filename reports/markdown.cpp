@@ -39,8 +39,18 @@ std::string gpu_state_change(const VariantResult& r) {
 std::vector<std::string> result_cells(const VariantResult& r) {
   if (!r.ok()) {
     const std::string mark = status_mark(r);
-    return {backend_name(r) + " **" + mark + "**", timing_label(r.timing), "-", "-", "-", "-", "-", "-", "-", "-",
-            "-", verification_label(r)};
+    return {backend_name(r) + " **" + mark + "**",
+            timing_label(r.timing),
+            "-",
+            "-",
+            "-",
+            "-",
+            "-",
+            "-",
+            "-",
+            "-",
+            "-",
+            verification_label(r)};
   }
   const TimingStats& s = r.stats;
   return {backend_name(r),
@@ -61,8 +71,8 @@ std::vector<std::string> result_cells(const VariantResult& r) {
 
 // The multi-GPU scaling table of one shape group: its multi-GPU rows by backend, timing and
 // GPU count. Empty when the group has none.
-const std::vector<std::string> kScalingColumns = {"Backend", "Timing", "GPUs", "Median", "vs 1 GPU", "Efficiency",
-                                                  "Communication"};
+const std::vector<std::string> kScalingColumns = {"Backend",  "Timing",     "GPUs",         "Median",
+                                                  "vs 1 GPU", "Efficiency", "Communication"};
 std::vector<std::vector<std::string>> scaling_rows(const ShapeGroup& group, bool ascii) {
   std::vector<const VariantResult*> multi;
   for (const VariantResult* r : group.results)
@@ -86,8 +96,8 @@ std::vector<std::vector<std::string>> scaling_rows(const ShapeGroup& group, bool
 }
 
 // The scaling over MPI ranks of one shape group: its distributed rows by backend and rank count.
-const std::vector<std::string> kRankScalingColumns = {"Backend", "Ranks", "Median", "vs 1 rank", "Efficiency",
-                                                      "Communication"};
+const std::vector<std::string> kRankScalingColumns = {"Backend",   "Ranks",      "Median",
+                                                      "vs 1 rank", "Efficiency", "Communication"};
 std::vector<std::vector<std::string>> rank_scaling_rows(const ShapeGroup& group, bool ascii) {
   std::vector<const VariantResult*> distributed;
   for (const VariantResult* r : group.results)
@@ -113,28 +123,36 @@ std::vector<std::vector<std::string>> rank_scaling_rows(const ShapeGroup& group,
 std::string header_lines(const RunReport& report) {
   const MachineContext& m = report.machine;
   std::string out;
-  out += fmt::format("- **Machine:** {} — {} ({} logical CPUs, {} cores, {} threads used)\n",
-                     m.hostname.empty() ? "unknown host" : m.hostname, m.cpu_model.empty() ? "unknown CPU" : m.cpu_model,
-                     m.logical_cpus, m.physical_cores, m.threads_used);
+  out +=
+      fmt::format("- **Machine:** {} — {} ({} logical CPUs, {} cores, {} threads used)\n",
+                  m.hostname.empty() ? "unknown host" : m.hostname, m.cpu_model.empty() ? "unknown CPU" : m.cpu_model,
+                  m.logical_cpus, m.physical_cores, m.threads_used);
   if (!m.os.empty()) out += "- **OS:** " + m.os + "\n";
   if (m.gpu) {
     const GpuContext& g = *m.gpu;
-    out += fmt::format("- **GPU:** {} (compute capability {}.{}, {} SMs, {:.0f} GiB, {:.0f} GB/s peak; driver {}, runtime {})\n",
-                       g.name, g.cc_major, g.cc_minor, g.sm_count, static_cast<double>(g.memory_bytes) / (1 << 30),
-                       g.peak_bandwidth_gbps, g.driver_version, g.runtime_version);
+    out += fmt::format(
+        "- **GPU:** {} (compute capability {}.{}, {} SMs, {:.0f} GiB, {:.0f} GB/s peak; driver {}, runtime {})\n",
+        g.name, g.cc_major, g.cc_minor, g.sm_count, static_cast<double>(g.memory_bytes) / (1 << 30),
+        g.peak_bandwidth_gbps, g.driver_version, g.runtime_version);
     // Without NVML nothing tells whether the GPU throttled: say so where the GPU is named.
     for (const auto& [name, version] : m.libraries)
       if (name == "NVML" && version.rfind("NVML not available", 0) == 0)
         out += "- **GPU monitoring:** " + version + " (clocks, power and throttling not recorded)\n";
   } else {
-    out += "- **GPU:** none (" + (m.gpu_absent_reason.empty() ? std::string("no reason recorded") : m.gpu_absent_reason) + ")\n";
+    out += "- **GPU:** none (" +
+           (m.gpu_absent_reason.empty() ? std::string("no reason recorded") : m.gpu_absent_reason) + ")\n";
   }
-  if (!m.openblas_core.empty()) out += "- **OpenBLAS:** core " + m.openblas_core + (m.openblas_config.empty() ? "" : " (" + m.openblas_config + ")") + "\n";
+  if (!m.openblas_core.empty())
+    out += "- **OpenBLAS:** core " + m.openblas_core +
+           (m.openblas_config.empty() ? "" : " (" + m.openblas_config + ")") + "\n";
   out += "- **CPU state:** " + cpu_state_label(m) + "\n";
   if (!m.thread_pinning.empty()) out += "- **OpenMP threads:** " + m.thread_pinning + "\n";
   if (report.run.other_load_cores >= 0)
-    out += fmt::format("- **Other programs during the run:** {:.2f} CPUs busy on average\n", report.run.other_load_cores);
-  if (!m.compiler.empty()) out += "- **Build:** " + m.compiler + ", " + m.build_type + (m.cuda_compiler.empty() ? "" : ", " + m.cuda_compiler) + "\n";
+    out +=
+        fmt::format("- **Other programs during the run:** {:.2f} CPUs busy on average\n", report.run.other_load_cores);
+  if (!m.compiler.empty())
+    out += "- **Build:** " + m.compiler + ", " + m.build_type +
+           (m.cuda_compiler.empty() ? "" : ", " + m.cuda_compiler) + "\n";
   for (const std::string& w : m.warnings) out += "- **Warning:** " + w + "\n";
   if (m.peaks)
     for (const std::string& line : peaks_summary_lines(*m.peaks)) out += "- **Peak:** " + line + "\n";
@@ -152,8 +170,10 @@ std::string header_lines(const RunReport& report) {
     const std::string& backend = entry.first;
     const std::string& why = entry.second;
     auto it = std::find_if(absent.begin(), absent.end(), [&](const auto& a) { return a.first == why; });
-    if (it == absent.end()) absent.push_back({why, {backend}});
-    else it->second.push_back(backend);
+    if (it == absent.end())
+      absent.push_back({why, {backend}});
+    else
+      it->second.push_back(backend);
   }
   for (const auto& [why, backends] : absent) out += "- **Absent:** " + join(backends, ", ") + " — " + why + "\n";
   return out;
@@ -164,17 +184,20 @@ std::string header_lines(const RunReport& report) {
 std::string markdown_cell(const std::string& text) {
   std::string out;
   for (char c : text) {
-    if (c == '|') out += "\\|";
-    else if (c == '\n' || c == '\r') out += ' ';
-    else out += c;
+    if (c == '|')
+      out += "\\|";
+    else if (c == '\n' || c == '\r')
+      out += ' ';
+    else
+      out += c;
   }
   return out;
 }
 
 const std::vector<std::string>& markdown_columns() {
   static const std::vector<std::string> columns = {
-      "Backend", "Timing", "Median", "CV", "Runs", "GFLOP/s", "GB/s", "vs serial", "vs best CPU", "% of vendor",
-      "% of roofline", "Verification (max error)"};
+      "Backend", "Timing",    "Median",      "CV",          "Runs",          "GFLOP/s",
+      "GB/s",    "vs serial", "vs best CPU", "% of vendor", "% of roofline", "Verification (max error)"};
   return columns;
 }
 
@@ -185,7 +208,8 @@ std::string render_markdown(const RunReport& report) {
     out += "## " + group.title() + "\n\n";
     out += table_row(markdown_columns());
     std::vector<std::string> separator;
-    for (std::size_t i = 0; i < markdown_columns().size(); ++i) separator.push_back(i < 2 || i + 1 == markdown_columns().size() ? "---" : "---:");
+    for (std::size_t i = 0; i < markdown_columns().size(); ++i)
+      separator.push_back(i < 2 || i + 1 == markdown_columns().size() ? "---" : "---:");
     out += "|" + join(separator, "|") + "|\n";
     for (const VariantResult* r : group.results) out += table_row(result_cells(*r));
     std::vector<std::string> notes;
@@ -196,23 +220,26 @@ std::string render_markdown(const RunReport& report) {
       if (!parts.empty()) notes.push_back("- " + backend_label(*r) + ": " + join(parts, ", "));
     }
     out += "\n";
-    if (std::any_of(group.results.begin(), group.results.end(), [](const VariantResult* r) { return r->cv_above_threshold; }))
+    if (std::any_of(group.results.begin(), group.results.end(),
+                    [](const VariantResult* r) { return r->cv_above_threshold; }))
       out += std::string(kNoisyMarker) + " " + noisy_hint(report.run.cv_threshold) + ".\n\n";
     if (!notes.empty()) out += "Notes:\n\n" + join(notes, "\n") + "\n\n";
     if (const auto scaling = scaling_rows(group, false); !scaling.empty()) {
       out += "### Multi-GPU scaling: " + group.title() + "\n\n" + table_row(kScalingColumns) +
              "|---|---|---:|---:|---:|---:|---:|\n";
       for (const auto& row : scaling) out += table_row(row);
-      out += "\nvs 1 GPU: the same backend's median on one GPU over this median; efficiency: that speedup / GPUs; "
-             "communication: share of the median spent moving data between GPUs (NCCL phases, on the first GPU).\n\n";
+      out +=
+          "\nvs 1 GPU: the same backend's median on one GPU over this median; efficiency: that speedup / GPUs; "
+          "communication: share of the median spent moving data between GPUs (NCCL phases, on the first GPU).\n\n";
     }
     if (const auto scaling = rank_scaling_rows(group, false); !scaling.empty()) {
       out += "### Scaling over MPI ranks: " + group.title() + "\n\n" + table_row(kRankScalingColumns) +
              "|---|---:|---:|---:|---:|---:|\n";
       for (const auto& row : scaling) out += table_row(row);
-      out += "\nvs 1 rank: the same backend's median on one rank over this median; efficiency: that speedup / ranks; "
-             "communication: share of the median the slowest rank spent exchanging halos and collecting results "
-             "(it includes waiting for slower ranks).\n\n";
+      out +=
+          "\nvs 1 rank: the same backend's median on one rank over this median; efficiency: that speedup / ranks; "
+          "communication: share of the median the slowest rank spent exchanging halos and collecting results "
+          "(it includes waiting for slower ranks).\n\n";
     }
   }
   std::string break_even_lines;
@@ -232,7 +259,8 @@ std::string render_markdown(const std::vector<RunReport>& reports) {
 }
 
 std::string render_console_table(const RunReport& report) {
-  const std::vector<std::string> header = {"backend", "timing", "median", "cv", "runs", "GFLOP/s", "GB/s", "vs serial", "vs best CPU", "roofline", "verification"};
+  const std::vector<std::string> header = {"backend", "timing",    "median",      "cv",       "runs",        "GFLOP/s",
+                                           "GB/s",    "vs serial", "vs best CPU", "roofline", "verification"};
   std::vector<std::vector<std::vector<std::string>>> blocks;
   std::vector<std::string> titles;
   for (const ShapeGroup& group : group_by_shape(report.results)) {
@@ -240,7 +268,8 @@ std::string render_console_table(const RunReport& report) {
     auto& rows = blocks.emplace_back();
     for (const VariantResult* r : group.results) {
       if (!r->ok()) {
-        rows.push_back({backend_name(*r), timing_label(r->timing), status_mark(*r), "", "", "", "", "", "", "", verification_label(*r)});
+        rows.push_back({backend_name(*r), timing_label(r->timing), status_mark(*r), "", "", "", "", "", "", "",
+                        verification_label(*r)});
         continue;
       }
       const TimingStats& s = r->stats;
@@ -298,7 +327,8 @@ std::string render_console_table(const RunReport& report) {
     scaling_table("scaling over MPI ranks: " + group.title(), rank_scaling_rows(group, true),
                   {"backend", "ranks", "median", "vs 1 rank", "efficiency", "communication"}, 1);
   }
-  if (std::any_of(report.results.begin(), report.results.end(), [](const VariantResult& r) { return r.cv_above_threshold; }))
+  if (std::any_of(report.results.begin(), report.results.end(),
+                  [](const VariantResult& r) { return r.cv_above_threshold; }))
     out += std::string("\n") + kNoisyMarkerAscii + " " + noisy_hint(report.run.cv_threshold) + ".\n";
   for (const Sweep& sweep : group_sweeps(report.results)) {
     if (sweep.sizes.size() < 2) continue;

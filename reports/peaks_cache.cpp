@@ -97,9 +97,12 @@ Json peaks_to_json(const PeakFigures& p) {
            {"gemm_size", g.gemm_size},
            {"runs", g.runs}};
   }
-  return {{"machine_key", p.machine_key}, {"measured_at", p.measured_at},
-          {"cpu", cpu},                  {"cpu_absent_reason", p.cpu_absent_reason},
-          {"gpu", gpu},                  {"gpu_absent_reason", p.gpu_absent_reason}};
+  return {{"machine_key", p.machine_key},
+          {"measured_at", p.measured_at},
+          {"cpu", cpu},
+          {"cpu_absent_reason", p.cpu_absent_reason},
+          {"gpu", gpu},
+          {"gpu_absent_reason", p.gpu_absent_reason}};
 }
 
 PeakFigures peaks_from_json(const Json& j) {
@@ -159,10 +162,10 @@ std::vector<std::string> peaks_summary_lines(const PeakFigures& p) {
   std::vector<std::string> lines;
   if (p.cpu) {
     const CpuPeaks& c = *p.cpu;
-    lines.push_back(fmt::format("CPU, {} threads: {} GFLOP/s fp32 ({}), {} GFLOP/s fp64 ({}), {} GB/s triad, {} GB/s read",
-                                c.threads, format_number(c.fp32_gflops_all), c.fp32_source,
-                                format_number(c.fp64_gflops_all), c.fp64_source,
-                                format_number(c.bandwidth_gbps_all), format_number(c.read_gbps_all)));
+    lines.push_back(
+        fmt::format("CPU, {} threads: {} GFLOP/s fp32 ({}), {} GFLOP/s fp64 ({}), {} GB/s triad, {} GB/s read",
+                    c.threads, format_number(c.fp32_gflops_all), c.fp32_source, format_number(c.fp64_gflops_all),
+                    c.fp64_source, format_number(c.bandwidth_gbps_all), format_number(c.read_gbps_all)));
     lines.push_back(fmt::format("CPU, 1 thread: {} GFLOP/s fp32, {} GFLOP/s fp64, {} GB/s triad, {} GB/s read",
                                 format_number(c.fp32_gflops_one), format_number(c.fp64_gflops_one),
                                 format_number(c.bandwidth_gbps_one), format_number(c.read_gbps_one)));
@@ -171,11 +174,11 @@ std::vector<std::string> peaks_summary_lines(const PeakFigures& p) {
   }
   if (p.gpu) {
     const GpuPeaks& g = *p.gpu;
-    lines.push_back(fmt::format("GPU {}: {} GFLOP/s fp32, {} GFLOP/s fp64, {} GFLOP/s tf32 (cuBLAS), {} GFLOP/s "
-                                "bf16 (cuBLAS), {} GB/s copy, {} GB/s read",
-                                g.name, format_number(g.fp32_gflops), format_number(g.fp64_gflops),
-                                format_number(g.tf32_gflops), format_number(g.bf16_gflops), format_number(g.copy_gbps),
-                                format_number(g.read_gbps)));
+    lines.push_back(
+        fmt::format("GPU {}: {} GFLOP/s fp32, {} GFLOP/s fp64, {} GFLOP/s tf32 (cuBLAS), {} GFLOP/s "
+                    "bf16 (cuBLAS), {} GB/s copy, {} GB/s read",
+                    g.name, format_number(g.fp32_gflops), format_number(g.fp64_gflops), format_number(g.tf32_gflops),
+                    format_number(g.bf16_gflops), format_number(g.copy_gbps), format_number(g.read_gbps)));
   } else {
     lines.push_back("GPU: not measured (" + p.gpu_absent_reason + ")");
   }
@@ -205,8 +208,10 @@ std::string render_peaks_text(const PeakFigures& p) {
       line("cpu openblas gemm, " + all, fmt::format("{} fp32, {} fp64 (n = {})", rate(c.fp32_gemm_gflops_all),
                                                     rate(c.fp64_gemm_gflops_all), c.gemm_size));
     line("cpu fp64 fma, 1 thread", rate(c.fp64_gflops_one));
-    line("cpu method", fmt::format("triad over 3 x {} doubles; {}-byte FMA vectors; best of {} runs; roofs at least the library GEMM's rate",
-                                   c.triad_elements, c.vector_bytes, c.runs));
+    line("cpu method",
+         fmt::format(
+             "triad over 3 x {} doubles; {}-byte FMA vectors; best of {} runs; roofs at least the library GEMM's rate",
+             c.triad_elements, c.vector_bytes, c.runs));
   } else {
     line("cpu", "not measured (" + p.cpu_absent_reason + ")");
   }
@@ -234,8 +239,8 @@ std::string default_peaks_cache_dir() {
   // cache under ./.cache would follow the user from directory to directory).
   const char* home = std::getenv("HOME");
   if (home != nullptr && home[0] == '/') return std::string(home) + "/.cache/mlbench";
-  if (const passwd* account = ::getpwuid(::geteuid()); account != nullptr && account->pw_dir != nullptr &&
-                                                         account->pw_dir[0] == '/')
+  if (const passwd* account = ::getpwuid(::geteuid());
+      account != nullptr && account->pw_dir != nullptr && account->pw_dir[0] == '/')
     return std::string(account->pw_dir) + "/.cache/mlbench";
   return "";
 }
@@ -313,7 +318,8 @@ PeaksLookup load_or_measure_peaks(const std::string& cache_dir, const std::strin
           dropped = e.what();
         }
       }
-      if (!dropped.empty()) lookup.note = "dropped unreadable entries of the peaks cache " + lookup.cache_file + " (" + dropped + ")";
+      if (!dropped.empty())
+        lookup.note = "dropped unreadable entries of the peaks cache " + lookup.cache_file + " (" + dropped + ")";
       cache = {{"schema_version", kPeaksSchemaVersion}, {"machines", std::move(machines)}};
       if (!refresh && cache["machines"].contains(machine_key)) {
         lookup.peaks = peaks_from_json(cache["machines"][machine_key]);

@@ -116,7 +116,7 @@ RatioInterval ratio_interval(const std::vector<double>& a, const std::vector<dou
   for (const std::vector<double>* set : {&a, &b})
     for (double t : *set)
       if (!(t > 0 && std::isfinite(t))) return out;  // no ratio of a time that is not one
-  std::vector<double> log_ratios;  // log(b_j / a_i), the shifts the test is inverted over
+  std::vector<double> log_ratios;                    // log(b_j / a_i), the shifts the test is inverted over
   log_ratios.reserve(a.size() * b.size());
   for (double x : a)
     for (double y : b) log_ratios.push_back(std::log(y) - std::log(x));

@@ -32,9 +32,8 @@ void check_output_paths(const OutputPaths& paths, const std::vector<std::string>
                                      escape_invalid_utf8(outputs[i].target.given)));
     for (const std::string& input : inputs)
       if (output_is_input(outputs[i].target, input))
-        throw InputError(fmt::format("{} {} is the input {}: writing it would destroy what is read",
-                                     outputs[i].option, escape_invalid_utf8(outputs[i].target.given),
-                                     escape_invalid_utf8(input)));
+        throw InputError(fmt::format("{} {} is the input {}: writing it would destroy what is read", outputs[i].option,
+                                     escape_invalid_utf8(outputs[i].target.given), escape_invalid_utf8(input)));
   }
   if (paths.chart_dir) {
     if (*paths.chart_dir == "-") throw InputError("--chart needs a directory (charts are several files), not -");
@@ -172,11 +171,13 @@ std::string render_machine_context(const MachineContext& m) {
   };
   line("host", m.hostname);
   line("os", m.os);
-  line("cpu", fmt::format("{} ({} logical CPUs, {} cores, {:.0f} MHz)", m.cpu_model, m.logical_cpus, m.physical_cores, m.cpu_mhz));
+  line("cpu", fmt::format("{} ({} logical CPUs, {} cores, {:.0f} MHz)", m.cpu_model, m.logical_cpus, m.physical_cores,
+                          m.cpu_mhz));
   line("simd", join(m.simd));
   std::vector<std::string> caches;
   for (const CacheLevel& c : m.caches)
-    caches.push_back(fmt::format("L{} {} {} KiB (shared by {})", c.level, c.type, c.size_bytes / 1024, c.shared_by_cpus));
+    caches.push_back(
+        fmt::format("L{} {} {} KiB (shared by {})", c.level, c.type, c.size_bytes / 1024, c.shared_by_cpus));
   for (std::size_t i = 0; i < caches.size(); ++i) line(i == 0 ? "caches" : "", caches[i]);
   line("memory", fmt::format("{:.1f} GiB total, {:.1f} GiB available", m.memory_total_bytes / 1073741824.0,
                              m.memory_available_bytes / 1073741824.0));
@@ -185,21 +186,24 @@ std::string render_machine_context(const MachineContext& m) {
   line("git commit", m.git_commit);
   line("build", m.build_type + (m.build_flags.empty() ? "" : " (" + m.build_flags + ")"));
   line("cuda compiler", m.cuda_compiler);
-  line("openmp", fmt::format("{} (max threads {}, proc_bind {}, places {})", m.openmp, m.omp_max_threads,
-                             m.omp_proc_bind.empty() ? "unset" : m.omp_proc_bind, m.omp_places.empty() ? "unset" : m.omp_places));
+  line("openmp",
+       fmt::format("{} (max threads {}, proc_bind {}, places {})", m.openmp, m.omp_max_threads,
+                   m.omp_proc_bind.empty() ? "unset" : m.omp_proc_bind, m.omp_places.empty() ? "unset" : m.omp_places));
   line("thread pinning", m.thread_pinning);
   for (const auto& [name, version] : m.libraries) line(name, version);
   line("openblas core", m.openblas_core);
   line("openblas", m.openblas_config);
   if (m.gpu) {
     const GpuContext& g = *m.gpu;
-    line("gpu", fmt::format("{} (device {}, compute capability {}.{}, {} SMs at {:.0f} MHz)", g.name, g.ordinal, g.cc_major,
-                            g.cc_minor, g.sm_count, g.sm_clock_mhz));
-    line("gpu memory", fmt::format("{:.1f} GiB, {}-bit at {:.0f} MHz, {:.0f} GB/s peak, L2 {} MiB", g.memory_bytes / 1073741824.0,
-                                   g.memory_bus_bits, g.memory_clock_mhz, g.peak_bandwidth_gbps, g.l2_bytes / 1048576));
+    line("gpu", fmt::format("{} (device {}, compute capability {}.{}, {} SMs at {:.0f} MHz)", g.name, g.ordinal,
+                            g.cc_major, g.cc_minor, g.sm_count, g.sm_clock_mhz));
+    line("gpu memory",
+         fmt::format("{:.1f} GiB, {}-bit at {:.0f} MHz, {:.0f} GB/s peak, L2 {} MiB", g.memory_bytes / 1073741824.0,
+                     g.memory_bus_bits, g.memory_clock_mhz, g.peak_bandwidth_gbps, g.l2_bytes / 1048576));
     line("cuda", "driver " + g.driver_version + ", runtime " + g.runtime_version);
   } else {
-    line("gpu", "none (" + (m.gpu_absent_reason.empty() ? std::string("no reason recorded") : m.gpu_absent_reason) + ")");
+    line("gpu",
+         "none (" + (m.gpu_absent_reason.empty() ? std::string("no reason recorded") : m.gpu_absent_reason) + ")");
   }
   for (const std::string& w : m.warnings) line("warning", w);
   if (m.peaks)

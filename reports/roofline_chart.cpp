@@ -42,7 +42,6 @@ double draw_legend_text(svg::Document& doc, double x, double y, const std::strin
   return y + 4;
 }
 
-
 // A roof as drawn: the measured figures, raised where a verified result lies above them (a
 // roof is a lower bound of what the hardware can do, so a result above it proves the peak
 // measurement fell short), and the peak measurement the flat part comes from.
@@ -107,14 +106,16 @@ Chart roofline_chart(const RunReport& report, Precision precision, const std::ve
     if (d.roof.compute_gflops > d.measured_compute * (1 + 1e-9))
       raised = "peak measured " + format_number(d.measured_compute) + " GFLOP/s";
     if (d.roof.bandwidth_gbps > d.measured_bandwidth * (1 + 1e-9))
-      raised += (raised.empty() ? "" : ", ") + std::string("bandwidth measured ") + format_number(d.measured_bandwidth) + " GB/s";
+      raised += (raised.empty() ? "" : ", ") + std::string("bandwidth measured ") +
+                format_number(d.measured_bandwidth) + " GB/s";
     if (!raised.empty()) text += "; raised to a result above it (" + raised + ")";
     roof_legend.push_back(text);
   }
   constexpr double kLegendMax = 330;
   double legend_w = svg::text_width("Results (hollow: end to end)", kSmallSize, true);
   for (const std::string& s : series) legend_w = std::max(legend_w, svg::text_width(s, kSmallSize) + 26);
-  for (const std::string& s : roof_legend) legend_w = std::max(legend_w, std::min(kLegendMax, svg::text_width(s, kSmallSize) + 42));
+  for (const std::string& s : roof_legend)
+    legend_w = std::max(legend_w, std::min(kLegendMax, svg::text_width(s, kSmallSize) + 42));
   legend_w = std::min(legend_w, kLegendMax + 60);
   const double width = std::max({1000.0, svg::text_width(title, kTitleSize, true) + 60, legend_w + 24 + 620});
   const double plot_x0 = 84, plot_x1 = width - legend_w - 48;
@@ -155,10 +156,12 @@ Chart roofline_chart(const RunReport& report, Precision precision, const std::ve
   const bool any_flagged = std::any_of(points.begin(), points.end(), [](const VariantResult* r) {
     return r->cv_above_threshold || !throttle_label(*r).empty();
   });
-  const std::string note =
-      any_flagged ? "Dashed orange ring: " + noisy_note(report.run.cv_threshold) + "; or the GPU throttled during the run" : "";
+  const std::string note = any_flagged ? "Dashed orange ring: " + noisy_note(report.run.cv_threshold) +
+                                             "; or the GPU throttled during the run"
+                                       : "";
   const double notes_width = width - plot_x0 - 24;
-  const double height = plot_bottom + 56 + 16 * static_cast<double>(note.empty() ? 0 : cs::wrap(note, kSmallSize, notes_width).size()) + 8;
+  const double height = plot_bottom + 56 +
+                        16 * static_cast<double>(note.empty() ? 0 : cs::wrap(note, kSmallSize, notes_width).size()) + 8;
 
   // Axes cover every point and every ridge, with a margin.
   double x_lo = INFINITY, x_hi = 0, y_lo = INFINITY, y_hi = 0;
@@ -184,8 +187,8 @@ Chart roofline_chart(const RunReport& report, Precision precision, const std::ve
   svg::Document doc(width, height);
   doc.text(width / 2, 28, title, kTitleSize, "middle", "title", "font-weight=\"bold\"");
   for (std::size_t i = 0; i < subtitle.size(); ++i)
-    doc.text(width / 2, 48 + 16 * static_cast<double>(i), subtitle[i], kLabelSize, "middle", i ? "subtitle-continued" : "subtitle",
-             "fill=\"#444\"");
+    doc.text(width / 2, 48 + 16 * static_cast<double>(i), subtitle[i], kLabelSize, "middle",
+             i ? "subtitle-continued" : "subtitle", "fill=\"#444\"");
 
   for (double t : y_axis.ticks()) {
     const double y = y_axis.map(t);
@@ -220,15 +223,17 @@ Chart roofline_chart(const RunReport& report, Precision precision, const std::ve
     const RoofStyle style = roof_style(roof);
     const double x_start = std::max(x_min, y_min / roof.bandwidth_gbps);
     const double ridge = std::min(roof.ridge_intensity(), x_max);
-    const std::vector<double> xy = {x_axis.map(x_start), y_axis.map(roof.bound_gflops(x_start)), x_axis.map(ridge),
-                                    y_axis.map(roof.bound_gflops(ridge)),  x_axis.map(x_max),   y_axis.map(roof.bound_gflops(x_max))};
+    const std::vector<double> xy = {x_axis.map(x_start), y_axis.map(roof.bound_gflops(x_start)),
+                                    x_axis.map(ridge),   y_axis.map(roof.bound_gflops(ridge)),
+                                    x_axis.map(x_max),   y_axis.map(roof.bound_gflops(x_max))};
     taken.add_polyline(xy);
-    doc.raw(fmt::format("<polyline class=\"roof\" data-unit=\"{}\" data-source=\"{}\" data-gflops=\"{}\" data-gbps=\"{}\" "
-                        "points=\"{:.1f},{:.1f} {:.1f},{:.1f} {:.1f},{:.1f}\" fill=\"none\" stroke=\"{}\" "
-                        "stroke-width=\"{}\"{}/>",
-                        svg::escape(roof.unit), roof.bandwidth_source, roof.compute_gflops, roof.bandwidth_gbps, xy[0], xy[1], xy[2], xy[3], xy[4],
-                        xy[5], style.colour, style.width,
-                        style.dash.empty() ? "" : " stroke-dasharray=\"" + style.dash + "\""));
+    doc.raw(
+        fmt::format("<polyline class=\"roof\" data-unit=\"{}\" data-source=\"{}\" data-gflops=\"{}\" data-gbps=\"{}\" "
+                    "points=\"{:.1f},{:.1f} {:.1f},{:.1f} {:.1f},{:.1f}\" fill=\"none\" stroke=\"{}\" "
+                    "stroke-width=\"{}\"{}/>",
+                    svg::escape(roof.unit), roof.bandwidth_source, roof.compute_gflops, roof.bandwidth_gbps, xy[0],
+                    xy[1], xy[2], xy[3], xy[4], xy[5], style.colour, style.width,
+                    style.dash.empty() ? "" : " stroke-dasharray=\"" + style.dash + "\""));
     labels.push_back({y_axis.map(roof.compute_gflops), x_axis.map(ridge),
                       roof.unit + (roof.bandwidth_source == "read" ? " (read)" : "")});
   }
@@ -260,15 +265,17 @@ Chart roofline_chart(const RunReport& report, Precision precision, const std::ve
     doc.marker(static_cast<int>(i), x_axis.map(r->intensity), y_axis.map(r->gflops), 5,
                r->timing == TimingMode::end_to_end ? "#ffffff" : cs::family_style(*r).fill, "roofline-point");
     if (r->cv_above_threshold || !throttle_label(*r).empty())
-      doc.raw(fmt::format("<circle class=\"noisy-marker\" cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"10\" fill=\"none\" "
-                          "stroke=\"#d95f02\" stroke-width=\"2\" stroke-dasharray=\"3,2\"/>",
-                          x_axis.map(r->intensity), y_axis.map(r->gflops)));
+      doc.raw(
+          fmt::format("<circle class=\"noisy-marker\" cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"10\" fill=\"none\" "
+                      "stroke=\"#d95f02\" stroke-width=\"2\" stroke-dasharray=\"3,2\"/>",
+                      x_axis.map(r->intensity), y_axis.map(r->gflops)));
   }
   if (!note.empty()) {
     double y = plot_bottom + 62;
     bool first = true;
     for (const std::string& line : cs::wrap(note, kSmallSize, notes_width)) {
-      doc.text(plot_x0, y, line, kSmallSize, "start", first ? "noisy-note" : "noisy-note-continued", "fill=\"#a04000\"");
+      doc.text(plot_x0, y, line, kSmallSize, "start", first ? "noisy-note" : "noisy-note-continued",
+               "fill=\"#a04000\"");
       first = false;
       y += 16;
     }

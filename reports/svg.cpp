@@ -26,48 +26,68 @@ double text_width(const std::string& text, double font_size, bool bold) {
   // Count code points, not bytes (labels may hold "µ" or "·"); those outside ASCII are wide.
   double ems = 0;
   for (unsigned char c : text) {
-    if (c < 0x80) ems += bold ? 0.70 : 0.64;
-    else if ((c & 0xC0) == 0xC0) ems += 1.0;
+    if (c < 0x80)
+      ems += bold ? 0.70 : 0.64;
+    else if ((c & 0xC0) == 0xC0)
+      ems += 1.0;
   }
   return ems * font_size;
 }
 
 void Document::text(double x, double y, const std::string& content, double size, const std::string& anchor,
                     const std::string& klass, const std::string& extra) {
-  body_ += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"{}\" text-anchor=\"{}\"{}{}>{}</text>\n", x, y, size,
-                       anchor, klass.empty() ? "" : " class=\"" + klass + "\"", extra.empty() ? "" : " " + extra,
+  body_ += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"{}\" text-anchor=\"{}\"{}{}>{}</text>\n", x, y,
+                       size, anchor, klass.empty() ? "" : " class=\"" + klass + "\"", extra.empty() ? "" : " " + extra,
                        escape(content));
 }
 
 void Document::line(double x1, double y1, double x2, double y2, const std::string& stroke, double width,
                     const std::string& dash, const std::string& klass) {
-  body_ += fmt::format("<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"{}\" stroke-width=\"{}\"{}{}/>\n",
-                       x1, y1, x2, y2, stroke, width, dash.empty() ? "" : " stroke-dasharray=\"" + dash + "\"",
-                       klass.empty() ? "" : " class=\"" + klass + "\"");
+  body_ += fmt::format(
+      "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"{}\" stroke-width=\"{}\"{}{}/>\n", x1, y1,
+      x2, y2, stroke, width, dash.empty() ? "" : " stroke-dasharray=\"" + dash + "\"",
+      klass.empty() ? "" : " class=\"" + klass + "\"");
 }
 
 void Document::rect(double x, double y, double w, double h, const std::string& fill, const std::string& stroke,
                     const std::string& klass, const std::string& extra) {
-  body_ += fmt::format("<rect{} x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"{}\" stroke=\"{}\"{}/>\n",
-                       klass.empty() ? "" : " class=\"" + klass + "\"", x, y, std::max(w, 0.0), std::max(h, 0.0), fill,
-                       stroke, extra.empty() ? "" : " " + extra);
+  body_ += fmt::format(
+      "<rect{} x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"{}\" stroke=\"{}\"{}/>\n",
+      klass.empty() ? "" : " class=\"" + klass + "\"", x, y, std::max(w, 0.0), std::max(h, 0.0), fill, stroke,
+      extra.empty() ? "" : " " + extra);
 }
 
 void Document::marker(int shape, double x, double y, double r, const std::string& colour, const std::string& klass) {
   std::string cls = klass.empty() ? "" : " class=\"" + klass + "\"";
   std::string style = fmt::format(" fill=\"{}\" stroke=\"#000\" stroke-width=\"0.8\"", colour);
   switch (((shape % 6) + 6) % 6) {
-    case 0: body_ += fmt::format("<circle{} cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"{:.1f}\"{}/>\n", cls, x, y, r, style); break;
-    case 1: body_ += fmt::format("<rect{} x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\"{}/>\n", cls, x - r, y - r, 2 * r, 2 * r, style); break;
-    case 2: body_ += fmt::format("<polygon{} points=\"{:.1f},{:.1f} {:.1f},{:.1f} {:.1f},{:.1f}\"{}/>\n", cls, x, y - 1.2 * r, x - 1.1 * r, y + 0.8 * r, x + 1.1 * r, y + 0.8 * r, style); break;
-    case 3: body_ += fmt::format("<polygon{} points=\"{:.1f},{:.1f} {:.1f},{:.1f} {:.1f},{:.1f} {:.1f},{:.1f}\"{}/>\n", cls, x, y - 1.3 * r, x + 1.3 * r, y, x, y + 1.3 * r, x - 1.3 * r, y, style); break;
-    case 4: body_ += fmt::format("<polygon{} points=\"{:.1f},{:.1f} {:.1f},{:.1f} {:.1f},{:.1f}\"{}/>\n", cls, x, y + 1.2 * r, x - 1.1 * r, y - 0.8 * r, x + 1.1 * r, y - 0.8 * r, style); break;
+    case 0:
+      body_ += fmt::format("<circle{} cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"{:.1f}\"{}/>\n", cls, x, y, r, style);
+      break;
+    case 1:
+      body_ += fmt::format("<rect{} x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\"{}/>\n", cls, x - r,
+                           y - r, 2 * r, 2 * r, style);
+      break;
+    case 2:
+      body_ += fmt::format("<polygon{} points=\"{:.1f},{:.1f} {:.1f},{:.1f} {:.1f},{:.1f}\"{}/>\n", cls, x, y - 1.2 * r,
+                           x - 1.1 * r, y + 0.8 * r, x + 1.1 * r, y + 0.8 * r, style);
+      break;
+    case 3:
+      body_ += fmt::format("<polygon{} points=\"{:.1f},{:.1f} {:.1f},{:.1f} {:.1f},{:.1f} {:.1f},{:.1f}\"{}/>\n", cls,
+                           x, y - 1.3 * r, x + 1.3 * r, y, x, y + 1.3 * r, x - 1.3 * r, y, style);
+      break;
+    case 4:
+      body_ += fmt::format("<polygon{} points=\"{:.1f},{:.1f} {:.1f},{:.1f} {:.1f},{:.1f}\"{}/>\n", cls, x, y + 1.2 * r,
+                           x - 1.1 * r, y - 0.8 * r, x + 1.1 * r, y - 0.8 * r, style);
+      break;
     default: {
       // A cross has no inside: a "hollow" (white) one is drawn as a thin black cross instead.
       const bool hollow = colour == "#ffffff" || colour == "#fff" || colour == "white";
-      body_ += fmt::format("<path{} d=\"M{:.1f},{:.1f} L{:.1f},{:.1f} M{:.1f},{:.1f} L{:.1f},{:.1f}\" stroke=\"{}\" stroke-width=\"{}\" fill=\"none\"/>\n",
-                           cls, x - r, y - r, x + r, y + r, x - r, y + r, x + r, y - r, hollow ? "#000" : colour,
-                           hollow ? "1.2" : "2.5");
+      body_ += fmt::format(
+          "<path{} d=\"M{:.1f},{:.1f} L{:.1f},{:.1f} M{:.1f},{:.1f} L{:.1f},{:.1f}\" stroke=\"{}\" stroke-width=\"{}\" "
+          "fill=\"none\"/>\n",
+          cls, x - r, y - r, x + r, y + r, x - r, y + r, x + r, y - r, hollow ? "#000" : colour,
+          hollow ? "1.2" : "2.5");
     }
   }
 }

@@ -25,7 +25,10 @@ std::vector<Sweep> group_sweeps(const std::vector<VariantResult>& results) {
 }
 
 std::vector<BreakEven> break_even(const Sweep& sweep) {
-  struct Best { double seconds = std::numeric_limits<double>::infinity(); std::string backend; };
+  struct Best {
+    double seconds = std::numeric_limits<double>::infinity();
+    std::string backend;
+  };
   std::map<std::int64_t, Best> best_cpu;
   std::map<std::string, std::map<std::int64_t, double>> gpu_end_to_end;  // backend -> size -> s
   std::vector<std::string> gpu_order;
@@ -52,8 +55,10 @@ std::vector<BreakEven> break_even(const Sweep& sweep) {
     // Walk down from the largest size while the GPU stays ahead.
     std::optional<std::size_t> first_ahead;
     for (std::size_t i = sizes.size(); i-- > 0;) {
-      if (gpu_end_to_end[backend][sizes[i]] < best_cpu[sizes[i]].seconds) first_ahead = i;
-      else break;
+      if (gpu_end_to_end[backend][sizes[i]] < best_cpu[sizes[i]].seconds)
+        first_ahead = i;
+      else
+        break;
     }
     if (first_ahead) {
       std::int64_t size = sizes[*first_ahead];
@@ -71,8 +76,8 @@ std::vector<BreakEven> break_even(const Sweep& sweep) {
 std::string describe(const BreakEven& b) {
   if (!b.size) return b.gpu_backend + " does not beat the best CPU end to end at the largest size measured";
   std::string where = "from size " + std::to_string(*b.size) + (b.at_smallest_size ? " (the smallest measured)" : "");
-  return b.gpu_backend + " beats the best CPU end to end " + where + " (" +
-         format_duration(b.gpu_seconds) + " vs " + format_duration(b.cpu_seconds) + " " + b.best_cpu_backend + ")";
+  return b.gpu_backend + " beats the best CPU end to end " + where + " (" + format_duration(b.gpu_seconds) + " vs " +
+         format_duration(b.cpu_seconds) + " " + b.best_cpu_backend + ")";
 }
 
 }  // namespace mlbench::reports

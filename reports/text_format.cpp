@@ -23,7 +23,10 @@ std::string format_sci(double value) { return fmt::format("{:.1e}", value); }
 
 std::string format_duration(double seconds, bool ascii) {
   if (!(seconds > 0) || !std::isfinite(seconds)) return "-";
-  struct Unit { double scale; const char* name; };
+  struct Unit {
+    double scale;
+    const char* name;
+  };
   const Unit units[] = {{1, "s"}, {1e-3, "ms"}, {1e-6, ascii ? "us" : "µs"}, {1e-9, "ns"}};
   for (const Unit& unit : units)
     if (seconds >= unit.scale) return format_number(seconds / unit.scale) + " " + unit.name;
@@ -87,7 +90,8 @@ std::string threshold_percent(double cv_threshold) { return fmt::format("{:g} %"
 std::string noisy_hint(double cv_threshold) {
   return "cv above " + threshold_percent(cv_threshold) +
          ": the runs disagree more than that, so the median is not to be trusted; close other programs, raise "
-         "--time-budget, --repetitions or --rounds, pin threads (--pin cores), check the CPU governor (performance) and the load";
+         "--time-budget, --repetitions or --rounds, pin threads (--pin cores), check the CPU governor (performance) "
+         "and the load";
 }
 
 std::string noisy_note(double cv_threshold) {
@@ -113,11 +117,13 @@ std::string cpu_state_label(const MachineContext& m) {
   std::string load = "unknown";
   if (!m.load_average.empty()) {
     load.clear();
-    for (std::size_t i = 0; i < m.load_average.size(); ++i) load += fmt::format("{}{:.2f}", i ? " " : "", m.load_average[i]);
+    for (std::size_t i = 0; i < m.load_average.size(); ++i)
+      load += fmt::format("{}{:.2f}", i ? " " : "", m.load_average[i]);
   }
-  return fmt::format("governor {}{}, boost {}, SMT {}, load average at start {} (1, 5, 15 min)", known(m.cpu_scaling_governor),
-                     m.cpu_scaling_driver.empty() || m.cpu_scaling_driver == "unknown" ? "" : " (" + m.cpu_scaling_driver + ")",
-                     known(m.cpu_boost), known(m.smt), load);
+  return fmt::format(
+      "governor {}{}, boost {}, SMT {}, load average at start {} (1, 5, 15 min)", known(m.cpu_scaling_governor),
+      m.cpu_scaling_driver.empty() || m.cpu_scaling_driver == "unknown" ? "" : " (" + m.cpu_scaling_driver + ")",
+      known(m.cpu_boost), known(m.smt), load);
 }
 
 std::string machine_label(const MachineContext& m) {
@@ -147,9 +153,7 @@ std::string machine_identity(const MachineContext& m) {
   return m.hostname + "|" + m.cpu_model + "|" + (m.gpu ? m.gpu->name : std::string());
 }
 
-std::string ShapeGroup::title() const {
-  return workload + " " + to_string(precision) + " " + shape_label;
-}
+std::string ShapeGroup::title() const { return workload + " " + to_string(precision) + " " + shape_label; }
 
 std::vector<ShapeGroup> group_by_shape(const std::vector<VariantResult>& results) {
   std::vector<ShapeGroup> groups;
@@ -172,8 +176,10 @@ std::string slug(const std::string& text) {
   std::string out;
   for (char c : text) {
     bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
-    if (keep) out += c;
-    else if (!out.empty() && out.back() != '_') out += '_';
+    if (keep)
+      out += c;
+    else if (!out.empty() && out.back() != '_')
+      out += '_';
   }
   while (!out.empty() && out.back() == '_') out.pop_back();
   return out.empty() ? "chart" : out;

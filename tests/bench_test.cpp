@@ -209,7 +209,8 @@ TEST(Problems, AShardDrawnAloneEqualsTheSameSliceOfTheWholeInput) {
       for (std::size_t i = 0; i < length; ++i) {
         ASSERT_EQ(std::memcmp(static_cast<const char*>(shard.raw()) + (offset + i) * element_size(precision),
                               static_cast<const char*>(whole.raw()) + (first + i) * element_size(precision),
-                              element_size(precision)), 0)
+                              element_size(precision)),
+                  0)
             << "element " << first + i << " of the stream";
         ++checked;
       }
@@ -296,7 +297,9 @@ Registry test_registry() {
     b.workload = "gemm";
     b.kind = kind;
     b.availability = [available] { return available ? Availability::yes() : Availability::no("no such device here"); };
-    b.prepare = [corrupt](const Problem& p, const ExecutionConfig&) { return std::make_unique<NaiveVariant>(p, corrupt); };
+    b.prepare = [corrupt](const Problem& p, const ExecutionConfig&) {
+      return std::make_unique<NaiveVariant>(p, corrupt);
+    };
     r.add(std::move(b));
   };
   add("serial", BackendKind::cpu, 0, true);

@@ -45,8 +45,10 @@ bool crosses(const Box& box, double ax, double ay, double bx, double by, double 
       continue;
     }
     const double t = q[i] / p[i];
-    if (p[i] < 0) t0 = std::max(t0, t);
-    else t1 = std::min(t1, t);
+    if (p[i] < 0)
+      t0 = std::max(t0, t);
+    else
+      t1 = std::min(t1, t);
     if (t0 > t1) return false;
   }
   return true;
@@ -69,8 +71,10 @@ std::string unescape(std::string s) {
 double estimated_width(const std::string& text, double size, bool bold) {
   double ems = 0;
   for (unsigned char c : text) {
-    if (c < 0x80) ems += bold ? 0.70 : 0.64;
-    else if ((c & 0xC0) == 0xC0) ems += 1.0;
+    if (c < 0x80)
+      ems += bold ? 0.70 : 0.64;
+    else if ((c & 0xC0) == 0xC0)
+      ems += 1.0;
   }
   return ems * size;
 }
@@ -78,15 +82,16 @@ double estimated_width(const std::string& text, double size, bool bold) {
 struct Layout {
   double width = 0, height = 0;
   std::vector<Box> texts;
-  std::vector<Box> mark_boxes;                      // bars, markers, rings, swatches
+  std::vector<Box> mark_boxes;                                          // bars, markers, rings, swatches
   std::vector<std::pair<std::string, std::vector<double>>> mark_lines;  // polylines and lines
 };
 
 // Marks: what is plotted (bars, points, spreads, series, roofs, reference and break-even
 // lines, rings) and the legend's samples. Grid and axis lines are not marks.
 bool is_mark(const std::string& klass) {
-  static const std::set<std::string> marks = {"bar", "point", "roofline-point", "spread", "series", "roof", "reference",
-                                              "break-even", "noisy-marker", "legend-swatch", "legend-line"};
+  static const std::set<std::string> marks = {"bar",          "point",         "roofline-point", "spread",
+                                              "series",       "roof",          "reference",      "break-even",
+                                              "noisy-marker", "legend-swatch", "legend-line"};
   return marks.count(klass) > 0;
 }
 
@@ -120,11 +125,12 @@ Layout read_layout(const std::string& svg) {
     if (!is_mark(klass)) continue;
     const std::string what = klass + " " + name;
     if (name == "rect") {
-      layout.mark_boxes.push_back({num(tag, "x"), num(tag, "y"), num(tag, "x") + num(tag, "width"),
-                                   num(tag, "y") + num(tag, "height"), what});
+      layout.mark_boxes.push_back(
+          {num(tag, "x"), num(tag, "y"), num(tag, "x") + num(tag, "width"), num(tag, "y") + num(tag, "height"), what});
     } else if (name == "circle") {
       const double r = num(tag, "r");
-      layout.mark_boxes.push_back({num(tag, "cx") - r, num(tag, "cy") - r, num(tag, "cx") + r, num(tag, "cy") + r, what});
+      layout.mark_boxes.push_back(
+          {num(tag, "cx") - r, num(tag, "cy") - r, num(tag, "cx") + r, num(tag, "cy") + r, what});
     } else if (name == "line") {
       layout.mark_lines.push_back({what, {num(tag, "x1"), num(tag, "y1"), num(tag, "x2"), num(tag, "y2")}});
     } else {
@@ -162,8 +168,8 @@ std::vector<std::string> layout_problems(const std::string& svg) {
   for (std::size_t i = 0; i < l.texts.size(); ++i) {
     const Box& t = l.texts[i];
     if (t.x0 < 0 || t.y0 < 0 || t.x1 > l.width || t.y1 > l.height)
-      problems.push_back("clipped: " + describe(t) + " on a " + std::to_string(l.width) + "x" + std::to_string(l.height) +
-                         " canvas");
+      problems.push_back("clipped: " + describe(t) + " on a " + std::to_string(l.width) + "x" +
+                         std::to_string(l.height) + " canvas");
     for (std::size_t j = 0; j < i; ++j)
       if (overlap(t, l.texts[j])) problems.push_back("overlap: " + describe(t) + " and " + describe(l.texts[j]));
     for (const Box& m : l.mark_boxes)
@@ -190,14 +196,17 @@ class ChartLayoutTest : public ::testing::Test {
 
 TEST_F(ChartLayoutTest, TheCheckerSeesOverlapsClippingAndTextOnMarks) {
   const std::string head = "<svg width=\"200\" height=\"100\">";
-  EXPECT_TRUE(layout_problems(head + "<text x=\"10\" y=\"20\" font-size=\"12\" text-anchor=\"start\">apart</text>"
-                                     "<text x=\"10\" y=\"60\" font-size=\"12\" text-anchor=\"start\">apart</text></svg>")
+  EXPECT_TRUE(layout_problems(head +
+                              "<text x=\"10\" y=\"20\" font-size=\"12\" text-anchor=\"start\">apart</text>"
+                              "<text x=\"10\" y=\"60\" font-size=\"12\" text-anchor=\"start\">apart</text></svg>")
                   .empty());
-  EXPECT_FALSE(layout_problems(head + "<text x=\"10\" y=\"20\" font-size=\"12\" text-anchor=\"start\">one label</text>"
-                                      "<text x=\"40\" y=\"24\" font-size=\"12\" text-anchor=\"start\">another</text></svg>")
+  EXPECT_FALSE(layout_problems(head +
+                               "<text x=\"10\" y=\"20\" font-size=\"12\" text-anchor=\"start\">one label</text>"
+                               "<text x=\"40\" y=\"24\" font-size=\"12\" text-anchor=\"start\">another</text></svg>")
                    .empty());
-  EXPECT_FALSE(layout_problems(head + "<text x=\"150\" y=\"20\" font-size=\"12\" text-anchor=\"start\">runs off</text></svg>")
-                   .empty());
+  EXPECT_FALSE(
+      layout_problems(head + "<text x=\"150\" y=\"20\" font-size=\"12\" text-anchor=\"start\">runs off</text></svg>")
+          .empty());
   EXPECT_FALSE(layout_problems(head + "<text x=\"10\" y=\"20\" font-size=\"12\" text-anchor=\"start\">on a bar</text>"
                                       "<rect class=\"bar\" x=\"30\" y=\"10\" width=\"50\" height=\"12\"/></svg>")
                    .empty());
@@ -234,7 +243,8 @@ TEST_F(ChartLayoutTest, EveryChartOfAFullRunKeepsItsLabelsApartFromEachOtherTheM
   RunReport other = fakes::full_run_report(rng_, "second-machine-with-an-equally-long-name.example.org");
   std::vector<Chart> charts = speedup_charts(full);
   const std::size_t speedup = charts.size();
-  for (const std::vector<Chart>& more : {scaling_charts(full), roofline_charts(full), comparison_charts({full, other})}) {
+  for (const std::vector<Chart>& more :
+       {scaling_charts(full), roofline_charts(full), comparison_charts({full, other})}) {
     EXPECT_FALSE(more.empty());
     charts.insert(charts.end(), more.begin(), more.end());
   }
@@ -289,7 +299,8 @@ TEST_F(ChartLayoutTest, SpeedupChartsDrawTheSpreadOfEveryRowWithSeveralRuns) {
     for (const Chart& c : speedup_charts(full))
       if (c.file_name == file) {
         std::size_t spreads = 0;
-        for (std::size_t p = c.svg.find("class=\"spread\""); p != std::string::npos; p = c.svg.find("class=\"spread\"", p + 1))
+        for (std::size_t p = c.svg.find("class=\"spread\""); p != std::string::npos;
+             p = c.svg.find("class=\"spread\"", p + 1))
           ++spreads;
         EXPECT_EQ(spreads, 3 * with_runs) << file;  // a whisker and its two caps
       }
@@ -301,7 +312,10 @@ std::string colour_of(const std::string& svg, const std::string& fill) {
   std::smatch m;
   if (fill.rfind("url(#", 0) != 0) return fill;
   const std::string id = fill.substr(5, fill.size() - 6);
-  EXPECT_TRUE(std::regex_search(svg, m, std::regex("<pattern id=\"" + id + "\"[^>]*>(<rect[^>]*fill=\"([^\"]*)\"|<rect[^>]*/><circle[^>]*fill=\"([^\"]*)\")")))
+  EXPECT_TRUE(
+      std::regex_search(svg, m,
+                        std::regex("<pattern id=\"" + id +
+                                   "\"[^>]*>(<rect[^>]*fill=\"([^\"]*)\"|<rect[^>]*/><circle[^>]*fill=\"([^\"]*)\")")))
       << id;
   return m[2].matched ? std::string(m[2]) : std::string(m[3]);
 }
@@ -360,10 +374,11 @@ TEST_F(ChartLayoutTest, NoRoofLiesBelowAMeasuredPointAndTheLegendSaysWhichPeakWa
     std::vector<DrawnRoof> roofs;
     const std::regex roof_re("<polyline class=\"roof\"([^>]*)>");
     for (auto it = std::sregex_iterator(c.svg.begin(), c.svg.end(), roof_re); it != std::sregex_iterator(); ++it)
-      roofs.push_back({unescape(attr((*it)[1], "data-unit")), attr((*it)[1], "data-source"), num((*it)[1], "data-gflops"),
-                       num((*it)[1], "data-gbps")});
+      roofs.push_back({unescape(attr((*it)[1], "data-unit")), attr((*it)[1], "data-source"),
+                       num((*it)[1], "data-gflops"), num((*it)[1], "data-gbps")});
     for (const VariantResult& r : full.results) {
-      if (!r.ok() || !(r.gflops > 0) || !(r.intensity > 0) || "roofline_" + to_string(r.precision) + ".svg" != c.file_name)
+      if (!r.ok() || !(r.gflops > 0) || !(r.intensity > 0) ||
+          "roofline_" + to_string(r.precision) + ".svg" != c.file_name)
         continue;
       const std::optional<Roof> measured = roof_for(r, *full.machine.peaks);
       if (!measured) continue;
@@ -383,16 +398,17 @@ TEST_F(ChartLayoutTest, NoRoofLiesBelowAMeasuredPointAndTheLegendSaysWhichPeakWa
   // The fake peaks lie below the library GEMM: some roofs had to be raised, and say so.
   EXPECT_GT(above_measured_peak, 0u);
   bool says_raised = false;
-  for (const Chart& c : charts) says_raised = says_raised || all_text(c.svg).find("raised to a result above it") != std::string::npos;
+  for (const Chart& c : charts)
+    says_raised = says_raised || all_text(c.svg).find("raised to a result above it") != std::string::npos;
   EXPECT_TRUE(says_raised);
 }
-
 
 // The real runs committed under docs/results/ (H100, H200, the 2-core machine): every chart of
 // each keeps its layout too.
 TEST_F(ChartLayoutTest, EveryChartOfTheCommittedRealRunsKeepsItsLayout) {
   std::size_t reports = 0, charts_checked = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::path(MLBENCH_SOURCE_DIR) / "docs" / "results")) {
+  for (const auto& entry :
+       std::filesystem::directory_iterator(std::filesystem::path(MLBENCH_SOURCE_DIR) / "docs" / "results")) {
     if (entry.path().extension() != ".json") continue;
     RunReport report;
     try {

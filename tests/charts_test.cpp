@@ -22,7 +22,9 @@ std::string xml_problem(const std::string& xml) {
   std::size_t i = 0, roots = 0;
   auto name_at = [&](std::size_t& p) {
     std::size_t start = p;
-    while (p < xml.size() && (std::isalnum(static_cast<unsigned char>(xml[p])) || xml[p] == '-' || xml[p] == ':' || xml[p] == '_')) ++p;
+    while (p < xml.size() &&
+           (std::isalnum(static_cast<unsigned char>(xml[p])) || xml[p] == '-' || xml[p] == ':' || xml[p] == '_'))
+      ++p;
     return xml.substr(start, p - start);
   };
   while (i < xml.size()) {
@@ -64,10 +66,18 @@ std::string xml_problem(const std::string& xml) {
     while (true) {
       while (p < xml.size() && std::isspace(static_cast<unsigned char>(xml[p]))) ++p;
       if (p >= xml.size()) return "unterminated tag " + name;
-      if (xml[p] == '>') { open.push_back(name); ++p; break; }
-      if (xml.compare(p, 2, "/>") == 0) { p += 2; break; }
+      if (xml[p] == '>') {
+        open.push_back(name);
+        ++p;
+        break;
+      }
+      if (xml.compare(p, 2, "/>") == 0) {
+        p += 2;
+        break;
+      }
       std::string attr = name_at(p);
-      if (attr.empty() || p >= xml.size() || xml[p] != '=' || xml[p + 1] != '"') return "bad attribute in <" + name + ">";
+      if (attr.empty() || p >= xml.size() || xml[p] != '=' || xml[p + 1] != '"')
+        return "bad attribute in <" + name + ">";
       std::size_t end = xml.find('"', p + 2);
       if (end == std::string::npos) return "unterminated attribute";
       std::string value = xml.substr(p + 2, end - p - 2);
@@ -124,14 +134,17 @@ TEST_F(ChartsTest, SpeedupChartHasABarAndAFactorLabelPerVerifiedResult) {
     // The factor over the best CPU, and beside it the factor over serial.
     EXPECT_NE(svg.find(">" + format_factor(r.speedup_vs_best_cpu) + "</text>"), std::string::npos) << r.name();
     if (r.backend != "serial") {
-      EXPECT_NE(svg.find(">(" + format_factor(r.speedup_vs_serial) + " vs serial)</text>"), std::string::npos) << r.name();
+      EXPECT_NE(svg.find(">(" + format_factor(r.speedup_vs_serial) + " vs serial)</text>"), std::string::npos)
+          << r.name();
     }
     EXPECT_NE(svg.find(">" + backend_label(r) + "</text>"), std::string::npos) << r.name();
   }
   EXPECT_EQ(count(svg, "<rect class=\"bar\""), ok);
   EXPECT_EQ(count(svg, "class=\"bar-label\""), ok);
   // End-to-end bars are hatched, and the legend says what hatching means.
-  EXPECT_EQ(count(svg, "class=\"bar\"") - count(std::regex_replace(svg, std::regex("<rect class=\"bar\"[^>]*url\\(#hatch"), ""), "class=\"bar\""), e2e);
+  EXPECT_EQ(count(svg, "class=\"bar\"") -
+                count(std::regex_replace(svg, std::regex("<rect class=\"bar\"[^>]*url\\(#hatch"), ""), "class=\"bar\""),
+            e2e);
   EXPECT_NE(svg.find("end to end (with transfers)"), std::string::npos);
   EXPECT_NE(svg.find("FAILED"), std::string::npos);
   EXPECT_GE(count(svg, "class=\"tick\""), 3u);
@@ -177,11 +190,10 @@ RunReport crossing_sweep(std::mt19937_64& rng, std::size_t n, std::size_t from) 
     std::int64_t size = std::int64_t(16) << i;
     double cpu = u(rng);
     double gpu = i >= from ? cpu * 0.5 : cpu * 2;
-    for (auto [name, kind, timing, seconds] :
-         {std::tuple{"openblas", BackendKind::cpu_library, TimingMode::host, cpu},
-          std::tuple{"serial", BackendKind::cpu, TimingMode::host, cpu * 10},
-          std::tuple{"cuda", BackendKind::gpu, TimingMode::end_to_end, gpu},
-          std::tuple{"cuda", BackendKind::gpu, TimingMode::kernel, gpu / 100}}) {
+    for (auto [name, kind, timing, seconds] : {std::tuple{"openblas", BackendKind::cpu_library, TimingMode::host, cpu},
+                                               std::tuple{"serial", BackendKind::cpu, TimingMode::host, cpu * 10},
+                                               std::tuple{"cuda", BackendKind::gpu, TimingMode::end_to_end, gpu},
+                                               std::tuple{"cuda", BackendKind::gpu, TimingMode::kernel, gpu / 100}}) {
       VariantResult r;
       r.workload = "reduction";
       r.backend = name;

@@ -59,7 +59,8 @@ TEST(CliApp, TwoAppsInOneProcessKeepTheirOwnOptions) {
   App second;
   const std::string text = second.run({"info"});
   EXPECT_EQ(second.exit_code, 0);
-  EXPECT_EQ(text.rfind("host", 0), 0u) << "info without --json printed JSON: the flag outlived its App\n" << text.substr(0, 200);
+  EXPECT_EQ(text.rfind("host", 0), 0u) << "info without --json printed JSON: the flag outlived its App\n"
+                                       << text.substr(0, 200);
   EXPECT_EQ(second.run({"gemm", "--backends", "serial", "--dry-run"}), "gemm size 1024 serial\n");
 }
 

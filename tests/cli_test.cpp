@@ -58,15 +58,17 @@ class Cli : public ::testing::Test {
 }  // namespace
 
 TEST_F(Cli, HelpWorksForEverySubcommand) {
-  for (const char* sub : {"", "gemm", "convolution", "conv", "reduction", "reduce", "all", "list", "info", "report", "compare"}) {
+  for (const char* sub :
+       {"", "gemm", "convolution", "conv", "reduction", "reduce", "all", "list", "info", "report", "compare"}) {
     SCOPED_TRACE(sub);
     const Outcome o = run(std::string(sub) + " --help");
     EXPECT_EQ(o.exit_code, 0) << o.err;
     EXPECT_NE(o.out.find("Usage"), std::string::npos) << o.out;
   }
   const Outcome conv = run("convolution --help");
-  for (const char* opt : {"--batch", "--channels", "--filters", "--kernel", "--stride", "--padding", "--size", "--backends",
-                          "--precision", "--threads", "--repetitions", "--warmup", "--seed", "--json", "--markdown", "--quiet"})
+  for (const char* opt :
+       {"--batch", "--channels", "--filters", "--kernel", "--stride", "--padding", "--size", "--backends",
+        "--precision", "--threads", "--repetitions", "--warmup", "--seed", "--json", "--markdown", "--quiet"})
     EXPECT_NE(conv.out.find(opt), std::string::npos) << opt;
   const Outcome red = run("reduction --help");
   EXPECT_NE(red.out.find("--op"), std::string::npos);
@@ -118,7 +120,8 @@ TEST_F(Cli, UnavailableGpuBackendAskedByNameIsRefused) {
 TEST_F(Cli, ListShowsEveryWorkloadAndWhyBackendsAreMissing) {
   const Outcome o = run("list");
   EXPECT_EQ(o.exit_code, 0);
-  for (const char* w : {"gemm", "convolution", "reduction", "serial", "openmp", "openblas", "cuda", "cublas", "cudnn", "cub"})
+  for (const char* w :
+       {"gemm", "convolution", "reduction", "serial", "openmp", "openblas", "cuda", "cublas", "cudnn", "cub"})
     EXPECT_NE(o.out.find(w), std::string::npos) << w;
 }
 
@@ -136,8 +139,9 @@ TEST_F(Cli, RunWritesReportsAndExitsZero) {
   const fs::path json = dir_ / "r.json", md = dir_ / "r.md", csv = dir_ / "r.csv";
   // --rows 8: softmax and layer norm default to 256 MiB tensors, which made this the slowest
   // test of the suite (250-340 s under ctest -j2/-j4 at load 30, over its 600 s timeout at 45).
-  const Outcome o = run("all --size 24,40 --rows 8 --backends serial,openmp --time-budget 0.01 --no-peaks --quiet --json " + json.string() +
-                        " --markdown " + md.string() + " --csv " + csv.string());
+  const Outcome o =
+      run("all --size 24,40 --rows 8 --backends serial,openmp --time-budget 0.01 --no-peaks --quiet --json " +
+          json.string() + " --markdown " + md.string() + " --csv " + csv.string());
   ASSERT_EQ(o.exit_code, 0) << o.err;
   EXPECT_TRUE(o.out.empty()) << "--quiet prints nothing: " << o.out;
   const auto j = nlohmann::json::parse(slurp(json));
@@ -152,7 +156,8 @@ TEST_F(Cli, RunWritesReportsAndExitsZero) {
 }
 
 TEST_F(Cli, PlainRunPrintsATable) {
-  const Outcome o = run("reduction --size 64 --op max --axis rows --backends serial,openmp --time-budget 0.01 --no-peaks");
+  const Outcome o =
+      run("reduction --size 64 --op max --axis rows --backends serial,openmp --time-budget 0.01 --no-peaks");
   ASSERT_EQ(o.exit_code, 0) << o.err;
   EXPECT_NE(o.out.find("serial"), std::string::npos) << o.out;
   EXPECT_NE(o.out.find("openmp"), std::string::npos) << o.out;
@@ -172,8 +177,9 @@ TEST_F(Cli, CvThresholdIsRangeCheckedAndRecorded) {
   expect_bad_input("gemm --size 8 --cv-threshold five --dry-run", "--cv-threshold");
   expect_bad_input("report x.json --cv-threshold 0", "--cv-threshold");
   const fs::path json = dir_ / "cv.json";
-  const Outcome o = run("gemm --size 24 --backends serial --repetitions 3 --no-peaks --quiet --cv-threshold 12.5 --json " +
-                        json.string());
+  const Outcome o =
+      run("gemm --size 24 --backends serial --repetitions 3 --no-peaks --quiet --cv-threshold 12.5 --json " +
+          json.string());
   ASSERT_EQ(o.exit_code, 0) << o.err;
   const auto j = nlohmann::json::parse(slurp(json));
   EXPECT_DOUBLE_EQ(j["mlbench"]["run"]["cv_threshold"].get<double>(), 0.125);

@@ -55,8 +55,8 @@ class CliUx : public ::testing::Test {
   // Runs cmake/GitCommit.cmake on `source` and returns the commit it wrote.
   std::string commit_of(const fs::path& source) {
     const fs::path header = dir_ / "commit.h";
-    const Outcome o = shell(std::string(CMAKE_EXE) + " -DSOURCE_DIR=" + source.string() + " -DOUTPUT=" + header.string() +
-                            " -P " + GIT_COMMIT_SCRIPT);
+    const Outcome o = shell(std::string(CMAKE_EXE) + " -DSOURCE_DIR=" + source.string() +
+                            " -DOUTPUT=" + header.string() + " -P " + GIT_COMMIT_SCRIPT);
     EXPECT_EQ(o.exit_code, 0) << o.err;
     std::smatch m;
     const std::string text = slurp(header);
@@ -79,8 +79,8 @@ TEST_F(CliUx, VersionNamesTheCommit) {
 TEST_F(CliUx, EveryReportCarriesTheCommitOfTheBuild) {
   const std::string commit = version_commit();
   const fs::path json = dir_ / "r.json", md = dir_ / "r.md", csv = dir_ / "r.csv";
-  const Outcome o = run("reduction --size 16 --backends serial --time-budget 0.01 --no-peaks --quiet --json " + json.string() +
-                        " --markdown " + md.string() + " --csv " + csv.string());
+  const Outcome o = run("reduction --size 16 --backends serial --time-budget 0.01 --no-peaks --quiet --json " +
+                        json.string() + " --markdown " + md.string() + " --csv " + csv.string());
   ASSERT_EQ(o.exit_code, 0) << o.err;
   EXPECT_EQ(nlohmann::json::parse(slurp(json))["context"]["mlbench"]["git_commit"], commit);
   EXPECT_NE(slurp(md).find("(commit " + commit + ")"), std::string::npos) << slurp(md);
@@ -99,8 +99,9 @@ TEST_F(CliUx, EveryReportCarriesTheCommitOfTheBuild) {
 
 TEST_F(CliUx, UnknownOptionsAndCommandsNameThemselves) {
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"--bogus", "--bogus"}, {"-V", "-V"}, {"--bogus=3 gemm", "--bogus"},
-      {"gemm --bogus", "--bogus"}, {"frobnicate", "frobnicate"}, {"list --frob", "--frob"}};
+      {"--bogus", "--bogus"},        {"-V", "-V"},
+      {"--bogus=3 gemm", "--bogus"}, {"gemm --bogus", "--bogus"},
+      {"frobnicate", "frobnicate"},  {"list --frob", "--frob"}};
   for (const auto& [args, name] : cases) {
     SCOPED_TRACE(args);
     const Outcome o = run(args);
@@ -114,7 +115,8 @@ TEST_F(CliUx, UnknownOptionsAndCommandsNameThemselves) {
 TEST_F(CliUx, HelpCommandExplainsMlbenchAndEachCommand) {
   const Outcome top = run("help");
   EXPECT_EQ(top.exit_code, 0) << top.err;
-  for (const char* sub : {"gemm", "convolution", "reduction", "all", "list", "info", "report", "compare", "peak", "help"})
+  for (const char* sub :
+       {"gemm", "convolution", "reduction", "all", "list", "info", "report", "compare", "peak", "help"})
     EXPECT_NE(top.out.find(sub), std::string::npos) << sub << "\n" << top.out;
   EXPECT_EQ(top.out.find("generate-docs"), std::string::npos) << "a build step is not a user command";
 

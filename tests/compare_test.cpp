@@ -104,7 +104,7 @@ TEST_F(CompareTest, RankTestGivesItsExtremesAndIsSymmetric) {
     SCOPED_TRACE(std::to_string(n_a) + " vs " + std::to_string(n_b));
     EXPECT_DOUBLE_EQ(mann_whitney_p_greater(a, b), mann_whitney_min_p(n_a, n_b));
     EXPECT_GE(mann_whitney_p_greater(b, a), 1.0 - mann_whitney_min_p(n_a, n_b));  // 1 when exact
-    if (n_a <= 8 || n_b <= 8) {  // exact: 1 / C(n_a + n_b, n_a)
+    if (n_a <= 8 || n_b <= 8) {                                                   // exact: 1 / C(n_a + n_b, n_a)
       double arrangements = 1;
       for (int k = 1; k <= n_a; ++k) arrangements = arrangements * (n_b + k) / k;
       EXPECT_NEAR(mann_whitney_min_p(n_a, n_b), 1 / arrangements, 1e-12 / arrangements);
@@ -207,7 +207,8 @@ TEST_F(CompareTest, RatioIntervalIsTheRankTestInverted) {
 
 // Repetition times spread evenly over +-spread around `centre` (real) and `cpu_centre` (CPU),
 // in random order: their quantiles are fixed, so the interval is the same for every seed.
-void set_even_samples(VariantResult& v, double centre, double cpu_centre, double spread, int runs, std::mt19937_64& rng) {
+void set_even_samples(VariantResult& v, double centre, double cpu_centre, double spread, int runs,
+                      std::mt19937_64& rng) {
   v.stats.run_times_s.clear();
   v.stats.run_cpu_times_s.clear();
   for (int i = 0; i < runs; ++i) {
@@ -246,8 +247,8 @@ TEST_F(CompareTest, TheGateFailsARowOnlyWhenItsChangeIsAboveTheLimitBeyondNoise)
     VariantResult& v = quiet_base.results[i];
     if (!v.ok()) continue;
     set_even_samples(v, v.stats.median_s, v.stats.median_s * 0.5, 0.005, runs, rng_);
-    set_even_samples(quiet_next.results[i], v.stats.median_s * slowdown, v.stats.median_s * 0.5 * slowdown, 0.005,
-                     runs, rng_);
+    set_even_samples(quiet_next.results[i], v.stats.median_s * slowdown, v.stats.median_s * 0.5 * slowdown, 0.005, runs,
+                     rng_);
   }
   Comparison quiet = compare({{"a.json", quiet_base}, {"b.json", quiet_next}});
   std::size_t ok_rows = 0;
@@ -501,7 +502,8 @@ int run_cli(std::vector<std::string> args) {
 
 TEST_F(CompareTest, CompareCommandExitCodes) {
   SCOPED_TRACE("seed=" + std::to_string(seed_));
-  fs::path dir = fs::temp_directory_path() / ("mlbench_compare_test_" + std::to_string(seed_) + "_" + std::to_string(::getpid()));
+  fs::path dir =
+      fs::temp_directory_path() / ("mlbench_compare_test_" + std::to_string(seed_) + "_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   RunReport base = resampled(make(), 1, 0.005, 10);
   const double slowdown_pct = uniform(10, 50);
@@ -515,7 +517,9 @@ TEST_F(CompareTest, CompareCommandExitCodes) {
   ::testing::internal::CaptureStderr();
   EXPECT_EQ(run_cli({"compare", b, n, "--fail-above", std::to_string(slowdown_pct - 5)}), 1);
   EXPECT_NE(::testing::internal::GetCapturedStderr().find("mlbench: gate: "), std::string::npos);
-  EXPECT_EQ(run_cli({"compare", b, n, "--fail-above", std::to_string(slowdown_pct + 5), "--csv", (dir / "c.csv").string()}), 0);
+  EXPECT_EQ(
+      run_cli({"compare", b, n, "--fail-above", std::to_string(slowdown_pct + 5), "--csv", (dir / "c.csv").string()}),
+      0);
   EXPECT_EQ(run_cli({"compare", b, n}), 0);
   std::string out = ::testing::internal::GetCapturedStdout();
   EXPECT_NE(out.find("| Workload |"), std::string::npos);

@@ -164,9 +164,8 @@ TEST(CpuGemm, EveryBackendMatchesReferenceOnAwkwardShapes) {
   const auto seed = fresh_seed();
   SCOPED_TRACE("seed=" + std::to_string(seed));
   // Square sizes around and off the micro-kernel tiles, plus non-square shapes.
-  const std::vector<GemmShape> shapes = {{1, 1, 1},     {7, 7, 7},     {33, 33, 33},  {100, 100, 100},
-                                         {131, 131, 131}, {257, 257, 257}, {13, 200, 5}, {300, 17, 61},
-                                         {1, 257, 300},  {65, 1, 513}};
+  const std::vector<GemmShape> shapes = {{1, 1, 1},       {7, 7, 7},    {33, 33, 33},  {100, 100, 100}, {131, 131, 131},
+                                         {257, 257, 257}, {13, 200, 5}, {300, 17, 61}, {1, 257, 300},   {65, 1, 513}};
   for (const char* backend : {"serial", "openmp", "openblas"}) {
     const BackendInfo* info = cpu_registry().find("gemm", backend);
     if (!info->availability().available) continue;
@@ -190,8 +189,8 @@ TEST(CpuGemm, VerifyRejectsOneCorruptedElementOfACorrectOutput) {
   EXPECT_FALSE(problem.verify(output).passed) << "element " << victim << " off by 1000 went unnoticed";
 }
 
-ConvShape conv(std::int64_t batch, std::int64_t channels, std::int64_t height, std::int64_t width,
-               std::int64_t filters, std::int64_t kernel, std::int64_t stride, std::int64_t pad) {
+ConvShape conv(std::int64_t batch, std::int64_t channels, std::int64_t height, std::int64_t width, std::int64_t filters,
+               std::int64_t kernel, std::int64_t stride, std::int64_t pad) {
   return ConvShape{batch, channels, height, width, filters, kernel, stride, pad};
 }
 
@@ -263,8 +262,8 @@ TEST(CpuReduction, EveryBackendMatchesReferenceForEveryOpAndAxis) {
   const auto seed = fresh_seed();
   SCOPED_TRACE("seed=" + std::to_string(seed));
   // Tiny, odd, one long row split across threads, few long rows, many short rows.
-  const std::vector<std::pair<std::int64_t, std::int64_t>> shapes = {
-      {1, 1}, {7, 33}, {1, 100003}, {3, 70001}, {257, 131}, {33, 257}};
+  const std::vector<std::pair<std::int64_t, std::int64_t>> shapes = {{1, 1},     {7, 33},    {1, 100003},
+                                                                     {3, 70001}, {257, 131}, {33, 257}};
   for (const char* backend : {"serial", "openmp"})
     for (Precision precision : cpu_registry().find("reduction", backend)->precisions)
       for (ReduceOp op : {ReduceOp::sum, ReduceOp::max, ReduceOp::mean})

@@ -43,19 +43,36 @@ std::vector<float> awkward_floats(std::uint64_t seed) {
   for (int i = 0; i < 20000; ++i) v.push_back(unit(rng));
   std::uniform_int_distribution<int> exponent(-30, 17);
   for (int i = 0; i < 20000; ++i) v.push_back(std::ldexp(unit(rng), exponent(rng)));
-  for (float x : {0.0f, -0.0f, 1.0f, 65504.0f, 65519.0f, 65520.0f, 1e6f, std::ldexp(1.0f, -24), std::ldexp(1.0f, -25),
-                  std::ldexp(3.0f, -26), std::ldexp(1.0f, -14), 1.0f + std::ldexp(1.0f, -8),
+  for (float x : {0.0f,
+                  -0.0f,
+                  1.0f,
+                  65504.0f,
+                  65519.0f,
+                  65520.0f,
+                  1e6f,
+                  std::ldexp(1.0f, -24),
+                  std::ldexp(1.0f, -25),
+                  std::ldexp(3.0f, -26),
+                  std::ldexp(1.0f, -14),
+                  1.0f + std::ldexp(1.0f, -8),
                   1.0f + std::ldexp(1.0f, -11),
-                  1.0f + 3 * std::ldexp(1.0f, -8), 1.0f + 3 * std::ldexp(1.0f, -11), INFINITY, -INFINITY, NAN,
-                  std::numeric_limits<float>::max(), std::numeric_limits<float>::denorm_min()})
+                  1.0f + 3 * std::ldexp(1.0f, -8),
+                  1.0f + 3 * std::ldexp(1.0f, -11),
+                  INFINITY,
+                  -INFINITY,
+                  NAN,
+                  std::numeric_limits<float>::max(),
+                  std::numeric_limits<float>::denorm_min()})
     v.push_back(x), v.push_back(-x);
   return v;
 }
 
 template <class T>
 std::uint16_t reference_bits(float x) {
-  if constexpr (std::is_same_v<T, bfloat16>) return to_bfloat16(x).bits;
-  else return to_float16(x).bits;
+  if constexpr (std::is_same_v<T, bfloat16>)
+    return to_bfloat16(x).bits;
+  else
+    return to_float16(x).bits;
 }
 
 // NaN payloads may differ between the F16C instructions and the portable code; NaN-ness may not.

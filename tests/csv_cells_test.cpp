@@ -52,7 +52,8 @@ std::vector<std::map<std::string, std::string>> parse(const std::string& csv) {
 }
 
 // The mean of the non-empty cells of a column, as pandas computes it (NaN skipped).
-double mean_of_present(const std::vector<std::map<std::string, std::string>>& rows, const std::string& column, int* count) {
+double mean_of_present(const std::vector<std::map<std::string, std::string>>& rows, const std::string& column,
+                       int* count) {
   double sum = 0;
   *count = 0;
   for (const auto& r : rows)

@@ -36,8 +36,8 @@ using namespace ::mlbench::test_support;
 
 const std::vector<std::string> kAttentionBackends = {"cuda", "cudnn", "cublas"};
 
-std::unique_ptr<AttentionProblem> attention(std::int64_t b, std::int64_t h, std::int64_t s, std::int64_t d,
-                                            bool causal, Precision precision, std::uint64_t seed) {
+std::unique_ptr<AttentionProblem> attention(std::int64_t b, std::int64_t h, std::int64_t s, std::int64_t d, bool causal,
+                                            Precision precision, std::uint64_t seed) {
   WorkloadOptions o;
   o.attention = {b, h, d, causal};
   auto problem = make_problem("attention", s, precision, seed, o);
@@ -106,7 +106,7 @@ struct AttentionCase {
 };
 // S = 1 and 7 (one partial tile), 33, 257 (partial last tiles of 64 and 128); head dims
 // padded to 32 (24), exactly 64 and 128; two batches of three heads (the head offsets).
-const std::vector<AttentionCase> kAwkward = {{1, 1, 1, 64},  {1, 2, 7, 24},   {2, 3, 33, 64},
+const std::vector<AttentionCase> kAwkward = {{1, 1, 1, 64},    {1, 2, 7, 24},   {2, 3, 33, 64},
                                              {1, 2, 257, 128}, {2, 1, 257, 24}, {1, 1, 130, 64}};
 
 TEST(AttentionGpu, EveryBackendAtEveryDeclaredPrecisionVerifiesOnAwkwardShapes) {
@@ -121,8 +121,8 @@ TEST(AttentionGpu, EveryBackendAtEveryDeclaredPrecisionVerifiesOnAwkwardShapes) 
           if (!gpu_registry().find("attention", backend)->supports_precision(precision)) continue;
           SCOPED_TRACE(backend + " " + to_string(precision) + " " + problem->shape_label());
           const Verification v = run_and_verify(backend, *problem, TimingMode::kernel);
-          EXPECT_TRUE(v.passed) << "error " << v.max_error << " > tolerance " << v.tolerance << " (" << v.method
-                                << ") " << v.detail;
+          EXPECT_TRUE(v.passed) << "error " << v.max_error << " > tolerance " << v.tolerance << " (" << v.method << ") "
+                                << v.detail;
         }
       }
     }
@@ -243,8 +243,8 @@ double run_tile(const AttentionProblem& problem, int tile, HostBuffer& out, int 
   EXPECT_EQ(cudaMemset(o.get(), 0xFF, o.bytes()), cudaSuccess);
   auto launch = [&] {
     if (problem.precision() == Precision::bf16)
-      kernels::launch_attention_flash_tile(q.as<bfloat16>(), k.as<bfloat16>(), v.as<bfloat16>(), o.as<bfloat16>(),
-                                           dims, tile, nullptr);
+      kernels::launch_attention_flash_tile(q.as<bfloat16>(), k.as<bfloat16>(), v.as<bfloat16>(), o.as<bfloat16>(), dims,
+                                           tile, nullptr);
     else
       kernels::launch_attention_flash_tile(q.as<float16>(), k.as<float16>(), v.as<float16>(), o.as<float16>(), dims,
                                            tile, nullptr);

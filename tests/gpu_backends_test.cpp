@@ -82,7 +82,8 @@ TEST(GpuBackendsRegistration, EveryGpuBackendIsListedAndSaysWhyWhenUnavailable) 
     EXPECT_FALSE(a.reason.empty());
 #if MLBENCH_TEST_BUILT_WITH_CUDA
     const bool known_reason = a.reason == "no CUDA device" || a.reason.rfind("no CUDA driver (", 0) == 0 ||
-                              a.reason.rfind("built without cuDNN", 0) == 0 || a.reason.rfind("built without NCCL", 0) == 0;
+                              a.reason.rfind("built without cuDNN", 0) == 0 ||
+                              a.reason.rfind("built without NCCL", 0) == 0;
     EXPECT_TRUE(known_reason) << a.reason;
 #else
     EXPECT_EQ(a.reason, "built without CUDA (no nvcc at configure time)");
@@ -158,9 +159,9 @@ TEST(GpuGemm, EveryBackendAndPrecisionVerifiesOnAwkwardShapes) {
   SKIP_WITHOUT_GPU();
   const std::uint64_t seed = fresh_seed();
   SCOPED_TRACE("seed=" + std::to_string(seed));
-  const std::vector<GemmShape> shapes = {{1, 1, 1},     {7, 7, 7},      {33, 33, 33},    {257, 257, 257},
-                                         {1000, 1000, 1000}, {33, 257, 7}, {1000, 7, 257}, {130, 260, 36},
-                                         {129, 4, 1000}, {128, 128, 16}, {3, 1001, 5}};
+  const std::vector<GemmShape> shapes = {{1, 1, 1},          {7, 7, 7},      {33, 33, 33},   {257, 257, 257},
+                                         {1000, 1000, 1000}, {33, 257, 7},   {1000, 7, 257}, {130, 260, 36},
+                                         {129, 4, 1000},     {128, 128, 16}, {3, 1001, 5}};
   for (Precision precision : {Precision::fp32, Precision::fp64}) {
     for (const GemmShape& shape : shapes) {
       const GemmProblem problem(shape, precision, seed, shape.m);
@@ -212,8 +213,8 @@ TEST(GpuReduction, EveryOpAxisBackendAndPrecisionVerifies) {
   // (rows, cols): tiny, odd, wide-and-short (block per row), many rows (warp per row),
   // rows not 16-byte aligned (scalar path).
   const std::vector<std::pair<std::int64_t, std::int64_t>> shapes = {
-      {1, 1}, {7, 7}, {33, 33}, {257, 257}, {1000, 1000}, {3, 1001}, {1001, 3},
-      {5, 5000}, {5000, 64}, {4300, 1030}, {4300, 1028}};
+      {1, 1},    {7, 7},    {33, 33},   {257, 257},   {1000, 1000}, {3, 1001},
+      {1001, 3}, {5, 5000}, {5000, 64}, {4300, 1030}, {4300, 1028}};
   for (Precision precision : {Precision::fp32, Precision::fp64}) {
     for (const auto& [rows, cols] : shapes) {
       for (ReduceOp op : {ReduceOp::sum, ReduceOp::max, ReduceOp::mean}) {
@@ -232,7 +233,8 @@ TEST(GpuBackends, BothTimingModesGivePositiveTimesAndVerifiedOutputs) {
   SCOPED_TRACE("seed=" + std::to_string(seed));
   const GemmProblem gemm(GemmShape{65, 33, 70}, Precision::fp32, seed, 65);
   const ConvProblem conv(ConvShape{2, 3, 19, 23, 6, 3, 1, 1}, Precision::fp32, seed, 19);
-  const ReductionProblem reduction(ReductionShape{37, 129, ReduceOp::mean, ReduceAxis::rows}, Precision::fp32, seed, 37);
+  const ReductionProblem reduction(ReductionShape{37, 129, ReduceOp::mean, ReduceAxis::rows}, Precision::fp32, seed,
+                                   37);
   for (TimingMode mode : {TimingMode::kernel, TimingMode::end_to_end}) {
     for (const char* backend : {"cuda", "cublas", "cublas-tf32"}) expect_backend_verifies("gemm", backend, gemm, mode);
     for (const char* backend : {"cuda", "cudnn"}) {
@@ -283,8 +285,10 @@ TEST(GpuGemm, EveryTileVerifiesOnEdgeShapes) {
         if (!tile_instantiated(tile, precision)) continue;
         SCOPED_TRACE(kernels::to_string(tile) + " " + to_string(precision) + " " + problem.shape_label());
         HostBuffer out(precision, problem.output_size());
-        if (precision == Precision::fp32) run_gemm_tile<float>(problem, tile, out, 1);
-        else run_gemm_tile<double>(problem, tile, out, 1);
+        if (precision == Precision::fp32)
+          run_gemm_tile<float>(problem, tile, out, 1);
+        else
+          run_gemm_tile<double>(problem, tile, out, 1);
         const Verification v = problem.verify(out);
         EXPECT_TRUE(v.passed) << v.max_error << " > " << v.tolerance << " " << v.detail;
       }
@@ -422,7 +426,8 @@ TEST(GpuConvolution, FirstLayerKernelsUseEachLaunchsOwnWeights) {
   const std::uint64_t seed = fresh_seed();
   SCOPED_TRACE("seed=" + std::to_string(seed));
   const ConvShape shape{1, 3, 20, 140, 16, 3, 1, 1};
-  const ConvProblem first(shape, Precision::fp32, seed, shape.height), second(shape, Precision::fp32, seed + 1, shape.height);
+  const ConvProblem first(shape, Precision::fp32, seed, shape.height),
+      second(shape, Precision::fp32, seed + 1, shape.height);
   for (auto algorithm : {kernels::ConvAlgorithm::register_filters, kernels::ConvAlgorithm::constant_filters}) {
     const auto plan = kernels::plan_conv2d_tiled(shape, false, 0, algorithm);
     const HostBuffer out_first = run_conv_plan<float>(first, plan);
@@ -503,10 +508,10 @@ void print_pair(const std::string& workload, const Problem& problem, const std::
   const double t_vendor = median_verified_kernel_seconds(workload, vendor, problem, 20, &vendor_notes);
   auto rate = [&](double t) { return bandwidth ? problem.min_bytes() / t / 1e9 : problem.flops() / t / 1e12; };
   const char* unit = bandwidth ? "GB/s" : "TFLOP/s";
-  std::printf("TIMING %-12s %-40s %-8s %9.4f ms %8.1f %s | %-12s %9.4f ms %8.1f %s | vendor/mine %.3f\n  notes: %s | %s\n",
-              workload.c_str(), problem.shape_label().c_str(), mine.c_str(), t_mine * 1e3, rate(t_mine), unit,
-              vendor.c_str(), t_vendor * 1e3, rate(t_vendor), unit, t_vendor / t_mine, my_notes.c_str(),
-              vendor_notes.c_str());
+  std::printf(
+      "TIMING %-12s %-40s %-8s %9.4f ms %8.1f %s | %-12s %9.4f ms %8.1f %s | vendor/mine %.3f\n  notes: %s | %s\n",
+      workload.c_str(), problem.shape_label().c_str(), mine.c_str(), t_mine * 1e3, rate(t_mine), unit, vendor.c_str(),
+      t_vendor * 1e3, rate(t_vendor), unit, t_vendor / t_mine, my_notes.c_str(), vendor_notes.c_str());
   std::fflush(stdout);
 }
 
@@ -518,13 +523,14 @@ TEST(GpuTiming, DISABLED_GoalShapesMedianKernelTimes) {
     const GemmProblem gemm(GemmShape{4096, 4096, 4096}, Precision::fp32, seed, 4096);
     print_pair("gemm", gemm, "cuda", "cublas", false);
     std::string notes;
-    std::printf("TIMING gemm cublas-tf32 %.4f ms\n", median_verified_kernel_seconds("gemm", "cublas-tf32", gemm, 20, &notes) * 1e3);
+    std::printf("TIMING gemm cublas-tf32 %.4f ms\n",
+                median_verified_kernel_seconds("gemm", "cublas-tf32", gemm, 20, &notes) * 1e3);
     for (kernels::GemmTile tile : kernels::gemm_tiles()) {
       if (!tile_instantiated(tile, Precision::fp32)) continue;
       HostBuffer out(Precision::fp32, gemm.output_size());
       const double t = run_gemm_tile<float>(gemm, tile, out, 10);
-      std::printf("TIMING gemm fp32 4096 tile %-10s %9.4f ms %8.1f TFLOP/s verified=%d\n", kernels::to_string(tile).c_str(),
-                  t * 1e3, gemm.flops() / t / 1e12, gemm.verify(out).passed ? 1 : 0);
+      std::printf("TIMING gemm fp32 4096 tile %-10s %9.4f ms %8.1f TFLOP/s verified=%d\n",
+                  kernels::to_string(tile).c_str(), t * 1e3, gemm.flops() / t / 1e12, gemm.verify(out).passed ? 1 : 0);
     }
     const GemmProblem gemm64(GemmShape{4096, 4096, 4096}, Precision::fp64, seed, 4096);
     print_pair("gemm", gemm64, "cuda", "cublas", false);
@@ -546,14 +552,17 @@ TEST(GpuTiming, DISABLED_GoalShapesMedianKernelTimes) {
     print_pair("convolution", single, "cuda", "cudnn", true);
     std::vector<std::pair<const ConvProblem*, kernels::Conv2dPlan>> plans;
     for (const ConvProblem* problem : {&big, &deep}) {
-      plans.emplace_back(problem, kernels::plan_conv2d_tiled(problem->shape(), false, 0, kernels::ConvAlgorithm::implicit_gemm));
+      plans.emplace_back(problem,
+                         kernels::plan_conv2d_tiled(problem->shape(), false, 0, kernels::ConvAlgorithm::implicit_gemm));
       for (int pixels : {1, 2, 4}) {
         for (int filters : {4, 8, 16, 32}) {
-          if (filters * pixels <= 64) plans.emplace_back(problem, kernels::plan_conv2d_direct(problem->shape(), false, 0, pixels, filters));
+          if (filters * pixels <= 64)
+            plans.emplace_back(problem, kernels::plan_conv2d_direct(problem->shape(), false, 0, pixels, filters));
         }
       }
     }
-    plans.emplace_back(&big, kernels::plan_conv2d_tiled(big.shape(), false, 0, kernels::ConvAlgorithm::constant_filters));
+    plans.emplace_back(&big,
+                       kernels::plan_conv2d_tiled(big.shape(), false, 0, kernels::ConvAlgorithm::constant_filters));
     {
       for (const auto& [problem, plan] : plans) {
         const double t = time_conv_plan(*problem, plan);

@@ -107,8 +107,8 @@ const std::vector<ConvShape>& conv_shapes() {
 // totals with a tail of fewer than 8 elements.
 const std::vector<std::pair<std::int64_t, std::int64_t>>& reduction_shapes() {
   static const std::vector<std::pair<std::int64_t, std::int64_t>> shapes = {
-      {1, 1},  {7, 7},     {33, 33},   {257, 257},   {1000, 1000}, {3, 1001}, {1001, 3},
-      {5, 5000}, {5000, 64}, {4300, 1030}, {4300, 1028}, {1, 9},     {3, 8},    {17, 2052}};
+      {1, 1},    {7, 7},     {33, 33},     {257, 257},   {1000, 1000}, {3, 1001}, {1001, 3},
+      {5, 5000}, {5000, 64}, {4300, 1030}, {4300, 1028}, {1, 9},       {3, 8},    {17, 2052}};
   return shapes;
 }
 
@@ -270,8 +270,8 @@ TEST(GpuPrecisionConvolution, EveryDirectBlockingAndImplicitGemmVerifiesAtReduce
   const std::uint64_t seed = fresh_seed();
   SCOPED_TRACE("seed=" + std::to_string(seed));
   std::printf("seed=%llu\n", static_cast<unsigned long long>(seed));
-  const std::vector<ConvShape> shapes = {{1, 1, 1, 1, 1, 1, 1, 0},     {2, 5, 19, 150, 37, 3, 1, 1},
-                                         {1, 3, 21, 70, 9, 3, 2, 0},   {2, 17, 12, 12, 33, 3, 1, 1},
+  const std::vector<ConvShape> shapes = {{1, 1, 1, 1, 1, 1, 1, 0},      {2, 5, 19, 150, 37, 3, 1, 1},
+                                         {1, 3, 21, 70, 9, 3, 2, 0},    {2, 17, 12, 12, 33, 3, 1, 1},
                                          {1, 5, 40, 260, 130, 2, 1, 0}, {4, 64, 14, 14, 64, 3, 1, 1}};
   for (Precision precision : {Precision::tf32, Precision::bf16, Precision::fp16}) {
     for (const ConvShape& shape : shapes) {

@@ -107,7 +107,8 @@ void expect_failed_then_reset_then_fine(const std::vector<VariantResult>& rows, 
       ++failed;
       EXPECT_EQ(r.status, ResultStatus::error);
       EXPECT_NE(r.error_message.find(error_text), std::string::npos) << r.error_message;
-      EXPECT_NE(note(r, "device_reset").find("device 0 reset (cudaDeviceReset) after " + reset_reason), std::string::npos)
+      EXPECT_NE(note(r, "device_reset").find("device 0 reset (cudaDeviceReset) after " + reset_reason),
+                std::string::npos)
           << note(r, "device_reset");
       continue;
     }
@@ -191,14 +192,15 @@ TEST(GpuState, NvmlGivesFiguresOnAGpuAndSaysWhyElsewhere) {
 TEST(GpuState, ThrottleReasonsAreNamedAndIdleOrSettingsAreNot) {
   using namespace kernels::nvml_reason;
   EXPECT_TRUE(kernels::performance_throttle_reasons(0).empty());
-  EXPECT_TRUE(kernels::performance_throttle_reasons(kGpuIdle | kApplicationsClocksSetting | kDisplayClockSetting).empty());
+  EXPECT_TRUE(
+      kernels::performance_throttle_reasons(kGpuIdle | kApplicationsClocksSetting | kDisplayClockSetting).empty());
   EXPECT_EQ(kernels::performance_throttle_reasons(kSwPowerCap), std::vector<std::string>({"power cap"}));
   EXPECT_EQ(kernels::performance_throttle_reasons(kHwSlowdown | kHwThermalSlowdown | kGpuIdle),
             std::vector<std::string>({"HW slowdown", "thermal (HW)"}));
   // Every named reason comes from a bit that is set; every stability-relevant bit is named.
   std::mt19937_64 rng(fresh_seed());
-  const std::uint64_t relevant = kSwPowerCap | kHwSlowdown | kSyncBoost | kSwThermalSlowdown | kHwThermalSlowdown |
-                                 kHwPowerBrakeSlowdown;
+  const std::uint64_t relevant =
+      kSwPowerCap | kHwSlowdown | kSyncBoost | kSwThermalSlowdown | kHwThermalSlowdown | kHwPowerBrakeSlowdown;
   for (int i = 0; i < 100; ++i) {
     const std::uint64_t bits = rng() & 0x1ff;
     EXPECT_EQ(kernels::performance_throttle_reasons(bits).size(),

@@ -48,7 +48,7 @@ Verification run_and_verify(const std::string& workload, const std::string& back
 struct RowCase {
   std::int64_t rows, cols;
 };
-const std::vector<RowCase> kAwkward = {{1, 1},    {3, 7},    {100, 33},  {9, 257},  {1000, 64},
+const std::vector<RowCase> kAwkward = {{1, 1},     {3, 7},    {100, 33},  {9, 257},   {1000, 64},
                                        {17, 4096}, {5, 5000}, {3, 20000}, {2, 40000}, {33, 1024}};
 
 struct WorkloadBackend {
@@ -68,8 +68,8 @@ TEST(RowwiseGpu, EveryBackendAtEveryPrecisionVerifiesOnAwkwardRowLengths) {
         SCOPED_TRACE(std::string(wb.workload) + "/" + wb.backend + " " + to_string(precision) + " " +
                      problem->shape_label());
         const Verification v = run_and_verify(wb.workload, wb.backend, *problem, TimingMode::kernel);
-        EXPECT_TRUE(v.passed) << "error " << v.max_error << " > tolerance " << v.tolerance << " (" << v.method
-                              << ") " << v.detail;
+        EXPECT_TRUE(v.passed) << "error " << v.max_error << " > tolerance " << v.tolerance << " (" << v.method << ") "
+                              << v.detail;
       }
     }
   }

@@ -81,9 +81,9 @@ TEST(TensorCoreRegistration, GemmBackendsDeclareTheirPrecisions) {
 // Shapes chosen to hit every path of the tensor-core kernel: single elements, K below one
 // mma step, K and N not multiples of 8 (element-wise loads), partial tiles in every
 // dimension, K = 8, and enough tiles for the 128x256 tile (>= one block per SM on an H100).
-const std::vector<GemmShape> kAwkwardShapes = {
-    {1, 1, 1},      {7, 5, 3},      {65, 33, 70},    {129, 257, 65},   {1000, 1000, 1000}, {130, 136, 8},
-    {200, 256, 13}, {256, 131, 64}, {300, 264, 136}, {17, 1000, 1001}, {2304, 2048, 72},   {3, 8, 4096}};
+const std::vector<GemmShape> kAwkwardShapes = {{1, 1, 1},          {7, 5, 3},        {65, 33, 70},     {129, 257, 65},
+                                               {1000, 1000, 1000}, {130, 136, 8},    {200, 256, 13},   {256, 131, 64},
+                                               {300, 264, 136},    {17, 1000, 1001}, {2304, 2048, 72}, {3, 8, 4096}};
 
 TEST(TensorCoreGemm, EveryGemmBackendAtEveryDeclaredPrecisionVerifiesOnAwkwardShapes) {
   SKIP_WITHOUT_GPU();
@@ -96,8 +96,8 @@ TEST(TensorCoreGemm, EveryGemmBackendAtEveryDeclaredPrecisionVerifiesOnAwkwardSh
         if (!gpu_registry().find("gemm", backend)->supports_precision(precision)) continue;
         SCOPED_TRACE(backend + " " + to_string(precision) + " " + problem.shape_label());
         const Verification v = run_and_verify(backend, problem, TimingMode::kernel);
-        EXPECT_TRUE(v.passed) << "error " << v.max_error << " > tolerance " << v.tolerance << " (" << v.method
-                              << ") " << v.detail;
+        EXPECT_TRUE(v.passed) << "error " << v.max_error << " > tolerance " << v.tolerance << " (" << v.method << ") "
+                              << v.detail;
       }
     }
   }
@@ -238,11 +238,11 @@ TEST(TensorCoreTiming, DISABLED_KernelAgainstCublasFrom1024To8192) {
       const double t_cuda = median_verified_kernel_seconds("gemm", "cuda", problem, 20, &cuda_notes);
       const double t_cublas = median_verified_kernel_seconds("gemm", "cublas", problem, 20, &cublas_notes);
       const double flops = problem.flops();
-      std::printf("TIMING %s %lld cuda %.4f ms %.1f TFLOP/s | cublas %.4f ms %.1f TFLOP/s | cuda/cublas %.1f%%\n"
-                  "  notes: %s| %s\n",
-                  to_string(precision).c_str(), static_cast<long long>(size), t_cuda * 1e3, flops / t_cuda / 1e12,
-                  t_cublas * 1e3, flops / t_cublas / 1e12, 100.0 * t_cublas / t_cuda, cuda_notes.c_str(),
-                  cublas_notes.c_str());
+      std::printf(
+          "TIMING %s %lld cuda %.4f ms %.1f TFLOP/s | cublas %.4f ms %.1f TFLOP/s | cuda/cublas %.1f%%\n"
+          "  notes: %s| %s\n",
+          to_string(precision).c_str(), static_cast<long long>(size), t_cuda * 1e3, flops / t_cuda / 1e12,
+          t_cublas * 1e3, flops / t_cublas / 1e12, 100.0 * t_cublas / t_cuda, cuda_notes.c_str(), cublas_notes.c_str());
       for (kernels::TensorCoreTile tile : kernels::tensor_core_tiles()) {
         if (kernels::is_wgmma(tile) && !kernels::tensor_core_wgmma_available(0)) continue;
         HostBuffer out(problem.output_precision(), problem.output_size());

@@ -87,8 +87,8 @@ double median_gemm_launch_seconds(const HostBuffer& a_host, const HostBuffer& b_
 
 }  // namespace mlbench::test_support
 
-#define SKIP_WITHOUT_GPU()                                                                              \
-  do {                                                                                                  \
-    const ::mlbench::Availability gpu = ::mlbench::test_support::gpu_availability();                         \
-    if (!gpu.available) GTEST_SKIP() << "no usable CUDA GPU here: " << gpu.reason;                      \
+#define SKIP_WITHOUT_GPU()                                                           \
+  do {                                                                               \
+    const ::mlbench::Availability gpu = ::mlbench::test_support::gpu_availability(); \
+    if (!gpu.available) GTEST_SKIP() << "no usable CUDA GPU here: " << gpu.reason;   \
   } while (0)

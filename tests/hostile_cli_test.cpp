@@ -245,7 +245,8 @@ TEST_F(Hostile, DeeplyNestedJsonInReportAndCompareIsOneLineExit2) {
   for (const char* file : {"deep.json", "inside.json"}) {
     expect_bad_input(std::string("$M report ") + file + " --markdown out.md", "nested deeper than");
     expect_bad_input(std::string("$M compare base.json ") + file, "nested deeper than");
-    expect_bad_input(std::string("$M compare ") + file + " base.json --fail-above 10 --csv out.csv", "nested deeper than");
+    expect_bad_input(std::string("$M compare ") + file + " base.json --fail-above 10 --csv out.csv",
+                     "nested deeper than");
   }
   EXPECT_FALSE(fs::exists(p("out.md")));
   EXPECT_FALSE(fs::exists(p("out.csv")));
@@ -282,9 +283,10 @@ TEST_F(Hostile, ALateFailureOfOneChartStillWritesTheReports) {
   // The chart directory is checked before the run, then taken away (made a file) during it:
   // a FIFO output with a late reader holds the run at the writing stage long enough.
   ASSERT_EQ(::mkfifo(p("gate").c_str(), 0644), 0);
-  const Outcome o = sh("($Q --quiet --chart charts --csv gate --json ok.json; echo $? > rc) &\n"
-                       "sleep 0.2; for i in $(seq 100); do [ -e ok.json ] && break; sleep 0.1; done\n"
-                       "rm -rf charts; echo x > charts; cat gate > got.csv; wait; exit $(cat rc)");
+  const Outcome o =
+      sh("($Q --quiet --chart charts --csv gate --json ok.json; echo $? > rc) &\n"
+         "sleep 0.2; for i in $(seq 100); do [ -e ok.json ] && break; sleep 0.1; done\n"
+         "rm -rf charts; echo x > charts; cat gate > got.csv; wait; exit $(cat rc)");
   EXPECT_EQ(o.exit_code, 3) << o.err;
   EXPECT_NE(o.err.find("charts"), std::string::npos) << o.err;
   EXPECT_TRUE(is_report(slurp(p("ok.json"))));
@@ -294,8 +296,9 @@ TEST_F(Hostile, ALateFailureOfOneChartStillWritesTheReports) {
 TEST_F(Hostile, NonUtf8InTheCommandLineIsEscapedNotFatal) {
   SCOPED_TRACE("seed=" + std::to_string(seed_));
   // The program's own name carries the byte: argv[0] goes into the report's command line.
-  const Outcome o = sh("ln -s \"$M\" $'ml\\xffbench' && ./$'ml\\xffbench' gemm --size 16 --backends serial "
-                       "--time-budget 0.01 --no-peaks --quiet --json run.json");
+  const Outcome o =
+      sh("ln -s \"$M\" $'ml\\xffbench' && ./$'ml\\xffbench' gemm --size 16 --backends serial "
+         "--time-budget 0.01 --no-peaks --quiet --json run.json");
   EXPECT_EQ(o.exit_code, 0) << o.err;
   const std::string text = slurp(p("run.json"));
   ASSERT_TRUE(is_report(text)) << o.err;
@@ -386,9 +389,10 @@ TEST_F(Hostile, SignalWhileWritingStillExits130AndWritesTheOtherReports) {
   SCOPED_TRACE("seed=" + std::to_string(seed_));
   // The FIFO has no reader: mlbench waits in open() at the writing stage, where SIGINT lands.
   ASSERT_EQ(::mkfifo(p("stuck").c_str(), 0644), 0);
-  const Outcome o = sh("$Q --quiet --json ok.json --csv stuck & pid=$!\n"
-                       "for i in $(seq 300); do [ -e ok.json ] && break; sleep 0.05; done; sleep 0.3\n"
-                       "kill -INT $pid; wait $pid");
+  const Outcome o =
+      sh("$Q --quiet --json ok.json --csv stuck & pid=$!\n"
+         "for i in $(seq 300); do [ -e ok.json ] && break; sleep 0.05; done; sleep 0.3\n"
+         "kill -INT $pid; wait $pid");
   EXPECT_EQ(o.exit_code, 130) << o.err;
   EXPECT_TRUE(is_report(slurp(p("ok.json"))));
   EXPECT_NE(o.err.find("stuck"), std::string::npos) << o.err;
@@ -399,14 +403,15 @@ TEST_F(Hostile, CtrlCDuringThePeakMeasurementStopsWithinASecondAndKeepsEveryFile
   fs::create_directory(p("cache"));
   ASSERT_EQ(sh("$Q --quiet --json run.json").exit_code, 0);
   const std::string before = slurp(p("run.json"));
-  const Outcome o = sh("XDG_CACHE_HOME=$PWD/cache $M gemm --size 16 --backends serial --time-budget 0.01 --refresh-peaks "
-                       "--json run.json --csv run.csv 2>err.txt & pid=$!\n"
-                       "for i in $(seq 200); do grep -q 'measuring' err.txt 2>/dev/null && break; sleep 0.05; done\n"
-                       "sleep 0.3; cpu() { awk '$3 != \"Z\" {print $14 + $15}' /proc/$pid/stat 2>/dev/null; }\n"
-                       "t0=$(cpu); last=$t0; start=$(date +%s%N); kill -INT $pid\n"
-                       "while kill -0 $pid 2>/dev/null; do v=$(cpu); [ -n \"$v\" ] && last=$v || break; sleep 0.01; done\n"
-                       "wait $pid; rc=$?; echo $(( ($(date +%s%N) - start) / 1000000 )) > ms\n"
-                       "echo $(( last - t0 )) $(getconf CLK_TCK) $(nproc) > cpu; exit $rc");
+  const Outcome o =
+      sh("XDG_CACHE_HOME=$PWD/cache $M gemm --size 16 --backends serial --time-budget 0.01 --refresh-peaks "
+         "--json run.json --csv run.csv 2>err.txt & pid=$!\n"
+         "for i in $(seq 200); do grep -q 'measuring' err.txt 2>/dev/null && break; sleep 0.05; done\n"
+         "sleep 0.3; cpu() { awk '$3 != \"Z\" {print $14 + $15}' /proc/$pid/stat 2>/dev/null; }\n"
+         "t0=$(cpu); last=$t0; start=$(date +%s%N); kill -INT $pid\n"
+         "while kill -0 $pid 2>/dev/null; do v=$(cpu); [ -n \"$v\" ] && last=$v || break; sleep 0.01; done\n"
+         "wait $pid; rc=$?; echo $(( ($(date +%s%N) - start) / 1000000 )) > ms\n"
+         "echo $(( last - t0 )) $(getconf CLK_TCK) $(nproc) > cpu; exit $rc");
   EXPECT_EQ(o.exit_code, 130) << slurp(p("err.txt"));
   // "Within a second" on an idle machine: the CPU time the process spent after the signal
   // (all its threads, from /proc/PID/stat up to its last 10 ms) below one second per core it
@@ -447,7 +452,8 @@ TEST_F(Hostile, EveryExitCodeIsDocumentedInHelpAndReadme) {
   const auto mentions = [](const std::string& text, const std::string& code) {
     for (std::size_t at = text.find(code); at != std::string::npos; at = text.find(code, at + 1)) {
       const bool before = at == 0 || !std::isdigit(static_cast<unsigned char>(text[at - 1]));
-      const bool after = at + code.size() == text.size() || !std::isdigit(static_cast<unsigned char>(text[at + code.size()]));
+      const bool after =
+          at + code.size() == text.size() || !std::isdigit(static_cast<unsigned char>(text[at + code.size()]));
       if (before && after) return true;
     }
     return false;
@@ -496,8 +502,9 @@ TEST_F(Hostile, SeedsOutsideZeroTo2To64AreRefused) {
 
 TEST_F(Hostile, ExplicitOptionsWinOverThePreset) {
   SCOPED_TRACE("seed=" + std::to_string(seed_));
-  const Outcome o = sh("$M gemm --preset quick --size 16 --time-budget 0.02 --max-repetitions 3 --rounds 1 "
-                       "--backends serial --no-peaks --quiet --json run.json");
+  const Outcome o =
+      sh("$M gemm --preset quick --size 16 --time-budget 0.02 --max-repetitions 3 --rounds 1 "
+         "--backends serial --no-peaks --quiet --json run.json");
   ASSERT_EQ(o.exit_code, 0) << o.err;
   const auto run = nlohmann::json::parse(slurp(p("run.json")));
   EXPECT_DOUBLE_EQ(run.at("mlbench").at("run").at("time_budget_s").get<double>(), 0.02);

@@ -26,7 +26,9 @@ using ::mlbench::test_support::slurp;
 
 namespace {
 
-std::string nested(int depth) { return std::string(static_cast<std::size_t>(depth), '[') + std::string(static_cast<std::size_t>(depth), ']'); }
+std::string nested(int depth) {
+  return std::string(static_cast<std::size_t>(depth), '[') + std::string(static_cast<std::size_t>(depth), ']');
+}
 
 // InputError whose message is one line and contains `needle`.
 template <class F>
@@ -115,8 +117,8 @@ TEST_F(HostileInput, NonPositiveOrNonFiniteTimesInAReportAreRefused) {
     ++entry;
   ASSERT_LT(entry, kept.size()) << "the random report has no ok row";
   ASSERT_NO_THROW(reports::parse_report(good.dump(), "good.json"));
-  for (const nlohmann::json bad : {nlohmann::json(0.0), nlohmann::json(-1e-3), nlohmann::json("nan"), nlohmann::json("inf"),
-                                   nlohmann::json("-inf")}) {
+  for (const nlohmann::json bad : {nlohmann::json(0.0), nlohmann::json(-1e-3), nlohmann::json("nan"),
+                                   nlohmann::json("inf"), nlohmann::json("-inf")}) {
     SCOPED_TRACE(bad.dump());
     nlohmann::json j = good;
     j["benchmarks"][entry]["mlbench"]["samples"]["real_time_s"][0] = bad;
@@ -184,7 +186,8 @@ TEST_F(HostileInput, ImplausibleCachedFiguresAreMeasuredAgain) {
     SCOPED_TRACE(bad.dump());
     nlohmann::ordered_json entry = reports::peaks_to_json(random_peaks(key));
     entry["cpu"]["fp32_gflops_all"] = bad;
-    const nlohmann::ordered_json cache = {{"schema_version", reports::kPeaksSchemaVersion}, {"machines", {{key, entry}}}};
+    const nlohmann::ordered_json cache = {{"schema_version", reports::kPeaksSchemaVersion},
+                                          {"machines", {{key, entry}}}};
     std::ofstream(dir_ / "peaks.json", std::ios::trunc) << cache.dump();
     const auto lookup = reports::load_or_measure_peaks(dir_.string(), key, false, [&] { return random_peaks(key); });
     EXPECT_TRUE(lookup.measured);
@@ -207,7 +210,8 @@ TEST_F(HostileInput, ACacheThatIsASymlinkOrFifoIsNeitherFollowedNorRead) {
 
   fs::remove(dir_ / "peaks.json");
   ASSERT_EQ(::mkfifo((dir_ / "peaks.json").c_str(), 0644), 0);
-  lookup = reports::load_or_measure_peaks(dir_.string(), key, false, [&] { return random_peaks(key); });  // must not block
+  lookup =
+      reports::load_or_measure_peaks(dir_.string(), key, false, [&] { return random_peaks(key); });  // must not block
   EXPECT_TRUE(lookup.measured);
   EXPECT_TRUE(fs::is_regular_file(fs::symlink_status(dir_ / "peaks.json")));
 }
@@ -219,16 +223,20 @@ TEST_F(HostileInput, WithoutHomeTheCacheNeverLandsInTheWorkingDirectory) {
   unsetenv("XDG_CACHE_HOME");
   for (const char* value : {static_cast<const char*>(nullptr), "", "relative/home", "."}) {
     SCOPED_TRACE(value ? value : "(unset)");
-    if (value) setenv("HOME", value, 1);
-    else unsetenv("HOME");
+    if (value)
+      setenv("HOME", value, 1);
+    else
+      unsetenv("HOME");
     const std::string dir = reports::default_peaks_cache_dir();
     EXPECT_TRUE(dir.empty() || dir[0] == '/') << dir;
   }
   setenv("XDG_CACHE_HOME", "rel", 1);
   EXPECT_NE(reports::default_peaks_cache_dir().rfind("rel", 0), 0u);
   if (home) setenv("HOME", saved_home.c_str(), 1);
-  if (xdg) setenv("XDG_CACHE_HOME", saved_xdg.c_str(), 1);
-  else unsetenv("XDG_CACHE_HOME");
+  if (xdg)
+    setenv("XDG_CACHE_HOME", saved_xdg.c_str(), 1);
+  else
+    unsetenv("XDG_CACHE_HOME");
   // No directory at all: measured, not cached, said so.
   int measured = 0;
   const auto lookup = reports::load_or_measure_peaks("", "k", false, [&] {

@@ -82,7 +82,8 @@ TEST_F(HtmlReportTest, PageHoldsTheContextEveryTableEveryChartAndFetchesNothing)
   const std::vector<ShapeGroup> groups = group_by_shape(full.results);
   // A table per shape (plus multi-GPU scaling tables), a chart per speedup/scaling/roofline chart.
   EXPECT_GE(count(html, "<table>"), groups.size());
-  EXPECT_EQ(count(html, "<svg "), speedup_charts(full).size() + scaling_charts(full).size() + roofline_charts(full).size());
+  EXPECT_EQ(count(html, "<svg "),
+            speedup_charts(full).size() + scaling_charts(full).size() + roofline_charts(full).size());
   for (const ShapeGroup& g : groups) EXPECT_NE(html.find(">" + g.title() + "</h2>"), std::string::npos) << g.title();
   EXPECT_NE(html.find(full.machine.cpu_model), std::string::npos);
   EXPECT_NE(html.find(full.machine.warnings.front().substr(0, 40)), std::string::npos);
@@ -91,7 +92,8 @@ TEST_F(HtmlReportTest, PageHoldsTheContextEveryTableEveryChartAndFetchesNothing)
   // Self-contained: no script, no external style, image, font or frame, no URL but the SVG namespace.
   for (const char* forbidden : {"<script", "<link", "<img", "<iframe", "@import", " src=", "url(http"})
     EXPECT_EQ(html.find(forbidden), std::string::npos) << forbidden;
-  const std::string without_namespace = std::regex_replace(html, std::regex("xmlns=\"http://www.w3.org/2000/svg\""), "");
+  const std::string without_namespace =
+      std::regex_replace(html, std::regex("xmlns=\"http://www.w3.org/2000/svg\""), "");
   EXPECT_EQ(without_namespace.find("http"), std::string::npos);
   // Every in-page link has its target, and no id is used twice.
   std::set<std::string> ids;
@@ -139,7 +141,8 @@ TEST_F(HtmlReportTest, CliWritesTheHtmlOfASavedRunAndRefusesABadPathBeforeMeasur
   EXPECT_NE(page.find("NVIDIA H100"), std::string::npos);
   EXPECT_GT(count(page, "<svg "), 3u);
   // A run with an unwritable --html stops before measuring anything: exit 2, one line.
-  o = shell(std::string(MLBENCH_EXE) + " gemm --size 64 --no-peaks --html " + (dir_ / "no" / "such" / "x.html").string());
+  o = shell(std::string(MLBENCH_EXE) + " gemm --size 64 --no-peaks --html " +
+            (dir_ / "no" / "such" / "x.html").string());
   EXPECT_EQ(o.status, 2) << o.output;
   EXPECT_NE(o.output.find("x.html"), std::string::npos) << o.output;
   EXPECT_EQ(o.output.find("GFLOP/s"), std::string::npos) << o.output;
@@ -186,7 +189,8 @@ std::string page_problems(const std::string& log) {
 std::string browser_command(const std::string& browser, int width, int height) {
   // No network at all (any fetch would fail and log), no GPU, no sandbox (containers).
   return "timeout 180 " + browser +
-         " --headless --no-sandbox --disable-gpu --hide-scrollbars --no-first-run --host-resolver-rules='MAP * ~NOTFOUND'"
+         " --headless --no-sandbox --disable-gpu --hide-scrollbars --no-first-run --host-resolver-rules='MAP * "
+         "~NOTFOUND'"
          " --enable-logging=stderr --v=0 --window-size=" +
          std::to_string(width) + "," + std::to_string(height);
 }
@@ -194,8 +198,10 @@ std::string browser_command(const std::string& browser, int width, int height) {
 // Width and height of a PNG (its IHDR chunk).
 std::pair<std::uint32_t, std::uint32_t> png_size(const std::string& png) {
   auto be32 = [&](std::size_t at) {
-    return (std::uint32_t(static_cast<unsigned char>(png[at])) << 24) | (std::uint32_t(static_cast<unsigned char>(png[at + 1])) << 16) |
-           (std::uint32_t(static_cast<unsigned char>(png[at + 2])) << 8) | std::uint32_t(static_cast<unsigned char>(png[at + 3]));
+    return (std::uint32_t(static_cast<unsigned char>(png[at])) << 24) |
+           (std::uint32_t(static_cast<unsigned char>(png[at + 1])) << 16) |
+           (std::uint32_t(static_cast<unsigned char>(png[at + 2])) << 8) |
+           std::uint32_t(static_cast<unsigned char>(png[at + 3]));
   };
   if (png.size() < 24 || png.compare(1, 3, "PNG") != 0) return {0, 0};
   return {be32(16), be32(20)};
@@ -203,7 +209,8 @@ std::pair<std::uint32_t, std::uint32_t> png_size(const std::string& png) {
 
 TEST_F(HtmlReportTest, ChromiumRendersEveryTableAndChartAtPhoneAndLaptopWidthWithoutConsoleErrors) {
   const std::string browser = chromium();
-  if (browser.empty()) GTEST_SKIP() << "chromium is not installed (Debian package `chromium`; setup.sh --tests installs it)";
+  if (browser.empty())
+    GTEST_SKIP() << "chromium is not installed (Debian package `chromium`; setup.sh --tests installs it)";
   SCOPED_TRACE("seed=" + std::to_string(seed_));
   const RunReport full = fakes::full_run_report(rng_, "lab-h100", {256, 1024});
   const std::string html = render_html({full});
@@ -214,7 +221,8 @@ TEST_F(HtmlReportTest, ChromiumRendersEveryTableAndChartAtPhoneAndLaptopWidthWit
   for (auto [width, height] : {std::pair{390, 844}, std::pair{1280, 800}}) {
     SCOPED_TRACE("window " + std::to_string(width) + "x" + std::to_string(height));
     const fs::path png = dir_ / ("shot-" + std::to_string(width) + ".png");
-    Outcome shot = shell(browser_command(browser, width, height) + " --screenshot=" + png.string() + " file://" + page.string());
+    Outcome shot =
+        shell(browser_command(browser, width, height) + " --screenshot=" + png.string() + " file://" + page.string());
     EXPECT_EQ(shot.status, 0) << shot.output;
     EXPECT_EQ(page_problems(shot.output), "");
     ASSERT_TRUE(fs::exists(png)) << shot.output;
@@ -226,20 +234,23 @@ TEST_F(HtmlReportTest, ChromiumRendersEveryTableAndChartAtPhoneAndLaptopWidthWit
     EXPECT_EQ(dom.status, 0) << dom.output.substr(0, 2000);
     EXPECT_EQ(page_problems(dom.output), "");
     const std::string expected = "tables " + std::to_string(tables) + "/" + std::to_string(tables) + " charts " +
-                                 std::to_string(charts) + "/" + std::to_string(charts) + " page-wider-than-window false";
+                                 std::to_string(charts) + "/" + std::to_string(charts) +
+                                 " page-wider-than-window false";
     EXPECT_NE(dom.output.find(expected), std::string::npos)
-        << "expected \"" << expected << "\"; verdict: "
-        << dom.output.substr(std::min(dom.output.size(), dom.output.find("id=\"verdict\"")), 200);
+        << "expected \"" << expected
+        << "\"; verdict: " << dom.output.substr(std::min(dom.output.size(), dom.output.find("id=\"verdict\"")), 200);
   }
 }
 
 TEST_F(HtmlReportTest, TheChromiumCheckSeesAConsoleErrorAndAPageWiderThanTheWindow) {
   const std::string browser = chromium();
-  if (browser.empty()) GTEST_SKIP() << "chromium is not installed (Debian package `chromium`; setup.sh --tests installs it)";
+  if (browser.empty())
+    GTEST_SKIP() << "chromium is not installed (Debian package `chromium`; setup.sh --tests installs it)";
   const fs::path page = dir_ / "broken.html";
-  std::ofstream(page) << with_probe("<!DOCTYPE html><html><head><meta name=\"viewport\" content=\"width=device-width\">"
-                                    "</head><body><div style=\"width:3000px\">wide</div><script>console.error('broken "
-                                    "page');</script></body></html>");
+  std::ofstream(page) << with_probe(
+      "<!DOCTYPE html><html><head><meta name=\"viewport\" content=\"width=device-width\">"
+      "</head><body><div style=\"width:3000px\">wide</div><script>console.error('broken "
+      "page');</script></body></html>");
   Outcome dom = shell(browser_command(browser, 390, 844) + " --dump-dom file://" + page.string());
   EXPECT_NE(page_problems(dom.output), "") << dom.output.substr(0, 2000);
   EXPECT_NE(dom.output.find("page-wider-than-window true"), std::string::npos) << dom.output.substr(0, 2000);

@@ -106,14 +106,17 @@ TEST_F(Install, InstallsBinaryManPageAndCompletionsThatCoverTheWholeCli) {
     titles += man_text.substr(at + 4, man_text.find('\n', at) - at - 4) + "\n";
   for (const std::string& command : cli.commands) {
     const std::string word = roff(command);
-    EXPECT_TRUE(titles.find("\"" + word + ",") != std::string::npos || titles.find("\"" + word + "\"") != std::string::npos ||
-                titles.find(", " + word + ",") != std::string::npos || titles.find(", " + word + "\"") != std::string::npos)
-        << command << "\n" << titles;
+    EXPECT_TRUE(
+        titles.find("\"" + word + ",") != std::string::npos || titles.find("\"" + word + "\"") != std::string::npos ||
+        titles.find(", " + word + ",") != std::string::npos || titles.find(", " + word + "\"") != std::string::npos)
+        << command << "\n"
+        << titles;
     EXPECT_NE(bash_text.find(" " + command), std::string::npos) << command;
     EXPECT_NE(zsh_text.find("'" + command + ":"), std::string::npos) << command;
   }
   for (const std::string& option : cli.options) {
-    const std::string bold = option.rfind("--", 0) == 0 ? "\\fB" + roff(option) + "\\fR" : "\\fB" + roff(option) + "\\fR";
+    const std::string bold =
+        option.rfind("--", 0) == 0 ? "\\fB" + roff(option) + "\\fR" : "\\fB" + roff(option) + "\\fR";
     EXPECT_NE(man_text.find(bold), std::string::npos) << option;
     EXPECT_NE(bash_text.find(option), std::string::npos) << option;
     EXPECT_NE(zsh_text.find("'" + option + "["), std::string::npos) << option;
@@ -123,9 +126,10 @@ TEST_F(Install, InstallsBinaryManPageAndCompletionsThatCoverTheWholeCli) {
     EXPECT_EQ(text->find("generate-docs "), std::string::npos);
   EXPECT_EQ(shell("bash -n " + bash.string()), 0) << "the bash completion parses";
   // The completion offers the subcommands and an option's fixed choices.
-  const std::string probe = "bash -c 'source " + bash.string() +
-                            "; COMP_WORDS=(mlbench gemm --precision b); COMP_CWORD=3; _mlbench; echo \"${COMPREPLY[@]}\"' >" +
-                            (dir_ / "probe").string();
+  const std::string probe =
+      "bash -c 'source " + bash.string() +
+      "; COMP_WORDS=(mlbench gemm --precision b); COMP_CWORD=3; _mlbench; echo \"${COMPREPLY[@]}\"' >" +
+      (dir_ / "probe").string();
   EXPECT_EQ(shell(probe), 0);
   EXPECT_EQ(slurp(dir_ / "probe"), "bf16\n");
 }
@@ -134,8 +138,8 @@ TEST_F(Install, CpackMakesADebWithTheSameFiles) {
   if (shell("command -v dpkg-deb >/dev/null && command -v dpkg-shlibdeps >/dev/null") != 0)
     GTEST_SKIP() << "dpkg-deb / dpkg-shlibdeps (dpkg-dev) not installed";
   const fs::path out = dir_ / "pkg";
-  ASSERT_EQ(shell(std::string(CPACK_EXE) + " -G DEB --config " + BUILD_DIR + "/CPackConfig.cmake -B " + out.string() + " >" +
-                  (dir_ / "log").string() + " 2>&1"),
+  ASSERT_EQ(shell(std::string(CPACK_EXE) + " -G DEB --config " + BUILD_DIR + "/CPackConfig.cmake -B " + out.string() +
+                  " >" + (dir_ / "log").string() + " 2>&1"),
             0)
       << slurp(dir_ / "log");
   fs::path deb;
@@ -144,8 +148,9 @@ TEST_F(Install, CpackMakesADebWithTheSameFiles) {
   ASSERT_FALSE(deb.empty()) << slurp(dir_ / "log");
   ASSERT_EQ(shell("dpkg-deb -c " + deb.string() + " >" + (dir_ / "contents").string()), 0);
   const std::string contents = slurp(dir_ / "contents");
-  for (const char* path : {"./usr/bin/mlbench", "./usr/share/man/man1/mlbench.1",
-                           "./usr/share/bash-completion/completions/mlbench", "./usr/share/zsh/vendor-completions/_mlbench"})
+  for (const char* path :
+       {"./usr/bin/mlbench", "./usr/share/man/man1/mlbench.1", "./usr/share/bash-completion/completions/mlbench",
+        "./usr/share/zsh/vendor-completions/_mlbench"})
     EXPECT_NE(contents.find(path), std::string::npos) << path << "\n" << contents;
   ASSERT_EQ(shell("dpkg-deb -f " + deb.string() + " Package Depends >" + (dir_ / "fields").string()), 0);
   const std::string fields = slurp(dir_ / "fields");

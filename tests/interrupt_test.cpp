@@ -41,8 +41,10 @@ std::vector<int> csv_record_widths(const std::string& text) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (quoted) {
-      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') ++i;
-      else if (c == '"') quoted = false;
+      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"')
+        ++i;
+      else if (c == '"')
+        quoted = false;
     } else if (c == '"') {
       quoted = true;
     } else if (c == ',') {
@@ -56,16 +58,17 @@ std::vector<int> csv_record_widths(const std::string& text) {
 }
 
 struct Exit {
-  bool exited = false;     // normal exit (else killed by a signal, or still running)
-  int code = -1;           // exit code when exited
-  int signal = 0;          // terminating signal when killed
+  bool exited = false;  // normal exit (else killed by a signal, or still running)
+  int code = -1;        // exit code when exited
+  int signal = 0;       // terminating signal when killed
 };
 
 class Interrupt : public ::testing::Test {
  protected:
   void SetUp() override {
     seed_ = ::mlbench::test_support::fresh_seed();
-    dir_ = fs::temp_directory_path() / ("mlbench_interrupt_" + std::to_string(seed_) + "_" + std::to_string(::getpid()));
+    dir_ =
+        fs::temp_directory_path() / ("mlbench_interrupt_" + std::to_string(seed_) + "_" + std::to_string(::getpid()));
     out_dir_ = dir_ / "out";
     fs::create_directories(out_dir_);
   }
@@ -86,8 +89,10 @@ class Interrupt : public ::testing::Test {
     argv.push_back(nullptr);
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, (dir_ / "stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, (dir_ / "stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, (dir_ / "stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0644);
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, (dir_ / "stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0644);
     const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     ASSERT_EQ(rc, 0) << "cannot start " << MLBENCH_EXE;
@@ -157,9 +162,22 @@ class Interrupt : public ::testing::Test {
   std::vector<std::string> long_run_args() const {
     // --no-peaks: a missing peaks cache would otherwise be measured first (seconds, once per
     // machine) and the signal would land there instead of in the benchmark loop.
-    return {"all", "--size", "128,256,512,1024", "--backends", "serial,openmp", "--time-budget", "0.5", "--no-peaks",
-            "--seed", std::to_string(seed_), "--json", (out_dir_ / "run.json").string(),
-            "--markdown", (out_dir_ / "run.md").string(), "--csv", (out_dir_ / "run.csv").string()};
+    return {"all",
+            "--size",
+            "128,256,512,1024",
+            "--backends",
+            "serial,openmp",
+            "--time-budget",
+            "0.5",
+            "--no-peaks",
+            "--seed",
+            std::to_string(seed_),
+            "--json",
+            (out_dir_ / "run.json").string(),
+            "--markdown",
+            (out_dir_ / "run.md").string(),
+            "--csv",
+            (out_dir_ / "run.csv").string()};
   }
 
   // Complete reports of an interrupted run: JSON marked interrupted with at least one result,
@@ -224,8 +242,8 @@ TEST_F(Interrupt, SighupKeepsFinishedResultsAndExits129) { interrupt_with(SIGHUP
 TEST_F(Interrupt, ExistingReportIsNeverSeenTruncated) {
   SCOPED_TRACE("seed=" + std::to_string(seed_));
   const fs::path json = out_dir_ / "run.json";
-  start({"reduction", "--size", "32", "--backends", "serial", "--time-budget", "0.01", "--quiet", "--no-peaks", "--seed",
-         std::to_string(seed_ + 1), "--json", json.string()});
+  start({"reduction", "--size", "32", "--backends", "serial", "--time-budget", "0.01", "--quiet", "--no-peaks",
+         "--seed", std::to_string(seed_ + 1), "--json", json.string()});
   const Exit first = wait_for_exit(120s);  // a hang guard, generous for a loaded machine
   ASSERT_TRUE(first.exited && first.code == 0) << slurp(dir_ / "stderr");
   const std::string old_report = slurp(json);

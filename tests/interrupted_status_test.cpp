@@ -159,7 +159,8 @@ TEST_F(InterruptedStatus, EarlierRoundsKeepTheirTimesWhenALaterRoundIsInterrupte
   EXPECT_EQ(r.stats.runs, 4) << "round 1's share of 8 repetitions over 2 rounds";
   EXPECT_EQ(r.stats.rounds, 1);
   EXPECT_GT(r.stats.median_s, 0);
-  const bool noted = std::any_of(r.notes.begin(), r.notes.end(), [](const auto& n) { return n.first == "interrupted"; });
+  const bool noted =
+      std::any_of(r.notes.begin(), r.notes.end(), [](const auto& n) { return n.first == "interrupted"; });
   EXPECT_TRUE(noted);
 }
 

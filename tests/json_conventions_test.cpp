@@ -98,7 +98,8 @@ TEST_F(JsonConventionsTest, ARepetitionThatDisagreesWithTheSamplesIsRefused) {
   Json j = Json::parse(render_json(make()));
   std::vector<std::size_t> repetitions;
   for (std::size_t i = 0; i < j["benchmarks"].size(); ++i)
-    if (j["benchmarks"][i]["run_type"] == "iteration" && !j["benchmarks"][i].contains("mlbench")) repetitions.push_back(i);
+    if (j["benchmarks"][i]["run_type"] == "iteration" && !j["benchmarks"][i].contains("mlbench"))
+      repetitions.push_back(i);
   ASSERT_FALSE(repetitions.empty());
   const std::size_t k = repetitions[rng_() % repetitions.size()];
   j["benchmarks"][k]["real_time"] = j["benchmarks"][k]["real_time"].get<double>() * 1.01;

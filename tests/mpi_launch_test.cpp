@@ -53,8 +53,8 @@ class MpiLaunch : public ::testing::Test {
   // Runs a shell command line under `timeout`, capturing stdout and stderr.
   Outcome run(const std::string& command) {
     const fs::path out = dir_ / "stdout", err = dir_ / "stderr";
-    const std::string line = "timeout -k 5 " + std::to_string(kGuardSeconds) + " " + command + " >" + out.string() +
-                             " 2>" + err.string();
+    const std::string line =
+        "timeout -k 5 " + std::to_string(kGuardSeconds) + " " + command + " >" + out.string() + " 2>" + err.string();
     const auto start = std::chrono::steady_clock::now();
     const int status = std::system(line.c_str());
     Outcome o;
@@ -117,7 +117,8 @@ class MpiLaunch : public ::testing::Test {
 }  // namespace
 
 TEST_F(MpiLaunch, ListSaysWhyTheMpiBackendsAreAbsentOutsideAnMpiLaunch) {
-  const Outcome o = run(std::string("env -u OMPI_COMM_WORLD_SIZE -u PMI_SIZE -u SLURM_STEP_NUM_TASKS ") + MLBENCH_EXE + " list");
+  const Outcome o =
+      run(std::string("env -u OMPI_COMM_WORLD_SIZE -u PMI_SIZE -u SLURM_STEP_NUM_TASKS ") + MLBENCH_EXE + " list");
   ASSERT_EQ(o.exit_code, 0) << o.err;
   const std::string reason = MLBENCH_TEST_BUILT_WITH_MPI ? "not started under mpirun or srun" : "built without MPI";
   for (const char* workload : {"gemm ", "reduction ", "convolution "}) {
@@ -137,7 +138,8 @@ TEST_F(MpiLaunch, ALaunchOfSeveralProcessesThatMpiSeesAsOneIsRefused) {
   const Outcome o = run(std::string("env PMI_SIZE=2 PMI_RANK=0 ") + MLBENCH_EXE + " gemm --size 64 --no-peaks");
   EXPECT_EQ(o.exit_code, 2) << o.err;
   EXPECT_EQ(std::count(o.err.begin(), o.err.end(), '\n'), 1) << o.err;
-  EXPECT_NE(o.err.find(MLBENCH_TEST_BUILT_WITH_MPI ? "MPI reports a world of 1" : "built without MPI"), std::string::npos)
+  EXPECT_NE(o.err.find(MLBENCH_TEST_BUILT_WITH_MPI ? "MPI reports a world of 1" : "built without MPI"),
+            std::string::npos)
       << o.err;
   EXPECT_NE(o.err.find("PMI_SIZE=2"), std::string::npos) << o.err;
   EXPECT_TRUE(o.out.empty()) << o.out;
@@ -149,7 +151,8 @@ TEST_F(MpiLaunch, GemmAndReductionOverTwoRanksAreVerifiedAgainstFp64) {
   const std::uint64_t seed = fresh_seed();
   Outcome o;
   // 97 rows: 49 + 48; the reduction's 75 rows: 38 + 37.
-  nlohmann::json gemm = run_ranks(2, "gemm --size 97 --backends mpi,serial --repetitions 2 --seed " + std::to_string(seed), o);
+  nlohmann::json gemm =
+      run_ranks(2, "gemm --size 97 --backends mpi,serial --repetitions 2 --seed " + std::to_string(seed), o);
   ASSERT_EQ(o.exit_code, 0) << o.err;
   ASSERT_FALSE(gemm.is_null()) << o.err;
   expect_verified_mpi_rows(gemm, 2);
@@ -178,7 +181,9 @@ TEST_F(MpiLaunch, ThreeRanksVerifyFp64GemmAndPerRowAndMaxReductions) {
   for (const char* shape : {"--op mean --axis rows", "--op max --axis all", "--op sum --axis rows"}) {
     SCOPED_TRACE(shape);
     nlohmann::json reduction = run_ranks(
-        3, std::string("reduction --size 67 --backends mpi --repetitions 2 ") + shape + " --seed " + std::to_string(seed), o);
+        3,
+        std::string("reduction --size 67 --backends mpi --repetitions 2 ") + shape + " --seed " + std::to_string(seed),
+        o);
     ASSERT_EQ(o.exit_code, 0) << o.err;
     ASSERT_FALSE(reduction.is_null()) << o.err;
     expect_verified_mpi_rows(reduction, 3);
@@ -193,9 +198,11 @@ TEST_F(MpiLaunch, ConvolutionOverTwoRanksByRowBandsAndByImagesIsVerified) {
   const std::uint64_t seed = fresh_seed();
   Outcome o;
   // N=1: row bands, output rows 6 + 5, input rows 6 + 5, a 2-row halo each way.
-  nlohmann::json bands = run_ranks(
-      2, "convolution --size 11 --kernel 5 --channels 2 --filters 3 --backends mpi --repetitions 2 --seed " +
-             std::to_string(seed), o);
+  nlohmann::json bands =
+      run_ranks(2,
+                "convolution --size 11 --kernel 5 --channels 2 --filters 3 --backends mpi --repetitions 2 --seed " +
+                    std::to_string(seed),
+                o);
   ASSERT_EQ(o.exit_code, 0) << o.err;
   ASSERT_FALSE(bands.is_null()) << o.err;
   expect_verified_mpi_rows(bands, 2);
@@ -205,9 +212,11 @@ TEST_F(MpiLaunch, ConvolutionOverTwoRanksByRowBandsAndByImagesIsVerified) {
       banded = entry["mlbench"]["notes"]["distribution"].get<std::string>().find("halo") != std::string::npos;
   EXPECT_TRUE(banded) << "N=1 over 2 ranks should split by row bands";
   // N=3: by images, 2 + 1.
-  nlohmann::json images = run_ranks(
-      2, "convolution --size 9 --batch 3 --filters 4 --precision fp64 --backends mpi --repetitions 2 --seed " +
-             std::to_string(seed + 1), o);
+  nlohmann::json images =
+      run_ranks(2,
+                "convolution --size 9 --batch 3 --filters 4 --precision fp64 --backends mpi --repetitions 2 --seed " +
+                    std::to_string(seed + 1),
+                o);
   ASSERT_EQ(o.exit_code, 0) << o.err;
   ASSERT_FALSE(images.is_null()) << o.err;
   expect_verified_mpi_rows(images, 2);
@@ -225,8 +234,8 @@ TEST_F(MpiLaunch, ConvolutionOverThreeRanksWithBandsThinnerThanTheHaloIsVerified
                                   std::string("--size 10 --kernel 5 --stride 2 --batch 2 --filters 5"),
                                   std::string("--size 2 --kernel 3 --filters 2")}) {
     SCOPED_TRACE(shape);
-    nlohmann::json report = run_ranks(
-        3, "convolution " + shape + " --backends mpi --repetitions 2 --seed " + std::to_string(seed), o);
+    nlohmann::json report =
+        run_ranks(3, "convolution " + shape + " --backends mpi --repetitions 2 --seed " + std::to_string(seed), o);
     ASSERT_EQ(o.exit_code, 0) << o.err;
     ASSERT_FALSE(report.is_null()) << o.err;
     expect_verified_mpi_rows(report, 3);
@@ -237,8 +246,8 @@ TEST_F(MpiLaunch, RanksStartedWithDifferentArgumentsAreRefused) {
   require_mpirun();
   if (IsSkipped()) return;
   const std::string exe = MLBENCH_EXE;
-  const Outcome o = run(kMpirun + " -np 2 " + exe + " gemm --size 64 --no-peaks : -np 1 " + exe +
-                        " gemm --size 65 --no-peaks");
+  const Outcome o =
+      run(kMpirun + " -np 2 " + exe + " gemm --size 64 --no-peaks : -np 1 " + exe + " gemm --size 65 --no-peaks");
   EXPECT_EQ(o.exit_code, 2) << o.err;
   EXPECT_NE(o.err.find("mlbench: error: rank 2 ("), std::string::npos) << o.err;
   EXPECT_NE(o.err.find("other arguments than rank 0"), std::string::npos) << o.err;
@@ -251,7 +260,7 @@ TEST_F(MpiLaunch, AHungRankEndsTheJobWithAnErrorNamingItWithinTheTimeout) {
   require_mpirun();
   if (IsSkipped()) return;
   const Outcome o = run("env MLBENCH_MPI_FAULT=1:hang " + kMpirun + " -np 3 " + MLBENCH_EXE +
-          " gemm --size 64 --backends mpi --repetitions 3 --timeout 2 --no-peaks --quiet");
+                        " gemm --size 64 --backends mpi --repetitions 3 --timeout 2 --no-peaks --quiet");
   EXPECT_NE(o.exit_code, 0) << o.err;
   EXPECT_NE(o.exit_code, 124) << "the job hung until the test's guard killed it";
   EXPECT_NE(o.err.find("mlbench: error: rank 1 ("), std::string::npos) << o.err;
@@ -292,7 +301,8 @@ namespace {
 // alone), 12 repetitions: a rank is flagged only when slow on at least 3 of them.
 std::string fleet_command(std::uint64_t seed) {
   return std::string(MLBENCH_EXE) +
-         " fleet gemm --size 256,320,384 --backends serial,openmp --repetitions 12 --time-budget 0.05 --no-pin --seed " +
+         " fleet gemm --size 256,320,384 --backends serial,openmp --repetitions 12 --time-budget 0.05 --no-pin "
+         "--seed " +
          std::to_string(seed);
 }
 

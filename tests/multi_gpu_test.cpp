@@ -60,9 +60,19 @@ TEST(GpuSelection, ListKeepsItsOrderAndRunsEveryPrefix) {
 }
 
 TEST(GpuSelection, RejectsWhatCannotRunInOneLine) {
-  const std::vector<std::pair<std::string, int>> bad = {
-      {"2", 1}, {"all", 0}, {"0", 4}, {"-2", 4}, {"0,0", 2}, {"0,-1", 2}, {"0,2", 2}, {"two", 2},
-      {"0,", 2}, {"", 2},   {"1", 0}, {"1", -1}, {"99999999999999999999", 2}};
+  const std::vector<std::pair<std::string, int>> bad = {{"2", 1},
+                                                        {"all", 0},
+                                                        {"0", 4},
+                                                        {"-2", 4},
+                                                        {"0,0", 2},
+                                                        {"0,-1", 2},
+                                                        {"0,2", 2},
+                                                        {"two", 2},
+                                                        {"0,", 2},
+                                                        {"", 2},
+                                                        {"1", 0},
+                                                        {"1", -1},
+                                                        {"99999999999999999999", 2}};
   for (const auto& [spec, count] : bad) {
     const std::string message = input_error(spec, count);
     EXPECT_FALSE(message.empty()) << "--gpus '" << spec << "' with " << count << " GPUs was accepted";
@@ -102,9 +112,7 @@ class FakeMultiGpuVariant : public Variant {
   void read_output(HostBuffer& out) override {
     for (std::size_t i = 0; i < out.size(); ++i) out.set(i, out_.get(i));
   }
-  double communication_seconds() const override {
-    return gpus_ == 0 ? 0.0 : 0.1 * (gpus_ - 1) * seconds(gpus_);
-  }
+  double communication_seconds() const override { return gpus_ == 0 ? 0.0 : 0.1 * (gpus_ - 1) * seconds(gpus_); }
   static double seconds(int gpus) { return 0.008 / gpus; }
 
  private:
@@ -198,10 +206,11 @@ TEST(MultiGpuPlan, RefusesWhatCannotRun) {
     EXPECT_NE(std::string(e.what()).find("built without NCCL"), std::string::npos) << e.what();
   }
   // fp32 and fp64 only: asking for another precision with --gpus is refused, not skipped.
-  EXPECT_THROW(plan(four, [](RunOptions& o) {
-                 o.gpus = "2";
-                 o.precision = Precision::bf16;
-               }),
+  EXPECT_THROW(plan(four,
+                    [](RunOptions& o) {
+                      o.gpus = "2";
+                      o.precision = Precision::bf16;
+                    }),
                InputError);
 }
 
@@ -294,8 +303,9 @@ TEST(MultiGpuReports, JsonKeepsTheMultiGpuFieldsAndOldReportsReadAsSingleDevice)
   auto json = reports::to_json(single_device);
   for (auto& entry : json["benchmarks"])
     if (entry.contains("mlbench"))  // the row's fields ride on one entry per row
-      for (const char* key : {"gpus", "communication_s", "speedup_vs_one_gpu", "parallel_efficiency", "communication_share"})
-      entry["mlbench"].erase(key);
+      for (const char* key :
+           {"gpus", "communication_s", "speedup_vs_one_gpu", "parallel_efficiency", "communication_share"})
+        entry["mlbench"].erase(key);
   const RunReport old = reports::parse_report(json.dump(), "old.json");
   ASSERT_EQ(old.results.size(), rows.size());
   for (const VariantResult& r : old.results) EXPECT_EQ(r.gpus, 0);
@@ -312,7 +322,8 @@ TEST(MultiGpuReports, MarkdownConsoleAndCsvShowTheScaling) {
   EXPECT_NE(console.find("2.00x"), std::string::npos) << console;  // speedup over one GPU
   const std::string csv = reports::render_csv(report);
   const std::string header = csv.substr(0, csv.find('\n'));
-  for (const char* column : {"gpus", "communication_s", "speedup_vs_one_gpu", "parallel_efficiency", "communication_share"})
+  for (const char* column :
+       {"gpus", "communication_s", "speedup_vs_one_gpu", "parallel_efficiency", "communication_share"})
     EXPECT_NE(header.find(column), std::string::npos) << column;
 }
 
@@ -364,7 +375,9 @@ TEST(ConvRowSplit, SlabsWithTheirHalosReproduceTheWholeConvolution) {
   const std::uint64_t seed = fresh_seed();
   SCOPED_TRACE("seed=" + std::to_string(seed));
   std::mt19937_64 rng(seed);
-  auto pick = [&rng](std::int64_t lo, std::int64_t hi) { return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng); };
+  auto pick = [&rng](std::int64_t lo, std::int64_t hi) {
+    return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng);
+  };
   std::uniform_real_distribution<double> value(-1.0, 1.0);
   for (int trial = 0; trial < 60; ++trial) {
     ConvShape s;
@@ -426,8 +439,10 @@ TEST(ConvRowSplit, SlabsWithTheirHalosReproduceTheWholeConvolution) {
         filled[static_cast<std::size_t>(t.to)][static_cast<std::size_t>(row - to.slab_top)] = true;
         for (std::int64_t plane = 0; plane < planes; ++plane)
           for (std::int64_t x = 0; x < wp; ++x)
-            slabs[static_cast<std::size_t>(t.to)][static_cast<std::size_t>((plane * to.slab_rows + row - to.slab_top) * wp + x)] =
-                slabs[static_cast<std::size_t>(t.from)][static_cast<std::size_t>((plane * from.slab_rows + row - from.slab_top) * wp + x)];
+            slabs[static_cast<std::size_t>(t.to)]
+                 [static_cast<std::size_t>((plane * to.slab_rows + row - to.slab_top) * wp + x)] =
+                     slabs[static_cast<std::size_t>(t.from)]
+                          [static_cast<std::size_t>((plane * from.slab_rows + row - from.slab_top) * wp + x)];
       }
     }
     std::vector<double> assembled(whole.size(), std::nan(""));
@@ -450,17 +465,16 @@ TEST(ConvRowSplit, SlabsWithTheirHalosReproduceTheWholeConvolution) {
             assembled[static_cast<std::size_t>((plane * oh + part.out_rows.begin + y) * ow + x)] =
                 band[static_cast<std::size_t>((plane * part.out_rows.size() + y) * ow + x)];
     }
-    for (std::size_t i = 0; i < whole.size(); ++i)
-      ASSERT_EQ(assembled[i], whole[i]) << "output element " << i;
+    for (std::size_t i = 0; i < whole.size(); ++i) ASSERT_EQ(assembled[i], whole[i]) << "output element " << i;
   }
 }
 
 // ---- the nccl variants on real GPUs ----
 
-#define SKIP_WITHOUT_NCCL_GPU()                                                                     \
-  do {                                                                                              \
-    const Availability nccl = gpu_registry().find("gemm", "nccl")->availability();                  \
-    if (!nccl.available) GTEST_SKIP() << "the nccl backends cannot run here: " << nccl.reason;      \
+#define SKIP_WITHOUT_NCCL_GPU()                                                                \
+  do {                                                                                         \
+    const Availability nccl = gpu_registry().find("gemm", "nccl")->availability();             \
+    if (!nccl.available) GTEST_SKIP() << "the nccl backends cannot run here: " << nccl.reason; \
   } while (0)
 
 TEST(MultiGpuRegistration, TheMultiGpuWorkloadsHaveAnNcclBackendThatNeedsGpus) {
@@ -508,8 +522,8 @@ std::string run_label(const std::string& workload, const std::string& shape, Pre
   return workload + " " + shape + " " + to_string(p) + " on " + std::to_string(gpus) + " GPU(s)";
 }
 
-void run_nccl_backend(const std::string& workload, std::int64_t size, Precision precision, const WorkloadOptions& options,
-                      std::uint64_t seed) {
+void run_nccl_backend(const std::string& workload, std::int64_t size, Precision precision,
+                      const WorkloadOptions& options, std::uint64_t seed) {
   const auto problem = make_problem(workload, size, precision, seed, options);
   const BackendInfo* backend = gpu_registry().find(workload, "nccl");
   ASSERT_NE(backend, nullptr);

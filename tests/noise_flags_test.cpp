@@ -41,7 +41,8 @@ class NoiseFlagsTest : public ::testing::Test {
     spec.with_failure = true;
     RunReport report = fakes::random_report(rng_, spec);
     report.run.cv_threshold = threshold;
-    for (VariantResult& r : report.results) r.stats.cv = threshold * std::uniform_real_distribution<double>(0.1, 0.9)(rng_);
+    for (VariantResult& r : report.results)
+      r.stats.cv = threshold * std::uniform_real_distribution<double>(0.1, 0.9)(rng_);
     for (std::int64_t size : spec.sizes) {
       std::vector<VariantResult*> candidates;
       for (VariantResult& r : report.results)
@@ -140,7 +141,9 @@ TEST_F(NoiseFlagsTest, MarkdownMarksTheTimeAndExplainsOnce) {
     const bool marked = line.find(std::string(" ") + kNoisyMarker + " |") != std::string::npos;
     marked_rows += marked;
     for (const VariantResult& r : report.results)
-      if (r.ok() && line.rfind("| " + r.backend + " | " + timing_label(r.timing) + " | " + format_duration(r.stats.median_s), 0) == 0 &&
+      if (r.ok() &&
+          line.rfind("| " + r.backend + " | " + timing_label(r.timing) + " | " + format_duration(r.stats.median_s),
+                     0) == 0 &&
           line.find(format_percent(r.stats.cv)) != std::string::npos)
         EXPECT_EQ(marked, r.cv_above_threshold) << line;
   }
@@ -167,7 +170,8 @@ TEST_F(NoiseFlagsTest, ConsoleMarksTheTimeAndPrintsTheHint) {
     if (cells.size() >= 4) rows.push_back(cells);
   }
   std::size_t marked_rows = 0;
-  for (const auto& cells : rows) marked_rows += cells[2].find(std::string(" ") + kNoisyMarkerAscii) != std::string::npos;
+  for (const auto& cells : rows)
+    marked_rows += cells[2].find(std::string(" ") + kNoisyMarkerAscii) != std::string::npos;
   EXPECT_EQ(marked_rows, noisy_names_.size()) << table;
   for (const VariantResult& r : report.results) {
     if (!r.ok() || r.stats.runs < 2) continue;
@@ -393,7 +397,8 @@ TEST(StabilityWarnings, TheContextOfThisMachineHasEveryField) {
   const MachineContext m = collect_machine_context(0, registry);
   for (const std::string* field : {&m.cpu_scaling_governor, &m.cpu_scaling_driver, &m.cpu_boost, &m.smt})
     EXPECT_FALSE(field->empty());
-  for (const std::string& value : {m.cpu_boost, m.smt}) EXPECT_TRUE(value == "on" || value == "off" || value == "unknown") << value;
+  for (const std::string& value : {m.cpu_boost, m.smt})
+    EXPECT_TRUE(value == "on" || value == "off" || value == "unknown") << value;
   EXPECT_EQ(m.load_average.size(), 3u);
   EXPECT_FALSE(m.thread_pinning.empty());
   EXPECT_FALSE(m.omp_proc_bind.empty());

@@ -88,7 +88,8 @@ std::string xml_problem(const std::string& xml) {
           break;
         }
         const std::string attr = name_at(p);
-        if (attr.empty() || p + 1 >= xml.size() || xml[p] != '=' || xml[p + 1] != '"') return "bad attribute in <" + name + ">";
+        if (attr.empty() || p + 1 >= xml.size() || xml[p] != '=' || xml[p + 1] != '"')
+          return "bad attribute in <" + name + ">";
         const std::size_t end = xml.find('"', p + 2);
         if (end == std::string::npos || xml.substr(p + 2, end - p - 2).find('<') != std::string::npos)
           return "bad attribute value in <" + name + ">";
@@ -236,7 +237,8 @@ TEST_F(PeaksTest, CpuPeaksArePositiveFiniteSaneAndCachedForTheSecondLoad) {
   EXPECT_GE(cpu.fp64_gflops_all, cpu.fp64_gemm_gflops_all);
   for (const std::string& source : {cpu.fp32_source, cpu.fp64_source})
     EXPECT_TRUE(source == "fma loop" || source == "openblas gemm") << source;
-  EXPECT_EQ(cpu.fp32_source == "openblas gemm", cpu.fp32_gemm_gflops_all > 0 && cpu.fp32_gflops_all == cpu.fp32_gemm_gflops_all);
+  EXPECT_EQ(cpu.fp32_source == "openblas gemm",
+            cpu.fp32_gemm_gflops_all > 0 && cpu.fp32_gflops_all == cpu.fp32_gemm_gflops_all);
   const BackendInfo* openblas = registry.find("gemm", "openblas");
   if (openblas != nullptr && (!openblas->availability || openblas->availability().available)) {
     EXPECT_GT(cpu.fp32_gemm_gflops_all, 0.1) << "built with OpenBLAS: its GEMM is measured";
@@ -321,8 +323,8 @@ TEST_F(PeaksTest, UnwritableCacheIsNotFatal) {
   // A regular file where the cache directory should be: nothing can be created under it.
   const fs::path blocker = dir_ / "blocker";
   std::ofstream(blocker) << "x";
-  const auto lookup = reports::load_or_measure_peaks((blocker / "mlbench").string(), "k", false,
-                                                     [&] { return random_peaks("k"); });
+  const auto lookup =
+      reports::load_or_measure_peaks((blocker / "mlbench").string(), "k", false, [&] { return random_peaks("k"); });
   EXPECT_TRUE(lookup.measured);
   EXPECT_TRUE(lookup.peaks.cpu);
   EXPECT_NE(lookup.note.find("not cached"), std::string::npos) << lookup.note;
@@ -419,7 +421,7 @@ TEST_F(RooflineTest, EachResultIsHeldAgainstItsUnitAndFractionIsMeasuredOverBoun
       {"", 0, 0},  // end to end: no roofline
       {"gpu fp64", gpu.fp64_gflops, gpu.copy_gbps},
       {"cpu 1 thread", cpu.fp64_gflops_one, cpu.bandwidth_gbps_one},
-      {"gpu fp32", gpu.fp32_gflops, gpu.read_gbps},  // reductions: the read bandwidth
+      {"gpu fp32", gpu.fp32_gflops, gpu.read_gbps},   // reductions: the read bandwidth
       {all, cpu.fp32_gflops_all, cpu.read_gbps_all},  // reductions: the read bandwidth
   };
   for (std::size_t i = 0; i < expected.size(); ++i) {
@@ -497,7 +499,7 @@ TEST_F(RooflineTest, JsonRoundTripKeepsPeaksAndRooflineFields) {
   for (auto& entry : old["benchmarks"])
     if (entry.contains("mlbench"))  // the row's fields ride on one entry per row
       for (const char* key : {"intensity", "roofline_bound_gflops", "fraction_of_roofline", "roofline_unit"})
-      entry["mlbench"].erase(key);
+        entry["mlbench"].erase(key);
   const RunReport legacy = reports::parse_report(old.dump(), "legacy");
   EXPECT_FALSE(legacy.machine.peaks);
   for (const VariantResult& r : legacy.results) EXPECT_EQ(r.fraction_of_roofline, 0);
@@ -522,7 +524,8 @@ TEST_F(RooflineTest, ChartIsWellFormedSvgWithARoofPerUnitAndAPointPerResult) {
   EXPECT_EQ(count(svg, "class=\"roofline-point\""), plotted);
   // CPU all threads, CPU one thread, GPU fp32, GPU tf32.
   EXPECT_EQ(count(svg, "class=\"roof\""), 4u);
-  for (const char* unit : {"cpu 1 thread", "gpu fp32", "gpu tf32"}) EXPECT_NE(svg.find(unit), std::string::npos) << unit;
+  for (const char* unit : {"cpu 1 thread", "gpu fp32", "gpu tf32"})
+    EXPECT_NE(svg.find(unit), std::string::npos) << unit;
   for (const VariantResult& r : report.results)
     if (r.ok()) EXPECT_NE(svg.find(reports::backend_label(r)), std::string::npos) << reports::backend_label(r);
   EXPECT_GE(count(svg, "class=\"tick\""), 4u);

@@ -36,7 +36,7 @@ TEST(ReducedFloat, Fp16CoversNormalsSubnormalsAndOverflow) {
   EXPECT_EQ(to_float(to_float16(std::ldexp(1.0f, -24))), std::ldexp(1.0f, -24));  // smallest subnormal
   EXPECT_EQ(to_float(to_float16(std::ldexp(1.0f, -26))), 0.0f);
   EXPECT_EQ(to_float(to_float16(std::ldexp(3.0f, -16))), std::ldexp(3.0f, -16));  // subnormal, exact
-  EXPECT_EQ(to_float(to_float16(1.0f + std::ldexp(1.0f, -11))), 1.0f);  // tie to even
+  EXPECT_EQ(to_float(to_float16(1.0f + std::ldexp(1.0f, -11))), 1.0f);            // tie to even
   EXPECT_TRUE(std::isnan(to_float(to_float16(NAN))));
 }
 

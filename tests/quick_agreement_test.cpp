@@ -49,7 +49,8 @@ class QuickRunsAgree : public ::testing::Test {
   // Runs mlbench; returns its exit code, stdout in `out`.
   int mlbench(const std::string& args, std::string* out = nullptr) {
     const fs::path stdout_file = dir_ / "stdout";
-    const std::string cmd = std::string(MLBENCH_EXE) + " " + args + " >" + stdout_file.string() + " 2>>" + (dir_ / "stderr").string();
+    const std::string cmd =
+        std::string(MLBENCH_EXE) + " " + args + " >" + stdout_file.string() + " 2>>" + (dir_ / "stderr").string();
     const int status = std::system(cmd.c_str());
     if (out) *out = slurp(stdout_file);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -86,8 +87,8 @@ class QuickRunsAgree : public ::testing::Test {
     while (std::getline(lines, line)) {
       const std::vector<std::string> f = csv_fields(line);
       out[f[at("workload")] + " " + f[at("shape")] + " " + f[at("backend")]] =
-          f[at("verdict")] + " (ratio " + f[at("ratio")] + ", cv " + f[at("base_cv")] + " / " + f[at("new_cv")] + ", runs " +
-          f[at("base_runs")] + " / " + f[at("new_runs")] + ")";
+          f[at("verdict")] + " (ratio " + f[at("ratio")] + ", cv " + f[at("base_cv")] + " / " + f[at("new_cv")] +
+          ", runs " + f[at("base_runs")] + " / " + f[at("new_runs")] + ")";
     }
     return out;
   }

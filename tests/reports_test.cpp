@@ -31,7 +31,8 @@ class ReportsTest : public ::testing::Test {
   void SetUp() override {
     seed_ = ::mlbench::test_support::fresh_seed();
     rng_.seed(seed_);
-    dir_ = fs::temp_directory_path() / ("mlbench_reports_test_" + std::to_string(seed_) + "_" + std::to_string(::getpid()));
+    dir_ = fs::temp_directory_path() /
+           ("mlbench_reports_test_" + std::to_string(seed_) + "_" + std::to_string(::getpid()));
     fs::create_directories(dir_);
   }
   void TearDown() override {
@@ -370,7 +371,8 @@ TEST_F(ReportsTest, CsvHasTheHeaderAndOneRowPerResult) {
     EXPECT_EQ(fields[7], report.results[i - 1].backend);
     EXPECT_EQ(std::stod(fields[12]), report.results[i - 1].stats.median_s);  // lossless
   }
-  const auto error_column = std::find(csv_columns().begin(), csv_columns().end(), "error_message") - csv_columns().begin();
+  const auto error_column =
+      std::find(csv_columns().begin(), csv_columns().end(), "error_message") - csv_columns().begin();
   EXPECT_EQ(csv_fields(rows.back()).at(static_cast<std::size_t>(error_column)), "failed, \"badly\"");
 }
 
@@ -388,7 +390,8 @@ TEST_F(ReportsTest, AtomicWriteFailureLeavesNothingAndKeepsWhatWasThere) {
   SCOPED_TRACE("seed=" + std::to_string(seed_));
   const std::string content = std::to_string(rng_());
   // Missing directory.
-  expect_input_error([&] { write_file_atomically(path("no/such/dir/out.json"), content); }, {"cannot write", "no/such/dir"});
+  expect_input_error([&] { write_file_atomically(path("no/such/dir/out.json"), content); },
+                     {"cannot write", "no/such/dir"});
   // The path is a directory: it stays a directory.
   fs::create_directory(path("taken"));
   expect_input_error([&] { write_file_atomically(path("taken"), content); }, {"cannot write", "is a directory"});
@@ -459,7 +462,11 @@ TEST_F(ReportsTest, MergeJoinsRunsOfOneMachineAndKeepsMachinesApart) {
   EXPECT_EQ(merged[1].machine.hostname, "other-host");
   // The same rows again replace, not duplicate.
   EXPECT_EQ(merge_by_machine({a, a}).front().results.size(), a.results.size());
-  expect_input_error([&] { write_reports(merged, OutputPaths{path("both.json"), {}, {}, {}, {}, {}}); }, {"2 machines"});
+  expect_input_error(
+      [&] {
+        write_reports(merged, OutputPaths{path("both.json"), {}, {}, {}, {}, {}});
+      },
+      {"2 machines"});
 }
 
 }  // namespace

@@ -35,12 +35,16 @@ HostBuffer reference_product(const GemmProblem& p) {
 class ScriptedVariant : public Variant {
  public:
   ScriptedVariant(const Problem& p, std::vector<double> times, bool gpu, bool fail)
-      : output_(reference_product(dynamic_cast<const GemmProblem&>(p))), times_(std::move(times)), gpu_(gpu), fail_(fail) {
+      : output_(reference_product(dynamic_cast<const GemmProblem&>(p))),
+        times_(std::move(times)),
+        gpu_(gpu),
+        fail_(fail) {
     ++alive;
   }
   ~ScriptedVariant() override { --alive; }
   std::vector<TimingMode> timing_modes() const override {
-    return gpu_ ? std::vector<TimingMode>{TimingMode::kernel, TimingMode::end_to_end} : std::vector<TimingMode>{TimingMode::host};
+    return gpu_ ? std::vector<TimingMode>{TimingMode::kernel, TimingMode::end_to_end}
+                : std::vector<TimingMode>{TimingMode::host};
   }
   double run(TimingMode) override {
     if (fail_) throw std::runtime_error("an illegal memory access was encountered");
@@ -93,7 +97,7 @@ const VariantResult& find(const std::vector<VariantResult>& results, const std::
 TEST(RunnerHooks, FlagsResultsWhoseCvExceedsTheThreshold) {
   Registry registry;
   registry.add(scripted_backend("serial", BackendKind::cpu, {2e-3}));
-  registry.add(scripted_backend("jittery", BackendKind::cpu, {1e-3, 3e-3}));  // cv about 0.55
+  registry.add(scripted_backend("jittery", BackendKind::cpu, {1e-3, 3e-3}));    // cv about 0.55
   registry.add(scripted_backend("slight", BackendKind::cpu, {1e-3, 1.06e-3}));  // cv about 0.03
   RunOptions o = options_for({});
   SCOPED_TRACE("seed=" + std::to_string(o.seed));
@@ -261,7 +265,9 @@ namespace {
 class PerRoundVariant : public Variant {
  public:
   PerRoundVariant(const Problem& p, int round, int wrong_in_round)
-      : output_(reference_product(dynamic_cast<const GemmProblem&>(p))), round_(round), wrong_(round == wrong_in_round) {}
+      : output_(reference_product(dynamic_cast<const GemmProblem&>(p))),
+        round_(round),
+        wrong_(round == wrong_in_round) {}
   std::vector<TimingMode> timing_modes() const override { return {TimingMode::host}; }
   double run(TimingMode) override { return 1e-3 * round_; }
   void read_output(HostBuffer& out) override {

@@ -53,8 +53,8 @@ TEST(StrictNumbers, DecimalIsBase10WithRangeChecks) {
   EXPECT_EQ(parse_decimal(std::to_string(value)), value);
   EXPECT_EQ(parse_decimal("0"), 0u);
   EXPECT_EQ(parse_decimal("18446744073709551615"), UINT64_MAX);
-  for (const char* bad : {"18446744073709551616", "100000000000000000000000000", "-1", "+3", "0x3", "010", "00", " 3", "3 ",
-                          "1e3", "", "3.0", "٣"})
+  for (const char* bad : {"18446744073709551616", "100000000000000000000000000", "-1", "+3", "0x3", "010", "00", " 3",
+                          "3 ", "1e3", "", "3.0", "٣"})
     EXPECT_FALSE(parse_decimal(bad)) << bad;
   EXPECT_EQ(parse_decimal("4096", 4096), 4096u);
   EXPECT_FALSE(parse_decimal("4097", 4096));
@@ -119,6 +119,8 @@ TEST(StrictNumbers, EnvironmentThreadCountsAreBoundedLikeThreads) {
     EXPECT_NE(problem.find("OMP_NUM_THREADS"), std::string::npos) << bad;
     EXPECT_EQ(problem.find('\n'), std::string::npos);
   }
-  if (saved) setenv("OMP_NUM_THREADS", restore.c_str(), 1);
-  else unsetenv("OMP_NUM_THREADS");
+  if (saved)
+    setenv("OMP_NUM_THREADS", restore.c_str(), 1);
+  else
+    unsetenv("OMP_NUM_THREADS");
 }

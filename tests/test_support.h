@@ -27,9 +27,9 @@ namespace mlbench::test_support {
 namespace detail {
 
 struct SeedState {
-  bool drawn = false;          // fresh_seed() was called in the current test
-  std::uint64_t base = 0;      // the test's seed (what MLBENCH_TEST_SEED replays)
-  std::uint64_t calls = 0;     // fresh_seed() calls in the current test
+  bool drawn = false;       // fresh_seed() was called in the current test
+  std::uint64_t base = 0;   // the test's seed (what MLBENCH_TEST_SEED replays)
+  std::uint64_t calls = 0;  // fresh_seed() calls in the current test
 };
 
 inline SeedState& seed_state() {

@@ -93,8 +93,11 @@ TEST(AttentionCpuBackends, VerifyAtAwkwardShapesEveryPrecisionCausalOrNot) {
   SCOPED_TRACE("seed=" + std::to_string(seed));
   for (Precision p : kPrecisions)
     for (bool causal : {false, true})
-      for (auto [b, h, s, d] : {std::tuple<int, int, int, int>{1, 1, 1, 1}, {1, 2, 7, 3}, {2, 1, 33, 17},
-                                {1, 1, 257, 64}, {1, 1, 130, 128}}) {
+      for (auto [b, h, s, d] : {std::tuple<int, int, int, int>{1, 1, 1, 1},
+                                {1, 2, 7, 3},
+                                {2, 1, 33, 17},
+                                {1, 1, 257, 64},
+                                {1, 1, 130, 128}}) {
         WorkloadOptions o;
         o.attention = {b, h, d, causal};
         expect_every_backend_verifies(*make_problem("attention", s, p, seed, o));

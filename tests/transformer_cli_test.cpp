@@ -127,14 +127,15 @@ TEST_F(TransformerCli, EachSubcommandRunsEveryCpuBackendVerifiedWithItsShape) {
 TEST_F(TransformerCli, AllIncludesTheThreeWorkloadsAndSharesBatch) {
   const Outcome o = run("all --size 16 --rows 4 --heads 2 --head-dim 8 --batch 2 --backends serial --dry-run");
   ASSERT_EQ(o.exit_code, 0) << o.err;
-  for (const char* w : {"attention size 16 serial", "softmax size 16 serial", "layernorm size 16 serial",
-                        "convolution size 16 serial"})
+  for (const char* w :
+       {"attention size 16 serial", "softmax size 16 serial", "layernorm size 16 serial", "convolution size 16 serial"})
     EXPECT_NE(o.out.find(w), std::string::npos) << w << " in\n" << o.out;
   const Outcome help = run("all --help");
   EXPECT_EQ(std::count(help.out.begin(), help.out.end(), '\n') > 0, true);
   // one --batch, the convolution's and attention's batch at once
   std::size_t batches = 0;
-  for (std::size_t at = help.out.find("--batch"); at != std::string::npos; at = help.out.find("--batch", at + 1)) ++batches;
+  for (std::size_t at = help.out.find("--batch"); at != std::string::npos; at = help.out.find("--batch", at + 1))
+    ++batches;
   EXPECT_EQ(batches, 1u) << help.out;
 }
 

@@ -24,7 +24,9 @@ HostBuffer softmax_output(const SoftmaxProblem& p, std::int64_t ignored_col = -1
   const auto rows = p.shape().rows, cols = p.shape().cols;
   HostBuffer out(p.output_precision(), p.output_size());
   for (std::int64_t r = 0; r < rows; ++r) {
-    auto x = [&](std::int64_t c) { return c == ignored_col ? 0.0 : p.input().get(static_cast<std::size_t>(r * cols + c)); };
+    auto x = [&](std::int64_t c) {
+      return c == ignored_col ? 0.0 : p.input().get(static_cast<std::size_t>(r * cols + c));
+    };
     double m = -INFINITY, sum = 0;
     for (std::int64_t c = 0; c < cols; ++c) m = std::max(m, x(c));
     for (std::int64_t c = 0; c < cols; ++c) sum += std::exp(x(c) - m);
@@ -37,7 +39,9 @@ HostBuffer layernorm_output(const LayerNormProblem& p, std::int64_t ignored_col 
   const auto rows = p.shape().rows, cols = p.shape().cols;
   HostBuffer out(p.output_precision(), p.output_size());
   for (std::int64_t r = 0; r < rows; ++r) {
-    auto x = [&](std::int64_t c) { return c == ignored_col ? 0.0 : p.input().get(static_cast<std::size_t>(r * cols + c)); };
+    auto x = [&](std::int64_t c) {
+      return c == ignored_col ? 0.0 : p.input().get(static_cast<std::size_t>(r * cols + c));
+    };
     double mean = 0, var = 0;
     for (std::int64_t c = 0; c < cols; ++c) mean += x(c);
     mean /= static_cast<double>(cols);
@@ -45,7 +49,8 @@ HostBuffer layernorm_output(const LayerNormProblem& p, std::int64_t ignored_col 
     const double rstd = 1.0 / std::sqrt(var / static_cast<double>(cols) + p.shape().epsilon);
     for (std::int64_t c = 0; c < cols; ++c)
       out.set(static_cast<std::size_t>(r * cols + c),
-              (x(c) - mean) * rstd * p.gamma().get(static_cast<std::size_t>(c)) + p.beta().get(static_cast<std::size_t>(c)));
+              (x(c) - mean) * rstd * p.gamma().get(static_cast<std::size_t>(c)) +
+                  p.beta().get(static_cast<std::size_t>(c)));
   }
   return out;
 }
@@ -127,8 +132,9 @@ TEST(AttentionProblem, CountsTheTwoProductsAndTheCausalPairs) {
 
 TEST(RowProblems, DefaultRowsMakeA256MiBTensor) {
   WorkloadOptions o;
-  EXPECT_EQ(dynamic_cast<const SoftmaxProblem&>(*make_problem("softmax", 4096 * 16, Precision::fp32, 1, o)).shape().rows,
-            1024);
+  EXPECT_EQ(
+      dynamic_cast<const SoftmaxProblem&>(*make_problem("softmax", 4096 * 16, Precision::fp32, 1, o)).shape().rows,
+      1024);
   EXPECT_EQ(rows_for_bytes(4096, Precision::fp32, kDefaultRowTensorBytes), 16384);
   EXPECT_EQ(rows_for_bytes(4096, Precision::bf16, kDefaultRowTensorBytes), 32768);
   EXPECT_EQ(rows_for_bytes(std::int64_t{1} << 30, Precision::fp64, kDefaultRowTensorBytes), 1);
@@ -252,7 +258,8 @@ TEST(AttentionVerification, PassesTheFp64FormulaAtEveryPrecisionAndAwkwardShapes
   SCOPED_TRACE("seed=" + std::to_string(seed));
   for (Precision precision : kPrecisions)
     for (bool causal : {false, true})
-      for (auto [b, h, s, d] : {std::tuple<int, int, int, int>{1, 1, 1, 1}, {1, 2, 7, 3}, {2, 1, 33, 16}, {1, 1, 257, 8}}) {
+      for (auto [b, h, s, d] :
+           {std::tuple<int, int, int, int>{1, 1, 1, 1}, {1, 2, 7, 3}, {2, 1, 33, 16}, {1, 1, 257, 8}}) {
         const auto p = attention(b, h, s, d, causal, precision, seed);
         expect_pass(*p, attention_output(*p));
       }
@@ -306,8 +313,8 @@ void expect_twin_pass(const Problem& twin, const HostBuffer& out) {
                         << v.detail;
 }
 void expect_twin_fail(const Problem& twin, const HostBuffer& out, const std::string& what) {
-  EXPECT_FALSE(twin.verify_exact(out).passed) << what << " in the twin of " << twin.shape_label() << " "
-                                              << to_string(twin.precision()) << " passed";
+  EXPECT_FALSE(twin.verify_exact(out).passed)
+      << what << " in the twin of " << twin.shape_label() << " " << to_string(twin.precision()) << " passed";
 }
 
 TEST(SoftmaxTwin, ExactOutputPassesAndAnyWrongOrIgnoredElementFails) {
@@ -361,8 +368,8 @@ TEST(AttentionTwin, ExactOutputPassesAndAWrongElementIgnoredMaskOrIgnoredKeyFail
   std::mt19937_64 rng(seed);
   for (Precision precision : kPrecisions)
     for (bool causal : {false, true})
-      for (auto [b, h, s, d] : {std::tuple<int, int, int, int>{1, 1, 1, 1}, {1, 2, 7, 3}, {2, 1, 33, 16},
-                                {1, 1, 300, 2}}) {
+      for (auto [b, h, s, d] :
+           {std::tuple<int, int, int, int>{1, 1, 1, 1}, {1, 2, 7, 3}, {2, 1, 33, 16}, {1, 1, 300, 2}}) {
         const auto p = attention(b, h, s, d, causal, precision, seed);
         const auto twin_holder = p->exact_twin();
         ASSERT_NE(twin_holder, nullptr);

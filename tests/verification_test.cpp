@@ -132,8 +132,8 @@ struct Case {
   Precision precision;
   WorkloadOptions options;
   std::string label() const {
-    return workload + "/" + to_string(precision) + "/" + std::to_string(size) + "/" +
-           to_string(options.reduction.op) + "/" + to_string(options.reduction.axis);
+    return workload + "/" + to_string(precision) + "/" + std::to_string(size) + "/" + to_string(options.reduction.op) +
+           "/" + to_string(options.reduction.axis);
   }
 };
 
@@ -145,8 +145,10 @@ std::vector<Case> cases() {
     for (Precision precision : all_precisions()) {
       std::vector<std::int64_t> sizes;
       std::vector<WorkloadOptions> variants(1);
-      if (w.name == "gemm") sizes = {33, 420};
-      else if (w.name == "convolution") sizes = {33, 400};
+      if (w.name == "gemm")
+        sizes = {33, 420};
+      else if (w.name == "convolution")
+        sizes = {33, 400};
       else if (w.name == "reduction") {
         if (precision == Precision::tf32) continue;
         sizes = {7, 1001};

@@ -131,14 +131,20 @@ struct ReportSpec {
 inline RunReport random_report(std::mt19937_64& rng, const ReportSpec& spec) {
   RunReport report;
   report.machine = random_machine(rng, spec.host, spec.with_gpu);
-  report.run = {"0.1.0", "mlbench gemm --size 512 --json run.json", "2026-11-24T10:00:00Z", "2026-11-24T10:05:00Z",
-                rng(), 60.0, false, {}};
+  report.run = {"0.1.0",
+                "mlbench gemm --size 512 --json run.json",
+                "2026-11-24T10:00:00Z",
+                "2026-11-24T10:05:00Z",
+                rng(),
+                60.0,
+                false,
+                {}};
   report.run.rounds = 1 + static_cast<int>(rng() % 3);
   if (!spec.with_gpu) report.run.absent_backends = {{"cuda", "built without CUDA"}, {"cublas", "built without CUDA"}};
   std::uniform_real_distribution<double> jitter(0.7, 1.4);
   for (std::int64_t size : spec.sizes) {
     double serial_s = 2.0 * std::pow(static_cast<double>(size), 3) / 2e9 * jitter(rng);  // ~2 GFLOP/s
-    double transfer_s = 3.0 * 4.0 * static_cast<double>(size * size) / 20e9 + 30e-6;   // PCIe + launch
+    double transfer_s = 3.0 * 4.0 * static_cast<double>(size * size) / 20e9 + 30e-6;     // PCIe + launch
     for (const BackendSpec& b : default_backends()) {
       if (is_gpu(b.kind) && !spec.with_gpu) continue;
       double t = serial_s / (b.speed * jitter(rng));
@@ -147,11 +153,13 @@ inline RunReport random_report(std::mt19937_64& rng, const ReportSpec& spec) {
       } else {
         t += 5e-6;
         report.results.push_back(random_result(rng, "gemm", size, b, TimingMode::kernel, t, spec.runs));
-        report.results.push_back(random_result(rng, "gemm", size, b, TimingMode::end_to_end, t + transfer_s, spec.runs));
+        report.results.push_back(
+            random_result(rng, "gemm", size, b, TimingMode::end_to_end, t + transfer_s, spec.runs));
       }
     }
     if (spec.with_failure) {
-      VariantResult failed = random_result(rng, "gemm", size, {"broken", BackendKind::cpu, 1, ""}, TimingMode::host, 1, 0);
+      VariantResult failed =
+          random_result(rng, "gemm", size, {"broken", BackendKind::cpu, 1, ""}, TimingMode::host, 1, 0);
       failed.status = ResultStatus::failed_verification;
       failed.verification = {false, 0.25, 1e-5, "sampled(2048 entries)", "C[3,7] = 0.1 expected 0.35"};
       failed.stats = {};
@@ -168,13 +176,13 @@ inline RunReport random_report(std::mt19937_64& rng, const ReportSpec& spec) {
   return report;
 }
 
-
 // Everything a full run can hold, for the chart-layout and HTML tests: every workload swept
 // over `sizes`, every backend family (serial, OpenMP, CPU libraries, MPI, CUDA, GPU libraries
 // with a TF32 variant, multi-GPU), kernel and end-to-end rows, a failed and an errored row
 // per shape, noisy and throttled rows, long host/CPU names, long warnings and notes, and peaks
 // whose FMA figure lies below what the library GEMM reached.
-inline RunReport full_run_report(std::mt19937_64& rng, const std::string& host = "a-rather-long-host-name.cluster.example.org",
+inline RunReport full_run_report(std::mt19937_64& rng,
+                                 const std::string& host = "a-rather-long-host-name.cluster.example.org",
                                  std::vector<std::int64_t> sizes = {256, 512, 1024}) {
   RunReport report;
   report.machine = random_machine(rng, host, true);
@@ -183,12 +191,22 @@ inline RunReport full_run_report(std::mt19937_64& rng, const std::string& host =
       "OpenBLAS uses the generic Prescott kernel: its GEMM is far below this CPU's peak; set OPENBLAS_CORETYPE or "
       "install a build for this CPU",
       "the CPU governor is powersave: clocks change under load, so figures of this run vary more than they should"};
-  report.run = {"0.1.0 (abc1234-dirty)", "mlbench all --preset quick --html run.html", "2026-12-01T10:00:00Z",
-                "2026-12-01T10:25:00Z", rng(), 2.0, false, {}};
-  report.run.absent_backends = {{"cudnn", "built without cuDNN: libcudnn9-dev-cuda-13 not installed when mlbench was configured"}};
-  const std::vector<std::pair<std::string, std::string>> workloads = {
-      {"gemm", "M=N=K="}, {"convolution", "N=1 C=3 K=16 3x3 H=W="}, {"reduction", "sum over NxN, N="},
-      {"attention", "B=4 H=8 D=64 S="}, {"softmax", "rows=4096 N="}, {"layernorm", "rows=4096 N="}};
+  report.run = {"0.1.0 (abc1234-dirty)",
+                "mlbench all --preset quick --html run.html",
+                "2026-12-01T10:00:00Z",
+                "2026-12-01T10:25:00Z",
+                rng(),
+                2.0,
+                false,
+                {}};
+  report.run.absent_backends = {
+      {"cudnn", "built without cuDNN: libcudnn9-dev-cuda-13 not installed when mlbench was configured"}};
+  const std::vector<std::pair<std::string, std::string>> workloads = {{"gemm", "M=N=K="},
+                                                                      {"convolution", "N=1 C=3 K=16 3x3 H=W="},
+                                                                      {"reduction", "sum over NxN, N="},
+                                                                      {"attention", "B=4 H=8 D=64 S="},
+                                                                      {"softmax", "rows=4096 N="},
+                                                                      {"layernorm", "rows=4096 N="}};
   struct Spec {
     BackendSpec backend;
     int ranks = 0, gpus = 0;
@@ -209,16 +227,19 @@ inline RunReport full_run_report(std::mt19937_64& rng, const std::string& host =
   std::size_t row = 0;
   for (const auto& [workload, shape_prefix] : workloads)
     for (std::int64_t size : sizes) {
-      const double serial_s = 2.0 * std::pow(static_cast<double>(size), 3) / 2e9 * jitter(rng) / (workload == "gemm" ? 1 : 50);
+      const double serial_s =
+          2.0 * std::pow(static_cast<double>(size), 3) / 2e9 * jitter(rng) / (workload == "gemm" ? 1 : 50);
       const double transfer_s = 3.0 * 4.0 * static_cast<double>(size * size) / 20e9 + 30e-6;
       for (const Spec& spec : specs) {
         double t = serial_s / (spec.backend.speed * jitter(rng));
-        std::vector<TimingMode> timings = is_cpu(spec.backend.kind) ? std::vector<TimingMode>{TimingMode::host}
-                                                                    : std::vector<TimingMode>{TimingMode::kernel, TimingMode::end_to_end};
+        std::vector<TimingMode> timings = is_cpu(spec.backend.kind)
+                                              ? std::vector<TimingMode>{TimingMode::host}
+                                              : std::vector<TimingMode>{TimingMode::kernel, TimingMode::end_to_end};
         for (TimingMode timing : timings) {
-          VariantResult r = random_result(rng, workload, size, spec.backend, timing,
-                                          timing == TimingMode::end_to_end ? t + 5e-6 + transfer_s : t + (is_gpu(spec.backend.kind) ? 5e-6 : 0),
-                                          3 + static_cast<int>(rng() % 10));
+          VariantResult r = random_result(
+              rng, workload, size, spec.backend, timing,
+              timing == TimingMode::end_to_end ? t + 5e-6 + transfer_s : t + (is_gpu(spec.backend.kind) ? 5e-6 : 0),
+              3 + static_cast<int>(rng() % 10));
           r.shape_label = shape_prefix + std::to_string(size);
           if (workload != "gemm") r.shape = {{"N", size}};
           if (workload == "reduction") {
@@ -229,8 +250,9 @@ inline RunReport full_run_report(std::mt19937_64& rng, const std::string& host =
           r.gpus = spec.gpus;
           if (spec.gpus) r.communication_s = r.stats.median_s * 0.2;
           if (spec.tf32) r.notes.push_back({"math", "TF32 tensor-op math (cublasGemmEx CUBLAS_COMPUTE_32F_FAST_TF32)"});
-          r.notes.push_back({"detail", "a long note that explains, in many words, how this variant tiles its loops, which "
-                                       "library call it makes and why its figures are what they are"});
+          r.notes.push_back({"detail",
+                             "a long note that explains, in many words, how this variant tiles its loops, which "
+                             "library call it makes and why its figures are what they are"});
           ++row;
           if (row % 7 == 0) {
             r.cv_above_threshold = true;
@@ -240,7 +262,8 @@ inline RunReport full_run_report(std::mt19937_64& rng, const std::string& host =
           report.results.push_back(r);
         }
       }
-      VariantResult failed = random_result(rng, workload, size, {"broken", BackendKind::cpu, 1, ""}, TimingMode::host, 1, 0);
+      VariantResult failed =
+          random_result(rng, workload, size, {"broken", BackendKind::cpu, 1, ""}, TimingMode::host, 1, 0);
       failed.shape_label = shape_prefix + std::to_string(size);
       failed.status = ResultStatus::failed_verification;
       failed.verification = {false, 0.25, 1e-5, "sampled(2048 entries)", "C[3,7] = 0.1 expected 0.35"};

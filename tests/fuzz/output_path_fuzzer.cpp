@@ -169,7 +169,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       const std::string name = e.path().filename().string();
       bool named_by_input = false;
       for (const std::string& p : parts) named_by_input = named_by_input || fs::path(p).filename().string() == name;
-      if (!named_by_input && name.rfind(".mlbench-", 0) == 0 && name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0)
+      if (!named_by_input && name.rfind(".mlbench-", 0) == 0 && name.size() > 4 &&
+          name.compare(name.size() - 4, 4, ".tmp") == 0)
         fail("a temporary file was left behind");
     }
   } catch (const mlbench::InputError&) {
