@@ -160,8 +160,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       reports::check_output_paths(paths, {"file.json"});
     } catch (const mlbench::InputError&) {
     }
-    if (paths.chart_dir && fs::exists(*paths.chart_dir) && !fs::is_directory(*paths.chart_dir))
-      ;  // refused above; nothing to check
     for (const std::string& p : parts)
       if (inside_work_dir(p)) write_and_check(p, content);
     // A temporary is .mlbench-PID-XXXXXX.tmp; an output the input itself named so is not one.
