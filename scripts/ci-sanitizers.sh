@@ -28,7 +28,10 @@ suppressions="$PWD/scripts/sanitizers"
 export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:abort_on_error=0:detect_stack_use_after_return=1:strict_init_order=1"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 export LSAN_OPTIONS="suppressions=$suppressions/lsan.supp:print_suppressions=0"
+# -LE agreement: the one timing test (two `all --preset quick` runs must agree) measures the
+# product's noise, not its memory safety; instrumented, the two runs alone took over its 300 s
+# on CI's quiet 2-core machine. It runs in the plain ctest stage.
 status=0
-ctest --test-dir "$build_dir" --output-on-failure -j"$(nproc)" --schedule-random || status=$?
+ctest --test-dir "$build_dir" --output-on-failure -j"$(nproc)" --schedule-random -LE agreement || status=$?
 echo "ci-sanitizers: build $((built - start)) s, tests $((SECONDS - built)) s, total $((SECONDS - start)) s, ctest exit $status"
 exit "$status"
