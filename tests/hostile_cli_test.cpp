@@ -524,3 +524,14 @@ TEST_F(Hostile, DuplicateSizesAreRefused) {
   expect_bad_input("$Q --size 64,64 --rounds 2", "given twice");
   expect_bad_input("$M gemm --size 64,128,64 --no-peaks", "given twice");
 }
+
+// `--size 16,` and `--size ,` were taken as 16 and as the next argument: the run was not the
+// one typed. An empty item in any comma-separated option is refused with the option's name.
+TEST_F(Hostile, EmptyListItemsAreRefused) {
+  SCOPED_TRACE("seed=" + std::to_string(seed_));
+  expect_bad_input("$M gemm --size 16, --no-peaks", "--size: empty item in '16,'");
+  expect_bad_input("$M gemm --size , --no-peaks", "--size: empty item");
+  expect_bad_input("$M gemm --size=,16 --no-peaks", "--size: empty item");
+  expect_bad_input("$M gemm --size 16 --backends serial,,openmp --no-peaks", "--backends: empty item");
+  expect_bad_input("$M attention --seq 64,,128 --no-peaks", "--seq: empty item");
+}
