@@ -24,7 +24,8 @@ const std::string& command_line();
 Registry make_registry();
 
 // Checks made before CLI11 parses: an empty argument (CLI11 can spin on it), "--option=" with
-// nothing after "=" (CLI11 would take the next argument as its value), an unknown first word.
+// nothing after "=" (CLI11 would take the next argument as its value), an unknown first word,
+// an empty item in a comma-separated list.
 // Returns the one-line problem, or an empty string when the arguments may be parsed.
 std::string reject_arguments(const std::vector<std::string>& args, const CLI::App& app);
 
@@ -34,6 +35,12 @@ void add_run_commands(CLI::App& app, int& exit_code);
 // help [COMMAND], and the hidden generate-docs DIR (man page, completions; cli/docs.h). Add it
 // last: it documents the subcommands added before it.
 void add_docs_commands(CLI::App& app, int& exit_code);
+
+// SIGINT, SIGTERM and SIGHUP ask the runner (and a peak measurement) to stop; a second one ends
+// the process at once. interrupted_exit_code() is 128 + the signal that arrived
+// (130 SIGINT, 143 SIGTERM, 129 SIGHUP).
+void install_stop_handlers();
+int interrupted_exit_code();
 
 // peak: measure or show the machine's ceilings (cli/peak_command.cpp).
 void add_peak_command(CLI::App& app, int& exit_code);

@@ -54,7 +54,17 @@ void add_peak_command(CLI::App& app, int& exit_code) {
     const Options& o = *options;
     const Registry registry = make_registry();
     const MachineContext machine = collect_machine_context(0, registry);
-    const PeakFigures peaks = obtain_peaks(registry, machine, o.refresh, o.quiet);
+    // Ctrl-C stops the measurement within a second (it checks the runner's stop flag); the
+    // cache is then neither written nor changed.
+    install_stop_handlers();
+    PeakFigures peaks;
+    try {
+      peaks = obtain_peaks(registry, machine, o.refresh, o.quiet);
+    } catch (const Interrupted& e) {
+      print_err("mlbench: {}; nothing measured, nothing written\n", e.what());
+      exit_code = interrupted_exit_code();
+      return;
+    }
     if (o.json) {
       print_out("{}\n",
                 reports::peaks_to_json(peaks).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace));

@@ -33,6 +33,30 @@ namespace mlbench::cli {
 
 namespace {
 
+volatile std::sig_atomic_t g_signal = 0;
+
+extern "C" void on_stop_signal(int sig) {
+  g_signal = sig;
+  Runner::request_stop();
+}
+
+}  // namespace
+
+void install_stop_handlers() {
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESETHAND;  // a second Ctrl-C ends the process at once
+  // SIGHUP (the terminal went away) stops the run like SIGTERM: what finished is written.
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &action, nullptr);
+}
+
+// The conventional status of a process a signal stopped: 128 + the signal (130 SIGINT,
+// 143 SIGTERM, 129 SIGHUP).
+int interrupted_exit_code() { return 128 + static_cast<int>(g_signal); }
+
+namespace {
+
 // Every run subcommand's options; CLI11 binds into one of these per subcommand.
 struct RunCommandOptions {
   std::vector<std::string> sizes;  // empty: default_size (attention: also --seq)
@@ -77,26 +101,6 @@ struct RunCommandOptions {
 struct OptionGroups {
   bool convolution = false, reduction = false, attention = false, rows = false, epsilon = false;
 };
-
-volatile std::sig_atomic_t g_signal = 0;
-
-extern "C" void on_stop_signal(int sig) {
-  g_signal = sig;
-  Runner::request_stop();
-}
-
-void install_stop_handlers() {
-  struct sigaction action {};
-  action.sa_handler = on_stop_signal;
-  sigemptyset(&action.sa_mask);
-  action.sa_flags = SA_RESETHAND;  // a second Ctrl-C ends the process at once
-  // SIGHUP (the terminal went away) stops the run like SIGTERM: what finished is written.
-  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &action, nullptr);
-}
-
-// The conventional status of a process a signal stopped: 128 + the signal (130 SIGINT,
-// 143 SIGTERM, 129 SIGHUP).
-int interrupted_exit_code() { return 128 + static_cast<int>(g_signal); }
 
 std::int64_t parse_size(const std::string& text) {
   const auto value = parse_decimal(text, static_cast<std::uint64_t>(INT64_MAX));

@@ -91,6 +91,31 @@ class Hostile : public ::testing::Test {
     return names;
   }
 
+  // Starts `command` (which measures the peaks into $PWD/cache), sends SIGINT once it says it is
+  // measuring, and checks it ends with 130 "within a second" and says nothing was written. "Within
+  // a second" on an idle machine: the CPU time the process spent after the signal (all its
+  // threads, from /proc/PID/stat up to its last 10 ms) below one second per core it may use. Wall
+  // time only shows how loaded the machine is, so it is printed, not checked.
+  void expect_ctrl_c_stops_the_peak_measurement(const std::string& command) {
+    SCOPED_TRACE(command);
+    const Outcome o =
+        sh(command +
+           " 2>err.txt & pid=$!\n"
+           "for i in $(seq 200); do grep -q 'measuring' err.txt 2>/dev/null && break; sleep 0.05; done\n"
+           "sleep 0.3; cpu() { awk '$3 != \"Z\" {print $14 + $15}' /proc/$pid/stat 2>/dev/null; }\n"
+           "t0=$(cpu); last=$t0; start=$(date +%s%N); kill -INT $pid\n"
+           "while kill -0 $pid 2>/dev/null; do v=$(cpu); [ -n \"$v\" ] && last=$v || break; sleep 0.01; done\n"
+           "wait $pid; rc=$?; echo $(( ($(date +%s%N) - start) / 1000000 )) > ms\n"
+           "echo $(( last - t0 )) $(getconf CLK_TCK) $(nproc) > cpu; exit $rc");
+    EXPECT_EQ(o.exit_code, 130) << slurp(p("err.txt"));
+    std::istringstream cpu(slurp(p("cpu")));
+    double ticks = 0, hz = 0, cores = 0;
+    ASSERT_TRUE(cpu >> ticks >> hz >> cores) << slurp(p("cpu"));
+    const double cpu_seconds = ticks / hz;
+    std::printf("from SIGINT to exit: %s ms wall, %.2f s CPU (%g cores)\n", slurp(p("ms")).c_str(), cpu_seconds, cores);
+    EXPECT_LT(cpu_seconds, cores * 1.0) << "CPU seconds after the signal";
+    EXPECT_NE(slurp(p("err.txt")).find("nothing written"), std::string::npos) << slurp(p("err.txt"));
+  }
   std::uint64_t seed_ = 0;
   fs::path dir_;
 };
@@ -403,29 +428,22 @@ TEST_F(Hostile, CtrlCDuringThePeakMeasurementStopsWithinASecondAndKeepsEveryFile
   fs::create_directory(p("cache"));
   ASSERT_EQ(sh("$Q --quiet --json run.json").exit_code, 0);
   const std::string before = slurp(p("run.json"));
-  const Outcome o =
-      sh("XDG_CACHE_HOME=$PWD/cache $M gemm --size 16 --backends serial --time-budget 0.01 --refresh-peaks "
-         "--json run.json --csv run.csv 2>err.txt & pid=$!\n"
-         "for i in $(seq 200); do grep -q 'measuring' err.txt 2>/dev/null && break; sleep 0.05; done\n"
-         "sleep 0.3; cpu() { awk '$3 != \"Z\" {print $14 + $15}' /proc/$pid/stat 2>/dev/null; }\n"
-         "t0=$(cpu); last=$t0; start=$(date +%s%N); kill -INT $pid\n"
-         "while kill -0 $pid 2>/dev/null; do v=$(cpu); [ -n \"$v\" ] && last=$v || break; sleep 0.01; done\n"
-         "wait $pid; rc=$?; echo $(( ($(date +%s%N) - start) / 1000000 )) > ms\n"
-         "echo $(( last - t0 )) $(getconf CLK_TCK) $(nproc) > cpu; exit $rc");
-  EXPECT_EQ(o.exit_code, 130) << slurp(p("err.txt"));
-  // "Within a second" on an idle machine: the CPU time the process spent after the signal
-  // (all its threads, from /proc/PID/stat up to its last 10 ms) below one second per core it
-  // may use. Wall time only shows how loaded the machine is, so it is printed, not checked.
-  std::istringstream cpu(slurp(p("cpu")));
-  double ticks = 0, hz = 0, cores = 0;
-  ASSERT_TRUE(cpu >> ticks >> hz >> cores) << slurp(p("cpu"));
-  const double cpu_seconds = ticks / hz;
-  std::printf("from SIGINT to exit: %s ms wall, %.2f s CPU (%g cores)\n", slurp(p("ms")).c_str(), cpu_seconds, cores);
-  EXPECT_LT(cpu_seconds, cores * 1.0) << "CPU seconds after the signal";
+  expect_ctrl_c_stops_the_peak_measurement(
+      "XDG_CACHE_HOME=$PWD/cache $M gemm --size 16 --backends serial --time-budget 0.01 --refresh-peaks "
+      "--json run.json --csv run.csv");
   EXPECT_EQ(slurp(p("run.json")), before) << "the previous report was replaced";
   EXPECT_FALSE(fs::exists(p("run.csv")));
   EXPECT_FALSE(fs::exists(p("cache/mlbench/peaks.json"))) << "half-measured peaks were cached";
-  EXPECT_NE(slurp(p("err.txt")).find("nothing written"), std::string::npos) << slurp(p("err.txt"));
+}
+
+// `mlbench peak` ignored Ctrl-C: it measured on for 15 s, exited 0 and wrote the cache.
+TEST_F(Hostile, CtrlCDuringMlbenchPeakStopsWithinASecondAndKeepsTheCache) {
+  SCOPED_TRACE("seed=" + std::to_string(seed_));
+  fs::create_directories(p("cache/mlbench"));
+  const std::string cache = "{\"not\": \"a peaks cache, seed " + std::to_string(seed_) + "\"}";
+  std::ofstream(p("cache/mlbench/peaks.json")) << cache;
+  expect_ctrl_c_stops_the_peak_measurement("XDG_CACHE_HOME=$PWD/cache $M peak --refresh-peaks");
+  EXPECT_EQ(slurp(p("cache/mlbench/peaks.json")), cache) << "the cache was changed";
 }
 
 // --- exit codes ---
