@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
   cli::harden_standard_streams();
   // OMP_NUM_THREADS=100000 would crash inside libgomp at the first parallel region.
   if (const std::string problem = cli::environment_problem(); !problem.empty()) {
-    cli::print_err("mlbench: error: {}\n", problem);
+    cli::print_error(problem);
     return cli::kExitBadInput;
   }
   // First of all: pinning OpenMP threads may mean re-executing this program (cli/thread_pinning.h).
@@ -67,7 +67,7 @@ int run_command(int argc, char** argv) {
 
   if (const std::string problem = cli::reject_arguments(std::vector<std::string>(argv, argv + argc), app);
       !problem.empty()) {
-    cli::print_err("mlbench: error: {}\n", problem);
+    cli::print_error(problem);
     return cli::kExitBadInput;
   }
   try {
@@ -80,10 +80,10 @@ int run_command(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     // One line naming the problem, exit code 2 (CLI11's own codes differ per error).
-    cli::print_err("mlbench: error: {}\n", e.what());
+    cli::print_error(e.what());
     return cli::kExitBadInput;
   } catch (const InputError& e) {
-    cli::print_err("mlbench: error: {}\n", e.what());
+    cli::print_error(e.what());
     return cli::kExitBadInput;
   } catch (const std::bad_alloc&) {
     cli::print_err("mlbench: error: out of host memory\n");

@@ -85,6 +85,26 @@ void print_err(fmt::format_string<Args...> format, Args&&... args) noexcept {
   }
 }
 
+// An error as one line of bounded length: CLI11 lists every unexpected argument (100 000 of
+// them made a 700 kB "line"), and a file name may hold a newline.
+inline std::string one_line(const std::string& message) {
+  constexpr std::size_t kMaxBytes = 1000;
+  std::string line;
+  for (const char c : message) line += c == '\n' ? std::string("\\n") : std::string(1, c);
+  if (line.size() <= kMaxBytes) return line;
+  std::size_t cut = kMaxBytes;
+  while (cut > 0 && (static_cast<unsigned char>(line[cut]) & 0xC0) == 0x80) --cut;  // not inside a UTF-8 character
+  return line.substr(0, cut) + fmt::format(" ... ({} more bytes)", line.size() - cut);
+}
+
+// "mlbench: error: MESSAGE" on stderr, as one bounded line.
+inline void print_error(const std::string& message) noexcept {
+  try {
+    print_err("mlbench: error: {}\n", one_line(message));
+  } catch (...) {
+  }
+}
+
 // The exit code once the command's own code is known: a failed stdout write turns success or
 // a failed variant into 3 (with one line on stderr) or, for a closed pipe, 141 (quietly).
 inline int exit_code_after_output(int code) {

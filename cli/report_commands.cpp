@@ -73,7 +73,7 @@ int guarded(Body&& body) {
   try {
     return body();
   } catch (const InputError& e) {
-    print_err("mlbench: error: {}\n", e.what());
+    print_error(e.what());
     return 2;
   }
 }
@@ -81,7 +81,7 @@ int guarded(Body&& body) {
 // Prints the write failures; kExitWriteFailed when there were any, else `code`.
 int after_writing(const reports::WriteOutcome& written, int code) {
   if (written.broken_pipe) stream_state().stdout_broken_pipe = true;
-  for (const std::string& failure : written.failures) print_err("mlbench: error: {}\n", failure);
+  for (const std::string& failure : written.failures) print_error(failure);
   return written.failures.empty() ? code : kExitWriteFailed;
 }
 

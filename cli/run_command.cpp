@@ -296,7 +296,7 @@ int finish_run(const RunCommandOptions& o, const RunReport& report, const report
     else
       print_out("{}", table);
   }
-  for (const std::string& failure : written.failures) print_err("mlbench: error: {}\n", failure);
+  for (const std::string& failure : written.failures) print_error(failure);
   // A signal that arrived at any point, even while the reports were written, is reported.
   if (report.run.interrupted || g_signal != 0) {
     const auto finished =

@@ -553,3 +553,15 @@ TEST_F(Hostile, EmptyListItemsAreRefused) {
   expect_bad_input("$M gemm --size 16 --backends serial,,openmp --no-peaks", "--backends: empty item");
   expect_bad_input("$M attention --seq 64,,128 --no-peaks", "--seq: empty item");
 }
+
+// CLI11 lists every unexpected argument: 100 000 of them made one 700 kB "line". A file name
+// with a newline split the message in two. Errors are one line of at most about 1 kB.
+TEST_F(Hostile, AnErrorIsOneLineOfBoundedLength) {
+  SCOPED_TRACE("seed=" + std::to_string(seed_));
+  const Outcome many = sh("$M gemm --size 16 --no-peaks $(seq 1 100000 | sed 's/^/--x/')");
+  EXPECT_EQ(many.exit_code, 2);
+  EXPECT_EQ(lines(many.err), 1);
+  EXPECT_LT(many.err.size(), 1100u);
+  EXPECT_NE(many.err.find("more bytes)"), std::string::npos) << many.err.substr(0, 200);
+  expect_bad_input("$M report $'no\\nsuch.json'", "no\\nsuch.json");
+}
