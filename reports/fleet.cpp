@@ -71,7 +71,7 @@ FleetReport analyze_fleet(std::vector<FleetMember> members, double alpha) {
     for (const VariantResult& r : fleet.members[m].report.results) {
       const std::string name = r.name();
       auto [it, added] = index.emplace(name, fleet.rows.size());
-      if (added) fleet.rows.push_back({name, std::vector<FleetCell>(count)});
+      if (added) fleet.rows.push_back({name, false, std::vector<FleetCell>(count)});
       FleetCell& cell = fleet.rows[it->second].cells[m];
       cell.present = true;
       cell.ok = r.ok() && r.stats.median_s > 0;
@@ -79,11 +79,30 @@ FleetReport analyze_fleet(std::vector<FleetMember> members, double alpha) {
       cell.runs = r.stats.runs;
       cell.status = r.ok() ? "ok" : to_string(r.status) + (r.error_message.empty() ? "" : ": " + r.error_message);
     }
-  // The samples of each row and member, for the tests.
-  auto samples = [&](std::size_t row, std::size_t m) -> const std::vector<double>* {
+  // A row is compared on CPU time when it is a single-threaded CPU row with CPU times for every
+  // repetition on every rank that has it, as `mlbench compare` does (compare.h, "Times
+  // compared"): ranks that share a node's cores take turns on them, and the thread's CPU time
+  // leaves out that wait, which is most of the spread between ranks of one node; a rank that is
+  // slower (a slower core, a throttled clock, more work) still takes more CPU time.
+  auto result_of = [&](std::size_t row, std::size_t m) -> const VariantResult* {
     for (const VariantResult& r : fleet.members[m].report.results)
-      if (r.name() == fleet.rows[row].name) return &r.stats.run_times_s;
+      if (r.name() == fleet.rows[row].name) return &r;
     return nullptr;
+  };
+  for (std::size_t row = 0; row < fleet.rows.size(); ++row) {
+    bool cpu_time = true;
+    for (std::size_t m = 0; m < count; ++m)
+      if (const VariantResult* r = result_of(row, m))
+        cpu_time = cpu_time && is_cpu(r->backend_kind) && r->timing == TimingMode::host && r->threads == 1 &&
+                   r->gpus == 0 && r->ranks == 0 && !r->stats.run_cpu_times_s.empty() &&
+                   r->stats.run_cpu_times_s.size() == r->stats.run_times_s.size();
+    fleet.rows[row].on_cpu_time = cpu_time;
+  }
+  // The samples compared, of each row and member.
+  auto samples = [&](std::size_t row, std::size_t m) -> const std::vector<double>* {
+    const VariantResult* r = result_of(row, m);
+    if (r == nullptr) return nullptr;
+    return fleet.rows[row].on_cpu_time ? &r->stats.run_cpu_times_s : &r->stats.run_times_s;
   };
   fleet.verdicts.resize(count);
   for (std::size_t m = 0; m < count; ++m) fleet.verdicts[m].rank = fleet.members[m].rank;
@@ -170,12 +189,15 @@ std::string render_fleet_markdown(const FleetReport& fleet) {
         out += " " + c.status.substr(0, c.status.find(':')) + " |";
       else
         out += fmt::format(" {}{}{} |", format_duration(c.median_s),
-                           c.compared ? fmt::format(" (x{:.2f})", c.ratio) : "", flag_mark(c.flag));
+                           c.compared ? fmt::format(" (x{:.2f}{})", c.ratio, row.on_cpu_time ? " cpu" : "") : "",
+                           flag_mark(c.flag));
     }
     out += "\n";
   }
   out += fmt::format(
-      "\n(xR): the rank's median over the other ranks' pooled median. SLOW/FAST on a row: the one-sided Mann-Whitney U "
+      "\n(xR): the rank's median over the other ranks' pooled median, of CPU time on single-threaded CPU rows (xR "
+      "cpu; ranks sharing a node's cores wait for them in turn, CPU time leaves the wait out), else of real time. "
+      "SLOW/FAST on a row: the one-sided Mann-Whitney U "
       "test over the repetitions says so (p < {:g}) and the median lies beyond the slowest (fastest) other rank's by "
       "more "
       "than the larger of {:.0f} % and 3 standard errors of the ratio; a rank is flagged when that holds on at least "
@@ -222,7 +244,7 @@ std::string render_fleet_json(const FleetReport& fleet) {
                        {"margin", c.margin},
                        {"flag", to_string(c.flag)}});
     }
-    j["rows"].push_back({{"name", row.name}, {"cells", cells}});
+    j["rows"].push_back({{"name", row.name}, {"time", row.on_cpu_time ? "cpu" : "real"}, {"cells", cells}});
   }
   return j.dump(2) + "\n";
 }

@@ -3,7 +3,8 @@
 // one table with a column per rank and flags the ranks whose figures fall outside the fleet's
 // spread beyond noise.
 //
-// The rule, per row and rank r (samples: the row's repetition times):
+// The rule, per row and rank r (samples: the row's repetition times; CPU times on a
+// single-threaded CPU row, as `mlbench compare` compares them, real times on every other row):
 //   slow on the row  when the one-sided Mann-Whitney U test says r's times are larger than the
 //                    pooled times of the other ranks (p < alpha), AND r's median exceeds the
 //                    slowest other rank's median by more than the margin;
@@ -44,7 +45,7 @@ struct FleetCell {
   double median_s = 0;
   int runs = 0;
   bool compared = false;  // enough repetitions here and on other ranks to decide
-  double ratio = 0;       // this median over the pooled others' median
+  double ratio = 0;       // this median over the pooled others' median (of the times compared)
   double p_slow = 1, p_fast = 1;
   double margin = 0;
   FleetFlag flag = FleetFlag::none;
@@ -53,6 +54,7 @@ struct FleetCell {
 
 struct FleetRow {
   std::string name;
+  bool on_cpu_time = false;      // compared on CPU time (a single-threaded CPU row), else real time
   std::vector<FleetCell> cells;  // by member index
 };
 

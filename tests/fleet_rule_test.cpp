@@ -1,0 +1,94 @@
+// The fleet report's outlier rule (reports/fleet.h) on fabricated ranks: which times it
+// compares, and that it flags a rank slower beyond noise and no rank of an A/A fleet.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "reports/fleet.h"
+#include "reports/testing/random_report.h"
+#include "tests/test_support.h"
+
+namespace {
+
+using mlbench::reports::FleetFlag;
+using mlbench::reports::FleetMember;
+using mlbench::test_support::fresh_seed;
+namespace fakes = mlbench::reports::fakes;
+
+constexpr int kRanks = 3, kRuns = 12;
+
+// One rank's report: serial (one thread) and openmp (threaded) GEMM rows at three sizes. Each
+// repetition's real time is its CPU time times `wait` (for the one thread) plus noise: a rank
+// that waited for a shared core has a long real time but the same CPU time.
+FleetMember rank_report(std::mt19937_64& rng, int rank, double work, double wait) {
+  FleetMember member{rank, {}};
+  std::uniform_real_distribution<double> noise(0.97, 1.03);
+  for (const std::int64_t size : {128, 192, 256})
+    for (const fakes::BackendSpec& backend :
+         {fakes::BackendSpec{"serial", mlbench::BackendKind::cpu, 1, ""},
+          fakes::BackendSpec{"openmp", mlbench::BackendKind::cpu, 2, ""}}) {
+      const double cpu_s = 1e-9 * static_cast<double>(size * size * size) * work / backend.speed;
+      mlbench::VariantResult r =
+          fakes::random_result(rng, "gemm", size, backend, mlbench::TimingMode::host, cpu_s, kRuns);
+      r.threads = backend.name == "serial" ? 1 : 2;
+      for (int i = 0; i < kRuns; ++i) {
+        r.stats.run_cpu_times_s[i] = cpu_s * noise(rng);
+        r.stats.run_times_s[i] = r.stats.run_cpu_times_s[i] * wait * noise(rng);
+      }
+      std::vector<double> sorted = r.stats.run_times_s;
+      std::sort(sorted.begin(), sorted.end());
+      r.stats.median_s = (sorted[kRuns / 2 - 1] + sorted[kRuns / 2]) / 2;
+      member.report.results.push_back(r);
+    }
+  return member;
+}
+
+TEST(FleetRule, ARankDoingTwiceTheWorkIsFlaggedSlow) {
+  const std::uint64_t seed = fresh_seed();
+  std::mt19937_64 rng(seed);
+  std::vector<FleetMember> members;
+  for (int rank = 0; rank < kRanks; ++rank) members.push_back(rank_report(rng, rank, rank == 1 ? 2.0 : 1.0, 1.0));
+  const auto fleet = mlbench::reports::analyze_fleet(members);
+  EXPECT_EQ(fleet.verdicts[1].flag, FleetFlag::slow);
+  EXPECT_EQ(fleet.verdicts[1].slow_rows, fleet.verdicts[1].compared_rows);
+  EXPECT_EQ(fleet.verdicts[0].flag, FleetFlag::none);
+  EXPECT_EQ(fleet.verdicts[2].flag, FleetFlag::none);
+}
+
+TEST(FleetRule, AnAaFleetFlagsNoRank) {
+  const std::uint64_t seed = fresh_seed();
+  std::mt19937_64 rng(seed);
+  std::vector<FleetMember> members;
+  for (int rank = 0; rank < kRanks; ++rank) members.push_back(rank_report(rng, rank, 1.0, 1.0));
+  const auto fleet = mlbench::reports::analyze_fleet(members);
+  for (const auto& verdict : fleet.verdicts) {
+    EXPECT_EQ(verdict.flag, FleetFlag::none) << "rank " << verdict.rank;
+    EXPECT_GT(verdict.compared_rows, 0);
+  }
+}
+
+// Three ranks on two cores: one waits for a core, so its single-threaded rows take 3x the real
+// time for the same CPU time (seen under load in the flake hunt). Those rows are compared on
+// CPU time and do not flag it; its threaded rows are compared on real time, and do.
+TEST(FleetRule, SingleThreadedRowsAreComparedOnCpuTimeThreadedRowsOnRealTime) {
+  const std::uint64_t seed = fresh_seed();
+  std::mt19937_64 rng(seed);
+  std::vector<FleetMember> members;
+  for (int rank = 0; rank < kRanks; ++rank) members.push_back(rank_report(rng, rank, 1.0, rank == 2 ? 3.0 : 1.0));
+  const auto fleet = mlbench::reports::analyze_fleet(members);
+  int serial_rows = 0, threaded_rows = 0;
+  for (const auto& row : fleet.rows) {
+    const bool serial = row.name.find("/serial/") != std::string::npos;
+    EXPECT_EQ(row.on_cpu_time, serial) << row.name;
+    ASSERT_TRUE(row.cells[2].compared) << row.name;
+    EXPECT_EQ(row.cells[2].flag, serial ? FleetFlag::none : FleetFlag::slow) << row.name;
+    (serial ? serial_rows : threaded_rows) += 1;
+  }
+  EXPECT_EQ(serial_rows, 3);
+  EXPECT_EQ(threaded_rows, 3);
+  // Three of six rows slow: "at least half of the rows it was compared on".
+  EXPECT_EQ(fleet.verdicts[2].flag, FleetFlag::slow);
+  EXPECT_NE(mlbench::reports::render_fleet_markdown(fleet).find(" cpu)"), std::string::npos);
+}
+
+}  // namespace
