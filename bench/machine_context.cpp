@@ -211,6 +211,7 @@ MachineContext collect_machine_context(int threads, const Registry& registry) {
   if (const char* places = std::getenv("OMP_PLACES")) ctx.omp_places = places;
   ctx.omp_num_places = omp_get_num_places();
   ctx.thread_pinning = describe_thread_pinning();
+  ctx.cpus = openmp_thread_cpus();
   ctx.libraries.emplace_back("mlbench", MLBENCH_VERSION);
   ctx.libraries.emplace_back("fmt",
                              fmt::format("{}.{}.{}", FMT_VERSION / 10000, FMT_VERSION / 100 % 100, FMT_VERSION % 100));
@@ -219,6 +220,28 @@ MachineContext collect_machine_context(int threads, const Registry& registry) {
   for (std::string& warning : stability_warnings(ctx)) ctx.warnings.push_back(std::move(warning));
   if (!ctx.gpu && ctx.gpu_absent_reason.empty()) ctx.gpu_absent_reason = "no GPU backend in this build";
   return ctx;
+}
+
+RankContext rank_context_of(const MachineContext& m, int rank) {
+  RankContext r;
+  r.rank = rank;
+  r.hostname = m.hostname;
+  r.cpu_model = m.cpu_model;
+  r.logical_cpus = m.logical_cpus;
+  r.physical_cores = m.physical_cores;
+  r.cpus = m.cpus;
+  r.threads = m.threads_used;
+  r.omp_num_places = m.omp_num_places;
+  r.thread_pinning = m.thread_pinning;
+  r.load_average = m.load_average;
+  r.openblas_core = m.openblas_core;
+  if (m.gpu)
+    r.gpu = fmt::format("{} (device {}, driver {})", m.gpu->name, m.gpu->ordinal, m.gpu->driver_version);
+  else
+    r.gpu = "none (" + (m.gpu_absent_reason.empty() ? std::string("no reason recorded") : m.gpu_absent_reason) + ")";
+  for (const auto& [name, version] : m.libraries)
+    if (name == "MPI") r.mpi_library = version;
+  return r;
 }
 
 }  // namespace mlbench

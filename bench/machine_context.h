@@ -33,6 +33,23 @@ struct GpuContext {
   std::string runtime_version;
 };
 
+// One rank of an MPI job as that rank saw itself (mpi/ gathers every rank's to rank 0): what
+// a reader needs to tell a slow rank's host, CPU, cores or load from the others'.
+struct RankContext {
+  int rank = 0;
+  std::string hostname;
+  std::string cpu_model;
+  int logical_cpus = 0, physical_cores = 0;
+  std::vector<int> cpus;  // MachineContext::cpus of that rank
+  int threads = 0;        // OpenMP threads per rank
+  int omp_num_places = 0;
+  std::string thread_pinning;  // MachineContext::thread_pinning of that rank
+  std::vector<double> load_average;
+  std::string openblas_core;
+  std::string gpu;  // "NVIDIA H200 (device 0, driver 570.86)", or "none (<why>)"
+  std::string mpi_library;
+};
+
 struct MachineContext {
   std::string hostname;
   std::string os;  // "Debian GNU/Linux 12 (bookworm), Linux 6.1.0 x86_64"
@@ -65,10 +82,16 @@ struct MachineContext {
   // Who bound the OpenMP threads, in words: "mlbench default (--pin cores): OMP_PROC_BIND=close
   // OMP_PLACES=cores", "from the environment: ...", "none (--pin none): threads may migrate".
   std::string thread_pinning;
+  // The CPUs this process's OpenMP threads run on: the union of its OpenMP places when threads
+  // are bound, else its affinity mask. Empty in reports written before it was recorded.
+  std::vector<int> cpus;
 
   std::vector<std::pair<std::string, std::string>> libraries;  // name -> version ("MPI" under an MPI launch)
   // Processes of the MPI job this report's rank 0 ran in (mpi/); 0 when not started under MPI.
   int mpi_world_size = 0;
+  // Every rank's own context, in rank order, in a report of an MPI job (rank 0 included);
+  // empty outside MPI, in a fleet report's per-rank reports and in reports before it existed.
+  std::vector<RankContext> mpi_ranks;
   std::string openblas_core;    // openblas_get_corename()
   std::string openblas_config;  // openblas_get_config()
 
@@ -100,6 +123,9 @@ class Registry;
 // Reads the context of this process/machine. `threads` is the thread count the run uses;
 // the GPU part comes from the registry's GPU folder.
 MachineContext collect_machine_context(int threads, const Registry& registry);
+
+// The summary of one rank that RankContext keeps, from that rank's own machine context.
+RankContext rank_context_of(const MachineContext& context, int rank);
 
 // The git commit mlbench was built from, computed at build time: "0123456789ab", with "-dirty"
 // when tracked files differed from it, "unknown" outside a git checkout (cmake/GitCommit.cmake).

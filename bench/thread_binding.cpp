@@ -3,6 +3,7 @@
 #include <omp.h>
 #include <pthread.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <vector>
 
@@ -48,7 +49,41 @@ void record_pin_request(PinMode requested, const std::string& problem) { pin_req
 
 bool openmp_threads_bound() { return omp_get_proc_bind() != omp_proc_bind_false && omp_get_num_places() > 0; }
 
-std::string describe_thread_pinning() {
+std::vector<int> openmp_thread_cpus() {
+  std::vector<int> cpus;
+  if (openmp_threads_bound()) {
+    for (int place = 0; place < omp_get_num_places(); ++place) {
+      std::vector<int> ids(static_cast<std::size_t>(omp_get_place_num_procs(place)));
+      omp_get_place_proc_ids(place, ids.data());
+      cpus.insert(cpus.end(), ids.begin(), ids.end());
+    }
+  } else {
+    cpu_set_t mask;
+    CPU_ZERO(&mask);
+    if (pthread_getaffinity_np(pthread_self(), sizeof mask, &mask) == 0)
+      for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+        if (CPU_ISSET(cpu, &mask)) cpus.push_back(cpu);
+  }
+  std::sort(cpus.begin(), cpus.end());
+  cpus.erase(std::unique(cpus.begin(), cpus.end()), cpus.end());
+  return cpus;
+}
+
+std::string cpu_list_text(const std::vector<int>& cpus) {
+  if (cpus.empty()) return "none";
+  std::string text;
+  for (std::size_t i = 0; i < cpus.size();) {
+    std::size_t j = i;
+    while (j + 1 < cpus.size() && cpus[j + 1] == cpus[j] + 1) ++j;
+    text += (text.empty() ? "" : ",") +
+            (j == i ? std::to_string(cpus[i]) : fmt::format("{}-{}", cpus[i], cpus[j]));
+    i = j + 1;
+  }
+  return text;
+}
+
+namespace {
+std::string describe_binding() {
   const std::string variables =
       fmt::format("OMP_PROC_BIND={} OMP_PLACES={}", env_or_unset("OMP_PROC_BIND"), env_or_unset("OMP_PLACES"));
   const std::string places = fmt::format("{} place{}", omp_get_num_places(), omp_get_num_places() == 1 ? "" : "s");
@@ -65,6 +100,12 @@ std::string describe_thread_pinning() {
     return "none: threads may migrate between cores (pinning failed: " + request.problem + ")";
   if (request.mode == PinMode::none) return "none (--pin none): threads may migrate between cores";
   return "none: threads may migrate between cores";
+}
+}  // namespace
+
+std::string describe_thread_pinning() {
+  const char* note = std::getenv(kRankPinningNoteVariable);
+  return describe_binding() + (note != nullptr && *note != '\0' ? std::string("; ") + note : std::string());
 }
 
 WidenedAffinity::WidenedAffinity() {

@@ -11,6 +11,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace mlbench {
 
@@ -37,6 +38,16 @@ void record_pin_request(PinMode requested, const std::string& problem = {});
 std::string describe_thread_pinning();
 // True when OpenMP threads are bound to places (omp_get_num_places() > 0 and binding on).
 bool openmp_threads_bound();
+
+// The CPUs the OpenMP threads of this process run on: the union of the OpenMP places when
+// threads are bound, else the calling thread's affinity mask (sorted).
+std::vector<int> openmp_thread_cpus();
+// "0-3,8,10-11" (empty list: "none").
+std::string cpu_list_text(const std::vector<int>& cpus);
+
+// Set by the CLI, before it re-executes itself, to a note on how it chose this process's CPUs
+// under an MPI launch (cli/thread_pinning.h); describe_thread_pinning() appends it.
+inline constexpr const char* kRankPinningNoteVariable = "MLBENCH_RANK_PINNING";
 
 // While alive, the calling thread may run on every CPU of the OpenMP places (their union)
 // instead of only the place the OpenMP runtime bound it to; the previous mask comes back on

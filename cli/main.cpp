@@ -39,7 +39,11 @@ int main(int argc, char** argv) {
   // `mlbench fleet ...`: every rank runs the command itself (cli/run_command.cpp).
   const bool fleet = mpi::is_fleet_command(argc, argv);
   if (fleet) mpi::enter_fleet_mode();
-  if (mpi::is_follower() && !fleet) return mpi::follow();
+  if (mpi::is_follower() && !fleet) {
+    // Rank 0's report holds every rank's context: a follower reads its own as rank 0 does.
+    mpi::set_context_collector([](int threads) { return collect_machine_context(threads, cli::make_registry()); });
+    return mpi::follow();
+  }
   return mpi::finish(run_command(argc, argv));
 }
 

@@ -13,6 +13,7 @@
 #include "cli/process_io.h"
 #include "cli/strict_numbers.h"
 #include "reports/compare.h"
+#include "reports/fleet.h"
 #include "reports/report_writer.h"
 
 namespace mlbench::cli {
@@ -24,6 +25,7 @@ struct ReportOptions {
   reports::JsonOptions json_format;
   std::optional<double> cv_threshold_pct;  // unset: each run keeps the threshold it was run with
   std::optional<double> scale_times;       // hidden: calibration of the compare gate
+  std::optional<int> rank;                 // a fleet report: this rank's run only (else every rank's)
 };
 
 struct CompareOptions {
@@ -35,7 +37,48 @@ struct CompareOptions {
   bool strict = false;
   bool hardware_comparison = false;
   bool real_time = false;  // compare every row on real time (default: CPU time for single-threaded CPU rows)
+  std::optional<int> rank;  // a fleet report: this rank's run
 };
+
+// The runs a saved file stands for. An ordinary report is one run. A fleet report (mlbench
+// fleet --json) is its ranks' own runs: with --rank R rank R's; without, every rank's, each
+// labelled "HOST rank R" so that ranks of one host stay apart (report, charts), or refused
+// (compare: which rank to compare is the user's choice; the fleet report already compares its
+// ranks with each other).
+struct LabeledRun {
+  std::string label;
+  RunReport report;
+};
+std::vector<LabeledRun> runs_of_file(const std::string& path, std::optional<int> rank, bool every_rank_allowed) {
+  reports::ReportOrFleet input = reports::read_report_or_fleet(path);
+  if (!input.fleet) return {{path, std::move(input.report)}};
+  const reports::FleetReport& fleet = *input.fleet;
+  if (rank) {
+    RunReport report = reports::fleet_rank_report(fleet, *rank, path);
+    const std::string host = report.machine.hostname;
+    return {{fmt::format("{} rank {} ({})", path, *rank, host), std::move(report)}};
+  }
+  if (!every_rank_allowed)
+    throw InputError(fmt::format(
+        "{} is a fleet report of {} ranks (mlbench fleet): compare one rank's run with --rank R (0 to {}); the "
+        "fleet report itself compares its ranks with each other",
+        path, fleet.members.size(), fleet.members.size() - 1));
+  std::vector<LabeledRun> runs;
+  for (const reports::FleetMember& member : fleet.members) {
+    RunReport report = member.report;
+    report.machine.hostname = fmt::format("{} rank {}", report.machine.hostname, member.rank);
+    runs.push_back({fmt::format("{} rank {}", path, member.rank), std::move(report)});
+  }
+  return runs;
+}
+
+// --rank without a fleet report among the inputs is a mistake worth saying.
+void check_rank_option(const std::vector<std::string>& paths, std::optional<int> rank, bool any_fleet) {
+  if (rank && !any_fleet)
+    throw InputError(fmt::format("--rank {} applies to fleet reports (mlbench fleet --json), and none of the {} "
+                                 "input{} is one",
+                                 *rank, paths.size(), paths.size() == 1 ? "" : "s"));
+}
 
 // `report --scale-times F` (hidden; scripts/aa_calibration.sh): every repetition time, real and
 // CPU, and every statistic made of them multiplied by F, as if the code had run F times slower;
@@ -98,11 +141,15 @@ int execute_report(const ReportOptions& o) {
   // An output that is one of the inputs would destroy it: refused with the other checks.
   reports::check_output_paths(paths, o.runs);
   std::vector<RunReport> runs;
-  for (const std::string& path : o.runs) {
-    runs.push_back(reports::read_report(path));
-    apply_cv_threshold(runs.back(), o.cv_threshold_pct);
-    if (o.scale_times) scale_times(runs.back(), *o.scale_times);
-  }
+  bool any_fleet = false;
+  for (const std::string& path : o.runs)
+    for (LabeledRun& run : runs_of_file(path, o.rank, true)) {
+      any_fleet = any_fleet || run.label != path;
+      runs.push_back(std::move(run.report));
+      apply_cv_threshold(runs.back(), o.cv_threshold_pct);
+      if (o.scale_times) scale_times(runs.back(), *o.scale_times);
+    }
+  check_rank_option(o.runs, o.rank, any_fleet);
   const std::vector<RunReport> machines = reports::merge_by_machine(runs);
   const reports::WriteOutcome written = reports::write_reports(machines, paths);
   const bool table_to_stderr = reports::writes_to_stdout(paths);
@@ -130,10 +177,14 @@ int execute_compare(const CompareOptions& o) {
   if (!o.csv.empty()) paths.csv = o.csv;
   reports::check_output_paths(paths, o.runs);  // `compare base.json new.json --csv base.json` is refused
   std::vector<reports::LabeledReport> runs;
-  for (const std::string& path : o.runs) {
-    runs.push_back({path, reports::read_report(path)});
-    apply_cv_threshold(runs.back().report, o.cv_threshold_pct);
-  }
+  bool any_fleet = false;
+  for (const std::string& path : o.runs)
+    for (LabeledRun& run : runs_of_file(path, o.rank, false)) {
+      any_fleet = any_fleet || run.label != path;
+      runs.push_back({run.label, std::move(run.report)});
+      apply_cv_threshold(runs.back().report, o.cv_threshold_pct);
+    }
+  check_rank_option(o.runs, o.rank, any_fleet);
   const reports::Comparison comparison = reports::compare(
       runs, {o.alpha, o.hardware_comparison, o.real_time ? reports::GateTime::real : reports::GateTime::automatic});
   // Like with like: a gate over different hardware or thread counts means nothing.
@@ -194,6 +245,10 @@ void add_report_commands(CLI::App& app, int& exit_code) {
   report->add_option("--json", report_options->json, "Write the merged JSON report (runs of one machine only)");
   add_json_format_options(*report, report_options->json_format);
   add_optional_cv_threshold(*report, report_options->cv_threshold_pct);
+  report->add_option("--rank", report_options->rank,
+                     "A fleet report (mlbench fleet --json) among the runs: rank R's run only (default: every "
+                     "rank's, one machine each, compared in the charts)")
+      ->check(CLI::NonNegativeNumber);
   report
       ->add_option("--scale-times", report_options->scale_times,
                    "Multiply every repetition time and statistic by F (calibration of the compare gate)")
@@ -226,6 +281,9 @@ void add_report_commands(CLI::App& app, int& exit_code) {
   compare->add_option("--csv", compare_options->csv, "Write the comparison as CSV");
   compare->add_option("--markdown", compare_options->markdown, "Write the comparison as markdown");
   add_optional_cv_threshold(*compare, compare_options->cv_threshold_pct);
+  compare->add_option("--rank", compare_options->rank,
+                      "Fleet reports (mlbench fleet --json) among the runs: compare rank R's run (required for them)")
+      ->check(CLI::NonNegativeNumber);
   harden_numeric_options(*report);
   harden_numeric_options(*compare);
   compare->callback(

@@ -19,6 +19,7 @@
 
 #include "bench/roofline.h"
 #include "bench/runner.h"
+#include "bench/thread_binding.h"
 #include "cli/commands.h"
 #include "cli/common_options.h"
 #include "cli/process_io.h"
@@ -264,13 +265,50 @@ class FleetObserver : public RunObserver {
 
 // CPUs this rank may use: its affinity mask when the launcher bound it to a part of the node,
 // else the node's CPUs divided among the node's ranks.
+// (The CPUs of its OpenMP places when pinned: the main thread's own mask is then one place.)
 int fleet_threads() {
-  cpu_set_t mask;
-  CPU_ZERO(&mask);
   const long online = sysconf(_SC_NPROCESSORS_ONLN);
-  int allowed = sched_getaffinity(0, sizeof mask, &mask) == 0 ? CPU_COUNT(&mask) : static_cast<int>(online);
+  const std::vector<int> cpus = openmp_thread_cpus();
+  int allowed = cpus.empty() ? static_cast<int>(online) : static_cast<int>(cpus.size());
   if (allowed >= online) allowed = static_cast<int>(online) / std::max(1, mpi::node_ranks());
   return std::max(1, allowed);
+}
+
+// GPU rows under an MPI launch (docs/cluster.md). Per-rank GPU selection and NCCL across ranks
+// are not built: a fleet whose node runs several ranks leaves its GPU rows out (every rank would
+// time GPU 0 at the same time), saying why; an ordinary job runs them in rank 0 alone, and the
+// report says that the nccl rows are rank 0's own GPUs, not NCCL across ranks.
+void account_for_gpus_under_mpi(RunPlan& plan, bool fleet) {
+  if (mpi::size() <= 1) return;
+  const bool gpu_rows = std::any_of(plan.variants.begin(), plan.variants.end(),
+                                    [](const PlannedVariant& v) { return is_gpu(v.backend->kind); });
+  if (!gpu_rows) return;
+  auto absent = [&plan](const std::string& name, const std::string& why) {
+    for (const auto& entry : plan.absent)
+      if (entry.first == name) return;
+    plan.absent.emplace_back(name, why);
+  };
+  if (fleet && mpi::node_ranks() > 1) {
+    const std::string why = fmt::format(
+        "{} ranks of this fleet share a node: each would time GPU 0 at the same time (per-rank GPU selection is not "
+        "built; run one rank per node for GPU rows, docs/cluster.md)",
+        mpi::node_ranks());
+    std::vector<PlannedVariant> kept;
+    for (const PlannedVariant& v : plan.variants) {
+      if (!is_gpu(v.backend->kind)) {
+        kept.push_back(v);
+        continue;
+      }
+      absent(v.backend->name, why);
+      plan.timed_rows -= 2;
+    }
+    plan.variants = std::move(kept);
+    return;
+  }
+  if (!fleet)
+    absent("nccl across MPI ranks",
+           "not built: the GPU and nccl rows of this job are rank 0's own GPUs; NCCL across ranks (one GPU per rank, "
+           "the NCCL id broadcast over MPI) waits for a GPU cluster (docs/cluster.md)");
 }
 
 // The test hook of docs/cluster.md: MLBENCH_FLEET_SLOW_RANK=R makes rank R run every measured
@@ -350,7 +388,8 @@ int execute_run(const RunCommandOptions& given, const std::vector<std::string>& 
 
   const Registry registry = make_registry();
   Runner runner(registry, options);
-  const RunPlan plan = runner.plan();
+  RunPlan plan = runner.plan();
+  account_for_gpus_under_mpi(plan, fleet);
   reports::check_output_paths(paths);  // fail now, not after a long run
   if (!o.quiet)
     for (const auto& [why, names] : left_out_by_reason)

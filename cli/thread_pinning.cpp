@@ -1,10 +1,13 @@
 #include "cli/thread_pinning.h"
 
+#include <sched.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+
+#include "mpi/mpi_launch.h"
 
 namespace mlbench::cli {
 
@@ -31,6 +34,22 @@ void apply_thread_pinning(int argc, char** argv) {
   // A binding the user chose wins; and a process mlbench re-executed has its own already.
   if (std::getenv("OMP_PROC_BIND") != nullptr || std::getenv("OMP_PLACES") != nullptr) return;
   if (std::getenv(kPinnedByMlbenchVariable) != nullptr) return;
+
+  // Under mpirun/srun: each rank of a node its own cores (mpi/mpi_launch.h), or no pinning
+  // with the reason; the note reaches the report through the environment.
+  const mpi::RankCpuPlan plan =
+      mpi::plan_rank_cpus(mpi::detect_launch(), mpi::affinity_cores(), mpi::launcher_bound_this_process());
+  if (!plan.note.empty()) setenv(kRankPinningNoteVariable, plan.note.c_str(), 1);
+  if (!plan.pin) return;
+  if (!plan.cpus.empty()) {
+    cpu_set_t share;
+    CPU_ZERO(&share);
+    for (int cpu : plan.cpus) CPU_SET(cpu, &share);
+    if (sched_setaffinity(0, sizeof share, &share) != 0) {  // keeps across exec
+      record_pin_request(*mode, std::string("cannot confine this MPI rank to its cores: ") + std::strerror(errno));
+      return;
+    }
+  }
 
   setenv("OMP_PROC_BIND", "close", 1);
   setenv("OMP_PLACES", *mode == PinMode::threads ? "threads" : "cores", 1);

@@ -24,6 +24,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <iterator>
 #include <stdexcept>
 #include <type_traits>
 
@@ -32,6 +33,7 @@
 #include "bench/convolution.h"
 #include "bench/gemm.h"
 #include "bench/reduction.h"
+#include "bench/thread_binding.h"
 #include "mpi/mpi_launch.h"
 #include "mpi/session.h"
 
@@ -794,6 +796,34 @@ BackendInfo distributed_backend(const char* workload, const char* description, F
 
 }  // namespace
 
+std::vector<std::string> shared_cpu_warnings(const std::vector<RankContext>& ranks) {
+  std::vector<std::string> warnings, hosts;
+  for (const RankContext& r : ranks)
+    if (std::find(hosts.begin(), hosts.end(), r.hostname) == hosts.end()) hosts.push_back(r.hostname);
+  for (const std::string& host : hosts) {
+    std::vector<const RankContext*> sharing;
+    for (const RankContext& a : ranks) {
+      if (a.hostname != host) continue;
+      const bool shares = std::any_of(ranks.begin(), ranks.end(), [&](const RankContext& b) {
+        if (&a == &b || b.hostname != host) return false;
+        std::vector<int> common;
+        std::set_intersection(a.cpus.begin(), a.cpus.end(), b.cpus.begin(), b.cpus.end(), std::back_inserter(common));
+        return !common.empty();
+      });
+      if (shares) sharing.push_back(&a);
+    }
+    if (sharing.empty()) continue;
+    std::string which;
+    for (const RankContext* r : sharing)
+      which += fmt::format("{}rank {}: CPUs {}", which.empty() ? "" : ", ", r->rank, cpu_list_text(r->cpus));
+    warnings.push_back(fmt::format(
+        "MPI ranks on host {} run their threads on shared CPUs ({}): they take time from each other (the MPI ranks "
+        "table says how each rank was pinned and why)",
+        host, which));
+  }
+  return warnings;
+}
+
 std::unique_ptr<FollowerWork> prepare_follower(const Command& command) {
   if (world_rank() >= command.ranks) return nullptr;  // not taking part in this row
   return command.fp64 ? prepare_typed<double>(command) : prepare_typed<float>(command);
@@ -823,6 +853,11 @@ void register_backends(Registry& registry) {
     if (!initialized()) return;
     context.libraries.emplace_back("MPI", library_version());
     context.mpi_world_size = world_size();
+    // Every rank's own context (a fleet's ranks each write their own report instead). The
+    // followers wait in their command loop, so they answer at once.
+    if (fleet_mode() || world_rank() != 0) return;
+    context.mpi_ranks = gather_rank_contexts(rank_context_of(context, 0), context.threads_used, 120);
+    for (std::string& warning : shared_cpu_warnings(context.mpi_ranks)) context.warnings.push_back(std::move(warning));
   });
 }
 

@@ -3,11 +3,13 @@
 // of MPI (the `mpi` backends reach it only through the registry).
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "bench/backend.h"
+#include "bench/machine_context.h"
 
 namespace mlbench::mpi {
 
@@ -17,8 +19,34 @@ struct LaunchEnvironment {
   std::string size_variable;
   int size = 0;
   int rank = 0;  // this process's rank as the launcher numbered it (0 when unknown)
+  // Its rank among the processes of its node and their count, where the launcher says
+  // (OMPI_COMM_WORLD_LOCAL_RANK/_SIZE, MPI_LOCALRANKID/MPI_LOCALNRANKS, SLURM_LOCALID with
+  // SLURM_STEP_TASKS_PER_NODE); -1 and 0 when it does not.
+  int local_rank = -1, local_size = 0;
 };
 LaunchEnvironment detect_launch();
+
+// ---- default thread pinning of a rank (cli/thread_pinning.cpp applies it before it re-executes) ----
+// Ranks on one node must not pin their OpenMP threads to the same cores (OMP_PLACES=cores in
+// every rank would put every rank's thread 0 on the first core of its mask).
+struct RankCpuPlan {
+  bool pin = true;        // false: leave OpenMP threads unpinned (`note` says why)
+  std::vector<int> cpus;  // non-empty: confine the process to these CPUs first (its share of the node)
+  std::string note;       // how this rank's CPUs were chosen, for the report ("" outside a launch)
+};
+// `cores`: the CPUs the process may use now, grouped by physical core (cores in order of their
+// first CPU); `launcher_bound`: the launcher confined the process to a part of what it had.
+// The launcher's binding is kept; an unbound rank gets a contiguous block of the cores, split
+// among its node's ranks by local rank; with more ranks than cores (or without a local rank)
+// it is not pinned, and the note says why.
+RankCpuPlan plan_rank_cpus(const LaunchEnvironment& launch, const std::vector<std::vector<int>>& cores,
+                           bool launcher_bound);
+// The CPUs of this process's affinity mask, grouped by physical core (sysfs topology).
+std::vector<std::vector<int>> affinity_cores();
+// Whether the launcher bound this process to a part of what the launcher had: its mask is
+// narrower than its parent's (the launcher's daemon: mpirun/orted, slurmstepd); where that
+// cannot be read, Open MPI's OMPI_MCA_orte_bound_at_launch=1.
+bool launcher_bound_this_process();
 
 // First thing in main (after the thread-pinning re-exec): under mpirun/srun, initializes MPI,
 // refuses a launch whose environment counts N > 1 processes while MPI's world has another size
@@ -29,6 +57,11 @@ LaunchEnvironment detect_launch();
 std::optional<int> start(int argc, char** argv);
 // True on ranks > 0 of an MPI launch: they run follow() instead of the command.
 bool is_follower();
+// How a follower reads its own machine context when rank 0 asks for it (the report of an MPI
+// job holds every rank's, MachineContext::mpi_ranks); `threads` is rank 0's thread count. The
+// CLI sets it to collect_machine_context with the full registry (GPU, OpenBLAS); without it a
+// follower collects with an empty registry.
+void set_context_collector(std::function<MachineContext(int threads)> collect);
 // Ranks > 0: executes what rank 0 broadcasts (prepare, run, release) until rank 0 ends the
 // job; returns rank 0's exit code.
 int follow();

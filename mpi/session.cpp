@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
+#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -45,7 +46,101 @@ void free_communicators() {
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
+
+std::function<MachineContext(int)> g_context_collector;
+
+// A RankContext as text for one MPI message: every field as "<length>:<bytes>".
+std::string encode_rank_context(const RankContext& r) {
+  std::string cpus, load;
+  for (int cpu : r.cpus) cpus += (cpus.empty() ? "" : ",") + std::to_string(cpu);
+  for (double v : r.load_average) load += (load.empty() ? "" : " ") + fmt::format("{:.17g}", v);
+  std::string text;
+  for (const std::string& field :
+       {std::to_string(r.rank), r.hostname, r.cpu_model, std::to_string(r.logical_cpus),
+        std::to_string(r.physical_cores), cpus, std::to_string(r.threads), std::to_string(r.omp_num_places),
+        r.thread_pinning, load, r.openblas_core, r.gpu, r.mpi_library})
+    text += std::to_string(field.size()) + ":" + field;
+  return text;
+}
+
+RankContext decode_rank_context(const std::string& text) {
+  std::vector<std::string> fields;
+  for (std::size_t at = 0; at < text.size();) {
+    const std::size_t colon = text.find(':', at);
+    if (colon == std::string::npos) throw std::runtime_error("a malformed rank context");
+    const std::size_t length = std::stoull(text.substr(at, colon - at));
+    if (colon + 1 + length > text.size()) throw std::runtime_error("a truncated rank context");
+    fields.push_back(text.substr(colon + 1, length));
+    at = colon + 1 + length;
+  }
+  if (fields.size() != 13) throw std::runtime_error("a rank context of " + std::to_string(fields.size()) + " fields");
+  RankContext r;
+  r.rank = std::stoi(fields[0]);
+  r.hostname = fields[1];
+  r.cpu_model = fields[2];
+  r.logical_cpus = std::stoi(fields[3]);
+  r.physical_cores = std::stoi(fields[4]);
+  for (std::size_t at = 0; at < fields[5].size();) {
+    std::size_t end = fields[5].find(',', at);
+    if (end == std::string::npos) end = fields[5].size();
+    r.cpus.push_back(std::stoi(fields[5].substr(at, end - at)));
+    at = end + 1;
+  }
+  r.threads = std::stoi(fields[6]);
+  r.omp_num_places = std::stoi(fields[7]);
+  r.thread_pinning = fields[8];
+  std::istringstream load(fields[9]);
+  for (double v; load >> v;) r.load_average.push_back(v);
+  r.openblas_core = fields[10];
+  r.gpu = fields[11];
+  r.mpi_library = fields[12];
+  return r;
+}
+
+// A follower's answer to Op::context: its own context, to rank 0.
+void send_rank_context(const Command& command) {
+  const MachineContext context =
+      g_context_collector ? g_context_collector(command.threads) : collect_machine_context(command.threads, Registry{});
+  RankContext mine = rank_context_of(context, g_rank);
+  mine.threads = command.threads;  // what rank 0 runs with: every rank's part runs at --threads
+  const std::string text = encode_rank_context(mine);
+  const long long length = static_cast<long long>(text.size());
+  MPI_Send(&length, 1, MPI_LONG_LONG, 0, kTagContextLength, MPI_COMM_WORLD);
+  MPI_Send(text.data(), message_count(length, "a rank context"), MPI_CHAR, 0, kTagContext, MPI_COMM_WORLD);
+}
 }  // namespace
+
+void set_context_collector(std::function<MachineContext(int)> collect) { g_context_collector = std::move(collect); }
+
+std::vector<RankContext> gather_rank_contexts(const RankContext& mine, int threads, double limit_s) {
+  std::vector<RankContext> ranks{mine};
+  if (!g_initialized || g_rank != 0 || g_size <= 1) return ranks;
+  Command command;
+  command.op = Op::context;
+  command.threads = threads;
+  command.wait_limit_s = limit_s;
+  broadcast_command(command);
+  std::vector<long long> lengths(static_cast<std::size_t>(g_size));
+  std::vector<MPI_Request> requests;
+  std::vector<int> peers;
+  for (int r = 1; r < g_size; ++r) {
+    requests.emplace_back();
+    peers.push_back(r);
+    MPI_Irecv(&lengths[static_cast<std::size_t>(r)], 1, MPI_LONG_LONG, r, kTagContextLength, MPI_COMM_WORLD,
+              &requests.back());
+  }
+  wait_or_abort(requests, peers, limit_s, "its machine context", true);
+  std::vector<std::string> texts(static_cast<std::size_t>(g_size));
+  for (int r = 1; r < g_size; ++r) {
+    texts[static_cast<std::size_t>(r)].resize(static_cast<std::size_t>(lengths[static_cast<std::size_t>(r)]));
+    MPI_Irecv(texts[static_cast<std::size_t>(r)].data(),
+              message_count(lengths[static_cast<std::size_t>(r)], "a rank context"), MPI_CHAR, r, kTagContext,
+              MPI_COMM_WORLD, &requests[static_cast<std::size_t>(r - 1)]);
+  }
+  wait_or_abort(requests, peers, limit_s, "its machine context", true);
+  for (int r = 1; r < g_size; ++r) ranks.push_back(decode_rank_context(texts[static_cast<std::size_t>(r)]));
+  return ranks;
+}
 
 bool initialized() { return g_initialized; }
 int world_rank() { return g_rank; }
@@ -219,6 +314,7 @@ int follow() {
         if (work) work->run(command);
         break;
       case Op::release: work.reset(); break;
+      case Op::context: send_rank_context(command); break;
       case Op::exit:
         work.reset();
         free_communicators();

@@ -9,10 +9,12 @@
 #include <string>
 #include <vector>
 
+#include "bench/machine_context.h"
+
 namespace mlbench::mpi {
 
 // What rank 0 broadcasts to the followers, one fixed-size message per step.
-enum class Op : std::int32_t { prepare = 1, run = 2, release = 3, exit = 4 };
+enum class Op : std::int32_t { prepare = 1, run = 2, release = 3, exit = 4, context = 5 };
 enum class Work : std::int32_t { gemm = 1, reduction = 2, convolution = 3 };
 struct Command {
   Op op = Op::exit;
@@ -31,7 +33,8 @@ struct Command {
 };
 
 // Message tags of the steps after a command.
-enum Tag : int { kTagStatus = 11, kTagData = 12, kTagReady = 14, kTagHalo = 15, kTagChecksum = 16, kTagTimes = 17 };
+enum Tag : int { kTagStatus = 11, kTagData = 12, kTagReady = 14, kTagHalo = 15, kTagChecksum = 16, kTagTimes = 17,
+                 kTagContextLength = 18, kTagContext = 19 };
 
 // The communicator of ranks 0 .. ranks-1 (MPI_COMM_NULL on the ranks outside it), created for
 // every count of rank_counts() when MPI starts.
@@ -76,6 +79,14 @@ class FollowerWork {
 // Follower side of Op::prepare: allocates, reports its status to rank 0, receives its shard.
 // nullptr when rank 0 abandoned the step (another rank could not allocate).
 std::unique_ptr<FollowerWork> prepare_follower(const Command& command);
+
+// Rank 0 (not in a fleet): asks every follower for its own machine context (Op::context) and
+// returns every rank's, rank 0's (`mine`) first; each wait bounded by `limit_s`.
+std::vector<RankContext> gather_rank_contexts(const RankContext& mine, int threads, double limit_s);
+
+// One warning per host whose ranks run threads on CPUs another rank of that host also uses
+// (RankContext::cpus intersect); none when every rank of a host has CPUs of its own.
+std::vector<std::string> shared_cpu_warnings(const std::vector<RankContext>& ranks);
 
 // Test hook (docs/cluster.md): MLBENCH_MPI_FAULT="RANK:hang", "RANK:kill" or "RANK:exit" makes
 // that follower hang, kill itself, or exit with status 3 (without MPI_Finalize) at its first

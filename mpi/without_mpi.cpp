@@ -27,6 +27,7 @@ int node_ranks() { return 1; }
 void fleet_barrier(double, const std::string&) {}
 std::vector<std::string> gather_to_rank0(const std::string& mine, double) { return {mine}; }
 std::string this_rank_label() { return "rank 0"; }
+void set_context_collector(std::function<MachineContext(int)>) {}
 int follow() { return 0; }
 int finish(int exit_code) { return exit_code; }
 

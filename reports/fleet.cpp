@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <map>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "reports/json_limits.h"
 #include "reports/json_report.h"
 #include "reports/rank_test.h"
 #include "reports/text_format.h"
@@ -266,6 +268,32 @@ FleetReport parse_fleet_report(const std::string& text, const std::string& sourc
   }
   if (members.empty()) throw InputError(source + ": a fleet report without ranks");
   return analyze_fleet(std::move(members), j.value("alpha", kFleetAlpha));
+}
+
+ReportOrFleet read_report_or_fleet(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw InputError(path + ": cannot read: is a directory");
+  const std::string text = read_file_limited(path, kMaxReportBytes);
+  bool fleet = false;
+  try {
+    const auto j = parse_json_limited(text);
+    fleet = j.is_object() && j.contains("mlbench_fleet");
+  } catch (const std::exception&) {
+    // Not JSON (or too deep): parse_report says so, naming the file.
+  }
+  ReportOrFleet input;
+  if (fleet)
+    input.fleet = parse_fleet_report(text, path);
+  else
+    input.report = parse_report(text, path);
+  return input;
+}
+
+RunReport fleet_rank_report(const FleetReport& fleet, int rank, const std::string& source) {
+  for (const FleetMember& member : fleet.members)
+    if (member.rank == rank) return member.report;
+  throw InputError(fmt::format("{}: the fleet report has no rank {} (its ranks: 0 to {})", source, rank,
+                               fleet.members.empty() ? 0 : fleet.members.back().rank));
 }
 
 }  // namespace mlbench::reports

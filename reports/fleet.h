@@ -17,6 +17,7 @@
 // whose sets are too small for the test to reach alpha, are not compared.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -82,5 +83,15 @@ std::string render_fleet_markdown(const FleetReport& fleet);
 std::string render_fleet_json(const FleetReport& fleet);
 // Throws InputError naming `source` on a file that is not a fleet report.
 FleetReport parse_fleet_report(const std::string& text, const std::string& source);
+
+// A saved file given to `report` or `compare`: an ordinary report, or a fleet report (then
+// `fleet` holds it and `report` is empty). InputError naming `path` when it is neither.
+struct ReportOrFleet {
+  RunReport report;
+  std::optional<FleetReport> fleet;
+};
+ReportOrFleet read_report_or_fleet(const std::string& path);
+// Rank `rank`'s own report in `fleet` (read from `source`); InputError naming the ranks it has.
+RunReport fleet_rank_report(const FleetReport& fleet, int rank, const std::string& source);
 
 }  // namespace mlbench::reports

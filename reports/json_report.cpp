@@ -87,6 +87,42 @@ Json gpu_state_to_json(const std::optional<GpuStateChange>& g) {
       {"throttled", g->throttled}, {"before", gpu_sample_to_json(g->before)}, {"after", gpu_sample_to_json(g->after)}};
 }
 
+Json rank_to_json(const RankContext& r) {
+  Json load = Json::array();
+  for (double v : r.load_average) load.push_back(number(v));
+  return {{"rank", r.rank},
+          {"hostname", r.hostname},
+          {"cpu_model", r.cpu_model},
+          {"logical_cpus", r.logical_cpus},
+          {"physical_cores", r.physical_cores},
+          {"cpus", r.cpus},
+          {"threads", r.threads},
+          {"omp_num_places", r.omp_num_places},
+          {"thread_pinning", r.thread_pinning},
+          {"load_average", load},
+          {"openblas_core", r.openblas_core},
+          {"gpu", r.gpu},
+          {"mpi_library", r.mpi_library}};
+}
+
+RankContext rank_from_json(const Json& j) {
+  RankContext r;
+  r.rank = j.at("rank").get<int>();
+  r.hostname = j.at("hostname").get<std::string>();
+  r.cpu_model = j.at("cpu_model").get<std::string>();
+  r.logical_cpus = j.at("logical_cpus").get<int>();
+  r.physical_cores = j.at("physical_cores").get<int>();
+  r.cpus = j.at("cpus").get<std::vector<int>>();
+  r.threads = j.at("threads").get<int>();
+  r.omp_num_places = j.at("omp_num_places").get<int>();
+  r.thread_pinning = j.at("thread_pinning").get<std::string>();
+  for (const Json& v : j.at("load_average")) r.load_average.push_back(to_double(v));
+  r.openblas_core = j.at("openblas_core").get<std::string>();
+  r.gpu = j.at("gpu").get<std::string>();
+  r.mpi_library = j.at("mpi_library").get<std::string>();
+  return r;
+}
+
 Json machine_to_json(const MachineContext& m) {
   Json caches = Json::array();
   for (const CacheLevel& c : m.caches)
@@ -111,6 +147,8 @@ Json machine_to_json(const MachineContext& m) {
   }
   Json load = Json::array();
   for (double v : m.load_average) load.push_back(number(v));
+  Json ranks = Json::array();
+  for (const RankContext& r : m.mpi_ranks) ranks.push_back(rank_to_json(r));
   return {{"hostname", m.hostname},
           {"os", m.os},
           {"cpu_model", m.cpu_model},
@@ -138,8 +176,10 @@ Json machine_to_json(const MachineContext& m) {
           {"omp_places", m.omp_places},
           {"omp_num_places", m.omp_num_places},
           {"thread_pinning", m.thread_pinning},
+          {"cpus", m.cpus},
           {"libraries", pairs_to_object(m.libraries)},
           {"mpi_world_size", m.mpi_world_size},
+          {"mpi_ranks", ranks},
           {"openblas_core", m.openblas_core},
           {"openblas_config", m.openblas_config},
           {"gpu", gpu},
@@ -180,8 +220,11 @@ MachineContext machine_from_json(const Json& j) {
   m.omp_places = j.at("omp_places").get<std::string>();
   if (j.contains("omp_num_places")) m.omp_num_places = j.at("omp_num_places").get<int>();
   m.thread_pinning = optional_string(j, "thread_pinning", "");
+  if (j.contains("cpus")) m.cpus = j.at("cpus").get<std::vector<int>>();  // absent before it was recorded
   m.libraries = object_to_pairs(j.at("libraries"));
   if (j.contains("mpi_world_size")) m.mpi_world_size = j.at("mpi_world_size").get<int>();  // absent before MPI
+  if (j.contains("mpi_ranks"))  // absent before every rank's context was recorded
+    for (const Json& r : j.at("mpi_ranks")) m.mpi_ranks.push_back(rank_from_json(r));
   m.openblas_core = j.at("openblas_core").get<std::string>();
   m.openblas_config = j.at("openblas_config").get<std::string>();
   const Json& g = j.at("gpu");

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "bench/thread_binding.h"
 #include "reports/peaks_cache.h"
 #include "reports/sweep.h"
 #include "reports/text_format.h"
@@ -201,9 +202,25 @@ const std::vector<std::string>& markdown_columns() {
   return columns;
 }
 
+// Every rank's own machine context, in a report of an MPI job: where each rank ran, on which
+// CPUs, with how many threads, how they were pinned and how loaded its host was.
+std::string mpi_ranks_section(const MachineContext& m) {
+  if (m.mpi_ranks.empty()) return "";
+  std::string out = "## MPI ranks\n\n";
+  out += table_row({"Rank", "Host", "CPU", "Cores", "CPUs used", "Threads", "Pinning", "Load (1 min)", "GPU", "MPI"});
+  out += "|---:|---|---|---:|---|---:|---|---:|---|---|\n";
+  for (const RankContext& r : m.mpi_ranks)
+    out += table_row({std::to_string(r.rank), r.hostname, r.cpu_model,
+                      fmt::format("{} ({} logical)", r.physical_cores, r.logical_cpus), cpu_list_text(r.cpus),
+                      std::to_string(r.threads), r.thread_pinning,
+                      r.load_average.empty() ? "-" : fmt::format("{:.2f}", r.load_average[0]), r.gpu, r.mpi_library});
+  return out + "\n";
+}
+
 std::string render_markdown(const RunReport& report) {
   std::string out = "# mlbench report: " + machine_label(report.machine) + "\n\n";
   out += header_lines(report) + "\n";
+  out += mpi_ranks_section(report.machine);
   for (const ShapeGroup& group : group_by_shape(report.results)) {
     out += "## " + group.title() + "\n\n";
     out += table_row(markdown_columns());

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "bench/thread_binding.h"
+
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -190,6 +192,7 @@ std::string render_machine_context(const MachineContext& m) {
        fmt::format("{} (max threads {}, proc_bind {}, places {})", m.openmp, m.omp_max_threads,
                    m.omp_proc_bind.empty() ? "unset" : m.omp_proc_bind, m.omp_places.empty() ? "unset" : m.omp_places));
   line("thread pinning", m.thread_pinning);
+  if (!m.cpus.empty()) line("cpus used", cpu_list_text(m.cpus));
   for (const auto& [name, version] : m.libraries) line(name, version);
   line("openblas core", m.openblas_core);
   line("openblas", m.openblas_config);
@@ -205,6 +208,11 @@ std::string render_machine_context(const MachineContext& m) {
     line("gpu",
          "none (" + (m.gpu_absent_reason.empty() ? std::string("no reason recorded") : m.gpu_absent_reason) + ")");
   }
+  for (const RankContext& r : m.mpi_ranks)
+    line(fmt::format("mpi rank {}", r.rank),
+         fmt::format("{}, {} ({} cores), CPUs {}, {} threads, {}, load {}, GPU {}", r.hostname, r.cpu_model,
+                     r.physical_cores, cpu_list_text(r.cpus), r.threads, r.thread_pinning,
+                     r.load_average.empty() ? "unknown" : fmt::format("{:.2f}", r.load_average[0]), r.gpu));
   for (const std::string& w : m.warnings) line("warning", w);
   if (m.peaks)
     for (const std::string& p : peaks_summary_lines(*m.peaks)) line("peak", p);

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -75,6 +76,32 @@ class MpiLaunch : public ::testing::Test {
     return nlohmann::json::parse(in, nullptr, false);
   }
 
+  // The machine context of an MPI job holds every rank's own, in rank order: its host, CPU,
+  // cores, the CPUs its threads run on, its pinning (with the MPI note) and its load.
+  static void expect_every_ranks_context(const nlohmann::json& context, int world) {
+    const auto& ranks = context["mpi_ranks"];
+    ASSERT_EQ(static_cast<int>(ranks.size()), world) << context.dump().substr(0, 2000);
+    for (int r = 0; r < world; ++r) {
+      SCOPED_TRACE("rank " + std::to_string(r));
+      const auto& rank = ranks[r];
+      EXPECT_EQ(rank["rank"], r);
+      EXPECT_FALSE(rank["hostname"].get<std::string>().empty());
+      EXPECT_FALSE(rank["cpu_model"].get<std::string>().empty());
+      EXPECT_GT(rank["physical_cores"].get<int>(), 0);
+      EXPECT_GT(rank["logical_cpus"].get<int>(), 0);
+      EXPECT_FALSE(rank["cpus"].empty());
+      EXPECT_GT(rank["threads"].get<int>(), 0);
+      EXPECT_EQ(rank["load_average"].size(), 3u);
+      EXPECT_NE(rank["mpi_library"].get<std::string>().find("MPI"), std::string::npos);
+      EXPECT_FALSE(rank["gpu"].get<std::string>().empty());
+      EXPECT_NE(rank["thread_pinning"].get<std::string>().find("MPI rank " + std::to_string(r) + ": "),
+                std::string::npos)
+          << rank["thread_pinning"];
+    }
+    EXPECT_EQ(ranks[0]["hostname"], context["hostname"]);
+    EXPECT_EQ(ranks[0]["cpus"], context["cpus"]);
+  }
+
   // Every mpi row of `report` is verified and carries its rank count (one row per count of
   // 1, 2, 4 ... and the world size), rows above one rank their speedup over one rank, and the
   // machine context of rank 0 names the MPI library and the world size; returns the rank
@@ -82,6 +109,7 @@ class MpiLaunch : public ::testing::Test {
   std::set<int> expect_verified_mpi_rows(const nlohmann::json& report, int world) {
     const int ranks = world;
     EXPECT_EQ(report["context"]["mlbench"]["mpi_world_size"], ranks);
+    expect_every_ranks_context(report["context"]["mlbench"], world);
     EXPECT_NE(report["context"]["mlbench"]["libraries"].value("MPI", "").find("MPI"), std::string::npos)
         << report["context"]["mlbench"]["libraries"].dump();
     std::set<int> counts;
@@ -110,6 +138,8 @@ class MpiLaunch : public ::testing::Test {
     EXPECT_EQ(counts, expected);
     return counts;
   }
+
+  void expect_compare_and_report_read_the_fleet(const fs::path& json, const nlohmann::json& fleet);
 
   fs::path dir_;
 };
@@ -157,9 +187,21 @@ TEST_F(MpiLaunch, GemmAndReductionOverTwoRanksAreVerifiedAgainstFp64) {
   ASSERT_FALSE(gemm.is_null()) << o.err;
   expect_verified_mpi_rows(gemm, 2);
   // The rank count survives a round trip through the JSON (report re-reads the file).
-  const Outcome rendered = run(std::string(MLBENCH_EXE) + " report " + (dir_ / "report.json").string());
+  const fs::path markdown = dir_ / "report.md";
+  const Outcome rendered =
+      run(std::string(MLBENCH_EXE) + " report " + (dir_ / "report.json").string() + " --markdown " + markdown.string());
   EXPECT_EQ(rendered.exit_code, 0) << rendered.err;
   EXPECT_NE(rendered.out.find("mpi x2 ranks"), std::string::npos) << rendered.out;
+  // Every rank's context, re-read from the JSON, in the markdown's "MPI ranks" table.
+  const std::string md = slurp(markdown);
+  EXPECT_NE(md.find("## MPI ranks"), std::string::npos) << md;
+  for (int r = 0; r < 2; ++r) {
+    const auto& rank = gemm["context"]["mlbench"]["mpi_ranks"][r];
+    EXPECT_NE(md.find("| " + std::to_string(r) + " | " + rank["hostname"].get<std::string>() + " | " +
+                      rank["cpu_model"].get<std::string>() + " |"),
+              std::string::npos)
+        << md;
+  }
   nlohmann::json reduction =
       run_ranks(2, "reduction --size 75 --backends mpi --repetitions 2 --seed " + std::to_string(seed + 1), o);
   ASSERT_EQ(o.exit_code, 0) << o.err;
@@ -230,7 +272,7 @@ TEST_F(MpiLaunch, ConvolutionOverThreeRanksWithBandsThinnerThanTheHaloIsVerified
   if (IsSkipped()) return;
   const std::uint64_t seed = fresh_seed();
   Outcome o;
-  for (const std::string shape : {std::string("--size 7 --kernel 7 --channels 2 --filters 3 --precision fp64"),
+  for (const std::string& shape : {std::string("--size 7 --kernel 7 --channels 2 --filters 3 --precision fp64"),
                                   std::string("--size 10 --kernel 5 --stride 2 --batch 2 --filters 5"),
                                   std::string("--size 2 --kernel 3 --filters 2")}) {
     SCOPED_TRACE(shape);
@@ -239,6 +281,104 @@ TEST_F(MpiLaunch, ConvolutionOverThreeRanksWithBandsThinnerThanTheHaloIsVerified
     ASSERT_EQ(o.exit_code, 0) << o.err;
     ASSERT_FALSE(report.is_null()) << o.err;
     expect_verified_mpi_rows(report, 3);
+  }
+}
+
+// ---- default pinning under MPI ------------------------------------------------------------
+
+namespace {
+std::vector<int> cpus_of(const nlohmann::json& rank) { return rank["cpus"].get<std::vector<int>>(); }
+bool share_a_cpu(const std::vector<int>& a, const std::vector<int>& b) {
+  for (int cpu : a)
+    if (std::find(b.begin(), b.end(), cpu) != b.end()) return true;
+  return false;
+}
+
+// Ranks of one host run their threads on CPUs of their own, or the report says why not: each
+// such rank's pinning note gives the reason and a warning names the host. Returns the notes.
+std::vector<std::string> expect_disjoint_cpus_or_the_reason(const nlohmann::json& context) {
+  std::vector<std::string> notes;
+  const auto& ranks = context["mpi_ranks"];
+  std::string warnings;
+  for (const auto& w : context["warnings"]) warnings += w.get<std::string>() + "\n";
+  for (std::size_t a = 0; a < ranks.size(); ++a) {
+    notes.push_back(ranks[a]["thread_pinning"].get<std::string>());
+    for (std::size_t b = a + 1; b < ranks.size(); ++b) {
+      if (ranks[a]["hostname"] != ranks[b]["hostname"] || !share_a_cpu(cpus_of(ranks[a]), cpus_of(ranks[b]))) continue;
+      SCOPED_TRACE("ranks " + std::to_string(a) + " and " + std::to_string(b) + " share CPUs");
+      for (std::size_t r : {a, b}) {
+        const std::string note = ranks[r]["thread_pinning"].get<std::string>();
+        EXPECT_TRUE(note.find("not pinned: ") != std::string::npos ||
+                    note.find("as the launcher bound it") != std::string::npos)
+            << note;
+      }
+      EXPECT_NE(warnings.find("MPI ranks on host " + ranks[a]["hostname"].get<std::string>() +
+                              " run their threads on shared CPUs"),
+                std::string::npos)
+          << warnings;
+    }
+  }
+  return notes;
+}
+}  // namespace
+
+// mlbench pins OpenMP threads by default. Under mpirun each rank gets CPUs of its own: the
+// launcher's binding where it bound the rank (Open MPI binds 2 ranks to a core each), else a
+// block of the cores split by local rank (--bind-to none); or, with more ranks than cores, no
+// pinning and the reason. Every rank's report entry says what it got.
+TEST_F(MpiLaunch, RanksOfOneHostArePinnedToCpusOfTheirOwnOrSayWhyNot) {
+  require_mpirun();
+  if (IsSkipped()) return;
+  const fs::path json = dir_ / "info.json";
+  auto info = [&](const std::string& launch, int ranks) {
+    const Outcome o = run("env -u OMP_PROC_BIND -u OMP_PLACES -u MLBENCH_PINNED " + kMpirun + " " + launch + " -np " +
+                          std::to_string(ranks) + " " + MLBENCH_EXE + " info --json");
+    EXPECT_EQ(o.exit_code, 0) << o.err;
+    const auto context = nlohmann::json::parse(o.out, nullptr, false);
+    EXPECT_FALSE(context.is_discarded()) << o.out << o.err;
+    if (context.is_discarded()) return nlohmann::json();
+    expect_every_ranks_context(context, ranks);
+    return context;
+  };
+  {
+    SCOPED_TRACE("2 ranks, Open MPI's default binding");
+    const auto context = info("", 2);
+    if (HasFailure()) return;
+    for (const std::string& note : expect_disjoint_cpus_or_the_reason(context))
+      EXPECT_TRUE(note.find("as the launcher bound it") != std::string::npos ||
+                  note.find("mlbench split the cores") != std::string::npos || note.find("not pinned: ") != std::string::npos)
+          << note;
+  }
+  {
+    SCOPED_TRACE("2 ranks, --bind-to none: mlbench splits the cores");
+    const auto context = info("--bind-to none", 2);
+    if (HasFailure()) return;
+    const auto notes = expect_disjoint_cpus_or_the_reason(context);
+    const auto& ranks = context["mpi_ranks"];
+    if (notes[0].find("not pinned: 2 ranks on its node share 1 core") != std::string::npos) {
+      EXPECT_NE(notes[1].find("not pinned: 2 ranks on its node share 1 core"), std::string::npos) << notes[1];
+    } else {
+      for (int r = 0; r < 2; ++r) {
+        SCOPED_TRACE("rank " + std::to_string(r));
+        EXPECT_NE(notes[r].find("pinned by mlbench (--pin cores)"), std::string::npos) << notes[r];
+        EXPECT_NE(notes[r].find("its share as local rank " + std::to_string(r) + " of 2"), std::string::npos)
+            << notes[r];
+        EXPECT_GT(ranks[r]["omp_num_places"].get<int>(), 0);
+      }
+      EXPECT_FALSE(share_a_cpu(cpus_of(ranks[0]), cpus_of(ranks[1])));
+      EXPECT_LT(cpus_of(ranks[0]).back(), cpus_of(ranks[1]).front()) << "rank 0 takes the first block";
+    }
+  }
+  {
+    SCOPED_TRACE("3 ranks (on 2 cores: more ranks than cores)");
+    const auto context = info("", 3);
+    if (HasFailure()) return;
+    const auto notes = expect_disjoint_cpus_or_the_reason(context);
+    for (std::size_t r = 0; r < notes.size(); ++r)
+      if (notes[r].find("not pinned: ") != std::string::npos) {  // and then really not pinned
+        EXPECT_EQ(notes[r].rfind("none: threads may migrate", 0), 0u) << notes[r];
+        EXPECT_EQ(context["mpi_ranks"][r]["omp_num_places"], 0);
+      }
   }
 }
 
@@ -325,6 +465,56 @@ std::vector<std::string> fleet_flags(const nlohmann::json& fleet, int ranks) {
 }
 }  // namespace
 
+// `compare` and `report` (charts) on a saved fleet report: compare wants one rank (--rank R),
+// and refuses a fleet without it in one line, exit 2; report (and its charts) takes every
+// rank's run as one machine each, or rank R's with --rank.
+void MpiLaunch::expect_compare_and_report_read_the_fleet(const fs::path& json, const nlohmann::json& fleet) {
+  const std::string exe = MLBENCH_EXE, file = json.string();
+  Outcome o = run(exe + " compare " + file + " " + file);
+  EXPECT_EQ(o.exit_code, 2) << o.err;
+  EXPECT_EQ(o.err, "mlbench: error: " + file +
+                       " is a fleet report of 3 ranks (mlbench fleet): compare one rank's run with --rank R (0 to 2); "
+                       "the fleet report itself compares its ranks with each other\n");
+  // Rank 1's run written out as an ordinary report, then gated against rank 1 in the fleet:
+  // the same repetitions, so the gate passes.
+  const fs::path rank1 = dir_ / "rank1.json";
+  o = run(exe + " report " + file + " --rank 1 --json " + rank1.string());
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  const auto extracted = nlohmann::json::parse(slurp(rank1), nullptr, false);
+  ASSERT_FALSE(extracted.is_discarded());
+  EXPECT_EQ(extracted["context"]["mlbench"]["hostname"], fleet["ranks"][1]["report"]["context"]["mlbench"]["hostname"]);
+  EXPECT_EQ(extracted["benchmarks"].size(), fleet["ranks"][1]["report"]["benchmarks"].size());
+  o = run(exe + " compare " + rank1.string() + " " + file + " --rank 1 --fail-above 5");
+  EXPECT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_NE(o.out.find(file + " rank 1 ("), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("Passed"), std::string::npos) << o.out;
+  o = run(exe + " compare " + file + " " + file + " --rank 3");
+  EXPECT_EQ(o.exit_code, 2);
+  EXPECT_NE(o.err.find("the fleet report has no rank 3 (its ranks: 0 to 2)"), std::string::npos) << o.err;
+  o = run(exe + " report " + rank1.string() + " --rank 1");
+  EXPECT_EQ(o.exit_code, 2);
+  EXPECT_NE(o.err.find("--rank 1 applies to fleet reports"), std::string::npos) << o.err;
+  // Charts: every rank one machine of the comparison charts.
+  const fs::path charts = dir_ / "charts";
+  o = run(exe + " report " + file + " --chart " + charts.string() + " --markdown " + (dir_ / "fleet.md").string());
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  int comparison_charts = 0;
+  for (const auto& entry : fs::directory_iterator(charts)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("compare", 0) != 0 && name.find("comparison") == std::string::npos) continue;
+    ++comparison_charts;
+    const std::string svg = slurp(entry.path());
+    for (int r = 0; r < 3; ++r) EXPECT_NE(svg.find(" rank " + std::to_string(r)), std::string::npos) << name;
+  }
+  EXPECT_GT(comparison_charts, 0);
+  const std::string md = slurp(dir_ / "fleet.md");
+  for (int r = 0; r < 3; ++r) {
+    const std::string host = fleet["ranks"][r]["report"]["context"]["mlbench"]["hostname"];
+    EXPECT_NE(md.find("# mlbench report: " + host + " rank " + std::to_string(r)), std::string::npos)
+        << md.substr(0, 500);
+  }
+}
+
 // MLBENCH_FLEET_SLOW_RANK=1 makes rank 1 run every measured run twice: it is flagged slow, the
 // others are not, and the fleet exits 1.
 TEST_F(MpiLaunch, AFleetFlagsARankThatDoesTwiceTheWork) {
@@ -338,6 +528,7 @@ TEST_F(MpiLaunch, AFleetFlagsARankThatDoesTwiceTheWork) {
   ASSERT_FALSE(fleet.is_discarded()) << o.err;
   EXPECT_EQ(fleet_flags(fleet, 3), (std::vector<std::string>{"none", "slow", "none"})) << o.out;
   EXPECT_NE(o.out.find("**SLOW** on"), std::string::npos) << o.out;
+  expect_compare_and_report_read_the_fleet(json, fleet);
 }
 
 // An A/A fleet: three ranks doing the same work flag no rank, exit 0.

@@ -11,8 +11,11 @@
 #include <set>
 #include <sstream>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "reports/atomic_file.h"
+#include "reports/fleet.h"
 #include "reports/report_writer.h"
 #include "reports/testing/random_report.h"
 #include "reports/text_format.h"
@@ -124,6 +127,120 @@ TEST_F(ReportsTest, JsonRoundTripKeepsNonFiniteErrorsAndAbsentGpu) {
   for (const VariantResult& r : back.results) infinite += std::isinf(r.verification.max_error);
   EXPECT_EQ(infinite, 1);
   EXPECT_EQ(render_markdown(back), render_markdown(original));
+}
+
+// A report of an MPI job holds every rank's own context (mpi/): it survives the JSON round trip,
+// the markdown shows one row per rank, and a report written before it existed reads as none.
+TEST_F(ReportsTest, EveryMpiRanksContextSurvivesTheJsonAndShowsInMarkdown) {
+  SCOPED_TRACE("seed=" + std::to_string(seed_));
+  RunReport original = make();
+  original.machine.cpus = {0, 1, 2, 3};
+  std::uniform_int_distribution<int> first_cpu(0, 60), load(0, 400);
+  for (int rank = 0; rank < 3; ++rank) {
+    RankContext r;
+    r.rank = rank;
+    r.hostname = "node-" + std::to_string(first_cpu(rng_)) + "-" + std::to_string(rank);
+    r.cpu_model = "CPU model " + std::to_string(rank);
+    r.logical_cpus = 64;
+    r.physical_cores = 32;
+    const int first = first_cpu(rng_);
+    r.cpus = {first, first + 1, first + 2, first + 5};
+    r.threads = 3 + rank;
+    r.omp_num_places = 4;
+    r.thread_pinning = "pinned by mlbench (--pin cores): ...; MPI rank " + std::to_string(rank) + ": CPUs ...";
+    r.load_average = {load(rng_) / 100.0, 1.5, 0.25};
+    r.openblas_core = "Haswell";
+    r.gpu = "none (no CUDA)";
+    r.mpi_library = "Open MPI v4.1.4";
+    original.machine.mpi_ranks.push_back(r);
+  }
+  const RunReport back = parse_report(render_json(original), "memory.json");
+  EXPECT_EQ(back.machine.cpus, original.machine.cpus);
+  ASSERT_EQ(back.machine.mpi_ranks.size(), 3u);
+  for (int rank = 0; rank < 3; ++rank) {
+    const RankContext& a = original.machine.mpi_ranks[rank];
+    const RankContext& b = back.machine.mpi_ranks[rank];
+    EXPECT_EQ(b.rank, a.rank);
+    EXPECT_EQ(b.hostname, a.hostname);
+    EXPECT_EQ(b.cpu_model, a.cpu_model);
+    EXPECT_EQ(b.logical_cpus, a.logical_cpus);
+    EXPECT_EQ(b.physical_cores, a.physical_cores);
+    EXPECT_EQ(b.cpus, a.cpus);
+    EXPECT_EQ(b.threads, a.threads);
+    EXPECT_EQ(b.omp_num_places, a.omp_num_places);
+    EXPECT_EQ(b.thread_pinning, a.thread_pinning);
+    EXPECT_EQ(b.load_average, a.load_average);
+    EXPECT_EQ(b.openblas_core, a.openblas_core);
+    EXPECT_EQ(b.gpu, a.gpu);
+    EXPECT_EQ(b.mpi_library, a.mpi_library);
+  }
+  EXPECT_EQ(render_json(back), render_json(original));
+  const std::string md = render_markdown(back);
+  const auto section = md.find("## MPI ranks");
+  ASSERT_NE(section, std::string::npos) << md;
+  for (const RankContext& r : original.machine.mpi_ranks) {
+    const std::string cpus = fmt::format("{}-{},{}", r.cpus[0], r.cpus[2], r.cpus[3]);
+    const std::string row = fmt::format("| {} | {} | {} |", r.rank, r.hostname, r.cpu_model);
+    const auto at = md.find(row, section);
+    ASSERT_NE(at, std::string::npos) << row << "\n" << md;
+    const std::string line = md.substr(at, md.find('\n', at) - at);
+    EXPECT_NE(line.find("| " + cpus + " | " + std::to_string(r.threads) + " |"), std::string::npos) << line;
+    EXPECT_NE(line.find(fmt::format("{:.2f}", r.load_average[0])), std::string::npos) << line;
+  }
+  EXPECT_NE(render_machine_context(back.machine).find("mpi rank 2:"), std::string::npos);
+  // Without them (a report written before): no ranks, no section.
+  auto json = nlohmann::json::parse(render_json(original));
+  for (auto& entry : json["context"].items())
+    if (entry.key() == "mlbench") {
+      entry.value().erase("mpi_ranks");
+      entry.value().erase("cpus");
+    }
+  const RunReport old = parse_report(json.dump(), "old.json");
+  EXPECT_TRUE(old.machine.mpi_ranks.empty());
+  EXPECT_TRUE(old.machine.cpus.empty());
+  EXPECT_EQ(render_markdown(old).find("## MPI ranks"), std::string::npos);
+}
+
+// `report` and `compare` read a saved file as an ordinary report or a fleet report
+// (mlbench fleet --json); a fleet's rank is its own report, a missing rank is named.
+TEST_F(ReportsTest, ASavedFleetReadsAsItsRanksReports) {
+  SCOPED_TRACE("seed=" + std::to_string(seed_));
+  std::vector<FleetMember> members;
+  for (int rank = 0; rank < 3; ++rank) {
+    fakes::ReportSpec spec;
+    spec.host = "node-" + std::to_string(rank / 2);  // ranks 0 and 1 share a host
+    spec.with_gpu = false;
+    spec.runs = 6;
+    members.push_back({rank, make(spec)});
+  }
+  const FleetReport fleet = analyze_fleet(members);
+  write_file_atomically(path("fleet.json"), render_fleet_json(fleet));
+  write_file_atomically(path("plain.json"), render_json(members[1].report));
+
+  const ReportOrFleet plain = read_report_or_fleet(path("plain.json"));
+  EXPECT_FALSE(plain.fleet.has_value());
+  EXPECT_EQ(render_json(plain.report), render_json(members[1].report));
+
+  const ReportOrFleet read = read_report_or_fleet(path("fleet.json"));
+  ASSERT_TRUE(read.fleet.has_value());
+  ASSERT_EQ(read.fleet->members.size(), 3u);
+  for (int rank = 0; rank < 3; ++rank) {
+    const RunReport back = fleet_rank_report(*read.fleet, rank, "fleet.json");
+    EXPECT_EQ(back.machine.hostname, members[rank].report.machine.hostname);
+    EXPECT_EQ(back.run.seed, members[rank].report.run.seed);
+    EXPECT_EQ(render_csv(back), render_csv(members[rank].report));
+  }
+  try {
+    fleet_rank_report(*read.fleet, 3, "fleet.json");
+    ADD_FAILURE() << "rank 3 of 3 ranks was accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("fleet.json: the fleet report has no rank 3 (its ranks: 0 to 2)"),
+              std::string::npos)
+        << e.what();
+  }
+  write_file_atomically(path("broken.json"), "{\"mlbench_fleet\": 1, \"ranks\": [{\"rank\": 0}]}");
+  EXPECT_THROW(read_report_or_fleet(path("broken.json")), InputError);
+  EXPECT_THROW(read_report_or_fleet(dir_.string()), InputError);
 }
 
 TEST_F(ReportsTest, JsonHasTheGoogleBenchmarkFieldsWithTheirTypes) {
