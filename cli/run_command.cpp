@@ -288,11 +288,12 @@ void account_for_gpus_under_mpi(RunPlan& plan, bool fleet) {
       if (entry.first == name) return;
     plan.absent.emplace_back(name, why);
   };
-  if (fleet && mpi::node_ranks() > 1) {
+  // Decided alike on every rank (the most ranks of any node): a fleet's ranks must run the same rows.
+  if (fleet && mpi::max_node_ranks() > 1) {
     const std::string why = fmt::format(
         "{} ranks of this fleet share a node: each would time GPU 0 at the same time (per-rank GPU selection is not "
         "built; run one rank per node for GPU rows, docs/cluster.md)",
-        mpi::node_ranks());
+        mpi::max_node_ranks());
     std::vector<PlannedVariant> kept;
     for (const PlannedVariant& v : plan.variants) {
       if (!is_gpu(v.backend->kind)) {

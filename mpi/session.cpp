@@ -24,6 +24,7 @@ std::vector<std::string> g_hosts;                       // rank 0: every rank's 
 std::vector<std::pair<int, MPI_Comm>> g_communicators;  // rank count -> communicator of ranks 0..count-1
 bool g_fleet = false;
 int g_node_ranks = 1;
+int g_max_node_ranks = 1;  // the most ranks any node of the job runs
 
 // FNV-1a over the arguments after the program name (the path may differ between hosts).
 std::uint64_t hash_arguments(int argc, char** argv) {
@@ -206,6 +207,7 @@ std::optional<int> start(int argc, char** argv) {
   MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, g_rank, MPI_INFO_NULL, &node);
   MPI_Comm_size(node, &g_node_ranks);
   MPI_Comm_free(&node);
+  MPI_Allreduce(&g_node_ranks, &g_max_node_ranks, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
   for (int count : rank_counts()) {  // collective: the same order on every rank
     MPI_Comm comm = MPI_COMM_NULL;
     MPI_Comm_split(MPI_COMM_WORLD, g_rank < count ? 0 : MPI_UNDEFINED, g_rank, &comm);
@@ -351,6 +353,7 @@ bool fleet_mode() { return g_fleet; }
 int rank() { return g_rank; }
 int size() { return g_initialized ? g_size : 1; }
 int node_ranks() { return g_initialized ? g_node_ranks : 1; }
+int max_node_ranks() { return g_initialized ? g_max_node_ranks : 1; }
 std::string this_rank_label() {
   char host[MPI_MAX_PROCESSOR_NAME] = {};
   int length = 0;

@@ -24,6 +24,7 @@ bool fleet_mode() { return false; }
 int rank() { return 0; }
 int size() { return 1; }
 int node_ranks() { return 1; }
+int max_node_ranks() { return 1; }
 void fleet_barrier(double, const std::string&) {}
 std::vector<std::string> gather_to_rank0(const std::string& mine, double) { return {mine}; }
 std::string this_rank_label() { return "rank 0"; }
