@@ -274,44 +274,6 @@ int fleet_threads() {
   return std::max(1, allowed);
 }
 
-// GPU rows under an MPI launch (docs/cluster.md). Per-rank GPU selection and NCCL across ranks
-// are not built: a fleet whose node runs several ranks leaves its GPU rows out (every rank would
-// time GPU 0 at the same time), saying why; an ordinary job runs them in rank 0 alone, and the
-// report says that the nccl rows are rank 0's own GPUs, not NCCL across ranks.
-void account_for_gpus_under_mpi(RunPlan& plan, bool fleet) {
-  if (mpi::size() <= 1) return;
-  const bool gpu_rows = std::any_of(plan.variants.begin(), plan.variants.end(),
-                                    [](const PlannedVariant& v) { return is_gpu(v.backend->kind); });
-  if (!gpu_rows) return;
-  auto absent = [&plan](const std::string& name, const std::string& why) {
-    for (const auto& entry : plan.absent)
-      if (entry.first == name) return;
-    plan.absent.emplace_back(name, why);
-  };
-  // Decided alike on every rank (the most ranks of any node): a fleet's ranks must run the same rows.
-  if (fleet && mpi::max_node_ranks() > 1) {
-    const std::string why = fmt::format(
-        "{} ranks of this fleet share a node: each would time GPU 0 at the same time (per-rank GPU selection is not "
-        "built; run one rank per node for GPU rows, docs/cluster.md)",
-        mpi::max_node_ranks());
-    std::vector<PlannedVariant> kept;
-    for (const PlannedVariant& v : plan.variants) {
-      if (!is_gpu(v.backend->kind)) {
-        kept.push_back(v);
-        continue;
-      }
-      absent(v.backend->name, why);
-      plan.timed_rows -= 2;
-    }
-    plan.variants = std::move(kept);
-    return;
-  }
-  if (!fleet)
-    absent("nccl across MPI ranks",
-           "not built: the GPU and nccl rows of this job are rank 0's own GPUs; NCCL across ranks (one GPU per rank, "
-           "the NCCL id broadcast over MPI) waits for a GPU cluster (docs/cluster.md)");
-}
-
 // The test hook of docs/cluster.md: MLBENCH_FLEET_SLOW_RANK=R makes rank R run every measured
 // run twice (and time both), so that it really does twice the work of the others.
 int fleet_work_factor() {
@@ -390,7 +352,7 @@ int execute_run(const RunCommandOptions& given, const std::vector<std::string>& 
   const Registry registry = make_registry();
   Runner runner(registry, options);
   RunPlan plan = runner.plan();
-  account_for_gpus_under_mpi(plan, fleet);
+  mpi::account_for_gpu_rows(plan, fleet, mpi::size(), mpi::max_node_ranks());
   reports::check_output_paths(paths);  // fail now, not after a long run
   if (!o.quiet)
     for (const auto& [why, names] : left_out_by_reason)

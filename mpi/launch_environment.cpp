@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "bench/runner.h"
 #include "bench/thread_binding.h"
 
 #include "mpi/mpi_launch.h"
@@ -200,6 +201,39 @@ bool launcher_bound_this_process() {
   if (!mine.empty() && !parent.empty()) return mine.size() < parent.size();
   const char* open_mpi = std::getenv("OMPI_MCA_orte_bound_at_launch");
   return open_mpi != nullptr && std::string(open_mpi) == "1";
+}
+
+void account_for_gpu_rows(RunPlan& plan, bool fleet, int world_size, int max_node_ranks) {
+  if (world_size <= 1) return;
+  const bool gpu_rows = std::any_of(plan.variants.begin(), plan.variants.end(),
+                                    [](const PlannedVariant& v) { return is_gpu(v.backend->kind); });
+  if (!gpu_rows) return;
+  auto absent = [&plan](const std::string& name, const std::string& why) {
+    for (const auto& entry : plan.absent)
+      if (entry.first == name) return;
+    plan.absent.emplace_back(name, why);
+  };
+  if (fleet && max_node_ranks > 1) {
+    const std::string why = fmt::format(
+        "{} ranks of this fleet share a node: each would time GPU 0 at the same time (per-rank GPU selection is not "
+        "built; run one rank per node for GPU rows, docs/cluster.md)",
+        max_node_ranks);
+    std::vector<PlannedVariant> kept;
+    for (const PlannedVariant& v : plan.variants) {
+      if (!is_gpu(v.backend->kind)) {
+        kept.push_back(v);
+        continue;
+      }
+      absent(v.backend->name, why);
+      plan.timed_rows -= 2;  // a GPU variant's kernel and end-to-end rows
+    }
+    plan.variants = std::move(kept);
+    return;
+  }
+  if (!fleet)
+    absent("nccl across MPI ranks",
+           "not built: the GPU and nccl rows of this job are rank 0's own GPUs; NCCL across ranks (one GPU per rank, "
+           "the NCCL id broadcast over MPI) waits for a GPU cluster (docs/cluster.md)");
 }
 
 }  // namespace mlbench::mpi

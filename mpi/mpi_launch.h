@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "bench/backend.h"
+#include "bench/runner.h"
 #include "bench/machine_context.h"
 
 namespace mlbench::mpi {
@@ -68,6 +69,13 @@ int follow();
 // Rank 0 (and any process outside an MPI launch): tells the followers to exit with
 // `exit_code`, ends MPI, returns `exit_code`.
 int finish(int exit_code);
+
+// GPU rows under an MPI launch of `world_size` ranks, the most ranks on one node being
+// `max_node_ranks` (the same on every rank). Per-rank GPU selection and NCCL across ranks are
+// not built: a fleet whose nodes run several ranks leaves its GPU rows out (every rank would time
+// GPU 0 at the same time), naming why in plan.absent; an ordinary job runs them in rank 0 alone,
+// and plan.absent says that its nccl rows are rank 0's own GPUs, not NCCL across ranks.
+void account_for_gpu_rows(RunPlan& plan, bool fleet, int world_size, int max_node_ranks);
 
 // ---- fleet runs (mlbench fleet, docs/cluster.md): every rank runs the command itself ----
 // True when the command line is a fleet run (`mlbench fleet ...`): main() then runs the

@@ -1,7 +1,8 @@
 // The default pinning of an MPI rank (mpi/mpi_launch.h plan_rank_cpus, docs/cluster.md "Thread
 // pinning under MPI") on fabricated nodes: any core count, hardware threads per core, launcher
 // binding and local rank, so that what holds on the 2-core CI machine is checked for the
-// 16-core GPU host and SMT nodes too. And the launch environment it reads (detect_launch).
+// 16-core GPU host and SMT nodes too; the launch environment it reads (detect_launch); and what
+// becomes of GPU rows under MPI (account_for_gpu_rows), which no GPU-less machine plans.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -119,6 +120,71 @@ TEST(MpiPinning, TheOnlyRankOfItsNodeAndASingleProcessArePinnedAsWithoutMpi) {
   EXPECT_TRUE(single.pin);
   EXPECT_TRUE(single.cpus.empty());
   EXPECT_TRUE(single.note.empty());
+}
+
+// ---- GPU rows under MPI (per-rank GPU selection and NCCL across ranks are not built) ----
+
+struct FakePlan {
+  BackendInfo serial, cuda, cublas;
+  RunPlan plan;
+  FakePlan() {
+    serial.name = "serial";
+    serial.kind = BackendKind::cpu;
+    cuda.name = "cuda";
+    cuda.kind = BackendKind::gpu;
+    cublas.name = "cublas";
+    cublas.kind = BackendKind::gpu_library;
+    for (const BackendInfo* b : {&serial, &cuda, &cublas, &cuda}) {
+      plan.variants.push_back({"gemm", 256, b, {}, 0});
+      plan.timed_rows += is_gpu(b->kind) ? 2 : 1;
+    }
+  }
+  std::vector<std::string> backends() const {
+    std::vector<std::string> names;
+    for (const auto& v : plan.variants) names.push_back(v.backend->name);
+    return names;
+  }
+};
+
+TEST(MpiGpuRows, AFleetWithSeveralRanksOnANodeLeavesItsGpuRowsOutSayingWhy) {
+  FakePlan f;
+  account_for_gpu_rows(f.plan, true, 6, 3);
+  EXPECT_EQ(f.backends(), std::vector<std::string>{"serial"});
+  EXPECT_EQ(f.plan.timed_rows, 1);
+  ASSERT_EQ(f.plan.absent.size(), 2u);  // each backend once
+  for (const auto& [name, why] : f.plan.absent) {
+    EXPECT_TRUE(name == "cuda" || name == "cublas") << name;
+    EXPECT_EQ(why.rfind("3 ranks of this fleet share a node: each would time GPU 0 at the same time", 0), 0u) << why;
+  }
+}
+
+TEST(MpiGpuRows, AFleetOfOneRankPerNodeKeepsItsGpuRows) {
+  FakePlan f;
+  account_for_gpu_rows(f.plan, true, 4, 1);
+  EXPECT_EQ(f.backends(), (std::vector<std::string>{"serial", "cuda", "cublas", "cuda"}));
+  EXPECT_EQ(f.plan.timed_rows, 7);
+  EXPECT_TRUE(f.plan.absent.empty());
+}
+
+TEST(MpiGpuRows, AnOrdinaryJobRunsGpuRowsOnRank0AndSaysNcclAcrossRanksIsAbsent) {
+  FakePlan f;
+  account_for_gpu_rows(f.plan, false, 2, 2);
+  EXPECT_EQ(f.plan.variants.size(), 4u);
+  ASSERT_EQ(f.plan.absent.size(), 1u);
+  EXPECT_EQ(f.plan.absent[0].first, "nccl across MPI ranks");
+  EXPECT_NE(f.plan.absent[0].second.find("rank 0's own GPUs"), std::string::npos);
+  // One process, or no GPU row: nothing to say.
+  FakePlan single;
+  account_for_gpu_rows(single.plan, false, 1, 1);
+  account_for_gpu_rows(single.plan, true, 1, 1);
+  EXPECT_TRUE(single.plan.absent.empty());
+  EXPECT_EQ(single.plan.variants.size(), 4u);
+  RunPlan cpu_only;
+  BackendInfo serial;
+  serial.name = "serial";
+  cpu_only.variants.push_back({"gemm", 64, &serial, {}, 0});
+  account_for_gpu_rows(cpu_only, false, 3, 3);
+  EXPECT_TRUE(cpu_only.absent.empty());
 }
 
 // The launch environment: Open MPI's, MPICH hydra's and Slurm's local rank and node size.
