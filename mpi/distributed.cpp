@@ -824,6 +824,21 @@ std::vector<std::string> shared_cpu_warnings(const std::vector<RankContext>& ran
   return warnings;
 }
 
+std::vector<std::string> crowded_rank_warnings(const std::vector<RankContext>& ranks) {
+  std::string which;
+  int threads = 0;
+  for (const RankContext& r : ranks)
+    if (!r.cpus.empty() && r.threads > static_cast<int>(r.cpus.size())) {
+      which += fmt::format("{}rank {} on CPUs {}", which.empty() ? "" : ", ", r.rank, cpu_list_text(r.cpus));
+      threads = r.threads;
+    }
+  if (which.empty()) return {};
+  return {fmt::format(
+      "MPI ranks run more threads ({}) than they have CPUs ({}): their threads take turns; give each rank its cores "
+      "(mpirun --map-by ppr:RANKS:node:pe=THREADS, srun --cpus-per-task=THREADS) or lower --threads",
+      threads, which)};
+}
+
 std::unique_ptr<FollowerWork> prepare_follower(const Command& command) {
   if (world_rank() >= command.ranks) return nullptr;  // not taking part in this row
   return command.fp64 ? prepare_typed<double>(command) : prepare_typed<float>(command);
@@ -858,6 +873,7 @@ void register_backends(Registry& registry) {
     if (fleet_mode() || world_rank() != 0) return;
     context.mpi_ranks = gather_rank_contexts(rank_context_of(context, 0), context.threads_used, 120);
     for (std::string& warning : shared_cpu_warnings(context.mpi_ranks)) context.warnings.push_back(std::move(warning));
+    for (std::string& warning : crowded_rank_warnings(context.mpi_ranks)) context.warnings.push_back(std::move(warning));
   });
 }
 

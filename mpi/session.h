@@ -87,6 +87,9 @@ std::vector<RankContext> gather_rank_contexts(const RankContext& mine, int threa
 // One warning per host whose ranks run threads on CPUs another rank of that host also uses
 // (RankContext::cpus intersect); none when every rank of a host has CPUs of its own.
 std::vector<std::string> shared_cpu_warnings(const std::vector<RankContext>& ranks);
+// One warning naming the ranks that run more OpenMP threads than they have CPUs (Open MPI binds
+// 2 ranks to one core each by default, whatever --threads says).
+std::vector<std::string> crowded_rank_warnings(const std::vector<RankContext>& ranks);
 
 // Test hook (docs/cluster.md): MLBENCH_MPI_FAULT="RANK:hang", "RANK:kill" or "RANK:exit" makes
 // that follower hang, kill itself, or exit with status 3 (without MPI_Finalize) at its first

@@ -202,11 +202,24 @@ TEST_F(MpiLaunch, GemmAndReductionOverTwoRanksAreVerifiedAgainstFp64) {
               std::string::npos)
         << md;
   }
-  nlohmann::json reduction =
-      run_ranks(2, "reduction --size 75 --backends mpi --repetitions 2 --seed " + std::to_string(seed + 1), o);
+  // --threads 2 per rank: a rank that has fewer CPUs (Open MPI binds 2 ranks to a core each) is
+  // named in a warning.
+  nlohmann::json reduction = run_ranks(
+      2, "reduction --size 75 --backends mpi --repetitions 2 --threads 2 --seed " + std::to_string(seed + 1), o);
   ASSERT_EQ(o.exit_code, 0) << o.err;
   ASSERT_FALSE(reduction.is_null()) << o.err;
   expect_verified_mpi_rows(reduction, 2);
+  std::string warnings;
+  for (const auto& w : reduction["context"]["mlbench"]["warnings"]) warnings += w.get<std::string>() + "\n";
+  for (const auto& rank : reduction["context"]["mlbench"]["mpi_ranks"]) {
+    EXPECT_EQ(rank["threads"], 2);
+    const bool crowded = rank["cpus"].size() < 2;
+    const std::string named = "rank " + std::to_string(rank["rank"].get<int>()) + " on CPUs ";
+    EXPECT_EQ(warnings.find(named) != std::string::npos, crowded) << warnings << rank.dump();
+    if (crowded) {
+      EXPECT_NE(warnings.find("MPI ranks run more threads (2) than they have CPUs"), std::string::npos) << warnings;
+    }
+  }
 }
 
 TEST_F(MpiLaunch, ThreeRanksVerifyFp64GemmAndPerRowAndMaxReductions) {
