@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "bench/energy.h"
 #include "bench/host_buffer.h"
 #include "bench/machine_context.h"
 #include "bench/problem.h"
@@ -119,6 +120,11 @@ class Registry {
   // The GPU folder: the device's clocks, temperature, power and throttle reasons; the runner
   // reads it before and after each GPU measurement (empty: not recorded).
   std::function<GpuStateSample(int device)> device_state_probe;
+  // Energy meters (bench/energy.h) the runner reads around each row's timed runs: cpu/ sets the
+  // CPU package meter (RAPL), the GPU folder the meter of the GPUs a row runs on (NVML). Unset:
+  // the rows carry no energy figure (tests' registries, a build without CUDA for GPU rows).
+  std::function<std::unique_ptr<EnergyMeter>()> cpu_energy_meter;
+  std::function<std::unique_ptr<EnergyMeter>(const std::vector<int>& devices)> gpu_energy_meter;
   // The GPU folder: called after a GPU variant failed and was destroyed, with the devices it
   // ran on and its first failure. Brings them back to a usable state where that is needed and
   // possible (a sticky CUDA error, an out-of-memory: cudaDeviceReset) and says what it did, ""

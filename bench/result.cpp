@@ -52,6 +52,28 @@ std::vector<std::string> throttling_between(const GpuStateSample& before, const 
   return reasons;
 }
 
+namespace {
+// Energy figures of verified rows with a measured window, and the ratio to the best CPU
+// backend's (by time, as speedup_vs_best_cpu) of the same problem.
+void finalize_energy(std::vector<VariantResult>& results) {
+  for (auto& r : results) {
+    r.joules_per_run = r.average_watts = r.gflops_per_joule = r.gb_per_joule = r.energy_ratio_vs_best_cpu = 0;
+    if (!r.ok() || !r.energy || !r.energy->measured || r.energy->runs <= 0 || !(r.energy->joules > 0)) continue;
+    r.joules_per_run = r.energy->joules / static_cast<double>(r.energy->runs);
+    if (r.energy->window_s > 0) r.average_watts = r.energy->joules / r.energy->window_s;
+    r.gflops_per_joule = r.flops / 1e9 / r.joules_per_run;
+    r.gb_per_joule = r.bytes / 1e9 / r.joules_per_run;
+  }
+  for (auto& r : results) {
+    if (r.joules_per_run <= 0 || r.best_cpu_backend.empty()) continue;
+    for (const auto& cpu : results)
+      if (cpu.joules_per_run > 0 && is_cpu(cpu.backend_kind) && cpu.backend == r.best_cpu_backend &&
+          cpu.ranks <= 1 && cpu.problem_key() == r.problem_key())
+        r.energy_ratio_vs_best_cpu = cpu.joules_per_run / r.joules_per_run;
+  }
+}
+}  // namespace
+
 void finalize_results(std::vector<VariantResult>& results) {
   for (auto& r : results) {
     r.gflops = r.gbps = r.speedup_vs_serial = r.speedup_vs_best_cpu = r.fraction_of_vendor = 0;
@@ -115,6 +137,7 @@ void finalize_results(std::vector<VariantResult>& results) {
         r.parallel_efficiency = r.speedup_vs_one_gpu / r.gpus;
       }
   }
+  finalize_energy(results);
 }
 
 }  // namespace mlbench

@@ -51,6 +51,26 @@ struct GpuStateChange {
 // The throttle reasons of `before` and `after`, plus any limiter whose violation time grew.
 std::vector<std::string> throttling_between(const GpuStateSample& before, const GpuStateSample& after);
 
+// The energy of a row's timed runs (bench/energy.h): one window of the device's cumulative
+// counter, opened just before the first timed repetition and closed after the last, extended
+// with more runs of the same work to the meter's shortest useful window. With --rounds the
+// windows of every round are added up.
+struct RowEnergy {
+  bool measured = false;
+  std::string unavailable_reason;  // when not measured: why, one line
+  std::string source;              // what the figure covers: "RAPL package-0 (package domain)", "NVML ..."
+  double joules = 0;               // the whole window (all its runs)
+  double dram_joules = -1;         // RAPL DRAM domain over the window; -1 when not measured
+  double window_s = 0;             // wall-clock seconds of the window
+  double timed_s = 0;              // seconds of it inside the timed regions of the runs
+  std::int64_t runs = 0;           // executions of the work in the window
+  static RowEnergy unavailable(std::string why) {
+    RowEnergy e;
+    e.unavailable_reason = std::move(why);
+    return e;
+  }
+};
+
 struct VariantResult {
   // identity
   std::string workload;
@@ -108,6 +128,19 @@ struct VariantResult {
   // (speedup_vs_one_rank), and parallel_efficiency = that speedup / ranks.
   int ranks = 0;
   double speedup_vs_one_rank = 0;
+
+  // Energy of the timed runs: absent where no meter was asked (a registry without one, reports
+  // written before energy was measured); otherwise measured, or why not.
+  std::optional<RowEnergy> energy;
+  // From finalize_results() for verified rows with a measured energy; 0 otherwise: joules per
+  // run (the window's energy over its runs), the window's average power, flops and bytes per
+  // joule, and the best CPU backend's joules per run over this row's (above 1: this row needs
+  // less energy for the same result).
+  double joules_per_run = 0;
+  double average_watts = 0;
+  double gflops_per_joule = 0;
+  double gb_per_joule = 0;
+  double energy_ratio_vs_best_cpu = 0;
 
   std::vector<std::pair<std::string, std::string>> notes;
 

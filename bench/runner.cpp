@@ -283,6 +283,22 @@ void merge_round(std::vector<VariantResult>& rows, std::vector<VariantResult> ro
     if (row.other_load_cores >= 0 && next.other_load_cores >= 0)
       row.other_load_cores = (row.other_load_cores * before + next.other_load_cores * added) / (before + added);
     row.communication_s = (row.communication_s * before + next.communication_s * added) / (before + added);
+    // Energy: the rounds' windows added up; a round without a figure leaves the row without one.
+    if (row.energy && next.energy) {
+      RowEnergy& e = *row.energy;
+      const RowEnergy& n = *next.energy;
+      if (e.measured && n.measured) {
+        e.joules += n.joules;
+        e.dram_joules = e.dram_joules >= 0 && n.dram_joules >= 0 ? e.dram_joules + n.dram_joules : -1;
+        e.window_s += n.window_s;
+        e.timed_s += n.timed_s;
+        e.runs += n.runs;
+      } else if (e.measured) {
+        e = RowEnergy::unavailable(fmt::format("round {}: {}", round + 1, n.unavailable_reason));
+      }
+    } else if (row.energy && !next.energy) {
+      row.energy.reset();
+    }
     // Notes that differ between rounds (a library may pick another algorithm) keep every value.
     for (const auto& next_note : next.notes) {
       const std::string& key = next_note.first;  // not a structured binding: C++17 lambdas cannot capture one
@@ -388,6 +404,18 @@ std::vector<VariantResult> Runner::run_variant(const Problem& problem, const Pro
   }
 
   const bool probe_device = is_gpu(backend.kind) && static_cast<bool>(registry_.device_state_probe);
+  // One meter per variant, read around each timing mode's timed runs. A row spread over several
+  // processes (possibly machines) is left out: this process would see only its own package.
+  std::unique_ptr<EnergyMeter> meter;
+  std::string no_meter_reason;
+  if (!modes.empty()) {
+    if (base.ranks > 1)
+      no_meter_reason = fmt::format("not measured: the row runs in {} processes", base.ranks);
+    else if (is_gpu(backend.kind) && registry_.gpu_energy_meter)
+      meter = registry_.gpu_energy_meter(devices.empty() ? std::vector<int>{config.device} : devices);
+    else if (is_cpu(backend.kind) && registry_.cpu_energy_meter)
+      meter = registry_.cpu_energy_meter();
+  }
   for (TimingMode mode : modes) {
     if (stop_requested()) break;
     VariantResult r = base;
@@ -397,7 +425,8 @@ std::vector<VariantResult> Runner::run_variant(const Problem& problem, const Pro
     if (probe_device) before = registry_.device_state_probe(config.device);
     const OtherLoadMeter other_load;
     try {
-      measure(problem, *variant, mode, r);
+      if (!no_meter_reason.empty()) r.energy = RowEnergy::unavailable(no_meter_reason);
+      measure(problem, *variant, mode, r, meter.get());
       r.verification.method = "exact: " + exact.method + "; accuracy: " + r.verification.method;
       r.verification_s += exact_seconds;
       r.other_load_cores = other_load.cores();
@@ -449,7 +478,8 @@ void Runner::recover_device(const ExecutionConfig& config, std::exception_ptr fa
   if (observer && !rows.empty()) observer->message(fmt::format("mlbench: {}: {}", rows.front().name(), note));
 }
 
-void Runner::measure(const Problem& problem, Variant& variant, TimingMode mode, VariantResult& result) {
+void Runner::measure(const Problem& problem, Variant& variant, TimingMode mode, VariantResult& result,
+                     EnergyMeter* meter) {
   const auto started = std::chrono::steady_clock::now();
   auto past_timeout = [&] {
     return options_.timeout_s > 0 &&
@@ -537,6 +567,7 @@ void Runner::measure(const Problem& problem, Variant& variant, TimingMode mode, 
 
   bool interrupted = false, timed_out = false;
   std::vector<double> communication_s;  // multi-GPU rows: per measured run
+  RowEnergy energy;                     // runs and timed seconds inside the energy window
   CollectingReporter reporter;
   const std::string name = result.name();
   auto* bm = benchmark::RegisterBenchmark(name.c_str(), [&](benchmark::State& state) {
@@ -554,12 +585,40 @@ void Runner::measure(const Problem& problem, Variant& variant, TimingMode mode, 
       double seconds = variant.run(mode);
       for (int extra = 1; extra < options_.test_work_factor; ++extra) seconds += variant.run(mode);
       state.SetIterationTime(seconds);
+      energy.runs += options_.test_work_factor;
+      energy.timed_s += seconds;
       if (result.gpus > 0 || result.ranks > 0) communication_s.push_back(variant.communication_seconds());
     }
   });
   bm->UseManualTime()->Iterations(iterations)->Repetitions(repetitions)->Unit(benchmark::kMillisecond);
+  const std::string meter_unavailable = meter != nullptr ? meter->unavailable_reason() : "";
+  const bool metering = meter != nullptr && meter_unavailable.empty();
+  const auto window_started = std::chrono::steady_clock::now();
+  const auto window_s = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - window_started).count();
+  };
+  if (metering) meter->start();
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::ClearRegisteredBenchmarks();
+  if (metering) {
+    // A counter that updates every few milliseconds (RAPL) or tens of them (NVML) cannot weigh
+    // a shorter window: run the same work on until the window is long enough, and divide.
+    while (!interrupted && !timed_out && energy.runs > 0 && window_s() < meter->minimum_window_s() &&
+           !stop_requested() && !past_timeout()) {
+      energy.timed_s += variant.run(mode);
+      energy.runs += 1;
+    }
+    const EnergyWindow window = meter->stop();
+    energy.window_s = window_s();
+    energy.measured = window.measured;
+    energy.unavailable_reason = window.unavailable_reason;
+    energy.source = window.source;
+    energy.joules = window.joules;
+    energy.dram_joules = window.dram_joules;
+    result.energy = energy;
+  } else if (meter != nullptr) {
+    result.energy = RowEnergy::unavailable(meter_unavailable);
+  }
 
   TimingStats& stats = result.stats;
   stats.iterations = iterations;
@@ -619,6 +678,7 @@ void Runner::measure(const Problem& problem, Variant& variant, TimingMode mode, 
         result.verification = again;
         result.status = ResultStatus::failed_verification;
         result.stats = TimingStats{};  // no time without a verified result
+        result.energy.reset();         // nor an energy figure
         add_verification_time();
         return;
       }

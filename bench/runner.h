@@ -108,7 +108,8 @@ class Runner {
   std::vector<VariantResult> run_variant(const Problem& problem, const Problem* exact_twin, const BackendInfo& backend,
                                          const std::vector<int>& devices, int ranks, RunObserver* observer, int& index,
                                          int total);
-  void measure(const Problem& problem, Variant& variant, TimingMode mode, VariantResult& result);
+  // `meter`: the row's energy meter (nullptr: none), read around the timed runs.
+  void measure(const Problem& problem, Variant& variant, TimingMode mode, VariantResult& result, EnergyMeter* meter);
   // The exact check: prepares the backend on the problem's exact twin, runs it once (untimed),
   // checks the output with Problem::verify_exact; `seconds`: the time of that check. The
   // variant's notes (the algorithm it chose) go to `notes`.

@@ -187,6 +187,8 @@ void register_backends(Registry& registry) {
 #endif
 
   registry.peak_providers.emplace_back(measure_cpu_peaks);
+  // The package energy of CPU rows (RAPL through powercap; MLBENCH_POWERCAP_ROOT for tests).
+  registry.cpu_energy_meter = [] { return make_rapl_meter(powercap_root()); };
 #if defined(MLBENCH_HAVE_OPENBLAS)
   registry.context_providers.emplace_back(add_openblas_context);
 #endif

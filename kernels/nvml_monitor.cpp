@@ -5,6 +5,8 @@
 
 #include <map>
 #include <mutex>
+#include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -18,6 +20,7 @@ struct nvmlDevice_st;
 using nvmlDevice_t = nvmlDevice_st*;
 using nvmlReturn_t = int;
 constexpr nvmlReturn_t kNvmlSuccess = 0;
+constexpr nvmlReturn_t kNvmlErrorNotSupported = 3;
 constexpr int kNvmlClockSm = 1, kNvmlClockMem = 2;                   // nvmlClockType_t
 constexpr int kNvmlTemperatureGpu = 0;                               // nvmlTemperatureSensors_t
 constexpr int kNvmlPerfPolicyPower = 0, kNvmlPerfPolicyThermal = 1;  // nvmlPerfPolicyType_t
@@ -74,6 +77,21 @@ class Nvml {
     return s;
   }
 
+  // NVML's total-energy counter of CUDA device `device`, in millijoules since the driver was
+  // loaded (Volta and later); "" on success, else why not.
+  std::string total_energy_mj(int device, unsigned long long& millijoules) {
+    if (!unavailable_.empty()) return unavailable_;
+    if (total_energy_ == nullptr)
+      return "NVML total energy not available: libnvidia-ml.so.1 has no nvmlDeviceGetTotalEnergyConsumption";
+    std::lock_guard<std::mutex> lock(mutex_);
+    nvmlDevice_t handle = nullptr;
+    if (const std::string why = handle_of(device, handle); !why.empty()) return "NVML not available: " + why;
+    const nvmlReturn_t status = total_energy_(handle, &millijoules);
+    if (status == kNvmlSuccess) return {};
+    return fmt::format("NVML total energy not available on GPU {}: {}{}", device, error_string_(status),
+                       status == kNvmlErrorNotSupported ? " (the counter exists from Volta on)" : "");
+  }
+
  private:
   Nvml() {
     library_ = dlopen("libnvidia-ml.so.1", RTLD_NOW | RTLD_LOCAL);
@@ -94,6 +112,7 @@ class Nvml {
     // Optional: a better device match, the cumulative limiter times, the version.
     resolve(handle_by_pci_bus_id_, "nvmlDeviceGetHandleByPciBusId_v2");
     resolve(violation_status_, "nvmlDeviceGetViolationStatus");
+    resolve(total_energy_, "nvmlDeviceGetTotalEnergyConsumption");
     const nvmlReturn_t status = init_();
     if (status != kNvmlSuccess) {
       unavailable_ = std::string("NVML not available: nvmlInit_v2 failed: ") + error_string_(status);
@@ -153,6 +172,65 @@ class Nvml {
   nvmlReturn_t (*power_usage_)(nvmlDevice_t, unsigned int*) = nullptr;
   nvmlReturn_t (*throttle_reasons_)(nvmlDevice_t, unsigned long long*) = nullptr;
   nvmlReturn_t (*violation_status_)(nvmlDevice_t, int, nvmlViolationTime_t*) = nullptr;
+  nvmlReturn_t (*total_energy_)(nvmlDevice_t, unsigned long long*) = nullptr;  // mJ
+};
+
+// GPU rows' energy: NVML's total-energy counter summed over the devices a row runs on. The
+// counter covers the whole board (GPU, HBM, regulators), not the host; it is refreshed every few
+// tens of milliseconds, so the runner keeps the window at a second or more.
+class NvmlEnergyMeter final : public EnergyMeter {
+ public:
+  explicit NvmlEnergyMeter(std::vector<int> devices) : devices_(std::move(devices)) {
+    for (int device : devices_) {
+      unsigned long long mj = 0;
+      if (std::string why = Nvml::instance().total_energy_mj(device, mj); !why.empty()) {
+        unavailable_ = std::move(why);
+        return;
+      }
+      source_ += (source_.empty() ? "NVML total energy (board): GPU " : " + GPU ") + std::to_string(device);
+    }
+  }
+  std::string unavailable_reason() const override { return unavailable_; }
+  double minimum_window_s() const override { return 1.0; }
+  void start() override {
+    start_error_.clear();
+    start_mj_.assign(devices_.size(), 0);
+    for (std::size_t i = 0; i < devices_.size() && start_error_.empty(); ++i)
+      start_error_ = Nvml::instance().total_energy_mj(devices_[i], start_mj_[i]);
+  }
+  EnergyWindow stop() override {
+    EnergyWindow w;
+    if (!unavailable_.empty() || !start_error_.empty()) {
+      w.unavailable_reason = !unavailable_.empty() ? unavailable_ : start_error_;
+      return w;
+    }
+    unsigned long long total_mj = 0;
+    for (std::size_t i = 0; i < devices_.size(); ++i) {
+      unsigned long long end_mj = 0;
+      if (std::string why = Nvml::instance().total_energy_mj(devices_[i], end_mj); !why.empty()) {
+        w.unavailable_reason = std::move(why);
+        return w;
+      }
+      if (end_mj < start_mj_[i]) {  // a 64-bit counter of millijoules does not wrap: the driver reloaded
+        w.unavailable_reason = fmt::format("NVML total energy of GPU {} went backwards (driver reloaded?)", devices_[i]);
+        return w;
+      }
+      total_mj += end_mj - start_mj_[i];
+    }
+    if (total_mj == 0) {
+      w.unavailable_reason = "NVML total energy did not advance during the window";
+      return w;
+    }
+    w.measured = true;
+    w.source = source_;
+    w.joules = static_cast<double>(total_mj) * 1e-3;
+    return w;
+  }
+
+ private:
+  std::vector<int> devices_;
+  std::string unavailable_, source_, start_error_;
+  std::vector<unsigned long long> start_mj_;
 };
 
 }  // namespace
@@ -173,5 +251,16 @@ GpuStateSample read_gpu_state(int device) { return Nvml::instance().read(device)
 std::string nvml_unavailable_reason() { return Nvml::instance().unavailable(); }
 
 std::string nvml_version() { return Nvml::instance().version(); }
+
+std::string read_total_energy_mj(int device, std::uint64_t& millijoules) {
+  unsigned long long mj = 0;
+  std::string why = Nvml::instance().total_energy_mj(device, mj);
+  millijoules = mj;
+  return why;
+}
+
+std::unique_ptr<EnergyMeter> make_nvml_energy_meter(std::vector<int> devices) {
+  return std::make_unique<NvmlEnergyMeter>(std::move(devices));
+}
 
 }  // namespace mlbench::kernels

@@ -5,9 +5,11 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "bench/energy.h"
 #include "bench/machine_context.h"
 
 namespace mlbench::kernels {
@@ -39,5 +41,12 @@ GpuStateSample read_gpu_state(int device);
 std::string nvml_unavailable_reason();
 // The NVML version the driver reports ("12.580.65"), "" when unknown.
 std::string nvml_version();
+
+// NVML's total-energy counter of CUDA device `device` (nvmlDeviceGetTotalEnergyConsumption:
+// millijoules since the driver was loaded, Volta and later). "" on success, else why not.
+std::string read_total_energy_mj(int device, std::uint64_t& millijoules);
+// The energy meter of GPU rows (Registry::gpu_energy_meter): that counter summed over `devices`,
+// with a window of at least a second (the counter is refreshed every few tens of ms).
+std::unique_ptr<EnergyMeter> make_nvml_energy_meter(std::vector<int> devices);
 
 }  // namespace mlbench::kernels

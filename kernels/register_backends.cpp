@@ -30,6 +30,7 @@ void register_backends(Registry& registry) {
   // Reliability hooks: the device's state around each GPU measurement (NVML), and a reset of a
   // device a failed variant left unusable.
   registry.device_state_probe = read_gpu_state;
+  registry.gpu_energy_meter = [](const std::vector<int>& devices) { return make_nvml_energy_meter(devices); };
   registry.device_recovery = recover_devices;
   registry.context_providers.emplace_back([](MachineContext& context) {
     const std::string why = nvml_unavailable_reason();

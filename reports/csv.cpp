@@ -51,7 +51,17 @@ const std::vector<std::string>& csv_columns() {
                                                    "verification_s",
                                                    "git_commit",
                                                    "ranks",
-                                                   "speedup_vs_one_rank"};
+                                                   "speedup_vs_one_rank",
+                                                   "joules_per_run",
+                                                   "average_watts",
+                                                   "gflops_per_joule",
+                                                   "gb_per_joule",
+                                                   "energy_ratio_vs_best_cpu",
+                                                   "dram_joules_per_run",
+                                                   "energy_window_s",
+                                                   "energy_runs",
+                                                   "energy_source",
+                                                   "energy_unavailable_reason"};
   return columns;
 }
 
@@ -98,6 +108,8 @@ std::string render_csv(const std::vector<RunReport>& reports) {
       // vendor ratio to rows held against a library, the roof to rows that have one.
       const bool multi_gpu = r.gpus > 0;
       const bool has_roof = !r.roofline_unit.empty();
+      // Energy figures belong to verified rows whose window was measured (finalize_results).
+      const bool measured = r.joules_per_run > 0 && r.energy && r.energy->runs > 0;
       out += csv_line({m.hostname,
                        m.cpu_model,
                        m.gpu ? m.gpu->name : "",
@@ -144,7 +156,18 @@ std::string render_csv(const std::vector<RunReport>& reports) {
                        csv_number(r.verification_s),
                        m.git_commit,
                        std::to_string(r.ranks),
-                       csv_number_if(r.ranks > 0 && r.speedup_vs_one_rank > 0, r.speedup_vs_one_rank)});
+                       csv_number_if(r.ranks > 0 && r.speedup_vs_one_rank > 0, r.speedup_vs_one_rank),
+                       csv_number_if(measured, r.joules_per_run),
+                       csv_number_if(measured && r.average_watts > 0, r.average_watts),
+                       csv_number_if(measured && r.flops > 0, r.gflops_per_joule),
+                       csv_number_if(measured && r.bytes > 0, r.gb_per_joule),
+                       csv_number_if(measured && r.energy_ratio_vs_best_cpu > 0, r.energy_ratio_vs_best_cpu),
+                       csv_number_if(measured && r.energy->dram_joules >= 0,
+                                     measured ? r.energy->dram_joules / static_cast<double>(r.energy->runs) : 0),
+                       csv_number_if(measured, measured ? r.energy->window_s : 0),
+                       measured ? std::to_string(r.energy->runs) : "",
+                       measured ? r.energy->source : "",
+                       r.energy && !r.energy->measured ? r.energy->unavailable_reason : ""});
     }
   }
   return out;

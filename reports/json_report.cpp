@@ -123,6 +123,32 @@ RankContext rank_from_json(const Json& j) {
   return r;
 }
 
+Json energy_to_json(const std::optional<RowEnergy>& e) {
+  if (!e) return nullptr;
+  return {{"measured", e->measured},
+          {"unavailable_reason", e->unavailable_reason},
+          {"source", e->source},
+          {"joules", number(e->joules)},
+          {"dram_joules", number(e->dram_joules)},
+          {"window_s", number(e->window_s)},
+          {"timed_s", number(e->timed_s)},
+          {"runs", e->runs}};
+}
+
+RowEnergy energy_from_json(const Json& j) {
+  RowEnergy e;
+  e.measured = j.at("measured").get<bool>();
+  e.unavailable_reason = j.at("unavailable_reason").get<std::string>();
+  e.source = j.at("source").get<std::string>();
+  e.joules = get_double(j, "joules");
+  e.dram_joules = get_double(j, "dram_joules");
+  e.window_s = get_double(j, "window_s");
+  e.timed_s = get_double(j, "timed_s");
+  e.runs = j.at("runs").get<std::int64_t>();
+  if (e.runs < 0) throw InputError("energy.runs must not be negative");
+  return e;
+}
+
 Json machine_to_json(const MachineContext& m) {
   Json caches = Json::array();
   for (const CacheLevel& c : m.caches)
@@ -372,7 +398,13 @@ Json result_fields(const VariantResult& r) {
             {"cpu_stddev_s", number(s.cpu_stddev_s)},
             {"cpu_cv", number(s.cpu_cv)}}},
           {"notes", pairs_to_object(r.notes)},
-          {"gpu_state", gpu_state_to_json(r.gpu_state)}};
+          {"gpu_state", gpu_state_to_json(r.gpu_state)},
+          {"joules_per_run", number(r.joules_per_run)},
+          {"average_watts", number(r.average_watts)},
+          {"gflops_per_joule", number(r.gflops_per_joule)},
+          {"gb_per_joule", number(r.gb_per_joule)},
+          {"energy_ratio_vs_best_cpu", number(r.energy_ratio_vs_best_cpu)},
+          {"energy", energy_to_json(r.energy)}};
 }
 
 BackendKind parse_backend_kind(const std::string& text) {
@@ -454,6 +486,13 @@ VariantResult result_from_fields(const Json& j) {
     r.gpu_state = GpuStateChange{gpu_sample_from_json(g.at("before")), gpu_sample_from_json(g.at("after")),
                                  g.at("throttled").get<std::vector<std::string>>()};
   }
+  // Energy: absent in reports written before it was measured (no entry, figures 0).
+  if (j.contains("energy") && !j.at("energy").is_null()) r.energy = energy_from_json(j.at("energy"));
+  if (j.contains("joules_per_run")) r.joules_per_run = get_double(j, "joules_per_run");
+  if (j.contains("average_watts")) r.average_watts = get_double(j, "average_watts");
+  if (j.contains("gflops_per_joule")) r.gflops_per_joule = get_double(j, "gflops_per_joule");
+  if (j.contains("gb_per_joule")) r.gb_per_joule = get_double(j, "gb_per_joule");
+  if (j.contains("energy_ratio_vs_best_cpu")) r.energy_ratio_vs_best_cpu = get_double(j, "energy_ratio_vs_best_cpu");
   return r;
 }
 

@@ -151,6 +151,7 @@ std::string header_lines(const RunReport& report) {
   if (report.run.other_load_cores >= 0)
     out +=
         fmt::format("- **Other programs during the run:** {:.2f} CPUs busy on average\n", report.run.other_load_cores);
+  for (const std::string& line : energy_summary_lines(report.results)) out += "- **Energy:** " + line + "\n";
   if (!m.compiler.empty())
     out += "- **Build:** " + m.compiler + ", " + m.build_type +
            (m.cuda_compiler.empty() ? "" : ", " + m.cuda_compiler) + "\n";
@@ -241,6 +242,15 @@ std::string render_markdown(const RunReport& report) {
                     [](const VariantResult* r) { return r->cv_above_threshold; }))
       out += std::string(kNoisyMarker) + " " + noisy_hint(report.run.cv_threshold) + ".\n\n";
     if (!notes.empty()) out += "Notes:\n\n" + join(notes, "\n") + "\n\n";
+    if (const auto energy = energy_rows(group.results, false); !energy.empty()) {
+      out += "### Energy: " + group.title() + "\n\n" + table_row(energy_columns()) +
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+      for (const auto& row : energy) out += table_row(row);
+      out +=
+          "\nEnergy/run: the device's energy counter over the timed runs (RAPL package domain for CPU rows, the "
+          "GPU board for GPU rows) divided by the runs; power: its average over that window; vs best CPU "
+          "(energy): the best CPU backend's energy per run over this row's (docs/energy.md).\n\n";
+    }
     if (const auto scaling = scaling_rows(group, false); !scaling.empty()) {
       out += "### Multi-GPU scaling: " + group.title() + "\n\n" + table_row(kScalingColumns) +
              "|---|---|---:|---:|---:|---:|---:|\n";
@@ -317,6 +327,7 @@ std::string render_console_table(const RunReport& report) {
   if (!report.machine.thread_pinning.empty()) out += "OpenMP threads: " + report.machine.thread_pinning + "\n";
   if (report.run.other_load_cores >= 0)
     out += fmt::format("Other programs during the run: {:.2f} CPUs busy on average\n", report.run.other_load_cores);
+  for (const std::string& energy_line : energy_summary_lines(report.results)) out += "Energy: " + energy_line + "\n";
   for (std::size_t b = 0; b < blocks.size(); ++b) {
     out += "\n" + titles[b] + "\n" + line(header);
     for (const auto& row : blocks[b]) out += line(row);
@@ -343,6 +354,10 @@ std::string render_console_table(const RunReport& report) {
                   {"backend", "timing", "GPUs", "median", "vs 1 GPU", "efficiency", "communication"}, 2);
     scaling_table("scaling over MPI ranks: " + group.title(), rank_scaling_rows(group, true),
                   {"backend", "ranks", "median", "vs 1 rank", "efficiency", "communication"}, 1);
+    scaling_table("energy: " + group.title(), energy_rows(group.results, true),
+                  {"backend", "timing", "energy/run", "power", "GFLOP/J", "GB/J", "vs best CPU (energy)",
+                   "vs best CPU (time)", "DRAM/run", "window"},
+                  2);
   }
   if (std::any_of(report.results.begin(), report.results.end(),
                   [](const VariantResult& r) { return r.cv_above_threshold; }))

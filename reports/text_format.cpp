@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 
@@ -183,6 +184,60 @@ std::string slug(const std::string& text) {
   }
   while (!out.empty() && out.back() == '_') out.pop_back();
   return out.empty() ? "chart" : out;
+}
+
+std::string format_energy(double joules, bool ascii) {
+  if (joules >= 1) return fmt::format("{} J", format_number(joules));
+  if (joules >= 1e-3) return fmt::format("{} mJ", format_number(joules * 1e3));
+  return fmt::format("{} {}J", format_number(joules * 1e6), ascii ? "u" : "µ");
+}
+
+std::vector<std::string> energy_summary_lines(const std::vector<VariantResult>& results) {
+  // Per kind of device, the distinct sources (measured rows) and reasons (the others).
+  std::vector<std::string> lines;
+  for (const bool gpu : {false, true}) {
+    std::vector<std::string> said;
+    for (const VariantResult& r : results) {
+      if (!r.energy || is_gpu(r.backend_kind) != gpu) continue;
+      const std::string text = r.energy->measured ? r.energy->source : "no figure: " + r.energy->unavailable_reason;
+      if (std::find(said.begin(), said.end(), text) == said.end()) said.push_back(text);
+    }
+    if (said.empty()) continue;
+    std::string line = gpu ? "GPU rows: " : "CPU rows: ";
+    for (std::size_t i = 0; i < said.size(); ++i) line += (i ? "; " : "") + said[i];
+    lines.push_back(line);
+  }
+  return lines;
+}
+
+const std::vector<std::string>& energy_columns() {
+  static const std::vector<std::string> columns = {
+      "Backend", "Timing", "Energy/run", "Power", "GFLOP/J", "GB/J", "vs best CPU (energy)", "vs best CPU (time)",
+      "DRAM/run", "Window"};
+  return columns;
+}
+
+std::vector<std::vector<std::string>> energy_rows(const std::vector<const VariantResult*>& results, bool ascii) {
+  std::vector<std::vector<std::string>> rows;
+  if (std::none_of(results.begin(), results.end(), [](const VariantResult* r) { return r->joules_per_run > 0; }))
+    return rows;
+  for (const VariantResult* r : results) {
+    if (!r->ok() || !r->energy) continue;
+    if (r->joules_per_run <= 0) {
+      rows.push_back({backend_name(*r), timing_label(r->timing), "-", "-", "-", "-", "-", "-", "-", "unavailable"});
+      continue;
+    }
+    const RowEnergy& e = *r->energy;
+    rows.push_back({backend_name(*r), timing_label(r->timing), format_energy(r->joules_per_run, ascii),
+                    fmt::format("{} W", format_number(r->average_watts)),
+                    r->flops > 0 ? format_number(r->gflops_per_joule) : "-",
+                    r->bytes > 0 ? format_number(r->gb_per_joule) : "-", format_factor(r->energy_ratio_vs_best_cpu),
+                    format_factor(r->speedup_vs_best_cpu),
+                    e.dram_joules >= 0 ? format_energy(e.dram_joules / static_cast<double>(e.runs), ascii) : "-",
+                    fmt::format("{:.2f} s, {} runs, {} timed", e.window_s, e.runs,
+                                format_percent(e.window_s > 0 ? e.timed_s / e.window_s : 0))});
+  }
+  return rows;
 }
 
 }  // namespace mlbench::reports

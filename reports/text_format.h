@@ -43,6 +43,17 @@ std::string noisy_note(double cv_threshold);
 std::string throttle_label(const VariantResult& r);
 // The median cell: "12.5 ms", plus the noisy marker and the throttle label where they apply.
 std::string median_label(const VariantResult& r, bool ascii);
+// What the energy figures of a run rest on, one line per kind of device that has rows with an
+// energy entry: "CPU rows: RAPL package-0 (package domain)", "GPU rows: no figure: NVML not available: ...".
+// Empty when no row carries one (reports written before energy was measured).
+std::vector<std::string> energy_summary_lines(const std::vector<VariantResult>& results);
+// The energy rows of one shape group: every verified row with an energy entry, as cells
+// {backend, timing, J/run, average W, GFLOP/J, GB/J, vs best CPU (energy), vs best CPU (time),
+// DRAM J/run, window}. Empty when no row of the group has a measured figure.
+std::vector<std::vector<std::string>> energy_rows(const std::vector<const VariantResult*>& results, bool ascii);
+const std::vector<std::string>& energy_columns();
+// "12.3 mJ", "4.10 J", "810 µJ".
+std::string format_energy(double joules, bool ascii = false);
 // The CPU-state line of a machine: governor (driver), boost, SMT, load average at start.
 std::string cpu_state_label(const MachineContext& m);
 
