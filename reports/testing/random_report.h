@@ -259,6 +259,33 @@ inline RunReport full_run_report(std::mt19937_64& rng,
             r.stats.cv = 0.12;
           }
           if (is_gpu(spec.backend.kind) && row % 5 == 0) r.gpu_state = GpuStateChange{{}, {}, {"power cap", "thermal"}};
+          // Energy (bench/energy.h): CPU rows from RAPL with a DRAM domain, GPU rows from NVML;
+          // MPI rows and every ninth row without a figure, saying why.
+          const bool gpu = is_gpu(spec.backend.kind);
+          if (spec.ranks > 1) {
+            r.energy = RowEnergy::unavailable("not measured: the row runs in 3 processes");
+          } else if (row % 9 == 0) {
+            r.energy = RowEnergy::unavailable(
+                gpu ? "NVML total energy not available on GPU 0: Not Supported (the counter exists from Volta on)"
+                    : "RAPL unavailable: /sys/class/powercap/intel-rapl:0/energy_uj is readable only by root "
+                      "(Permission denied; since Linux 5.10 RAPL counters are root-only: run as root or grant "
+                      "read access, docs/energy.md)");
+          } else {
+            RowEnergy e;
+            e.measured = true;
+            e.source = gpu ? "NVML total energy (board): GPU 0"
+                           : "RAPL package-0 + package-1 (package domain); DRAM domain: intel-rapl:0:0 + intel-rapl:1:0";
+            const double minimum_window_s = gpu ? 1.0 : 0.1;
+            e.runs = std::max<std::int64_t>(r.stats.runs * r.stats.iterations,
+                                            static_cast<std::int64_t>(std::ceil(minimum_window_s / r.stats.median_s)));
+            e.timed_s = r.stats.median_s * static_cast<double>(e.runs);
+            e.window_s = e.timed_s / 0.9;
+            e.joules = (gpu ? 300 + 400 * std::uniform_real_distribution<double>()(rng)
+                            : 80 + 170 * std::uniform_real_distribution<double>()(rng)) *
+                       e.window_s;
+            if (!gpu) e.dram_joules = 0.15 * e.joules;
+            r.energy = e;
+          }
           report.results.push_back(r);
         }
       }
