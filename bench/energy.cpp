@@ -112,7 +112,8 @@ class RaplMeter final : public EnergyMeter {
   void start() override {
     start_.assign(zones_.size(), 0);
     start_error_.clear();
-    for (std::size_t i = 0; i < zones_.size() && start_error_.empty(); ++i) start_error_ = read_energy_uj(zones_[i], start_[i]);
+    for (std::size_t i = 0; i < zones_.size() && start_error_.empty(); ++i)
+      start_error_ = read_energy_uj(zones_[i], start_[i]);
   }
 
   EnergyWindow stop() override {
@@ -122,7 +123,8 @@ class RaplMeter final : public EnergyMeter {
       return w;
     }
     if (!start_error_.empty() || start_.size() != zones_.size()) {
-      w.unavailable_reason = "RAPL unavailable: " + (start_error_.empty() ? std::string("window not started") : start_error_);
+      w.unavailable_reason =
+          "RAPL unavailable: " + (start_error_.empty() ? std::string("window not started") : start_error_);
       return w;
     }
     double package_uj = 0, dram_uj = 0;
@@ -133,8 +135,8 @@ class RaplMeter final : public EnergyMeter {
         return w;
       }
       if (end < start_[i] && zones_[i].max_energy_range_uj == 0) {
-        w.unavailable_reason = "RAPL unavailable: " + zones_[i].path +
-                               " wrapped around and its max_energy_range_uj is unknown";
+        w.unavailable_reason =
+            "RAPL unavailable: " + zones_[i].path + " wrapped around and its max_energy_range_uj is unknown";
         return w;
       }
       const double increase = static_cast<double>(counter_increase(start_[i], end, zones_[i].max_energy_range_uj));
@@ -188,7 +190,8 @@ std::vector<RaplZone> find_rapl_zones(const std::string& powercap_root, std::str
     zone.path = dir.string();
     int error = 0;
     zone.name = read_line(zone.path + "/name", error).value_or("");
-    zone.max_energy_range_uj = parse_counter(read_line(zone.path + "/max_energy_range_uj", error).value_or("")).value_or(0);
+    zone.max_energy_range_uj =
+        parse_counter(read_line(zone.path + "/max_energy_range_uj", error).value_or("")).value_or(0);
     zone.dram = dram;
     return zone;
   };

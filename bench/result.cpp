@@ -67,8 +67,8 @@ void finalize_energy(std::vector<VariantResult>& results) {
   for (auto& r : results) {
     if (r.joules_per_run <= 0 || r.best_cpu_backend.empty()) continue;
     for (const auto& cpu : results)
-      if (cpu.joules_per_run > 0 && is_cpu(cpu.backend_kind) && cpu.backend == r.best_cpu_backend &&
-          cpu.ranks <= 1 && cpu.problem_key() == r.problem_key())
+      if (cpu.joules_per_run > 0 && is_cpu(cpu.backend_kind) && cpu.backend == r.best_cpu_backend && cpu.ranks <= 1 &&
+          cpu.problem_key() == r.problem_key())
         r.energy_ratio_vs_best_cpu = cpu.joules_per_run / r.joules_per_run;
   }
 }

@@ -36,7 +36,7 @@ struct CompareOptions {
   double alpha = 0.05;
   bool strict = false;
   bool hardware_comparison = false;
-  bool real_time = false;  // compare every row on real time (default: CPU time for single-threaded CPU rows)
+  bool real_time = false;   // compare every row on real time (default: CPU time for single-threaded CPU rows)
   std::optional<int> rank;  // a fleet report: this rank's run
 };
 
@@ -75,9 +75,10 @@ std::vector<LabeledRun> runs_of_file(const std::string& path, std::optional<int>
 // --rank without a fleet report among the inputs is a mistake worth saying.
 void check_rank_option(const std::vector<std::string>& paths, std::optional<int> rank, bool any_fleet) {
   if (rank && !any_fleet)
-    throw InputError(fmt::format("--rank {} applies to fleet reports (mlbench fleet --json), and none of the {} "
-                                 "input{} is one",
-                                 *rank, paths.size(), paths.size() == 1 ? "" : "s"));
+    throw InputError(
+        fmt::format("--rank {} applies to fleet reports (mlbench fleet --json), and none of the {} "
+                    "input{} is one",
+                    *rank, paths.size(), paths.size() == 1 ? "" : "s"));
 }
 
 // `report --scale-times F` (hidden; scripts/aa_calibration.sh): every repetition time, real and
@@ -245,9 +246,10 @@ void add_report_commands(CLI::App& app, int& exit_code) {
   report->add_option("--json", report_options->json, "Write the merged JSON report (runs of one machine only)");
   add_json_format_options(*report, report_options->json_format);
   add_optional_cv_threshold(*report, report_options->cv_threshold_pct);
-  report->add_option("--rank", report_options->rank,
-                     "A fleet report (mlbench fleet --json) among the runs: rank R's run only (default: every "
-                     "rank's, one machine each, compared in the charts)")
+  report
+      ->add_option("--rank", report_options->rank,
+                   "A fleet report (mlbench fleet --json) among the runs: rank R's run only (default: every "
+                   "rank's, one machine each, compared in the charts)")
       ->check(CLI::NonNegativeNumber);
   report
       ->add_option("--scale-times", report_options->scale_times,
@@ -281,8 +283,9 @@ void add_report_commands(CLI::App& app, int& exit_code) {
   compare->add_option("--csv", compare_options->csv, "Write the comparison as CSV");
   compare->add_option("--markdown", compare_options->markdown, "Write the comparison as markdown");
   add_optional_cv_threshold(*compare, compare_options->cv_threshold_pct);
-  compare->add_option("--rank", compare_options->rank,
-                      "Fleet reports (mlbench fleet --json) among the runs: compare rank R's run (required for them)")
+  compare
+      ->add_option("--rank", compare_options->rank,
+                   "Fleet reports (mlbench fleet --json) among the runs: compare rank R's run (required for them)")
       ->check(CLI::NonNegativeNumber);
   harden_numeric_options(*report);
   harden_numeric_options(*compare);

@@ -212,7 +212,8 @@ class NvmlEnergyMeter final : public EnergyMeter {
         return w;
       }
       if (end_mj < start_mj_[i]) {  // a 64-bit counter of millijoules does not wrap: the driver reloaded
-        w.unavailable_reason = fmt::format("NVML total energy of GPU {} went backwards (driver reloaded?)", devices_[i]);
+        w.unavailable_reason =
+            fmt::format("NVML total energy of GPU {} went backwards (driver reloaded?)", devices_[i]);
         return w;
       }
       total_mj += end_mj - start_mj_[i];

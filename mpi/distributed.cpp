@@ -873,7 +873,8 @@ void register_backends(Registry& registry) {
     if (fleet_mode() || world_rank() != 0) return;
     context.mpi_ranks = gather_rank_contexts(rank_context_of(context, 0), context.threads_used, 120);
     for (std::string& warning : shared_cpu_warnings(context.mpi_ranks)) context.warnings.push_back(std::move(warning));
-    for (std::string& warning : crowded_rank_warnings(context.mpi_ranks)) context.warnings.push_back(std::move(warning));
+    for (std::string& warning : crowded_rank_warnings(context.mpi_ranks))
+      context.warnings.push_back(std::move(warning));
   });
 }
 

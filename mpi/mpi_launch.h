@@ -84,9 +84,9 @@ void account_for_gpu_rows(RunPlan& plan, bool fleet, int world_size, int max_nod
 bool is_fleet_command(int argc, char** argv);
 void enter_fleet_mode();
 bool fleet_mode();
-int rank();        // 0 outside an MPI launch
-int size();        // 1 outside an MPI launch
-int node_ranks();  // ranks on this node (MPI shared-memory split; 1 outside an MPI launch)
+int rank();            // 0 outside an MPI launch
+int size();            // 1 outside an MPI launch
+int node_ranks();      // ranks on this node (MPI shared-memory split; 1 outside an MPI launch)
 int max_node_ranks();  // the most ranks any node of the job runs (the same on every rank)
 // Every rank: waits until every rank arrived. Each wait is bounded by `limit_s`; past it, one
 // line naming the rank(s) that did not arrive and `what`, then the job is aborted.

@@ -33,8 +33,16 @@ struct Command {
 };
 
 // Message tags of the steps after a command.
-enum Tag : int { kTagStatus = 11, kTagData = 12, kTagReady = 14, kTagHalo = 15, kTagChecksum = 16, kTagTimes = 17,
-                 kTagContextLength = 18, kTagContext = 19 };
+enum Tag : int {
+  kTagStatus = 11,
+  kTagData = 12,
+  kTagReady = 14,
+  kTagHalo = 15,
+  kTagChecksum = 16,
+  kTagTimes = 17,
+  kTagContextLength = 18,
+  kTagContext = 19
+};
 
 // The communicator of ranks 0 .. ranks-1 (MPI_COMM_NULL on the ranks outside it), created for
 // every count of rank_counts() when MPI starts.

@@ -211,9 +211,9 @@ std::vector<std::string> energy_summary_lines(const std::vector<VariantResult>& 
 }
 
 const std::vector<std::string>& energy_columns() {
-  static const std::vector<std::string> columns = {
-      "Backend", "Timing", "Energy/run", "Power", "GFLOP/J", "GB/J", "vs best CPU (energy)", "vs best CPU (time)",
-      "DRAM/run", "Window"};
+  static const std::vector<std::string> columns = {"Backend",  "Timing", "Energy/run",           "Power",
+                                                   "GFLOP/J",  "GB/J",   "vs best CPU (energy)", "vs best CPU (time)",
+                                                   "DRAM/run", "Window"};
   return columns;
 }
 

@@ -34,9 +34,8 @@ class EnergyCli : public ::testing::Test {
   // Runs mlbench with MLBENCH_POWERCAP_ROOT=`root`; returns its exit code, stdout in `out`.
   int run(const fs::path& root, const std::string& args, std::string& out) {
     const fs::path stdout_file = dir_ / "stdout", stderr_file = dir_ / "stderr";
-    const std::string command = "MLBENCH_POWERCAP_ROOT=" + root.string() + " " + MLBENCH_EXE + " " + args +
-                                " --seed " + std::to_string(seed_) + " >" + stdout_file.string() + " 2>" +
-                                stderr_file.string();
+    const std::string command = "MLBENCH_POWERCAP_ROOT=" + root.string() + " " + MLBENCH_EXE + " " + args + " --seed " +
+                                std::to_string(seed_) + " >" + stdout_file.string() + " 2>" + stderr_file.string();
     const int status = std::system(command.c_str());
     out = slurp(stdout_file);
     EXPECT_EQ(slurp(stderr_file).find("error"), std::string::npos) << slurp(stderr_file);

@@ -52,7 +52,9 @@ class PowercapTree {
     set(dir, energy_uj);
     return z;
   }
-  void set(const std::string& dir, std::uint64_t energy_uj) { write(root_ / dir / "energy_uj", std::to_string(energy_uj)); }
+  void set(const std::string& dir, std::uint64_t energy_uj) {
+    write(root_ / dir / "energy_uj", std::to_string(energy_uj));
+  }
 
  private:
   static void write(const fs::path& p, const std::string& text) { std::ofstream(p) << text << "\n"; }
@@ -160,7 +162,8 @@ TEST(RaplMeter, SaysWhyWhenTheCounterIsReadableOnlyByRoot) {
   ::close(pipe_fds[1]);
   std::string why;
   char buffer[256];
-  for (ssize_t n; (n = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0;) why.append(buffer, static_cast<std::size_t>(n));
+  for (ssize_t n; (n = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0;)
+    why.append(buffer, static_cast<std::size_t>(n));
   ::close(pipe_fds[0]);
   int status = 0;
   ::waitpid(child, &status, 0);
@@ -170,7 +173,8 @@ TEST(RaplMeter, SaysWhyWhenTheCounterIsReadableOnlyByRoot) {
 }
 
 TEST(RaplMeter, SaysWhyWhenThereIsNoPowercapTree) {
-  const std::string missing = (fs::temp_directory_path() / ("mlbench_no_powercap_" + std::to_string(fresh_seed()))).string();
+  const std::string missing =
+      (fs::temp_directory_path() / ("mlbench_no_powercap_" + std::to_string(fresh_seed()))).string();
   const auto meter = make_rapl_meter(missing);
   EXPECT_NE(meter->unavailable_reason().find("no powercap sysfs at " + missing), std::string::npos)
       << meter->unavailable_reason();
@@ -406,8 +410,9 @@ RunReport report_with_energy(std::uint64_t seed) {
   cpu.stats.runs = 3;
   cpu.stats.median_s = cpu.stats.mean_s = std::uniform_real_distribution<double>(1e-2, 2e-2)(rng);
   cpu.stats.run_times_s = cpu.stats.run_cpu_times_s = {cpu.stats.median_s, cpu.stats.median_s, cpu.stats.median_s};
-  cpu.energy = RowEnergy{true, "", "RAPL package-0 (package domain)",
-                         std::uniform_real_distribution<double>(5, 20)(rng), 1.5, 1.2, 1.1, 60};
+  cpu.energy = RowEnergy{
+      true, "", "RAPL package-0 (package domain)", std::uniform_real_distribution<double>(5, 20)(rng), 1.5, 1.2,
+      1.1,  60};
   VariantResult gpu = cpu;
   gpu.backend = "cublas";
   gpu.backend_kind = BackendKind::gpu_library;
@@ -450,7 +455,8 @@ TEST(EnergyReports, JsonKeepsEveryEnergyFieldAndReportsWithoutThemStayReadable) 
   }
   EXPECT_GT(back.results[2].energy_ratio_vs_best_cpu, 0);
   // A committed report from before energy was measured: no entry, no figure.
-  const RunReport old = reports::read_report(std::string(MLBENCH_SOURCE_DIR) + "/docs/results/h100-all-2026-11-24.json");
+  const RunReport old =
+      reports::read_report(std::string(MLBENCH_SOURCE_DIR) + "/docs/results/h100-all-2026-11-24.json");
   ASSERT_FALSE(old.results.empty());
   for (const VariantResult& r : old.results) {
     EXPECT_FALSE(r.energy) << r.name();

@@ -24,9 +24,8 @@ FleetMember rank_report(std::mt19937_64& rng, int rank, double work, double wait
   FleetMember member{rank, {}};
   std::uniform_real_distribution<double> noise(0.97, 1.03);
   for (const std::int64_t size : {128, 192, 256})
-    for (const fakes::BackendSpec& backend :
-         {fakes::BackendSpec{"serial", mlbench::BackendKind::cpu, 1, ""},
-          fakes::BackendSpec{"openmp", mlbench::BackendKind::cpu, 2, ""}}) {
+    for (const fakes::BackendSpec& backend : {fakes::BackendSpec{"serial", mlbench::BackendKind::cpu, 1, ""},
+                                              fakes::BackendSpec{"openmp", mlbench::BackendKind::cpu, 2, ""}}) {
       const double cpu_s = 1e-9 * static_cast<double>(size * size * size) * work / backend.speed;
       mlbench::VariantResult r =
           fakes::random_result(rng, "gemm", size, backend, mlbench::TimingMode::host, cpu_s, kRuns);

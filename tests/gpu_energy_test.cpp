@@ -23,8 +23,7 @@ TEST(GpuEnergy, TheMeterSaysWhyWithoutNvmlAndMeasuresWithIt) {
   const auto meter = kernels::make_nvml_energy_meter({0});
   const std::string why = meter->unavailable_reason();
   if (!why.empty()) {
-    EXPECT_TRUE(why.rfind("NVML not available", 0) == 0 || why.rfind("NVML total energy not available", 0) == 0)
-        << why;
+    EXPECT_TRUE(why.rfind("NVML not available", 0) == 0 || why.rfind("NVML total energy not available", 0) == 0) << why;
     meter->start();
     const EnergyWindow w = meter->stop();
     EXPECT_FALSE(w.measured);

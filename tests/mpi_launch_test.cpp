@@ -286,8 +286,8 @@ TEST_F(MpiLaunch, ConvolutionOverThreeRanksWithBandsThinnerThanTheHaloIsVerified
   const std::uint64_t seed = fresh_seed();
   Outcome o;
   for (const std::string& shape : {std::string("--size 7 --kernel 7 --channels 2 --filters 3 --precision fp64"),
-                                  std::string("--size 10 --kernel 5 --stride 2 --batch 2 --filters 5"),
-                                  std::string("--size 2 --kernel 3 --filters 2")}) {
+                                   std::string("--size 10 --kernel 5 --stride 2 --batch 2 --filters 5"),
+                                   std::string("--size 2 --kernel 3 --filters 2")}) {
     SCOPED_TRACE(shape);
     nlohmann::json report =
         run_ranks(3, "convolution " + shape + " --backends mpi --repetitions 2 --seed " + std::to_string(seed), o);
@@ -359,7 +359,8 @@ TEST_F(MpiLaunch, RanksOfOneHostArePinnedToCpusOfTheirOwnOrSayWhyNot) {
     if (HasFailure()) return;
     for (const std::string& note : expect_disjoint_cpus_or_the_reason(context))
       EXPECT_TRUE(note.find("as the launcher bound it") != std::string::npos ||
-                  note.find("mlbench split the cores") != std::string::npos || note.find("not pinned: ") != std::string::npos)
+                  note.find("mlbench split the cores") != std::string::npos ||
+                  note.find("not pinned: ") != std::string::npos)
           << note;
   }
   {

@@ -200,12 +200,23 @@ class LaunchVariables : public ::testing::Test {
     for (const char* v : kVariables) unsetenv(v);
     for (const auto& [name, value] : saved_) setenv(name.c_str(), value.c_str(), 1);
   }
-  static constexpr const char* kVariables[] = {
-      "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK",      "OMPI_COMM_WORLD_LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_SIZE",
-      "PMI_SIZE",             "PMI_RANK",                  "MPI_LOCALRANKID",            "MPI_LOCALNRANKS",
-      "MV2_COMM_WORLD_SIZE",  "MV2_COMM_WORLD_RANK",       "MV2_COMM_WORLD_LOCAL_RANK",  "MV2_COMM_WORLD_LOCAL_SIZE",
-      "SLURM_STEP_NUM_TASKS", "SLURM_PROCID",              "SLURM_LOCALID",              "SLURM_NODEID",
-      "SLURM_STEP_TASKS_PER_NODE"};
+  static constexpr const char* kVariables[] = {"OMPI_COMM_WORLD_SIZE",
+                                               "OMPI_COMM_WORLD_RANK",
+                                               "OMPI_COMM_WORLD_LOCAL_RANK",
+                                               "OMPI_COMM_WORLD_LOCAL_SIZE",
+                                               "PMI_SIZE",
+                                               "PMI_RANK",
+                                               "MPI_LOCALRANKID",
+                                               "MPI_LOCALNRANKS",
+                                               "MV2_COMM_WORLD_SIZE",
+                                               "MV2_COMM_WORLD_RANK",
+                                               "MV2_COMM_WORLD_LOCAL_RANK",
+                                               "MV2_COMM_WORLD_LOCAL_SIZE",
+                                               "SLURM_STEP_NUM_TASKS",
+                                               "SLURM_PROCID",
+                                               "SLURM_LOCALID",
+                                               "SLURM_NODEID",
+                                               "SLURM_STEP_TASKS_PER_NODE"};
   std::vector<std::pair<std::string, std::string>> saved_;
 };
 
@@ -219,8 +230,8 @@ TEST_F(LaunchVariables, OpenMpiAndHydraSayTheLocalRankAndTheNodesRanks) {
   EXPECT_EQ(l.rank, 4);
   EXPECT_EQ(l.local_rank, 1);
   EXPECT_EQ(l.local_size, 3);
-  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_LOCAL_RANK",
-                        "OMPI_COMM_WORLD_LOCAL_SIZE"})
+  for (const char* v :
+       {"OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_SIZE"})
     unsetenv(v);
   setenv("PMI_SIZE", "4", 1);
   setenv("PMI_RANK", "0", 1);

@@ -199,6 +199,21 @@ inline RunReport full_run_report(std::mt19937_64& rng,
                 2.0,
                 false,
                 {}};
+  // An MPI job's per-rank contexts (the mpi rows below ran over 3 ranks).
+  for (int rank = 0; rank < 3; ++rank)
+    report.machine.mpi_ranks.push_back({rank,
+                                        host,
+                                        report.machine.cpu_model,
+                                        16,
+                                        8,
+                                        {2 * rank, 2 * rank + 1},
+                                        2,
+                                        2,
+                                        "pinned by mlbench (--pin cores): OMP_PROC_BIND=close OMP_PLACES=cores",
+                                        {0.5, 0.4, 0.3},
+                                        "Zen",
+                                        "none (no CUDA device)",
+                                        "Open MPI v4.1.4"});
   report.run.absent_backends = {
       {"cudnn", "built without cuDNN: libcudnn9-dev-cuda-13 not installed when mlbench was configured"}};
   const std::vector<std::pair<std::string, std::string>> workloads = {{"gemm", "M=N=K="},
@@ -273,8 +288,9 @@ inline RunReport full_run_report(std::mt19937_64& rng,
           } else {
             RowEnergy e;
             e.measured = true;
-            e.source = gpu ? "NVML total energy (board): GPU 0"
-                           : "RAPL package-0 + package-1 (package domain); DRAM domain: intel-rapl:0:0 + intel-rapl:1:0";
+            e.source =
+                gpu ? "NVML total energy (board): GPU 0"
+                    : "RAPL package-0 + package-1 (package domain); DRAM domain: intel-rapl:0:0 + intel-rapl:1:0";
             const double minimum_window_s = gpu ? 1.0 : 0.1;
             e.runs = std::max<std::int64_t>(r.stats.runs * r.stats.iterations,
                                             static_cast<std::int64_t>(std::ceil(minimum_window_s / r.stats.median_s)));
