@@ -8,6 +8,10 @@
 #include <filesystem>
 #include <optional>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 namespace fs = std::filesystem;
 
 namespace mlbench {
@@ -19,21 +23,35 @@ std::uint64_t counter_increase(std::uint64_t start, std::uint64_t end, std::uint
 
 namespace {
 
+constexpr int kNotARegularFile = -1;  // read_line's error for a FIFO, device or directory
+
 // The first line of a sysfs file; on failure `error` holds errno (EACCES for root-only files).
+// Only a regular file is read: a FIFO or device planted under MLBENCH_POWERCAP_ROOT would
+// block the run (opened without O_NONBLOCK, a FIFO waits for a writer) or never end.
 std::optional<std::string> read_line(const std::string& path, int& error) {
   error = 0;
-  std::FILE* file = std::fopen(path.c_str(), "r");
-  if (file == nullptr) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
     error = errno;
     return std::nullopt;
   }
+  struct stat info {};
+  if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
+    error = kNotARegularFile;
+    ::close(fd);
+    return std::nullopt;
+  }
   char buffer[128] = {};
-  const bool read = std::fgets(buffer, sizeof buffer, file) != nullptr;
-  if (!read) error = std::ferror(file) ? errno : EIO;
-  std::fclose(file);
-  if (!read) return std::nullopt;
-  std::string line(buffer);
-  while (!line.empty() && (line.back() == '\n' || line.back() == '\r' || line.back() == ' ')) line.pop_back();
+  const ssize_t got = ::read(fd, buffer, sizeof buffer - 1);
+  if (got < 0) error = errno;
+  ::close(fd);
+  if (got <= 0) {
+    if (got == 0) error = EIO;
+    return std::nullopt;
+  }
+  std::string line(buffer, static_cast<std::size_t>(got));
+  line = line.substr(0, line.find('\n'));
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
   return line;
 }
 
@@ -54,7 +72,7 @@ std::string read_energy_uj(const RaplZone& zone, std::uint64_t& value) {
     if (error == EACCES || error == EPERM)
       return path + " is readable only by root (" + std::strerror(error) +
              "; since Linux 5.10 RAPL counters are root-only: run as root or grant read access, docs/energy.md)";
-    return "cannot read " + path + ": " + std::strerror(error);
+    return "cannot read " + path + ": " + (error == kNotARegularFile ? "not a regular file" : std::strerror(error));
   }
   const auto parsed = parse_counter(*line);
   if (!parsed) return path + " does not hold a counter (\"" + *line + "\")";
