@@ -23,10 +23,12 @@
 #include "reports/json_report.h"
 #include "reports/markdown.h"
 #include "reports/text_format.h"
+#include "tests/gemm_reference.h"
 #include "tests/test_support.h"
 
 using namespace mlbench;
 using ::mlbench::test_support::fresh_seed;
+using ::mlbench::test_support::reference_product;
 namespace fs = std::filesystem;
 
 namespace {
@@ -233,18 +235,6 @@ TEST(RaplMeter, SaysWhyWhenACounterBecomesUnreadableDuringTheWindow) {
 // --- the runner's window, with test-only variants and meters ---
 
 namespace {
-
-HostBuffer reference_product(const GemmProblem& p) {
-  const auto [m, n, k] = p.shape();
-  HostBuffer out(p.output_precision(), p.output_size());
-  for (std::int64_t i = 0; i < m; ++i)
-    for (std::int64_t j = 0; j < n; ++j) {
-      double acc = 0;
-      for (std::int64_t q = 0; q < k; ++q) acc += p.a().get(i * k + q) * p.b().get(q * n + j);
-      out.set(i * n + j, acc);
-    }
-  return out;
-}
 
 // Every execution of the work, on any device, counted here: the fake meters read it.
 std::int64_t g_runs = 0;

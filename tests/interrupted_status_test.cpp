@@ -16,24 +16,14 @@
 #include "reports/json_report.h"
 #include "reports/markdown.h"
 #include "reports/text_format.h"
+#include "tests/gemm_reference.h"
 #include "tests/test_support.h"
 
 using namespace mlbench;
 using ::mlbench::test_support::fresh_seed;
+using ::mlbench::test_support::reference_product;
 
 namespace {
-
-HostBuffer reference_product(const GemmProblem& p) {
-  const auto [m, n, k] = p.shape();
-  HostBuffer out(p.output_precision(), p.output_size());
-  for (std::int64_t i = 0; i < m; ++i)
-    for (std::int64_t j = 0; j < n; ++j) {
-      double acc = 0;
-      for (std::int64_t q = 0; q < k; ++q) acc += p.a().get(i * k + q) * p.b().get(q * n + j);
-      out.set(i * n + j, acc);
-    }
-  return out;
-}
 
 // When the stop is requested, counted in calls to run() of this backend (0: never) or in
 // prepares (round_to_stop: the first run() of that prepare, i.e. of that round).

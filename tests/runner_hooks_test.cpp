@@ -11,25 +11,14 @@
 
 #include "bench/gemm.h"
 #include "bench/runner.h"
+#include "tests/gemm_reference.h"
 #include "tests/test_support.h"
 
 using namespace mlbench;
 using ::mlbench::test_support::fresh_seed;
+using ::mlbench::test_support::reference_product;
 
 namespace {
-
-// C = A B in fp64, written here so that the fake variants verify.
-HostBuffer reference_product(const GemmProblem& p) {
-  const auto [m, n, k] = p.shape();
-  HostBuffer out(p.output_precision(), p.output_size());
-  for (std::int64_t i = 0; i < m; ++i)
-    for (std::int64_t j = 0; j < n; ++j) {
-      double acc = 0;
-      for (std::int64_t q = 0; q < k; ++q) acc += p.a().get(i * k + q) * p.b().get(q * n + j);
-      out.set(i * n + j, acc);
-    }
-  return out;
-}
 
 // Reports the times it is given, in turn, instead of measuring: the cv is known in advance.
 class ScriptedVariant : public Variant {
