@@ -9,7 +9,9 @@
 #                                           side by side
 #   scripts/gpu_session_evidence.sh bench   peaks, the main job exactly as README runs it, the
 #                                           goal shapes of issues 17 and 20, and the zero-false-
-#                                           failure sweep of issue 13 over the GPU backends
+#                                           failure sweep of issue 13 over the GPU backends,
+#                                           the GPU rows and mpi scaling under mpirun (issue 18);
+#                                           builds first unless the tests mode just did
 # Everything lands in $OUT as one tarball per mode plus a summary (the device tool returns at
 # most 8 files). MLBENCH_GPU_BUILD names the build folder (default /tmp/build-session).
 set -uo pipefail
@@ -29,10 +31,14 @@ say "== $mode $(date -u +%FT%TZ) commit $(cat .gpu-commit 2>/dev/null || echo un
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm,power.limit --format=csv,noheader | tee -a "$S"
 lscpu | grep -E "Model name|^CPU\(s\)" | tee -a "$S"
 
-if [ "$mode" = tests ]; then
+build_all() {
   cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 >"$R/configure.log" 2>&1 &&
     cmake --build "$B" -j16 >"$R/build.log" 2>&1 || { tail -40 "$R/build.log" | tee -a "$S"; pack; exit 1; }
   say "build done at $(elapsed) s"
+}
+
+if [ "$mode" = tests ]; then
+  build_all
   # Every test but the back-to-back agreement test (it needs a quiet machine of its own).
   timeout 300 ctest --test-dir "$B" --output-on-failure -j6 -E 'QuickRunsAgree' >"$R/ctest.log" 2>&1
   say "ctest exit $? at $(elapsed) s: $(grep -E 'tests passed|tests failed' "$R/ctest.log")"
@@ -77,14 +83,15 @@ if [ "$mode" = check ]; then
 fi
 
 M="$B/mlbench"
-[ -x "$M" ] || { say "no build at $B: run the tests mode first on this machine"; exit 1; }
+# A machine stays warm only briefly between calls: build here unless an earlier call did.
+[ -x "$M" ] || build_all
 "$M" --version | tee -a "$S"
 "$M" peak --refresh-peaks >"$R/peaks.txt" 2>&1
 say "peak exit $?"
 bench() {  # name, timeout, mlbench arguments...
   local name=$1 limit=$2
   shift 2
-  [ "$(elapsed)" -lt 540 ] || { say "-- $name skipped (time)"; return; }
+  [ "$(elapsed)" -lt 500 ] || { say "-- $name skipped (time)"; return; }
   timeout "$limit" "$M" "$@" --json "$R/$name.json" --markdown "$R/$name.md" >"$R/$name.log" 2>&1
   say "-- $name (exit $?, $(elapsed) s): mlbench $*"
   grep -E "^[a-z0-9-]+ +(host|kernel|end to end)" "$R/$name.log" | tee -a "$S"
@@ -107,6 +114,30 @@ bench awkward-bf16 75 all --precision bf16 --backends cuda,cublas,cudnn,cub "${a
 bench awkward-fp16 75 all --precision fp16 --backends cuda,cublas,cudnn,cub "${awkward[@]}"
 bench awkward-tf32-gemm 40 gemm --precision tf32 --backends cuda,cublas,cublas-tf32 "${awkward[@]}"
 bench awkward-tf32-conv 40 convolution --precision tf32 --backends cuda,cudnn "${awkward[@]}"
+# Issue 18 on one GPU host: GPU rows under mpirun (rank 0's own GPU; a fleet of 2 ranks on one
+# node leaves them out, a fleet of 1 runs them) and the CPU mpi backend's scaling over ranks.
+if command -v mpirun >/dev/null; then
+  mpi=(mpirun --allow-run-as-root)
+  "${mpi[@]}" -np 2 "$M" info >"$R/mpi-info.txt" 2>&1
+  say "-- mpirun -np 2 mlbench info (exit $?): $(grep -c 'mpi rank' "$R/mpi-info.txt") 'mpi rank' lines"
+  mpibench() {  # name, timeout, mpirun arguments..., -- mlbench arguments...
+    local name=$1 limit=$2 args=()
+    shift 2
+    while [ "$1" != -- ]; do args+=("$1"); shift; done
+    shift
+    [ "$(elapsed)" -lt 560 ] || { say "-- $name skipped (time)"; return; }
+    timeout "$limit" "${mpi[@]}" "${args[@]}" "$M" "$@" --json "$R/$name.json" --markdown "$R/$name.md" >"$R/$name.log" 2>&1
+    say "-- $name (exit $?, $(elapsed) s): mpirun ${args[*]} mlbench $*"
+    grep -E "^[a-z0-9-]+ +(host|kernel|end to end)|absent|share a node" "$R/$name.log" | head -20 | tee -a "$S"
+    pack
+  }
+  mpibench mpi2-gemm-gpu 60 -np 2 -- gemm --size 1024 --backends cuda,cublas --no-peaks
+  mpibench mpi2-fleet 90 -np 2 -- fleet gemm --size 1024 --backends openmp,cuda,cublas --no-peaks --time-budget 0.5
+  mpibench mpi1-fleet 60 -np 1 -- fleet gemm --size 1024 --backends openmp,cuda,cublas --no-peaks --time-budget 0.5
+  mpibench mpi2-gemm-4096 90 -np 2 --map-by ppr:2:node:pe=8 -- gemm --size 4096 --backends mpi,openmp --threads 8 --no-peaks --time-budget 1
+  mpibench mpi4-gemm-4096 90 -np 4 --map-by ppr:4:node:pe=4 -- gemm --size 4096 --backends mpi --threads 4 --no-peaks --time-budget 1
+  mpibench mpi4-reduce 60 -np 4 --map-by ppr:4:node:pe=4 -- reduction --size 8192 --backends mpi --threads 4 --no-peaks --time-budget 1
+fi
 for f in "$R"/*.md; do echo "### $(basename "$f")"; cat "$f"; done >"$OUT/reports-$mode.md"
 say "all done at $(elapsed) s"
 pack
