@@ -78,6 +78,7 @@ __global__ void __launch_bounds__(kThreads, 2)
                        ? widen(weights[(static_cast<long long>(k0 + k) * p.channels + c0 + c) * taps + tap])
                        : Acc(0);
     }
+    // Every thread's share of the stage is stored before any thread reads another's.
     __syncthreads();
 
     // Compute in registers: every tap of every staged channel updates KG x PX accumulators.

@@ -7,15 +7,17 @@
 #   scripts/gpu_session_evidence.sh check   one short call: build, the GPU test programs and the
 #                                           CUDA mutants named in MLBENCH_MUTANTS (all when unset)
 #                                           side by side
-#   scripts/gpu_session_evidence.sh bench   peaks, the main job exactly as README runs it, the
-#                                           goal shapes of issues 17 and 20, and the zero-false-
-#                                           failure sweep of issue 13 over the GPU backends,
-#                                           the GPU rows and mpi scaling under mpirun (issue 18);
-#                                           builds first unless the tests mode just did
+#   scripts/gpu_session_evidence.sh bench   the CUDA mutants named in MLBENCH_MUTANTS (if set),
+#                                           peaks, the main job exactly as README runs it, the
+#                                           goal shapes of issues 17 and 20
+#   scripts/gpu_session_evidence.sh sweep   the zero-false-failure sweep of issue 13 over the GPU
+#                                           backends, the GPU rows and mpi scaling under mpirun
+#                                           (issue 18)
+#   bench and sweep build first unless an earlier call on this still-warm machine did.
 # Everything lands in $OUT as one tarball per mode plus a summary (the device tool returns at
 # most 8 files). MLBENCH_GPU_BUILD names the build folder (default /tmp/build-session).
 set -uo pipefail
-mode=${1:?usage: gpu_session_evidence.sh tests|check|bench}
+mode=${1:?usage: gpu_session_evidence.sh tests|check|bench|sweep}
 cd "$(dirname "$0")/.."
 OUT=${OUT:-out}
 R="$OUT/$mode"
@@ -86,8 +88,6 @@ M="$B/mlbench"
 # A machine stays warm only briefly between calls: build here unless an earlier call did.
 [ -x "$M" ] || build_all
 "$M" --version | tee -a "$S"
-"$M" peak --refresh-peaks >"$R/peaks.txt" 2>&1
-say "peak exit $?"
 bench() {  # name, timeout, mlbench arguments...
   local name=$1 limit=$2
   shift 2
@@ -97,6 +97,15 @@ bench() {  # name, timeout, mlbench arguments...
   grep -E "^[a-z0-9-]+ +(host|kernel|end to end)" "$R/$name.log" | tee -a "$S"
   pack
 }
+if [ "$mode" = bench ]; then
+# The CUDA mutants named in MLBENCH_MUTANTS first (their scratch build must not overlap a timing).
+if [ -n "${MLBENCH_MUTANTS:-}" ]; then
+  MLBENCH_MUTATION_DIR=/tmp/mutation-check timeout 200 scripts/mutation_check.sh --cuda >"$R/mutation-cuda.log" 2>&1
+  say "mutation_check --cuda ($MLBENCH_MUTANTS) exit $? at $(elapsed) s"
+  tail -12 "$R/mutation-cuda.log" | tee -a "$S"
+fi
+"$M" peak --refresh-peaks >"$R/peaks.txt" 2>&1
+say "peak exit $? at $(elapsed) s"
 # The main job exactly as README's command 1 runs it.
 bench main-job-convolution-4096 150 convolution --size 4096
 bench gemm-fp32-4096 120 gemm --size 4096 --backends openmp,openblas,cuda,cublas,cublas-tf32 --time-budget 1
@@ -105,6 +114,9 @@ bench attention-bf16-b1h16s4096d128 90 attention --precision bf16 --backends ope
 bench attention-fp32-b1h16s4096d128 90 attention --precision fp32 --backends openmp,openblas,cuda,cublas --batch 1 --heads 16 --seq 4096 --head-dim 128 --time-budget 1
 bench softmax-fp32-16384x4096 60 softmax --size 4096 --rows 16384 --backends openmp,cuda,cudnn --time-budget 1
 bench layernorm-fp32-16384x4096 60 layernorm --size 4096 --rows 16384 --backends openmp,cuda --time-budget 1
+fi
+
+if [ "$mode" = sweep ]; then
 # Issue 13: no false failure at awkward sizes, every GPU backend, every precision it has (tf32
 # has no reduction, softmax, layer norm or attention problem: gemm and convolution alone).
 awkward=(--size 1,7,33,257,1000,1025 --repetitions 1 --warmup 1 --time-budget 0.01 --no-peaks --quiet)
@@ -137,6 +149,7 @@ if command -v mpirun >/dev/null; then
   mpibench mpi2-gemm-4096 90 -np 2 --map-by ppr:2:node:pe=8 -- gemm --size 4096 --backends mpi,openmp --threads 8 --no-peaks --time-budget 1
   mpibench mpi4-gemm-4096 90 -np 4 --map-by ppr:4:node:pe=4 -- gemm --size 4096 --backends mpi --threads 4 --no-peaks --time-budget 1
   mpibench mpi4-reduce 60 -np 4 --map-by ppr:4:node:pe=4 -- reduction --size 8192 --backends mpi --threads 4 --no-peaks --time-budget 1
+fi
 fi
 for f in "$R"/*.md; do echo "### $(basename "$f")"; cat "$f"; done >"$OUT/reports-$mode.md"
 say "all done at $(elapsed) s"
