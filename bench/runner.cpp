@@ -409,7 +409,9 @@ std::vector<VariantResult> Runner::run_variant(const Problem& problem, const Pro
   std::unique_ptr<EnergyMeter> meter;
   std::string no_meter_reason;
   if (!modes.empty()) {
-    if (base.ranks > 1)
+    if (!options_.measure_energy)
+      no_meter_reason = "not measured: --no-energy";
+    else if (base.ranks > 1)
       no_meter_reason = fmt::format("not measured: the row runs in {} processes", base.ranks);
     else if (is_gpu(backend.kind) && registry_.gpu_energy_meter)
       meter = registry_.gpu_energy_meter(devices.empty() ? std::vector<int>{config.device} : devices);

@@ -40,6 +40,9 @@ struct RunOptions {
   std::uint64_t seed = 0;
   // Verified results whose cv exceeds this fraction are flagged as noisy (--cv-threshold).
   double cv_threshold = kDefaultCvThreshold;
+  // false (--no-energy): no energy windows; every row says so. A row's window otherwise runs the
+  // work on until it reaches the meter's shortest useful window (NVML 1 s), past --time-budget.
+  bool measure_energy = true;
   // --gpus: "N", "all" or a list of ordinals ("0,2"); empty: no multi-GPU backend runs.
   // bench/gpu_selection.h says what each form selects.
   std::string gpus;

@@ -81,6 +81,7 @@ struct RunCommandOptions {
   bool quiet = false;
   bool refresh_peaks = false;  // peaks/roofline: measure the machine's ceilings again
   bool no_peaks = false;       // no peaks, no roofline (quick runs, tests)
+  bool no_energy = false;      // no energy windows (short sweeps: GPU rows otherwise run 1 s each)
   std::string gpus;            // --gpus N|all|LIST: the multi-GPU backends (checked by the runner)
   double cv_threshold_pct = kDefaultCvThreshold * 100;  // flag results noisier than this
   PinOptions pin;  // applied before main parses (cli/thread_pinning.h); recorded here
@@ -199,6 +200,7 @@ RunOptions to_run_options(const RunCommandOptions& o, const std::vector<std::str
   r.timeout_s = o.timeout_s;
   r.gpus = o.gpus;
   r.cv_threshold = o.cv_threshold_pct / 100;
+  r.measure_energy = !o.no_energy;
   r.seed = o.seed_given ? o.seed : std::random_device{}();
   auto& conv = r.workload.convolution;
   conv.batch = o.batch;
@@ -494,6 +496,9 @@ void add_run_options(CLI::App& sub, RunCommandOptions& o, OptionGroups groups) {
   sub.add_flag("--refresh-peaks", o.refresh_peaks,
                "Measure the machine's peaks (roofline) again instead of using the cache");
   sub.add_flag("--no-peaks", o.no_peaks, "Neither load nor measure the machine's peaks: no roofline columns");
+  sub.add_flag("--no-energy", o.no_energy,
+               "No energy windows (each GPU row otherwise runs on to NVML's 1 s window, each CPU row to RAPL's "
+               "0.1 s, whatever --time-budget says); rows say 'not measured: --no-energy'");
   sub.add_option("--gpus", o.gpus,
                  "Also run the multi-GPU (nccl) backend over N GPUs, all of them or a list of ordinals (0,2), "
                  "at 1, 2, 4 ... N GPUs (a list: each prefix); reports speedup over one GPU and communication share");

@@ -384,6 +384,37 @@ TEST(EnergyWindow, RowsSayWhyWhenTheMeterIsUnavailableAndCarryNoFigure) {
   EXPECT_EQ(r.gflops_per_joule, 0);
 }
 
+TEST(EnergyWindow, NoEnergyOpensNoMeterAndEveryRowSaysSo) {
+  Registry registry;
+  registry.add(counted_backend("serial", BackendKind::cpu, 1e-3));
+  registry.add(counted_backend("fakegpu", BackendKind::gpu, 1e-4));
+  int meters_made = 0;
+  registry.cpu_energy_meter = [&] {
+    ++meters_made;
+    return std::make_unique<PerRunMeter>(1.0, 0.05);
+  };
+  registry.gpu_energy_meter = [&](const std::vector<int>&) {
+    ++meters_made;
+    return std::make_unique<PerRunMeter>(0.1, 0.05);
+  };
+  RunOptions o = options(fresh_seed());
+  o.measure_energy = false;
+  Runner runner(registry, o);
+  const auto results = runner.run(runner.plan());
+  EXPECT_EQ(meters_made, 0);
+  ASSERT_EQ(results.size(), 3u);  // serial host, fakegpu kernel and end to end
+  for (const VariantResult& r : results) {
+    SCOPED_TRACE(r.name());
+    ASSERT_TRUE(r.ok()) << r.error_message;
+    ASSERT_TRUE(r.energy);
+    EXPECT_FALSE(r.energy->measured);
+    EXPECT_EQ(r.energy->unavailable_reason, "not measured: --no-energy");
+    // No window: the row ran exactly its timed repetitions, none added for a meter.
+    EXPECT_EQ(r.stats.runs, o.repetitions);
+    EXPECT_EQ(r.joules_per_run, 0);
+  }
+}
+
 TEST(EnergyWindow, RoundsAddTheirWindowsUp) {
   const std::uint64_t seed = fresh_seed();
   Registry registry;
