@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <random>
+#include <utility>
 
 #include "bench/roofline.h"
 #include "bench/workloads.h"
@@ -360,6 +361,53 @@ TEST(LayerNormTwin, Fp64OutputPassesAndAnyWrongOrIgnoredElementFails) {
       const std::int64_t col = std::uniform_int_distribution<std::int64_t>(0, cols - 1)(rng);
       expect_twin_fail(twin, layernorm_output(twin, col), "input column " + std::to_string(col) + " read as 0");
     }
+}
+
+// What the fp16 tensor-core kernel wrote on the H200 (0.99951 for V = 1): one step of the 16-bit
+// grid from the exact value passes; two steps, or any step at fp32/fp64, fail.
+TEST(AttentionTwin, SixteenBitOutputsMayMissByOneRoundingStepAndNoMore) {
+  const auto seed = fresh_seed();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  std::mt19937_64 rng(seed);
+  for (Precision precision : kPrecisions) {
+    SCOPED_TRACE(to_string(precision));
+    const auto p = attention(1, 2, 33, 16, false, precision, seed);
+    const auto twin_holder = p->exact_twin();
+    ASSERT_NE(twin_holder, nullptr);
+    const auto& twin = twin_of<AttentionProblem>(twin_holder);
+    const HostBuffer good = attention_output(twin);
+    std::vector<std::size_t> nonzero;
+    for (std::size_t i = 0; i < good.size(); ++i)
+      if (good.get(i) != 0) nonzero.push_back(i);
+    ASSERT_FALSE(nonzero.empty());
+    const std::size_t at = nonzero[std::uniform_int_distribution<std::size_t>(0, nonzero.size() - 1)(rng)];
+    const double exact = good.get(at);
+    // One step of the output type's grid towards zero (half a step below a power of two) and
+    // away from it, and two steps away. V is a small integer: none of these crosses a binade.
+    const double step = std::ldexp(1.0, std::ilogb(exact) + 1) * unit_roundoff(twin.output_precision());
+    const bool power_of_two = std::fabs(exact) == std::ldexp(1.0, std::ilogb(exact));
+    const double sign = std::copysign(1.0, exact);
+    const std::pair<double, bool> moves[] = {{exact - sign * step * (power_of_two ? 0.5 : 1.0), true},
+                                             {exact + sign * step, true},
+                                             {exact + sign * 2 * step, false}};
+    for (const auto& [moved, one_step] : moves) {
+      HostBuffer near = attention_output(twin);
+      near.set(at, moved);
+      ASSERT_EQ(near.get(at), moved) << "the planted value is not representable";
+      if (is_16bit(precision) && one_step)
+        expect_twin_pass(twin, near);
+      else
+        expect_twin_fail(twin, near, "output " + std::to_string(moved) + " for " + std::to_string(exact));
+    }
+    // an exact zero must stay exactly zero
+    for (std::size_t i = 0; i < good.size(); ++i)
+      if (good.get(i) == 0) {
+        HostBuffer off = attention_output(twin);
+        off.set(i, std::ldexp(1.0, -12));
+        expect_twin_fail(twin, off, "zero output written as 2^-12");
+        break;
+      }
+  }
 }
 
 TEST(AttentionTwin, ExactOutputPassesAndAWrongElementIgnoredMaskOrIgnoredKeyFails) {
