@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "reports/compare.h"
+#include "reports/fleet.h"
 #include "reports/json_report.h"
 #include "reports/testing/random_report.h"
 #include "tests/test_support.h"
@@ -202,20 +203,33 @@ std::vector<fs::path> committed_reports() {
 TEST(CommittedReports, StillReadAndRoundTripThroughTheCurrentSchema) {
   const std::vector<fs::path> reports = committed_reports();
   ASSERT_GT(reports.size(), 10u);
+  int fleets = 0;
   for (const fs::path& p : reports) {
     SCOPED_TRACE(p.string());
-    const RunReport old = read_report(p.string());
-    ASSERT_FALSE(old.results.empty());
-    const RunReport now = parse_report(render_json(old), "rewritten.json");
-    ASSERT_EQ(now.results.size(), old.results.size());
-    for (std::size_t i = 0; i < old.results.size(); ++i) {
-      EXPECT_EQ(now.results[i].name(), old.results[i].name());
-      EXPECT_EQ(now.results[i].threads, old.results[i].threads);
-      EXPECT_EQ(now.results[i].stats.run_times_s, old.results[i].stats.run_times_s);
-      EXPECT_EQ(now.results[i].stats.median_s, old.results[i].stats.median_s);
-      EXPECT_EQ(now.results[i].status, old.results[i].status);
+    // A fleet report (mlbench fleet) embeds every rank's report: each of those must read back.
+    ReportOrFleet saved = read_report_or_fleet(p.string());
+    std::vector<RunReport> ranks;
+    if (saved.fleet) {
+      ++fleets;
+      for (const auto& member : saved.fleet->members)
+        ranks.push_back(fleet_rank_report(*saved.fleet, member.rank, p.string()));
+    } else {
+      ranks.push_back(std::move(saved.report));
+    }
+    for (const RunReport& old : ranks) {
+      ASSERT_FALSE(old.results.empty());
+      const RunReport now = parse_report(render_json(old), "rewritten.json");
+      ASSERT_EQ(now.results.size(), old.results.size());
+      for (std::size_t i = 0; i < old.results.size(); ++i) {
+        EXPECT_EQ(now.results[i].name(), old.results[i].name());
+        EXPECT_EQ(now.results[i].threads, old.results[i].threads);
+        EXPECT_EQ(now.results[i].stats.run_times_s, old.results[i].stats.run_times_s);
+        EXPECT_EQ(now.results[i].stats.median_s, old.results[i].stats.median_s);
+        EXPECT_EQ(now.results[i].status, old.results[i].status);
+      }
     }
   }
+  EXPECT_GT(fleets, 0);  // docs/results holds fleet reports (h200-2026-12-02/mpi*-fleet.json)
 }
 
 TEST(CommittedReports, OneAndSixteenThreadRunsAreNotGatedAgainstEachOther) {
