@@ -39,17 +39,16 @@ void add_peak_command(CLI::App& app, int& exit_code) {
   };
   // Owned by the callback below, so each App has its own and they die with it.
   auto options = std::make_shared<Options>();
-  Options& o = *options;
   auto* peak = app.add_subcommand("peak",
                                   "Measure (or show the cached) ceilings of this machine: memory bandwidth, FMA and "
                                   "tensor-core rates, the roofs of every report's roofline");
   peak->footer(std::string("Method:\n") + peaks_method() +
                "\nFigures are cached per machine (CPU model, CPUs, OpenMP threads, GPU, mlbench version) in "
                "$XDG_CACHE_HOME/mlbench/peaks.json (default ~/.cache/mlbench); --refresh-peaks measures again.");
-  peak->add_flag("--refresh-peaks", o.refresh, "Measure again even when cached figures exist");
-  peak->add_flag("--json", o.json, "Print the figures as JSON");
-  peak->add_flag("--quiet,-q", o.quiet, "No notes on stderr");
-  add_pin_options(*peak, o.pin);
+  peak->add_flag("--refresh-peaks", options->refresh, "Measure again even when cached figures exist");
+  peak->add_flag("--json", options->json, "Print the figures as JSON");
+  peak->add_flag("--quiet,-q", options->quiet, "No notes on stderr");
+  add_pin_options(*peak, options->pin);
   peak->callback([options, &exit_code] {
     const Options& o = *options;
     const Registry registry = make_registry();

@@ -177,8 +177,11 @@ class OpenmpConvolution final : public CpuVariant {
             if constexpr (kUnitStride) {
               x[v] = load_widened(in_row + q + v * L);
             } else {
-              x[v] = Vector{};  // written lane by lane below: start from a defined vector
-              for (int l = 0; l < L; ++l) x[v][l] = widen(in_row[q + (v * L + l) * stride]);
+              // Gathered lane by lane into a vector of its own, then stored whole: gcc 12 reads
+              // lane stores into x[v] itself as reads of x[v] (-Wmaybe-uninitialized).
+              Vector lanes{};
+              for (int l = 0; l < L; ++l) lanes[l] = widen(in_row[q + (v * L + l) * stride]);
+              x[v] = lanes;
             }
           }
           const A* w = tap_weights + q * KB;

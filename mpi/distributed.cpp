@@ -166,14 +166,17 @@ constexpr std::uint64_t kFnvBasis = 1469598103934665603ull;
 // C rows = A rows * B, row-major. With OpenBLAS, its GEMM on the rank's rows (threads per rank),
 // so an mpi row costs the `openblas` row plus distribution, not a slower kernel (on the H200 host
 // the loop below was 13.6x slower than the tuned openmp GEMM on the same threads). Without it,
-// the i-k-j order streams rows of B (vectorizes over j).
+// the i-k-j order streams rows of B (vectorizes over j). `threads` here and in convolve_band is
+// read by the OpenMP clause only where OpenBLAS is absent: a build with the pragmas compiled out
+// (scripts/ci-fuzz.sh) runs the loop on one thread and ignores it.
 #ifdef MLBENCH_HAVE_OPENBLAS
 constexpr const char* kRankGemmKernel = "OpenBLAS cblas_sgemm/dgemm on the rank's rows";
 #else
 constexpr const char* kRankGemmKernel = "OpenMP i-k-j loop (built without OpenBLAS)";
 #endif
 template <class T>
-void gemm_rows(const T* a, const T* b, T* c, std::int64_t rows, std::int64_t n, std::int64_t k, int threads) {
+void gemm_rows(const T* a, const T* b, T* c, std::int64_t rows, std::int64_t n, std::int64_t k,
+               [[maybe_unused]] int threads) {
 #ifdef MLBENCH_HAVE_OPENBLAS
   if (rows == 0) return;
   openblas_set_num_threads(threads);
@@ -222,7 +225,8 @@ void valid_columns(std::int64_t shift, std::int64_t stride, std::int64_t width, 
 // out[((n * K + k) * out_plane_rows + oh - out_rows.begin) * OW].
 template <class T>
 void convolve_band(const Command& c, const T* input, RowRange local_rows, const T* weights, T* out, std::int64_t images,
-                   RowRange out_rows, std::int64_t out_plane_rows, std::int64_t out_row0, int threads) {
+                   RowRange out_rows, std::int64_t out_plane_rows, std::int64_t out_row0,
+                   [[maybe_unused]] int threads) {
   const std::int64_t R = c.kernel, C = c.channels, K = c.filters, W = c.width, H = c.height, OW = out_width(c);
   const std::int64_t LR = local_rows.count(), rows = out_rows.count();
   const std::int64_t total = images * K * rows;

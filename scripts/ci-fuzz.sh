@@ -27,11 +27,15 @@ sanitize="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all 
 # (cpu/openmp_gemm.cpp), which g++ accepts. Drop these three lines once that builds with clang.
 no_openmp=(-DOpenMP_CXX_FLAGS=-Wno-unknown-pragmas -DOpenMP_CXX_LIB_NAMES=omp
            -DOpenMP_omp_LIBRARY="$(dirname "$(readlink -f "$(command -v clang++)")")/../lib/libomp.so")
+# MLBENCH_WERROR=ON in the environment (CI: .ci/run) makes every compiler warning an error here as
+# in ./build (cmake/Warnings.cmake); unset, the build directory keeps its value.
+werror_args=()
+[ -z "${MLBENCH_WERROR:-}" ] || werror_args+=("-DMLBENCH_WERROR=$MLBENCH_WERROR")
 CC=clang CXX=clang++ cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_CXX_FLAGS_RELEASE="-O1 -gline-tables-only" "${no_openmp[@]}" \
   -DMLBENCH_WITH_CUDA=OFF -DMLBENCH_FUZZ=ON \
   -DCMAKE_CXX_FLAGS="$sanitize" \
-  -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
+  -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" "${werror_args[@]}" >/dev/null
 cmake --build "$build_dir" -j"$(nproc)" --target report_parser_fuzzer cli_options_fuzzer output_path_fuzzer peaks_cache_fuzzer
 built=$SECONDS
 

@@ -16,11 +16,15 @@ start=$SECONDS
 sanitize="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
 # MLBENCH_WITH_MPI=OFF: Open MPI's own start-up allocations would read as leaks; the stage also
 # covers the build without MPI (tests/mpi_launch_test.cpp checks its refusals there).
+# MLBENCH_WERROR=ON in the environment (CI: .ci/run) makes every compiler warning an error here as
+# in ./build (cmake/Warnings.cmake); unset, the build directory keeps its value.
+werror_args=()
+[ -z "${MLBENCH_WERROR:-}" ] || werror_args+=("-DMLBENCH_WERROR=$MLBENCH_WERROR")
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
   -DMLBENCH_WITH_CUDA=OFF -DMLBENCH_NATIVE=OFF -DMLBENCH_WITH_MPI=OFF \
   -DCMAKE_CXX_FLAGS="$sanitize" \
-  -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
+  -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" "${werror_args[@]}" >/dev/null
 cmake --build "$build_dir" -j"$(nproc)"
 built=$SECONDS
 

@@ -53,8 +53,9 @@ else
   [ -f "$build_dir/CMakeCache.txt" ] || test_args+=("-DMLBENCH_BUILD_TESTS=OFF")
   target_args+=(--target mlbench)
 fi
-# MLBENCH_WERROR=ON in the environment (e.g. `MLBENCH_WERROR=ON bash .ci/run`) makes every compiler
-# warning an error (cmake/Warnings.cmake).
+# MLBENCH_WERROR=ON in the environment makes every compiler warning an error (cmake/Warnings.cmake).
+# CI sets it (.ci/run, .github/workflows/bench.yml); a user's build, --tests or not, does not, so
+# that a newer compiler's new warning cannot break it. Unset, a build directory keeps its value.
 werror_args=()
 [ -z "${MLBENCH_WERROR:-}" ] || werror_args+=("-DMLBENCH_WERROR=$MLBENCH_WERROR")
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release "${cuda_args[@]}" "${test_args[@]}" \

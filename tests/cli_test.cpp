@@ -183,8 +183,11 @@ TEST_F(Cli, CvThresholdIsRangeCheckedAndRecorded) {
   ASSERT_EQ(o.exit_code, 0) << o.err;
   const auto j = nlohmann::json::parse(slurp(json));
   EXPECT_DOUBLE_EQ(j["mlbench"]["run"]["cv_threshold"].get<double>(), 0.125);
-  for (const auto& entry : j["benchmarks"])  // the row's fields ride on one entry per row
-    if (entry.contains("mlbench")) EXPECT_TRUE(entry["mlbench"]["cv_above_threshold"].is_boolean());
+  for (const auto& entry : j["benchmarks"]) {  // the row's fields ride on one entry per row
+    if (entry.contains("mlbench")) {
+      EXPECT_TRUE(entry["mlbench"]["cv_above_threshold"].is_boolean());
+    }
+  }
   // `report --cv-threshold` flags the saved results again. At 0.01 % a repeated row is almost
   // always noisy, but not always: a clock that ticks every 10 ns can give three equal times of
   // a 2.6 us run (cv 0, seen in CI). The expectation follows the cv the report holds.

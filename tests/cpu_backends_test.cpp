@@ -32,7 +32,7 @@ std::vector<int> thread_counts(const std::string& backend) {
 HostBuffer run_backend(const std::string& backend, const Problem& problem, int threads) {
   const BackendInfo* info = cpu_registry().find(problem.workload(), backend);
   if (info == nullptr) throw std::runtime_error("backend " + backend + " not registered for " + problem.workload());
-  auto variant = info->prepare(problem, ExecutionConfig{threads, 0});
+  auto variant = info->prepare(problem, threads_config(threads));
   const double seconds = variant->run(TimingMode::host);
   EXPECT_GE(seconds, 0.0);
   HostBuffer output;
@@ -105,9 +105,9 @@ TEST(CpuVariant, OpenmpReportsTheThreadsItWasGiven) {
   const auto seed = fresh_seed();
   SCOPED_TRACE("seed=" + std::to_string(seed));
   GemmProblem problem({9, 9, 9}, Precision::fp32, seed, 9);
-  auto variant = cpu_registry().find("gemm", "openmp")->prepare(problem, ExecutionConfig{3, 0});
+  auto variant = cpu_registry().find("gemm", "openmp")->prepare(problem, threads_config(3));
   EXPECT_EQ(variant->threads(), 3);
-  EXPECT_EQ(cpu_registry().find("gemm", "serial")->prepare(problem, ExecutionConfig{3, 0})->threads(), 1);
+  EXPECT_EQ(cpu_registry().find("gemm", "serial")->prepare(problem, threads_config(3))->threads(), 1);
 }
 
 TEST(CpuVariant, OutputIsPoisonedBeforeTheFirstRun) {
@@ -121,7 +121,7 @@ TEST(CpuVariant, OutputIsPoisonedBeforeTheFirstRun) {
     for (const BackendInfo* info : cpu_registry().backends_for(problem->workload())) {
       if (!info->availability().available || !info->supports(*problem).available) continue;
       SCOPED_TRACE(problem->workload() + "/" + info->name);
-      auto variant = info->prepare(*problem, ExecutionConfig{2, 0});
+      auto variant = info->prepare(*problem, threads_config(2));
       HostBuffer output;
       variant->read_output(output);
       ASSERT_EQ(output.size(), problem->output_size());
@@ -239,7 +239,7 @@ TEST(CpuConvolution, OnednnRefusesFp64WithAReasonAndNamesItsKernelAndLayouts) {
 
   ConvProblem fp32(conv(1, 3, 9, 9, 4, 3, 1, 1), Precision::fp32, seed, 9);
   ASSERT_TRUE(onednn->supports(fp32).available);
-  auto variant = onednn->prepare(fp32, ExecutionConfig{2, 0});
+  auto variant = onednn->prepare(fp32, threads_config(2));
   EXPECT_EQ(variant->threads(), 2);
   const auto note_list = variant->notes();
   std::map<std::string, std::string> notes(note_list.begin(), note_list.end());

@@ -113,12 +113,13 @@ void check_conversions(std::uint64_t seed) {
   widened[0] = cpu::widen(all[0]);
   for (std::size_t i = 0; i < all.size(); ++i) {
     const float want = to_float(all[i]);
-    if (std::isnan(want))
+    if (std::isnan(want)) {
       EXPECT_TRUE(std::isnan(widened[i])) << "bits " << i;
-    else
+    } else {
       EXPECT_EQ(std::memcmp(&widened[i], &want, sizeof want), 0)
           << "bits " << i << ": " << widened[i] << " vs " << want;
-    if (!std::isnan(want)) EXPECT_EQ(cpu::widen(all[i]), want) << "bits " << i;
+      EXPECT_EQ(cpu::widen(all[i]), want) << "bits " << i;
+    }
   }
 }
 
@@ -148,7 +149,7 @@ double once_rounded_bound(Precision p, double exact, double scale, double terms)
 
 HostBuffer run_backend(const std::string& backend, const Problem& problem, int threads) {
   const BackendInfo* info = cpu_registry().find(problem.workload(), backend);
-  auto variant = info->prepare(problem, ExecutionConfig{threads, 0});
+  auto variant = info->prepare(problem, threads_config(threads));
   variant->run(TimingMode::host);
   HostBuffer output;
   variant->read_output(output);
@@ -268,10 +269,12 @@ TEST(CpuPrecision, NotesSayHowEachReducedPrecisionIsComputed) {
       const auto problem = make_problem(info.workload, 9, precision, seed, options);
       if (!info.supports(*problem).available) continue;
       SCOPED_TRACE(info.workload + "/" + info.name + " " + to_string(precision));
-      const auto note_list = info.prepare(*problem, ExecutionConfig{1, 0})->notes();
+      const auto note_list = info.prepare(*problem, threads_config(1))->notes();
       const std::map<std::string, std::string> notes(note_list.begin(), note_list.end());
       // No tensor-core math on the CPU: the roofline must hold these rows against the FMA peak.
-      if (notes.count("math") != 0) EXPECT_EQ(notes.at("math").find("tensor"), std::string::npos);
+      if (notes.count("math") != 0) {
+        EXPECT_EQ(notes.at("math").find("tensor"), std::string::npos);
+      }
       const auto compute = notes.find("compute");
       if (precision == Precision::fp32 || precision == Precision::fp64) {
         EXPECT_EQ(compute, notes.end()) << compute->second;
@@ -280,8 +283,9 @@ TEST(CpuPrecision, NotesSayHowEachReducedPrecisionIsComputed) {
       ASSERT_NE(compute, notes.end()) << "no 'compute' note";
       EXPECT_NE(compute->second.find(precision == Precision::tf32 ? "fp32" : "fp32 accumulation"), std::string::npos)
           << compute->second;
-      if (is_16bit(precision))
+      if (is_16bit(precision)) {
         EXPECT_NE(compute->second.find(to_string(precision)), std::string::npos) << compute->second;
+      }
     }
   }
 }
@@ -355,7 +359,7 @@ TEST(CpuPrecision, OnednnBf16NamesItsKernelOrSaysWhyNot) {
     EXPECT_NE(supported.reason.find("on this CPU"), std::string::npos) << supported.reason;
     return;
   }
-  const auto note_list = onednn->prepare(bf16, ExecutionConfig{1, 0})->notes();
+  const auto note_list = onednn->prepare(bf16, threads_config(1))->notes();
   const std::map<std::string, std::string> notes(note_list.begin(), note_list.end());
   EXPECT_NE(notes.at("implementation").rfind("ref", 0), 0u) << notes.at("implementation");
   EXPECT_NE(notes.at("compute").find("AVX512-BF16"), std::string::npos) << notes.at("compute");
@@ -368,7 +372,9 @@ TEST(CpuPrecision, OpenblasOffersBf16ExactlyWhenItHasSbgemm) {
   GemmProblem bf16({4, 4, 4}, Precision::bf16, seed, 4);
   const Availability supported = openblas->supports(bf16);
   EXPECT_EQ(supported.available, openblas->supports_precision(Precision::bf16)) << supported.reason;
-  if (!supported.available) EXPECT_NE(supported.reason.find("sbgemm"), std::string::npos) << supported.reason;
+  if (!supported.available) {
+    EXPECT_NE(supported.reason.find("sbgemm"), std::string::npos) << supported.reason;
+  }
 }
 
 }  // namespace

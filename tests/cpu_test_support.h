@@ -16,4 +16,11 @@ inline const Registry& cpu_registry() {
   return registry;
 }
 
+// The execution config of a CPU backend on `threads` threads (every other field at its default).
+inline ExecutionConfig threads_config(int threads) {
+  ExecutionConfig config;
+  config.threads = threads;
+  return config;
+}
+
 }  // namespace mlbench::test_support

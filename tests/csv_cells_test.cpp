@@ -118,8 +118,9 @@ TEST(CsvCells, NotApplicableFiguresAreEmptyAndApplicableOnesAreWritten) {
     EXPECT_EQ(cells.at("other_load_cores").empty(), r.other_load_cores < 0);
     EXPECT_FALSE(cells.at("intensity").empty()) << "every row has an arithmetic intensity";
     EXPECT_FALSE(cells.at("gpus").empty()) << "0 GPUs is a count, not a missing figure";
-    if (!cells.at("speedup_vs_best_cpu").empty())
+    if (!cells.at("speedup_vs_best_cpu").empty()) {
       EXPECT_DOUBLE_EQ(std::stod(cells.at("speedup_vs_best_cpu")), r.speedup_vs_best_cpu);
+    }
   }
 
   // The mean a reader skipping empty cells computes is the mean over the rows the figure belongs to.

@@ -185,8 +185,12 @@ TEST(GpuState, NvmlGivesFiguresOnAGpuAndSaysWhyElsewhere) {
   EXPECT_EQ(s.throttle_reasons, kernels::performance_throttle_reasons(s.throttle_reason_bits));
   // A second reading: the violation counters only grow.
   const GpuStateSample later = kernels::read_gpu_state(0);
-  if (s.power_violation_ns >= 0) EXPECT_GE(later.power_violation_ns, s.power_violation_ns);
-  if (s.thermal_violation_ns >= 0) EXPECT_GE(later.thermal_violation_ns, s.thermal_violation_ns);
+  if (s.power_violation_ns >= 0) {
+    EXPECT_GE(later.power_violation_ns, s.power_violation_ns);
+  }
+  if (s.thermal_violation_ns >= 0) {
+    EXPECT_GE(later.thermal_violation_ns, s.thermal_violation_ns);
+  }
 }
 
 TEST(GpuState, ThrottleReasonsAreNamedAndIdleOrSettingsAreNot) {

@@ -117,7 +117,7 @@ TEST_F(HostileInput, NonPositiveOrNonFiniteTimesInAReportAreRefused) {
     ++entry;
   ASSERT_LT(entry, kept.size()) << "the random report has no ok row";
   ASSERT_NO_THROW(reports::parse_report(good.dump(), "good.json"));
-  for (const nlohmann::json bad : {nlohmann::json(0.0), nlohmann::json(-1e-3), nlohmann::json("nan"),
+  for (const nlohmann::json& bad : {nlohmann::json(0.0), nlohmann::json(-1e-3), nlohmann::json("nan"),
                                    nlohmann::json("inf"), nlohmann::json("-inf")}) {
     SCOPED_TRACE(bad.dump());
     nlohmann::json j = good;
@@ -182,7 +182,7 @@ TEST_F(HostileInput, HostilePeaksCachesAreIgnoredNamedAndReplaced) {
 TEST_F(HostileInput, ImplausibleCachedFiguresAreMeasuredAgain) {
   SCOPED_TRACE("seed=" + std::to_string(seed_));
   const std::string key = "CPU #" + std::to_string(rng_());
-  for (const nlohmann::json bad : {nlohmann::json("inf"), nlohmann::json("nan"), nlohmann::json(-5.0)}) {
+  for (const nlohmann::json& bad : {nlohmann::json("inf"), nlohmann::json("nan"), nlohmann::json(-5.0)}) {
     SCOPED_TRACE(bad.dump());
     nlohmann::ordered_json entry = reports::peaks_to_json(random_peaks(key));
     entry["cpu"]["fp32_gflops_all"] = bad;

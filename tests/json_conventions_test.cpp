@@ -70,7 +70,9 @@ TEST_F(JsonConventionsTest, RowDataIsWrittenOncePerRowOnItsMedianWithTheSamples)
       if (e->contains("mlbench")) carriers.push_back(e);
     ASSERT_EQ(carriers.size(), 1u);
     const Json& fields = carriers[0]->at("mlbench");
-    if (r.ok() && r.stats.runs >= 2) EXPECT_EQ(carriers[0]->at("name"), r.name() + "_median");
+    if (r.ok() && r.stats.runs >= 2) {
+      EXPECT_EQ(carriers[0]->at("name"), r.name() + "_median");
+    }
     // The repetition times live in one place, exact seconds; Google Benchmark's entries agree.
     std::vector<double> samples;
     for (const Json& t : fields.at("samples").at("real_time_s")) samples.push_back(t.get<double>());
@@ -182,8 +184,11 @@ TEST_F(JsonConventionsTest, TimeUnitIsPerBenchmarkOrTheOneAskedFor) {
   JsonOptions options;
   options.time_unit = all[rng_() % all.size()];
   const Json fixed = Json::parse(render_json(report, options));
-  for (const Json& e : fixed.at("benchmarks"))
-    if (e.contains("time_unit")) EXPECT_EQ(e["time_unit"], options.time_unit);
+  for (const Json& e : fixed.at("benchmarks")) {
+    if (e.contains("time_unit")) {
+      EXPECT_EQ(e["time_unit"], options.time_unit);
+    }
+  }
   options.time_unit = "minutes";
   EXPECT_THROW(render_json(report, options), InputError);
 }

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include <random>
-#include <regex>
+#include "tests/std_regex.h"  // <regex>, without gcc 12's false warning in it under ASan
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -124,7 +124,7 @@ TEST_F(NoiseFlagsTest, ReportsWrittenBeforeTheFlagGetItFromTheDefaultThreshold) 
 TEST_F(NoiseFlagsTest, ANonPositiveThresholdInAReportIsBadInput) {
   RunReport report = noisy_report();
   Json j = Json::parse(render_json(report));
-  for (const Json bad : {Json(0.0), Json(-1.0), Json("nan")}) {
+  for (const Json& bad : {Json(0.0), Json(-1.0), Json("nan")}) {
     j["mlbench"]["run"]["cv_threshold"] = bad;
     EXPECT_THROW(parse_report(j.dump(), "bad.json"), InputError) << bad.dump();
   }
@@ -140,12 +140,14 @@ TEST_F(NoiseFlagsTest, MarkdownMarksTheTimeAndExplainsOnce) {
     if (line.rfind("| ", 0) != 0) continue;
     const bool marked = line.find(std::string(" ") + kNoisyMarker + " |") != std::string::npos;
     marked_rows += marked;
-    for (const VariantResult& r : report.results)
+    for (const VariantResult& r : report.results) {
       if (r.ok() &&
           line.rfind("| " + r.backend + " | " + timing_label(r.timing) + " | " + format_duration(r.stats.median_s),
                      0) == 0 &&
-          line.find(format_percent(r.stats.cv)) != std::string::npos)
+          line.find(format_percent(r.stats.cv)) != std::string::npos) {
         EXPECT_EQ(marked, r.cv_above_threshold) << line;
+      }
+    }
   }
   EXPECT_EQ(marked_rows, noisy_names_.size());
   // One hint per table that has a flagged row (each size is one table here, one flagged row each).
@@ -289,7 +291,9 @@ TEST_F(NoiseFlagsTest, CompareStillGatesAFlaggedRow) {
     if (!(row.ratio[1] > 0)) continue;
     flagged += row.cells[0].noisy;
     slower += row.verdict[1] == Verdict::slower || row.verdict[1] == Verdict::too_few_runs;
-    if (row.cells[0].samples.size() >= 4) EXPECT_EQ(row.verdict[1], Verdict::slower) << row.backend;
+    if (row.cells[0].samples.size() >= 4) {
+      EXPECT_EQ(row.verdict[1], Verdict::slower) << row.backend;
+    }
   }
   EXPECT_EQ(flagged, noisy_names_.size());
   EXPECT_GT(slower, 0u);

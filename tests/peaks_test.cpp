@@ -248,7 +248,9 @@ TEST_F(PeaksTest, CpuPeaksArePositiveFiniteSaneAndCachedForTheSecondLoad) {
   EXPECT_EQ(first.peaks.machine_key, key);
   EXPECT_FALSE(first.peaks.measured_at.empty());
   // Without a usable GPU the GPU figures are absent, with the reason.
-  if (!first.peaks.gpu) EXPECT_FALSE(first.peaks.gpu_absent_reason.empty());
+  if (!first.peaks.gpu) {
+    EXPECT_FALSE(first.peaks.gpu_absent_reason.empty());
+  }
 
   const reports::PeaksLookup second = reports::load_or_measure_peaks(dir_.string(), key, false, measure);
   EXPECT_FALSE(second.measured);
@@ -310,7 +312,9 @@ TEST_F(PeaksTest, CorruptCacheFileIsIgnoredAndReplaced) {
     const auto replaced = reports::load_or_measure_peaks(dir_.string(), key, false, measure);
     EXPECT_TRUE(replaced.measured);
     EXPECT_EQ(measurements, before + 1);
-    if (!content.empty()) EXPECT_NE(replaced.note.find("ignored"), std::string::npos) << replaced.note;
+    if (!content.empty()) {
+      EXPECT_NE(replaced.note.find("ignored"), std::string::npos) << replaced.note;
+    }
     // The file is a valid cache again: the next lookup reads it.
     const auto again = reports::load_or_measure_peaks(dir_.string(), key, false, measure);
     EXPECT_FALSE(again.measured);
@@ -461,7 +465,7 @@ TEST_F(RooflineTest, MarkdownConsoleAndCsvShowTheFractionOfRoofline) {
   EXPECT_NE(md.find("**Peak:** CPU, " + std::to_string(report.machine.peaks->cpu->threads) + " threads"),
             std::string::npos);
   EXPECT_NE(console.find("roofline"), std::string::npos);
-  for (const std::string& column : {"intensity", "roofline_bound_gflops", "fraction_of_roofline", "roofline_unit"})
+  for (const char* column : {"intensity", "roofline_bound_gflops", "fraction_of_roofline", "roofline_unit"})
     EXPECT_NE(std::find(reports::csv_columns().begin(), reports::csv_columns().end(), column),
               reports::csv_columns().end());
   for (const VariantResult& r : report.results) {
@@ -526,8 +530,11 @@ TEST_F(RooflineTest, ChartIsWellFormedSvgWithARoofPerUnitAndAPointPerResult) {
   EXPECT_EQ(count(svg, "class=\"roof\""), 4u);
   for (const char* unit : {"cpu 1 thread", "gpu fp32", "gpu tf32"})
     EXPECT_NE(svg.find(unit), std::string::npos) << unit;
-  for (const VariantResult& r : report.results)
-    if (r.ok()) EXPECT_NE(svg.find(reports::backend_label(r)), std::string::npos) << reports::backend_label(r);
+  for (const VariantResult& r : report.results) {
+    if (r.ok()) {
+      EXPECT_NE(svg.find(reports::backend_label(r)), std::string::npos) << reports::backend_label(r);
+    }
+  }
   EXPECT_GE(count(svg, "class=\"tick\""), 4u);
 }
 

@@ -5,6 +5,7 @@
 // with one element 0.1 % off, or whose timed runs differ from its verified output, is FAILED.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 #include <functional>
 #include <random>
@@ -143,7 +144,7 @@ std::vector<Case> cases() {
   std::vector<Case> list;
   for (const WorkloadInfo& w : workloads()) {
     for (Precision precision : all_precisions()) {
-      std::vector<std::int64_t> sizes;
+      std::array<std::int64_t, 2> sizes{};  // below and above the exhaustive limit
       std::vector<WorkloadOptions> variants(1);
       if (w.name == "gemm")
         sizes = {33, 420};

@@ -65,7 +65,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
   }
   // The key the input most likely names, and a fixed one.
-  for (const std::string key : {std::string("fuzz machine"), std::string("CPU | 2 logical CPUs")}) {
+  for (const std::string& key : {std::string("fuzz machine"), std::string("CPU | 2 logical CPUs")}) {
     int measured = 0;
     auto measure = [&] {
       ++measured;
