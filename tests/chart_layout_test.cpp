@@ -272,7 +272,8 @@ TEST_F(ChartLayoutTest, SpeedupBarsStartAtTheBestCpuAndSlowdownsGoLeft) {
       const VariantResult* row = nullptr;
       for (const VariantResult& r : full.results)
         if (r.ok() && backend_label(r) == backend && c.title.rfind(r.workload + " ", 0) == 0 &&
-            c.file_name == "speedup_" + slug(ShapeGroup{r.workload, r.precision, r.shape_label, 0, {}}.title()) + ".svg")
+            c.file_name ==
+                "speedup_" + slug(ShapeGroup{r.workload, r.precision, r.shape_label, 0, {}}.title()) + ".svg")
           row = &r;
       ASSERT_NE(row, nullptr) << backend << " in " << c.file_name;
       if (row->speedup_vs_best_cpu < 0.999) {

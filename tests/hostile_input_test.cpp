@@ -118,7 +118,7 @@ TEST_F(HostileInput, NonPositiveOrNonFiniteTimesInAReportAreRefused) {
   ASSERT_LT(entry, kept.size()) << "the random report has no ok row";
   ASSERT_NO_THROW(reports::parse_report(good.dump(), "good.json"));
   for (const nlohmann::json& bad : {nlohmann::json(0.0), nlohmann::json(-1e-3), nlohmann::json("nan"),
-                                   nlohmann::json("inf"), nlohmann::json("-inf")}) {
+                                    nlohmann::json("inf"), nlohmann::json("-inf")}) {
     SCOPED_TRACE(bad.dump());
     nlohmann::json j = good;
     j["benchmarks"][entry]["mlbench"]["samples"]["real_time_s"][0] = bad;
