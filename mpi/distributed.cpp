@@ -166,9 +166,9 @@ constexpr std::uint64_t kFnvBasis = 1469598103934665603ull;
 // C rows = A rows * B, row-major. With OpenBLAS, its GEMM on the rank's rows (threads per rank),
 // so an mpi row costs the `openblas` row plus distribution, not a slower kernel (on the H200 host
 // the loop below was 13.6x slower than the tuned openmp GEMM on the same threads). Without it,
-// the i-k-j order streams rows of B (vectorizes over j). `threads` here and in convolve_band is
-// read by the OpenMP clause only where OpenBLAS is absent: a build with the pragmas compiled out
-// (scripts/ci-fuzz.sh) runs the loop on one thread and ignores it.
+// the i-k-j order streams rows of B (vectorizes over j). There `threads` (as in convolve_band)
+// is read by the OpenMP clause only: a build with the pragmas compiled out (scripts/ci-fuzz.sh)
+// runs the loop on one thread and ignores it.
 #ifdef MLBENCH_HAVE_OPENBLAS
 constexpr const char* kRankGemmKernel = "OpenBLAS cblas_sgemm/dgemm on the rank's rows";
 #else
@@ -185,8 +185,7 @@ void gemm_rows(const T* a, const T* b, T* c, std::int64_t rows, std::int64_t n, 
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, nn, kk, 1.0f, a, kk, b, nn, 0.0f, c, nn);
   else
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, nn, kk, 1.0, a, kk, b, nn, 0.0, c, nn);
-  return;
-#endif
+#else
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (std::int64_t i = 0; i < rows; ++i) {
     T* ci = c + i * n;
@@ -197,6 +196,7 @@ void gemm_rows(const T* a, const T* b, T* c, std::int64_t rows, std::int64_t n, 
       for (std::int64_t j = 0; j < n; ++j) ci[j] += aip * bp[j];
     }
   }
+#endif
 }
 
 // One row's sum (fp64 accumulation) or maximum.
