@@ -123,16 +123,25 @@ if [ "$mode" = sweep ]; then
 # run past their limits (2026-12-02). The energy tests run first: --no-energy must say so.
 timeout 60 ctest --test-dir "$B" -R 'Energy|energy' --output-on-failure >"$R/ctest-energy.log" 2>&1
 say "ctest energy exit $? at $(elapsed) s: $(grep -E 'tests passed|tests failed' "$R/ctest-energy.log")"
-# The goal shapes the bench mode leaves out (issues 20 and 17).
+# The goal shapes the bench mode leaves out (issues 20 and 17); MLBENCH_SKIP_GOAL_SHAPES=1 leaves
+# them out here too (a call that only repeats sweeps).
+if [ -z "${MLBENCH_SKIP_GOAL_SHAPES:-}" ]; then
 bench conv-fp32-n32c64k64-56 60 convolution --batch 32 --channels 64 --filters 64 --size 56 --backends openmp,cuda,cudnn --time-budget 0.5 --no-peaks
 bench attention-bf16-b8h16s2048d64 60 attention --precision bf16 --backends cuda,cudnn,cublas --batch 8 --heads 16 --seq 2048 --head-dim 64 --time-budget 0.5 --no-peaks
+fi
+# MLBENCH_SWEEP_PRECISIONS picks the sweeps (default all: fp32 fp64 bf16 fp16 tf32) and
+# MLBENCH_SWEEP_LIMIT their time limit in seconds (default 55; the bf16 sweep needed more).
 awkward=(--size 1,7,33,257,1000,1025 --repetitions 1 --warmup 1 --time-budget 0.01 --no-peaks --no-energy --quiet)
-bench awkward-fp32 55 all --precision fp32 --backends cuda,cublas,cublas-tf32,cudnn,cub "${awkward[@]}"
-bench awkward-fp64 55 all --precision fp64 --backends cuda,cublas,cudnn,cub "${awkward[@]}"
-bench awkward-bf16 55 all --precision bf16 --backends cuda,cublas,cudnn,cub "${awkward[@]}"
-bench awkward-fp16 55 all --precision fp16 --backends cuda,cublas,cudnn,cub "${awkward[@]}"
-bench awkward-tf32-gemm 40 gemm --precision tf32 --backends cuda,cublas,cublas-tf32 "${awkward[@]}"
-bench awkward-tf32-conv 40 convolution --precision tf32 --backends cuda,cudnn "${awkward[@]}"
+sweep_limit=${MLBENCH_SWEEP_LIMIT:-55}
+for p in ${MLBENCH_SWEEP_PRECISIONS:-fp32 fp64 bf16 fp16 tf32}; do
+  case $p in
+    fp32) bench awkward-fp32 "$sweep_limit" all --precision fp32 --backends cuda,cublas,cublas-tf32,cudnn,cub "${awkward[@]}" ;;
+    tf32)
+      bench awkward-tf32-gemm "$sweep_limit" gemm --precision tf32 --backends cuda,cublas,cublas-tf32 "${awkward[@]}"
+      bench awkward-tf32-conv "$sweep_limit" convolution --precision tf32 --backends cuda,cudnn "${awkward[@]}" ;;
+    *) bench "awkward-$p" "$sweep_limit" all --precision "$p" --backends cuda,cublas,cudnn,cub "${awkward[@]}" ;;
+  esac
+done
 # Issue 18 on one GPU host: GPU rows under mpirun (rank 0's own GPU; a fleet of 2 ranks on one
 # node leaves them out, a fleet of 1 runs them) and the CPU mpi backend's scaling over ranks.
 if [ -z "${MLBENCH_SKIP_MPI:-}" ] && command -v mpirun >/dev/null; then
@@ -150,11 +159,17 @@ if [ -z "${MLBENCH_SKIP_MPI:-}" ] && command -v mpirun >/dev/null; then
     grep -E "^[a-z0-9-]+ +(host|kernel|end to end)|absent|share a node" "$R/$name.log" | head -20 | tee -a "$S"
     pack
   }
-  mpibench mpi2-gemm-gpu 60 -np 2 -- gemm --size 1024 --backends cuda,cublas --no-peaks
-  mpibench mpi2-fleet 90 -np 2 -- fleet gemm --size 1024 --backends openmp,cuda,cublas --no-peaks --time-budget 0.5
-  mpibench mpi1-fleet 60 -np 1 -- fleet gemm --size 1024 --backends openmp,cuda,cublas --no-peaks --time-budget 0.5
-  mpibench mpi2-gemm-4096 90 -np 2 --map-by ppr:2:node:pe=8 -- gemm --size 4096 --backends mpi,openmp --threads 8 --no-peaks --time-budget 1
-  mpibench mpi4-gemm-4096 90 -np 4 --map-by ppr:4:node:pe=4 -- gemm --size 4096 --backends mpi --threads 4 --no-peaks --time-budget 1
+  # MLBENCH_MPI_SET=scaling leaves out the GPU-row checks and runs the scaling jobs alone.
+  if [ "${MLBENCH_MPI_SET:-all}" != scaling ]; then
+    mpibench mpi2-gemm-gpu 60 -np 2 -- gemm --size 1024 --backends cuda,cublas --no-peaks
+    mpibench mpi2-fleet 90 -np 2 -- fleet gemm --size 1024 --backends openmp,cuda,cublas --no-peaks --time-budget 0.5
+    mpibench mpi1-fleet 60 -np 1 -- fleet gemm --size 1024 --backends openmp,cuda,cublas --no-peaks --time-budget 0.5
+  fi
+  # The goal of issue 18: 2 ranks x 8 threads against 1 rank x 16 threads (--bind-to none: Open
+  # MPI would bind a 1-rank job to one core), with OpenBLAS on the same threads in each job.
+  mpibench mpi1-gemm-4096-16t 90 -np 1 --bind-to none -- gemm --size 4096 --backends mpi,openblas --threads 16 --no-peaks --time-budget 1
+  mpibench mpi2-gemm-4096 90 -np 2 --map-by ppr:2:node:pe=8 -- gemm --size 4096 --backends mpi,openblas,openmp --threads 8 --no-peaks --time-budget 1
+  mpibench mpi4-gemm-4096 90 -np 4 --map-by ppr:4:node:pe=4 -- gemm --size 4096 --backends mpi,openblas --threads 4 --no-peaks --time-budget 1
   mpibench mpi4-reduce 60 -np 4 --map-by ppr:4:node:pe=4 -- reduction --size 8192 --backends mpi --threads 4 --no-peaks --time-budget 1
 fi
 fi
