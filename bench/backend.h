@@ -70,6 +70,11 @@ class Variant {
   // Multi-GPU variants: seconds of the most recent run spent moving data between GPUs (the
   // NCCL phases); 0 for single-device variants.
   virtual double communication_seconds() const { return 0.0; }
+  // Whether this run's math is on tensor cores, for a variant that decides that at prepare
+  // (cuDNN's algorithm search may land on FMA or on tensor-op math): false takes this run off
+  // the tensor cores its backend declares (BackendInfo::tensor_core_precisions); true cannot add
+  // a precision the backend does not declare. nullopt: as the backend declares.
+  virtual std::optional<bool> uses_tensor_cores() const { return std::nullopt; }
 };
 
 struct BackendInfo {
@@ -83,6 +88,18 @@ struct BackendInfo {
   // refuses) the others. Most code exists for fp32 and fp64 only.
   std::vector<Precision> precisions{Precision::fp32, Precision::fp64};
   bool supports_precision(Precision p) const;
+
+  // Capabilities: what analysis and reports need to know of a backend, so that nothing outside
+  // its definition tests its name (issue 16).
+  // The workload's baseline: the single-threaded reference every speedup_vs_serial divides by.
+  // Exactly one per workload, a CPU backend every build has (tests/backend_capabilities_test.cpp).
+  bool is_baseline = false;
+  // The precisions (a subset of `precisions`, never fp64) at which it runs on tensor cores: its
+  // rate is then held against the tensor-core roof (bench/roofline.cpp). A backend that picks
+  // its math at run time lists those it may use them at, and its variant says per run
+  // (Variant::uses_tensor_cores).
+  std::vector<Precision> tensor_core_precisions;
+  bool uses_tensor_cores_at(Precision p) const;
   // Whether the backend can run on this machine; the reason when it cannot.
   std::function<Availability()> availability;
   // Whether it supports this particular problem (precision, op, shape); empty means all.

@@ -8,6 +8,10 @@ bool BackendInfo::supports_precision(Precision p) const {
   return std::find(precisions.begin(), precisions.end(), p) != precisions.end();
 }
 
+bool BackendInfo::uses_tensor_cores_at(Precision p) const {
+  return std::find(tensor_core_precisions.begin(), tensor_core_precisions.end(), p) != tensor_core_precisions.end();
+}
+
 void Registry::add(BackendInfo info) {
   if (find(info.workload, info.name) != nullptr)
     throw std::logic_error("backend '" + info.name + "' registered twice for " + info.workload);

@@ -83,7 +83,7 @@ void finalize_results(std::vector<VariantResult>& results) {
       r.gbps = r.bytes / r.stats.median_s / 1e9;
     }
   }
-  // Per problem: the serial time and the fastest verified CPU backend.
+  // Per problem: the baseline's time (speedup_vs_serial) and the fastest verified CPU backend.
   struct Baselines {
     double serial = 0;
     double best_cpu = std::numeric_limits<double>::infinity();
@@ -94,7 +94,7 @@ void finalize_results(std::vector<VariantResult>& results) {
     // A job spread over several processes (possibly several machines) is not "this CPU".
     if (!r.ok() || r.stats.median_s <= 0 || !is_cpu(r.backend_kind) || r.ranks > 1) continue;
     auto& b = baselines[r.problem_key()];
-    if (r.backend == "serial") b.serial = r.stats.median_s;
+    if (r.is_baseline) b.serial = r.stats.median_s;
     if (r.stats.median_s < b.best_cpu) {
       b.best_cpu = r.stats.median_s;
       b.best_cpu_name = r.backend;

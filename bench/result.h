@@ -76,6 +76,12 @@ struct VariantResult {
   std::string workload;
   std::string backend;
   BackendKind backend_kind = BackendKind::cpu;
+  // The backend's capabilities as they held for this row (BackendInfo): whether it is the
+  // workload's baseline (the row speedup_vs_serial divides by), and whether this run's math was
+  // on tensor cores (the backend declares them at this precision and its variant did not say
+  // otherwise), which holds the row against the tensor-core roof.
+  bool is_baseline = false;
+  bool uses_tensor_cores = false;
   TimingMode timing = TimingMode::host;
   Precision precision = Precision::fp32;
   std::int64_t size = 0;
@@ -197,8 +203,8 @@ struct RunReport {
 // Sets cv_above_threshold on every result: verified, 2+ runs, cv > threshold (a fraction).
 void flag_noisy_results(std::vector<VariantResult>& results, double threshold);
 
-// Fills the derived fields (rates, speedups vs serial and best CPU, vendor ratios).
-// Only verified results take part in speedups.
+// Fills the derived fields (rates, speedups vs the baseline (is_baseline) and the best CPU,
+// vendor ratios). Only verified results take part in speedups.
 void finalize_results(std::vector<VariantResult>& results);
 
 }  // namespace mlbench

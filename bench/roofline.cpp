@@ -8,15 +8,6 @@ namespace mlbench {
 
 namespace {
 
-// Tensor-core math named in a result's notes ("math" = "tf32 tensor cores" from cuBLAS,
-// "tensor op" from cuDNN; not "pedantic (no tf32)" or "fma (no tf32)"): those rows are held
-// against the tensor-core rate.
-bool uses_tensor_cores(const VariantResult& r) {
-  for (const auto& [key, value] : r.notes)
-    if (key == "math" && value.find("tensor") != std::string::npos) return true;
-  return r.backend == "cublas-tf32";
-}
-
 std::optional<Roof> cpu_roof(const CpuPeaks& cpu, Precision precision, bool one_thread, bool read_only) {
   Roof roof;
   roof.unit = one_thread ? "cpu 1 thread" : fmt::format("cpu {} threads", cpu.threads);
@@ -74,7 +65,7 @@ std::optional<Roof> roof_for(const VariantResult& r, const PeakFigures& peaks, s
   }
   if (r.timing == TimingMode::end_to_end) return fail("end-to-end rows include host<->device transfers");
   if (!peaks.gpu) return fail("no GPU peaks: " + peaks.gpu_absent_reason);
-  auto roof = gpu_roof(*peaks.gpu, r.precision, uses_tensor_cores(r), r.workload == "reduction");
+  auto roof = gpu_roof(*peaks.gpu, r.precision, r.uses_tensor_cores, r.workload == "reduction");
   if (roof && r.gpus > 1) {  // several GPUs (of the measured kind): their ceilings add up
     roof->compute_gflops *= r.gpus;
     roof->bandwidth_gbps *= r.gpus;

@@ -7,11 +7,13 @@
 //                              reductions take the read-only figure, GEMM, convolution,
 //                              attention, softmax and layer norm (which write as much as they
 //                              read) the triad (CPU) / copy (GPU) figure
-//   GPU kernel rows            GPU FMA peak of the precision (fp32 / fp64); TF32 tensor rate for
-//                              rows whose notes say they used TF32 / tensor-op math
-//                              (cublas-tf32); bandwidth: the read figure for reductions (they
-//                              write almost nothing), the device-to-device copy figure for
-//                              GEMM and convolution (reads and writes mixed)
+//   GPU kernel rows            GPU FMA peak of the precision (fp32 / fp64); rows that ran on
+//                              tensor cores (VariantResult::uses_tensor_cores, from the backend's
+//                              tensor_core_precisions and its variant) the TF32 tensor rate at
+//                              fp32/tf32, the bf16 one at bf16/fp16; bandwidth: the read
+//                              figure for reductions (they write almost nothing), the
+//                              device-to-device copy figure for GEMM and convolution (reads
+//                              and writes mixed)
 //   GPU end-to-end rows        none: host<->device transfers dominate; no bound is claimed
 #pragma once
 

@@ -327,6 +327,8 @@ std::vector<VariantResult> Runner::run_variant(const Problem& problem, const Pro
   base.workload = problem.workload();
   base.backend = backend.name;
   base.backend_kind = backend.kind;
+  base.is_baseline = backend.is_baseline;
+  base.uses_tensor_cores = backend.uses_tensor_cores_at(problem.precision());
   base.precision = problem.precision();
   base.size = problem.size();
   base.shape_label = problem.shape_label();
@@ -388,6 +390,7 @@ std::vector<VariantResult> Runner::run_variant(const Problem& problem, const Pro
       modes = variant->timing_modes();
       base.threads = variant->threads();
       base.notes = variant->notes();
+      base.uses_tensor_cores = base.uses_tensor_cores && variant->uses_tensor_cores().value_or(true);
     }
   } catch (const std::exception& e) {
     first_failure = std::current_exception();

@@ -40,6 +40,16 @@ BackendInfo cpu_backend(std::string name, std::string workload, BackendKind kind
   return info;
 }
 
+// The workload's baseline (BackendInfo::is_baseline): mlbench's single-threaded code, in every
+// build, the reference every speedup_vs_serial divides by.
+BackendInfo serial_backend(std::string workload, std::string description, Prepare prepare,
+                           std::vector<Precision> precisions) {
+  BackendInfo info = cpu_backend("serial", std::move(workload), BackendKind::cpu, std::move(description),
+                                 std::move(prepare), std::move(precisions));
+  info.is_baseline = true;
+  return info;
+}
+
 // A library backend this build lacks: listed, unavailable with `reason`, never prepared.
 [[maybe_unused]] BackendInfo unavailable_backend(std::string name, std::string workload, std::string description,
                                                  std::string reason, std::vector<Precision> precisions) {
@@ -76,9 +86,8 @@ void add_openblas_context(MachineContext& context) {
 }  // namespace
 
 void register_backends(Registry& registry) {
-  registry.add(cpu_backend("serial", "gemm", BackendKind::cpu,
-                           "single thread, i-k-j loops (unit-stride, compiler-vectorized inner loop)",
-                           prepare_serial_gemm, kEveryPrecision));
+  registry.add(serial_backend("gemm", "single thread, i-k-j loops (unit-stride, compiler-vectorized inner loop)",
+                              prepare_serial_gemm, kEveryPrecision));
   registry.add(cpu_backend("openmp", "gemm", BackendKind::cpu,
                            "BLIS-style packed A/B panels, register-blocked SIMD micro-kernel, threads over rows",
                            prepare_openmp_gemm, kEveryPrecision));
@@ -101,9 +110,9 @@ void register_backends(Registry& registry) {
       unavailable_backend("openblas", "gemm", openblas_description, "built without OpenBLAS", openblas_precisions));
 #endif
 
-  registry.add(cpu_backend("serial", "convolution", BackendKind::cpu,
-                           "single thread, direct loops, one output row at a time, vectorized over columns",
-                           prepare_serial_convolution, kEveryPrecision));
+  registry.add(serial_backend("convolution",
+                              "single thread, direct loops, one output row at a time, vectorized over columns",
+                              prepare_serial_convolution, kEveryPrecision));
   registry.add(cpu_backend("openmp", "convolution", BackendKind::cpu,
                            "direct, register-blocked filters x SIMD columns, streaming stores, threads over rows",
                            prepare_openmp_convolution, kEveryPrecision));
@@ -119,34 +128,32 @@ void register_backends(Registry& registry) {
   registry.add(unavailable_backend("onednn", "convolution", onednn_description, "built without oneDNN",
                                    {Precision::fp32, Precision::tf32, Precision::bf16}));
 #endif
-  registry.add(cpu_backend("serial", "reduction", BackendKind::cpu,
-                           "single thread, vectorized chunks summed pairwise in double", prepare_serial_reduction,
-                           kReductionPrecisions));
+  registry.add(serial_backend("reduction", "single thread, vectorized chunks summed pairwise in double",
+                              prepare_serial_reduction, kReductionPrecisions));
   registry.add(cpu_backend("openmp", "reduction", BackendKind::cpu,
                            "per-thread padded partials, four SIMD accumulators, chunks summed pairwise in double",
                            prepare_openmp_reduction, kReductionPrecisions));
 
   // attention, softmax, layer norm (issue 17): fp32 arithmetic for bf16/fp16, no tf32 problem
-  registry.add(cpu_backend("serial", "attention", BackendKind::cpu,
-                           "single thread, online softmax (FlashAttention) one query row at a time, key blocks of 64, "
-                           "vectorized over D",
-                           prepare_serial_attention, kReductionPrecisions));
+  registry.add(
+      serial_backend("attention",
+                     "single thread, online softmax (FlashAttention) one query row at a time, key blocks of 64, "
+                     "vectorized over D",
+                     prepare_serial_attention, kReductionPrecisions));
   registry.add(
       cpu_backend("openmp", "attention", BackendKind::cpu,
                   "FlashAttention-2 tiles: query blocks x key blocks, register-blocked micro-kernels for Q K^T "
                   "and P V, online softmax with SIMD exp2, threads over (batch x head, query block)",
                   prepare_openmp_attention, kReductionPrecisions));
-  registry.add(
-      cpu_backend("serial", "softmax", BackendKind::cpu,
-                  "single thread, per row: max, exp (SIMD polynomial) and sum, scale; the row read from memory once",
-                  prepare_serial_softmax, kReductionPrecisions));
+  registry.add(serial_backend(
+      "softmax", "single thread, per row: max, exp (SIMD polynomial) and sum, scale; the row read from memory once",
+      prepare_serial_softmax, kReductionPrecisions));
   registry.add(cpu_backend("openmp", "softmax", BackendKind::cpu,
                            "threads over rows, the serial row kernel, non-temporal output stores",
                            prepare_openmp_softmax, kReductionPrecisions));
-  registry.add(
-      cpu_backend("serial", "layernorm", BackendKind::cpu,
-                  "single thread, per row: mean, variance of x - mean (two passes over the cached row), output",
-                  prepare_serial_layernorm, kReductionPrecisions));
+  registry.add(serial_backend(
+      "layernorm", "single thread, per row: mean, variance of x - mean (two passes over the cached row), output",
+      prepare_serial_layernorm, kReductionPrecisions));
   registry.add(cpu_backend("openmp", "layernorm", BackendKind::cpu,
                            "threads over rows, the serial row kernel, non-temporal output stores",
                            prepare_openmp_layernorm, kReductionPrecisions));

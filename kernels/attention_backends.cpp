@@ -41,7 +41,7 @@ class CudaAttentionVariant final : public GpuVariant {
       if constexpr (std::is_same_v<T, bfloat16> || std::is_same_v<T, float16>) {
         choose_tile<T>();
         notes_.emplace_back("kernel", attention_flash_tile_plan<T>(dims_, tile_));
-        // "math" names tensor cores, so the roofline holds the row against the tensor-core rate.
+        // On tensor cores: the table declares bf16/fp16 for this backend (kernels/gpu_backends.cpp).
         notes_.emplace_back("math", to_string(precision()) + " tensor cores (mma.sync)");
       } else {
         notes_.emplace_back("kernel", attention_flash_plan<T>(dims_));

@@ -6,6 +6,7 @@
 //         bf16/fp16 = 16-bit tensors, fp32 compute type, tensor-op math. In every case the
 //         fastest algorithm whose output passes verification.
 #include <algorithm>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -60,8 +61,7 @@ class CudaConvVariant final : public GpuVariant {
 };
 
 #if MLBENCH_HAVE_CUDNN
-// The "math" note. Rows whose note says "tensor" are held against the tensor-core peak of their
-// precision (bench/roofline.cpp).
+// The "math" note: what the chosen algorithm's math type means at this precision.
 std::string math_name(cudnnMathType_t math, Precision precision) {
   if (!is_reduced(precision)) {
     switch (math) {
@@ -107,6 +107,20 @@ bool acceptable_math(cudnnMathType_t math, Precision precision, int pass) {
     case Precision::fp16: break;
   }
   return pass == 0 && math != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
+}
+
+// Whether the chosen algorithm's math puts this run on tensor cores (Variant::uses_tensor_cores):
+// tensor-op math does; default math does for the reduced precisions (cuDNN may use them there);
+// FMA math never does. The runner counts it only where the table declares tensor cores
+// (tf32, bf16, fp16), so an fp64 tensor-op algorithm is held against the fp64 roof.
+bool runs_on_tensor_cores(cudnnMathType_t math, Precision precision) {
+  switch (math) {
+    case CUDNN_TENSOR_OP_MATH:
+    case CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION: return true;
+    case CUDNN_DEFAULT_MATH: return is_reduced(precision);
+    case CUDNN_FMA_MATH: return false;
+  }
+  return false;
 }
 
 class CudnnConvVariant final : public GpuVariant {
@@ -189,6 +203,7 @@ class CudnnConvVariant final : public GpuVariant {
     poison_output();
     notes_.emplace_back("algorithm", cudnn_algorithm_name(algo_));
     notes_.emplace_back("math", math_name(chosen->mathType, precision));
+    tensor_cores_ = runs_on_tensor_cores(chosen->mathType, precision);
     if (is_16bit(precision)) {
       notes_.emplace_back("compute", to_string(precision) + " tensors, fp32 compute type (accumulation); output " +
                                          to_string(precision));
@@ -196,6 +211,7 @@ class CudnnConvVariant final : public GpuVariant {
     notes_.emplace_back("workspace_bytes", std::to_string(workspace_bytes_));
     if (!rejected.empty()) notes_.emplace_back("rejected_algorithms", fmt::format("{}", fmt::join(rejected, "; ")));
   }
+  std::optional<bool> uses_tensor_cores() const override { return tensor_cores_; }
 
  private:
   void launch() override {
@@ -217,6 +233,7 @@ class CudnnConvVariant final : public GpuVariant {
   cudnnConvolutionFwdAlgo_t algo_{};
   void* workspace_ = nullptr;
   std::size_t workspace_bytes_ = 0;
+  bool tensor_cores_ = false;
 };
 #endif
 

@@ -13,7 +13,7 @@ Family family_of(const VariantResult& r) {
   if (r.gpus > 1) return Family::multi_gpu;
   if (r.ranks > 1) return Family::mpi;
   switch (r.backend_kind) {
-    case BackendKind::cpu: return r.backend == "serial" ? Family::serial : Family::openmp;
+    case BackendKind::cpu: return r.is_baseline ? Family::serial : Family::openmp;
     case BackendKind::cpu_library: return Family::cpu_library;
     case BackendKind::gpu: return Family::gpu;
     case BackendKind::gpu_library: return Family::gpu_library;

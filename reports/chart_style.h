@@ -11,7 +11,7 @@ namespace mlbench::reports::chart_style {
 
 // Backend families, in legend order.
 enum class Family { serial, openmp, cpu_library, mpi, gpu, gpu_library, multi_gpu };
-// serial: the serial backend; openmp: other mlbench CPU code; cpu_library: OpenBLAS, oneDNN...;
+// serial: the baseline (is_baseline); openmp: other mlbench CPU code; cpu_library: OpenBLAS, oneDNN...;
 // mpi: a CPU job over several ranks; gpu: mlbench CUDA code; gpu_library: cuBLAS, cuDNN, CUB;
 // multi_gpu: a row over several GPUs (nccl).
 Family family_of(const VariantResult& r);

@@ -344,6 +344,8 @@ Json result_fields(const VariantResult& r) {
   return {{"workload", r.workload},
           {"backend", r.backend},
           {"backend_kind", to_string(r.backend_kind)},
+          {"is_baseline", r.is_baseline},
+          {"uses_tensor_cores", r.uses_tensor_cores},
           {"timing", to_string(r.timing)},
           {"precision", to_string(r.precision)},
           {"size", r.size},
@@ -478,6 +480,20 @@ VariantResult result_from_fields(const Json& j) {
   r.stats.cpu_stddev_s = get_double(s, "cpu_stddev_s");
   r.stats.cpu_cv = get_double(s, "cpu_cv");
   r.notes = object_to_pairs(j.at("notes"));
+  // The capability flags are absent in reports written before backends declared them; there
+  // they are what the analysis recognized by name then: the baseline was the backend "serial",
+  // tensor-core rows were cublas-tf32 and the rows whose "math" note named tensor cores.
+  if (j.contains("is_baseline"))
+    r.is_baseline = j.at("is_baseline").get<bool>();
+  else
+    r.is_baseline = r.backend == "serial";
+  if (j.contains("uses_tensor_cores")) {
+    r.uses_tensor_cores = j.at("uses_tensor_cores").get<bool>();
+  } else {
+    r.uses_tensor_cores = r.backend == "cublas-tf32";
+    for (const auto& [key, value] : r.notes)
+      if (key == "math" && value.find("tensor") != std::string::npos) r.uses_tensor_cores = true;
+  }
   // Absent in reports written before they existed (the flag is then set from the run's threshold).
   if (j.contains("cv_above_threshold")) r.cv_above_threshold = j.at("cv_above_threshold").get<bool>();
   if (j.contains("other_load_cores")) r.other_load_cores = get_double(j, "other_load_cores");

@@ -291,9 +291,10 @@ class NaiveVariant : public Variant {
 
 Registry test_registry() {
   Registry r;
-  auto add = [&r](std::string name, BackendKind kind, double corrupt, bool available) {
+  auto add = [&r](std::string name, BackendKind kind, double corrupt, bool available, bool baseline = false) {
     BackendInfo b;
     b.name = std::move(name);
+    b.is_baseline = baseline;
     b.workload = "gemm";
     b.kind = kind;
     b.availability = [available] { return available ? Availability::yes() : Availability::no("no such device here"); };
@@ -302,7 +303,7 @@ Registry test_registry() {
     };
     r.add(std::move(b));
   };
-  add("serial", BackendKind::cpu, 0, true);
+  add("serial", BackendKind::cpu, 0, true, true);
   add("fast", BackendKind::cpu, 0, true);
   add("broken", BackendKind::cpu, 100.0, true);
   add("phantom", BackendKind::gpu, 0, false);
@@ -407,6 +408,7 @@ TEST(Results, SpeedupsAndVendorRatiosFollowFromMedians) {
                                    row("openblas", BackendKind::cpu_library, TimingMode::host, 2.0),
                                    row("cublas", BackendKind::gpu_library, TimingMode::kernel, 0.5),
                                    row("cuda", BackendKind::gpu, TimingMode::kernel, 1.0)};
+  rs[0].is_baseline = true;
   rs[3].vendor_backend = "cublas";
   finalize_results(rs);
   EXPECT_DOUBLE_EQ(rs[1].speedup_vs_serial, 4.0);

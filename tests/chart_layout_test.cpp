@@ -330,7 +330,7 @@ TEST_F(ChartLayoutTest, EachBackendFamilyHasOneColourOnEveryChart) {
       if (backend_label(r) == label) {
         if (r.gpus > 1) return std::string("multi-gpu");
         if (r.ranks > 1) return std::string("mpi");
-        if (r.backend == "serial") return std::string("serial");
+        if (r.is_baseline) return std::string("serial");
         return to_string(r.backend_kind);
       }
     return std::string("?");

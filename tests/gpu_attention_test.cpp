@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
@@ -50,16 +51,10 @@ std::string note(const Variant& variant, const std::string& key) {
   return "";
 }
 
-// Prepares `backend`, runs it once in `mode`, returns the verification of its output.
-Verification run_and_verify(const std::string& backend, const Problem& problem, TimingMode mode,
+// Prepares `info`, runs it once in `mode`, returns the verification of its output.
+Verification run_and_verify(const BackendInfo& info, const Problem& problem, TimingMode mode,
                             HostBuffer* output = nullptr) {
-  const BackendInfo* info = gpu_registry().find("attention", backend);
-  EXPECT_NE(info, nullptr);
-  if (info == nullptr) return {};
-  const Availability supported = info->supports(problem);
-  EXPECT_TRUE(supported.available) << supported.reason;
-  if (!supported.available) return {};
-  const auto variant = info->prepare(problem, ExecutionConfig{});
+  const auto variant = info.prepare(problem, ExecutionConfig{});
   const double seconds = variant->run(mode);
   EXPECT_TRUE(seconds > 0.0 && std::isfinite(seconds)) << seconds;
   HostBuffer out(problem.output_precision(), problem.output_size());
@@ -68,6 +63,10 @@ Verification run_and_verify(const std::string& backend, const Problem& problem, 
   if (output != nullptr) *output = std::move(out);
   return v;
 }
+
+// Every precision an attention problem exists at (there is no tf32 one).
+const std::vector<Precision> kAttentionPrecisions = {Precision::fp64, Precision::fp32, Precision::bf16,
+                                                     Precision::fp16};
 
 // ---------------------------------------------------------------- registration (runs everywhere)
 
@@ -110,23 +109,27 @@ const std::vector<AttentionCase> kAwkward = {{1, 1, 1, 64},    {1, 2, 7, 24},   
                                              {1, 2, 257, 128}, {2, 1, 257, 24}, {1, 1, 130, 64}};
 
 TEST(AttentionGpu, EveryBackendAtEveryDeclaredPrecisionVerifiesOnAwkwardShapes) {
+  print_gpu_walk("attention", kAttentionPrecisions);
   SKIP_WITHOUT_GPU();
   const std::uint64_t seed = fresh_seed();
   SCOPED_TRACE("seed=" + std::to_string(seed));
-  for (Precision precision : {Precision::fp64, Precision::fp32, Precision::bf16, Precision::fp16}) {
+  std::map<std::string, int> checked;
+  for (Precision precision : kAttentionPrecisions) {
     for (const AttentionCase& c : kAwkward) {
       for (bool causal : {false, true}) {
         const auto problem = attention(c.batch, c.heads, c.seq, c.head_dim, causal, precision, seed);
-        for (const std::string& backend : kAttentionBackends) {
-          if (!gpu_registry().find("attention", backend)->supports_precision(precision)) continue;
-          SCOPED_TRACE(backend + " " + to_string(precision) + " " + problem->shape_label());
-          const Verification v = run_and_verify(backend, *problem, TimingMode::kernel);
+        for (const BackendInfo* info : gpu_backends_for("attention")) {
+          if (!gpu_backend_takes(*info, *problem)) continue;
+          ++checked["attention/" + info->name];
+          SCOPED_TRACE(info->name + " " + to_string(precision) + " " + problem->shape_label());
+          const Verification v = run_and_verify(*info, *problem, TimingMode::kernel);
           EXPECT_TRUE(v.passed) << "error " << v.max_error << " > tolerance " << v.tolerance << " (" << v.method << ") "
                                 << v.detail;
         }
       }
     }
   }
+  expect_every_available_backend_checked("attention", kAttentionPrecisions, checked);
 }
 
 TEST(AttentionGpu, CudaCoreKernelTakesHeadDimsThatAreNoMultipleOfEight) {
@@ -137,7 +140,10 @@ TEST(AttentionGpu, CudaCoreKernelTakesHeadDimsThatAreNoMultipleOfEight) {
     for (std::int64_t d : {1, 13, 100}) {
       const auto problem = attention(1, 2, 70, d, true, precision, seed);
       SCOPED_TRACE(to_string(precision) + " " + problem->shape_label());
-      const Verification v = run_and_verify("cuda", *problem, TimingMode::kernel);
+      const BackendInfo& cuda = *gpu_registry().find("attention", "cuda");
+      const Availability supported = cuda.supports(*problem);
+      ASSERT_TRUE(supported.available) << supported.reason;
+      const Verification v = run_and_verify(cuda, *problem, TimingMode::kernel);
       EXPECT_TRUE(v.passed) << v.max_error << " > " << v.tolerance << " " << v.detail;
     }
   }
@@ -166,15 +172,16 @@ TEST(AttentionGpu, CudnnRefusesHeadDimsItsEnginesDoNotTakeAndSaysWhy) {
 }
 
 TEST(AttentionGpu, EndToEndModeVerifies) {
+  print_gpu_walk("attention", {Precision::fp32, Precision::bf16});
   SKIP_WITHOUT_GPU();
   const std::uint64_t seed = fresh_seed();
   SCOPED_TRACE("seed=" + std::to_string(seed));
   for (Precision precision : {Precision::fp32, Precision::bf16}) {
     const auto problem = attention(2, 2, 100, 64, true, precision, seed);
-    for (const std::string& backend : kAttentionBackends) {
-      if (!gpu_registry().find("attention", backend)->supports_precision(precision)) continue;
-      SCOPED_TRACE(backend + " " + to_string(precision));
-      const Verification v = run_and_verify(backend, *problem, TimingMode::end_to_end);
+    for (const BackendInfo* info : gpu_backends_for("attention")) {
+      if (!gpu_backend_takes(*info, *problem)) continue;
+      SCOPED_TRACE(info->name + " " + to_string(precision));
+      const Verification v = run_and_verify(*info, *problem, TimingMode::end_to_end);
       EXPECT_TRUE(v.passed) << v.max_error << " > " << v.tolerance << " " << v.detail;
     }
   }
@@ -183,14 +190,16 @@ TEST(AttentionGpu, EndToEndModeVerifies) {
 TEST(AttentionGpu, SampledCheckAtALargerShapeVerifies) {
   // Above the exhaustive limit the problem checks sampled rows exactly and the rest by random
   // projections: the kernels pass that scheme too (lowered limit, moderate size).
+  print_gpu_walk("attention", {Precision::bf16});
   SKIP_WITHOUT_GPU();
   const std::uint64_t seed = fresh_seed();
   SCOPED_TRACE("seed=" + std::to_string(seed));
   auto problem = attention(1, 4, 1000, 128, false, Precision::bf16, seed);
   problem->set_exhaustive_work(1e6);
-  for (const std::string& backend : kAttentionBackends) {
-    SCOPED_TRACE(backend);
-    const Verification v = run_and_verify(backend, *problem, TimingMode::kernel);
+  for (const BackendInfo* info : gpu_backends_for("attention")) {
+    if (!gpu_backend_takes(*info, *problem)) continue;
+    SCOPED_TRACE(info->name);
+    const Verification v = run_and_verify(*info, *problem, TimingMode::kernel);
     EXPECT_TRUE(v.passed) << v.max_error << " > " << v.tolerance << " " << v.detail;
   }
 }

@@ -8,6 +8,8 @@
 #include <cmath>
 #include <cstdio>
 #include <functional>
+#include <initializer_list>
+#include <map>
 #include <cstdlib>
 #include <memory>
 #include <random>
@@ -18,6 +20,7 @@
 #include "bench/convolution.h"
 #include "bench/gemm.h"
 #include "bench/reduction.h"
+#include "bench/workloads.h"
 #include "kernels/gpu_backends.h"
 #include "tests/gpu_test_support.h"
 
@@ -34,16 +37,17 @@ namespace {
 
 using namespace ::mlbench::test_support;
 
+// The precisions the correctness tests below walk each backend at (those it declares); the
+// other precisions have their own test programs (gpu_tensor_core_test, gpu_precision_test).
+const std::vector<Precision> kWalkedPrecisions = {Precision::fp32, Precision::fp64};
+// The workloads this program walks; the others have theirs (gpu_attention_test, gpu_rowwise_test).
+const std::vector<std::string> kWalkedWorkloads = {"gemm", "convolution", "reduction"};
+
 // Prepares `backend`, runs it once in `mode`, and checks the time and the output.
-void expect_backend_verifies(const std::string& workload, const std::string& backend, const Problem& problem,
-                             TimingMode mode = TimingMode::kernel) {
-  SCOPED_TRACE(workload + "/" + backend + "/" + to_string(problem.precision()) + "/" + problem.shape_label() + "/" +
-               to_string(mode));
-  const BackendInfo* info = gpu_registry().find(workload, backend);
-  ASSERT_NE(info, nullptr);
-  const Availability supported = info->supports ? info->supports(problem) : Availability::yes();
-  ASSERT_TRUE(supported.available) << supported.reason;
-  const auto variant = info->prepare(problem, ExecutionConfig{});
+void expect_backend_verifies(const BackendInfo& backend, const Problem& problem, TimingMode mode = TimingMode::kernel) {
+  SCOPED_TRACE(backend.workload + "/" + backend.name + "/" + to_string(problem.precision()) + "/" +
+               problem.shape_label() + "/" + to_string(mode));
+  const auto variant = backend.prepare(problem, ExecutionConfig{});
   ASSERT_NE(variant, nullptr);
   const auto modes = variant->timing_modes();
   ASSERT_EQ(modes, (std::vector<TimingMode>{TimingMode::kernel, TimingMode::end_to_end}));
@@ -52,16 +56,28 @@ void expect_backend_verifies(const std::string& workload, const std::string& bac
   EXPECT_TRUE(std::isfinite(seconds));
   HostBuffer out(problem.output_precision(), problem.output_size());
   variant->read_output(out);
-  if (backend == "cublas-tf32") {
-    // TF32 rounds the inputs to 10 mantissa bits; the variant says so and verification widens
-    // its tolerance by exactly that, and no more.
+  const auto* gemm = dynamic_cast<const GemmProblem*>(&problem);
+  if (gemm != nullptr && problem.precision() == Precision::fp32 && backend.uses_tensor_cores_at(Precision::fp32)) {
+    // fp32 on tensor cores is TF32: the inputs are rounded to 10 mantissa bits; the variant says
+    // so and verification widens its tolerance by exactly that, and no more.
     EXPECT_EQ(variant->input_rounding(), std::ldexp(1.0, -11));
-    EXPECT_FALSE(problem.verify(out).passed && problem_cast<GemmProblem>(problem).shape().k >= 64)
+    EXPECT_FALSE(problem.verify(out).passed && gemm->shape().k >= 64)
         << "TF32 results should not meet the pure fp32 tolerance at K >= 64";
   }
   const Verification v = problem.verify(out, variant->input_rounding());
   EXPECT_TRUE(v.passed) << "error " << v.max_error << " > tolerance " << v.tolerance << " (" << v.method << ") "
                         << v.detail;
+}
+
+// Checks every walked GPU backend of the problem's workload that takes it (gpu_backend_takes),
+// counting the checks per backend ("workload/name") in `checked`.
+void expect_walked_backends_verify(const Problem& problem, std::map<std::string, int>& checked,
+                                   TimingMode mode = TimingMode::kernel) {
+  for (const BackendInfo* backend : gpu_backends_for(problem.workload())) {
+    if (!gpu_backend_takes(*backend, problem)) continue;
+    ++checked[backend->workload + "/" + backend->name];
+    expect_backend_verifies(*backend, problem, mode);
+  }
 }
 
 // ---------------------------------------------------------------- registration (runs everywhere)
@@ -153,24 +169,45 @@ TEST(GpuBackendsRegistration, UnavailableBackendsSupportNothing) {
   }
 }
 
+// The correctness tests below walk gpu_backends_for(workload): it must hold exactly the table's
+// single-device rows of the workload (so it cannot silently walk nothing, or miss a row), and
+// every one of them must declare a precision those tests walk.
+TEST(GpuBackendsRegistration, TheCorrectnessTestsWalkEverySingleGpuRowOfTheTable) {
+  for (const std::string& workload : kWalkedWorkloads) {
+    SCOPED_TRACE(workload);
+    std::vector<std::string> table_rows, walked;
+    for (const auto& row : kernels::gpu_backend_definitions())
+      if (row.workload == workload && !row.multi_gpu) table_rows.push_back(row.name);
+    for (const BackendInfo* b : gpu_backends_for(workload)) {
+      walked.push_back(b->name);
+      EXPECT_TRUE(std::any_of(kWalkedPrecisions.begin(), kWalkedPrecisions.end(),
+                              [&](Precision p) { return b->supports_precision(p); }))
+          << b->name << " declares none of the walked precisions";
+    }
+    EXPECT_FALSE(walked.empty());
+    EXPECT_EQ(walked, table_rows);
+    print_gpu_walk(workload, kWalkedPrecisions);
+  }
+}
+
 // ---------------------------------------------------------------- on a GPU
 
 TEST(GpuGemm, EveryBackendAndPrecisionVerifiesOnAwkwardShapes) {
+  print_gpu_walk("gemm", kWalkedPrecisions);
   SKIP_WITHOUT_GPU();
   const std::uint64_t seed = fresh_seed();
   SCOPED_TRACE("seed=" + std::to_string(seed));
   const std::vector<GemmShape> shapes = {{1, 1, 1},          {7, 7, 7},      {33, 33, 33},   {257, 257, 257},
                                          {1000, 1000, 1000}, {33, 257, 7},   {1000, 7, 257}, {130, 260, 36},
                                          {129, 4, 1000},     {128, 128, 16}, {3, 1001, 5}};
-  for (Precision precision : {Precision::fp32, Precision::fp64}) {
+  std::map<std::string, int> checked;
+  for (Precision precision : kWalkedPrecisions) {
     for (const GemmShape& shape : shapes) {
       const GemmProblem problem(shape, precision, seed, shape.m);
-      for (const char* backend : {"cuda", "cublas", "cublas-tf32"}) {
-        if (std::string(backend) == "cublas-tf32" && precision == Precision::fp64) continue;
-        expect_backend_verifies("gemm", backend, problem);
-      }
+      expect_walked_backends_verify(problem, checked);
     }
   }
+  expect_every_available_backend_checked("gemm", kWalkedPrecisions, checked);
 }
 
 TEST(GpuGemm, Tf32BackendRefusesFp64) {
@@ -184,6 +221,7 @@ TEST(GpuGemm, Tf32BackendRefusesFp64) {
 }
 
 TEST(GpuConvolution, EveryBackendAndPrecisionVerifiesOnShapeVariations) {
+  print_gpu_walk("convolution", kWalkedPrecisions);
   SKIP_WITHOUT_GPU();
   const std::uint64_t seed = fresh_seed();
   SCOPED_TRACE("seed=" + std::to_string(seed));
@@ -195,18 +233,18 @@ TEST(GpuConvolution, EveryBackendAndPrecisionVerifiesOnShapeVariations) {
       {1, 2, 9, 9, 40, 7, 2, 3},     {2, 8, 15, 70, 12, 2, 1, 0},   {1, 1, 5, 5, 1, 5, 1, 0},
       {2, 3, 66, 130, 9, 3, 1, 1},   {2, 17, 12, 12, 33, 3, 1, 1},  {1, 9, 30, 31, 40, 3, 2, 1},
       {3, 16, 7, 7, 48, 5, 1, 2},    {2, 32, 9, 11, 70, 3, 1, 0}};
-  for (Precision precision : {Precision::fp32, Precision::fp64}) {
+  std::map<std::string, int> checked;
+  for (Precision precision : kWalkedPrecisions) {
     for (const ConvShape& shape : shapes) {
       const ConvProblem problem(shape, precision, seed, shape.height);
-      for (const char* backend : {"cuda", "cudnn"}) {
-        if (!gpu_registry().find("convolution", backend)->availability().available) continue;
-        expect_backend_verifies("convolution", backend, problem);
-      }
+      expect_walked_backends_verify(problem, checked);
     }
   }
+  expect_every_available_backend_checked("convolution", kWalkedPrecisions, checked);
 }
 
 TEST(GpuReduction, EveryOpAxisBackendAndPrecisionVerifies) {
+  print_gpu_walk("reduction", kWalkedPrecisions);
   SKIP_WITHOUT_GPU();
   const std::uint64_t seed = fresh_seed();
   SCOPED_TRACE("seed=" + std::to_string(seed));
@@ -215,19 +253,22 @@ TEST(GpuReduction, EveryOpAxisBackendAndPrecisionVerifies) {
   const std::vector<std::pair<std::int64_t, std::int64_t>> shapes = {
       {1, 1},    {7, 7},    {33, 33},   {257, 257},   {1000, 1000}, {3, 1001},
       {1001, 3}, {5, 5000}, {5000, 64}, {4300, 1030}, {4300, 1028}};
-  for (Precision precision : {Precision::fp32, Precision::fp64}) {
+  std::map<std::string, int> checked;
+  for (Precision precision : kWalkedPrecisions) {
     for (const auto& [rows, cols] : shapes) {
       for (ReduceOp op : {ReduceOp::sum, ReduceOp::max, ReduceOp::mean}) {
         for (ReduceAxis axis : {ReduceAxis::all, ReduceAxis::rows}) {
           const ReductionProblem problem(ReductionShape{rows, cols, op, axis}, precision, seed, rows);
-          for (const char* backend : {"cuda", "cub"}) expect_backend_verifies("reduction", backend, problem);
+          expect_walked_backends_verify(problem, checked);
         }
       }
     }
   }
+  expect_every_available_backend_checked("reduction", kWalkedPrecisions, checked);
 }
 
 TEST(GpuBackends, BothTimingModesGivePositiveTimesAndVerifiedOutputs) {
+  for (const std::string& workload : kWalkedWorkloads) print_gpu_walk(workload, {Precision::fp32});
   SKIP_WITHOUT_GPU();
   const std::uint64_t seed = fresh_seed();
   SCOPED_TRACE("seed=" + std::to_string(seed));
@@ -235,13 +276,46 @@ TEST(GpuBackends, BothTimingModesGivePositiveTimesAndVerifiedOutputs) {
   const ConvProblem conv(ConvShape{2, 3, 19, 23, 6, 3, 1, 1}, Precision::fp32, seed, 19);
   const ReductionProblem reduction(ReductionShape{37, 129, ReduceOp::mean, ReduceAxis::rows}, Precision::fp32, seed,
                                    37);
-  for (TimingMode mode : {TimingMode::kernel, TimingMode::end_to_end}) {
-    for (const char* backend : {"cuda", "cublas", "cublas-tf32"}) expect_backend_verifies("gemm", backend, gemm, mode);
-    for (const char* backend : {"cuda", "cudnn"}) {
-      if (gpu_registry().find("convolution", backend)->availability().available)
-        expect_backend_verifies("convolution", backend, conv, mode);
+  std::map<std::string, int> checked;
+  for (TimingMode mode : {TimingMode::kernel, TimingMode::end_to_end})
+    for (const Problem* problem : std::initializer_list<const Problem*>{&gemm, &conv, &reduction})
+      expect_walked_backends_verify(*problem, checked, mode);
+  for (const std::string& workload : kWalkedWorkloads)
+    expect_every_available_backend_checked(workload, {Precision::fp32}, checked);
+}
+
+// The tensor-core capability the roofline follows (BackendInfo::tensor_core_precisions, narrowed
+// per run by Variant::uses_tensor_cores) agrees with the math each variant says it runs: every
+// single-GPU backend of every workload, at every precision it declares, on a small problem.
+TEST(GpuBackends, DeclaredTensorCoresAgreeWithTheMathTheVariantsName) {
+  std::vector<std::string> walked_workloads;
+  for (const WorkloadInfo& w : workloads()) {
+    walked_workloads.push_back(w.name);
+    print_gpu_walk(w.name, all_precisions());
+  }
+  SKIP_WITHOUT_GPU();
+  const std::uint64_t seed = fresh_seed();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  for (const std::string& workload : walked_workloads) {
+    for (const BackendInfo* info : gpu_backends_for(workload)) {
+      for (Precision precision : info->precisions) {
+        const auto problem = make_problem(workload, 64, precision, seed, WorkloadOptions{});
+        if (!gpu_backend_takes(*info, *problem)) continue;
+        SCOPED_TRACE(workload + "/" + info->name + "/" + to_string(precision));
+        const auto variant = info->prepare(*problem, ExecutionConfig{});
+        const bool tensor_cores = info->uses_tensor_cores_at(precision) && variant->uses_tensor_cores().value_or(true);
+        std::string math;
+        for (const auto& [key, value] : variant->notes())
+          if (key == "math") math = value;
+        if (tensor_cores) {
+          EXPECT_NE(math.find("tensor"), std::string::npos) << "held against the tensor-core roof, math: " << math;
+        } else {
+          EXPECT_TRUE(math.find("tensor cores") == std::string::npos ||
+                      math.find("no tensor cores") != std::string::npos)
+              << "held against the CUDA-core roof, math: " << math;
+        }
+      }
     }
-    for (const char* backend : {"cuda", "cub"}) expect_backend_verifies("reduction", backend, reduction, mode);
   }
 }
 

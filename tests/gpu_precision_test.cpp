@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -48,16 +50,10 @@ std::string note(const Variant& variant, const std::string& key) {
 
 // Prepares the backend, runs it once in `mode`, reads the output in output_precision() and
 // verifies it. Returns the variant's notes for further checks.
-std::vector<std::pair<std::string, std::string>> expect_verifies(const std::string& workload, const std::string& name,
-                                                                 const Problem& problem,
+std::vector<std::pair<std::string, std::string>> expect_verifies(const BackendInfo& info, const Problem& problem,
                                                                  TimingMode mode = TimingMode::kernel) {
-  SCOPED_TRACE(workload + "/" + name + "/" + to_string(problem.precision()) + "/" + problem.shape_label() + "/" +
-               to_string(mode));
-  const BackendInfo& info = backend(workload, name);
-  EXPECT_TRUE(info.supports_precision(problem.precision()));
-  const Availability supported = info.supports ? info.supports(problem) : Availability::yes();
-  EXPECT_TRUE(supported.available) << supported.reason;
-  if (!supported.available) return {};
+  SCOPED_TRACE(info.workload + "/" + info.name + "/" + to_string(problem.precision()) + "/" + problem.shape_label() +
+               "/" + to_string(mode));
   // A backend that throws (no algorithm for the type, a launch error) fails this combination
   // only; the loop goes on with the others.
   std::unique_ptr<Variant> variant;
@@ -135,45 +131,49 @@ TEST(GpuPrecisionRegistration, ReductionBackendsDeclareThe16BitTypesButNotTf32) 
 // ---------------------------------------------------------------- on a GPU
 
 TEST(GpuPrecisionConvolution, EveryBackendAtEveryDeclaredPrecisionVerifies) {
+  print_gpu_walk("convolution", all_precisions());
   SKIP_WITHOUT_GPU();
   const std::uint64_t seed = fresh_seed();
   SCOPED_TRACE("seed=" + std::to_string(seed));
   std::printf("seed=%llu\n", static_cast<unsigned long long>(seed));
-  for (const char* name : {"cuda", "cudnn"}) {
-    const BackendInfo& info = backend("convolution", name);
-    if (!info.availability().available) {
-      std::printf("skipping %s: %s\n", name, info.availability().reason.c_str());
-      continue;
-    }
-    for (Precision precision : info.precisions) {
+  std::map<std::string, int> checked;
+  for (const BackendInfo* info : gpu_backends_for("convolution")) {
+    for (Precision precision : info->precisions) {
       for (const ConvShape& shape : conv_shapes()) {
         const ConvProblem problem(shape, precision, seed, shape.height);
-        const auto notes = expect_verifies("convolution", name, problem);
-        if (std::string(name) == "cuda" && is_reduced(precision)) {
-          // The hand-written kernels run on CUDA cores and say what they did with the type.
+        if (!gpu_backend_takes(*info, problem)) continue;
+        ++checked["convolution/" + info->name];
+        const auto notes = expect_verifies(*info, problem);
+        if (info->kind == BackendKind::gpu && is_reduced(precision) && !info->uses_tensor_cores_at(precision)) {
+          // mlbench's own kernels off the tensor cores say what they did with the type.
           EXPECT_EQ(find_note(notes, "math").find("tensor"), std::string::npos);
           EXPECT_NE(find_note(notes, "compute").find(to_string(precision)), std::string::npos);
         }
-        if (std::string(name) == "cudnn") {
-          EXPECT_FALSE(find_note(notes, "math").empty());
+        if (info->kind == BackendKind::gpu_library) {
+          EXPECT_FALSE(find_note(notes, "math").empty()) << "a library names the math it chose";
         }
       }
     }
   }
+  expect_every_available_backend_checked("convolution", all_precisions(), checked);
 }
 
 TEST(GpuPrecisionReduction, EveryOpAxisBackendAndDeclaredPrecisionVerifies) {
+  print_gpu_walk("reduction", all_precisions());
   SKIP_WITHOUT_GPU();
   const std::uint64_t seed = fresh_seed();
   SCOPED_TRACE("seed=" + std::to_string(seed));
   std::printf("seed=%llu\n", static_cast<unsigned long long>(seed));
-  for (const char* name : {"cuda", "cub"}) {
-    for (Precision precision : backend("reduction", name).precisions) {
+  std::map<std::string, int> checked;
+  for (const BackendInfo* info : gpu_backends_for("reduction")) {
+    for (Precision precision : info->precisions) {
       for (const auto& [rows, cols] : reduction_shapes()) {
         for (ReduceOp op : {ReduceOp::sum, ReduceOp::max, ReduceOp::mean}) {
           for (ReduceAxis axis : {ReduceAxis::all, ReduceAxis::rows}) {
             const ReductionProblem problem(ReductionShape{rows, cols, op, axis}, precision, seed, rows);
-            const auto notes = expect_verifies("reduction", name, problem);
+            if (!gpu_backend_takes(*info, problem)) continue;
+            ++checked["reduction/" + info->name];
+            const auto notes = expect_verifies(*info, problem);
             if (is_16bit(precision)) {
               EXPECT_NE(find_note(notes, "compute").find("fp32"), std::string::npos);
             }
@@ -182,18 +182,21 @@ TEST(GpuPrecisionReduction, EveryOpAxisBackendAndDeclaredPrecisionVerifies) {
       }
     }
   }
+  expect_every_available_backend_checked("reduction", all_precisions(), checked);
 }
 
 TEST(GpuPrecisionReduction, SixteenBitSumsAccumulateInFp32) {
   // 2^16 ones: a bf16 accumulator would stop at 256 and an fp16 one at 2048; fp32 is exact.
+  print_gpu_walk("reduction", {Precision::bf16, Precision::fp16});
   SKIP_WITHOUT_GPU();
   for (Precision precision : {Precision::bf16, Precision::fp16}) {
     ReductionProblem problem(ReductionShape{256, 256, ReduceOp::sum, ReduceAxis::all}, precision, 1, 256);
     HostBuffer& input = const_cast<HostBuffer&>(problem.input());  // the test's own problem
     for (std::size_t i = 0; i < input.size(); ++i) input.set(i, 1.0);
-    for (const char* name : {"cuda", "cub"}) {
-      SCOPED_TRACE(std::string(name) + " " + to_string(precision));
-      const auto variant = backend("reduction", name).prepare(problem, ExecutionConfig{});
+    for (const BackendInfo* info : gpu_backends_for("reduction")) {
+      if (!gpu_backend_takes(*info, problem)) continue;
+      SCOPED_TRACE(info->name + " " + to_string(precision));
+      const auto variant = info->prepare(problem, ExecutionConfig{});
       variant->run(TimingMode::kernel);
       HostBuffer out(problem.output_precision(), problem.output_size());
       variant->read_output(out);
@@ -204,18 +207,19 @@ TEST(GpuPrecisionReduction, SixteenBitSumsAccumulateInFp32) {
 }
 
 TEST(GpuPrecision, EndToEndModeCopiesInputsAndTheOutputAtTheirOwnSizes) {
+  print_gpu_walk("convolution", kReduced);
+  print_gpu_walk("reduction", kReduced);
   SKIP_WITHOUT_GPU();
   const std::uint64_t seed = fresh_seed();
   SCOPED_TRACE("seed=" + std::to_string(seed));
   for (Precision precision : kReduced) {
     const ConvProblem conv(ConvShape{2, 3, 19, 23, 6, 3, 1, 1}, precision, seed, 19);
-    for (const char* name : {"cuda", "cudnn"}) {
-      if (backend("convolution", name).availability().available)
-        expect_verifies("convolution", name, conv, TimingMode::end_to_end);
-    }
-    if (precision == Precision::tf32) continue;
+    for (const BackendInfo* info : gpu_backends_for("convolution"))
+      if (gpu_backend_takes(*info, conv)) expect_verifies(*info, conv, TimingMode::end_to_end);
+    if (precision == Precision::tf32) continue;  // no tf32 reduction problem
     const ReductionProblem reduction(ReductionShape{37, 129, ReduceOp::mean, ReduceAxis::rows}, precision, seed, 37);
-    for (const char* name : {"cuda", "cub"}) expect_verifies("reduction", name, reduction, TimingMode::end_to_end);
+    for (const BackendInfo* info : gpu_backends_for("reduction"))
+      if (gpu_backend_takes(*info, reduction)) expect_verifies(*info, reduction, TimingMode::end_to_end);
   }
 }
 
@@ -233,6 +237,17 @@ TEST(GpuPrecisionConvolution, CudnnNamesTheMathOfTheChosenAlgorithm) {
     // fp32 never runs on TF32 tensor cores; the reduced types name their type with the math.
     if (precision == Precision::fp32) {
       EXPECT_EQ(math.find("tensor"), std::string::npos) << math;
+    }
+    // The run's tensor-core answer, which the roofline follows (Variant::uses_tensor_cores): the
+    // algorithm search decides it, so the variant always gives one; never at fp32, and at the
+    // reduced types only where the backend declares tensor cores.
+    const std::optional<bool> tensor_cores = variant->uses_tensor_cores();
+    ASSERT_TRUE(tensor_cores.has_value());
+    if (precision == Precision::fp32) {
+      EXPECT_FALSE(*tensor_cores) << math;
+    }
+    if (is_reduced(precision) && *tensor_cores) {
+      EXPECT_TRUE(backend("convolution", "cudnn").uses_tensor_cores_at(precision)) << to_string(precision);
     }
     if (is_reduced(precision) && math.find("tensor") != std::string::npos) {
       EXPECT_NE(math.find(to_string(precision)), std::string::npos) << math;

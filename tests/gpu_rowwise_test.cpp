@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,15 +30,9 @@ std::unique_ptr<Problem> rows_problem(const char* workload, std::int64_t rows, s
   return make_problem(workload, cols, precision, seed, o);
 }
 
-Verification run_and_verify(const std::string& workload, const std::string& backend, const Problem& problem,
-                            TimingMode mode) {
-  const BackendInfo* info = gpu_registry().find(workload, backend);
-  EXPECT_NE(info, nullptr);
-  if (info == nullptr) return {};
-  const Availability supported = info->supports(problem);
-  EXPECT_TRUE(supported.available) << supported.reason;
-  if (!supported.available) return {};
-  const auto variant = info->prepare(problem, ExecutionConfig{});
+// Prepares `info`, runs it once in `mode`, returns the verification of its output.
+Verification run_and_verify(const BackendInfo& info, const Problem& problem, TimingMode mode) {
+  const auto variant = info.prepare(problem, ExecutionConfig{});
   const double seconds = variant->run(mode);
   EXPECT_TRUE(seconds > 0.0 && std::isfinite(seconds)) << seconds;
   HostBuffer out(problem.output_precision(), problem.output_size());
@@ -51,39 +46,49 @@ struct RowCase {
 const std::vector<RowCase> kAwkward = {{1, 1},     {3, 7},    {100, 33},  {9, 257},   {1000, 64},
                                        {17, 4096}, {5, 5000}, {3, 20000}, {2, 40000}, {33, 1024}};
 
-struct WorkloadBackend {
-  const char* workload;
-  const char* backend;
-};
-const std::vector<WorkloadBackend> kRowBackends = {{"softmax", "cuda"}, {"softmax", "cudnn"}, {"layernorm", "cuda"}};
+// The row-wise workloads; the test walks every GPU backend the registry holds for each.
+const std::vector<std::string> kRowWorkloads = {"softmax", "layernorm"};
+// Every precision a row-wise problem exists at (there is no tf32 one).
+const std::vector<Precision> kRowPrecisions = {Precision::fp64, Precision::fp32, Precision::bf16, Precision::fp16};
 
 TEST(RowwiseGpu, EveryBackendAtEveryPrecisionVerifiesOnAwkwardRowLengths) {
+  for (const std::string& workload : kRowWorkloads) print_gpu_walk(workload, kRowPrecisions);
   SKIP_WITHOUT_GPU();
   const std::uint64_t seed = fresh_seed();
   SCOPED_TRACE("seed=" + std::to_string(seed));
-  for (Precision precision : {Precision::fp64, Precision::fp32, Precision::bf16, Precision::fp16}) {
+  std::map<std::string, int> checked;
+  for (Precision precision : kRowPrecisions) {
     for (const RowCase& c : kAwkward) {
-      for (const WorkloadBackend& wb : kRowBackends) {
-        const auto problem = rows_problem(wb.workload, c.rows, c.cols, precision, seed);
-        SCOPED_TRACE(std::string(wb.workload) + "/" + wb.backend + " " + to_string(precision) + " " +
-                     problem->shape_label());
-        const Verification v = run_and_verify(wb.workload, wb.backend, *problem, TimingMode::kernel);
-        EXPECT_TRUE(v.passed) << "error " << v.max_error << " > tolerance " << v.tolerance << " (" << v.method << ") "
-                              << v.detail;
+      for (const std::string& workload : kRowWorkloads) {
+        const auto problem = rows_problem(workload.c_str(), c.rows, c.cols, precision, seed);
+        for (const BackendInfo* info : gpu_backends_for(workload)) {
+          if (!gpu_backend_takes(*info, *problem)) continue;
+          ++checked[workload + "/" + info->name];
+          SCOPED_TRACE(workload + "/" + info->name + " " + to_string(precision) + " " + problem->shape_label());
+          const Verification v = run_and_verify(*info, *problem, TimingMode::kernel);
+          EXPECT_TRUE(v.passed) << "error " << v.max_error << " > tolerance " << v.tolerance << " (" << v.method << ") "
+                                << v.detail;
+        }
       }
     }
   }
+  for (const std::string& workload : kRowWorkloads)
+    expect_every_available_backend_checked(workload, kRowPrecisions, checked);
 }
 
 TEST(RowwiseGpu, EndToEndModeVerifies) {
+  for (const std::string& workload : kRowWorkloads) print_gpu_walk(workload, {Precision::bf16});
   SKIP_WITHOUT_GPU();
   const std::uint64_t seed = fresh_seed();
   SCOPED_TRACE("seed=" + std::to_string(seed));
-  for (const WorkloadBackend& wb : kRowBackends) {
-    const auto problem = rows_problem(wb.workload, 300, 2048, Precision::bf16, seed);
-    SCOPED_TRACE(std::string(wb.workload) + "/" + wb.backend);
-    const Verification v = run_and_verify(wb.workload, wb.backend, *problem, TimingMode::end_to_end);
-    EXPECT_TRUE(v.passed) << v.max_error << " > " << v.tolerance << " " << v.detail;
+  for (const std::string& workload : kRowWorkloads) {
+    const auto problem = rows_problem(workload.c_str(), 300, 2048, Precision::bf16, seed);
+    for (const BackendInfo* info : gpu_backends_for(workload)) {
+      if (!gpu_backend_takes(*info, *problem)) continue;
+      SCOPED_TRACE(workload + "/" + info->name);
+      const Verification v = run_and_verify(*info, *problem, TimingMode::end_to_end);
+      EXPECT_TRUE(v.passed) << v.max_error << " > " << v.tolerance << " " << v.detail;
+    }
   }
 }
 

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -37,16 +38,10 @@ std::string note(const Variant& variant, const std::string& key) {
   return "";
 }
 
-// Prepares `backend` on `problem`, runs it once in `mode`, and returns its verification.
-Verification run_and_verify(const std::string& backend, const GemmProblem& problem, TimingMode mode,
+// Prepares `info` on `problem`, runs it once in `mode`, and returns its verification.
+Verification run_and_verify(const BackendInfo& info, const GemmProblem& problem, TimingMode mode,
                             HostBuffer* output = nullptr) {
-  const BackendInfo* info = gpu_registry().find("gemm", backend);
-  EXPECT_NE(info, nullptr);
-  if (info == nullptr) return {};
-  const Availability supported = info->supports(problem);
-  EXPECT_TRUE(supported.available) << supported.reason;
-  if (!supported.available) return {};
-  const auto variant = info->prepare(problem, ExecutionConfig{});
+  const auto variant = info.prepare(problem, ExecutionConfig{});
   const double seconds = variant->run(mode);
   EXPECT_TRUE(seconds > 0.0 && std::isfinite(seconds)) << seconds;
   HostBuffer out(problem.output_precision(), problem.output_size());
@@ -86,33 +81,39 @@ const std::vector<GemmShape> kAwkwardShapes = {{1, 1, 1},          {7, 5, 3},   
                                                {300, 264, 136},    {17, 1000, 1001}, {2304, 2048, 72}, {3, 8, 4096}};
 
 TEST(TensorCoreGemm, EveryGemmBackendAtEveryDeclaredPrecisionVerifiesOnAwkwardShapes) {
+  print_gpu_walk("gemm", all_precisions());
   SKIP_WITHOUT_GPU();
   const std::uint64_t seed = fresh_seed();
   SCOPED_TRACE("seed=" + std::to_string(seed));
+  std::map<std::string, int> checked;
   for (Precision precision : all_precisions()) {
     for (const GemmShape& shape : kAwkwardShapes) {
       const GemmProblem problem(shape, precision, seed, shape.m);
-      for (const std::string& backend : kGemmGpuBackends) {
-        if (!gpu_registry().find("gemm", backend)->supports_precision(precision)) continue;
-        SCOPED_TRACE(backend + " " + to_string(precision) + " " + problem.shape_label());
-        const Verification v = run_and_verify(backend, problem, TimingMode::kernel);
+      for (const BackendInfo* info : gpu_backends_for("gemm")) {
+        if (!gpu_backend_takes(*info, problem)) continue;
+        ++checked["gemm/" + info->name];
+        SCOPED_TRACE(info->name + " " + to_string(precision) + " " + problem.shape_label());
+        const Verification v = run_and_verify(*info, problem, TimingMode::kernel);
         EXPECT_TRUE(v.passed) << "error " << v.max_error << " > tolerance " << v.tolerance << " (" << v.method << ") "
                               << v.detail;
       }
     }
   }
+  expect_every_available_backend_checked("gemm", all_precisions(), checked);
 }
 
 TEST(TensorCoreGemm, EndToEndModeAlsoVerifiesAtTheReducedPrecisions) {
+  const std::vector<Precision> reduced = {Precision::tf32, Precision::bf16, Precision::fp16};
+  print_gpu_walk("gemm", reduced);
   SKIP_WITHOUT_GPU();
   const std::uint64_t seed = fresh_seed();
   SCOPED_TRACE("seed=" + std::to_string(seed));
-  for (Precision precision : {Precision::tf32, Precision::bf16, Precision::fp16}) {
+  for (Precision precision : reduced) {
     const GemmProblem problem(GemmShape{65, 136, 70}, precision, seed, 65);
-    for (const std::string& backend : kGemmGpuBackends) {
-      if (!gpu_registry().find("gemm", backend)->supports_precision(precision)) continue;
-      SCOPED_TRACE(backend + " " + to_string(precision));
-      const Verification v = run_and_verify(backend, problem, TimingMode::end_to_end);
+    for (const BackendInfo* info : gpu_backends_for("gemm")) {
+      if (!gpu_backend_takes(*info, problem)) continue;
+      SCOPED_TRACE(info->name + " " + to_string(precision));
+      const Verification v = run_and_verify(*info, problem, TimingMode::end_to_end);
       EXPECT_TRUE(v.passed) << v.max_error << " > " << v.tolerance << " " << v.detail;
     }
   }
@@ -169,7 +170,9 @@ TEST(TensorCoreGemm, ALostKSliceFailsVerification) {
   const std::uint64_t seed = fresh_seed();
   const GemmProblem problem(GemmShape{96, 72, 40}, Precision::bf16, seed, 96);
   HostBuffer out;
-  ASSERT_TRUE(run_and_verify("cuda", problem, TimingMode::kernel, &out).passed);
+  const BackendInfo& cuda = *gpu_registry().find("gemm", "cuda");
+  ASSERT_TRUE(cuda.supports(problem).available) << cuda.supports(problem).reason;
+  ASSERT_TRUE(run_and_verify(cuda, problem, TimingMode::kernel, &out).passed);
   const auto& s = problem.shape();
   for (std::int64_t i = 0; i < s.m; ++i)
     for (std::int64_t j = 0; j < s.n; ++j) {

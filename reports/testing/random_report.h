@@ -20,10 +20,11 @@ struct BackendSpec {
   BackendKind kind;
   double speed;  // rough factor over serial
   std::string vendor;
+  bool baseline = false;  // BackendInfo::is_baseline
 };
 
 inline const std::vector<BackendSpec>& default_backends() {
-  static const std::vector<BackendSpec> b = {{"serial", BackendKind::cpu, 1, ""},
+  static const std::vector<BackendSpec> b = {{"serial", BackendKind::cpu, 1, "", true},
                                              {"openmp", BackendKind::cpu, 6, "openblas"},
                                              {"openblas", BackendKind::cpu_library, 40, ""},
                                              {"cuda", BackendKind::gpu, 300, "cublas"},
@@ -84,12 +85,13 @@ inline VariantResult random_result(std::mt19937_64& rng, const std::string& work
   r.workload = workload;
   r.backend = backend.name;
   r.backend_kind = backend.kind;
+  r.is_baseline = backend.baseline;
   r.timing = timing;
   r.precision = Precision::fp32;
   r.size = size;
   r.shape_label = "M=N=K=" + std::to_string(size);
   r.shape = {{"M", size}, {"N", size}, {"K", size}};
-  r.threads = is_cpu(backend.kind) && backend.name != "serial" ? 8 : 1;  // GPU rows: one host thread
+  r.threads = is_cpu(backend.kind) && !backend.baseline ? 8 : 1;  // GPU rows: one host thread
   r.seed = rng();
   r.flops = 2.0 * std::pow(static_cast<double>(size), 3);
   r.bytes = 4.0 * 3 * static_cast<double>(size) * static_cast<double>(size);
@@ -228,7 +230,7 @@ inline RunReport full_run_report(std::mt19937_64& rng,
     bool tf32 = false;
   };
   const std::vector<Spec> specs = {
-      {{"serial", BackendKind::cpu, 1, ""}},
+      {{"serial", BackendKind::cpu, 1, "", true}},
       {{"openmp", BackendKind::cpu, 6, "openblas"}},
       {{"openblas", BackendKind::cpu_library, 40, ""}},
       {{"onednn", BackendKind::cpu_library, 35, ""}},
@@ -264,7 +266,10 @@ inline RunReport full_run_report(std::mt19937_64& rng,
           r.ranks = spec.ranks;
           r.gpus = spec.gpus;
           if (spec.gpus) r.communication_s = r.stats.median_s * 0.2;
-          if (spec.tf32) r.notes.push_back({"math", "TF32 tensor-op math (cublasGemmEx CUBLAS_COMPUTE_32F_FAST_TF32)"});
+          if (spec.tf32) {
+            r.uses_tensor_cores = true;
+            r.notes.push_back({"math", "TF32 tensor-op math (cublasGemmEx CUBLAS_COMPUTE_32F_FAST_TF32)"});
+          }
           r.notes.push_back({"detail",
                              "a long note that explains, in many words, how this variant tiles its loops, which "
                              "library call it makes and why its figures are what they are"});
