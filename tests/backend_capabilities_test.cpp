@@ -19,6 +19,8 @@
 #include "bench/runner.h"
 #include "bench/workloads.h"
 #include "cli/commands.h"
+#include "reports/json_report.h"
+#include "reports/testing/random_report.h"
 #include "tests/test_support.h"
 
 namespace mlbench {
@@ -258,6 +260,48 @@ TEST(BackendCapabilities, RunsDivideByTheBaselineAndCarryTheCapabilitiesOfTheirB
   EXPECT_TRUE(row(results, "made-up-gpu").uses_tensor_cores);
   EXPECT_FALSE(row(results, "picky-gpu").uses_tensor_cores);
   EXPECT_FALSE(row(results, "cublas-tf32").uses_tensor_cores);
+}
+
+// The JSON keeps the flags; a report written before they existed reads by the rules the analysis
+// used then: the baseline is the backend "serial", tensor-core rows are cublas-tf32 and the rows
+// whose "math" note names tensor cores.
+TEST(BackendCapabilities, JsonKeepsTheFlagsAndOldReportsReadByTheOldRules) {
+  const std::uint64_t seed = fresh_seed();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  std::mt19937_64 rng(seed);
+  RunReport report = reports::fakes::full_run_report(rng);
+  std::uniform_int_distribution<int> coin(0, 1);
+  // Flags that the old rules would not give, so that the round trip shows they are read, not derived.
+  for (VariantResult& r : report.results) {
+    r.is_baseline = coin(rng) == 1;
+    r.uses_tensor_cores = coin(rng) == 1;
+  }
+  const RunReport back = reports::parse_report(reports::render_json(report), "now.json");
+  ASSERT_EQ(back.results.size(), report.results.size());
+  for (std::size_t i = 0; i < back.results.size(); ++i) {
+    SCOPED_TRACE(report.results[i].name());
+    EXPECT_EQ(back.results[i].is_baseline, report.results[i].is_baseline);
+    EXPECT_EQ(back.results[i].uses_tensor_cores, report.results[i].uses_tensor_cores);
+  }
+  auto json = reports::to_json(report);
+  for (auto& entry : json["benchmarks"])
+    if (entry.contains("mlbench"))
+      for (const char* key : {"is_baseline", "uses_tensor_cores"}) entry["mlbench"].erase(key);
+  const RunReport old = reports::parse_report(json.dump(), "old.json");
+  ASSERT_EQ(old.results.size(), report.results.size());
+  int baselines = 0, tensor_rows = 0;
+  for (const VariantResult& r : old.results) {
+    SCOPED_TRACE(r.name());
+    bool math_names_tensor_cores = false;
+    for (const auto& [key, value] : r.notes)
+      math_names_tensor_cores = math_names_tensor_cores || (key == "math" && value.find("tensor") != std::string::npos);
+    EXPECT_EQ(r.is_baseline, r.backend == "serial");
+    EXPECT_EQ(r.uses_tensor_cores, r.backend == "cublas-tf32" || math_names_tensor_cores);
+    baselines += r.is_baseline ? 1 : 0;
+    tensor_rows += r.uses_tensor_cores ? 1 : 0;
+  }
+  EXPECT_GT(baselines, 0);
+  EXPECT_GT(tensor_rows, 0);
 }
 
 }  // namespace
