@@ -405,6 +405,7 @@ TEST_F(RooflineTest, EachResultIsHeldAgainstItsUnitAndFractionIsMeasuredOverBoun
   };
   results[2].notes = {{"math", "pedantic (no tf32)"}};  // the note cuBLAS fp32 rows carry
   results[3].notes = {{"math", "tf32 tensor cores"}};
+  results[3].uses_tensor_cores = true;  // what the runner sets from cublas-tf32's tensor_core_precisions
   VariantResult failed = results[0];
   failed.backend = "broken";
   failed.status = ResultStatus::failed_verification;
