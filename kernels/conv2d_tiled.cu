@@ -20,6 +20,7 @@
 #include <type_traits>
 
 #include "kernels/conv2d_tiled.h"
+#include "kernels/conv_implicit_gemm.h"
 #include "kernels/cuda_check.h"
 #include "kernels/device_vectors.cuh"
 #include "kernels/element_types.cuh"

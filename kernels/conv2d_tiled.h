@@ -58,11 +58,6 @@ std::string conv2d_register_filters_unsupported_reason(const ConvShape& shape);
 std::string describe_register_filters(const ConvShape& shape);
 void launch_conv2d_register_filters(const ConvShape& shape, const float* input, const float* weights, float* output,
                                     cudaStream_t stream);
-// Tuning (timing test only; C = 3, 9..16 filters): rows per thread x row groups per block of
-// {4x4 (the default), 4x2, 4x8, 2x8, 6x3}. Throws for any other.
-void launch_conv2d_register_filters_variant(const ConvShape& shape, int rows_per_thread, int row_groups,
-                                            const float* input, const float* weights, float* output,
-                                            cudaStream_t stream);
 // A direct-kernel plan with explicit register blocking: pixels_per_thread 1, 2 or 4 and
 // filters_per_thread 4..32 (fp32: pixels x filters <= 64; fp64: <= 16 and filters <= 8).
 // plan_conv2d_tiled picks these by the shape; tests and tuning force them here.
@@ -72,11 +67,5 @@ Conv2dPlan plan_conv2d_direct(const ConvShape& shape, bool fp64, int device, int
 // Runs the plan's kernel (direct or implicit GEMM). T: float, double, bfloat16, float16.
 template <class T>
 void launch_conv2d_tiled(const Conv2dPlan& plan, const T* input, const T* weights, T* output, cudaStream_t stream);
-
-// The implicit-GEMM kernel alone (T: float, bfloat16, float16); launch_conv2d_tiled calls it
-// for such plans.
-template <class T>
-void launch_conv_implicit_gemm(const Conv2dPlan& plan, const T* input, const T* weights, T* output,
-                               cudaStream_t stream);
 
 }  // namespace mlbench::kernels

@@ -6,12 +6,12 @@
 // (C*R*R x pixels) and C = the output (K x pixels, pixels contiguous as in NCHW). B is never
 // materialized: each thread owns one pixel column of the B tile and gathers its C*R*R values
 // from the input as the K loop advances (coalesced: a warp reads 32 neighbouring pixels),
-// stepping (c, r, s) incrementally instead of dividing. The rest is kernels/gemm_tiled.cu:
+// stepping (c, r, s) incrementally instead of dividing. The rest is kernels/gemm_tiled.cuh:
 // double-buffered shared tiles, 8x8 outputs per thread in registers, 16-byte shared reads.
 // bf16/fp16: filters are read 4 at a time (8 bytes), gathered pixels one at a time, and both
 // are widened to fp32 before they reach shared memory, so the multiply loop is the fp32 one;
 // outputs are rounded to the 16-bit type as they are stored (4 per 8-byte store).
-#include "kernels/conv2d_tiled.h"
+#include "kernels/conv_implicit_gemm.h"
 #include "kernels/cuda_check.h"
 #include "kernels/device_vectors.cuh"
 #include "kernels/element_types.cuh"

@@ -37,8 +37,8 @@ class CudaGemmVariant final : public GpuVariant {
                                       : "mma.sync " + to_string(tensor_tile_) + ", cp.async 16-byte copies, ldmatrix");
       return;
     }
-    tile_ = precision() == Precision::fp64 ? default_gemm_tile<double>() : default_gemm_tile<float>();
-    notes_.emplace_back("tile", to_string(tile_));
+    notes_.emplace_back(
+        "tile", to_string(precision() == Precision::fp64 ? gemm_tiled_tile<double>() : gemm_tiled_tile<float>()));
     if (precision() == Precision::tf32) {
       notes_.emplace_back("compute", "tf32 values multiplied in fp32 on CUDA cores (no tensor cores)");
     }
@@ -49,7 +49,7 @@ class CudaGemmVariant final : public GpuVariant {
     switch (precision()) {
       case Precision::fp64:
         return launch_gemm_tiled<double>(input<double>(0), input<double>(1), output<double>(), shape_.m, shape_.n,
-                                         shape_.k, stream(), tile_);
+                                         shape_.k, stream());
       case Precision::bf16:
         return launch_gemm_tensor_core<bfloat16>(input<bfloat16>(0), input<bfloat16>(1), output<bfloat16>(), shape_.m,
                                                  shape_.n, shape_.k, stream(), tensor_tile_);
@@ -59,11 +59,10 @@ class CudaGemmVariant final : public GpuVariant {
       case Precision::fp32:
       case Precision::tf32:
         return launch_gemm_tiled<float>(input<float>(0), input<float>(1), output<float>(), shape_.m, shape_.n, shape_.k,
-                                        stream(), tile_);
+                                        stream());
     }
   }
   GemmShape shape_;
-  GemmTile tile_ = GemmTile::m128n128k16;
   TensorCoreTile tensor_tile_ = TensorCoreTile::automatic;
 };
 

@@ -1,219 +1,37 @@
-// GEMM, row-major C = A * B (A: M x K, B: K x N), fp32 and fp64.
-//
-// Idea (after siboehm/SGEMM_CUDA kernels 6-10): each block computes a BM x BN tile of C.
-// Per K step it stages a BM x BK slice of A (transposed, so that a thread's rows are
-// contiguous) and a BK x BN slice of B in shared memory, double-buffered: the next slice is
-// loaded from global memory into registers while the current one is multiplied. Each thread
-// accumulates a (2V) x (2V) block of C in registers, V = elements per 16-byte vector (8x8 for
-// fp32, 4x4 for fp64), as four V x V sub-blocks half a tile apart, so that a warp's 16-byte
-// shared-memory reads hit consecutive addresses (no bank conflicts) and its stores to C are
-// contiguous. Global loads are 16 bytes wide when rows are 16-byte aligned (K and N multiples
-// of V); otherwise a scalar path loads element by element. Edge tiles are bounds-checked and
-// padded with zeros, so any M, N, K >= 1 works.
-#include <stdexcept>
-
-#include "kernels/cuda_check.h"
-#include "kernels/device_vectors.cuh"
-#include "kernels/gemm_pipelined.h"
+// The product's instances of the tiled GEMM kernel (kernels/gemm_tiled.cuh): one block tile per
+// element type, gemm_tiled_tile<T>() (kernels/gemm_tiled.h). The tiles only the sweep times are
+// instantiated in tuning/gemm_tile_sweep.cu, not here.
+#include "kernels/gemm_tiled.cuh"
 #include "kernels/gemm_tiled.h"
-#include "kernels/register_tile.cuh"
 
 namespace mlbench::kernels {
 
 namespace {
 
-template <class T, int BM, int BN>
-__host__ __device__ constexpr int gemm_threads() {
-  constexpr int v = Vec16<T>::size;
-  return BM * BN / (4 * v * v);
-}
-
-// Blocks per SM the register budget must allow (2 blocks of 256 threads: <= 128 registers).
-template <class T, int BM, int BN, int BK, bool kVectorized>
-__global__ void __launch_bounds__(gemm_threads<T, BM, BN>(), 2)
-    gemm_tiled_kernel(const T* __restrict__ a, const T* __restrict__ b, T* __restrict__ c, int m, int n, int k) {
-  using Vec = typename Vec16<T>::type;
-  constexpr int V = Vec16<T>::size;
-  constexpr int kThreads = gemm_threads<T, BM, BN>();
-  constexpr int kPadA = V;  // shifts the transposed A rows across banks; keeps 16-byte alignment
-  constexpr int kLoadsA = BM * BK / V / kThreads;
-  constexpr int kLoadsB = BK * BN / V / kThreads;
-  static_assert(kLoadsA * V * kThreads == BM * BK && kLoadsB * V * kThreads == BK * BN, "tile not divisible");
-  static_assert((BN / (2 * V)) * (BM / (2 * V)) == kThreads, "thread grid must cover the tile");
-
-  __shared__ __align__(16) T a_tile[2][BK][BM + kPadA];
-  __shared__ __align__(16) T b_tile[2][BK][BN];
-
-  const int tid = threadIdx.x;
-  const int thread_col = tid % (BN / (2 * V));  // this thread's columns: thread_col*V (+ BN/2)
-  const int thread_row = tid / (BN / (2 * V));  // this thread's rows:    thread_row*V (+ BM/2)
-  const int block_row = blockIdx.y * BM;
-  const int block_col = blockIdx.x * BN;
-
-  Vec next_a[kLoadsA], next_b[kLoadsB];
-
-  // Load tile: global -> registers, zero outside the matrices.
-  auto load_tile = [&](int k0) {
-#pragma unroll
-    for (int i = 0; i < kLoadsA; ++i) {
-      const int idx = tid + i * kThreads;
-      const int r = idx / (BK / V), col = k0 + (idx % (BK / V)) * V;
-      const int row = block_row + r;
-      const T* src = a + static_cast<long long>(row) * k + col;
-      if constexpr (kVectorized) {
-        next_a[i] = (row < m && col < k) ? *reinterpret_cast<const Vec*>(src) : Vec{};
-      } else {
-#pragma unroll
-        for (int e = 0; e < V; ++e) element<Vec, T>(next_a[i], e) = (row < m && col + e < k) ? src[e] : T(0);
-      }
-    }
-#pragma unroll
-    for (int i = 0; i < kLoadsB; ++i) {
-      const int idx = tid + i * kThreads;
-      const int row = k0 + idx / (BN / V), col = block_col + (idx % (BN / V)) * V;
-      const T* src = b + static_cast<long long>(row) * n + col;
-      if constexpr (kVectorized) {
-        next_b[i] = (row < k && col < n) ? *reinterpret_cast<const Vec*>(src) : Vec{};
-      } else {
-#pragma unroll
-        for (int e = 0; e < V; ++e) element<Vec, T>(next_b[i], e) = (row < k && col + e < n) ? src[e] : T(0);
-      }
-    }
-  };
-  // Store tile: registers -> shared buffer `buf`, A transposed.
-  auto store_tile = [&](int buf) {
-#pragma unroll
-    for (int i = 0; i < kLoadsA; ++i) {
-      const int idx = tid + i * kThreads;
-      const int r = idx / (BK / V), kk = (idx % (BK / V)) * V;
-#pragma unroll
-      for (int e = 0; e < V; ++e) a_tile[buf][kk + e][r] = element<Vec, T>(next_a[i], e);
-    }
-#pragma unroll
-    for (int i = 0; i < kLoadsB; ++i) {
-      const int idx = tid + i * kThreads;
-      *reinterpret_cast<Vec*>(&b_tile[buf][idx / (BN / V)][(idx % (BN / V)) * V]) = next_b[i];
-    }
-  };
-
-  T acc[2 * V][2 * V] = {};
-  const int tiles = (k + BK - 1) / BK;
-  load_tile(0);
-  store_tile(0);
-  __syncthreads();
-
-  for (int t = 0; t < tiles; ++t) {
-    const int buf = t & 1;
-    // Advance: start the global loads of the next slice; they land while we compute.
-    if (t + 1 < tiles) load_tile((t + 1) * BK);
-
-    // Compute in registers: a rank-1 update of the thread's (2V) x (2V) block per k.
-    accumulate_register_tile<T, Vec, V, BM, BN, BK, BM + kPadA>(acc, a_tile[buf], b_tile[buf], thread_row, thread_col);
-
-    // The other buffer was last read in iteration t-1, before the barrier that ended it.
-    if (t + 1 < tiles) store_tile(buf ^ 1);
-    __syncthreads();
-  }
-
-  // Write back: one 16-byte store per V contiguous columns where the row allows it.
-#pragma unroll
-  for (int i = 0; i < 2 * V; ++i) {
-    const int row = block_row + thread_row * V + (i / V) * (BM / 2) + i % V;
-    if (row >= m) continue;
-#pragma unroll
-    for (int half = 0; half < 2; ++half) {
-      const int col = block_col + thread_col * V + half * (BN / 2);
-      T* dst = c + static_cast<long long>(row) * n + col;
-      if (kVectorized && col < n) {
-        Vec out;
-#pragma unroll
-        for (int e = 0; e < V; ++e) element<Vec, T>(out, e) = acc[i][half * V + e];
-        *reinterpret_cast<Vec*>(dst) = out;
-      } else if (!kVectorized) {
-#pragma unroll
-        for (int e = 0; e < V; ++e)
-          if (col + e < n) dst[e] = acc[i][half * V + e];
-      }
-    }
-  }
-}
-
-template <class T, int BM, int BN, int BK>
-void launch_tile(const T* a, const T* b, T* c, int m, int n, int k, cudaStream_t stream) {
-  constexpr int V = Vec16<T>::size;
-  const dim3 grid((n + BN - 1) / BN, (m + BM - 1) / BM);
-  const dim3 block(gemm_threads<T, BM, BN>());
-  // 16-byte loads need every row start aligned: cudaMalloc aligns the base, K and N the rows.
-  if (k % V == 0 && n % V == 0) {
-    gemm_tiled_kernel<T, BM, BN, BK, true><<<grid, block, 0, stream>>>(a, b, c, m, n, k);
-  } else {
-    gemm_tiled_kernel<T, BM, BN, BK, false><<<grid, block, 0, stream>>>(a, b, c, m, n, k);
-  }
-  MLBENCH_CUDA_CHECK_LAUNCH();
+template <class T>
+void launch_product_tile(const T* a, const T* b, T* c, std::int64_t m, std::int64_t n, std::int64_t k,
+                         cudaStream_t stream) {
+  constexpr GemmTileShape tile = gemm_tiled_tile<T>();
+  launch_gemm_tile<T, tile.bm, tile.bn, tile.bk>(a, b, c, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k),
+                                                 stream);
 }
 
 }  // namespace
 
-std::string to_string(GemmTile tile) {
-  switch (tile) {
-    case GemmTile::m128n128k16: return "128x128x16";
-    case GemmTile::m128n128k8: return "128x128x8";
-    case GemmTile::m128n64k16: return "128x64x16";
-    case GemmTile::m64n64k16: return "64x64x16";
-    case GemmTile::m64n64k8: return "64x64x8";
-    case GemmTile::m128n128k16_s3: return "128x128x16 cp.async 3-stage";
-    case GemmTile::m128n128k16_s4: return "128x128x16 cp.async 4-stage";
-    case GemmTile::m128n128k32_s3: return "128x128x32 cp.async 3-stage";
-  }
-  return "?";
-}
-
-std::vector<GemmTile> gemm_tiles() {
-  return {GemmTile::m128n128k16, GemmTile::m128n128k8,     GemmTile::m128n64k16,     GemmTile::m64n64k16,
-          GemmTile::m64n64k8,    GemmTile::m128n128k16_s3, GemmTile::m128n128k16_s4, GemmTile::m128n128k32_s3};
-}
-
-template <>
-GemmTile default_gemm_tile<float>() {
-  return GemmTile::m128n128k16;
-}
-template <>
-GemmTile default_gemm_tile<double>() {
-  return GemmTile::m64n64k16;
+std::string to_string(const GemmTileShape& tile) {
+  return std::to_string(tile.bm) + "x" + std::to_string(tile.bn) + "x" + std::to_string(tile.bk);
 }
 
 template <>
 void launch_gemm_tiled<float>(const float* a, const float* b, float* c, std::int64_t m, std::int64_t n, std::int64_t k,
-                              cudaStream_t stream, GemmTile tile) {
-  const int mi = static_cast<int>(m), ni = static_cast<int>(n), ki = static_cast<int>(k);
-  switch (tile) {
-    case GemmTile::m128n128k16: return launch_tile<float, 128, 128, 16>(a, b, c, mi, ni, ki, stream);
-    case GemmTile::m128n128k8: return launch_tile<float, 128, 128, 8>(a, b, c, mi, ni, ki, stream);
-    case GemmTile::m128n64k16: return launch_tile<float, 128, 64, 16>(a, b, c, mi, ni, ki, stream);
-    case GemmTile::m64n64k16: return launch_tile<float, 64, 64, 16>(a, b, c, mi, ni, ki, stream);
-    case GemmTile::m128n128k16_s3:
-    case GemmTile::m128n128k16_s4:
-    case GemmTile::m128n128k32_s3: {
-      if (!gemm_pipelined_supports(m, n, k)) return launch_tile<float, 128, 128, 16>(a, b, c, mi, ni, ki, stream);
-      const int bk = tile == GemmTile::m128n128k32_s3 ? 32 : 16;
-      const int stages = tile == GemmTile::m128n128k16_s4 ? 4 : 3;
-      return launch_gemm_pipelined(a, b, c, m, n, k, stream, bk, stages);
-    }
-    default: break;
-  }
-  throw std::invalid_argument("fp32 GEMM has no tile " + to_string(tile));
+                              cudaStream_t stream) {
+  launch_product_tile<float>(a, b, c, m, n, k, stream);
 }
 
 template <>
 void launch_gemm_tiled<double>(const double* a, const double* b, double* c, std::int64_t m, std::int64_t n,
-                               std::int64_t k, cudaStream_t stream, GemmTile tile) {
-  const int mi = static_cast<int>(m), ni = static_cast<int>(n), ki = static_cast<int>(k);
-  switch (tile) {
-    case GemmTile::m64n64k16: return launch_tile<double, 64, 64, 16>(a, b, c, mi, ni, ki, stream);
-    case GemmTile::m64n64k8: return launch_tile<double, 64, 64, 8>(a, b, c, mi, ni, ki, stream);
-    default: break;
-  }
-  throw std::invalid_argument("fp64 GEMM has no tile " + to_string(tile));
+                               std::int64_t k, cudaStream_t stream) {
+  launch_product_tile<double>(a, b, c, m, n, k, stream);
 }
 
 }  // namespace mlbench::kernels

@@ -10,11 +10,12 @@ cd "$(dirname "$0")/.."
 export CUDAHOSTCXX=${CUDAHOSTCXX:-/opt/gcc/bin/g++}
 [ -x "$CUDAHOSTCXX" ] || unset CUDAHOSTCXX
 cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 >/dev/null &&
-  cmake --build build-gpu -j16 --target mlbench gpu_backends_test >"$OUT/build.log" 2>&1 || { tail -30 "$OUT/build.log"; exit 1; }
+  cmake --build build-gpu -j16 --target mlbench gpu_backends_test mlbench_tune_gemm mlbench_tune_conv >"$OUT/build.log" 2>&1 || { tail -30 "$OUT/build.log"; exit 1; }
 mb=./build-gpu/mlbench
 ./build-gpu/tests/gpu_backends_test --gtest_filter='GpuGemm.*' 2>&1 | tail -3
-./build-gpu/tests/gpu_backends_test --gtest_also_run_disabled_tests --gtest_filter='GpuTiming.*' 2>&1 |
-  grep -E "TIMING|notes" >"$OUT/timing.txt"
+{ ./build-gpu/tuning/mlbench_tune_gemm --precision fp32,fp64 &&
+  ./build-gpu/tuning/mlbench_tune_conv --shape 1x3x4096x4096x16x3x1x1,32x64x56x56x64x3x1x1,1x1x4096x4096x1x3x1x1 &&
+  ./build-gpu/mlbench reduction --size 16384 --backends cuda,cub; } >"$OUT/timing.txt" 2>&1
 cuobjdump -res-usage "$mb" 2>/dev/null | grep -E "Function|REG" | paste - - |
   sed -E 's/.*Function ([^ ]+).*REG:([0-9]+).*SHARED:([0-9]+).*/\1 REG=\2 SHARED=\3/' >"$OUT/kernel-resources.txt"
 # SASS instruction mix of each GEMM / implicit-GEMM kernel: FFMA share, shared loads, LDGSTS.

@@ -1,7 +1,7 @@
 // The GPU backends of kernels/: registration (runs everywhere) and, on a machine with a CUDA
 // device, every backend x workload x precision against Problem::verify() on awkward shapes.
-// Without a device the GPU tests skip with the reason. DISABLED_ timing tests print (never
-// assert) median kernel times at the goal shapes: run with --gtest_also_run_disabled_tests.
+// Without a device the GPU tests skip with the reason. The tile sweeps and the timing runs are
+// programs of their own: tuning/ (mlbench_tune_gemm, mlbench_tune_conv).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -28,7 +28,6 @@
 #include <cuda_runtime_api.h>
 
 #include "kernels/conv2d_tiled.h"
-#include "kernels/gemm_tiled.h"
 #include "kernels/gpu_variant.h"
 #endif
 
@@ -334,42 +333,6 @@ TEST(GpuBackends, RepeatedRunsKeepTheOutputCorrect) {
 }
 
 #if MLBENCH_TEST_BUILT_WITH_CUDA
-// Runs the GEMM kernel with an explicit tile; returns the median kernel time over `runs`.
-template <class T>
-double run_gemm_tile(const GemmProblem& p, kernels::GemmTile tile, HostBuffer& out, int runs) {
-  const auto& s = p.shape();
-  return median_gemm_launch_seconds<T>(p.a(), p.b(), out, runs, [&](const T* a, const T* b, T* c) {
-    kernels::launch_gemm_tiled<T>(a, b, c, s.m, s.n, s.k, nullptr, tile);
-  });
-}
-
-bool tile_instantiated(kernels::GemmTile tile, Precision precision) {
-  const bool fp64_tile = tile == kernels::GemmTile::m64n64k16 || tile == kernels::GemmTile::m64n64k8;
-  return precision == Precision::fp32 ? tile != kernels::GemmTile::m64n64k8 : fp64_tile;
-}
-
-TEST(GpuGemm, EveryTileVerifiesOnEdgeShapes) {
-  SKIP_WITHOUT_GPU();
-  const std::uint64_t seed = fresh_seed();
-  SCOPED_TRACE("seed=" + std::to_string(seed));
-  for (Precision precision : {Precision::fp32, Precision::fp64}) {
-    for (const GemmShape& shape : {GemmShape{200, 300, 52}, GemmShape{77, 131, 45}, GemmShape{129, 260, 1000}}) {
-      const GemmProblem problem(shape, precision, seed, shape.m);
-      for (kernels::GemmTile tile : kernels::gemm_tiles()) {
-        if (!tile_instantiated(tile, precision)) continue;
-        SCOPED_TRACE(kernels::to_string(tile) + " " + to_string(precision) + " " + problem.shape_label());
-        HostBuffer out(precision, problem.output_size());
-        if (precision == Precision::fp32)
-          run_gemm_tile<float>(problem, tile, out, 1);
-        else
-          run_gemm_tile<double>(problem, tile, out, 1);
-        const Verification v = problem.verify(out);
-        EXPECT_TRUE(v.passed) << v.max_error << " > " << v.tolerance << " " << v.detail;
-      }
-    }
-  }
-}
-
 // Runs one convolution plan on the problem's inputs and returns the output.
 template <class T>
 HostBuffer run_conv_plan(const ConvProblem& problem, const kernels::Conv2dPlan& plan) {
@@ -382,29 +345,6 @@ HostBuffer run_conv_plan(const ConvProblem& problem, const kernels::Conv2dPlan& 
   kernels::launch_conv2d_tiled<T>(plan, in.as<T>(), w.as<T>(), out_device.as<T>(), nullptr);
   EXPECT_EQ(cudaMemcpy(out.raw(), out_device.get(), out.bytes(), cudaMemcpyDeviceToHost), cudaSuccess);
   return out;
-}
-
-TEST(GpuConvolution, EveryDirectRegisterBlockingVerifies) {
-  SKIP_WITHOUT_GPU();
-  const std::uint64_t seed = fresh_seed();
-  SCOPED_TRACE("seed=" + std::to_string(seed));
-  for (Precision precision : {Precision::fp32, Precision::fp64}) {
-    const bool fp64 = precision == Precision::fp64;
-    for (const ConvShape& shape : {ConvShape{2, 5, 19, 150, 37, 3, 1, 1}, ConvShape{1, 3, 21, 70, 9, 3, 2, 0}}) {
-      const ConvProblem problem(shape, precision, seed, shape.height);
-      for (int pixels : {1, 2, 4}) {
-        for (int filters : {4, 8, 16, 32}) {
-          if (filters * pixels > (fp64 ? 16 : 64) || (fp64 && filters > 8)) continue;
-          SCOPED_TRACE(problem.shape_label() + " " + to_string(precision) + " px=" + std::to_string(pixels) +
-                       " kg=" + std::to_string(filters));
-          const auto plan = kernels::plan_conv2d_direct(shape, fp64, 0, pixels, filters);
-          const HostBuffer out = fp64 ? run_conv_plan<double>(problem, plan) : run_conv_plan<float>(problem, plan);
-          const Verification v = problem.verify(out);
-          EXPECT_TRUE(v.passed) << v.max_error << " > " << v.tolerance << " " << v.detail;
-        }
-      }
-    }
-  }
 }
 
 TEST(GpuConvolution, DirectAndImplicitGemmKernelsBothVerifyWhenForced) {
@@ -530,208 +470,6 @@ TEST(GpuConvolution, AutomaticPlanPicksRegisterFiltersOnlyForEligibleFp32Shapes)
   EXPECT_THROW(kernels::plan_conv2d_tiled(main_job, true, 0, ConvAlgorithm::constant_filters), std::invalid_argument);
 }
 
-// The register-filter blockings kept for tuning compute the same function as the default one.
-TEST(GpuConvolution, RegisterFilterTuningVariantsMatchFp64OnEveryElement) {
-  SKIP_WITHOUT_GPU();
-  const std::uint64_t seed = fresh_seed();
-  SCOPED_TRACE("seed=" + std::to_string(seed));
-  const ConvShape shape{2, 3, 37, 300, 16, 3, 1, 1};
-  const ConvProblem problem(shape, Precision::fp32, seed, shape.height);
-  kernels::DeviceBuffer in(problem.input().bytes()), w(problem.weights().bytes()), out_device(problem.output_bytes());
-  ASSERT_EQ(cudaMemcpy(in.get(), problem.input().raw(), in.bytes(), cudaMemcpyHostToDevice), cudaSuccess);
-  ASSERT_EQ(cudaMemcpy(w.get(), problem.weights().raw(), w.bytes(), cudaMemcpyHostToDevice), cudaSuccess);
-  for (const auto& [rows, groups] : std::vector<std::pair<int, int>>{{4, 4}, {4, 2}, {4, 8}, {2, 8}, {6, 3}}) {
-    SCOPED_TRACE("register filters " + std::to_string(rows) + " rows x " + std::to_string(groups) + " groups");
-    ASSERT_EQ(cudaMemset(out_device.get(), 0xFF, out_device.bytes()), cudaSuccess);
-    kernels::launch_conv2d_register_filters_variant(shape, rows, groups, in.as<float>(), w.as<float>(),
-                                                    out_device.as<float>(), nullptr);
-    HostBuffer out(problem.output_precision(), problem.output_size());
-    ASSERT_EQ(cudaMemcpy(out.raw(), out_device.get(), out.bytes(), cudaMemcpyDeviceToHost), cudaSuccess);
-    EXPECT_TRUE(every_conv_element_matches(problem, out));
-  }
-}
-
-// Median of 10 launches of a convolution plan (no L2 flush: these outputs exceed L2 anyway).
-double time_conv_plan(const ConvProblem& problem, const kernels::Conv2dPlan& plan) {
-  kernels::DeviceBuffer in(problem.input().bytes()), w(problem.weights().bytes()), out(problem.output_bytes());
-  EXPECT_EQ(cudaMemcpy(in.get(), problem.input().raw(), in.bytes(), cudaMemcpyHostToDevice), cudaSuccess);
-  EXPECT_EQ(cudaMemcpy(w.get(), problem.weights().raw(), w.bytes(), cudaMemcpyHostToDevice), cudaSuccess);
-  cudaEvent_t start, stop;
-  cudaEventCreate(&start);
-  cudaEventCreate(&stop);
-  std::vector<double> times;
-  for (int i = 0; i < 12; ++i) {
-    cudaEventRecord(start);
-    kernels::launch_conv2d_tiled<float>(plan, in.as<float>(), w.as<float>(), out.as<float>(), nullptr);
-    cudaEventRecord(stop);
-    cudaEventSynchronize(stop);
-    float ms = 0;
-    cudaEventElapsedTime(&ms, start, stop);
-    if (i >= 2) times.push_back(ms * 1e-3);
-  }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
-}
-
-void print_pair(const std::string& workload, const Problem& problem, const std::string& mine, const std::string& vendor,
-                bool bandwidth) {
-  std::string my_notes, vendor_notes;
-  const double t_mine = median_verified_kernel_seconds(workload, mine, problem, 20, &my_notes);
-  const double t_vendor = median_verified_kernel_seconds(workload, vendor, problem, 20, &vendor_notes);
-  auto rate = [&](double t) { return bandwidth ? problem.min_bytes() / t / 1e9 : problem.flops() / t / 1e12; };
-  const char* unit = bandwidth ? "GB/s" : "TFLOP/s";
-  std::printf(
-      "TIMING %-12s %-40s %-8s %9.4f ms %8.1f %s | %-12s %9.4f ms %8.1f %s | vendor/mine %.3f\n  notes: %s | %s\n",
-      workload.c_str(), problem.shape_label().c_str(), mine.c_str(), t_mine * 1e3, rate(t_mine), unit, vendor.c_str(),
-      t_vendor * 1e3, rate(t_vendor), unit, t_vendor / t_mine, my_notes.c_str(), vendor_notes.c_str());
-  std::fflush(stdout);
-}
-
-TEST(GpuTiming, DISABLED_GoalShapesMedianKernelTimes) {
-  SKIP_WITHOUT_GPU();
-  const std::uint64_t seed = fresh_seed();
-  SCOPED_TRACE("seed=" + std::to_string(seed));
-  {
-    const GemmProblem gemm(GemmShape{4096, 4096, 4096}, Precision::fp32, seed, 4096);
-    print_pair("gemm", gemm, "cuda", "cublas", false);
-    std::string notes;
-    std::printf("TIMING gemm cublas-tf32 %.4f ms\n",
-                median_verified_kernel_seconds("gemm", "cublas-tf32", gemm, 20, &notes) * 1e3);
-    for (kernels::GemmTile tile : kernels::gemm_tiles()) {
-      if (!tile_instantiated(tile, Precision::fp32)) continue;
-      HostBuffer out(Precision::fp32, gemm.output_size());
-      const double t = run_gemm_tile<float>(gemm, tile, out, 10);
-      std::printf("TIMING gemm fp32 4096 tile %-10s %9.4f ms %8.1f TFLOP/s verified=%d\n",
-                  kernels::to_string(tile).c_str(), t * 1e3, gemm.flops() / t / 1e12, gemm.verify(out).passed ? 1 : 0);
-    }
-    const GemmProblem gemm64(GemmShape{4096, 4096, 4096}, Precision::fp64, seed, 4096);
-    print_pair("gemm", gemm64, "cuda", "cublas", false);
-  }
-  {
-    const ReductionProblem sum(ReductionShape{16384, 16384, ReduceOp::sum, ReduceAxis::all}, Precision::fp32, seed,
-                               16384);
-    print_pair("reduction", sum, "cuda", "cub", true);
-    const ReductionProblem rows(ReductionShape{16384, 16384, ReduceOp::sum, ReduceAxis::rows}, Precision::fp32, seed,
-                                16384);
-    print_pair("reduction", rows, "cuda", "cub", true);
-  }
-  {
-    const ConvProblem big(ConvShape{1, 3, 4096, 4096, 16, 3, 1, 1}, Precision::fp32, seed, 4096);
-    print_pair("convolution", big, "cuda", "cudnn", true);
-    const ConvProblem deep(ConvShape{32, 64, 56, 56, 64, 3, 1, 1}, Precision::fp32, seed, 56);
-    print_pair("convolution", deep, "cuda", "cudnn", false);
-    const ConvProblem single(ConvShape{1, 1, 4096, 4096, 1, 3, 1, 1}, Precision::fp32, seed, 4096);
-    print_pair("convolution", single, "cuda", "cudnn", true);
-    std::vector<std::pair<const ConvProblem*, kernels::Conv2dPlan>> plans;
-    for (const ConvProblem* problem : {&big, &deep}) {
-      plans.emplace_back(problem,
-                         kernels::plan_conv2d_tiled(problem->shape(), false, 0, kernels::ConvAlgorithm::implicit_gemm));
-      for (int pixels : {1, 2, 4}) {
-        for (int filters : {4, 8, 16, 32}) {
-          if (filters * pixels <= 64)
-            plans.emplace_back(problem, kernels::plan_conv2d_direct(problem->shape(), false, 0, pixels, filters));
-        }
-      }
-    }
-    plans.emplace_back(&big,
-                       kernels::plan_conv2d_tiled(big.shape(), false, 0, kernels::ConvAlgorithm::constant_filters));
-    {
-      for (const auto& [problem, plan] : plans) {
-        const double t = time_conv_plan(*problem, plan);
-        std::printf("TIMING conv %-40s %-50s %9.4f ms %8.1f TFLOP/s\n", problem->shape_label().c_str(),
-                    plan.describe().c_str(), t * 1e3, problem->flops() / t / 1e12);
-      }
-    }
-  }
-}
-// The main job's convolution (N1 C3 K16 4096^2 3x3 fp32): the earlier direct kernel's best
-// blocking, the default register-filter kernel and its tuning blockings, the constant-filter
-// kernel, median of
-// MLBENCH_TIMING_REPS launches (default 10) after 2 warm-ups (none when it is 1, for ncu), each
-// output checked on every element of 2 rows.
-TEST(GpuTiming, DISABLED_MainJobConvolutionBlockings) {
-  SKIP_WITHOUT_GPU();
-  const std::uint64_t seed = fresh_seed();
-  SCOPED_TRACE("seed=" + std::to_string(seed));
-  const char* reps_env = std::getenv("MLBENCH_TIMING_REPS");
-  const int reps = reps_env ? std::max(1, std::atoi(reps_env)) : 10;
-  const ConvShape shape{1, 3, 4096, 4096, 16, 3, 1, 1};
-  const ConvProblem big(shape, Precision::fp32, seed, 4096);
-  kernels::DeviceBuffer in(big.input().bytes()), w(big.weights().bytes()), out(big.output_bytes());
-  ASSERT_EQ(cudaMemcpy(in.get(), big.input().raw(), in.bytes(), cudaMemcpyHostToDevice), cudaSuccess);
-  ASSERT_EQ(cudaMemcpy(w.get(), big.weights().raw(), w.bytes(), cudaMemcpyHostToDevice), cudaSuccess);
-  auto time_launch = [&](const std::string& what, const std::function<void()>& launch) {
-    ASSERT_EQ(cudaMemset(out.get(), 0xFF, out.bytes()), cudaSuccess);
-    cudaEvent_t start, stop;
-    cudaEventCreate(&start);
-    cudaEventCreate(&stop);
-    std::vector<double> times;
-    const int warmups = reps > 1 ? 2 : 0;  // one launch per blocking under ncu
-    for (int i = 0; i < reps + warmups; ++i) {
-      cudaEventRecord(start);
-      launch();
-      cudaEventRecord(stop);
-      cudaEventSynchronize(stop);
-      float ms = 0;
-      cudaEventElapsedTime(&ms, start, stop);
-      if (i >= warmups) times.push_back(ms * 1e-3);
-    }
-    cudaEventDestroy(start);
-    cudaEventDestroy(stop);
-    ASSERT_EQ(cudaGetLastError(), cudaSuccess);
-    // Rows 0 and 2049 of every filter, every column, against fp64.
-    const float* x = big.input().data<float>();
-    const float* wt = big.weights().data<float>();
-    std::vector<float> row(4096);
-    int wrong = 0;
-    for (int k = 0; k < 16; ++k)
-      for (int oy : {0, 2049}) {
-        ASSERT_EQ(cudaMemcpy(row.data(), out.as<float>() + (static_cast<std::size_t>(k) * 4096 + oy) * 4096, 4096 * 4,
-                             cudaMemcpyDeviceToHost),
-                  cudaSuccess);
-        for (int ox = 0; ox < 4096; ++ox) {
-          double sum = 0, magnitude = 0;
-          for (int c = 0; c < 3; ++c)
-            for (int r = 0; r < 3; ++r)
-              for (int q = 0; q < 3; ++q) {
-                const int iy = oy - 1 + r, ix = ox - 1 + q;
-                if (iy < 0 || iy >= 4096 || ix < 0 || ix >= 4096) continue;
-                const double p = static_cast<double>(wt[((k * 3 + c) * 3 + r) * 3 + q]) *
-                                 x[(static_cast<std::size_t>(c) * 4096 + iy) * 4096 + ix];
-                sum += p;
-                magnitude += std::fabs(p);
-              }
-          if (!(std::fabs(row[ox] - sum) <= 29 * std::ldexp(1.0, -24) * magnitude + 1e-30)) ++wrong;
-        }
-      }
-    EXPECT_EQ(wrong, 0) << what;
-    std::sort(times.begin(), times.end());
-    const double t = times[times.size() / 2];
-    std::printf("TIMING conv %-40s %-70s %9.4f ms %8.1f TFLOP/s %7.1f GB/s (min_bytes) %s\n", big.shape_label().c_str(),
-                what.c_str(), t * 1e3, big.flops() / t / 1e12, big.min_bytes() / t / 1e9, wrong ? "WRONG" : "verified");
-    std::fflush(stdout);
-  };
-  const auto direct = kernels::plan_conv2d_direct(shape, false, 0, 4, 16);
-  time_launch("before: " + direct.describe(), [&] {
-    kernels::launch_conv2d_tiled<float>(direct, in.as<float>(), w.as<float>(), out.as<float>(), nullptr);
-  });
-  const auto automatic = kernels::plan_conv2d_tiled(shape, false, 0, kernels::ConvAlgorithm::automatic, true);
-  time_launch("default: " + automatic.describe(), [&] {
-    kernels::launch_conv2d_tiled<float>(automatic, in.as<float>(), w.as<float>(), out.as<float>(), nullptr);
-  });
-  const auto constant = kernels::plan_conv2d_tiled(shape, false, 0, kernels::ConvAlgorithm::constant_filters);
-  time_launch("earlier: " + constant.describe(), [&] {
-    kernels::launch_conv2d_tiled<float>(constant, in.as<float>(), w.as<float>(), out.as<float>(), nullptr);
-  });
-  for (const auto& [rows, groups] : std::vector<std::pair<int, int>>{{4, 2}, {4, 8}, {2, 8}, {6, 3}}) {
-    time_launch("register filters " + std::to_string(rows) + " rows x " + std::to_string(groups) + " groups", [&] {
-      kernels::launch_conv2d_register_filters_variant(shape, rows, groups, in.as<float>(), w.as<float>(),
-                                                      out.as<float>(), nullptr);
-    });
-  }
-}
 #endif
 
 }  // namespace

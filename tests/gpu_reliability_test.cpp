@@ -49,7 +49,7 @@ class FaultyVariant final : public Variant {
     // The hand-written GEMM kernel reading and writing through pointers into unmapped memory:
     // the launch succeeds, the kernel faults, the context keeps the error (sticky).
     auto* bogus = reinterpret_cast<float*>(std::uintptr_t{0x1000});
-    kernels::launch_gemm_tiled<float>(bogus, bogus, bogus, n_, n_, n_, nullptr, kernels::default_gemm_tile<float>());
+    kernels::launch_gemm_tiled<float>(bogus, bogus, bogus, n_, n_, n_, nullptr);
     MLBENCH_CUDA_CHECK(cudaDeviceSynchronize());
     return 1e-3;
   }

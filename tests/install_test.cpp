@@ -92,6 +92,8 @@ TEST_F(Install, InstallsBinaryManPageAndCompletionsThatCoverTheWholeCli) {
                  bash = prefix / "share/bash-completion/completions/mlbench",
                  zsh = prefix / "share/zsh/vendor-completions/_mlbench";
   for (const fs::path& p : {binary, man, bash, zsh}) EXPECT_TRUE(fs::is_regular_file(p)) << p;
+  // The tuning programs (tuning/) are built, never installed: bin/ holds the product alone.
+  for (const auto& entry : fs::directory_iterator(prefix / "bin")) EXPECT_EQ(entry.path(), binary);
   EXPECT_EQ(shell(binary.string() + " --version >" + (dir_ / "version").string()), 0) << "the installed binary runs";
   EXPECT_EQ(slurp(dir_ / "version").rfind("mlbench ", 0), 0u) << slurp(dir_ / "version");
 

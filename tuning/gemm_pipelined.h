@@ -1,4 +1,4 @@
-// Host entry of the cp.async-pipelined SGEMM (kernels/gemm_pipelined.cu): row-major C = A * B.
+// Host entry of the cp.async-pipelined SGEMM (tuning/gemm_pipelined.cu), a tuning version: row-major C = A * B.
 #pragma once
 
 #include <cuda_runtime_api.h>

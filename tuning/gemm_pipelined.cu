@@ -1,17 +1,20 @@
 // SGEMM with an asynchronous copy pipeline, row-major C = A * B, fp32.
 //
-// Idea: the same 128x128 block tile and 8x8-per-thread register block as gemm_tiled.cu, but
+// A tuning version, not in the product: measured slower than the product's register-staged
+// kernel at 4096 on the H100 (docs/performance.md); `mlbench_tune_gemm` validates and times it.
+//
+// Idea: the same 128x128 block tile and 8x8-per-thread register block as kernels/gemm_tiled.cuh, but
 // global -> shared copies go through cp.async (LDGSTS) into a ring of STAGES shared-memory
 // buffers, so that no registers stage the next slice and STAGES-1 slices are in flight while
 // one is multiplied. A is kept k-contiguous in shared memory (no transposing store, which
 // cp.async cannot do); each thread reads 4 consecutive k of one of its rows with one 16-byte
 // load and uses them over 4 rank-1 updates, so shared-memory reads per FMA stay those of the
-// transposed layout. Only for K and N multiples of 4 (16-byte aligned rows); the launcher
-// falls back to gemm_tiled.cu otherwise. Edge tiles are zero-filled by cp.async's src-size.
+// transposed layout. Only for K and N multiples of 4 (16-byte aligned rows); the tuning program
+// reports it as not applicable otherwise. Edge tiles are zero-filled by cp.async's src-size.
 #include <stdexcept>
 
 #include "kernels/cuda_check.h"
-#include "kernels/gemm_pipelined.h"
+#include "tuning/gemm_pipelined.h"
 
 namespace mlbench::kernels {
 

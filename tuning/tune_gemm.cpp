@@ -1,0 +1,135 @@
+// mlbench_tune_gemm: every GEMM version, validated then timed (tuning/tuning.h): the product's
+// choice (`cuda`), the block tiles of the CUDA-core kernel that only the sweep instantiates, the
+// cp.async-pipelined SGEMM, and cuBLAS as the reference.
+//
+//   mlbench_tune_gemm                          4096^3 fp32, every version
+//   mlbench_tune_gemm --shape 8192 --precision fp32,fp64 --repetitions 50
+//   mlbench_tune_gemm --validate-only --shape 77x131x45   (what ctest runs)
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "bench/gemm.h"
+#include "kernels/gemm_tiled.h"
+#include "tuning/gemm_pipelined.h"
+#include "tuning/gemm_tile_sweep.h"
+#include "tuning/tuning.h"
+
+namespace mlbench::tuning {
+namespace {
+
+const GemmShape& shape_of(const Problem& problem) { return dynamic_cast<const GemmProblem&>(problem).shape(); }
+
+template <class T>
+Version tile_version(kernels::GemmTileShape tile) {
+  Version v;
+  v.name = "tile-" + kernels::to_string(tile);
+  v.idea = "CUDA-core kernel (kernels/gemm_tiled.cuh) with block tile " + kernels::to_string(tile) +
+           " (sweep only; the product runs " + kernels::to_string(kernels::gemm_tiled_tile<T>()) + ")";
+  v.prepare = [tile](const Problem& problem) {
+    const auto& p = dynamic_cast<const GemmProblem&>(problem);
+    return launch_variant(problem, {&p.a(), &p.b()},
+                          [tile, s = p.shape()](cudaStream_t stream, const std::vector<const void*>& in, void* out) {
+                            launch_gemm_sweep_tile<T>(static_cast<const T*>(in[0]), static_cast<const T*>(in[1]),
+                                                      static_cast<T*>(out), s.m, s.n, s.k, tile, stream);
+                          });
+  };
+  return v;
+}
+
+Version pipelined_version(int bk, int stages) {
+  Version v;
+  v.name = "pipelined-128x128x" + std::to_string(bk) + "-s" + std::to_string(stages);
+  v.idea = "cp.async ring of " + std::to_string(stages) + " shared-memory stages, K step " + std::to_string(bk) +
+           ", A k-contiguous (tuning/gemm_pipelined.cu)";
+  v.unsupported = [](const Problem& problem) -> std::string {
+    const GemmShape& s = shape_of(problem);
+    return kernels::gemm_pipelined_supports(s.m, s.n, s.k) ? "" : "N and K must be multiples of 4";
+  };
+  v.prepare = [bk, stages](const Problem& problem) {
+    const auto& p = dynamic_cast<const GemmProblem&>(problem);
+    return launch_variant(
+        problem, {&p.a(), &p.b()},
+        [bk, stages, s = p.shape()](cudaStream_t stream, const std::vector<const void*>& in, void* out) {
+          kernels::launch_gemm_pipelined(static_cast<const float*>(in[0]), static_cast<const float*>(in[1]),
+                                         static_cast<float*>(out), s.m, s.n, s.k, stream, bk, stages);
+        });
+  };
+  return v;
+}
+
+std::vector<Version> gemm_versions(Precision precision) {
+  const bool fp64 = precision == Precision::fp64;
+  std::vector<Version> versions;
+  versions.push_back(registry_version(
+      "gemm", "cuda",
+      "the product (`mlbench run gemm --backends cuda`): tile " +
+          kernels::to_string(fp64 ? kernels::gemm_tiled_tile<double>() : kernels::gemm_tiled_tile<float>()) +
+          ", register-staged double buffer"));
+  if (fp64) {
+    for (const auto& tile : gemm_sweep_tiles<double>()) versions.push_back(tile_version<double>(tile));
+  } else {
+    for (const auto& tile : gemm_sweep_tiles<float>()) versions.push_back(tile_version<float>(tile));
+    versions.push_back(pipelined_version(16, 3));
+    versions.push_back(pipelined_version(16, 4));
+    versions.push_back(pipelined_version(32, 3));
+  }
+  versions.push_back(registry_version("gemm", "cublas", "cuBLAS, pedantic math (the vendor reference)", true));
+  if (!fp64)
+    versions.push_back(registry_version("gemm", "cublas-tf32", "cuBLAS with TF32 tensor cores (inputs rounded)"));
+  return versions;
+}
+
+int tune_gemm(int argc, char** argv) {
+  CLI::App app{
+      "mlbench_tune_gemm: validate, then time, every GEMM version (product, sweep tiles, cp.async "
+      "pipeline, cuBLAS). Not installed; see docs/performance.md."};
+  Options options;
+  std::vector<std::string> shapes{"4096x4096x4096"};
+  app.add_option("--shape", shapes, "M x N x K (or one number for a cube), comma-separated list")
+      ->delimiter(',')
+      ->capture_default_str();
+  add_common_options(app, options);
+  try {
+    app.parse(argc, argv);
+    const std::vector<Precision> precisions = parse_precisions(options, {Precision::fp32, Precision::fp64});
+    std::vector<GemmShape> gemm_shapes;
+    for (const std::string& text : shapes) {
+      const auto d = parse_dimensions("--shape", text);
+      if ((d.size() != 1 && d.size() != 3) || d[0] < 1 || d.back() < 1 || d[d.size() / 2] < 1)
+        throw CLI::ValidationError("--shape", "'" + text + "': expected M x N x K, each at least 1");
+      gemm_shapes.push_back(d.size() == 1 ? GemmShape{d[0], d[0], d[0]} : GemmShape{d[0], d[1], d[2]});
+    }
+    if (options.list) {
+      for (Precision precision : precisions) {
+        std::printf("%s:\n", to_string(precision).c_str());
+        list_versions(select_versions(gemm_versions(precision), options));
+      }
+      return 0;
+    }
+    for (Precision precision : precisions) select_versions(gemm_versions(precision), options);  // names checked
+    if (const std::string why = gpu_unavailable_reason(); !why.empty()) {
+      std::printf("SKIPPED: no usable CUDA GPU here: %s\n", why.c_str());
+      return kSkippedNoGpu;
+    }
+    const std::uint64_t seed = announce_seed(options);
+    int failed = 0;
+    for (Precision precision : precisions) {
+      const std::vector<Version> versions = select_versions(gemm_versions(precision), options);
+      for (const GemmShape& shape : gemm_shapes)
+        failed += run_versions(GemmProblem(shape, precision, seed, shape.m), versions, options);
+    }
+    if (failed > 0)
+      std::printf("\n%d version(s) FAILED validation (seed %llu)\n", failed, static_cast<unsigned long long>(seed));
+    return failed > 0 ? 1 : 0;
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+}
+
+}  // namespace
+}  // namespace mlbench::tuning
+
+int main(int argc, char** argv) { return mlbench::tuning::tune_gemm(argc, argv); }
