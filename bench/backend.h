@@ -18,6 +18,7 @@
 #include "bench/host_buffer.h"
 #include "bench/machine_context.h"
 #include "bench/problem.h"
+#include "bench/rank_group.h"
 #include "bench/types.h"
 
 namespace mlbench {
@@ -33,6 +34,9 @@ struct ExecutionConfig {
   double timeout_s = 0;
   // Distributed backends (BackendInfo::rank_counts): the ranks this row spreads over; 0 otherwise.
   int ranks = 0;
+  // Cross-rank GPU backends under mpirun/srun (mpi/): the processes of this row, one GPU each
+  // (`device`); nullptr in a one-process run. Owned by whoever prepares the variant.
+  RankGroup* rank_group = nullptr;
 };
 
 struct Availability {
@@ -118,6 +122,9 @@ struct BackendInfo {
 class Registry {
  public:
   void add(BackendInfo info);
+  // Swaps the registered backend of info's workload and name for `info` (mpi/ turns the nccl
+  // rows into cross-rank ones under an MPI launch); throws when none is registered.
+  void replace(BackendInfo info);
   // nullptr when absent.
   const BackendInfo* find(const std::string& workload, const std::string& backend) const;
   std::vector<const BackendInfo*> backends_for(const std::string& workload) const;

@@ -91,4 +91,10 @@ GpuSelection select_gpus(const std::string& raw_spec, int device_count) {
   return selection;
 }
 
+namespace {
+int g_this_process_gpu = 0;
+}
+void set_this_process_gpu(int ordinal) { g_this_process_gpu = ordinal; }
+int this_process_gpu() { return g_this_process_gpu; }
+
 }  // namespace mlbench

@@ -21,4 +21,10 @@ struct GpuSelection {
 // negative, unknown or repeated ordinals, and when there is no GPU or no CUDA at all.
 GpuSelection select_gpus(const std::string& spec, int device_count);
 
+// The GPU this process measures on and describes in its machine context: 0, or under
+// mpirun/srun the rank's own GPU, chosen from its node-local rank (mpi::settle_rank_gpu sets it
+// once at start, before anything touches a device).
+void set_this_process_gpu(int ordinal);
+int this_process_gpu();
+
 }  // namespace mlbench

@@ -236,7 +236,8 @@ RankContext rank_context_of(const MachineContext& m, int rank) {
   r.load_average = m.load_average;
   r.openblas_core = m.openblas_core;
   if (m.gpu)
-    r.gpu = fmt::format("{} (device {}, driver {})", m.gpu->name, m.gpu->ordinal, m.gpu->driver_version);
+    r.gpu = fmt::format("{} (device {}{}, driver {})", m.gpu->name, m.gpu->ordinal,
+                        m.gpu->uuid.empty() ? "" : ", " + m.gpu->uuid, m.gpu->driver_version);
   else
     r.gpu = "none (" + (m.gpu_absent_reason.empty() ? std::string("no reason recorded") : m.gpu_absent_reason) + ")";
   for (const auto& [name, version] : m.libraries)

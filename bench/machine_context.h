@@ -21,6 +21,7 @@ struct CacheLevel {
 struct GpuContext {
   int ordinal = 0;
   std::string name;
+  std::string uuid;  // "GPU-8-4-4-4-12 hex digits", as nvidia-smi prints it ("" when unread)
   int cc_major = 0, cc_minor = 0;
   int sm_count = 0;
   std::int64_t memory_bytes = 0;

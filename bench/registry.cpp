@@ -18,6 +18,15 @@ void Registry::add(BackendInfo info) {
   backends_.push_back(std::move(info));
 }
 
+void Registry::replace(BackendInfo info) {
+  for (auto& b : backends_)
+    if (b.workload == info.workload && b.name == info.name) {
+      b = std::move(info);
+      return;
+    }
+  throw std::logic_error("backend '" + info.name + "' of " + info.workload + " replaced but never registered");
+}
+
 const BackendInfo* Registry::find(const std::string& workload, const std::string& backend) const {
   for (const auto& b : backends_)
     if (b.workload == workload && b.name == backend) return &b;

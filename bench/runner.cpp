@@ -174,7 +174,7 @@ RunPlan Runner::plan() const {
         if (!b->rank_counts.empty()) {  // one row per rank count
           for (int count : b->rank_counts) {
             plan.variants.push_back({w, size, b, {}, count});
-            plan.timed_rows += 1;
+            plan.timed_rows += is_gpu(b->kind) ? 2 : 1;
           }
           continue;
         }
@@ -358,7 +358,7 @@ std::vector<VariantResult> Runner::run_variant(const Problem& problem, const Pro
   config.devices = devices;
   config.timeout_s = options_.timeout_s;
   config.ranks = base.ranks;
-  if (!devices.empty()) config.device = devices.front();
+  config.device = devices.empty() ? options_.device : devices.front();
   std::vector<TimingMode> modes = is_gpu(backend.kind)
                                       ? std::vector<TimingMode>{TimingMode::kernel, TimingMode::end_to_end}
                                       : std::vector<TimingMode>{TimingMode::host};

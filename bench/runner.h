@@ -46,6 +46,9 @@ struct RunOptions {
   // --gpus: "N", "all" or a list of ordinals ("0,2"); empty: no multi-GPU backend runs.
   // bench/gpu_selection.h says what each form selects.
   std::string gpus;
+  // The CUDA device of the single-device GPU backends (and rank 0 of a cross-rank row): 0, or
+  // under mpirun/srun the rank's own GPU (mpi::choose_rank_gpu).
+  int device = 0;
   // Test hook of `mlbench fleet` (MLBENCH_FLEET_SLOW_RANK, docs/cluster.md): every measured run
   // executes the variant this many times and times them all, so this process really does that
   // multiple of the work. 1 otherwise.

@@ -36,6 +36,11 @@ int main(int argc, char** argv) {
   // Under mpirun/srun: MPI starts here; ranks > 0 follow rank 0 instead of running the command
   // (mpi/mpi_launch.h, docs/cluster.md).
   if (const std::optional<int> refused = mpi::start(argc, argv)) return *refused;
+  // Every rank (a collective): its own GPU from its node-local rank, or why it cannot have one.
+  if (mpi::detect_launch().size > 0) {
+    const Registry registry = cli::make_registry();
+    mpi::settle_rank_gpu(registry.gpu_count ? registry.gpu_count() : -1);
+  }
   // `mlbench fleet ...`: every rank runs the command itself (cli/run_command.cpp).
   const bool fleet = mpi::is_fleet_command(argc, argv);
   if (fleet) mpi::enter_fleet_mode();

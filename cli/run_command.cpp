@@ -17,6 +17,7 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include "bench/gpu_selection.h"
 #include "bench/roofline.h"
 #include "bench/runner.h"
 #include "bench/thread_binding.h"
@@ -337,6 +338,7 @@ int execute_run(const RunCommandOptions& given, const std::vector<std::string>& 
   }
   if (runnable.empty()) throw InputError(fmt::format("no workload takes --precision {}", o.precision));
   RunOptions options = to_run_options(o, runnable);
+  options.device = this_process_gpu();  // 0, or this rank's own GPU under mpirun/srun
   if (fleet) {
     if (o.threads == 0) options.threads = fleet_threads();
     options.test_work_factor = fleet_work_factor();
@@ -354,7 +356,8 @@ int execute_run(const RunCommandOptions& given, const std::vector<std::string>& 
   const Registry registry = make_registry();
   Runner runner(registry, options);
   RunPlan plan = runner.plan();
-  mpi::account_for_gpu_rows(plan, fleet, mpi::size(), mpi::max_node_ranks());
+  // Under mpirun/srun each rank measures on its own GPU where it has one (mpi::settle_rank_gpu).
+  mpi::account_for_gpu_rows(plan, fleet, mpi::size(), mpi::rank_gpu(), mpi::cross_rank_gpu_workloads());
   reports::check_output_paths(paths);  // fail now, not after a long run
   if (!o.quiet)
     for (const auto& [why, names] : left_out_by_reason)

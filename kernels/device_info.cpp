@@ -6,6 +6,7 @@
 #endif
 #include <fmt/format.h>
 
+#include "bench/gpu_selection.h"
 #include "kernels/backends.h"
 #include "kernels/cuda_check.h"
 
@@ -62,12 +63,19 @@ void fill_gpu_context(MachineContext& context) {
     context.gpu_absent_reason = available.reason;
     return;
   }
-  const int device = 0;  // the runner's default device; --device is reported by its results
+  // The runner's default device: 0, or under mpirun/srun this rank's own GPU.
+  const int device = this_process_gpu();
   GpuContext gpu;
   gpu.ordinal = device;
   cudaDeviceProp prop{};
   MLBENCH_CUDA_CHECK(cudaGetDeviceProperties(&prop, device));
   gpu.name = prop.name;
+  std::string uuid = "GPU-";
+  for (int i = 0; i < 16; ++i) {
+    uuid += fmt::format("{:02x}", static_cast<unsigned char>(prop.uuid.bytes[i]));
+    if (i == 3 || i == 5 || i == 7 || i == 9) uuid += '-';
+  }
+  gpu.uuid = uuid;
   gpu.memory_bytes = static_cast<std::int64_t>(prop.totalGlobalMem);
   // Clock fields left cudaDeviceProp in CUDA 13; the attributes remain.
   gpu.cc_major = attribute(cudaDevAttrComputeCapabilityMajor, device);

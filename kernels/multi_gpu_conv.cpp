@@ -118,6 +118,10 @@ class MultiGpuConvVariant final : public MultiGpuVariant {
       : MultiGpuVariant(config, p.precision(), p.output_precision(), {&p.input(), &p.weights()}, p.output_size()),
         s_(p.shape()),
         by_batch_(split == ConvSplit::batch || (split == ConvSplit::automatic && s_.batch >= ranks())) {
+    // Across processes (mpi/gpu_ranks.cpp) only one rank, rank 0 alone, is built for the
+    // convolution: its halo and gather stages assume one process drives every GPU.
+    if (static_cast<int>(mine().size()) != ranks())
+      throw std::runtime_error("the nccl convolution across several MPI ranks is not built (docs/cluster.md)");
     if (by_batch_ && s_.batch < ranks())
       throw std::invalid_argument(
           fmt::format("a split by batch needs an image per GPU: {} images, {} GPUs", s_.batch, ranks()));

@@ -23,37 +23,43 @@ class MultiGpuGemmVariant final : public MultiGpuVariant {
     const std::size_t e = element_bytes();
     const auto k = static_cast<std::size_t>(shape_.k), n = static_cast<std::size_t>(shape_.n);
     std::vector<std::string> split;
-    for (int r = 0; r < ranks(); ++r) {
-      const auto rows = static_cast<std::size_t>(rows_[static_cast<std::size_t>(r)].size());
-      a_.push_back(allocate(r, rows * k * e, "its rows of A"));
-      b_.push_back(allocate(r, k * n * e, "B"));
+    for (const Range& rows : rows_) split.push_back(std::to_string(rows.size()));
+    const auto every_rank = static_cast<std::size_t>(ranks());
+    a_.assign(every_rank, nullptr);
+    b_.assign(every_rank, nullptr);
+    c_.assign(every_rank, nullptr);
+    handles_.assign(every_rank, nullptr);
+    for (int r : mine()) {
+      const auto i = static_cast<std::size_t>(r);
+      const auto rows = static_cast<std::size_t>(rows_[i].size());
+      a_[i] = allocate(r, rows * k * e, "its rows of A");
+      b_[i] = allocate(r, k * n * e, "B");
       // Rank 0's rows come first in C: it writes them in place.
-      c_.push_back(r == 0 ? output() : allocate(r, rows * n * e, "its rows of C"));
+      c_[i] = r == 0 ? output() : allocate(r, rows * n * e, "its rows of C");
       on(r);
-      cublasHandle_t& handle = handles_.emplace_back();
-      MLBENCH_CUDA_CHECK(cublasCreate(&handle));
-      MLBENCH_CUDA_CHECK(cublasSetStream(handle, on(r)));
+      MLBENCH_CUDA_CHECK(cublasCreate(&handles_[i]));
+      MLBENCH_CUDA_CHECK(cublasSetStream(handles_[i], on(r)));
       // Pedantic: no TF32 or other reduced-precision shortcut, as the single-GPU cublas backend.
-      MLBENCH_CUDA_CHECK(cublasSetMathMode(handle, CUBLAS_PEDANTIC_MATH));
-      split.push_back(std::to_string(rows));
-      if (r > 0) poison(r, b_.back(), k * n * e);  // filled by the broadcast alone
+      MLBENCH_CUDA_CHECK(cublasSetMathMode(handles_[i], CUBLAS_PEDANTIC_MATH));
+      if (r > 0) poison(r, b_[i], k * n * e);  // filled by the broadcast alone
     }
     upload_inputs();  // resident for kernel-mode runs
     synchronize();
     notes_.emplace_back("split", fmt::format("rows of A: {}", fmt::join(split, " + ")));
     notes_.emplace_back("compute", precision() == Precision::fp64 ? "cublasDgemm" : "cublasSgemm, pedantic (no tf32)");
     notes_.emplace_back("communication", fmt::format("ncclBroadcast B ({:.3g} MB to each other GPU), ncclSend/Recv "
-                                                     "C rows to GPU {} ({:.3g} MB)",
-                                                     static_cast<double>(k * n * e) / 1e6, device(0),
+                                                     "C rows to rank 0's GPU {} ({:.3g} MB)",
+                                                     static_cast<double>(k * n * e) / 1e6, device(lead()),
                                                      static_cast<double>(shape_.m - rows_[0].size()) *
                                                          static_cast<double>(n * e) / 1e6));
   }
 
   ~MultiGpuGemmVariant() override {
     drain();
-    for (std::size_t r = 0; r < handles_.size(); ++r) {
-      cudaSetDevice(device(static_cast<int>(r)));
-      cublasDestroy(handles_[r]);
+    for (int r : mine()) {
+      if (handles_[static_cast<std::size_t>(r)] == nullptr) continue;
+      cudaSetDevice(device(r));
+      cublasDestroy(handles_[static_cast<std::size_t>(r)]);
     }
     drain();
   }
@@ -62,13 +68,14 @@ class MultiGpuGemmVariant final : public MultiGpuVariant {
   void upload_inputs() override {
     const std::size_t e = element_bytes();
     const auto k = static_cast<std::size_t>(shape_.k), n = static_cast<std::size_t>(shape_.n);
-    for (int r = 0; r < ranks(); ++r) {
+    for (int r : mine()) {
       const Range& rows = rows_[static_cast<std::size_t>(r)];
       MLBENCH_CUDA_CHECK(cudaMemcpyAsync(a_[static_cast<std::size_t>(r)],
                                          pinned_input(0) + static_cast<std::size_t>(rows.begin) * k * e,
                                          static_cast<std::size_t>(rows.size()) * k * e, cudaMemcpyHostToDevice, on(r)));
     }
-    MLBENCH_CUDA_CHECK(cudaMemcpyAsync(b_[0], pinned_input(1), k * n * e, cudaMemcpyHostToDevice, on(0)));
+    if (drives(0))
+      MLBENCH_CUDA_CHECK(cudaMemcpyAsync(b_[0], pinned_input(1), k * n * e, cudaMemcpyHostToDevice, on(0)));
   }
 
   void run_pipeline() override {
@@ -78,14 +85,14 @@ class MultiGpuGemmVariant final : public MultiGpuVariant {
 
     begin_communication();
     nccl_group([&] {
-      for (int r = 0; r < ranks(); ++r) {
+      for (int r : mine()) {
         void* b = b_[static_cast<std::size_t>(r)];
         MLBENCH_CUDA_CHECK(ncclBroadcast(b, b, k * n, type, 0, comm(r), on(r)));
       }
     });
     end_communication();
 
-    for (int r = 0; r < ranks(); ++r) multiply(r);
+    for (int r : mine()) multiply(r);
 
     begin_communication();
     nccl_group([&] {
@@ -93,9 +100,10 @@ class MultiGpuGemmVariant final : public MultiGpuVariant {
         const Range& rows = rows_[static_cast<std::size_t>(r)];
         if (rows.empty()) continue;
         const std::size_t count = static_cast<std::size_t>(rows.size()) * n;
-        MLBENCH_CUDA_CHECK(ncclSend(c_[static_cast<std::size_t>(r)], count, type, 0, comm(r), on(r)));
-        MLBENCH_CUDA_CHECK(
-            ncclRecv(output() + static_cast<std::size_t>(rows.begin) * n * e, count, type, r, comm(0), on(0)));
+        if (drives(r)) MLBENCH_CUDA_CHECK(ncclSend(c_[static_cast<std::size_t>(r)], count, type, 0, comm(r), on(r)));
+        if (drives(0))
+          MLBENCH_CUDA_CHECK(
+              ncclRecv(output() + static_cast<std::size_t>(rows.begin) * n * e, count, type, r, comm(0), on(0)));
       }
     });
     end_communication();

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <stdexcept>
 
 #include "kernels/backends.h"
@@ -38,7 +39,7 @@ NcclCommunicator::NcclCommunicator(std::vector<int> devices) : devices_(std::mov
   keep_nvlink_multicast_off();
   int previous_device = 0;
   MLBENCH_CUDA_CHECK(cudaGetDevice(&previous_device));
-  // Rank 0 draws the id; in an MPI job it would be broadcast to the other ranks here.
+  // Rank 0 draws the id; one process holds every rank, so nothing travels.
   ncclUniqueId id;
   MLBENCH_CUDA_CHECK(ncclGetUniqueId(&id));
   comms_.assign(devices_.size(), nullptr);
@@ -55,6 +56,23 @@ NcclCommunicator::NcclCommunicator(std::vector<int> devices) : devices_(std::mov
       if (comm != nullptr) ncclCommAbort(comm);  // no destructor runs for a half-built object
     throw;
   }
+  MLBENCH_CUDA_CHECK(cudaSetDevice(previous_device));
+}
+
+NcclCommunicator::NcclCommunicator(RankGroup& group, int device) : devices_{device} {
+  keep_nvlink_multicast_off();
+  int previous_device = 0;
+  MLBENCH_CUDA_CHECK(cudaGetDevice(&previous_device));
+  const std::vector<unsigned char> bytes = share_from_rank0(group, sizeof(ncclUniqueId), [](void* out) {
+    ncclUniqueId drawn;
+    MLBENCH_CUDA_CHECK(ncclGetUniqueId(&drawn));
+    std::memcpy(out, &drawn, sizeof drawn);
+  });
+  ncclUniqueId id;
+  std::memcpy(&id, bytes.data(), sizeof id);
+  comms_.assign(1, nullptr);
+  MLBENCH_CUDA_CHECK(cudaSetDevice(device));
+  MLBENCH_CUDA_CHECK(ncclCommInitRank(&comms_[0], group.size(), id, group.rank()));
   MLBENCH_CUDA_CHECK(cudaSetDevice(previous_device));
 }
 

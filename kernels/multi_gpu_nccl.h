@@ -3,9 +3,10 @@
 //
 // One process drives every GPU here, but the communicator is built the way an MPI job builds
 // it (docs/multi_gpu.md): rank 0 draws the unique id (ncclGetUniqueId), every rank joins with
-// ncclCommInitRank(nranks, id, rank) on its own device. Across processes the id would travel by
-// MPI_Bcast and each process would make one of these calls; here they sit in one
-// ncclGroupStart/End so that a single thread can make all of them without deadlocking.
+// ncclCommInitRank(nranks, id, rank) on its own device; here they sit in one ncclGroupStart/End
+// so that a single thread can make all of them without deadlocking. Across processes (an MPI
+// job, mpi/gpu_ranks.cpp) the id travels through a RankGroup (MPI_Bcast) and each process makes
+// one of these calls for its one device.
 #pragma once
 
 #include <nccl.h>
@@ -13,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/rank_group.h"
 #include "bench/types.h"
 #include "kernels/cuda_check.h"
 
@@ -53,10 +55,15 @@ void nccl_group(F&& enqueue) {
 class NcclCommunicator {
  public:
   explicit NcclCommunicator(std::vector<int> devices);
+  // This process's one rank of a communicator across the processes of `group` (an MPI job):
+  // rank 0 of the group draws the unique id, the group broadcasts its 128 bytes, and this
+  // process joins as group.rank() of group.size() on `device`. Collective over the group.
+  NcclCommunicator(RankGroup& group, int device);
   ~NcclCommunicator();
   NcclCommunicator(const NcclCommunicator&) = delete;
   NcclCommunicator& operator=(const NcclCommunicator&) = delete;
 
+  // The ranks this process drives (all of them in one process; 1 across processes).
   int size() const { return static_cast<int>(devices_.size()); }
   int device(int rank) const { return devices_.at(static_cast<std::size_t>(rank)); }
   ncclComm_t comm(int rank) const { return comms_.at(static_cast<std::size_t>(rank)); }

@@ -29,26 +29,34 @@ class MultiGpuReduceVariant final : public MultiGpuVariant {
     const std::int64_t items = all_ ? shape_.rows * shape_.cols : shape_.rows;  // elements or rows
     parts_ = split_evenly(items, ranks());
     std::vector<std::string> split;
-    for (int r = 0; r < ranks(); ++r) {
-      const Range& part = parts_[static_cast<std::size_t>(r)];
+    for (const Range& part : parts_) split.push_back(std::to_string(part.size()));
+    const auto every_rank = static_cast<std::size_t>(ranks());
+    input_.assign(every_rank, nullptr);
+    partial_.assign(every_rank, nullptr);
+    result_.assign(every_rank, nullptr);
+    temp_.assign(every_rank, nullptr);
+    offsets_.assign(every_rank, nullptr);
+    temp_bytes_.assign(every_rank, 0);
+    for (int r : mine()) {
+      const auto i = static_cast<std::size_t>(r);
+      const Range& part = parts_[i];
       const std::size_t elements =
           static_cast<std::size_t>(part.size()) * (all_ ? 1 : static_cast<std::size_t>(shape_.cols));
-      input_.push_back(allocate(r, std::max<std::size_t>(elements, 1) * e, "its part of the tensor"));
-      split.push_back(std::to_string(part.size()));
+      input_[i] = allocate(r, std::max<std::size_t>(elements, 1) * e, "its part of the tensor");
       ReductionShape local = part_shape(r);
       std::int64_t* offsets = nullptr;
       if (!all_ && !part.empty()) {
         std::vector<std::int64_t> host(static_cast<std::size_t>(part.size()) + 1);
-        for (std::size_t i = 0; i < host.size(); ++i) host[i] = static_cast<std::int64_t>(i) * shape_.cols;
+        for (std::size_t row = 0; row < host.size(); ++row) host[row] = static_cast<std::int64_t>(row) * shape_.cols;
         offsets = static_cast<std::int64_t*>(allocate(r, host.size() * sizeof(std::int64_t), "row offsets"));
         MLBENCH_CUDA_CHECK(
             cudaMemcpy(offsets, host.data(), host.size() * sizeof(std::int64_t), cudaMemcpyHostToDevice));
       }
-      offsets_.push_back(offsets);
+      offsets_[i] = offsets;
       if (all_) {
         // The partial and, except on rank 0 (whose result is the output), the all-reduced result.
-        partial_.push_back(allocate(r, e, "the partial result"));
-        result_.push_back(r == 0 ? static_cast<void*>(output()) : allocate(r, e, "the reduced result"));
+        partial_[i] = allocate(r, e, "the partial result");
+        result_[i] = r == 0 ? static_cast<void*>(output()) : allocate(r, e, "the reduced result");
         if (part.empty()) set_identity(r);  // more GPUs than elements: this rank adds nothing
       } else {
         void* rows_out = nullptr;  // rank 0 writes its rows (the first ones) in place
@@ -57,7 +65,7 @@ class MultiGpuReduceVariant final : public MultiGpuVariant {
         } else if (!part.empty()) {
           rows_out = allocate(r, static_cast<std::size_t>(part.size()) * e, "its row results");
         }
-        result_.push_back(rows_out);
+        result_[i] = rows_out;
       }
       // CUB sizes its temporary storage when called without it.
       std::size_t temp_bytes = 0;
@@ -69,13 +77,14 @@ class MultiGpuReduceVariant final : public MultiGpuVariant {
           cub_reduce<float>(nullptr, temp_bytes, nullptr, nullptr, offsets, local, nullptr);
         }
       }
-      temp_bytes_.push_back(std::max<std::size_t>(temp_bytes, 1));
-      temp_.push_back(allocate(r, temp_bytes_.back(), "CUB temporary storage"));
+      temp_bytes_[i] = std::max<std::size_t>(temp_bytes, 1);
+      temp_[i] = allocate(r, temp_bytes_[i], "CUB temporary storage");
     }
     if (all_ && shape_.op == ReduceOp::mean) {
       // Mean = (sum of partial sums) / n inside the all-reduce: each rank's input times 1/n.
-      for (int r = 0; r < ranks(); ++r) {
-        ncclRedOp_t& op = mean_ops_.emplace_back();
+      mean_ops_.assign(every_rank, ncclRedOp_t{});
+      for (int r : mine()) {
+        ncclRedOp_t& op = mean_ops_[static_cast<std::size_t>(r)];
         double scale64 = 1.0 / static_cast<double>(shape_.rows * shape_.cols);
         float scale32 = static_cast<float>(scale64);
         void* scale = precision() == Precision::fp64 ? static_cast<void*>(&scale64) : static_cast<void*>(&scale32);
@@ -88,19 +97,21 @@ class MultiGpuReduceVariant final : public MultiGpuVariant {
     synchronize();
     notes_.emplace_back("split", fmt::format("{}: {}", all_ ? "elements" : "rows", fmt::join(split, " + ")));
     notes_.emplace_back("compute", all_ ? "cub::DeviceReduce per GPU" : "cub::DeviceSegmentedReduce per GPU");
-    notes_.emplace_back("communication", all_ ? fmt::format("ncclAllReduce of one value per GPU ({})",
-                                                            shape_.op == ReduceOp::max   ? "max"
-                                                            : shape_.op == ReduceOp::sum ? "sum"
-                                                                                         : "sum pre-multiplied by 1/n")
-                                              : fmt::format("ncclSend/Recv row results to GPU {}", device(0)));
+    notes_.emplace_back("communication",
+                        all_ ? fmt::format("ncclAllReduce of one value per GPU ({})", shape_.op == ReduceOp::max ? "max"
+                                                                                      : shape_.op == ReduceOp::sum
+                                                                                          ? "sum"
+                                                                                          : "sum pre-multiplied by 1/n")
+                             : fmt::format("ncclSend/Recv row results to rank 0's GPU {}", device(lead())));
   }
 
   ~MultiGpuReduceVariant() override {
     drain();
-    for (std::size_t r = 0; r < mean_ops_.size(); ++r) {
-      cudaSetDevice(device(static_cast<int>(r)));
-      ncclRedOpDestroy(mean_ops_[r], comm(static_cast<int>(r)));
-    }
+    if (!mean_ops_.empty())
+      for (int r : mine()) {
+        cudaSetDevice(device(r));
+        ncclRedOpDestroy(mean_ops_[static_cast<std::size_t>(r)], comm(r));
+      }
     drain();
   }
 
@@ -132,7 +143,7 @@ class MultiGpuReduceVariant final : public MultiGpuVariant {
   void upload_inputs() override {
     const std::size_t e = element_bytes();
     const std::size_t per_item = all_ ? 1 : static_cast<std::size_t>(shape_.cols);
-    for (int r = 0; r < ranks(); ++r) {
+    for (int r : mine()) {
       const Range& part = parts_[static_cast<std::size_t>(r)];
       MLBENCH_CUDA_CHECK(cudaMemcpyAsync(
           input_[static_cast<std::size_t>(r)], pinned_input(0) + static_cast<std::size_t>(part.begin) * per_item * e,
@@ -141,22 +152,24 @@ class MultiGpuReduceVariant final : public MultiGpuVariant {
   }
 
   void run_pipeline() override {
-    for (int r = 0; r < ranks(); ++r) reduce_part(r);
+    for (int r : mine()) reduce_part(r);
     const ncclDataType_t type = nccl_type(precision());
     begin_communication();
     nccl_group([&] {
       for (int r = 0; r < ranks(); ++r) {
         const auto i = static_cast<std::size_t>(r);
         if (all_) {
+          if (!drives(r)) continue;
           const ncclRedOp_t op = shape_.op == ReduceOp::max   ? ncclMax
                                  : shape_.op == ReduceOp::sum ? ncclSum
                                                               : mean_ops_[i];
           MLBENCH_CUDA_CHECK(ncclAllReduce(partial_[i], result_[i], 1, type, op, comm(r), on(r)));
         } else if (r > 0 && !parts_[i].empty()) {
           const auto rows = static_cast<std::size_t>(parts_[i].size());
-          MLBENCH_CUDA_CHECK(ncclSend(result_[i], rows, type, 0, comm(r), on(r)));
-          MLBENCH_CUDA_CHECK(ncclRecv(output() + static_cast<std::size_t>(parts_[i].begin) * element_bytes(), rows,
-                                      type, r, comm(0), on(0)));
+          if (drives(r)) MLBENCH_CUDA_CHECK(ncclSend(result_[i], rows, type, 0, comm(r), on(r)));
+          if (drives(0))
+            MLBENCH_CUDA_CHECK(ncclRecv(output() + static_cast<std::size_t>(parts_[i].begin) * element_bytes(), rows,
+                                        type, r, comm(0), on(0)));
         }
       }
     });

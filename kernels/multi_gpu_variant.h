@@ -2,6 +2,13 @@
 // (its own stream, L2-flush buffer and buffers), an NCCL communicator over them, pinned host
 // copies of the problem's inputs, and the full output on rank 0.
 //
+// Across processes (an MPI job, ExecutionConfig::rank_group; mpi/gpu_ranks.cpp) each process
+// drives one rank on its one GPU: mine() is that rank alone, the NCCL communicator spans the
+// processes, the output lives in the process of rank 0, every process's timed region starts
+// after a barrier of the group and a run's time is the slowest rank's (RankGroup::max). In one
+// process mine() is every rank. The derived variants loop over mine() and touch rank 0's
+// buffers only where drives(0).
+//
 // Where the data is at the start of a timed run ("resident"): each rank holds its share of the
 // split inputs (rows of A, its images or image rows, its part of the reduced tensor); inputs
 // every rank needs whole (B, the filters) are on rank 0 only. Timed regions, on rank 0's clock:
@@ -72,16 +79,24 @@ class MultiGpuVariant : public Variant {
   // Enqueues the distributed work on the ranks' streams; the output ends on rank 0.
   virtual void run_pipeline() = 0;
 
+  // Every rank of the row (in this process or others).
   int ranks() const { return static_cast<int>(devices_.size()); }
+  // The ranks this process drives: every rank in one process, its own across processes.
+  const std::vector<int>& mine() const { return mine_; }
+  bool drives(int rank) const;
+  // The rank whose stream holds the timing and phase events: 0, or this process's own rank.
+  int lead() const { return mine_.front(); }
+  // The CUDA ordinal of a rank this process drives (-1 for another process's).
   int device(int rank) const { return devices_.at(static_cast<std::size_t>(rank)); }
-  // Makes the rank's GPU current and returns its stream.
+  // Makes the rank's GPU current and returns its stream (a rank this process drives).
   cudaStream_t on(int rank) const;
-  ncclComm_t comm(int rank) const { return communicator_->comm(rank); }
+  ncclComm_t comm(int rank) const { return communicator_->comm(group_ != nullptr ? 0 : rank); }
   Precision precision() const { return precision_; }
   std::size_t element_bytes() const { return element_size(precision_); }
   const std::byte* pinned_input(std::size_t i) const {
     return static_cast<const std::byte*>(pinned_inputs_.at(i).get());
   }
+  // Rank 0's output (nullptr in the processes of the other ranks).
   std::byte* output() const { return static_cast<std::byte*>(device_output_.get()); }
   std::size_t output_count() const { return output_count_; }
 
@@ -107,7 +122,9 @@ class MultiGpuVariant : public Variant {
   };
   double elapsed(cudaEvent_t from, cudaEvent_t to) const;
 
-  std::vector<int> devices_;
+  RankGroup* group_ = nullptr;  // across processes; nullptr in one process
+  std::vector<int> devices_;    // per rank; -1 for ranks of other processes
+  std::vector<int> mine_;
   Precision precision_, output_precision_;
   std::size_t output_count_ = 0;
   std::vector<Rank> ranks_;

@@ -149,6 +149,7 @@ UniformInput stream_of(const Command& c, int input) {
     case Work::gemm: return input == 0 ? GemmProblem::a_input(c.seed) : GemmProblem::b_input(c.seed);
     case Work::reduction: return ReductionProblem::input_stream(c.seed);
     case Work::convolution: return input == 0 ? ConvProblem::input_stream(c.seed) : ConvProblem::weights_stream(c.seed);
+    case Work::gpu_variant: break;  // gpu_ranks.cpp rebuilds its problem whole
   }
   throw std::logic_error("unknown mpi work");
 }
@@ -647,6 +648,7 @@ class DistributedVariant final : public Variant {
                            : "row bands of input and output split over the ranks, halo rows exchanged at every run, "
                              "output bands gathered to rank 0";
         break;
+      case Work::gpu_variant: break;  // not a DistributedVariant's
     }
     std::vector<std::pair<std::string, std::string>> notes = {
         {"ranks", std::to_string(command_.ranks)},
@@ -870,6 +872,7 @@ std::vector<std::string> crowded_rank_warnings(const std::vector<RankContext>& r
 
 std::unique_ptr<FollowerWork> prepare_follower(const Command& command) {
   if (world_rank() >= command.ranks) return nullptr;  // not taking part in this row
+  if (command.work == Work::gpu_variant) return prepare_gpu_follower(command);
   return command.fp64 ? prepare_typed<double>(command) : prepare_typed<float>(command);
 }
 
@@ -892,6 +895,7 @@ void register_backends(Registry& registry) {
         return p.precision() == Precision::fp64 ? prepare_convolution_typed<double>(p, c)
                                                 : prepare_convolution_typed<float>(p, c);
       }));
+  make_nccl_rows_cross_rank(registry);
 
   registry.context_providers.emplace_back([](MachineContext& context) {
     if (!initialized()) return;

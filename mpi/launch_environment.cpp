@@ -203,37 +203,60 @@ bool launcher_bound_this_process() {
   return open_mpi != nullptr && std::string(open_mpi) == "1";
 }
 
-void account_for_gpu_rows(RunPlan& plan, bool fleet, int world_size, int max_node_ranks) {
+RankGpuChoice choose_rank_gpu(int local_rank, int node_ranks, int device_count) {
+  RankGpuChoice choice;
+  if (device_count < 0) {
+    choice.refusal = "built without CUDA";
+  } else if (device_count == 0) {
+    choice.refusal = "no CUDA device on its node";
+  } else if (local_rank < 0 || node_ranks <= 0) {
+    choice.refusal = "its node-local rank is unknown, so ranks of one node could pick the same GPU";
+  } else if (node_ranks > device_count) {
+    choice.refusal = fmt::format(
+        "{} ranks on a node with {} GPU{}: each rank needs a GPU of its own (two ranks timing one GPU at the same "
+        "time is not a measurement); run at most {} rank{} per node",
+        node_ranks, device_count, device_count == 1 ? "" : "s", device_count, device_count == 1 ? "" : "s");
+  } else {
+    choice.device = local_rank;
+  }
+  return choice;
+}
+
+void account_for_gpu_rows(RunPlan& plan, bool fleet, int world_size, const RankGpuChoice& gpu,
+                          const std::vector<std::string>& cross_rank_workloads) {
   if (world_size <= 1) return;
-  const bool gpu_rows = std::any_of(plan.variants.begin(), plan.variants.end(),
-                                    [](const PlannedVariant& v) { return is_gpu(v.backend->kind); });
-  if (!gpu_rows) return;
   auto absent = [&plan](const std::string& name, const std::string& why) {
     for (const auto& entry : plan.absent)
       if (entry.first == name) return;
     plan.absent.emplace_back(name, why);
   };
-  if (fleet && max_node_ranks > 1) {
-    const std::string why = fmt::format(
-        "{} ranks of this fleet share a node: each would time GPU 0 at the same time (per-rank GPU selection is not "
-        "built; run one rank per node for GPU rows, docs/cluster.md)",
-        max_node_ranks);
-    std::vector<PlannedVariant> kept;
-    for (const PlannedVariant& v : plan.variants) {
-      if (!is_gpu(v.backend->kind)) {
-        kept.push_back(v);
-        continue;
-      }
+  // Cross-rank rows (a GPU backend with rank counts) of more than one rank.
+  auto cross_rank = [](const PlannedVariant& v) { return is_gpu(v.backend->kind) && v.ranks > 1; };
+  std::vector<PlannedVariant> kept;
+  for (const PlannedVariant& v : plan.variants) {
+    std::string why;
+    if (fleet && is_gpu(v.backend->kind) && !gpu.chosen()) {
+      why = fmt::format("a fleet rank has no GPU of its own: {} (docs/cluster.md)", gpu.refusal);
       absent(v.backend->name, why);
-      plan.timed_rows -= 2;  // a GPU variant's kernel and end-to-end rows
+    } else if (!fleet && cross_rank(v) && !gpu.chosen()) {
+      why = fmt::format("no GPU per rank: {} (docs/cluster.md)", gpu.refusal);
+      absent(fmt::format("{} ranks={}", v.backend->name, v.ranks), why);
+    } else if (!fleet && cross_rank(v) &&
+               std::find(cross_rank_workloads.begin(), cross_rank_workloads.end(), v.workload) ==
+                   cross_rank_workloads.end()) {
+      why = fmt::format(
+          "not built: the {} {} pipeline across MPI ranks (one process drives every GPU of it); the one-rank row runs "
+          "(docs/cluster.md)",
+          v.backend->name, v.workload);
+      absent(fmt::format("{} ranks={}", v.backend->name, v.ranks), why);
     }
-    plan.variants = std::move(kept);
-    return;
+    if (why.empty()) {
+      kept.push_back(v);
+      continue;
+    }
+    plan.timed_rows -= is_gpu(v.backend->kind) ? 2 : 1;  // a GPU variant's kernel and end-to-end rows
   }
-  if (!fleet)
-    absent("nccl across MPI ranks",
-           "not built: the GPU and nccl rows of this job are rank 0's own GPUs; NCCL across ranks (one GPU per rank, "
-           "the NCCL id broadcast over MPI) waits for a GPU cluster (docs/cluster.md)");
+  plan.variants = std::move(kept);
 }
 
 }  // namespace mlbench::mpi

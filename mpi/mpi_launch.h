@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "bench/backend.h"
 #include "bench/runner.h"
 #include "bench/machine_context.h"
+#include "bench/rank_group.h"
 
 namespace mlbench::mpi {
 
@@ -70,12 +72,43 @@ int follow();
 // `exit_code`, ends MPI, returns `exit_code`.
 int finish(int exit_code);
 
-// GPU rows under an MPI launch of `world_size` ranks, the most ranks on one node being
-// `max_node_ranks` (the same on every rank). Per-rank GPU selection and NCCL across ranks are
-// not built: a fleet whose nodes run several ranks leaves its GPU rows out (every rank would time
-// GPU 0 at the same time), naming why in plan.absent; an ordinary job runs them in rank 0 alone,
-// and plan.absent says that its nccl rows are rank 0's own GPUs, not NCCL across ranks.
-void account_for_gpu_rows(RunPlan& plan, bool fleet, int world_size, int max_node_ranks);
+// ---- one GPU per rank (docs/cluster.md) ----
+// A rank's GPU: `device` (its ordinal) or, when it cannot have one of its own, -1 and
+// `refusal` (why, naming the ranks and GPUs).
+struct RankGpuChoice {
+  int device = -1;
+  std::string refusal;
+  bool chosen() const { return device >= 0; }
+};
+// Local rank `local_rank` of the `node_ranks` ranks on its node, which has `device_count`
+// GPUs (-1: a build without CUDA): device = local_rank when every rank of the node gets a GPU
+// of its own; refused when the node runs more ranks than it has GPUs (two ranks timing one GPU
+// at the same time is not a measurement), has no GPU, or the local rank is unknown.
+RankGpuChoice choose_rank_gpu(int local_rank, int node_ranks, int device_count);
+// Every rank, once, right after start() (a collective under MPI): this rank's GPU from its
+// node-local rank (the launcher's OMPI_COMM_WORLD_LOCAL_RANK / SLURM_LOCALID, else its rank in
+// an MPI shared-memory split), judged by the most ranks and the fewest GPUs of any node, so
+// every rank reaches the same verdict. Sets bench's this_process_gpu() (device 0 when refused:
+// the rows that still run, run on rank 0's device 0). Outside a launch: device 0.
+RankGpuChoice settle_rank_gpu(int device_count);
+// What settle_rank_gpu decided (device 0 before it ran).
+const RankGpuChoice& rank_gpu();
+// The ranks 0 .. ranks-1 of the job as a RankGroup (bench/rank_group.h) for the cross-rank GPU
+// backends; every wait in it bounded by `limit_s` (then the job is aborted, naming what was
+// awaited). nullptr outside an MPI launch and on the ranks outside the group.
+std::unique_ptr<RankGroup> make_rank_group(int ranks, double limit_s);
+
+// GPU rows under an MPI launch of `world_size` ranks, `gpu` being settle_rank_gpu()'s verdict
+// (the same on every rank). A fleet keeps its GPU rows when every rank has a GPU of its own
+// (each times its own) and leaves them out otherwise, naming why in plan.absent. An ordinary job
+// runs the single-GPU rows in rank 0 alone; its cross-rank nccl rows of more than one rank are
+// left out with the reason when the ranks cannot have a GPU each, or when their workload is not
+// in `cross_rank_workloads` (its pipeline across processes is not built).
+void account_for_gpu_rows(RunPlan& plan, bool fleet, int world_size, const RankGpuChoice& gpu,
+                          const std::vector<std::string>& cross_rank_workloads);
+// The workloads whose nccl rows run across several MPI ranks in this build (gemm, reduction;
+// none without MPI).
+std::vector<std::string> cross_rank_gpu_workloads();
 
 // ---- fleet runs (mlbench fleet, docs/cluster.md): every rank runs the command itself ----
 // True when the command line is a fleet run (`mlbench fleet ...`): main() then runs the

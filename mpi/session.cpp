@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "bench/gpu_selection.h"
 #include "mpi/mpi_launch.h"
 
 namespace mlbench::mpi {
@@ -25,6 +26,8 @@ std::vector<std::pair<int, MPI_Comm>> g_communicators;  // rank count -> communi
 bool g_fleet = false;
 int g_node_ranks = 1;
 int g_max_node_ranks = 1;  // the most ranks any node of the job runs
+int g_node_rank = 0;       // this rank's place among its node's ranks (MPI shared-memory split)
+RankGpuChoice g_rank_gpu{0, {}};
 
 // FNV-1a over the arguments after the program name (the path may differ between hosts).
 std::uint64_t hash_arguments(int argc, char** argv) {
@@ -206,6 +209,7 @@ std::optional<int> start(int argc, char** argv) {
   MPI_Comm node = MPI_COMM_NULL;  // the ranks of this node: a fleet rank's share of its CPUs
   MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, g_rank, MPI_INFO_NULL, &node);
   MPI_Comm_size(node, &g_node_ranks);
+  MPI_Comm_rank(node, &g_node_rank);
   MPI_Comm_free(&node);
   MPI_Allreduce(&g_node_ranks, &g_max_node_ranks, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
   for (int count : rank_counts()) {  // collective: the same order on every rank
@@ -339,6 +343,73 @@ int finish(int exit_code) {
   MPI_Finalize();
   g_initialized = false;
   return exit_code;
+}
+
+// ---- one GPU per rank ----------------------------------------------------------------------
+
+namespace {
+// Ranks 0 .. size-1 over their communicator (communicator(size)); MPI's collectives, each
+// started non-blocking and awaited with wait_or_abort so that a missing rank ends the job.
+class MpiRankGroup final : public RankGroup {
+ public:
+  MpiRankGroup(MPI_Comm comm, double limit_s) : comm_(comm), limit_s_(limit_s) {
+    MPI_Comm_rank(comm_, &rank_);
+    MPI_Comm_size(comm_, &size_);
+  }
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  void broadcast(void* data, std::size_t bytes, int root) override {
+    std::vector<MPI_Request> request(1);
+    MPI_Ibcast(data, message_count(static_cast<std::int64_t>(bytes), "a broadcast"), MPI_BYTE, root, comm_,
+               &request[0]);
+    wait_or_abort(request, {-1}, limit_s_, "a broadcast of the GPU ranks");
+  }
+  void barrier() override {
+    std::vector<MPI_Request> request(1);
+    MPI_Ibarrier(comm_, &request[0]);
+    wait_or_abort(request, {-1}, limit_s_, "the barrier of the GPU ranks", true);
+  }
+  double max(double value) override {
+    double result = value;
+    std::vector<MPI_Request> request(1);
+    MPI_Iallreduce(&value, &result, 1, MPI_DOUBLE, MPI_MAX, comm_, &request[0]);
+    wait_or_abort(request, {-1}, limit_s_, "the slowest GPU rank's time");
+    return result;
+  }
+
+ private:
+  MPI_Comm comm_;
+  double limit_s_;
+  int rank_ = 0, size_ = 1;
+};
+}  // namespace
+
+RankGpuChoice settle_rank_gpu(int device_count) {
+  if (!g_initialized) return g_rank_gpu;
+  const LaunchEnvironment launch = detect_launch();
+  const int local_rank = launch.local_rank >= 0 ? launch.local_rank : g_node_rank;
+  // The verdict must agree on every rank: the fewest GPUs and the most ranks of any node.
+  int fewest_gpus = device_count;
+  MPI_Allreduce(&device_count, &fewest_gpus, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+  RankGpuChoice choice = choose_rank_gpu(local_rank, g_max_node_ranks, fewest_gpus);
+  int chosen = choice.chosen() ? 1 : 0, all_chosen = chosen;
+  MPI_Allreduce(&chosen, &all_chosen, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+  if (!all_chosen && chosen) {
+    choice.device = -1;
+    choice.refusal = "another rank of this job has no GPU of its own";
+  }
+  g_rank_gpu = choice;
+  set_this_process_gpu(choice.chosen() ? choice.device : 0);
+  return choice;
+}
+
+const RankGpuChoice& rank_gpu() { return g_rank_gpu; }
+
+std::unique_ptr<RankGroup> make_rank_group(int ranks, double limit_s) {
+  if (!g_initialized) return nullptr;
+  MPI_Comm comm = communicator(ranks);
+  if (comm == MPI_COMM_NULL) return nullptr;
+  return std::make_unique<MpiRankGroup>(comm, limit_s);
 }
 
 // ---- fleet runs ----------------------------------------------------------------------------

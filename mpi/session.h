@@ -9,13 +9,21 @@
 #include <string>
 #include <vector>
 
+#include "bench/backend.h"
 #include "bench/machine_context.h"
 
 namespace mlbench::mpi {
 
 // What rank 0 broadcasts to the followers, one fixed-size message per step.
 enum class Op : std::int32_t { prepare = 1, run = 2, release = 3, exit = 4, context = 5 };
-enum class Work : std::int32_t { gemm = 1, reduction = 2, convolution = 3 };
+enum class Work : std::int32_t {
+  gemm = 1,
+  reduction = 2,
+  convolution = 3,
+  // A cross-rank GPU row (gpu_ranks.cpp): every rank builds the problem and prepares the nccl
+  // variant of `workload_name` on its own GPU.
+  gpu_variant = 4
+};
 struct Command {
   Op op = Op::exit;
   Work work = Work::gemm;
@@ -30,6 +38,11 @@ struct Command {
   std::int64_t batch = 0, channels = 0, height = 0, width = 0, filters = 0, kernel = 0, stride = 1, pad = 0;
   std::int32_t exit_code = 0;  // Op::exit
   double wait_limit_s = 0;     // how long a rank waits on another before the job is aborted
+  // Work::gpu_variant: the workload ("gemm", ...), the precision, the problem's size label and,
+  // for Op::run, the timing mode (bench/types.h enums as integers).
+  char workload_name[16] = {};
+  std::int32_t precision = 0, mode = 0;
+  std::int64_t size = 0;
 };
 
 // Message tags of the steps after a command.
@@ -41,7 +54,8 @@ enum Tag : int {
   kTagChecksum = 16,
   kTagTimes = 17,
   kTagContextLength = 18,
-  kTagContext = 19
+  kTagContext = 19,
+  kTagGpuStatus = 20
 };
 
 // The communicator of ranks 0 .. ranks-1 (MPI_COMM_NULL on the ranks outside it), created for
@@ -103,5 +117,11 @@ std::vector<std::string> crowded_rank_warnings(const std::vector<RankContext>& r
 // that follower hang, kill itself, or exit with status 3 (without MPI_Finalize) at its first
 // measured run.
 void inject_fault_if_asked();
+
+// mpi::register_backends, after kernels/ registered its nccl rows: under an MPI launch they
+// become cross-rank rows (one GPU per rank, the job's rank counts; gpu_ranks.cpp).
+void make_nccl_rows_cross_rank(Registry& registry);
+// Follower side of Op::prepare for Work::gpu_variant (gpu_ranks.cpp).
+std::unique_ptr<FollowerWork> prepare_gpu_follower(const Command& command);
 
 }  // namespace mlbench::mpi

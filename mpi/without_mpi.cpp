@@ -30,6 +30,14 @@ std::vector<std::string> gather_to_rank0(const std::string& mine, double) { retu
 std::string this_rank_label() { return "rank 0"; }
 void set_context_collector(std::function<MachineContext(int)>) {}
 int follow() { return 0; }
+
+namespace {
+RankGpuChoice g_rank_gpu{0, {}};
+}
+RankGpuChoice settle_rank_gpu(int) { return g_rank_gpu; }  // one process: device 0, as without a launch
+const RankGpuChoice& rank_gpu() { return g_rank_gpu; }
+std::unique_ptr<RankGroup> make_rank_group(int, double) { return nullptr; }
+std::vector<std::string> cross_rank_gpu_workloads() { return {}; }
 int finish(int exit_code) { return exit_code; }
 
 void register_backends(Registry& registry) {

@@ -2,7 +2,8 @@
 // pinning under MPI") on fabricated nodes: any core count, hardware threads per core, launcher
 // binding and local rank, so that what holds on the 2-core CI machine is checked for the
 // 16-core GPU host and SMT nodes too; the launch environment it reads (detect_launch); and what
-// becomes of GPU rows under MPI (account_for_gpu_rows), which no GPU-less machine plans.
+// becomes of GPU rows under MPI: the GPU of each rank (choose_rank_gpu) and the rows kept or
+// left out (account_for_gpu_rows), which no GPU-less machine plans.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -122,10 +123,55 @@ TEST(MpiPinning, TheOnlyRankOfItsNodeAndASingleProcessArePinnedAsWithoutMpi) {
   EXPECT_TRUE(single.note.empty());
 }
 
-// ---- GPU rows under MPI (per-rank GPU selection and NCCL across ranks are not built) ----
+// ---- one GPU per rank: the choice, and what becomes of GPU rows under MPI ----
+
+TEST(RankGpuChoice, EachLocalRankGetsTheGpuOfItsNumberWhenTheNodeHasOneForEveryRank) {
+  std::mt19937_64 random(mlbench::test_support::fresh_seed());
+  for (int trial = 0; trial < 200; ++trial) {
+    const int gpus = std::uniform_int_distribution<int>(1, 16)(random);
+    const int ranks = std::uniform_int_distribution<int>(1, gpus)(random);
+    std::set<int> devices;
+    for (int local = 0; local < ranks; ++local) {
+      const RankGpuChoice choice = choose_rank_gpu(local, ranks, gpus);
+      ASSERT_TRUE(choice.chosen()) << local << " of " << ranks << " on " << gpus << " GPUs: " << choice.refusal;
+      EXPECT_EQ(choice.device, local);
+      EXPECT_TRUE(choice.refusal.empty());
+      devices.insert(choice.device);
+    }
+    EXPECT_EQ(devices.size(), static_cast<std::size_t>(ranks));  // no GPU shared by two ranks
+  }
+}
+
+TEST(RankGpuChoice, MoreRanksOnANodeThanGpusAreRefusedNamingBoth) {
+  std::mt19937_64 random(mlbench::test_support::fresh_seed());
+  for (int trial = 0; trial < 100; ++trial) {
+    const int gpus = std::uniform_int_distribution<int>(1, 8)(random);
+    const int ranks = gpus + std::uniform_int_distribution<int>(1, 8)(random);
+    for (int local : {0, gpus - 1, ranks - 1}) {  // even the ranks whose number has a GPU
+      const RankGpuChoice choice = choose_rank_gpu(local, ranks, gpus);
+      EXPECT_FALSE(choice.chosen());
+      EXPECT_EQ(choice.device, -1);
+      EXPECT_EQ(
+          choice.refusal.rfind(std::to_string(ranks) + " ranks on a node with " + std::to_string(gpus) + " GPU", 0), 0u)
+          << choice.refusal;
+      EXPECT_NE(choice.refusal.find("not a measurement"), std::string::npos) << choice.refusal;
+    }
+  }
+  EXPECT_EQ(choose_rank_gpu(0, 2, 1).refusal,
+            "2 ranks on a node with 1 GPU: each rank needs a GPU of its own (two ranks timing one GPU at the same time "
+            "is not a measurement); run at most 1 rank per node");
+}
+
+TEST(RankGpuChoice, NoGpuNoCudaOrAnUnknownLocalRankAreRefusedWithTheReason) {
+  EXPECT_EQ(choose_rank_gpu(0, 1, -1).refusal, "built without CUDA");
+  EXPECT_EQ(choose_rank_gpu(0, 1, 0).refusal, "no CUDA device on its node");
+  EXPECT_NE(choose_rank_gpu(-1, 2, 4).refusal.find("node-local rank is unknown"), std::string::npos);
+  for (const RankGpuChoice& c : {choose_rank_gpu(0, 1, -1), choose_rank_gpu(0, 1, 0), choose_rank_gpu(-1, 2, 4)})
+    EXPECT_FALSE(c.chosen());
+}
 
 struct FakePlan {
-  BackendInfo serial, cuda, cublas;
+  BackendInfo serial, cuda, cublas, nccl;
   RunPlan plan;
   FakePlan() {
     serial.name = "serial";
@@ -134,57 +180,79 @@ struct FakePlan {
     cuda.kind = BackendKind::gpu;
     cublas.name = "cublas";
     cublas.kind = BackendKind::gpu_library;
+    nccl.name = "nccl";
+    nccl.kind = BackendKind::gpu_library;
+    nccl.rank_counts = {1, 2};
     for (const BackendInfo* b : {&serial, &cuda, &cublas, &cuda}) {
       plan.variants.push_back({"gemm", 256, b, {}, 0});
       plan.timed_rows += is_gpu(b->kind) ? 2 : 1;
     }
+    for (int ranks : nccl.rank_counts) {  // a cross-rank row per rank count, as the runner plans them
+      plan.variants.push_back({"gemm", 256, &nccl, {}, ranks});
+      plan.timed_rows += 2;
+    }
   }
   std::vector<std::string> backends() const {
     std::vector<std::string> names;
-    for (const auto& v : plan.variants) names.push_back(v.backend->name);
+    for (const auto& v : plan.variants) names.push_back(v.backend->name + (v.ranks > 0 ? std::to_string(v.ranks) : ""));
     return names;
   }
 };
 
-TEST(MpiGpuRows, AFleetWithSeveralRanksOnANodeLeavesItsGpuRowsOutSayingWhy) {
+TEST(MpiGpuRows, AFleetWhoseRanksCannotHaveAGpuEachLeavesItsGpuRowsOutSayingWhy) {
   FakePlan f;
-  account_for_gpu_rows(f.plan, true, 6, 3);
+  account_for_gpu_rows(f.plan, true, 6, choose_rank_gpu(0, 3, 1), {"gemm"});
   EXPECT_EQ(f.backends(), std::vector<std::string>{"serial"});
   EXPECT_EQ(f.plan.timed_rows, 1);
-  ASSERT_EQ(f.plan.absent.size(), 2u);  // each backend once
+  ASSERT_EQ(f.plan.absent.size(), 3u);  // each backend once
   for (const auto& [name, why] : f.plan.absent) {
-    EXPECT_TRUE(name == "cuda" || name == "cublas") << name;
-    EXPECT_EQ(why.rfind("3 ranks of this fleet share a node: each would time GPU 0 at the same time", 0), 0u) << why;
+    EXPECT_TRUE(name == "cuda" || name == "cublas" || name == "nccl") << name;
+    EXPECT_EQ(why,
+              "a fleet rank has no GPU of its own: 3 ranks on a node with 1 GPU: each rank needs a GPU of its "
+              "own (two ranks timing one GPU at the same time is not a measurement); run at most 1 rank per "
+              "node (docs/cluster.md)");
   }
 }
 
-TEST(MpiGpuRows, AFleetOfOneRankPerNodeKeepsItsGpuRows) {
-  FakePlan f;
-  account_for_gpu_rows(f.plan, true, 4, 1);
-  EXPECT_EQ(f.backends(), (std::vector<std::string>{"serial", "cuda", "cublas", "cuda"}));
-  EXPECT_EQ(f.plan.timed_rows, 7);
-  EXPECT_TRUE(f.plan.absent.empty());
+TEST(MpiGpuRows, AFleetWhoseRanksHaveAGpuEachKeepsItsGpuRows) {
+  for (const RankGpuChoice& choice : {choose_rank_gpu(0, 1, 1), choose_rank_gpu(3, 4, 8)}) {
+    FakePlan f;
+    const int timed = f.plan.timed_rows;
+    account_for_gpu_rows(f.plan, true, 4, choice, {});
+    EXPECT_EQ(f.backends(), (std::vector<std::string>{"serial", "cuda", "cublas", "cuda", "nccl1", "nccl2"}));
+    EXPECT_EQ(f.plan.timed_rows, timed);
+    EXPECT_TRUE(f.plan.absent.empty());
+  }
 }
 
-TEST(MpiGpuRows, AnOrdinaryJobRunsGpuRowsOnRank0AndSaysNcclAcrossRanksIsAbsent) {
-  FakePlan f;
-  account_for_gpu_rows(f.plan, false, 2, 2);
-  EXPECT_EQ(f.plan.variants.size(), 4u);
-  ASSERT_EQ(f.plan.absent.size(), 1u);
-  EXPECT_EQ(f.plan.absent[0].first, "nccl across MPI ranks");
-  EXPECT_NE(f.plan.absent[0].second.find("rank 0's own GPUs"), std::string::npos);
-  // One process, or no GPU row: nothing to say.
+TEST(MpiGpuRows, AnOrdinaryJobRunsOneRankRowsAndLeavesCrossRankRowsOutWithTheReason) {
+  // Ranks that cannot have a GPU each: the rows of several ranks are refused with the reason.
+  FakePlan refused;
+  account_for_gpu_rows(refused.plan, false, 2, choose_rank_gpu(0, 2, 1), {"gemm"});
+  EXPECT_EQ(refused.backends(), (std::vector<std::string>{"serial", "cuda", "cublas", "cuda", "nccl1"}));
+  EXPECT_EQ(refused.plan.timed_rows, 1 + 3 * 2 + 2);
+  ASSERT_EQ(refused.plan.absent.size(), 1u);
+  EXPECT_EQ(refused.plan.absent[0].first, "nccl ranks=2");
+  EXPECT_EQ(refused.plan.absent[0].second.rfind("no GPU per rank: 2 ranks on a node with 1 GPU", 0), 0u)
+      << refused.plan.absent[0].second;
+  // A GPU each but the workload's pipeline across processes not built: left out, saying so.
+  FakePlan unbuilt;
+  account_for_gpu_rows(unbuilt.plan, false, 2, choose_rank_gpu(0, 2, 2), {"reduction"});
+  EXPECT_EQ(unbuilt.backends(), (std::vector<std::string>{"serial", "cuda", "cublas", "cuda", "nccl1"}));
+  ASSERT_EQ(unbuilt.plan.absent.size(), 1u);
+  EXPECT_EQ(unbuilt.plan.absent[0].second.rfind("not built: the nccl gemm pipeline across MPI ranks", 0), 0u)
+      << unbuilt.plan.absent[0].second;
+  // Built and a GPU each: every row stays.
+  FakePlan built;
+  account_for_gpu_rows(built.plan, false, 2, choose_rank_gpu(1, 2, 2), {"gemm", "reduction"});
+  EXPECT_EQ(built.plan.variants.size(), 6u);
+  EXPECT_TRUE(built.plan.absent.empty());
+  // One process: nothing to say, whatever the GPUs.
   FakePlan single;
-  account_for_gpu_rows(single.plan, false, 1, 1);
-  account_for_gpu_rows(single.plan, true, 1, 1);
+  account_for_gpu_rows(single.plan, false, 1, choose_rank_gpu(0, 1, 0), {});
+  account_for_gpu_rows(single.plan, true, 1, choose_rank_gpu(0, 1, 0), {});
   EXPECT_TRUE(single.plan.absent.empty());
-  EXPECT_EQ(single.plan.variants.size(), 4u);
-  RunPlan cpu_only;
-  BackendInfo serial;
-  serial.name = "serial";
-  cpu_only.variants.push_back({"gemm", 64, &serial, {}, 0});
-  account_for_gpu_rows(cpu_only, false, 3, 3);
-  EXPECT_TRUE(cpu_only.absent.empty());
+  EXPECT_EQ(single.plan.variants.size(), 6u);
 }
 
 // The launch environment: Open MPI's, MPICH hydra's and Slurm's local rank and node size.
