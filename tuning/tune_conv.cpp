@@ -145,9 +145,7 @@ int tune_conv(int argc, char** argv) {
     for (Precision precision : precisions)
       for (const ConvShape& shape : conv_shapes)
         failed += run_versions(ConvProblem(shape, precision, seed, shape.height), versions, options);
-    if (failed > 0)
-      std::printf("\n%d version(s) FAILED validation (seed %llu)\n", failed, static_cast<unsigned long long>(seed));
-    return failed > 0 ? 1 : 0;
+    return exit_status(failed, seed);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }

@@ -121,9 +121,7 @@ int tune_gemm(int argc, char** argv) {
       for (const GemmShape& shape : gemm_shapes)
         failed += run_versions(GemmProblem(shape, precision, seed, shape.m), versions, options);
     }
-    if (failed > 0)
-      std::printf("\n%d version(s) FAILED validation (seed %llu)\n", failed, static_cast<unsigned long long>(seed));
-    return failed > 0 ? 1 : 0;
+    return exit_status(failed, seed);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }

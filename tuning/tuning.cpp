@@ -191,6 +191,12 @@ std::uint64_t announce_seed(const Options& options) {
   return seed;
 }
 
+int exit_status(int failed, std::uint64_t seed) {
+  if (failed > 0)
+    std::printf("\n%d version(s) FAILED validation (seed %llu)\n", failed, static_cast<unsigned long long>(seed));
+  return failed > 0 ? 1 : 0;
+}
+
 std::string gpu_unavailable_reason() {
   const Availability a = gpu_registry().find("gemm", "cuda")->availability();
   return a.available ? std::string() : a.reason;

@@ -75,6 +75,10 @@ std::string gpu_unavailable_reason();
 // Exit status when there is no GPU: ctest's SKIP_RETURN_CODE of the tuning tests.
 constexpr int kSkippedNoGpu = 77;
 
+// The end of a program: names the FAILED count and the seed to replay it; the exit status
+// (1 when any version failed validation, else 0).
+int exit_status(int failed, std::uint64_t seed);
+
 // Prints every version's name and idea.
 void list_versions(const std::vector<Version>& versions);
 
