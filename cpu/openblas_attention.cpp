@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "bench/attention.h"
-#include "bench/thread_binding.h"
+#include "cpu/openblas_threads.h"
 #include "cpu/cpu_backends.h"
 #include "cpu/row_kernels.h"
 
@@ -29,11 +29,7 @@ class OpenblasAttention final : public CpuVariant {
  public:
   OpenblasAttention(const AttentionProblem& problem, int threads)
       : CpuVariant(problem, threads), problem_(problem), shape_(problem.shape()) {
-    {
-      // see openblas_gemm.cpp: start OpenBLAS's pool threads with every OpenMP place in their mask
-      const WidenedAffinity widened;
-      openblas_set_num_threads(threads_);
-    }
+    set_openblas_threads(threads_);
     const std::size_t S = static_cast<std::size_t>(shape_.seq);
     scores_.resize(S * S);
     scratch_.resize(static_cast<std::size_t>(threads_) * S);
@@ -45,7 +41,7 @@ class OpenblasAttention final : public CpuVariant {
   }
 
  private:
-  void before_timed_run() override { openblas_set_num_threads(threads_); }
+  void before_timed_run() override { set_openblas_threads(threads_); }
 
   void compute() override {
     const std::int64_t S = shape_.seq, D = shape_.head_dim;

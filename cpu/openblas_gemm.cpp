@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "bench/gemm.h"
-#include "bench/thread_binding.h"
+#include "cpu/openblas_threads.h"
 #include "cpu/cpu_backends.h"
 #include "cpu/reduced_precision.h"
 
@@ -46,13 +46,7 @@ template <class T>
 class OpenblasGemm final : public CpuVariant {
  public:
   OpenblasGemm(const GemmProblem& problem, int threads) : CpuVariant(problem, threads), problem_(problem) {
-    // OpenBLAS (pthread build) starts its pool threads here, and they inherit this thread's CPU
-    // mask: under mlbench's default OpenMP pinning that is one core, so all of them would share
-    // it (measured: 2 threads as slow as 1). Start them with the mask widened to every OpenMP place.
-    {
-      const WidenedAffinity widened;
-      openblas_set_num_threads(threads_);
-    }
+    set_openblas_threads(threads_);
     if constexpr (kConverted<T>)
       c_wide_ = HostBuffer(Precision::fp32, static_cast<std::size_t>(problem.shape().m * problem.shape().n));
   }
@@ -70,7 +64,7 @@ class OpenblasGemm final : public CpuVariant {
 
  private:
   // OpenBLAS threads are process-wide; another backend may have changed them since.
-  void before_timed_run() override { openblas_set_num_threads(threads_); }
+  void before_timed_run() override { set_openblas_threads(threads_); }
 
   void compute() override {
     const auto [m, n, k] = problem_.shape();
