@@ -1,4 +1,8 @@
 // mlbench: how much faster is this GPU than this CPU on the work machine learning does?
+#include <cstdlib>
+#include <cstring>
+#include <iterator>
+
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
@@ -20,14 +24,48 @@ const std::string& command_line() { return g_command_line; }
 
 namespace {
 int run_command(int argc, char** argv);
+
+// A thread-count variable libgomp would refuse ("OMP_NUM_THREADS=abc") makes libgomp print its own
+// line ("libgomp: Invalid value for environment variable ...") when it loads, before main, and
+// mlbench's line would be the second. So the executable's pre-initializer, which runs before
+// every library's initializer, takes such an entry out of the environment (libgomp then never
+// sees it) and keeps it here for main to name. Valid values are left where they are. No libstdc++
+// may be used this early: plain pointers and valid_thread_count_list only.
+const char* held_back[std::size(mlbench::cli::kThreadCountVariables)] = {};
+
+void environment_guard(int, char**, char** envp) {
+  char** kept = envp;
+  for (char** entry = envp; *entry != nullptr; ++entry) {
+    bool hold = false;
+    for (std::size_t i = 0; i < std::size(held_back); ++i) {
+      const char* name = mlbench::cli::kThreadCountVariables[i];
+      const std::size_t length = std::strlen(name);
+      if (std::strncmp(*entry, name, length) == 0 && (*entry)[length] == '=' && (*entry)[length + 1] != '\0' &&
+          !mlbench::cli::valid_thread_count_list(*entry + length + 1))
+        hold = true, held_back[i] = *entry + length + 1;
+    }
+    if (!hold) *kept++ = *entry;
+  }
+  *kept = nullptr;
 }
+[[maybe_unused]] __attribute__((section(".preinit_array"),
+                                used)) void (*const environment_guard_entry)(int, char**, char**) = environment_guard;
+
+// getenv, and the values environment_guard held back.
+const char* environment_value(const char* name) {
+  if (const char* value = std::getenv(name)) return value;
+  for (std::size_t i = 0; i < std::size(held_back); ++i)
+    if (std::strcmp(name, mlbench::cli::kThreadCountVariables[i]) == 0) return held_back[i];
+  return nullptr;
+}
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace mlbench;
   // Before anything can print or open a file (cli/process_io.h).
   cli::harden_standard_streams();
   // OMP_NUM_THREADS=100000 would crash inside libgomp at the first parallel region.
-  if (const std::string problem = cli::environment_problem(); !problem.empty()) {
+  if (const std::string problem = cli::environment_problem(environment_value); !problem.empty()) {
     cli::print_error(problem);
     return cli::kExitBadInput;
   }

@@ -90,28 +90,43 @@ inline void harden_numeric_options(CLI::App& app) {
 // The largest thread count mlbench accepts, from --threads or the environment.
 inline constexpr std::uint64_t kMaxThreads = 4096;
 
-// Environment variables that set what an option would, bounded like the option: OMP_NUM_THREADS
-// and OMP_THREAD_LIMIT (a thread count, or OpenMP's comma list of them, each 1..4096; libgomp
-// crashes starting 100000 threads). Returns the one-line problem, "" when all are fine.
-inline std::string environment_problem() {
-  for (const char* name : {"OMP_NUM_THREADS", "OMP_THREAD_LIMIT"}) {
-    const char* raw = std::getenv(name);
-    if (raw == nullptr || raw[0] == '\0') continue;
-    const std::string value = raw;
-    std::size_t start = 0;
-    while (true) {
-      const std::size_t comma = value.find(',', start);
-      std::string item = value.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-      while (!item.empty() && item.front() == ' ') item.erase(item.begin());
-      while (!item.empty() && item.back() == ' ') item.pop_back();
-      const auto threads = parse_decimal(item, kMaxThreads);
-      if (!threads || *threads == 0)
-        return std::string(name) + "=" + value.substr(0, 40) + (value.size() > 40 ? "..." : "") +
-               ": each thread count must be a whole number from 1 to " + std::to_string(kMaxThreads) +
-               " (like --threads)";
-      if (comma == std::string::npos) break;
-      start = comma + 1;
+// OpenMP's thread-count list ("8", "8,4"): comma-separated whole numbers 1..kMaxThreads in base
+// 10, spaces around each allowed. Plain character code, no allocation: cli/main.cpp calls it
+// before any library, libstdc++ included, has initialized (see environment_guard there).
+inline bool valid_thread_count_list(const char* value) {
+  const char* p = value;
+  while (true) {
+    while (*p == ' ') ++p;
+    const char* digits = p;
+    std::uint64_t count = 0;
+    while (*p >= '0' && *p <= '9') {
+      count = count * 10 + static_cast<std::uint64_t>(*p - '0');
+      if (count > kMaxThreads) return false;
+      ++p;
     }
+    if (p == digits || count == 0 || (*digits == '0' && p - digits > 1)) return false;
+    while (*p == ' ') ++p;
+    if (*p == '\0') return true;
+    if (*p != ',') return false;
+    ++p;
+  }
+}
+
+// The environment variables that set what an option would, bounded like the option: a thread
+// count, or OpenMP's comma list of them, each 1..4096 (libgomp crashes starting 100000 threads).
+inline constexpr const char* kThreadCountVariables[] = {"OMP_NUM_THREADS", "OMP_THREAD_LIMIT"};
+
+// The one-line problem with them, "" when all are fine. `lookup` reads a variable (getenv, or
+// main's, which also knows the values it held back from libgomp).
+inline std::string environment_problem(const char* (*lookup)(const char*) = [](const char* name) -> const char* {
+  return std::getenv(name);
+}) {
+  for (const char* name : kThreadCountVariables) {
+    const char* raw = lookup(name);
+    if (raw == nullptr || raw[0] == '\0' || valid_thread_count_list(raw)) continue;
+    const std::string value = raw;
+    return std::string(name) + "=" + value.substr(0, 40) + (value.size() > 40 ? "..." : "") +
+           ": each thread count must be a whole number from 1 to " + std::to_string(kMaxThreads) + " (like --threads)";
   }
   return "";
 }

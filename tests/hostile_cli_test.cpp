@@ -492,17 +492,15 @@ TEST_F(Hostile, EveryExitCodeIsDocumentedInHelpAndReadme) {
 TEST_F(Hostile, HugeOmpNumThreadsIsRefusedNotACrash) {
   SCOPED_TRACE("seed=" + std::to_string(seed_));
   expect_bad_input("OMP_NUM_THREADS=100000 $Q", "OMP_NUM_THREADS");
-  // Values libgomp cannot read at all: it says so itself while loading (before main); mlbench
-  // adds its one line and exits 2.
-  for (const std::string env : {"OMP_NUM_THREADS=0x4", "OMP_THREAD_LIMIT=99999999999999999999"}) {
+  // Values libgomp cannot read at all (it would print its own "libgomp: Invalid value" line while
+  // loading, before main): mlbench holds them back from libgomp and says the one line itself.
+  for (const std::string env :
+       {"OMP_NUM_THREADS=0x4", "OMP_NUM_THREADS=abc", "OMP_NUM_THREADS=4,", "OMP_THREAD_LIMIT=99999999999999999999"}) {
     SCOPED_TRACE(env);
-    const Outcome o = sh(env + " $Q");
-    EXPECT_EQ(o.exit_code, 2) << o.err;
-    std::size_t ours = 0;
-    for (std::size_t at = o.err.find("mlbench:"); at != std::string::npos; at = o.err.find("mlbench:", at + 1)) ++ours;
-    EXPECT_EQ(ours, 1u) << o.err;
-    EXPECT_NE(o.err.find("mlbench: error: " + env.substr(0, env.find('='))), std::string::npos) << o.err;
+    expect_bad_input(env + " $Q", "mlbench: error: " + env.substr(0, env.find('=') + 1));
   }
+  // Valid lists reach libgomp untouched.
+  EXPECT_EQ(sh("OMP_NUM_THREADS=2,1 $Q --quiet").exit_code, 0);
   EXPECT_EQ(sh("OMP_NUM_THREADS=2 $Q --quiet").exit_code, 0);
 }
 
