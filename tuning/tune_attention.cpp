@@ -1,7 +1,7 @@
 // mlbench_tune_attention: every attention version, validated then timed (tuning/tuning.h): the
-// product's choice (`cuda`), each tile configuration of the tensor-core flash kernel that the
-// product compiles for the head dimension (tile-0 is the one it runs; bf16, fp16), the unfused
-// cuBLAS baseline, and cuDNN's fused attention as the reference.
+// product (`cuda`, which at bf16/fp16 times every tile configuration compiled for the head
+// dimension at prepare and runs the fastest), each of those configurations forced (tile-0 is
+// the default), the unfused cuBLAS baseline, and cuDNN's fused attention as the reference.
 //
 //   mlbench_tune_attention                     the benchmark shapes (B1 H16 S4096 D128, B8 H16 S2048 D64),
 //                                              full and causal, bf16
@@ -50,8 +50,7 @@ Version tile_version(int tile, const AttentionShape& shape) {
   const int count = kernels::attention_flash_tile_count<bfloat16>(dims);
   Version v;
   v.name = "tile-" + std::to_string(tile);
-  v.idea = tile < count ? kernels::attention_flash_tile_plan<bfloat16>(dims, tile) +
-                              (tile == 0 ? " (the product's)" : " (tuning only)")
+  v.idea = tile < count ? kernels::attention_flash_tile_plan<bfloat16>(dims, tile) + (tile == 0 ? " (the default)" : "")
                         : "none here: head_dim " + std::to_string(shape.head_dim) + " has " + std::to_string(count) +
                               " tile configurations";
   v.unsupported = [tile](const Problem& problem) -> std::string {
@@ -84,7 +83,8 @@ std::vector<Version> attention_versions(const AttentionShape& shape) {
   std::vector<Version> versions;
   versions.push_back(registry_version(
       "attention", "cuda",
-      "the product (`mlbench run attention --backends cuda`): flash kernel, tensor cores at bf16/fp16"));
+      "the product (`mlbench run attention --backends cuda`): flash kernel; at bf16/fp16 the fastest tile "
+      "configuration, searched at prepare"));
   for (int tile = 0; tile < max_tile_count(); ++tile) versions.push_back(tile_version(tile, shape));
   versions.push_back(registry_version("attention", "cublas", "unfused: cuBLAS QK^T, softmax kernel, cuBLAS PV"));
   versions.push_back(registry_version("attention", "cudnn", "cuDNN fused attention (the vendor reference)", true));
