@@ -291,7 +291,7 @@ struct TcPlan {
 
 // Tile choices per padded head dimension, the default first: 128 queries x 64 keys, 4 warps
 // of 32 rows each (FlashAttention-2's sm80 choice), K and V double-buffered; the others are
-// measured at prepare (CudaAttentionVariant) and by the DISABLED_ timing test. Measured on
+// measured at prepare (CudaAttentionVariant) and by mlbench_tune_attention. Measured on
 // the H200 (docs/performance.md): single-buffered 128 x 64 was fastest of the first set.
 constexpr TcPlan kPlans[] = {
     {128, 128, 64, 4, 2}, {128, 128, 64, 4, 1}, {128, 128, 32, 4, 2}, {128, 64, 64, 4, 2}, {64, 128, 64, 4, 2},

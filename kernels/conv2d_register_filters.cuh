@@ -14,10 +14,11 @@
 // for 4*RT*FW*9 FMAs (RT 4, FW 2: 12 loads per 288 FMAs, about two thirds of the shared-memory
 // bandwidth at the FMA issue rate). Outputs are written once, 16 bytes per store, streaming
 // (st.global.cs), a warp covering 512 contiguous bytes per filter and row.
-// Lineage: kernels/conv2d_constant_filters.cu, whose threads hold all 16 filters and take each
-// weight from the constant bank (a ULDC per weight and 4 uses: a quarter of the issue slots
-// went to ULDC, profile in docs/results/issue20/); the weights still arrive through the constant
-// bank (copied there on the launch's stream), but once per thread.
+// Lineage: tuning/conv2d_constant_filters.cu (an experiment of the tuning lab now), whose
+// threads hold all 16 filters and take each weight from the constant bank (a ULDC per weight
+// and 4 uses: a quarter of the issue slots went to ULDC, profile in docs/results/issue20/); the
+// weights still arrive through the constant bank (copied there on the launch's stream), but
+// once per thread.
 //
 // Block: ceil(K / FW) warps (at most 8) over 128 columns x RT*GROUPS rows; the tile (C x
 // (RT*GROUPS + 2) x 132 floats, zeros in the padding) is staged once from aligned 16-byte

@@ -174,7 +174,6 @@ void launch_px(const Conv2dPlan& plan, const ConvArgs& args, const T* in, const 
 
 std::string Conv2dPlan::describe() const {
   if (implicit_gemm) return "implicit GEMM, 64 filters x 128 pixels per block";
-  if (constant_filters) return describe_constant_filters(shape);
   if (register_filters) return describe_register_filters(shape);
   return fmt::format("{}x{} outputs x {} filters per block, {} channels per stage, {} B shared",
                      kThreadsX * pixels_per_thread, kThreadsY, filters_per_thread, channels_per_stage, shared_bytes);
@@ -197,15 +196,6 @@ std::string conv2d_tiled_unsupported_reason(const ConvShape& shape, bool fp64, i
 
 Conv2dPlan plan_conv2d_tiled(const ConvShape& shape, bool fp64, int device, ConvAlgorithm algorithm,
                              bool float_elements) {
-  if (algorithm == ConvAlgorithm::constant_filters) {
-    if (fp64) throw std::invalid_argument("constant-filter convolution takes fp32 elements (not fp64)");
-    if (auto why = conv2d_constant_filters_unsupported_reason(shape); !why.empty())
-      throw std::invalid_argument("constant-filter convolution: " + why);
-    Conv2dPlan plan;
-    plan.shape = shape;
-    plan.constant_filters = true;
-    return plan;
-  }
   if (algorithm == ConvAlgorithm::register_filters ||
       (algorithm == ConvAlgorithm::automatic && float_elements && !fp64 &&
        conv2d_register_filters_unsupported_reason(shape).empty())) {
@@ -280,13 +270,6 @@ Conv2dPlan plan_conv2d_direct(const ConvShape& shape, bool fp64, int device, int
 
 template <class T>
 void launch_conv2d_tiled(const Conv2dPlan& plan, const T* input, const T* weights, T* output, cudaStream_t stream) {
-  if (plan.constant_filters) {
-    if constexpr (std::is_same_v<T, float>) {
-      return launch_conv2d_constant_filters(plan.shape, input, weights, output, stream);
-    } else {
-      throw std::invalid_argument("constant-filter convolution has only an fp32 kernel");
-    }
-  }
   if (plan.register_filters) {
     if constexpr (std::is_same_v<T, float>) {
       return launch_conv2d_register_filters(plan.shape, input, weights, output, stream);

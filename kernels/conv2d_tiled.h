@@ -16,16 +16,16 @@ namespace mlbench::kernels {
 
 // Direct (conv2d_tiled.cu) suits few channels x taps; implicit GEMM (conv_implicit_gemm.cu,
 // every precision but fp64) suits deep layers; for first layers (fp32 elements only: C 1 or 3,
-// K <= 16, 3x3, stride 1) register filters (conv2d_register_filters.cu, the automatic pick) and
-// the earlier constant filters (conv2d_constant_filters.cu). `automatic` picks by the shape
-// (and, for register filters, only when told the elements are fp32).
-enum class ConvAlgorithm { automatic, direct, implicit_gemm, constant_filters, register_filters };
+// K <= 16, 3x3, stride 1) register filters (conv2d_register_filters.cu). `automatic` picks by
+// the shape (and, for register filters, only when told the elements are fp32). The earlier
+// constant-filter first-layer kernel, which `automatic` never chose, is an experiment of the
+// tuning lab (tuning/conv2d_constant_filters.cu).
+enum class ConvAlgorithm { automatic, direct, implicit_gemm, register_filters };
 
 // Launch configuration chosen once per problem (at prepare, never timed).
 struct Conv2dPlan {
   ConvShape shape;
   bool implicit_gemm = false;
-  bool constant_filters = false;  // conv2d_constant_filters.cu; the fields below are unused
   bool register_filters = false;  // conv2d_register_filters.cu; the fields below are unused
   int pixels_per_thread = 1;      // output columns per thread, 32 apart (1, 2 or 4)
   int filters_per_thread = 8;     // filters each thread accumulates (4..32)
@@ -45,17 +45,12 @@ std::string conv2d_tiled_unsupported_reason(const ConvShape& shape, bool fp64, i
 Conv2dPlan plan_conv2d_tiled(const ConvShape& shape, bool fp64, int device,
                              ConvAlgorithm algorithm = ConvAlgorithm::automatic, bool float_elements = false);
 
-// Empty string when conv2d_constant_filters.cu can run the shape (with fp32 elements), else why not.
-std::string conv2d_constant_filters_unsupported_reason(const ConvShape& shape);
-std::string describe_constant_filters(const ConvShape& shape);
-// Copies the weights (KCRR, on the device) into the constant bank on `stream`, then runs the
-// kernel. The bank is one per device: launches of this kernel on concurrent streams of one
-// device would race on it (mlbench runs one variant at a time).
-void launch_conv2d_constant_filters(const ConvShape& shape, const float* input, const float* weights, float* output,
-                                    cudaStream_t stream);
-// The same contract for conv2d_register_filters.cu (same shapes, its own constant bank).
+// Empty string when conv2d_register_filters.cu can run the shape (with fp32 elements), else why not.
 std::string conv2d_register_filters_unsupported_reason(const ConvShape& shape);
 std::string describe_register_filters(const ConvShape& shape);
+// Copies the weights (KCRR, on the device) into the kernel's constant bank on `stream`, then
+// runs it. The bank is one per device: launches of this kernel on concurrent streams of one
+// device would race on it (mlbench runs one variant at a time).
 void launch_conv2d_register_filters(const ConvShape& shape, const float* input, const float* weights, float* output,
                                     cudaStream_t stream);
 // A direct-kernel plan with explicit register blocking: pixels_per_thread 1, 2 or 4 and

@@ -15,7 +15,7 @@ namespace mlbench::kernels {
 // Block tile (BM x BN, K step BK) and number of shared-memory stages of the kernel: warp-level
 // mma.sync tiles (gemm_tensor_core.cu, any GPU from sm_80) and Hopper warpgroup wgmma tiles
 // (gemm_tensor_core_wgmma.cu, compute capability 9.0 only). `automatic` picks one by shape
-// and device (pick_tensor_core_tile); the DISABLED_ timing test compares the explicit ones.
+// and device (pick_tensor_core_tile); mlbench_tune_gemm (tuning/) times the explicit ones.
 enum class TensorCoreTile {
   automatic,
   wgmma_m128n256k64s4,  // 2 warpgroups of 64x256, 4 stages (192 KiB shared)

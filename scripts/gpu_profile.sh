@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Evidence for the GPU limits that are missed (docs/performance.md): the GEMM tile sweep and goal
-# shapes against the vendor libraries (the DISABLED_ timing test), the compiler's resource report,
+# shapes against the vendor libraries (the tuning programs), the compiler's resource report,
 # SASS instruction mix of the hand-written kernels, and Nsight Compute sections of the hand-written
 # SGEMM / implicit-GEMM convolution next to cuBLAS / cuDNN. Results under $OUT.
 set -uo pipefail
@@ -10,12 +10,13 @@ cd "$(dirname "$0")/.."
 export CUDAHOSTCXX=${CUDAHOSTCXX:-/opt/gcc/bin/g++}
 [ -x "$CUDAHOSTCXX" ] || unset CUDAHOSTCXX
 cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 >/dev/null &&
-  cmake --build build-gpu -j16 --target mlbench gpu_backends_test mlbench_tune_gemm mlbench_tune_conv >"$OUT/build.log" 2>&1 || { tail -30 "$OUT/build.log"; exit 1; }
+  cmake --build build-gpu -j16 --target mlbench gpu_backends_test mlbench_tune_gemm mlbench_tune_conv mlbench_tune_reduce \
+    >"$OUT/build.log" 2>&1 || { tail -30 "$OUT/build.log"; exit 1; }
 mb=./build-gpu/mlbench
 ./build-gpu/tests/gpu_backends_test --gtest_filter='GpuGemm.*' 2>&1 | tail -3
 { ./build-gpu/tuning/mlbench_tune_gemm --precision fp32,fp64 &&
   ./build-gpu/tuning/mlbench_tune_conv --shape 1x3x4096x4096x16x3x1x1,32x64x56x56x64x3x1x1,1x1x4096x4096x1x3x1x1 &&
-  ./build-gpu/mlbench reduction --size 16384 --backends cuda,cub; } >"$OUT/timing.txt" 2>&1
+  ./build-gpu/tuning/mlbench_tune_reduce; } >"$OUT/timing.txt" 2>&1
 cuobjdump -res-usage "$mb" 2>/dev/null | grep -E "Function|REG" | paste - - |
   sed -E 's/.*Function ([^ ]+).*REG:([0-9]+).*SHARED:([0-9]+).*/\1 REG=\2 SHARED=\3/' >"$OUT/kernel-resources.txt"
 # SASS instruction mix of each GEMM / implicit-GEMM kernel: FFMA share, shared loads, LDGSTS.

@@ -3,9 +3,8 @@
 // shapes (S = 1, 7, 33, 257: partial tiles, single rows; head dims padded inside the kernel;
 // several batches and heads), causal and not, every element checked against fp64 by the
 // problem. Registration checks run everywhere; the rest skips without a CUDA device. Every
-// test draws fresh random inputs and prints its seed. The DISABLED_ timing test prints (never
-// asserts) each compiled tile configuration's median time at the benchmark shapes: run it with
-// --gtest_also_run_disabled_tests --gtest_filter='AttentionTiming.*'.
+// test draws fresh random inputs and prints its seed. Timing each compiled tile configuration
+// at the benchmark shapes is the tuning lab's job: `mlbench_tune_attention`.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -240,45 +239,24 @@ TEST(AttentionGpu, RepeatedRunsGiveBitIdenticalOutputs) {
 }
 
 #if MLBENCH_TEST_BUILT_WITH_CUDA
-// Runs tile configuration `tile` of the tensor-core kernel on `problem`'s inputs; the output
-// lands in `out`. Returns the median of `runs` kernel times (0 runs: one launch, no timing).
-double run_tile(const AttentionProblem& problem, int tile, HostBuffer& out, int runs) {
+// Runs tile configuration `tile` of the tensor-core kernel once on `problem`'s inputs (output
+// poisoned first); the output lands in `out`.
+void run_tile(const AttentionProblem& problem, int tile, HostBuffer& out) {
   const AttentionShape& s = problem.shape();
   const kernels::AttentionDims dims{s.batch * s.heads, s.seq, s.head_dim, s.causal, problem.scale()};
   kernels::DeviceBuffer q(problem.q().bytes()), k(problem.k().bytes()), v(problem.v().bytes()), o(out.bytes());
-  EXPECT_EQ(cudaMemcpy(q.get(), problem.q().raw(), q.bytes(), cudaMemcpyHostToDevice), cudaSuccess);
-  EXPECT_EQ(cudaMemcpy(k.get(), problem.k().raw(), k.bytes(), cudaMemcpyHostToDevice), cudaSuccess);
-  EXPECT_EQ(cudaMemcpy(v.get(), problem.v().raw(), v.bytes(), cudaMemcpyHostToDevice), cudaSuccess);
-  EXPECT_EQ(cudaMemset(o.get(), 0xFF, o.bytes()), cudaSuccess);
-  auto launch = [&] {
-    if (problem.precision() == Precision::bf16)
-      kernels::launch_attention_flash_tile(q.as<bfloat16>(), k.as<bfloat16>(), v.as<bfloat16>(), o.as<bfloat16>(), dims,
-                                           tile, nullptr);
-    else
-      kernels::launch_attention_flash_tile(q.as<float16>(), k.as<float16>(), v.as<float16>(), o.as<float16>(), dims,
-                                           tile, nullptr);
-  };
-  launch();
-  EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
-  std::vector<double> times;
-  cudaEvent_t start, stop;
-  EXPECT_EQ(cudaEventCreate(&start), cudaSuccess);
-  EXPECT_EQ(cudaEventCreate(&stop), cudaSuccess);
-  for (int i = 0; i < runs; ++i) {
-    EXPECT_EQ(cudaEventRecord(start), cudaSuccess);
-    launch();
-    EXPECT_EQ(cudaEventRecord(stop), cudaSuccess);
-    EXPECT_EQ(cudaEventSynchronize(stop), cudaSuccess);
-    float ms = 0;
-    EXPECT_EQ(cudaEventElapsedTime(&ms, start, stop), cudaSuccess);
-    times.push_back(ms * 1e-3);
-  }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
-  EXPECT_EQ(cudaMemcpy(out.raw(), o.get(), out.bytes(), cudaMemcpyDeviceToHost), cudaSuccess);
-  if (times.empty()) return 0;
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
+  ASSERT_EQ(cudaMemcpy(q.get(), problem.q().raw(), q.bytes(), cudaMemcpyHostToDevice), cudaSuccess);
+  ASSERT_EQ(cudaMemcpy(k.get(), problem.k().raw(), k.bytes(), cudaMemcpyHostToDevice), cudaSuccess);
+  ASSERT_EQ(cudaMemcpy(v.get(), problem.v().raw(), v.bytes(), cudaMemcpyHostToDevice), cudaSuccess);
+  ASSERT_EQ(cudaMemset(o.get(), 0xFF, o.bytes()), cudaSuccess);
+  if (problem.precision() == Precision::bf16)
+    kernels::launch_attention_flash_tile(q.as<bfloat16>(), k.as<bfloat16>(), v.as<bfloat16>(), o.as<bfloat16>(), dims,
+                                         tile, nullptr);
+  else
+    kernels::launch_attention_flash_tile(q.as<float16>(), k.as<float16>(), v.as<float16>(), o.as<float16>(), dims, tile,
+                                         nullptr);
+  ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+  ASSERT_EQ(cudaMemcpy(out.raw(), o.get(), out.bytes(), cudaMemcpyDeviceToHost), cudaSuccess);
 }
 
 TEST(AttentionGpu, EveryCompiledTileConfigurationVerifies) {
@@ -297,31 +275,10 @@ TEST(AttentionGpu, EveryCompiledTileConfigurationVerifies) {
         for (int tile = 0; tile < tiles; ++tile) {
           SCOPED_TRACE(to_string(precision) + " " + problem->shape_label() + " tile " + std::to_string(tile));
           HostBuffer out(problem->output_precision(), problem->output_size());
-          run_tile(*problem, tile, out, 0);
+          run_tile(*problem, tile, out);
           const Verification v = problem->verify(out);
           EXPECT_TRUE(v.passed) << v.max_error << " > " << v.tolerance << " " << v.detail;
         }
-      }
-    }
-  }
-}
-
-// Prints each tile configuration's median time at the benchmark shapes (no asserts;
-// the outputs are verified by the test above at small sizes and by `mlbench attention`).
-TEST(AttentionTiming, DISABLED_TileConfigurationsAtTheBenchmarkShapes) {
-  SKIP_WITHOUT_GPU();
-  const std::uint64_t seed = fresh_seed();
-  for (const AttentionCase& c : std::vector<AttentionCase>{{1, 16, 4096, 128}, {8, 16, 2048, 64}}) {
-    for (bool causal : {false, true}) {
-      const auto problem = attention(c.batch, c.heads, c.seq, c.head_dim, causal, Precision::bf16, seed);
-      const AttentionShape& s = problem->shape();
-      const kernels::AttentionDims dims{s.batch * s.heads, s.seq, s.head_dim, s.causal, problem->scale()};
-      for (int tile = 0; tile < kernels::attention_flash_tile_count<bfloat16>(dims); ++tile) {
-        HostBuffer out(problem->output_precision(), problem->output_size());
-        const double seconds = run_tile(*problem, tile, out, 20);
-        std::printf("%s bf16 tile %d: %.4f ms, %.1f TFLOP/s  [%s]\n", problem->shape_label().c_str(), tile,
-                    seconds * 1e3, problem->flops() / seconds * 1e-12,
-                    kernels::attention_flash_tile_plan<bfloat16>(dims, tile).c_str());
       }
     }
   }

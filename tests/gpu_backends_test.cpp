@@ -405,50 +405,47 @@ TEST(GpuConvolution, DirectAndImplicitGemmKernelsBothVerifyWhenForced) {
   return ::testing::AssertionFailure() << wrong << " wrong elements, first " << first;
 }
 
-// Edge shapes of the first-layer kernels: widths that are and are not multiples of 4, that
-// end inside a 128/256-column tile, heights that end inside a 16/32-row tile and a 4-row
-// group, pads 0..2, 1..16 filters (odd counts leave a warp's second filter idle), batch 2.
+// Edge shapes of the first-layer (register-filter) kernel: widths that are and are not
+// multiples of 4, that end inside a 128/256-column tile, heights that end inside a 16/32-row
+// tile and a 4-row group, pads 0..2, 1..16 filters (odd counts leave a warp's second filter
+// idle), batch 2. The tuning ctest Tuning.ConvFirstLayerKernelsValidateOnEdgeShapes runs the
+// same shapes through the constant-filter experiment and the register-filter blockings.
 std::vector<ConvShape> first_layer_edge_shapes() {
   return {{2, 3, 19, 37, 16, 3, 1, 1}, {1, 3, 33, 260, 16, 3, 1, 1}, {1, 3, 17, 130, 9, 3, 1, 0},
           {2, 1, 5, 257, 5, 3, 1, 2},  {1, 1, 1, 1, 1, 3, 1, 1},     {1, 3, 40, 516, 8, 3, 1, 1},
           {1, 3, 3, 3, 4, 3, 1, 0},    {2, 1, 34, 300, 16, 3, 1, 1}, {1, 3, 18, 132, 3, 3, 1, 2}};
 }
 
-TEST(GpuConvolution, FirstLayerKernelsMatchFp64OnEveryElementOfEdgeShapes) {
+TEST(GpuConvolution, RegisterFilterKernelMatchesFp64OnEveryElementOfEdgeShapes) {
   SKIP_WITHOUT_GPU();
   const std::uint64_t seed = fresh_seed();
   SCOPED_TRACE("seed=" + std::to_string(seed));
   for (const ConvShape& shape : first_layer_edge_shapes()) {
     const ConvProblem problem(shape, Precision::fp32, seed, shape.height);
-    for (auto algorithm : {kernels::ConvAlgorithm::register_filters, kernels::ConvAlgorithm::constant_filters}) {
-      const bool registers = algorithm == kernels::ConvAlgorithm::register_filters;
-      SCOPED_TRACE(problem.shape_label() + (registers ? " register filters" : " constant filters"));
-      const auto plan = kernels::plan_conv2d_tiled(shape, false, 0, algorithm);
-      ASSERT_TRUE(registers ? plan.register_filters : plan.constant_filters);
-      const HostBuffer out = run_conv_plan<float>(problem, plan);
-      EXPECT_TRUE(every_conv_element_matches(problem, out));
-      const Verification v = problem.verify(out);
-      EXPECT_TRUE(v.passed) << v.max_error << " > " << v.tolerance << " " << v.detail;
-    }
+    SCOPED_TRACE(problem.shape_label());
+    const auto plan = kernels::plan_conv2d_tiled(shape, false, 0, kernels::ConvAlgorithm::register_filters);
+    ASSERT_TRUE(plan.register_filters);
+    const HostBuffer out = run_conv_plan<float>(problem, plan);
+    EXPECT_TRUE(every_conv_element_matches(problem, out));
+    const Verification v = problem.verify(out);
+    EXPECT_TRUE(v.passed) << v.max_error << " > " << v.tolerance << " " << v.detail;
   }
 }
 
 // Consecutive launches with different filters: each must see its own weights in the constant
 // bank (the copy is ordered before the kernel on the stream).
-TEST(GpuConvolution, FirstLayerKernelsUseEachLaunchsOwnWeights) {
+TEST(GpuConvolution, RegisterFilterKernelUsesEachLaunchsOwnWeights) {
   SKIP_WITHOUT_GPU();
   const std::uint64_t seed = fresh_seed();
   SCOPED_TRACE("seed=" + std::to_string(seed));
   const ConvShape shape{1, 3, 20, 140, 16, 3, 1, 1};
   const ConvProblem first(shape, Precision::fp32, seed, shape.height),
       second(shape, Precision::fp32, seed + 1, shape.height);
-  for (auto algorithm : {kernels::ConvAlgorithm::register_filters, kernels::ConvAlgorithm::constant_filters}) {
-    const auto plan = kernels::plan_conv2d_tiled(shape, false, 0, algorithm);
-    const HostBuffer out_first = run_conv_plan<float>(first, plan);
-    const HostBuffer out_second = run_conv_plan<float>(second, plan);
-    EXPECT_TRUE(every_conv_element_matches(first, out_first));
-    EXPECT_TRUE(every_conv_element_matches(second, out_second));
-  }
+  const auto plan = kernels::plan_conv2d_tiled(shape, false, 0, kernels::ConvAlgorithm::register_filters);
+  const HostBuffer out_first = run_conv_plan<float>(first, plan);
+  const HostBuffer out_second = run_conv_plan<float>(second, plan);
+  EXPECT_TRUE(every_conv_element_matches(first, out_first));
+  EXPECT_TRUE(every_conv_element_matches(second, out_second));
 }
 
 TEST(GpuConvolution, AutomaticPlanPicksRegisterFiltersOnlyForEligibleFp32Shapes) {
@@ -464,10 +461,8 @@ TEST(GpuConvolution, AutomaticPlanPicksRegisterFiltersOnlyForEligibleFp32Shapes)
                                  ConvShape{1, 3, 64, 64, 17, 3, 1, 1}, ConvShape{1, 4, 64, 64, 16, 3, 1, 1}}) {
     EXPECT_FALSE(kernels::plan_conv2d_tiled(other, false, 0, ConvAlgorithm::automatic, true).register_filters);
     EXPECT_THROW(kernels::plan_conv2d_tiled(other, false, 0, ConvAlgorithm::register_filters), std::invalid_argument);
-    EXPECT_THROW(kernels::plan_conv2d_tiled(other, false, 0, ConvAlgorithm::constant_filters), std::invalid_argument);
   }
   EXPECT_THROW(kernels::plan_conv2d_tiled(main_job, true, 0, ConvAlgorithm::register_filters), std::invalid_argument);
-  EXPECT_THROW(kernels::plan_conv2d_tiled(main_job, true, 0, ConvAlgorithm::constant_filters), std::invalid_argument);
 }
 
 #endif

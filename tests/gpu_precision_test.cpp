@@ -1,8 +1,8 @@
 // The convolution and reduction GPU backends at every precision they declare (tf32, bf16, fp16
 // next to fp32 and fp64): each verifies against Problem::verify() on awkward shapes, with fresh
-// random seeds printed. Without a CUDA device the GPU tests skip with the reason. A DISABLED_
-// test prints (never asserts) median kernel times at the reduced precisions: run it with
-// --gtest_also_run_disabled_tests.
+// random seeds printed. Without a CUDA device the GPU tests skip with the reason. Timing them
+// at the reduced precisions is the tuning lab's job: `mlbench_tune_conv` and
+// `mlbench_tune_reduce` with `--precision fp32,tf32,bf16,fp16`.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -305,35 +305,6 @@ TEST(GpuPrecisionConvolution, EveryDirectBlockingAndImplicitGemmVerifiesAtReduce
         const Verification v = problem.verify(out);
         EXPECT_TRUE(v.passed) << v.max_error << " > " << v.tolerance << " " << v.detail;
       }
-    }
-  }
-}
-
-TEST(GpuPrecisionTiming, DISABLED_ReducedPrecisionMedianKernelTimes) {
-  SKIP_WITHOUT_GPU();
-  const std::uint64_t seed = fresh_seed();
-  SCOPED_TRACE("seed=" + std::to_string(seed));
-  auto print = [](const std::string& workload, const Problem& problem, const std::string& name, bool bandwidth) {
-    std::string notes;
-    const double t = median_verified_kernel_seconds(workload, name, problem, 20, &notes);
-    const double rate = bandwidth ? problem.min_bytes() / t / 1e9 : problem.flops() / t / 1e12;
-    std::printf("TIMING %-11s %-5s %-40s %-6s %9.4f ms %8.1f %s\n  notes: %s\n", workload.c_str(),
-                to_string(problem.precision()).c_str(), problem.shape_label().c_str(), name.c_str(), t * 1e3, rate,
-                bandwidth ? "GB/s" : "TFLOP/s", notes.c_str());
-    std::fflush(stdout);
-  };
-  for (Precision precision : {Precision::fp32, Precision::tf32, Precision::bf16, Precision::fp16}) {
-    const ConvProblem big(ConvShape{1, 3, 4096, 4096, 16, 3, 1, 1}, precision, seed, 4096);
-    const ConvProblem deep(ConvShape{32, 64, 56, 56, 64, 3, 1, 1}, precision, seed, 56);
-    for (const char* name : {"cuda", "cudnn"}) {
-      print("convolution", big, name, true);
-      print("convolution", deep, name, false);
-    }
-  }
-  for (Precision precision : {Precision::fp32, Precision::bf16, Precision::fp16}) {
-    for (ReduceAxis axis : {ReduceAxis::all, ReduceAxis::rows}) {
-      const ReductionProblem sum(ReductionShape{16384, 16384, ReduceOp::sum, axis}, precision, seed, 16384);
-      for (const char* name : {"cuda", "cub"}) print("reduction", sum, name, true);
     }
   }
 }

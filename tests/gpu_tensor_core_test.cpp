@@ -1,8 +1,7 @@
 // GEMM on the GPU at every precision: the tensor-core kernel (bf16/fp16) and cuBLAS at fp64,
 // fp32, tf32, bf16, fp16. Registration checks run everywhere; the rest skips without a CUDA
-// device. Every GPU test draws fresh random inputs and prints its seed. The DISABLED_ timing
-// test prints (never asserts) median kernel times next to cuBLAS from 1024 to 8192: run it with
-// --gtest_also_run_disabled_tests --gtest_filter='TensorCoreTiming.*'.
+// device. Every GPU test draws fresh random inputs and prints its seed. Timing the kernel's
+// tiles next to cuBLAS is the tuning lab's job: `mlbench_tune_gemm --precision bf16,fp16`.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -183,19 +182,26 @@ TEST(TensorCoreGemm, ALostKSliceFailsVerification) {
 }
 
 #if MLBENCH_TEST_BUILT_WITH_CUDA
-// Runs the tensor-core kernel with an explicit tile `runs` times on device copies of the
-// problem's inputs (output poisoned first); returns the median kernel time and the output.
+// Runs the tensor-core kernel once with an explicit tile on device copies of the problem's
+// inputs (output poisoned first) and copies the output into `out`.
 template <class T>
-double run_tile(const GemmProblem& p, kernels::TensorCoreTile tile, HostBuffer& out, int runs) {
+void run_tile(const GemmProblem& p, kernels::TensorCoreTile tile, HostBuffer& out) {
   const auto& s = p.shape();
-  return median_gemm_launch_seconds<T>(p.a(), p.b(), out, runs, [&](const T* a, const T* b, T* c) {
-    kernels::launch_gemm_tensor_core<T>(a, b, c, s.m, s.n, s.k, nullptr, tile);
-  });
+  kernels::DeviceBuffer a(p.a().bytes()), b(p.b().bytes()), c(out.bytes());
+  ASSERT_EQ(cudaMemcpy(a.get(), p.a().raw(), a.bytes(), cudaMemcpyHostToDevice), cudaSuccess);
+  ASSERT_EQ(cudaMemcpy(b.get(), p.b().raw(), b.bytes(), cudaMemcpyHostToDevice), cudaSuccess);
+  ASSERT_EQ(cudaMemset(c.get(), 0xFF, c.bytes()), cudaSuccess);
+  kernels::launch_gemm_tensor_core<T>(a.as<T>(), b.as<T>(), c.as<T>(), s.m, s.n, s.k, nullptr, tile);
+  ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+  ASSERT_EQ(cudaMemcpy(out.raw(), c.get(), out.bytes(), cudaMemcpyDeviceToHost), cudaSuccess);
 }
 
-double run_tile(const GemmProblem& p, kernels::TensorCoreTile tile, HostBuffer& out, int runs) {
-  return p.precision() == Precision::bf16 ? run_tile<bfloat16>(p, tile, out, runs)
-                                          : run_tile<float16>(p, tile, out, runs);
+void run_tile(const GemmProblem& p, kernels::TensorCoreTile tile, HostBuffer& out) {
+  if (p.precision() == Precision::bf16) {
+    run_tile<bfloat16>(p, tile, out);
+  } else {
+    run_tile<float16>(p, tile, out);
+  }
 }
 
 TEST(TensorCoreGemm, EveryTileVerifiesOnEdgeShapes) {
@@ -211,7 +217,7 @@ TEST(TensorCoreGemm, EveryTileVerifiesOnEdgeShapes) {
         if (kernels::is_wgmma(tile) && !kernels::tensor_core_wgmma_available(0)) continue;
         SCOPED_TRACE(kernels::to_string(tile) + " " + to_string(precision) + " " + problem.shape_label());
         HostBuffer out(problem.output_precision(), problem.output_size());
-        run_tile(problem, tile, out, 1);
+        run_tile(problem, tile, out);
         const Verification v = problem.verify(out);
         EXPECT_TRUE(v.passed) << v.max_error << " > " << v.tolerance << " " << v.detail;
       }
@@ -229,42 +235,6 @@ TEST(TensorCoreGemm, AutomaticTilePicksByBlockCountAndDevice) {
   EXPECT_TRUE(kernels::tensor_core_vectorized(nullptr, nullptr, 64, 8));
   EXPECT_FALSE(kernels::tensor_core_vectorized(nullptr, nullptr, 64, 12));
   EXPECT_FALSE(kernels::tensor_core_vectorized(nullptr, nullptr, 63, 8));
-}
-
-TEST(TensorCoreTiming, DISABLED_KernelAgainstCublasFrom1024To8192) {
-  SKIP_WITHOUT_GPU();
-  const std::uint64_t seed = fresh_seed();
-  for (std::int64_t size : {1024, 2048, 4096, 8192}) {
-    for (Precision precision : {Precision::bf16, Precision::fp16}) {
-      const GemmProblem problem(GemmShape{size, size, size}, precision, seed, size);
-      std::string cuda_notes, cublas_notes;
-      const double t_cuda = median_verified_kernel_seconds("gemm", "cuda", problem, 20, &cuda_notes);
-      const double t_cublas = median_verified_kernel_seconds("gemm", "cublas", problem, 20, &cublas_notes);
-      const double flops = problem.flops();
-      std::printf(
-          "TIMING %s %lld cuda %.4f ms %.1f TFLOP/s | cublas %.4f ms %.1f TFLOP/s | cuda/cublas %.1f%%\n"
-          "  notes: %s| %s\n",
-          to_string(precision).c_str(), static_cast<long long>(size), t_cuda * 1e3, flops / t_cuda / 1e12,
-          t_cublas * 1e3, flops / t_cublas / 1e12, 100.0 * t_cublas / t_cuda, cuda_notes.c_str(), cublas_notes.c_str());
-      for (kernels::TensorCoreTile tile : kernels::tensor_core_tiles()) {
-        if (kernels::is_wgmma(tile) && !kernels::tensor_core_wgmma_available(0)) continue;
-        HostBuffer out(problem.output_precision(), problem.output_size());
-        run_tile(problem, tile, out, 2);  // warm-up
-        const double t = run_tile(problem, tile, out, 10);
-        std::printf("TIMING %s %lld tile %-20s %.4f ms %.1f TFLOP/s (%.1f%% of cublas) verified=%d\n",
-                    to_string(precision).c_str(), static_cast<long long>(size), kernels::to_string(tile).c_str(),
-                    t * 1e3, flops / t / 1e12, 100.0 * t_cublas / t, problem.verify(out).passed ? 1 : 0);
-      }
-      std::fflush(stdout);
-    }
-  }
-  for (Precision precision : {Precision::fp32, Precision::tf32}) {
-    const GemmProblem problem(GemmShape{8192, 8192, 8192}, precision, seed, 8192);
-    std::string notes;
-    const double t = median_verified_kernel_seconds("gemm", "cublas", problem, 10, &notes);
-    std::printf("TIMING %s 8192 cublas %.4f ms %.1f TFLOP/s (%s)\n", to_string(precision).c_str(), t * 1e3,
-                problem.flops() / t / 1e12, notes.c_str());
-  }
 }
 #endif
 

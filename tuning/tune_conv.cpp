@@ -1,11 +1,12 @@
 // mlbench_tune_conv: every convolution version, validated then timed (tuning/tuning.h): the
 // product's choice (`cuda`), each kernel forced (direct at every register blocking, implicit
-// GEMM, register filters, constant filters), the register-filter blockings only tuning
-// instantiates, and cuDNN as the reference.
+// GEMM, register filters), the register-filter blockings and the constant-filter kernel that
+// only tuning instantiates, and cuDNN as the reference; at fp32, fp64, tf32, bf16 and fp16.
 //
-//   mlbench_tune_conv                                   the main job, N1 C3 4096^2 K16 3x3 fp32
-//   mlbench_tune_conv --shape 32x64x56x56x64x3x1x1      batch x channels x height x width x filters x kernel x stride x
-//   pad mlbench_tune_conv --validate-only --shape 2x3x37x300x16x3x1x1   (what ctest runs)
+//   mlbench_tune_conv                          the main job, N1 C3 4096^2 K16 3x3 fp32
+//   mlbench_tune_conv --shape 32x64x56x56x64x3x1x1 --precision fp32,tf32,bf16,fp16
+//       (batch x channels x height x width x filters x kernel x stride x pad)
+//   mlbench_tune_conv --validate-only --shape 2x3x37x300x16x3x1x1   (what ctest runs)
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -16,6 +17,7 @@
 
 #include "bench/convolution.h"
 #include "kernels/conv2d_tiled.h"
+#include "tuning/conv2d_constant_filters.h"
 #include "tuning/conv2d_register_filters_variants.h"
 #include "tuning/tuning.h"
 
@@ -24,14 +26,26 @@ namespace {
 
 const ConvShape& shape_of(const Problem& problem) { return dynamic_cast<const ConvProblem&>(problem).shape(); }
 
+// fp32 and tf32 problems hold float elements (tf32 values are floats): the first-layer kernels'
+// only element type.
+bool float_elements(Precision precision) { return precision == Precision::fp32 || precision == Precision::tf32; }
+
+template <class T>
+void launch_plan(const kernels::Conv2dPlan& plan, const std::vector<const void*>& in, void* out, cudaStream_t stream) {
+  kernels::launch_conv2d_tiled<T>(plan, static_cast<const T*>(in[0]), static_cast<const T*>(in[1]),
+                                  static_cast<T*>(out), stream);
+}
+
 // A version that runs a plan from `make_plan` (which throws std::invalid_argument when the
-// kernel cannot run the shape: reported n/a).
+// kernel cannot run the shape: reported n/a). `float_only`: the plan's kernel has only a float
+// instance (register filters), so other element types are n/a.
 template <class MakePlan>
-Version plan_version(std::string name, std::string idea, MakePlan make_plan) {
+Version plan_version(std::string name, std::string idea, MakePlan make_plan, bool float_only = false) {
   Version v;
   v.name = std::move(name);
   v.idea = std::move(idea);
-  v.unsupported = [make_plan](const Problem& problem) -> std::string {
+  v.unsupported = [make_plan, float_only](const Problem& problem) -> std::string {
+    if (float_only && !float_elements(problem.precision())) return "fp32 and tf32 only (a float kernel)";
     try {
       make_plan(shape_of(problem), problem.precision() == Precision::fp64);
       return {};
@@ -41,19 +55,38 @@ Version plan_version(std::string name, std::string idea, MakePlan make_plan) {
   };
   v.prepare = [make_plan](const Problem& problem) {
     const auto& p = dynamic_cast<const ConvProblem&>(problem);
-    const bool fp64 = p.precision() == Precision::fp64;
-    const kernels::Conv2dPlan plan = make_plan(p.shape(), fp64);
-    return launch_variant(
-        problem, {&p.input(), &p.weights()},
-        [plan, fp64](cudaStream_t stream, const std::vector<const void*>& in, void* out) {
-          if (fp64) {
-            kernels::launch_conv2d_tiled<double>(plan, static_cast<const double*>(in[0]),
-                                                 static_cast<const double*>(in[1]), static_cast<double*>(out), stream);
-          } else {
-            kernels::launch_conv2d_tiled<float>(plan, static_cast<const float*>(in[0]),
-                                                static_cast<const float*>(in[1]), static_cast<float*>(out), stream);
-          }
-        });
+    const Precision precision = p.precision();
+    const kernels::Conv2dPlan plan = make_plan(p.shape(), precision == Precision::fp64);
+    return launch_variant(problem, {&p.input(), &p.weights()},
+                          [plan, precision](cudaStream_t stream, const std::vector<const void*>& in, void* out) {
+                            switch (precision) {
+                              case Precision::fp64: return launch_plan<double>(plan, in, out, stream);
+                              case Precision::bf16: return launch_plan<bfloat16>(plan, in, out, stream);
+                              case Precision::fp16: return launch_plan<float16>(plan, in, out, stream);
+                              default: return launch_plan<float>(plan, in, out, stream);  // fp32, tf32
+                            }
+                          });
+  };
+  return v;
+}
+
+// The earlier first-layer kernel (tuning/conv2d_constant_filters.cu), weights in the constant bank.
+Version constant_filter_version() {
+  Version v;
+  v.name = "constant-filters";
+  v.idea = "the earlier first-layer kernel, weights from the constant bank (tuning only)";
+  v.unsupported = [](const Problem& problem) -> std::string {
+    if (!float_elements(problem.precision())) return "fp32 and tf32 only (a float kernel)";
+    return conv2d_constant_filters_unsupported_reason(shape_of(problem));
+  };
+  v.prepare = [](const Problem& problem) {
+    const auto& p = dynamic_cast<const ConvProblem&>(problem);
+    return launch_variant(problem, {&p.input(), &p.weights()},
+                          [s = p.shape()](cudaStream_t stream, const std::vector<const void*>& in, void* out) {
+                            launch_conv2d_constant_filters(s, static_cast<const float*>(in[0]),
+                                                           static_cast<const float*>(in[1]), static_cast<float*>(out),
+                                                           stream);
+                          });
   };
   return v;
 }
@@ -65,7 +98,7 @@ Version register_filter_variant(RegisterFilterBlocking blocking) {
   v.idea = "register filters, " + std::to_string(blocking.rows_per_thread) + " rows per thread x " +
            std::to_string(blocking.row_groups) + " row groups per block (tuning only; the product runs 4x8)";
   v.unsupported = [](const Problem& problem) -> std::string {
-    if (problem.precision() != Precision::fp32) return "fp32 only";
+    if (!float_elements(problem.precision())) return "fp32 and tf32 only (a float kernel)";
     return register_filter_variant_unsupported_reason(shape_of(problem));
   };
   v.prepare = [blocking](const Problem& problem) {
@@ -89,11 +122,10 @@ std::vector<Version> conv_versions() {
     return [algorithm](const ConvShape& s, bool fp64) { return kernels::plan_conv2d_tiled(s, fp64, 0, algorithm); };
   };
   versions.push_back(plan_version("register-filters", "register-filter kernel forced (product blocking 4x8)",
-                                  forced(ConvAlgorithm::register_filters)));
+                                  forced(ConvAlgorithm::register_filters), true));
   for (const RegisterFilterBlocking& b : register_filter_tuning_blockings())
     versions.push_back(register_filter_variant(b));
-  versions.push_back(plan_version("constant-filters", "the earlier first-layer kernel, weights from the constant bank",
-                                  forced(ConvAlgorithm::constant_filters)));
+  versions.push_back(constant_filter_version());
   versions.push_back(plan_version("implicit-gemm", "implicit GEMM forced (64 filters x 128 pixels per block)",
                                   forced(ConvAlgorithm::implicit_gemm)));
   for (int pixels : {1, 2, 4}) {
@@ -124,7 +156,8 @@ int tune_conv(int argc, char** argv) {
   add_common_options(app, options);
   try {
     app.parse(argc, argv);
-    const std::vector<Precision> precisions = parse_precisions(options, {Precision::fp32, Precision::fp64});
+    const std::vector<Precision> precisions = parse_precisions(
+        options, {Precision::fp32, Precision::fp64, Precision::tf32, Precision::bf16, Precision::fp16});
     std::vector<ConvShape> conv_shapes;
     for (const std::string& text : shapes) {
       const auto d = parse_dimensions("--shape", text);

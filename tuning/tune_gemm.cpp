@@ -1,9 +1,11 @@
 // mlbench_tune_gemm: every GEMM version, validated then timed (tuning/tuning.h): the product's
 // choice (`cuda`), the block tiles of the CUDA-core kernel that only the sweep instantiates, the
-// cp.async-pipelined SGEMM, and cuBLAS as the reference.
+// cp.async-pipelined SGEMM, each tile of the tensor-core kernel forced (bf16, fp16), and cuBLAS
+// as the reference.
 //
 //   mlbench_tune_gemm                          4096^3 fp32, every version
 //   mlbench_tune_gemm --shape 8192 --precision fp32,fp64 --repetitions 50
+//   mlbench_tune_gemm --shape 1024,2048,4096,8192 --precision bf16,fp16   (tensor-core tiles vs cuBLAS)
 //   mlbench_tune_gemm --validate-only --shape 77x131x45   (what ctest runs)
 #include <CLI/CLI.hpp>
 
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "bench/gemm.h"
+#include "kernels/gemm_tensor_core.h"
 #include "kernels/gemm_tiled.h"
 #include "tuning/gemm_pipelined.h"
 #include "tuning/gemm_tile_sweep.h"
@@ -60,9 +63,70 @@ Version pipelined_version(int bk, int stages) {
   return v;
 }
 
+// A --versions name without spaces for each explicit tile.
+std::string tensor_core_name(kernels::TensorCoreTile tile) {
+  switch (tile) {
+    case kernels::TensorCoreTile::wgmma_m128n256k64s4: return "tc-wgmma-128x256x64-s4";
+    case kernels::TensorCoreTile::wgmma_m128n256k64s3: return "tc-wgmma-128x256x64-s3";
+    case kernels::TensorCoreTile::m128n128k32s4: return "tc-128x128x32-s4";
+    case kernels::TensorCoreTile::m128n256k32s3: return "tc-128x256x32-s3";
+    case kernels::TensorCoreTile::m64n64k32s4: return "tc-64x64x32-s4";
+    case kernels::TensorCoreTile::automatic: break;
+  }
+  return "tc-" + kernels::to_string(tile);
+}
+
+template <class T>
+void launch_tensor_core(kernels::TensorCoreTile tile, const GemmShape& s, const std::vector<const void*>& in, void* out,
+                        cudaStream_t stream) {
+  kernels::launch_gemm_tensor_core<T>(static_cast<const T*>(in[0]), static_cast<const T*>(in[1]), static_cast<T*>(out),
+                                      s.m, s.n, s.k, stream, tile);
+}
+
+// The tensor-core kernel (kernels/gemm_tensor_core.cu, _wgmma.cu) with `tile` forced; the
+// product picks one by shape and device (pick_tensor_core_tile).
+Version tensor_core_version(kernels::TensorCoreTile tile) {
+  Version v;
+  v.name = tensor_core_name(tile);
+  v.idea = "tensor-core kernel forced to the " + kernels::to_string(tile) + " tile" +
+           (kernels::is_wgmma(tile) ? " (Hopper wgmma)" : " (mma.sync)");
+  v.unsupported = [tile](const Problem&) -> std::string {
+    return kernels::is_wgmma(tile) && !kernels::tensor_core_wgmma_available(0) ? "wgmma needs compute capability 9.0"
+                                                                               : std::string();
+  };
+  v.prepare = [tile](const Problem& problem) {
+    const auto& p = dynamic_cast<const GemmProblem&>(problem);
+    const bool bf16 = p.precision() == Precision::bf16;
+    return launch_variant(
+        problem, {&p.a(), &p.b()},
+        [tile, bf16, s = p.shape()](cudaStream_t stream, const std::vector<const void*>& in, void* out) {
+          if (bf16) {
+            launch_tensor_core<bfloat16>(tile, s, in, out, stream);
+          } else {
+            launch_tensor_core<float16>(tile, s, in, out, stream);
+          }
+        });
+  };
+  return v;
+}
+
 std::vector<Version> gemm_versions(Precision precision) {
   const bool fp64 = precision == Precision::fp64;
   std::vector<Version> versions;
+  if (precision == Precision::bf16 || precision == Precision::fp16 || precision == Precision::tf32) {
+    versions.push_back(registry_version("gemm", "cuda",
+                                        precision == Precision::tf32
+                                            ? "the product (`mlbench run gemm --backends cuda`): tf32 values on CUDA "
+                                              "cores (fp32 kernel)"
+                                            : "the product (`mlbench run gemm --backends cuda`): tensor-core kernel, "
+                                              "tile picked by shape and device"));
+    if (precision != Precision::tf32)
+      for (kernels::TensorCoreTile tile : kernels::tensor_core_tiles()) versions.push_back(tensor_core_version(tile));
+    versions.push_back(registry_version("gemm", "cublas", "cuBLAS (the vendor reference)", true));
+    if (precision == Precision::tf32)
+      versions.push_back(registry_version("gemm", "cublas-tf32", "cuBLAS with TF32 tensor cores"));
+    return versions;
+  }
   versions.push_back(registry_version(
       "gemm", "cuda",
       "the product (`mlbench run gemm --backends cuda`): tile " +
@@ -85,7 +149,7 @@ std::vector<Version> gemm_versions(Precision precision) {
 int tune_gemm(int argc, char** argv) {
   CLI::App app{
       "mlbench_tune_gemm: validate, then time, every GEMM version (product, sweep tiles, cp.async "
-      "pipeline, cuBLAS). Not installed; see docs/performance.md."};
+      "pipeline, tensor-core tiles, cuBLAS). Not installed; see docs/performance.md."};
   Options options;
   std::vector<std::string> shapes{"4096x4096x4096"};
   app.add_option("--shape", shapes, "M x N x K (or one number for a cube), comma-separated list")
@@ -94,7 +158,8 @@ int tune_gemm(int argc, char** argv) {
   add_common_options(app, options);
   try {
     app.parse(argc, argv);
-    const std::vector<Precision> precisions = parse_precisions(options, {Precision::fp32, Precision::fp64});
+    const std::vector<Precision> precisions = parse_precisions(
+        options, {Precision::fp32, Precision::fp64, Precision::tf32, Precision::bf16, Precision::fp16});
     std::vector<GemmShape> gemm_shapes;
     for (const std::string& text : shapes) {
       const auto d = parse_dimensions("--shape", text);

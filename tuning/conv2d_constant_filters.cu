@@ -1,5 +1,7 @@
 // 2D convolution forward for few input channels and filters (fp32, stride 1): filters in
-// constant memory, a row of 4 adjacent pixels x every filter per thread.
+// constant memory, a row of 4 adjacent pixels x every filter per thread. An experiment of the
+// tuning lab (mlbench_tune_conv's `constant-filters`), not in the product: its successor,
+// kernels/conv2d_register_filters.cuh, is what the product's picker runs on these shapes.
 //
 // Idea: when all K x C x R x R weights fit in a few KB (the first layer of a network: C = 1..3,
 // K <= 16), they need not be loaded at all: they live in constant memory and every unrolled
@@ -24,10 +26,10 @@
 #include <cstdint>
 #include <stdexcept>
 
-#include "kernels/conv2d_tiled.h"
 #include "kernels/cuda_check.h"
+#include "tuning/conv2d_constant_filters.h"
 
-namespace mlbench::kernels {
+namespace mlbench::tuning {
 
 namespace {
 
@@ -268,4 +270,4 @@ void launch_conv2d_constant_filters(const ConvShape& s, const float* input, cons
   return launch_default<3, 3>(s, input, weights, output, stream);
 }
 
-}  // namespace mlbench::kernels
+}  // namespace mlbench::tuning
