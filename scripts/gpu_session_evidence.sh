@@ -6,7 +6,7 @@
 #                                           convolution tests, the CUDA mutation checks
 #   scripts/gpu_session_evidence.sh check   one short call: build, the GPU test programs and the
 #                                           CUDA mutants named in MLBENCH_MUTANTS (all when unset)
-#                                           side by side
+#                                           side by side, then the Tuning ctests and three tuning runs
 #   scripts/gpu_session_evidence.sh bench   the CUDA mutants named in MLBENCH_MUTANTS (if set),
 #                                           peaks, the main job exactly as README runs it, the
 #                                           goal shapes of issues 17 and 20
@@ -74,6 +74,16 @@ if [ "$mode" = check ]; then
     timeout 240 "$t" >"$R/$(basename "$t").log" 2>&1
     rc=$?
     say "$(basename "$t") exit $rc at $(elapsed) s: $(grep -E '^\[  (PASSED|FAILED)  \]|tests? ran|SKIPPED \]' "$R/$(basename "$t").log" | tr '\n' ' ')"
+    pack
+  done
+  # The lab (tuning/): every version of each program validated at tiny sizes, then a few full runs.
+  timeout 150 ctest --test-dir "$B" -R Tuning --output-on-failure >"$R/ctest-tuning.log" 2>&1
+  say "ctest -R Tuning exit $? at $(elapsed) s: $(grep -E 'tests passed|tests failed' "$R/ctest-tuning.log")"
+  for tune in "mlbench_tune_reduce --precision fp32,bf16" "mlbench_tune_gemm --precision bf16 --shape 8192" \
+    "mlbench_tune_attention --precision bf16 --shape 1x16x4096x128"; do
+    [ "$(elapsed)" -lt 470 ] || { say "-- $tune skipped (time)"; continue; }
+    timeout 90 "$B/tuning/"$tune >"$R/${tune%% *}.txt" 2>&1
+    say "-- $tune exit $? at $(elapsed) s"
     pack
   done
   pack
