@@ -93,4 +93,12 @@ class AttentionProblem final : public Problem {
   double exhaustive_work_ = kDefaultExhaustiveWork;
 };
 
+// The command line's attention options (bench/attention_workload.cpp); --size is the sequence length S.
+struct AttentionOptions {
+  std::int64_t batch = 1;
+  std::int64_t heads = 16;
+  std::int64_t head_dim = 128;
+  bool causal = false;
+};
+
 }  // namespace mlbench

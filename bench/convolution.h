@@ -86,4 +86,14 @@ class ConvProblem final : public Problem {
   mutable std::vector<std::vector<double>> accuracy_tap_sums_, accuracy_abs_tap_sums_;
 };
 
+// The command line's convolution options (bench/convolution_workload.cpp); --size is the image side.
+struct ConvolutionOptions {
+  std::int64_t batch = 1;
+  std::int64_t channels = 3;
+  std::int64_t filters = 16;
+  std::int64_t kernel = 3;
+  std::int64_t stride = 1;
+  std::int64_t pad = -1;  // -1: "same" padding, (kernel - 1) / 2
+};
+
 }  // namespace mlbench

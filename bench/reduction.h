@@ -79,4 +79,10 @@ class ReductionProblem final : public Problem {
   std::vector<std::int64_t> exact_;  // exact twin only: sum (sum, mean) or max per segment
 };
 
+// The command line's reduction options (bench/reduction_workload.cpp).
+struct ReductionOptions {
+  ReduceOp op = ReduceOp::sum;
+  ReduceAxis axis = ReduceAxis::all;
+};
+
 }  // namespace mlbench

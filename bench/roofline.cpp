@@ -4,9 +4,18 @@
 
 #include <fmt/format.h>
 
+#include "bench/workloads.h"
+
 namespace mlbench {
 
 namespace {
+
+// Whether the row's workload is bound by reading memory alone (its descriptor says so,
+// WorkloadDescriptor::memory_read_bound): it takes the read-only bandwidth figure.
+bool reads_only(const VariantResult& r) {
+  const WorkloadDescriptor* w = find_workload(r.workload);
+  return w != nullptr && w->memory_read_bound;
+}
 
 std::optional<Roof> cpu_roof(const CpuPeaks& cpu, Precision precision, bool one_thread, bool read_only) {
   Roof roof;
@@ -60,12 +69,12 @@ std::optional<Roof> roof_for(const VariantResult& r, const PeakFigures& peaks, s
   };
   if (is_cpu(r.backend_kind)) {
     if (!peaks.cpu) return fail("no CPU peaks: " + peaks.cpu_absent_reason);
-    auto roof = cpu_roof(*peaks.cpu, r.precision, r.threads <= 1, r.workload == "reduction");
+    auto roof = cpu_roof(*peaks.cpu, r.precision, r.threads <= 1, reads_only(r));
     return roof ? roof : fail("CPU peak figure unknown");
   }
   if (r.timing == TimingMode::end_to_end) return fail("end-to-end rows include host<->device transfers");
   if (!peaks.gpu) return fail("no GPU peaks: " + peaks.gpu_absent_reason);
-  auto roof = gpu_roof(*peaks.gpu, r.precision, r.uses_tensor_cores, r.workload == "reduction");
+  auto roof = gpu_roof(*peaks.gpu, r.precision, r.uses_tensor_cores, reads_only(r));
   if (roof && r.gpus > 1) {  // several GPUs (of the measured kind): their ceilings add up
     roof->compute_gflops *= r.gpus;
     roof->bandwidth_gbps *= r.gpus;

@@ -4,14 +4,15 @@
 // Unit of a result (the roofs it is held against):
 //   CPU rows, threads == 1     one-thread CPU FMA peak (of the precision) and bandwidth
 //   CPU rows, threads > 1      all-thread CPU FMA peak and bandwidth; on the CPU as on the GPU
-//                              reductions take the read-only figure, GEMM, convolution,
-//                              attention, softmax and layer norm (which write as much as they
-//                              read) the triad (CPU) / copy (GPU) figure
+//                              workloads bound by reading memory alone (their descriptor's
+//                              memory_read_bound: reductions) take the read-only figure, GEMM,
+//                              convolution, attention, softmax and layer norm (which write as
+//                              much as they read) the triad (CPU) / copy (GPU) figure
 //   GPU kernel rows            GPU FMA peak of the precision (fp32 / fp64); rows that ran on
 //                              tensor cores (VariantResult::uses_tensor_cores, from the backend's
 //                              tensor_core_precisions and its variant) the TF32 tensor rate at
 //                              fp32/tf32, the bf16 one at bf16/fp16; bandwidth: the read
-//                              figure for reductions (they write almost nothing), the
+//                              figure for memory_read_bound workloads (they write almost nothing), the
 //                              device-to-device copy figure for GEMM and convolution (reads
 //                              and writes mixed)
 //   GPU end-to-end rows        none: host<->device transfers dominate; no bound is claimed

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "bench/problem.h"
+#include "bench/workload.h"
 
 namespace mlbench {
 
@@ -57,5 +58,21 @@ class SoftmaxProblem final : public Problem {
 
 // Rows of a rows x cols tensor of `precision` that make it `bytes` large (at least 1).
 std::int64_t rows_for_bytes(std::int64_t cols, Precision precision, std::int64_t bytes);
+
+// Softmax and layer norm: --size is the row length (cols); their command-line options.
+struct RowOptions {
+  std::int64_t rows = 0;  // 0: as many rows as make the input kDefaultRowTensorBytes
+  double epsilon = 1e-5;  // layer norm only
+};
+inline constexpr std::int64_t kDefaultRowTensorBytes = std::int64_t{256} << 20;
+
+// What the softmax and layer-norm descriptors share (bench/softmax_workload.cpp): the --rows
+// option, the row count it gives for a row length, the buffers of a rows x cols tensor (x, y,
+// gamma, beta; `workload` names it in the tf32 refusal) and --preset quick's 1024 rows.
+WorkloadOption rows_option();
+std::int64_t row_count(std::int64_t cols, Precision precision, const RowOptions& options);
+HostFootprint row_footprint(const std::string& workload, std::int64_t cols, Precision precision,
+                            const RowOptions& options);
+void quick_rows(WorkloadOptions& options);
 
 }  // namespace mlbench

@@ -69,4 +69,21 @@ std::int64_t checked_mul(std::int64_t a, std::int64_t b, std::string_view what);
 // The same for a sum.
 std::int64_t checked_add(std::int64_t a, std::int64_t b, std::string_view what);
 
+// `text` as a base-10 whole number without sign or leading zeros, within 0..max; nullopt
+// otherwise. "010" is refused: whoever typed it may mean 8 (C, CLI11) or 10, and neither guess
+// is safe for a seed or a thread count.
+inline std::optional<std::uint64_t> parse_decimal(const std::string& text, std::uint64_t max = UINT64_MAX) {
+  if (text.empty() || text.size() > 64) return std::nullopt;
+  if (text.size() > 1 && text[0] == '0') return std::nullopt;
+  std::uint64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    const auto digit = static_cast<std::uint64_t>(c - '0');
+    if (value > (UINT64_MAX - digit) / 10) return std::nullopt;
+    value = value * 10 + digit;
+  }
+  if (value > max) return std::nullopt;
+  return value;
+}
+
 }  // namespace mlbench

@@ -29,7 +29,7 @@ Registry make_registry();
 // Returns the one-line problem, or an empty string when the arguments may be parsed.
 std::string reject_arguments(const std::vector<std::string>& args, const CLI::App& app);
 
-// gemm, convolution (conv), reduction (reduce), all, list, info.
+// One run subcommand per workload descriptor (bench/workloads.h: name and aliases), all, fleet, list, info.
 void add_run_commands(CLI::App& app, int& exit_code);
 
 // help [COMMAND], and the hidden generate-docs DIR (man page, completions; cli/docs.h). Add it

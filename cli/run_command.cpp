@@ -1,5 +1,5 @@
-// gemm / convolution / reduction / attention / softmax / layernorm / all, list and info: options in, bench/ and
-// reports/ out.
+// One run subcommand per workload descriptor (bench/workload.h), `all`, `fleet`, list and info:
+// options in, bench/ and reports/ out.
 #include <sched.h>
 #include <unistd.h>
 
@@ -61,7 +61,7 @@ namespace {
 
 // Every run subcommand's options; CLI11 binds into one of these per subcommand.
 struct RunCommandOptions {
-  std::vector<std::string> sizes;  // empty: default_size (attention: also --seq)
+  std::vector<std::string> sizes;  // empty: default_size (or the size_alias values)
   std::string default_size = "1024";
   std::vector<std::string> backends;
   std::string precision = "fp32";
@@ -86,23 +86,13 @@ struct RunCommandOptions {
   std::string gpus;            // --gpus N|all|LIST: the multi-GPU backends (checked by the runner)
   double cv_threshold_pct = kDefaultCvThreshold * 100;  // flag results noisier than this
   PinOptions pin;  // applied before main parses (cli/thread_pinning.h); recorded here
-  // convolution
-  std::int64_t batch = 1, channels = 3, filters = 16, kernel = 3, stride = 1;
-  std::string padding = "same";
-  // reduction
-  std::string op = "sum", axis = "all";
-  // attention (--batch is the convolution's option too: the batch N of either workload)
-  std::vector<std::string> seq;  // --seq: the attention command's name for --size
-  std::int64_t heads = 16, head_dim = 128;
-  bool causal = false;
-  // softmax / layer norm
-  std::int64_t rows = 0;  // 0: a 256 MiB tensor (--preset quick: 1024 rows)
-  double epsilon = 1e-5;
-};
-
-// Which workload-specific option groups a run subcommand has.
-struct OptionGroups {
-  bool convolution = false, reduction = false, attention = false, rows = false, epsilon = false;
+  // The options of the subcommand's workloads (WorkloadDescriptor::options), by name: CLI11
+  // binds into these; to_run_options applies them (WorkloadOption::apply). An option two of the
+  // workloads declare (--batch in `all`) is one value.
+  std::map<std::string, WorkloadOptionValue> workload_values;
+  // A workload's own other name of --size (WorkloadOption::Type::sizes: attention's --seq).
+  std::vector<std::string> size_alias;
+  std::string size_alias_name, size_alias_meaning;
 };
 
 std::int64_t parse_size(const std::string& text) {
@@ -143,13 +133,14 @@ class ProgressPrinter : public RunObserver {
 // memory needs exceed what is free left out.
 // Options given explicitly win over the preset's values (`--preset quick --time-budget 1` runs
 // the quick sizes with a 1 s budget).
-void apply_preset(const RunCommandOptions& o, RunOptions& r) {
+void apply_preset(const RunCommandOptions& o, const std::vector<const WorkloadDescriptor*>& workloads, RunOptions& r) {
   if (o.preset.empty()) return;
   const auto given = [&o](const char* name) { return o.given.count(name) > 0; };
-  const bool sizes_given = given("--size") || given("--seq");
+  const bool sizes_given = given("--size") || (!o.size_alias_name.empty() && given(o.size_alias_name.c_str()));
   if (o.preset == "quick") {
     if (!sizes_given) r.sizes = {128, 256, 512};
-    if (o.rows == 0) r.workload.row.rows = 1024;  // not 256 MiB tensors of 128-element rows
+    for (const WorkloadDescriptor* w : workloads)
+      if (w->quick_preset) w->quick_preset(r.workload);  // e.g. 1024 rows, not 256 MiB tensors of short rows
     if (!given("--time-budget")) r.time_budget_s = 0.1;
     if (!given("--max-repetitions")) r.max_repetitions = 12;
     // Twelve repetitions of every row, also of those slower than the budget (4 per round):
@@ -174,13 +165,17 @@ void apply_preset(const RunCommandOptions& o, RunOptions& r) {
   }
 }
 
-RunOptions to_run_options(const RunCommandOptions& o, const std::vector<std::string>& workloads) {
+// `runnable`: the workloads to run (those of the subcommand that take the precision);
+// `workloads`: every workload of the subcommand (whose options are all checked and applied).
+RunOptions to_run_options(const RunCommandOptions& o, const std::vector<std::string>& runnable,
+                          const std::vector<const WorkloadDescriptor*>& workloads) {
   RunOptions r;
-  r.workloads = workloads;
-  if (!o.seq.empty() && !o.sizes.empty()) throw InputError("--seq and --size both give the sequence length: give one");
-  const std::vector<std::string>& sizes = !o.seq.empty()     ? o.seq
-                                          : !o.sizes.empty() ? o.sizes
-                                                             : std::vector<std::string>{o.default_size};
+  r.workloads = runnable;
+  if (!o.size_alias.empty() && !o.sizes.empty())
+    throw InputError(fmt::format("{} and --size both give the {}: give one", o.size_alias_name, o.size_alias_meaning));
+  const std::vector<std::string>& sizes = !o.size_alias.empty() ? o.size_alias
+                                          : !o.sizes.empty()    ? o.sizes
+                                                                : std::vector<std::string>{o.default_size};
   for (const auto& s : sizes) {
     const std::int64_t size = parse_size(s);
     // The same size twice would pool two rows' samples under one name (and read back as one).
@@ -203,35 +198,14 @@ RunOptions to_run_options(const RunCommandOptions& o, const std::vector<std::str
   r.cv_threshold = o.cv_threshold_pct / 100;
   r.measure_energy = !o.no_energy;
   r.seed = o.seed_given ? o.seed : std::random_device{}();
-  auto& conv = r.workload.convolution;
-  conv.batch = o.batch;
-  conv.channels = o.channels;
-  conv.filters = o.filters;
-  conv.kernel = o.kernel;
-  conv.stride = o.stride;
-  if (o.padding == "same") {
-    if (o.kernel % 2 == 0) throw InputError("--padding same needs an odd --kernel; give the padding as a number");
-    conv.pad = -1;
-  } else {
-    const auto pad = parse_decimal(o.padding, 1 << 20);
-    if (!pad) throw InputError("--padding must be 'same' or a non-negative whole number, got '" + o.padding + "'");
-    conv.pad = static_cast<std::int64_t>(*pad);
-  }
-  const auto op = parse_reduce_op(o.op);
-  if (!op) throw InputError("unknown --op '" + o.op + "'");
-  const auto axis = parse_reduce_axis(o.axis);
-  if (!axis) throw InputError("unknown --axis '" + o.axis + "'");
-  r.workload.reduction.op = *op;
-  r.workload.reduction.axis = *axis;
-  r.workload.attention.batch = o.batch;
-  r.workload.attention.heads = o.heads;
-  r.workload.attention.head_dim = o.head_dim;
-  r.workload.attention.causal = o.causal;
-  r.workload.row.rows = o.rows;
-  if (!(o.epsilon > 0) || !std::isfinite(o.epsilon))
-    throw InputError(fmt::format("--epsilon must be positive and finite, got {}", o.epsilon));
-  r.workload.row.epsilon = o.epsilon;
-  apply_preset(o, r);
+  // Each workload's options, checked and stored in declaration order (the values CLI11 parsed, or
+  // the defaults).
+  for (const WorkloadDescriptor* w : workloads)
+    for (const WorkloadOption& option : w->options) {
+      const auto value = o.workload_values.find(option.name);
+      if (option.apply && value != o.workload_values.end()) option.apply(value->second, r.workload);
+    }
+  apply_preset(o, workloads, r);
   return r;
 }
 
@@ -319,7 +293,10 @@ int finish_run(const RunCommandOptions& o, const RunReport& report, const report
 
 // `fleet`: every rank of an MPI launch runs this itself (mpi::fleet_mode); rank 0 gathers the
 // ranks' reports into the fleet report (reports/fleet.h) and writes it; the others print nothing.
-int execute_run(const RunCommandOptions& given, const std::vector<std::string>& workloads, bool fleet = false) {
+int execute_run(const RunCommandOptions& given, const std::vector<const WorkloadDescriptor*>& command_workloads,
+                bool fleet = false) {
+  std::vector<std::string> workloads;
+  for (const WorkloadDescriptor* w : command_workloads) workloads.push_back(w->name);
   RunCommandOptions o = given;
   const bool lead = !fleet || mpi::rank() == 0;
   if (!lead) o.quiet = true;
@@ -337,7 +314,7 @@ int execute_run(const RunCommandOptions& given, const std::vector<std::string>& 
       left_out_by_reason[why].push_back(w);
   }
   if (runnable.empty()) throw InputError(fmt::format("no workload takes --precision {}", o.precision));
-  RunOptions options = to_run_options(o, runnable);
+  RunOptions options = to_run_options(o, runnable, command_workloads);
   options.device = this_process_gpu();  // 0, or this rank's own GPU under mpirun/srun
   if (fleet) {
     if (o.threads == 0) options.threads = fleet_threads();
@@ -443,7 +420,54 @@ int execute_run(const RunCommandOptions& given, const std::vector<std::string>& 
   return finish_run(o, report, paths);
 }
 
-void add_run_options(CLI::App& sub, RunCommandOptions& o, OptionGroups groups) {
+// The options of the subcommand's workloads, from their descriptors, in the help's option groups
+// they name. Every option appears once: a name an earlier workload declared already is that
+// option (its value applies to both); its help is then the first one's shared_help.
+void add_workload_options(CLI::App& sub, RunCommandOptions& o,
+                          const std::vector<const WorkloadDescriptor*>& workloads) {
+  std::map<std::string, int> declarations;
+  for (const WorkloadDescriptor* w : workloads)
+    for (const WorkloadOption& option : w->options) ++declarations[option.name];
+  std::map<std::string, CLI::Option_group*> groups;
+  for (const WorkloadDescriptor* w : workloads)
+    for (const WorkloadOption& option : w->options) {
+      if (option.type == WorkloadOption::Type::sizes && workloads.size() > 1) continue;  // --size is every workload's
+      if (o.workload_values.count(option.name) > 0 || option.name == o.size_alias_name) continue;
+      CLI::Option_group*& group = groups[option.group];
+      if (group == nullptr) group = sub.add_option_group(option.group, option.group_description);
+      const std::string& help =
+          declarations[option.name] > 1 && !option.shared_help.empty() ? option.shared_help : option.help;
+      if (option.type == WorkloadOption::Type::sizes) {
+        o.size_alias_name = option.name;
+        o.size_alias_meaning = w->size_meaning;
+        group->add_option(option.name, o.size_alias, help)->delimiter(',');
+        continue;
+      }
+      WorkloadOptionValue& value = o.workload_values[option.name];
+      CLI::Option* added = nullptr;
+      switch (option.type) {
+        case WorkloadOption::Type::integer:
+          value.integer = option.integer_default;
+          added = group->add_option(option.name, value.integer, help)
+                      ->check(CLI::Range(option.integer_min, option.integer_max));
+          break;
+        case WorkloadOption::Type::real:
+          value.real = option.real_default;
+          added = group->add_option(option.name, value.real, help)->check(CLI::Range(option.real_min, option.real_max));
+          break;
+        case WorkloadOption::Type::text:
+          value.text = option.text_default;
+          added = group->add_option(option.name, value.text, help);
+          if (!option.choices.empty()) added->check(CLI::IsMember(option.choices));
+          break;
+        case WorkloadOption::Type::flag: group->add_flag(option.name, value.flag, help); break;
+        case WorkloadOption::Type::sizes: break;
+      }
+      if (added != nullptr && option.show_default) added->capture_default_str();
+    }
+}
+
+void add_run_options(CLI::App& sub, RunCommandOptions& o, const std::vector<const WorkloadDescriptor*>& workloads) {
   sub.add_option("--size", o.sizes,
                  "Side length: GEMM M=N=K, convolution image, reduction NxN; attention sequence length S; softmax and "
                  "layer norm row length; a list sweeps (512,1024) (default " +
@@ -507,79 +531,26 @@ void add_run_options(CLI::App& sub, RunCommandOptions& o, OptionGroups groups) {
                  "at 1, 2, 4 ... N GPUs (a list: each prefix); reports speedup over one GPU and communication share");
   add_cv_threshold_option(sub, o.cv_threshold_pct);
   add_pin_options(sub, o.pin);
-  if (groups.convolution) {
-    auto* g = sub.add_option_group("Convolution", "Default: an RGB image through a CNN's first layer");
-    g->add_option(
-         "--batch", o.batch,
-         groups.attention ? "Batch N: images per convolution, sequences per attention" : "Images per batch (N)")
-        ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 20))
-        ->capture_default_str();
-    g->add_option("--channels", o.channels, "Input channels (C)")
-        ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 20))
-        ->capture_default_str();
-    g->add_option("--filters", o.filters, "Output channels (K)")
-        ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 20))
-        ->capture_default_str();
-    g->add_option("--kernel", o.kernel, "Filter side R (R x R)")
-        ->check(CLI::Range(std::int64_t{1}, std::int64_t{64}))
-        ->capture_default_str();
-    g->add_option("--stride", o.stride, "Stride")
-        ->check(CLI::Range(std::int64_t{1}, std::int64_t{64}))
-        ->capture_default_str();
-    g->add_option("--padding", o.padding, "'same' ((kernel-1)/2) or a number of pixels")->capture_default_str();
-  }
-  if (groups.reduction) {
-    auto* g = sub.add_option_group("Reduction");
-    g->add_option("--op", o.op, "Reduction operator")
-        ->check(CLI::IsMember({"sum", "max", "mean"}))
-        ->capture_default_str();
-    g->add_option("--axis", o.axis, "all: one value; rows: one value per row (softmax, layer norm)")
-        ->check(CLI::IsMember({"all", "rows"}))
-        ->capture_default_str();
-  }
-  constexpr std::int64_t kMaxDimension = std::int64_t{1} << 20;
-  if (groups.attention) {
-    auto* g = sub.add_option_group("Attention", "Default: one sequence, 16 heads of 128, S = --size");
-    if (!groups.convolution)
-      g->add_option("--batch", o.batch, "Sequences per batch (B)")
-          ->check(CLI::Range(std::int64_t{1}, kMaxDimension))
-          ->capture_default_str();
-    g->add_option("--heads", o.heads, "Attention heads (H)")
-        ->check(CLI::Range(std::int64_t{1}, kMaxDimension))
-        ->capture_default_str();
-    g->add_option("--head-dim", o.head_dim, "Elements per head (D)")
-        ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 16))
-        ->capture_default_str();
-    if (!groups.convolution)  // in `all`, --size is every workload's size
-      g->add_option("--seq", o.seq, "Sequence length S, the same as --size; a list sweeps")->delimiter(',');
-    g->add_flag("--causal", o.causal, "Causal mask: query i attends to keys 0..i only (half the FLOPs)");
-  }
-  if (groups.rows) {
-    auto* g = sub.add_option_group("Rows", "Softmax / layer norm: --size is the row length");
-    g->add_option("--rows", o.rows, "Rows of the tensor (default: as many as make it 256 MiB; --preset quick: 1024)")
-        ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 40));
-    if (groups.epsilon)
-      g->add_option("--epsilon", o.epsilon, "Layer norm epsilon, added to the variance")
-          ->check(CLI::Range(1e-30, 1.0))
-          ->capture_default_str();
-  }
+  add_workload_options(sub, o, workloads);
 }
 
 // The options are owned by the subcommand's callback (a shared_ptr it captures), so they live
 // exactly as long as the App that binds into them, and every App gets its own.
 void add_workload_command(CLI::App& app, int& exit_code, const std::string& name,
                           const std::vector<std::string>& aliases, const std::string& description,
-                          std::vector<std::string> workloads, OptionGroups groups,
-                          const std::string& default_size = "1024", bool fleet = false) {
+                          std::vector<const WorkloadDescriptor*> workloads, std::int64_t default_size,
+                          bool fleet = false) {
   auto options = std::make_shared<RunCommandOptions>();
-  options->default_size = default_size;
+  options->default_size = std::to_string(default_size);
   CLI::App* sub = app.add_subcommand(name, description);
   for (const auto& alias : aliases) sub->alias(alias);
-  add_run_options(*sub, *options, groups);
+  add_run_options(*sub, *options, workloads);
   harden_numeric_options(*sub);
   sub->callback([options, sub, &exit_code, workloads, fleet] {
     // What was given explicitly wins over --preset.
-    for (const char* option : {"--size", "--seq", "--time-budget", "--max-repetitions", "--rounds", "--rows"})
+    std::vector<std::string> tracked = {"--size", "--time-budget", "--max-repetitions", "--rounds"};
+    if (!options->size_alias_name.empty()) tracked.push_back(options->size_alias_name);
+    for (const std::string& option : tracked)
       if (sub->get_option_no_throw(option) != nullptr && sub->count(option) > 0) options->given.insert(option);
     exit_code = execute_run(*options, workloads, fleet);
   });
@@ -614,43 +585,25 @@ int execute_list(bool json) {
 }  // namespace
 
 void add_run_commands(CLI::App& app, int& exit_code) {
-  OptionGroups convolution, reduction, attention, softmax, layernorm, every;
-  convolution.convolution = true;
-  reduction.reduction = true;
-  attention.attention = true;
-  softmax.rows = true;
-  layernorm.rows = layernorm.epsilon = true;
-  every = {true, true, true, true, true};
-  add_workload_command(app, exit_code, "gemm", {}, "Dense matrix multiply C = A*B (M = N = K = size)", {"gemm"}, {});
-  add_workload_command(app, exit_code, "convolution", {"conv"}, "2D convolution forward, NCHW (size x size image)",
-                       {"convolution"}, convolution);
-  add_workload_command(app, exit_code, "reduction", {"reduce"},
-                       "Sum / max / mean over a size x size tensor or its rows", {"reduction"}, reduction);
-  add_workload_command(app, exit_code, "attention", {"sdpa"},
-                       "Scaled dot-product attention forward O = softmax(Q K^T / sqrt(D)) V (size = sequence length S)",
-                       {"attention"}, attention, "4096");
-  add_workload_command(app, exit_code, "softmax", {}, "Row-wise softmax, max subtracted (size = row length)",
-                       {"softmax"}, softmax, "4096");
-  add_workload_command(app, exit_code, "layernorm", {"layer-norm"},
-                       "Row-wise layer normalization forward with gamma, beta, epsilon (size = row length)",
-                       {"layernorm"}, layernorm, "4096");
-  add_workload_command(app, exit_code, "all", {}, "Every workload",
-                       {"gemm", "convolution", "reduction", "attention", "softmax", "layernorm"}, every);
+  // One subcommand per workload descriptor (bench/workloads.h), then `all` of them at one size.
+  std::vector<const WorkloadDescriptor*> every;
+  for (const WorkloadDescriptor& w : workloads()) every.push_back(&w);
+  constexpr std::int64_t kAllDefaultSize = 1024;
+  for (const WorkloadDescriptor* w : every)
+    add_workload_command(app, exit_code, w->name, w->aliases, w->command_description, {w}, w->default_size);
+  add_workload_command(app, exit_code, "all", {}, "Every workload", every, kAllDefaultSize);
 
-  // fleet WORKLOAD ...: the same workload commands, run by every rank (docs/cluster.md).
+  // fleet WORKLOAD ...: the workloads whose descriptor has a fleet description, run by every rank
+  // (docs/cluster.md), and `fleet all`.
   CLI::App* fleet = app.add_subcommand(
       "fleet",
       "Under mpirun/srun: every rank runs the suite on its own share of its node at the same time; rank 0 writes one "
       "report with a column per rank and flags ranks outside the fleet's spread (exit 1 when one is flagged)");
   fleet->require_subcommand(1);
-  add_workload_command(*fleet, exit_code, "gemm", {}, "Dense matrix multiply on every rank", {"gemm"}, {}, "1024",
-                       true);
-  add_workload_command(*fleet, exit_code, "convolution", {"conv"}, "2D convolution forward on every rank",
-                       {"convolution"}, convolution, "1024", true);
-  add_workload_command(*fleet, exit_code, "reduction", {"reduce"}, "Reductions on every rank", {"reduction"}, reduction,
-                       "1024", true);
-  add_workload_command(*fleet, exit_code, "all", {}, "Every workload on every rank",
-                       {"gemm", "convolution", "reduction", "attention", "softmax", "layernorm"}, every, "1024", true);
+  for (const WorkloadDescriptor* w : every)
+    if (!w->fleet_description.empty())
+      add_workload_command(*fleet, exit_code, w->name, w->aliases, w->fleet_description, {w}, w->default_size, true);
+  add_workload_command(*fleet, exit_code, "all", {}, "Every workload on every rank", every, kAllDefaultSize, true);
 
   auto list_json = std::make_shared<bool>(false);
   auto* list = app.add_subcommand("list", "Workloads x backends and whether each is available here (and why not)");

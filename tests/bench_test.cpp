@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "bench/runner.h"
@@ -262,6 +263,128 @@ TEST(Workloads, AliasesResolve) {
   EXPECT_EQ(find_workload("conv")->name, "convolution");
   EXPECT_EQ(find_workload("reduce")->name, "reduction");
   EXPECT_EQ(find_workload("gemmm"), nullptr);
+}
+
+// ---- the workload descriptors (bench/workload.h) ----
+
+TEST(WorkloadDescriptors, EveryWorkloadIsListedOnceInTheCMakeListsOrder) {
+  std::vector<std::string> names;
+  for (const WorkloadDescriptor& w : workloads()) names.push_back(w.name);
+  // MLBENCH_WORKLOADS (bench/CMakeLists.txt): the order of `all`, the help and `list`.
+  EXPECT_EQ(names, (std::vector<std::string>{"gemm", "convolution", "reduction", "attention", "softmax", "layernorm"}));
+}
+
+TEST(WorkloadDescriptors, NamesAndAliasesAreUniqueAndResolveToTheirDescriptor) {
+  std::set<std::string> seen;
+  for (const WorkloadDescriptor& w : workloads()) {
+    std::vector<std::string> spellings = w.aliases;
+    spellings.insert(spellings.begin(), w.name);
+    for (const std::string& s : spellings) {
+      EXPECT_TRUE(seen.insert(s).second) << s << " names two workloads";
+      EXPECT_EQ(find_workload(s), &w) << s;
+    }
+  }
+  EXPECT_EQ(find_workload("sdpa")->name, "attention");
+  EXPECT_EQ(find_workload("layer-norm")->name, "layernorm");
+  EXPECT_EQ(find_workload(""), nullptr);
+}
+
+TEST(WorkloadDescriptors, EachIsCompleteAndItsOptionsAreWellFormed) {
+  for (const WorkloadDescriptor& w : workloads()) {
+    SCOPED_TRACE(w.name);
+    EXPECT_FALSE(w.description.empty());
+    EXPECT_FALSE(w.command_description.empty());
+    EXPECT_FALSE(w.size_meaning.empty());
+    EXPECT_GT(w.default_size, 0);
+    EXPECT_TRUE(w.make_problem);
+    EXPECT_TRUE(w.footprint);
+    EXPECT_EQ(w.refused_precisions.empty(), w.refusal.empty());
+    std::set<std::string> names;
+    for (const WorkloadOption& o : w.options) {
+      SCOPED_TRACE(o.name);
+      EXPECT_EQ(o.name.rfind("--", 0), 0u);
+      EXPECT_TRUE(names.insert(o.name).second) << "declared twice";
+      EXPECT_FALSE(o.help.empty());
+      EXPECT_FALSE(o.group.empty());
+      EXPECT_EQ(static_cast<bool>(o.apply), o.type != WorkloadOption::Type::sizes);
+      if (o.type == WorkloadOption::Type::integer && o.show_default) {
+        EXPECT_LE(o.integer_min, o.integer_default);
+        EXPECT_LE(o.integer_default, o.integer_max);
+      }
+      if (o.type == WorkloadOption::Type::text && !o.choices.empty()) {
+        EXPECT_NE(std::find(o.choices.begin(), o.choices.end(), o.text_default), o.choices.end());
+      }
+    }
+  }
+}
+
+// The command line's defaults are bench's: applying every option's default leaves the options
+// as a default WorkloadOptions has them (same problem, same memory estimate).
+TEST(WorkloadDescriptors, OptionDefaultsApplyToTheDefaultOptions) {
+  const std::uint64_t seed = fresh_seed();
+  std::mt19937_64 rng(seed);
+  const std::int64_t size = std::uniform_int_distribution<std::int64_t>(8, 40)(rng);
+  const WorkloadOptions defaults;
+  for (const WorkloadDescriptor& w : workloads()) {
+    SCOPED_TRACE(w.name + " size " + std::to_string(size));
+    WorkloadOptions applied;
+    for (const WorkloadOption& o : w.options) {
+      if (!o.apply) continue;
+      WorkloadOptionValue v;
+      v.integer = o.integer_default;
+      v.real = o.real_default;
+      v.text = o.text_default;
+      o.apply(v, applied);
+    }
+    WorkloadOptions small = applied;
+    small.row.rows = 3;  // not a 256 MiB tensor
+    WorkloadOptions small_defaults = defaults;
+    small_defaults.row.rows = 3;
+    EXPECT_EQ(estimate_host_bytes(w.name, size, Precision::fp32, applied),
+              estimate_host_bytes(w.name, size, Precision::fp32, defaults));
+    const auto a = make_problem(w.name, size, Precision::fp32, seed, small);
+    const auto b = make_problem(w.name, size, Precision::fp32, seed, small_defaults);
+    EXPECT_EQ(a->workload(), w.name);
+    EXPECT_EQ(a->shape_label(), b->shape_label());
+  }
+}
+
+TEST(WorkloadDescriptors, OptionsCheckTheirValues) {
+  auto option = [](const std::string& workload, const std::string& name) {
+    for (const WorkloadOption& o : find_workload(workload)->options)
+      if (o.name == name) return o;
+    throw std::logic_error(workload + " has no " + name);
+  };
+  WorkloadOptions o;
+  WorkloadOptionValue v;
+  v.integer = 4;
+  option("convolution", "--kernel").apply(v, o);
+  v.text = "same";
+  EXPECT_THROW(option("convolution", "--padding").apply(v, o), InputError);  // an even kernel has no "same"
+  v.text = "2";
+  option("convolution", "--padding").apply(v, o);
+  EXPECT_EQ(o.convolution.pad, 2);
+  v.text = "02";
+  EXPECT_THROW(option("convolution", "--padding").apply(v, o), InputError);
+  v.text = "rows";
+  option("reduction", "--axis").apply(v, o);
+  EXPECT_EQ(o.reduction.axis, ReduceAxis::rows);
+  v.real = 0;
+  EXPECT_THROW(option("layernorm", "--epsilon").apply(v, o), InputError);
+  v.flag = true;
+  option("attention", "--causal").apply(v, o);
+  EXPECT_TRUE(o.attention.causal);
+}
+
+TEST(WorkloadDescriptors, PrecisionRefusalsAndTheReadRoofComeFromTheDescriptor) {
+  for (const WorkloadDescriptor& w : workloads()) {
+    SCOPED_TRACE(w.name);
+    const bool refuses_tf32 = !precision_refusal(w.name, Precision::tf32).empty();
+    EXPECT_EQ(refuses_tf32, w.name != "gemm" && w.name != "convolution");
+    EXPECT_EQ(precision_refusal(w.name, Precision::fp32), "");
+    EXPECT_EQ(w.memory_read_bound, w.name == "reduction");
+  }
+  EXPECT_EQ(precision_refusal("no such workload", Precision::tf32), "");
 }
 
 // ---- runner, with test-only backends ----

@@ -10,9 +10,11 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "bench/workloads.h"
 #include "cli/commands.h"
 #include "cli/report_commands.h"
 #include "cli/thread_pinning.h"
+#include "tests/test_support.h"
 
 namespace mlbench::cli {
 // Defined by cli/main.cpp in the executable.
@@ -84,4 +86,64 @@ TEST(CliApp, PinModeIsReadBeforeParsing) {
   EXPECT_EQ(requested_pin_mode({"mlbench", "gemm", "--pin", "sometimes"}), std::nullopt);
   EXPECT_EQ(requested_pin_mode({"mlbench", "gemm", "--pin"}), PinMode::cores);  // CLI11 says the value is missing
   EXPECT_EQ(requested_pin_mode({"mlbench", "--", "--no-pin"}), PinMode::cores);
+}
+
+// The run subcommands come from the workload descriptors (bench/workload.h): one per workload,
+// under its name and aliases, with the workload's options; `all` has every workload's options
+// but a --size alias; `fleet` has the workloads with a fleet description, and `all`.
+TEST(CliApp, EveryWorkloadDescriptorIsASubcommandWithItsOptions) {
+  using mlbench::WorkloadDescriptor;
+  using mlbench::WorkloadOption;
+  App app;
+  CLI::App* all = app.app->get_subcommand("all");
+  CLI::App* fleet = app.app->get_subcommand("fleet");
+  std::vector<std::string> fleet_expected, fleet_names;
+  for (const WorkloadDescriptor& w : mlbench::workloads()) {
+    SCOPED_TRACE(w.name);
+    CLI::App* sub = nullptr;
+    ASSERT_NO_THROW(sub = app.app->get_subcommand(w.name));
+    EXPECT_EQ(sub->get_description(), w.command_description);
+    for (const std::string& alias : w.aliases) EXPECT_EQ(app.app->get_subcommand(alias), sub) << alias;
+    for (const WorkloadOption& o : w.options) {
+      EXPECT_NE(sub->get_option_no_throw(o.name), nullptr) << o.name;
+      EXPECT_EQ(all->get_option_no_throw(o.name) != nullptr, o.type != WorkloadOption::Type::sizes) << o.name;
+    }
+    if (!w.fleet_description.empty()) fleet_expected.push_back(w.name);
+  }
+  fleet_expected.push_back("all");
+  for (const CLI::App* sub : fleet->get_subcommands({})) fleet_names.push_back(sub->get_name());
+  EXPECT_EQ(fleet_names, fleet_expected);
+  EXPECT_EQ(fleet_names, (std::vector<std::string>{"gemm", "convolution", "reduction", "all"}));
+  // An option no workload declares is on no run subcommand.
+  EXPECT_EQ(app.app->get_subcommand("gemm")->get_option_no_throw("--filters"), nullptr);
+}
+
+TEST(CliApp, EachWorkloadSubcommandPlansItsWorkload) {
+  ::setenv("MLBENCH_PLAN_ONLY", "1", 1);
+  std::mt19937_64 rng(mlbench::test_support::fresh_seed());
+  const std::string size = std::to_string(std::uniform_int_distribution<int>(4, 64)(rng));
+  for (const mlbench::WorkloadDescriptor& w : mlbench::workloads()) {
+    std::vector<std::string> spellings = w.aliases;
+    spellings.insert(spellings.begin(), w.name);
+    for (const std::string& command : spellings) {
+      App app;
+      EXPECT_EQ(app.run({command, "--size", size, "--backends", "serial", "--dry-run"}),
+                w.name + " size " + size + " serial\n")
+          << command;
+      EXPECT_EQ(app.exit_code, 0) << command;
+    }
+  }
+}
+
+// The option values reach the workload's checks (WorkloadOption::apply): `same` padding needs
+// an odd kernel, in the workload's own subcommand and in `all`.
+TEST(CliApp, WorkloadOptionsAreCheckedWhenTheSubcommandRuns) {
+  ::setenv("MLBENCH_PLAN_ONLY", "1", 1);
+  for (const char* command : {"convolution", "all"}) {
+    App app;
+    std::vector<std::string> args = {"mlbench", command, "--kernel", "4", "--size", "8", "--dry-run"};
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    EXPECT_THROW(app.app->parse(static_cast<int>(argv.size()), argv.data()), mlbench::InputError) << command;
+  }
 }

@@ -75,6 +75,20 @@ TEST_F(Cli, HelpWorksForEverySubcommand) {
   EXPECT_NE(red.out.find("--axis"), std::string::npos);
 }
 
+// The executable links every workload descriptor (bench/CMakeLists.txt, MLBENCH_WORKLOADS):
+// each workload is a subcommand under its name and aliases.
+TEST_F(Cli, EveryWorkloadIsASubcommandOfTheExecutable) {
+  const std::vector<std::pair<std::string, std::string>> commands = {
+      {"gemm", "gemm"},           {"convolution", "convolution"}, {"conv", "convolution"}, {"reduction", "reduction"},
+      {"reduce", "reduction"},    {"attention", "attention"},     {"sdpa", "attention"},   {"softmax", "softmax"},
+      {"layernorm", "layernorm"}, {"layer-norm", "layernorm"}};
+  for (const auto& [command, workload] : commands) {
+    const Outcome o = run(command + " --size 8 --backends serial --dry-run");
+    EXPECT_EQ(o.exit_code, 0) << command << ": " << o.err;
+    EXPECT_EQ(o.out, workload + " size 8 serial\n") << command;
+  }
+}
+
 TEST_F(Cli, VersionPrints) {
   const Outcome o = run("--version");
   EXPECT_EQ(o.exit_code, 0);
