@@ -102,6 +102,8 @@ template <class T>
 Json to_value(const T& value);
 template <class T>
 void from_value(const Json& j, T& value, const char* key);
+template <class T>
+void describe(const std::string& path, const std::string& note, std::vector<std::string>& lines);
 
 // ---- the visitors
 
@@ -173,6 +175,44 @@ class Reader {
 
  private:
   const Json& in_;
+};
+
+// Lists every key a table writes as "path: type", with " (optional)" where a reader takes
+// its absence and " (written only)" where it never reads it: the schema document's field list.
+class Schema {
+ public:
+  Schema(std::string prefix, std::vector<std::string>& lines) : prefix_(std::move(prefix)), lines_(lines) {}
+  template <class T>
+  void operator()(const char* key, const T&) {
+    describe<T>(prefix_ + key, "", lines_);
+  }
+  template <class T>
+  void optional(const char* key, const T&) {
+    describe<T>(prefix_ + key, " (optional)", lines_);
+  }
+  template <class T, class F>
+  void optional(const char* key, const T&, const F&) {
+    describe<T>(prefix_ + key, " (optional)", lines_);
+  }
+  template <class T>
+  void written_only(const char* key, const T&) {
+    describe<T>(prefix_ + key, " (written only)", lines_);
+  }
+  template <class F>
+  void object(const char* key, F&& define, const char* note = "") {
+    lines_.push_back(prefix_ + key + ": object" + note);
+    Schema nested(prefix_ + key + ".", lines_);
+    define(nested);
+  }
+  template <class F>
+  void optional_object(const char* key, F&& define) {
+    object(key, define, " (optional)");
+  }
+  void check(bool, const char*) {}
+
+ private:
+  std::string prefix_;
+  std::vector<std::string>& lines_;
 };
 
 // ---- the field tables, in output order. `S` is the struct, const when writing.
@@ -457,6 +497,57 @@ Of<S, RunInfo> fields(V& v, S& run) {
   v.optional("other_load_cores", run.other_load_cores);
 }
 
+// ---- the schema of a value: its type name, and for objects the lines of their members
+
+template <class T>
+std::string type_name() {
+  if constexpr (std::is_same_v<T, double>) {
+    return "number";
+  } else if constexpr (std::is_same_v<T, bool>) {
+    return "boolean";
+  } else if constexpr (std::is_integral_v<T>) {
+    return "integer";
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    return "string";
+  } else if constexpr (std::is_enum_v<T>) {
+    std::string names;
+    for (T value : EnumValues<T>::all()) names += (names.empty() ? "" : " | ") + to_string(value);
+    return "string (" + names + ")";
+  } else if constexpr (IsOptional<T>::value) {
+    return type_name<typename T::value_type>() + " or null";
+  } else if constexpr (IsNamedValues<T>::value) {
+    return "object {name: " + type_name<typename T::value_type::second_type>() + "}";
+  } else if constexpr (IsVector<T>::value) {
+    return "array of " + type_name<typename T::value_type>();
+  } else {
+    return "object";
+  }
+}
+
+template <class T>
+void describe(const std::string& path, const std::string& note, std::vector<std::string>& lines) {
+  lines.push_back(path + ": " + type_name<T>() + note);
+  if constexpr (IsOptional<T>::value) {
+    using Value = typename T::value_type;
+    if constexpr (!kIsScalar<Value> && !std::is_enum_v<Value>) {
+      Value value{};
+      Schema nested(path + ".", lines);
+      fields(nested, value);
+    }
+  } else if constexpr (IsVector<T>::value && !IsNamedValues<T>::value) {
+    using Element = typename T::value_type;
+    if constexpr (!kIsScalar<Element> && !std::is_enum_v<Element>) {
+      Element element{};
+      Schema nested(path + "[].", lines);
+      fields(nested, element);
+    }
+  } else if constexpr (!kIsScalar<T> && !std::is_enum_v<T> && !IsNamedValues<T>::value) {
+    T value{};
+    Schema nested(path + ".", lines);
+    fields(nested, value);
+  }
+}
+
 // ---- values
 
 template <class T>
@@ -534,6 +625,16 @@ void from_value(const Json& j, T& value, const char* key) {
 template <class T>
 Json write(const T& value) {
   return to_value(value);
+}
+
+// The schema lines of T's members, each path starting with `prefix`.
+template <class T>
+std::vector<std::string> schema_lines(const std::string& prefix) {
+  std::vector<std::string> lines;
+  T value{};
+  Schema schema(prefix, lines);
+  fields(schema, value);
+  return lines;
 }
 
 // Throws InputError or nlohmann::json::exception naming the first malformed field.
