@@ -25,7 +25,9 @@ Json number(double v) { return json_number(v); }
 
 double get_double(const Json& j, const char* key) { return json_fields::to_double(j.at(key), key); }
 
-// Google Benchmark's context block, from mlbench's machine context.
+// Google Benchmark's context block, from mlbench's machine context. Not a field table: its
+// keys are Google Benchmark's, derived from the context (the caches under other names, the
+// governor as a flag) and never read back; the reader takes context.mlbench.
 Json gbench_context(const RunReport& report) {
   const MachineContext& m = report.machine;
   Json caches = Json::array();
@@ -91,14 +93,18 @@ UnitScale unit_for(const VariantResult& r, const JsonOptions& options) {
   return kUnits[3];
 }
 
+// Google Benchmark's entries of one row. Not a field table: they are derived from the row (one
+// per repetition in a time unit, the aggregates, an errored run), and the reader only checks
+// them against the row's samples (parse_report_checked).
 void append_entries(Json& benchmarks, const VariantResult& r, int family_index, int instance_index,
                     const JsonOptions& options) {
   const std::string run_name = r.name();
   const TimingStats& s = r.stats;
   const UnitScale unit = unit_for(r, options);
   const int repetitions = std::max<int>(s.runs, static_cast<int>(s.run_times_s.size()));
-  // mlbench's row data, written once per row; the repetition times in seconds live here only
-  // (Google Benchmark's iteration entries show the same numbers in time_unit).
+  // mlbench's row data (its field table), written once per row; the repetition times in
+  // seconds live here only, under "samples" (Google Benchmark's iteration entries show the same
+  // numbers in time_unit).
   Json fields = json_fields::write(r);
 
   auto base = [&](const std::string& name) {
@@ -200,6 +206,8 @@ nlohmann::ordered_json to_json(const RunReport& report, const JsonOptions& optio
     int instance = instances_in_family[it->second]++;
     append_entries(benchmarks, r, it->second, instance, options);
   }
+  // The top level is the document's layout, not a struct's fields: schema_version is the
+  // file's (checked first when read, then kept in RunInfo::schema_version).
   return {{"context", gbench_context(report)},
           {"benchmarks", benchmarks},
           {"mlbench", {{"schema_version", kJsonSchemaVersion}, {"run", json_fields::write(report.run)}}}};
