@@ -12,8 +12,8 @@
 #include <sstream>
 
 #include "bench/types.h"
+#include "reports/json_fields.h"
 #include "reports/json_number.h"
-#include "reports/peaks_cache.h"
 #include "reports/text_format.h"
 
 namespace mlbench::reports {
@@ -23,295 +23,11 @@ using Json = nlohmann::ordered_json;
 
 Json number(double v) { return json_number(v); }
 
-double to_double(const Json& j) {
-  if (j.is_number()) return j.get<double>();
-  if (j.is_null()) return std::nan("");
-  if (j.is_string()) {
-    const auto& s = j.get_ref<const std::string&>();
-    if (s == "nan") return std::nan("");
-    if (s == "inf") return INFINITY;
-    if (s == "-inf") return -INFINITY;
-  }
-  throw InputError("expected a number, found " + j.dump());
-}
+double get_double(const Json& j, const char* key) { return json_fields::to_double(j.at(key), key); }
 
-double get_double(const Json& j, const char* key) { return to_double(j.at(key)); }
-
-Json pairs_to_object(const std::vector<std::pair<std::string, std::string>>& pairs) {
-  Json object = Json::object();
-  for (const auto& [k, v] : pairs) object[k] = v;
-  return object;
-}
-
-std::vector<std::pair<std::string, std::string>> object_to_pairs(const Json& object) {
-  std::vector<std::pair<std::string, std::string>> pairs;
-  for (auto it = object.begin(); it != object.end(); ++it) pairs.emplace_back(it.key(), it.value().get<std::string>());
-  return pairs;
-}
-
-std::string optional_string(const Json& j, const char* key, const std::string& fallback) {
-  return j.contains(key) ? j.at(key).get<std::string>() : fallback;
-}
-
-Json gpu_sample_to_json(const GpuStateSample& s) {
-  return {{"available", s.available},
-          {"unavailable_reason", s.unavailable_reason},
-          {"sm_clock_mhz", number(s.sm_clock_mhz)},
-          {"memory_clock_mhz", number(s.memory_clock_mhz)},
-          {"temperature_c", number(s.temperature_c)},
-          {"power_w", number(s.power_w)},
-          {"throttle_reason_bits", s.throttle_reason_bits},
-          {"throttle_reasons", s.throttle_reasons},
-          {"power_violation_ns", number(s.power_violation_ns)},
-          {"thermal_violation_ns", number(s.thermal_violation_ns)}};
-}
-
-GpuStateSample gpu_sample_from_json(const Json& j) {
-  GpuStateSample s;
-  s.available = j.at("available").get<bool>();
-  s.unavailable_reason = j.at("unavailable_reason").get<std::string>();
-  s.sm_clock_mhz = get_double(j, "sm_clock_mhz");
-  s.memory_clock_mhz = get_double(j, "memory_clock_mhz");
-  s.temperature_c = get_double(j, "temperature_c");
-  s.power_w = get_double(j, "power_w");
-  s.throttle_reason_bits = j.at("throttle_reason_bits").get<std::uint64_t>();
-  s.throttle_reasons = j.at("throttle_reasons").get<std::vector<std::string>>();
-  s.power_violation_ns = get_double(j, "power_violation_ns");
-  s.thermal_violation_ns = get_double(j, "thermal_violation_ns");
-  return s;
-}
-
-Json gpu_state_to_json(const std::optional<GpuStateChange>& g) {
-  if (!g) return nullptr;
-  return {
-      {"throttled", g->throttled}, {"before", gpu_sample_to_json(g->before)}, {"after", gpu_sample_to_json(g->after)}};
-}
-
-Json rank_to_json(const RankContext& r) {
-  Json load = Json::array();
-  for (double v : r.load_average) load.push_back(number(v));
-  return {{"rank", r.rank},
-          {"hostname", r.hostname},
-          {"cpu_model", r.cpu_model},
-          {"logical_cpus", r.logical_cpus},
-          {"physical_cores", r.physical_cores},
-          {"cpus", r.cpus},
-          {"threads", r.threads},
-          {"omp_num_places", r.omp_num_places},
-          {"thread_pinning", r.thread_pinning},
-          {"load_average", load},
-          {"openblas_core", r.openblas_core},
-          {"gpu", r.gpu},
-          {"mpi_library", r.mpi_library}};
-}
-
-RankContext rank_from_json(const Json& j) {
-  RankContext r;
-  r.rank = j.at("rank").get<int>();
-  r.hostname = j.at("hostname").get<std::string>();
-  r.cpu_model = j.at("cpu_model").get<std::string>();
-  r.logical_cpus = j.at("logical_cpus").get<int>();
-  r.physical_cores = j.at("physical_cores").get<int>();
-  r.cpus = j.at("cpus").get<std::vector<int>>();
-  r.threads = j.at("threads").get<int>();
-  r.omp_num_places = j.at("omp_num_places").get<int>();
-  r.thread_pinning = j.at("thread_pinning").get<std::string>();
-  for (const Json& v : j.at("load_average")) r.load_average.push_back(to_double(v));
-  r.openblas_core = j.at("openblas_core").get<std::string>();
-  r.gpu = j.at("gpu").get<std::string>();
-  r.mpi_library = j.at("mpi_library").get<std::string>();
-  return r;
-}
-
-Json energy_to_json(const std::optional<RowEnergy>& e) {
-  if (!e) return nullptr;
-  return {{"measured", e->measured},
-          {"unavailable_reason", e->unavailable_reason},
-          {"source", e->source},
-          {"joules", number(e->joules)},
-          {"dram_joules", number(e->dram_joules)},
-          {"window_s", number(e->window_s)},
-          {"timed_s", number(e->timed_s)},
-          {"runs", e->runs}};
-}
-
-RowEnergy energy_from_json(const Json& j) {
-  RowEnergy e;
-  e.measured = j.at("measured").get<bool>();
-  e.unavailable_reason = j.at("unavailable_reason").get<std::string>();
-  e.source = j.at("source").get<std::string>();
-  e.joules = get_double(j, "joules");
-  e.dram_joules = get_double(j, "dram_joules");
-  e.window_s = get_double(j, "window_s");
-  e.timed_s = get_double(j, "timed_s");
-  e.runs = j.at("runs").get<std::int64_t>();
-  if (e.runs < 0) throw InputError("energy.runs must not be negative");
-  return e;
-}
-
-Json machine_to_json(const MachineContext& m) {
-  Json caches = Json::array();
-  for (const CacheLevel& c : m.caches)
-    caches.push_back(
-        {{"level", c.level}, {"type", c.type}, {"size_bytes", c.size_bytes}, {"shared_by_cpus", c.shared_by_cpus}});
-  Json gpu = nullptr;
-  if (m.gpu) {
-    const GpuContext& g = *m.gpu;
-    gpu = {{"ordinal", g.ordinal},
-           {"name", g.name},
-           {"cc_major", g.cc_major},
-           {"cc_minor", g.cc_minor},
-           {"sm_count", g.sm_count},
-           {"memory_bytes", g.memory_bytes},
-           {"memory_bus_bits", g.memory_bus_bits},
-           {"memory_clock_mhz", number(g.memory_clock_mhz)},
-           {"peak_bandwidth_gbps", number(g.peak_bandwidth_gbps)},
-           {"sm_clock_mhz", number(g.sm_clock_mhz)},
-           {"l2_bytes", g.l2_bytes},
-           {"driver_version", g.driver_version},
-           {"runtime_version", g.runtime_version}};
-  }
-  Json load = Json::array();
-  for (double v : m.load_average) load.push_back(number(v));
-  Json ranks = Json::array();
-  for (const RankContext& r : m.mpi_ranks) ranks.push_back(rank_to_json(r));
-  return {{"hostname", m.hostname},
-          {"os", m.os},
-          {"cpu_model", m.cpu_model},
-          {"logical_cpus", m.logical_cpus},
-          {"physical_cores", m.physical_cores},
-          {"cpu_mhz", number(m.cpu_mhz)},
-          {"simd", m.simd},
-          {"caches", caches},
-          {"memory_total_bytes", m.memory_total_bytes},
-          {"memory_available_bytes", m.memory_available_bytes},
-          {"load_average", load},
-          {"cpu_scaling_governor", m.cpu_scaling_governor},
-          {"cpu_scaling_driver", m.cpu_scaling_driver},
-          {"cpu_boost", m.cpu_boost},
-          {"smt", m.smt},
-          {"compiler", m.compiler},
-          {"build_type", m.build_type},
-          {"git_commit", m.git_commit},
-          {"build_flags", m.build_flags},
-          {"cuda_compiler", m.cuda_compiler},
-          {"openmp", m.openmp},
-          {"omp_max_threads", m.omp_max_threads},
-          {"threads_used", m.threads_used},
-          {"omp_proc_bind", m.omp_proc_bind},
-          {"omp_places", m.omp_places},
-          {"omp_num_places", m.omp_num_places},
-          {"thread_pinning", m.thread_pinning},
-          {"cpus", m.cpus},
-          {"libraries", pairs_to_object(m.libraries)},
-          {"mpi_world_size", m.mpi_world_size},
-          {"mpi_ranks", ranks},
-          {"openblas_core", m.openblas_core},
-          {"openblas_config", m.openblas_config},
-          {"gpu", gpu},
-          {"gpu_absent_reason", m.gpu_absent_reason},
-          {"warnings", m.warnings},
-          {"peaks", m.peaks ? peaks_to_json(*m.peaks) : Json(nullptr)}};
-}
-
-MachineContext machine_from_json(const Json& j) {
-  MachineContext m;
-  m.hostname = j.at("hostname").get<std::string>();
-  m.os = j.at("os").get<std::string>();
-  m.cpu_model = j.at("cpu_model").get<std::string>();
-  m.logical_cpus = j.at("logical_cpus").get<int>();
-  m.physical_cores = j.at("physical_cores").get<int>();
-  m.cpu_mhz = get_double(j, "cpu_mhz");
-  m.simd = j.at("simd").get<std::vector<std::string>>();
-  for (const Json& c : j.at("caches"))
-    m.caches.push_back({c.at("level").get<int>(), c.at("type").get<std::string>(),
-                        c.at("size_bytes").get<std::int64_t>(), c.at("shared_by_cpus").get<int>()});
-  m.memory_total_bytes = j.at("memory_total_bytes").get<std::int64_t>();
-  m.memory_available_bytes = j.at("memory_available_bytes").get<std::int64_t>();
-  for (const Json& v : j.at("load_average")) m.load_average.push_back(to_double(v));
-  m.cpu_scaling_governor = j.at("cpu_scaling_governor").get<std::string>();
-  // Stability facts are absent in reports written before they were recorded.
-  m.cpu_scaling_driver = optional_string(j, "cpu_scaling_driver", "unknown");
-  m.cpu_boost = optional_string(j, "cpu_boost", "unknown");
-  m.smt = optional_string(j, "smt", "unknown");
-  m.compiler = j.at("compiler").get<std::string>();
-  m.build_type = j.at("build_type").get<std::string>();
-  m.git_commit = optional_string(j, "git_commit", "");  // reports before the commit was recorded
-  m.build_flags = j.at("build_flags").get<std::string>();
-  m.cuda_compiler = j.at("cuda_compiler").get<std::string>();
-  m.openmp = j.at("openmp").get<std::string>();
-  m.omp_max_threads = j.at("omp_max_threads").get<int>();
-  m.threads_used = j.at("threads_used").get<int>();
-  m.omp_proc_bind = j.at("omp_proc_bind").get<std::string>();
-  m.omp_places = j.at("omp_places").get<std::string>();
-  if (j.contains("omp_num_places")) m.omp_num_places = j.at("omp_num_places").get<int>();
-  m.thread_pinning = optional_string(j, "thread_pinning", "");
-  if (j.contains("cpus")) m.cpus = j.at("cpus").get<std::vector<int>>();  // absent before it was recorded
-  m.libraries = object_to_pairs(j.at("libraries"));
-  if (j.contains("mpi_world_size")) m.mpi_world_size = j.at("mpi_world_size").get<int>();  // absent before MPI
-  if (j.contains("mpi_ranks"))  // absent before every rank's context was recorded
-    for (const Json& r : j.at("mpi_ranks")) m.mpi_ranks.push_back(rank_from_json(r));
-  m.openblas_core = j.at("openblas_core").get<std::string>();
-  m.openblas_config = j.at("openblas_config").get<std::string>();
-  const Json& g = j.at("gpu");
-  if (!g.is_null()) {
-    GpuContext gpu;
-    gpu.ordinal = g.at("ordinal").get<int>();
-    gpu.name = g.at("name").get<std::string>();
-    gpu.cc_major = g.at("cc_major").get<int>();
-    gpu.cc_minor = g.at("cc_minor").get<int>();
-    gpu.sm_count = g.at("sm_count").get<int>();
-    gpu.memory_bytes = g.at("memory_bytes").get<std::int64_t>();
-    gpu.memory_bus_bits = g.at("memory_bus_bits").get<int>();
-    gpu.memory_clock_mhz = get_double(g, "memory_clock_mhz");
-    gpu.peak_bandwidth_gbps = get_double(g, "peak_bandwidth_gbps");
-    gpu.sm_clock_mhz = get_double(g, "sm_clock_mhz");
-    gpu.l2_bytes = g.at("l2_bytes").get<std::int64_t>();
-    gpu.driver_version = g.at("driver_version").get<std::string>();
-    gpu.runtime_version = g.at("runtime_version").get<std::string>();
-    m.gpu = gpu;
-  }
-  m.gpu_absent_reason = j.at("gpu_absent_reason").get<std::string>();
-  m.warnings = j.at("warnings").get<std::vector<std::string>>();
-  // Reports written before peaks were measured have no "peaks".
-  if (j.contains("peaks") && !j.at("peaks").is_null()) m.peaks = peaks_from_json(j.at("peaks"));
-  return m;
-}
-
-Json run_to_json(const RunInfo& run) {
-  return {{"mlbench_version", run.mlbench_version},
-          {"command_line", run.command_line},
-          {"started_at", run.started_at},
-          {"finished_at", run.finished_at},
-          {"seed", run.seed},
-          {"time_budget_s", number(run.time_budget_s)},
-          {"rounds", run.rounds},
-          {"interrupted", run.interrupted},
-          {"absent_backends", pairs_to_object(run.absent_backends)},
-          {"cv_threshold", number(run.cv_threshold)},
-          {"other_load_cores", number(run.other_load_cores)}};
-}
-
-RunInfo run_from_json(const Json& j) {
-  RunInfo run;
-  run.mlbench_version = j.at("mlbench_version").get<std::string>();
-  run.command_line = j.at("command_line").get<std::string>();
-  run.started_at = j.at("started_at").get<std::string>();
-  run.finished_at = j.at("finished_at").get<std::string>();
-  run.seed = j.at("seed").get<std::uint64_t>();
-  run.time_budget_s = get_double(j, "time_budget_s");
-  if (j.contains("rounds")) run.rounds = j.at("rounds").get<int>();  // reports before --rounds: one
-  if (run.rounds < 1) throw InputError("rounds must be at least 1");
-  run.interrupted = j.at("interrupted").get<bool>();
-  run.absent_backends = object_to_pairs(j.at("absent_backends"));
-  // Reports written before results were flagged: the default threshold.
-  if (j.contains("cv_threshold")) run.cv_threshold = get_double(j, "cv_threshold");
-  if (!(run.cv_threshold > 0)) throw InputError("cv_threshold must be a positive fraction");
-  if (j.contains("other_load_cores")) run.other_load_cores = get_double(j, "other_load_cores");
-  return run;
-}
-
-// Google Benchmark's context block, from mlbench's machine context.
+// Google Benchmark's context block, from mlbench's machine context. Not a field table: its
+// keys are Google Benchmark's, derived from the context (the caches under other names, the
+// governor as a flag) and never read back; the reader takes context.mlbench.
 Json gbench_context(const RunReport& report) {
   const MachineContext& m = report.machine;
   Json caches = Json::array();
@@ -334,181 +50,21 @@ Json gbench_context(const RunReport& report) {
           {"load_avg", load},
           {"library_build_type", build_type == "debug" ? "debug" : "release"},
           {"json_schema_version", 1},
-          {"mlbench", machine_to_json(m)}};
+          {"mlbench", json_fields::write(m)}};
 }
 
-Json result_fields(const VariantResult& r) {
-  Json shape = Json::object();
-  for (const auto& [k, v] : r.shape) shape[k] = v;
-  const TimingStats& s = r.stats;
-  return {{"workload", r.workload},
-          {"backend", r.backend},
-          {"backend_kind", to_string(r.backend_kind)},
-          {"is_baseline", r.is_baseline},
-          {"uses_tensor_cores", r.uses_tensor_cores},
-          {"timing", to_string(r.timing)},
-          {"precision", to_string(r.precision)},
-          {"size", r.size},
-          {"shape_label", r.shape_label},
-          {"shape", shape},
-          {"threads", r.threads},
-          {"seed", r.seed},
-          {"flops", number(r.flops)},
-          {"bytes", number(r.bytes)},
-          {"gflops", number(r.gflops)},
-          {"gbps", number(r.gbps)},
-          {"speedup_vs_serial", number(r.speedup_vs_serial)},
-          {"speedup_vs_best_cpu", number(r.speedup_vs_best_cpu)},
-          {"best_cpu_backend", r.best_cpu_backend},
-          {"vendor_backend", r.vendor_backend},
-          {"fraction_of_vendor", number(r.fraction_of_vendor)},
-          {"intensity", number(r.intensity)},
-          {"roofline_bound_gflops", number(r.roofline_bound_gflops)},
-          {"fraction_of_roofline", number(r.fraction_of_roofline)},
-          {"roofline_unit", r.roofline_unit},
-          {"gpus", r.gpus},
-          {"ranks", r.ranks},
-          {"communication_s", number(r.communication_s)},
-          {"speedup_vs_one_gpu", number(r.speedup_vs_one_gpu)},
-          {"parallel_efficiency", number(r.parallel_efficiency)},
-          {"communication_share", number(r.communication_share)},
-          {"speedup_vs_one_rank", number(r.speedup_vs_one_rank)},
-          {"status", to_string(r.status)},
-          {"error_message", r.error_message},
-          {"runs", s.runs},
-          {"cv", number(s.cv)},
-          {"cv_above_threshold", r.cv_above_threshold},
-          {"other_load_cores", number(r.other_load_cores)},
-          {"verification",
-           {{"status", to_string(r.status)},
-            {"passed", r.verification.passed},
-            {"max_error", number(r.verification.max_error)},
-            {"tolerance", number(r.verification.tolerance)},
-            {"method", r.verification.method},
-            {"detail", r.verification.detail}}},
-          {"verification_s", number(r.verification_s)},
-          {"stats",
-           {{"runs", s.runs},
-            {"rounds", s.rounds},
-            {"iterations", s.iterations},
-            {"median_s", number(s.median_s)},
-            {"mean_s", number(s.mean_s)},
-            {"stddev_s", number(s.stddev_s)},
-            {"cv", number(s.cv)},
-            {"cpu_median_s", number(s.cpu_median_s)},
-            {"cpu_mean_s", number(s.cpu_mean_s)},
-            {"cpu_stddev_s", number(s.cpu_stddev_s)},
-            {"cpu_cv", number(s.cpu_cv)}}},
-          {"notes", pairs_to_object(r.notes)},
-          {"gpu_state", gpu_state_to_json(r.gpu_state)},
-          {"joules_per_run", number(r.joules_per_run)},
-          {"average_watts", number(r.average_watts)},
-          {"gflops_per_joule", number(r.gflops_per_joule)},
-          {"gb_per_joule", number(r.gb_per_joule)},
-          {"energy_ratio_vs_best_cpu", number(r.energy_ratio_vs_best_cpu)},
-          {"energy", energy_to_json(r.energy)}};
-}
-
-BackendKind parse_backend_kind(const std::string& text) {
-  for (auto k : {BackendKind::cpu, BackendKind::cpu_library, BackendKind::gpu, BackendKind::gpu_library})
-    if (to_string(k) == text) return k;
-  throw InputError("unknown backend_kind \"" + text + "\"");
-}
-
+// A row's "mlbench" object: its field table (reports/json_fields.h), then what reports
+// written before the capability flags existed need, which no table line can say: the flags
+// as the analysis recognized them by name then (the baseline was the backend "serial";
+// tensor-core rows were cublas-tf32 and the rows whose "math" note named tensor cores).
 VariantResult result_from_fields(const Json& j) {
-  VariantResult r;
-  r.workload = j.at("workload").get<std::string>();
-  r.backend = j.at("backend").get<std::string>();
-  r.backend_kind = parse_backend_kind(j.at("backend_kind").get<std::string>());
-  auto timing = parse_timing_mode(j.at("timing").get<std::string>());
-  if (!timing) throw InputError("unknown timing " + j.at("timing").dump());
-  r.timing = *timing;
-  auto precision = parse_precision(j.at("precision").get<std::string>());
-  if (!precision) throw InputError("unknown precision " + j.at("precision").dump());
-  r.precision = *precision;
-  r.size = j.at("size").get<std::int64_t>();
-  r.shape_label = j.at("shape_label").get<std::string>();
-  const Json& shape = j.at("shape");
-  for (auto it = shape.begin(); it != shape.end(); ++it) r.shape.emplace_back(it.key(), it.value().get<std::int64_t>());
-  r.threads = j.at("threads").get<int>();
-  r.seed = j.at("seed").get<std::uint64_t>();
-  r.flops = get_double(j, "flops");
-  r.bytes = get_double(j, "bytes");
-  r.gflops = get_double(j, "gflops");
-  r.gbps = get_double(j, "gbps");
-  r.speedup_vs_serial = get_double(j, "speedup_vs_serial");
-  r.speedup_vs_best_cpu = get_double(j, "speedup_vs_best_cpu");
-  r.best_cpu_backend = j.at("best_cpu_backend").get<std::string>();
-  r.vendor_backend = j.at("vendor_backend").get<std::string>();
-  r.fraction_of_vendor = get_double(j, "fraction_of_vendor");
-  // Roofline fields are absent in reports written before they existed.
-  if (j.contains("intensity")) r.intensity = get_double(j, "intensity");
-  if (j.contains("roofline_bound_gflops")) r.roofline_bound_gflops = get_double(j, "roofline_bound_gflops");
-  if (j.contains("fraction_of_roofline")) r.fraction_of_roofline = get_double(j, "fraction_of_roofline");
-  if (j.contains("roofline_unit")) r.roofline_unit = j.at("roofline_unit").get<std::string>();
-  // Multi-GPU fields likewise (older rows are single-device rows: gpus 0).
-  if (j.contains("gpus")) r.gpus = j.at("gpus").get<int>();
-  if (j.contains("ranks")) r.ranks = j.at("ranks").get<int>();  // absent before MPI rows: 0
-  if (j.contains("communication_s")) r.communication_s = get_double(j, "communication_s");
-  if (j.contains("speedup_vs_one_gpu")) r.speedup_vs_one_gpu = get_double(j, "speedup_vs_one_gpu");
-  if (j.contains("parallel_efficiency")) r.parallel_efficiency = get_double(j, "parallel_efficiency");
-  if (j.contains("communication_share")) r.communication_share = get_double(j, "communication_share");
-  if (j.contains("speedup_vs_one_rank")) r.speedup_vs_one_rank = get_double(j, "speedup_vs_one_rank");  // absent before
-  auto status = parse_result_status(j.at("status").get<std::string>());
-  if (!status) throw InputError("unknown status " + j.at("status").dump());
-  r.status = *status;
-  r.error_message = j.at("error_message").get<std::string>();
-  const Json& v = j.at("verification");
-  r.verification.passed = v.at("passed").get<bool>();
-  r.verification.max_error = get_double(v, "max_error");
-  r.verification.tolerance = get_double(v, "tolerance");
-  r.verification.method = v.at("method").get<std::string>();
-  r.verification.detail = v.at("detail").get<std::string>();
-  // absent in reports written before the exact checks (issue 13)
-  if (j.contains("verification_s")) r.verification_s = get_double(j, "verification_s");
-  const Json& s = j.at("stats");
-  r.stats.runs = s.at("runs").get<int>();
-  r.stats.iterations = s.at("iterations").get<std::int64_t>();
-  if (s.contains("rounds")) r.stats.rounds = s.at("rounds").get<int>();
-  if (r.stats.rounds < 1) throw InputError("stats.rounds must be at least 1");
-  r.stats.median_s = get_double(s, "median_s");
-  r.stats.mean_s = get_double(s, "mean_s");
-  r.stats.stddev_s = get_double(s, "stddev_s");
-  r.stats.cv = get_double(s, "cv");
-  r.stats.cpu_median_s = get_double(s, "cpu_median_s");
-  r.stats.cpu_mean_s = get_double(s, "cpu_mean_s");
-  r.stats.cpu_stddev_s = get_double(s, "cpu_stddev_s");
-  r.stats.cpu_cv = get_double(s, "cpu_cv");
-  r.notes = object_to_pairs(j.at("notes"));
-  // The capability flags are absent in reports written before backends declared them; there
-  // they are what the analysis recognized by name then: the baseline was the backend "serial",
-  // tensor-core rows were cublas-tf32 and the rows whose "math" note named tensor cores.
-  if (j.contains("is_baseline"))
-    r.is_baseline = j.at("is_baseline").get<bool>();
-  else
-    r.is_baseline = r.backend == "serial";
-  if (j.contains("uses_tensor_cores")) {
-    r.uses_tensor_cores = j.at("uses_tensor_cores").get<bool>();
-  } else {
+  VariantResult r = json_fields::read<VariantResult>(j, "mlbench");
+  if (!j.contains("is_baseline")) r.is_baseline = r.backend == "serial";
+  if (!j.contains("uses_tensor_cores")) {
     r.uses_tensor_cores = r.backend == "cublas-tf32";
     for (const auto& [key, value] : r.notes)
       if (key == "math" && value.find("tensor") != std::string::npos) r.uses_tensor_cores = true;
   }
-  // Absent in reports written before they existed (the flag is then set from the run's threshold).
-  if (j.contains("cv_above_threshold")) r.cv_above_threshold = j.at("cv_above_threshold").get<bool>();
-  if (j.contains("other_load_cores")) r.other_load_cores = get_double(j, "other_load_cores");
-  if (j.contains("gpu_state") && !j.at("gpu_state").is_null()) {
-    const Json& g = j.at("gpu_state");
-    r.gpu_state = GpuStateChange{gpu_sample_from_json(g.at("before")), gpu_sample_from_json(g.at("after")),
-                                 g.at("throttled").get<std::vector<std::string>>()};
-  }
-  // Energy: absent in reports written before it was measured (no entry, figures 0).
-  if (j.contains("energy") && !j.at("energy").is_null()) r.energy = energy_from_json(j.at("energy"));
-  if (j.contains("joules_per_run")) r.joules_per_run = get_double(j, "joules_per_run");
-  if (j.contains("average_watts")) r.average_watts = get_double(j, "average_watts");
-  if (j.contains("gflops_per_joule")) r.gflops_per_joule = get_double(j, "gflops_per_joule");
-  if (j.contains("gb_per_joule")) r.gb_per_joule = get_double(j, "gb_per_joule");
-  if (j.contains("energy_ratio_vs_best_cpu")) r.energy_ratio_vs_best_cpu = get_double(j, "energy_ratio_vs_best_cpu");
   return r;
 }
 
@@ -537,21 +93,19 @@ UnitScale unit_for(const VariantResult& r, const JsonOptions& options) {
   return kUnits[3];
 }
 
+// Google Benchmark's entries of one row. Not a field table: they are derived from the row (one
+// per repetition in a time unit, the aggregates, an errored run), and the reader only checks
+// them against the row's samples (parse_report_checked).
 void append_entries(Json& benchmarks, const VariantResult& r, int family_index, int instance_index,
                     const JsonOptions& options) {
   const std::string run_name = r.name();
   const TimingStats& s = r.stats;
   const UnitScale unit = unit_for(r, options);
   const int repetitions = std::max<int>(s.runs, static_cast<int>(s.run_times_s.size()));
-  // mlbench's row data, written once per row; the repetition times in seconds live here only
-  // (Google Benchmark's iteration entries show the same numbers in time_unit).
-  Json fields = result_fields(r);
-  {
-    Json real = Json::array(), cpu = Json::array();
-    for (double t : s.run_times_s) real.push_back(number(t));
-    for (double t : s.run_cpu_times_s) cpu.push_back(number(t));
-    fields["samples"] = {{"real_time_s", real}, {"cpu_time_s", cpu}};
-  }
+  // mlbench's row data (its field table), written once per row; the repetition times in
+  // seconds live here only, under "samples" (Google Benchmark's iteration entries show the same
+  // numbers in time_unit).
+  Json fields = json_fields::write(r);
 
   auto base = [&](const std::string& name) {
     return Json{{"name", name},
@@ -652,12 +206,14 @@ nlohmann::ordered_json to_json(const RunReport& report, const JsonOptions& optio
     int instance = instances_in_family[it->second]++;
     append_entries(benchmarks, r, it->second, instance, options);
   }
+  // The top level is the document's layout, not a struct's fields: schema_version is the
+  // file's (checked first when read, then kept in RunInfo::schema_version).
   return {{"context", gbench_context(report)},
           {"benchmarks", benchmarks},
-          {"mlbench", {{"schema_version", kJsonSchemaVersion}, {"run", run_to_json(report.run)}}}};
+          {"mlbench", {{"schema_version", kJsonSchemaVersion}, {"run", json_fields::write(report.run)}}}};
 }
 
-nlohmann::ordered_json machine_context_to_json(const MachineContext& machine) { return machine_to_json(machine); }
+nlohmann::ordered_json machine_context_to_json(const MachineContext& machine) { return json_fields::write(machine); }
 
 std::string render_json(const RunReport& report, const JsonOptions& options) {
   // Strings that are not UTF-8 (a host name, an error text from a library) are written with
@@ -700,10 +256,10 @@ static RunReport parse_report_checked(const std::string& text, const std::string
   RunReport report;
   std::string where = "\"mlbench\".run";
   try {
-    report.run = run_from_json(j.at("mlbench").at("run"));
+    report.run = json_fields::read<RunInfo>(j.at("mlbench").at("run"), "run");
     report.run.schema_version = version;
     where = "context.mlbench";
-    report.machine = machine_from_json(j.at("context").at("mlbench"));
+    report.machine = json_fields::read<MachineContext>(j.at("context").at("mlbench"), "mlbench");
     where = "benchmarks";
     const Json& benchmarks = j.at("benchmarks");
     if (!benchmarks.is_array()) bad(source, "\"benchmarks\" is not an array");
@@ -723,12 +279,7 @@ static RunReport parse_report_checked(const std::string& text, const std::string
       const Json& fields = entry.at("mlbench");
       auto [it, inserted] = index_of.emplace(run_name, report.results.size());
       if (inserted) {
-        report.results.push_back(result_from_fields(fields));
-        if (fields.contains("samples")) {
-          VariantResult& r = report.results.back();
-          for (const Json& t : fields.at("samples").at("real_time_s")) r.stats.run_times_s.push_back(to_double(t));
-          for (const Json& t : fields.at("samples").at("cpu_time_s")) r.stats.run_cpu_times_s.push_back(to_double(t));
-        }
+        report.results.push_back(result_from_fields(fields));  // with the samples (schema 2)
       } else if (version >= 2) {
         bad(source, where + ": a second entry with the fields of " + run_name + " (schema 2 stores them once per row)");
       }

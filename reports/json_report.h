@@ -27,14 +27,9 @@
 //
 // mlbench's fields are written ONCE per row, in one nested object "mlbench" on the row's
 // median aggregate (on its single entry when it has no aggregates, on its first entry when the
-// median is not written), so tools that read only Google Benchmark keys ignore them: workload,
-// backend, backend_kind, timing, precision, size, shape_label, shape {name: value}, threads,
-// seed, flops, bytes, gflops, gbps, speedup_vs_serial, speedup_vs_best_cpu, best_cpu_backend,
-// vendor_backend, fraction_of_vendor, intensity, roofline_bound_gflops, fraction_of_roofline,
-// roofline_unit (bench/roofline.h; read back as 0 / "" when absent), status, error_message, runs, cv,
-// cv_above_threshold, other_load_cores, gpu_state (null or {throttled, before, after}),
-// verification {status, passed, max_error, tolerance, method, detail},
-// stats {runs, iterations, median_s, mean_s, stddev_s, cv, cpu_median_s}, notes {name: value},
+// median is not written), so tools that read only Google Benchmark keys ignore them. That
+// object, context.mlbench and mlbench.run are written and read by the field tables of
+// reports/json_fields.h (reports/README.md lists every key with its type); among them
 // samples {real_time_s: [...], cpu_time_s: [...]}: the repetition times in exact seconds, the
 // one place mlbench reads them from (the reader refuses iteration entries whose real_time
 // disagrees). Non-finite numbers are written as the strings "nan", "inf", "-inf".

@@ -15,7 +15,7 @@
 #include "bench/types.h"
 #include "reports/atomic_file.h"
 #include "reports/json_limits.h"
-#include "reports/json_number.h"
+#include "reports/json_fields.h"
 #include "reports/text_format.h"
 
 #include <fmt/format.h>
@@ -25,20 +25,6 @@ namespace mlbench::reports {
 namespace {
 
 using Json = nlohmann::ordered_json;
-
-Json number(double v) { return json_number(v); }
-
-double to_double(const Json& j, const char* key) {
-  const Json& v = j.at(key);
-  if (v.is_number()) return v.get<double>();
-  if (v.is_string()) {
-    const auto& s = v.get_ref<const std::string&>();
-    if (s == "nan") return std::nan("");
-    if (s == "inf") return INFINITY;
-    if (s == "-inf") return -INFINITY;
-  }
-  throw InputError(std::string("peaks: \"") + key + "\" is not a number");
-}
 
 // Holds an exclusive flock on a file for its lifetime; does nothing when it cannot be opened.
 class FileLock {
@@ -61,100 +47,19 @@ class FileLock {
 
 }  // namespace
 
-Json peaks_to_json(const PeakFigures& p) {
-  Json cpu = nullptr, gpu = nullptr;
-  if (p.cpu) {
-    const CpuPeaks& c = *p.cpu;
-    cpu = {{"threads", c.threads},
-           {"bandwidth_gbps_all", number(c.bandwidth_gbps_all)},
-           {"bandwidth_gbps_one", number(c.bandwidth_gbps_one)},
-           {"read_gbps_all", number(c.read_gbps_all)},
-           {"read_gbps_one", number(c.read_gbps_one)},
-           {"fp32_gflops_all", number(c.fp32_gflops_all)},
-           {"fp32_gflops_one", number(c.fp32_gflops_one)},
-           {"fp64_gflops_all", number(c.fp64_gflops_all)},
-           {"fp64_gflops_one", number(c.fp64_gflops_one)},
-           {"triad_elements", c.triad_elements},
-           {"vector_bytes", c.vector_bytes},
-           {"runs", c.runs},
-           {"fp32_gemm_gflops_all", number(c.fp32_gemm_gflops_all)},
-           {"fp64_gemm_gflops_all", number(c.fp64_gemm_gflops_all)},
-           {"gemm_size", c.gemm_size},
-           {"fp32_source", c.fp32_source},
-           {"fp64_source", c.fp64_source}};
-  }
-  if (p.gpu) {
-    const GpuPeaks& g = *p.gpu;
-    gpu = {{"name", g.name},
-           {"copy_gbps", number(g.copy_gbps)},
-           {"read_gbps", number(g.read_gbps)},
-           {"fp32_gflops", number(g.fp32_gflops)},
-           {"fp64_gflops", number(g.fp64_gflops)},
-           {"tf32_gflops", number(g.tf32_gflops)},
-           {"bf16_gflops", number(g.bf16_gflops)},
-           {"copy_bytes", g.copy_bytes},
-           {"read_bytes", g.read_bytes},
-           {"gemm_size", g.gemm_size},
-           {"runs", g.runs}};
-  }
-  return {{"machine_key", p.machine_key},
-          {"measured_at", p.measured_at},
-          {"cpu", cpu},
-          {"cpu_absent_reason", p.cpu_absent_reason},
-          {"gpu", gpu},
-          {"gpu_absent_reason", p.gpu_absent_reason}};
-}
+// The peaks' field table (reports/json_fields.h) is the one the report's context.mlbench.peaks
+// is written and read with.
+Json peaks_to_json(const PeakFigures& p) { return json_fields::write(p); }
 
 PeakFigures peaks_from_json(const Json& j) {
   try {
-    PeakFigures p;
-    p.machine_key = j.at("machine_key").get<std::string>();
-    p.measured_at = j.at("measured_at").get<std::string>();
-    p.cpu_absent_reason = j.at("cpu_absent_reason").get<std::string>();
-    p.gpu_absent_reason = j.at("gpu_absent_reason").get<std::string>();
-    if (const Json& c = j.at("cpu"); !c.is_null()) {
-      CpuPeaks cpu;
-      cpu.threads = c.at("threads").get<int>();
-      cpu.bandwidth_gbps_all = to_double(c, "bandwidth_gbps_all");
-      cpu.bandwidth_gbps_one = to_double(c, "bandwidth_gbps_one");
-      // Absent in figures measured before the read-only figure existed (0: unknown).
-      if (c.contains("read_gbps_all")) cpu.read_gbps_all = to_double(c, "read_gbps_all");
-      if (c.contains("read_gbps_one")) cpu.read_gbps_one = to_double(c, "read_gbps_one");
-      cpu.fp32_gflops_all = to_double(c, "fp32_gflops_all");
-      cpu.fp32_gflops_one = to_double(c, "fp32_gflops_one");
-      cpu.fp64_gflops_all = to_double(c, "fp64_gflops_all");
-      cpu.fp64_gflops_one = to_double(c, "fp64_gflops_one");
-      cpu.triad_elements = c.at("triad_elements").get<std::int64_t>();
-      cpu.vector_bytes = c.at("vector_bytes").get<int>();
-      cpu.runs = c.at("runs").get<int>();
-      // Absent in figures measured before the library GEMM bound existed: the FMA loop alone.
-      if (c.contains("fp32_gemm_gflops_all")) cpu.fp32_gemm_gflops_all = to_double(c, "fp32_gemm_gflops_all");
-      if (c.contains("fp64_gemm_gflops_all")) cpu.fp64_gemm_gflops_all = to_double(c, "fp64_gemm_gflops_all");
-      if (c.contains("gemm_size")) cpu.gemm_size = c.at("gemm_size").get<int>();
-      if (c.contains("fp32_source")) cpu.fp32_source = c.at("fp32_source").get<std::string>();
-      if (c.contains("fp64_source")) cpu.fp64_source = c.at("fp64_source").get<std::string>();
-      p.cpu = cpu;
-    }
-    if (const Json& g = j.at("gpu"); !g.is_null()) {
-      GpuPeaks gpu;
-      gpu.name = g.at("name").get<std::string>();
-      gpu.copy_gbps = to_double(g, "copy_gbps");
-      gpu.read_gbps = to_double(g, "read_gbps");
-      gpu.fp32_gflops = to_double(g, "fp32_gflops");
-      gpu.fp64_gflops = to_double(g, "fp64_gflops");
-      gpu.tf32_gflops = to_double(g, "tf32_gflops");
-      gpu.bf16_gflops = to_double(g, "bf16_gflops");
-      gpu.copy_bytes = g.at("copy_bytes").get<std::int64_t>();
-      gpu.read_bytes = g.at("read_bytes").get<std::int64_t>();
-      gpu.gemm_size = g.at("gemm_size").get<int>();
-      gpu.runs = g.at("runs").get<int>();
-      p.gpu = gpu;
-    }
-    return p;
+    return json_fields::read<PeakFigures>(j, "peaks");
   } catch (const Json::exception& e) {
     std::string what = e.what();
     const auto close = what.find("] ");
     throw InputError("peaks: " + (close == std::string::npos ? what : what.substr(close + 2)));
+  } catch (const InputError& e) {
+    throw InputError(std::string("peaks: ") + e.what());
   }
 }
 
