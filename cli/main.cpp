@@ -2,9 +2,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <iterator>
+#include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "bench/machine_context.h"
 #include "bench/types.h"
@@ -50,6 +53,22 @@ void environment_guard(int, char**, char** envp) {
 }
 [[maybe_unused]] __attribute__((section(".preinit_array"),
                                 used)) void (*const environment_guard_entry)(int, char**, char**) = environment_guard;
+
+// After a parse error: "`mlbench fleet` needs one of: gemm, convolution, ... (mlbench fleet --help)"
+// when the innermost command given requires a subcommand and none followed; "" otherwise.
+std::string missing_subcommand(const CLI::App& app) {
+  const CLI::App* at = &app;
+  std::string path = "mlbench";
+  while (!at->get_subcommands().empty()) {
+    at = at->get_subcommands().front();
+    path += " " + at->get_name();
+  }
+  if (at->get_require_subcommand_min() == 0) return "";
+  std::vector<std::string> names;
+  for (const CLI::App* sub : at->get_subcommands([](const CLI::App* a) { return !a->get_group().empty(); }))
+    names.push_back(sub->get_name());
+  return fmt::format("`{}` needs one of: {} ({} --help)", path, fmt::join(names, ", "), path);
+}
 
 // getenv, and the values environment_guard held back.
 const char* environment_value(const char* name) {
@@ -125,6 +144,11 @@ int run_command(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
+  } catch (const CLI::RequiredError& e) {
+    // "A subcommand is required" says neither where nor which: name the command and its choices.
+    const std::string missing = missing_subcommand(app);
+    cli::print_error(missing.empty() ? std::string(e.what()) : missing);
+    return cli::kExitBadInput;
   } catch (const CLI::ParseError& e) {
     // One line naming the problem, exit code 2 (CLI11's own codes differ per error).
     cli::print_error(e.what());

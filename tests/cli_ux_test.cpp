@@ -112,6 +112,22 @@ TEST_F(CliUx, UnknownOptionsAndCommandsNameThemselves) {
   }
 }
 
+// A command given without the subcommand it needs names the command and its choices, in one line.
+TEST_F(CliUx, AMissingSubcommandNamesTheCommandAndItsChoices) {
+  const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
+      {"", {"`mlbench` needs one of", "gemm", "fleet", "compare"}},
+      {"fleet", {"`mlbench fleet` needs one of", "gemm", "convolution", "reduction", "all", "mlbench fleet --help"}}};
+  for (const auto& [args, names] : cases) {
+    SCOPED_TRACE(args);
+    const Outcome o = run(args);
+    EXPECT_EQ(o.exit_code, 2) << o.err;
+    EXPECT_EQ(std::count(o.err.begin(), o.err.end(), '\n'), 1) << o.err;
+    for (const std::string& name : names) EXPECT_NE(o.err.find(name), std::string::npos) << name << "\n" << o.err;
+  }
+  // fleet offers the workloads whose descriptor runs on every rank, not the others.
+  EXPECT_EQ(run("fleet").err.find("softmax"), std::string::npos);
+}
+
 TEST_F(CliUx, HelpCommandExplainsMlbenchAndEachCommand) {
   const Outcome top = run("help");
   EXPECT_EQ(top.exit_code, 0) << top.err;
