@@ -119,26 +119,25 @@ int tune_attention(int argc, char** argv) {
                                    "'" + text + "': expected batch x heads x sequence x head_dim, each >= 1");
       for (const std::string& mask : masks) attention_shapes.push_back({d[0], d[1], d[2], d[3], mask == "causal"});
     }
-    if (options.list) {
-      for (const AttentionShape& s : attention_shapes) {
-        std::printf("B%lld H%lld S%lld D%lld%s:\n", static_cast<long long>(s.batch), static_cast<long long>(s.heads),
-                    static_cast<long long>(s.seq), static_cast<long long>(s.head_dim), s.causal ? " causal" : "");
-        list_versions(select_versions(attention_versions(s), options));
-      }
-      return 0;
-    }
     for (const AttentionShape& s : attention_shapes) select_versions(attention_versions(s), options);  // names checked
-    if (const std::string why = gpu_unavailable_reason(); !why.empty()) {
-      std::printf("SKIPPED: no usable CUDA GPU here: %s\n", why.c_str());
-      return kSkippedNoGpu;
-    }
-    const std::uint64_t seed = announce_seed(options);
-    int failed = 0;
-    for (Precision precision : precisions)
-      for (const AttentionShape& s : attention_shapes)
-        failed += run_versions(AttentionProblem(s, precision, seed, s.seq),
-                               select_versions(attention_versions(s), options), options);
-    return exit_status(failed, seed);
+    return list_or_run(
+        options,
+        [&] {
+          for (const AttentionShape& s : attention_shapes) {
+            std::printf("B%lld H%lld S%lld D%lld%s:\n", static_cast<long long>(s.batch),
+                        static_cast<long long>(s.heads), static_cast<long long>(s.seq),
+                        static_cast<long long>(s.head_dim), s.causal ? " causal" : "");
+            list_versions(select_versions(attention_versions(s), options));
+          }
+        },
+        [&](std::uint64_t seed) {
+          int failed = 0;
+          for (Precision precision : precisions)
+            for (const AttentionShape& s : attention_shapes)
+              failed += run_versions(AttentionProblem(s, precision, seed, s.seq),
+                                     select_versions(attention_versions(s), options), options);
+          return failed;
+        });
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }

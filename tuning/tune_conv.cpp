@@ -165,20 +165,15 @@ int tune_conv(int argc, char** argv) {
       conv_shapes.push_back(ConvShape{d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]});
     }
     const std::vector<Version> versions = select_versions(conv_versions(), options);
-    if (options.list) {
-      list_versions(versions);
-      return 0;
-    }
-    if (const std::string why = gpu_unavailable_reason(); !why.empty()) {
-      std::printf("SKIPPED: no usable CUDA GPU here: %s\n", why.c_str());
-      return kSkippedNoGpu;
-    }
-    const std::uint64_t seed = announce_seed(options);
-    int failed = 0;
-    for (Precision precision : precisions)
-      for (const ConvShape& shape : conv_shapes)
-        failed += run_versions(ConvProblem(shape, precision, seed, shape.height), versions, options);
-    return exit_status(failed, seed);
+    return list_or_run(
+        options, [&] { list_versions(versions); },
+        [&](std::uint64_t seed) {
+          int failed = 0;
+          for (Precision precision : precisions)
+            for (const ConvShape& shape : conv_shapes)
+              failed += run_versions(ConvProblem(shape, precision, seed, shape.height), versions, options);
+          return failed;
+        });
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }

@@ -167,26 +167,24 @@ int tune_gemm(int argc, char** argv) {
         throw CLI::ValidationError("--shape", "'" + text + "': expected M x N x K, each at least 1");
       gemm_shapes.push_back(d.size() == 1 ? GemmShape{d[0], d[0], d[0]} : GemmShape{d[0], d[1], d[2]});
     }
-    if (options.list) {
-      for (Precision precision : precisions) {
-        std::printf("%s:\n", to_string(precision).c_str());
-        list_versions(select_versions(gemm_versions(precision), options));
-      }
-      return 0;
-    }
     for (Precision precision : precisions) select_versions(gemm_versions(precision), options);  // names checked
-    if (const std::string why = gpu_unavailable_reason(); !why.empty()) {
-      std::printf("SKIPPED: no usable CUDA GPU here: %s\n", why.c_str());
-      return kSkippedNoGpu;
-    }
-    const std::uint64_t seed = announce_seed(options);
-    int failed = 0;
-    for (Precision precision : precisions) {
-      const std::vector<Version> versions = select_versions(gemm_versions(precision), options);
-      for (const GemmShape& shape : gemm_shapes)
-        failed += run_versions(GemmProblem(shape, precision, seed, shape.m), versions, options);
-    }
-    return exit_status(failed, seed);
+    return list_or_run(
+        options,
+        [&] {
+          for (Precision precision : precisions) {
+            std::printf("%s:\n", to_string(precision).c_str());
+            list_versions(select_versions(gemm_versions(precision), options));
+          }
+        },
+        [&](std::uint64_t seed) {
+          int failed = 0;
+          for (Precision precision : precisions) {
+            const std::vector<Version> versions = select_versions(gemm_versions(precision), options);
+            for (const GemmShape& shape : gemm_shapes)
+              failed += run_versions(GemmProblem(shape, precision, seed, shape.m), versions, options);
+          }
+          return failed;
+        });
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }

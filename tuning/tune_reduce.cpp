@@ -57,20 +57,15 @@ int tune_reduce(int argc, char** argv) {
           reduction_shapes.push_back({d[0], d[1], *parse_reduce_op(op), *parse_reduce_axis(axis)});
     }
     const std::vector<Version> versions = select_versions(reduce_versions(), options);
-    if (options.list) {
-      list_versions(versions);
-      return 0;
-    }
-    if (const std::string why = gpu_unavailable_reason(); !why.empty()) {
-      std::printf("SKIPPED: no usable CUDA GPU here: %s\n", why.c_str());
-      return kSkippedNoGpu;
-    }
-    const std::uint64_t seed = announce_seed(options);
-    int failed = 0;
-    for (Precision precision : precisions)
-      for (const ReductionShape& shape : reduction_shapes)
-        failed += run_versions(ReductionProblem(shape, precision, seed, shape.rows), versions, options);
-    return exit_status(failed, seed);
+    return list_or_run(
+        options, [&] { list_versions(versions); },
+        [&](std::uint64_t seed) {
+          int failed = 0;
+          for (Precision precision : precisions)
+            for (const ReductionShape& shape : reduction_shapes)
+              failed += run_versions(ReductionProblem(shape, precision, seed, shape.rows), versions, options);
+          return failed;
+        });
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }

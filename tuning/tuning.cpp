@@ -202,6 +202,20 @@ std::string gpu_unavailable_reason() {
   return a.available ? std::string() : a.reason;
 }
 
+int list_or_run(const Options& options, const std::function<void()>& list,
+                const std::function<int(std::uint64_t seed)>& validate_and_time) {
+  if (options.list) {
+    list();
+    return 0;
+  }
+  if (const std::string why = gpu_unavailable_reason(); !why.empty()) {
+    std::printf("SKIPPED: no usable CUDA GPU here: %s\n", why.c_str());
+    return kSkippedNoGpu;
+  }
+  const std::uint64_t seed = announce_seed(options);
+  return exit_status(validate_and_time(seed), seed);
+}
+
 void list_versions(const std::vector<Version>& versions) {
   for (const Version& v : versions)
     std::printf("%-28s %s%s\n", v.name.c_str(), v.idea.c_str(), v.vendor ? " [vendor]" : "");

@@ -79,6 +79,13 @@ constexpr int kSkippedNoGpu = 77;
 // (1 when any version failed validation, else 0).
 int exit_status(int failed, std::uint64_t seed);
 
+// What every program does once its problems and versions are chosen: with --list, `list()` prints
+// them and nothing runs (0); without a usable GPU, SKIPPED with the reason (kSkippedNoGpu); else
+// the seed is announced and `validate_and_time(seed)` runs every version on every problem and
+// returns how many FAILED validation; the exit status is exit_status's.
+int list_or_run(const Options& options, const std::function<void()>& list,
+                const std::function<int(std::uint64_t seed)>& validate_and_time);
+
 // Prints every version's name and idea.
 void list_versions(const std::vector<Version>& versions);
 
