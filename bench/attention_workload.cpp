@@ -48,7 +48,7 @@ WorkloadDescriptor attention_workload() {
       "Scaled dot-product attention forward O = softmax(Q K^T / sqrt(D)) V (size = sequence length S)";
   w.default_size = 4096;
   w.refused_precisions = {Precision::tf32};
-  w.refusal = "takes fp64, fp32, bf16 or fp16 inputs (tf32 only changes multiplications)";
+  w.refusal = kTakesNoTf32;
   constexpr std::int64_t kMaxDimension = std::int64_t{1} << 20;
   // --batch is also the convolution's (the batch N of either workload: one value in `all`).
   w.options.push_back(dimension("--batch", "Sequences per batch (B)", 1, kMaxDimension, &AttentionOptions::batch));
@@ -65,8 +65,7 @@ WorkloadDescriptor attention_workload() {
     return std::make_unique<AttentionProblem>(attention_shape(size, options.attention), precision, seed, size);
   };
   w.footprint = [](std::int64_t size, Precision precision, const WorkloadOptions& options) {
-    if (precision == Precision::tf32)
-      throw InputError("attention takes fp64, fp32, bf16 or fp16 inputs (tf32 only changes multiplications)");
+    if (precision == Precision::tf32) throw InputError(std::string("attention ") + kTakesNoTf32);
     const auto es = static_cast<std::int64_t>(element_size(precision));
     const AttentionShape s = attention_shape(size, options.attention);
     if (s.batch <= 0 || s.heads <= 0 || s.head_dim <= 0)

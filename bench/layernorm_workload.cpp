@@ -17,7 +17,7 @@ WorkloadDescriptor layernorm_workload() {
   w.command_description = "Row-wise layer normalization forward with gamma, beta, epsilon (size = row length)";
   w.default_size = 4096;
   w.refused_precisions = {Precision::tf32};
-  w.refusal = "takes fp64, fp32, bf16 or fp16 inputs (tf32 only changes multiplications)";
+  w.refusal = kTakesNoTf32;
   w.options.push_back(rows_option());
   WorkloadOption epsilon;
   epsilon.type = WorkloadOption::Type::real;

@@ -26,7 +26,7 @@ WorkloadDescriptor reduction_workload() {
   w.command_description = "Sum / max / mean over a size x size tensor or its rows";
   w.fleet_description = "Reductions on every rank";
   w.refused_precisions = {Precision::tf32};
-  w.refusal = "takes fp64, fp32, bf16 or fp16 inputs (tf32 only changes multiplications)";
+  w.refusal = kTakesNoTf32;
   w.memory_read_bound = true;  // it reads the tensor and writes at most one value per row
   w.options.push_back(choice("--op", "Reduction operator", {"sum", "max", "mean"}));
   w.options.back().apply = [](const WorkloadOptionValue& v, WorkloadOptions& options) {

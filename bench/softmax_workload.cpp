@@ -28,8 +28,7 @@ std::int64_t row_count(std::int64_t cols, Precision precision, const RowOptions&
 
 HostFootprint row_footprint(const std::string& workload, std::int64_t cols, Precision precision,
                             const RowOptions& options) {
-  if (precision == Precision::tf32)
-    throw InputError(workload + " takes fp64, fp32, bf16 or fp16 inputs (tf32 only changes multiplications)");
+  if (precision == Precision::tf32) throw InputError(workload + " " + kTakesNoTf32);
   const auto es = static_cast<std::int64_t>(element_size(precision));
   const auto rows = row_count(cols, precision, options);
   const auto tensor = checked_mul(rows, cols, "row tensor");
@@ -52,7 +51,7 @@ WorkloadDescriptor softmax_workload() {
   w.command_description = "Row-wise softmax, max subtracted (size = row length)";
   w.default_size = 4096;
   w.refused_precisions = {Precision::tf32};
-  w.refusal = "takes fp64, fp32, bf16 or fp16 inputs (tf32 only changes multiplications)";
+  w.refusal = kTakesNoTf32;
   w.options.push_back(rows_option());
   w.make_problem = [](std::int64_t size, Precision precision, std::uint64_t seed, const WorkloadOptions& options) {
     return std::make_unique<SoftmaxProblem>(SoftmaxShape{row_count(size, precision, options.row), size}, precision,

@@ -65,6 +65,10 @@ struct HostFootprint {
   std::int64_t twin_copies = 0;   // ... and the int8 copies its check reads
 };
 
+// The refusal of the workloads that take no tf32 inputs: tf32 is a math mode of multiplications
+// (GEMM, convolution), not a storage type.
+inline constexpr const char* kTakesNoTf32 = "takes fp64, fp32, bf16 or fp16 inputs (tf32 only changes multiplications)";
+
 struct WorkloadDescriptor {
   std::string name;                  // "convolution": the subcommand, VariantResult::workload
   std::vector<std::string> aliases;  // {"conv"}: also subcommands
@@ -76,7 +80,7 @@ struct WorkloadDescriptor {
   std::vector<WorkloadOption> options;
   // Precisions it takes no inputs of, and why (a predicate: "takes ..."); precision_refusal().
   std::vector<Precision> refused_precisions;
-  std::string refusal;
+  std::string refusal;  // kTakesNoTf32 for every workload but GEMM and convolution
   // Bound by reading memory alone (it writes almost nothing): the roofline holds it against the
   // read-only bandwidth (bench/roofline.cpp).
   bool memory_read_bound = false;

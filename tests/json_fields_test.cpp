@@ -139,14 +139,8 @@ void members(Op& op, RunInfo& run) {
   op(run.other_load_cores), op(run.rounds);
 }
 
-template <class T>
-struct IsOptional : std::false_type {};
-template <class T>
-struct IsOptional<std::optional<T>> : std::true_type {};
-template <class T>
-struct IsVector : std::false_type {};
-template <class T>
-struct IsVector<std::vector<T>> : std::true_type {};
+using json_fields::IsOptional;
+using json_fields::IsVector;
 template <class T>
 struct IsPair : std::false_type {};
 template <class A, class B>
