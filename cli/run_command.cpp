@@ -18,7 +18,6 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/gpu_selection.h"
-#include "bench/roofline.h"
 #include "bench/runner.h"
 #include "bench/thread_binding.h"
 #include "cli/commands.h"
@@ -209,16 +208,6 @@ RunOptions to_run_options(const RunCommandOptions& o, const std::vector<std::str
   return r;
 }
 
-// Other programs' CPU use during the run, when it makes the numbers incomparable; "" otherwise.
-std::string busy_machine_warning(double other_load_cores) {
-  if (!(other_load_cores > kBusyMachineCores)) return "";
-  return fmt::format(
-      "other programs kept {:.2f} CPUs busy on average during the measurements: every repetition is "
-      "slowed alike (the cv does not show it), so these numbers are not comparable with a run on a quiet "
-      "machine",
-      other_load_cores);
-}
-
 // ---- mlbench fleet (docs/cluster.md) -------------------------------------------------------
 
 // Ranks of a fleet end every row together, so that each row is measured while every rank runs
@@ -383,14 +372,14 @@ int execute_run(const RunCommandOptions& given, const std::vector<const Workload
     print_err("mlbench: {}; nothing measured, nothing written\n", e.what());
     return interrupted_exit_code();
   }
-  report.results = runner.run(plan, &progress);
-  apply_roofline(report.results, report.machine.peaks ? &*report.machine.peaks : nullptr);
+  // Measure and analyze (rates, speedups, roofline, flags: bench/analyze.h, once).
+  report.results = runner.run(plan, &progress, report.machine.peaks ? &*report.machine.peaks : nullptr);
   report.run.finished_at = utc_now();
   report.run.interrupted = Runner::stop_requested();
   report.run.other_load_cores = runner.other_load_cores();
-  if (const std::string busy = busy_machine_warning(report.run.other_load_cores); !busy.empty()) {
-    report.machine.warnings.push_back(busy);
-    if (!o.quiet) progress.message("mlbench: warning: " + busy);
+  for (const std::string& warning : runner.analysis().warnings) {
+    report.machine.warnings.push_back(warning);
+    if (!o.quiet) progress.message("mlbench: warning: " + warning);
   }
 
   if (fleet) {

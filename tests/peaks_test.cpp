@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench/analyze.h"
 #include "bench/backend.h"
 #include "bench/roofline.h"
 #include "bench/workloads.h"
