@@ -16,7 +16,7 @@
 namespace mlbench {
 
 struct AnalysisContext {
-  const PeakFigures* peaks = nullptr;  // the machine's peaks; nullptr: intensity only, no roofline placement
+  const PeakFigures* peaks = nullptr;         // the machine's peaks; nullptr: intensity only, no roofline placement
   double cv_threshold = kDefaultCvThreshold;  // --cv-threshold, a fraction
   double other_load_cores = -1;               // CPUs other programs kept busy during the run; -1 unknown
 };

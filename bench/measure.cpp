@@ -260,7 +260,8 @@ void measure(const Problem& problem, Variant& variant, TimingMode mode, VariantR
   // caches. Without this the first measured repetition of OpenMP GEMM 256 on 2 cores took 2x
   // the others, one outlier per variant (per round with --rounds) that alone set its cv.
   double rewarm_fastest = INFINITY;
-  if (!warm_up(1, Runner::kRewarmShareOfBudget, "while warming up again after the verification", rewarm_fastest)) return;
+  if (!warm_up(1, Runner::kRewarmShareOfBudget, "while warming up again after the verification", rewarm_fastest))
+    return;
 
   // Repetitions: as asked, or as many as fit the time budget (at least one). Very fast
   // variants run several iterations per repetition so each repetition is long enough to time.
@@ -290,22 +291,25 @@ void measure(const Problem& problem, Variant& variant, TimingMode mode, VariantR
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - window_started).count();
   };
   if (metering) meter->start();
-  time_with_google_benchmark(result.name(), iterations, repetitions, [&]() -> TimedIteration {
-    if (Runner::stop_requested()) {
-      interrupted = true;
-      return {0, "interrupted"};
-    }
-    if (past_timeout()) {  // keep the repetitions already measured
-      timed_out = true;
-      return {0, "timed out"};
-    }
-    double seconds = variant.run(mode);
-    for (int extra = 1; extra < settings.test_work_factor; ++extra) seconds += variant.run(mode);
-    energy.runs += settings.test_work_factor;
-    energy.timed_s += seconds;
-    if (result.gpus > 0 || result.ranks > 0) communication_s.push_back(variant.communication_seconds());
-    return {seconds, nullptr};
-  }, result.stats);
+  time_with_google_benchmark(
+      result.name(), iterations, repetitions,
+      [&]() -> TimedIteration {
+        if (Runner::stop_requested()) {
+          interrupted = true;
+          return {0, "interrupted"};
+        }
+        if (past_timeout()) {  // keep the repetitions already measured
+          timed_out = true;
+          return {0, "timed out"};
+        }
+        double seconds = variant.run(mode);
+        for (int extra = 1; extra < settings.test_work_factor; ++extra) seconds += variant.run(mode);
+        energy.runs += settings.test_work_factor;
+        energy.timed_s += seconds;
+        if (result.gpus > 0 || result.ranks > 0) communication_s.push_back(variant.communication_seconds());
+        return {seconds, nullptr};
+      },
+      result.stats);
   if (metering) {
     // A counter that updates every few milliseconds (RAPL) or tens of them (NVML) cannot weigh
     // a shorter window: run the same work on until the window is long enough, and divide.

@@ -12,11 +12,11 @@ namespace mlbench {
 
 // What the measure stage takes from RunOptions (Runner::measure_settings), for one round.
 struct MeasureSettings {
-  int warmup = 1;            // --warmup: un-timed runs before the verification
-  int repetitions = 0;       // of the whole run; 0: adapt to the budget
-  int max_repetitions = 20;  // cap of the adaptive count (of the whole run)
-  int min_repetitions = 1;   // floor of the adaptive count (of the whole run)
-  int rounds = 1;            // each round takes its share of the repetitions
+  int warmup = 1;               // --warmup: un-timed runs before the verification
+  int repetitions = 0;          // of the whole run; 0: adapt to the budget
+  int max_repetitions = 20;     // cap of the adaptive count (of the whole run)
+  int min_repetitions = 1;      // floor of the adaptive count (of the whole run)
+  int rounds = 1;               // each round takes its share of the repetitions
   double round_budget_s = 2.0;  // --time-budget / rounds
   double timeout_s = 0;         // per variant; 0: none
   int test_work_factor = 1;     // RunOptions::test_work_factor
