@@ -1,34 +1,21 @@
 // One run subcommand per workload descriptor (bench/workload.h), `all`, `fleet`, list and info:
-// options in, bench/ and reports/ out.
-#include <sched.h>
-#include <unistd.h>
-
-#include <cmath>
-#include <csignal>
-#include <cstdlib>
-#include <chrono>
-#include <ctime>
+// their options built from the descriptors and parsed into RunOptions; the run itself is
+// cli/run_pipeline.cpp's execute_run.
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <random>
-#include <set>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
-#include "bench/gpu_selection.h"
 #include "bench/presets.h"
 #include "bench/runner.h"
-#include "bench/thread_binding.h"
 #include "cli/commands.h"
 #include "cli/common_options.h"
-#include "cli/run_options.h"
 #include "cli/process_io.h"
-#include "mpi/mpi_launch.h"
-#include "reports/atomic_file.h"
-#include "reports/fleet.h"
-#include "reports/json_report.h"
+#include "cli/run_options.h"
 #include "cli/strict_numbers.h"
 #include "reports/report_writer.h"
 
