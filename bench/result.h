@@ -103,7 +103,7 @@ struct VariantResult {
   double verification_s = 0;
   TimingStats stats;
 
-  // derived from the above by finalize_results(); 0 where not applicable
+  // derived from the above by the analyze stage (bench/analyze.h, finalize_results); 0 where not applicable
   double gflops = 0;  // flops / median
   double gbps = 0;    // bytes / median
   double speedup_vs_serial = 0;
@@ -199,12 +199,5 @@ struct RunReport {
   MachineContext machine;
   std::vector<VariantResult> results;
 };
-
-// Sets cv_above_threshold on every result: verified, 2+ runs, cv > threshold (a fraction).
-void flag_noisy_results(std::vector<VariantResult>& results, double threshold);
-
-// Fills the derived fields (rates, speedups vs the baseline (is_baseline) and the best CPU,
-// vendor ratios). Only verified results take part in speedups.
-void finalize_results(std::vector<VariantResult>& results);
 
 }  // namespace mlbench

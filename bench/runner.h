@@ -1,5 +1,7 @@
-// The runner: turns options into a plan of (problem, backend) pairs, then prepares, verifies
-// and times each variant with Google Benchmark (manual time, repetitions, its statistics).
+// The runner: the run's stages after the command line (ARCHITECTURE.md). plan() turns options
+// into a plan of (problem, backend) pairs (bench/plan.cpp); run() measures every planned variant
+// (bench/measure.h: exact check, warm-up, verify, time, re-check), once per round, merges the
+// rounds (bench/runner.cpp) and analyzes the merged rows once (bench/analyze.h).
 #pragma once
 
 #include <algorithm>
@@ -8,7 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "bench/analyze.h"
 #include "bench/backend.h"
+#include "bench/measure.h"
 #include "bench/result.h"
 #include "bench/workloads.h"
 
@@ -90,13 +94,17 @@ class Runner {
   // do not fit in host memory. Throws InputError with a one-line message.
   RunPlan plan() const;
 
-  // Runs the plan; results are finalized (rates, speedups). Stops early, keeping what is
-  // finished, once request_stop() was called.
-  std::vector<VariantResult> run(const RunPlan& plan, RunObserver* observer = nullptr);
+  // Runs the plan: every round measured and merged, then the rows analyzed (analyze(): rates,
+  // speedups, the roofline against `peaks` (nullptr: intensity only), noise flags). Stops early,
+  // keeping what is finished, once request_stop() was called.
+  std::vector<VariantResult> run(const RunPlan& plan, RunObserver* observer = nullptr,
+                                 const PeakFigures* peaks = nullptr);
 
   const RunOptions& options() const { return options_; }
   // CPUs other programs kept busy, on average, during the last run(); -1 unknown.
   double other_load_cores() const { return other_load_cores_; }
+  // What the last run()'s analysis said of the run as a whole (the busy-machine warning).
+  const Analysis& analysis() const { return analysis_; }
   // Warm-up lasts at least --warmup runs and this share of --time-budget.
   static constexpr double kWarmupShareOfBudget = 0.1;
   // ... and after the verification, at least one run and this share again.
@@ -114,8 +122,8 @@ class Runner {
   std::vector<VariantResult> run_variant(const Problem& problem, const Problem* exact_twin, const BackendInfo& backend,
                                          const std::vector<int>& devices, int ranks, RunObserver* observer, int& index,
                                          int total);
-  // `meter`: the row's energy meter (nullptr: none), read around the timed runs.
-  void measure(const Problem& problem, Variant& variant, TimingMode mode, VariantResult& result, EnergyMeter* meter);
+  // The measure stage's settings of the current round (bench/measure.h).
+  MeasureSettings measure_settings() const;
   // The exact check: prepares the backend on the problem's exact twin, runs it once (untimed),
   // checks the output with Problem::verify_exact; `seconds`: the time of that check. The
   // variant's notes (the algorithm it chose) go to `notes`.
@@ -128,6 +136,7 @@ class Runner {
   const Registry& registry_;
   RunOptions options_;
   double other_load_cores_ = -1;
+  Analysis analysis_;
   int round_ = 0;  // the round being run
   double round_budget_s() const { return options_.time_budget_s / std::max(1, options_.rounds); }
 };
@@ -137,11 +146,8 @@ class Runner {
 // every time belongs to a verified result); otherwise the repetition samples are pooled and the
 // statistics recomputed from them (pool_statistics). Rows only one side has are kept.
 void merge_round(std::vector<VariantResult>& rows, std::vector<VariantResult> round_rows, int round);
-// Median, mean, stddev and cv of stats.run_times_s (and of the CPU times), with Google
-// Benchmark's own statistics functions.
-void pool_statistics(TimingStats& stats);
 
-// Free host memory the OS reports (MemAvailable), in bytes.
+// Free host memory the OS reports (bench/plan.cpp) (MemAvailable), in bytes.
 std::size_t available_host_memory();
 
 }  // namespace mlbench

@@ -98,7 +98,7 @@ int main(int argc, char** argv) {
     const Registry registry = cli::make_registry();
     mpi::settle_rank_gpu(registry.gpu_count ? registry.gpu_count() : -1);
   }
-  // `mlbench fleet ...`: every rank runs the command itself (cli/run_command.cpp).
+  // `mlbench fleet ...`: every rank runs the command itself (cli/run_pipeline.cpp).
   const bool fleet = mpi::is_fleet_command(argc, argv);
   if (fleet) mpi::enter_fleet_mode();
   if (mpi::is_follower() && !fleet) {

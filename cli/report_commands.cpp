@@ -1,3 +1,4 @@
+#include "bench/analyze.h"
 #include "cli/report_commands.h"
 
 #include <fmt/format.h>

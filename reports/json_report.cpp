@@ -1,3 +1,4 @@
+#include "bench/analyze.h"
 #include "reports/json_report.h"
 #include "reports/json_limits.h"
 

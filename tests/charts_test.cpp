@@ -6,6 +6,7 @@
 #include "tests/std_regex.h"  // <regex>, without gcc 12's false warning in it under ASan
 #include <set>
 
+#include "bench/analyze.h"
 #include "reports/charts.h"
 #include "reports/sweep.h"
 #include "reports/testing/random_report.h"

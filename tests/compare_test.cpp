@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <random>
 
+#include "bench/analyze.h"
 #include "cli/report_commands.h"
 #include "reports/compare.h"
 #include "reports/rank_test.h"

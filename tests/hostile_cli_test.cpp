@@ -478,7 +478,7 @@ TEST_F(Hostile, EveryExitCodeIsDocumentedInHelpAndReadme) {
   };
   ASSERT_NE(help.out.find("Exit codes"), std::string::npos) << help.out;
   const std::string footer = help.out.substr(help.out.find("Exit codes"));
-  // Every status mlbench exits with (cli/process_io.h, cli/run_command.cpp, the signals it
+  // Every status mlbench exits with (cli/process_io.h, cli/run_pipeline.cpp, the signals it
   // handles), in --help and in README's table.
   for (const std::string code : {"0", "1", "2", "3", "129", "130", "141", "143"}) {
     SCOPED_TRACE(code);

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench/analyze.h"
 #include "bench/backend.h"
 #include "bench/machine_context.h"
 #include "reports/compare.h"

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench/analyze.h"
 #include "bench/backend.h"
 #include "bench/roofline.h"
 #include "bench/workloads.h"
@@ -358,6 +359,38 @@ class RooflineTest : public PeaksTest {
     return r;
   }
 };
+
+// The analyze stage (bench/analyze.h) derives every field in one call: rates, speedups, the
+// roofline placement, the cv flags and the busy-machine warning.
+TEST_F(RooflineTest, AnalyzeDerivesRatesSpeedupsRooflineAndFlagsInOneCall) {
+  const auto gemm = make_problem("gemm", 256, Precision::fp32, rng()(), {});
+  PeakFigures peaks = random_peaks("k");
+  peaks.cpu->fp32_gflops_all = 100;
+  peaks.cpu->bandwidth_gbps_all = 1e6;  // compute bound
+  VariantResult serial = result_of(*gemm, "serial", BackendKind::cpu, TimingMode::host, 1, 0.2);
+  serial.is_baseline = true;
+  VariantResult openmp = result_of(*gemm, "openmp", BackendKind::cpu, TimingMode::host, 8, 0.1);
+  openmp.stats.runs = 3;
+  openmp.stats.cv = 0.2;
+  std::vector<VariantResult> results = {serial, openmp};
+  const Analysis busy = analyze(results, AnalysisContext{&peaks, 0.05, 0.5});
+  EXPECT_DOUBLE_EQ(results[1].gflops, gemm->flops() / 0.1 / 1e9);
+  EXPECT_DOUBLE_EQ(results[1].speedup_vs_serial, 2.0);
+  EXPECT_EQ(results[1].best_cpu_backend, "openmp");
+  EXPECT_DOUBLE_EQ(results[1].roofline_bound_gflops, 100.0);
+  EXPECT_DOUBLE_EQ(results[1].fraction_of_roofline, results[1].gflops / 100.0);
+  EXPECT_TRUE(results[1].cv_above_threshold);
+  EXPECT_FALSE(results[0].cv_above_threshold);
+  ASSERT_EQ(busy.warnings.size(), 1u);
+  EXPECT_EQ(busy.warnings[0], busy_machine_warning(0.5));
+
+  std::vector<VariantResult> quiet_rows = {serial, openmp};
+  const Analysis quiet = analyze(quiet_rows, AnalysisContext{nullptr, 0.5, 0.0});
+  EXPECT_TRUE(quiet.warnings.empty());
+  EXPECT_GT(quiet_rows[1].intensity, 0);  // without peaks: the intensity, no bound
+  EXPECT_EQ(quiet_rows[1].roofline_bound_gflops, 0);
+  EXPECT_FALSE(quiet_rows[1].cv_above_threshold);
+}
 
 TEST_F(RooflineTest, BoundOfGemm1024IsMinOfComputePeakAndBandwidthTimesIntensity) {
   const auto gemm = make_problem("gemm", 1024, Precision::fp32, rng()(), {});

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/analyze.h"
 #include "bench/peaks.h"
 #include "bench/result.h"
 #include "bench/roofline.h"

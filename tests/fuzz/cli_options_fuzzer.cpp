@@ -95,7 +95,7 @@ void parse_like_main(std::vector<std::string>& args) {
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   mlbench::fuzz::keep_stderr_for_reports();
-  // Run subcommands stop after planning (the hook in cli/run_command.cpp).
+  // Run subcommands stop after planning (the MLBENCH_PLAN_ONLY hook in cli/run_pipeline.cpp).
   ::setenv("MLBENCH_PLAN_ONLY", "1", 1);
   // Plans, tables and help go to stdout; none of it is checked here.
   if (std::freopen("/dev/null", "w", stdout) == nullptr) mlbench::fuzz::fail("cannot silence stdout");

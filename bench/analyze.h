@@ -1,0 +1,44 @@
+// The analyze stage of the run (ARCHITECTURE.md): every field derived from the measured rows,
+// computed once, here, after the rounds are merged (Runner::run calls analyze() last): rates
+// and speedups (vs the baseline, the best CPU, the vendor library, one GPU / one rank), energy
+// per run, the roofline placement (bench/roofline.h) and the noise and machine-state flags.
+// Reports read back re-derive through the same functions (`mlbench report --scale-times`
+// finalize_results, `--cv-threshold` flag_noisy_results), never with formulas of their own.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "bench/peaks.h"
+#include "bench/result.h"
+#include "bench/roofline.h"
+
+namespace mlbench {
+
+struct AnalysisContext {
+  const PeakFigures* peaks = nullptr;         // the machine's peaks; nullptr: intensity only, no roofline placement
+  double cv_threshold = kDefaultCvThreshold;  // --cv-threshold, a fraction
+  double other_load_cores = -1;               // CPUs other programs kept busy during the run; -1 unknown
+};
+
+// What the analysis says of the run as a whole.
+struct Analysis {
+  std::vector<std::string> warnings;  // machine-state warnings (a busy machine), one line each
+};
+
+// finalize_results, apply_roofline, flag_noisy_results, busy_machine_warning, in that order.
+Analysis analyze(std::vector<VariantResult>& results, const AnalysisContext& context);
+
+// Fills the derived fields (rates, speedups vs the baseline (is_baseline) and the best CPU,
+// vendor ratios, multi-GPU and multi-rank scaling, energy per run). Only verified results take
+// part in speedups.
+void finalize_results(std::vector<VariantResult>& results);
+
+// Sets cv_above_threshold on every result: verified, 2+ runs, cv > threshold (a fraction).
+void flag_noisy_results(std::vector<VariantResult>& results, double threshold);
+
+// Other programs' CPU use during the run (above kBusyMachineCores), when it makes the numbers
+// incomparable with a run on a quiet machine; "" otherwise.
+std::string busy_machine_warning(double other_load_cores);
+
+}  // namespace mlbench
