@@ -13,7 +13,10 @@
 #include <vector>
 
 #include "bench/backend.h"
+#include "bench/convolution.h"
+#include "bench/gemm.h"
 #include "bench/gpu_selection.h"
+#include "bench/reduction.h"
 #include "bench/runner.h"
 #include "bench/workloads.h"
 #include "kernels/multi_gpu_partition.h"
@@ -551,12 +554,12 @@ TEST(MultiGpuVariants, ConvolutionIsVerifiedSplitByBatchAndByRows) {
   SCOPED_TRACE("seed=" + std::to_string(seed));
   WorkloadOptions options;
   for (std::int64_t batch : {1, 3}) {
-    options.convolution.batch = batch;
+    options.get<ConvolutionOptions>().batch = batch;
     for (Precision p : {Precision::fp32, Precision::fp64}) run_nccl_backend("convolution", 45, p, options, seed);
   }
-  options.convolution = {};
-  options.convolution.stride = 2;
-  options.convolution.kernel = 5;
+  options.get<ConvolutionOptions>() = {};
+  options.get<ConvolutionOptions>().stride = 2;
+  options.get<ConvolutionOptions>().kernel = 5;
   run_nccl_backend("convolution", 33, Precision::fp32, options, seed);
 }
 
@@ -568,9 +571,9 @@ TEST(MultiGpuVariants, ConvolutionRowSplitIsVerifiedOnOneGpu) {
   SCOPED_TRACE("seed=" + std::to_string(seed));
   for (std::int64_t batch : {1, 2}) {
     WorkloadOptions options;
-    options.convolution.batch = batch;
-    options.convolution.kernel = batch == 1 ? 3 : 5;
-    options.convolution.stride = batch;
+    options.get<ConvolutionOptions>().batch = batch;
+    options.get<ConvolutionOptions>().kernel = batch == 1 ? 3 : 5;
+    options.get<ConvolutionOptions>().stride = batch;
     const auto problem = make_problem("convolution", 37, Precision::fp32, seed, options);
     for (const std::vector<int>& devices : device_lists()) {
       ExecutionConfig config;
@@ -589,8 +592,8 @@ TEST(MultiGpuVariants, ReductionAllReduceAndRowsAreVerified) {
   for (ReduceAxis axis : {ReduceAxis::all, ReduceAxis::rows})
     for (ReduceOp op : {ReduceOp::sum, ReduceOp::max, ReduceOp::mean}) {
       WorkloadOptions options;
-      options.reduction.axis = axis;
-      options.reduction.op = op;
+      options.get<ReductionOptions>().axis = axis;
+      options.get<ReductionOptions>().op = op;
       for (Precision p : {Precision::fp32, Precision::fp64})
         for (std::int64_t size : {1, 300}) run_nccl_backend("reduction", size, p, options, seed);
     }
