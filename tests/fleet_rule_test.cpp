@@ -2,6 +2,8 @@
 // compares, and that it flags a rank slower beyond noise and no rank of an A/A fleet.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <fstream>
 #include <random>
 
 #include "reports/fleet.h"
@@ -13,6 +15,7 @@ namespace {
 using mlbench::reports::FleetFlag;
 using mlbench::reports::FleetMember;
 using mlbench::test_support::fresh_seed;
+using mlbench::test_support::slurp;
 namespace fakes = mlbench::reports::fakes;
 
 constexpr int kRanks = 3, kRuns = 12;
@@ -88,6 +91,43 @@ TEST(FleetRule, SingleThreadedRowsAreComparedOnCpuTimeThreadedRowsOnRealTime) {
   // Three of six rows slow: "at least half of the rows it was compared on".
   EXPECT_EQ(fleet.verdicts[2].flag, FleetFlag::slow);
   EXPECT_NE(mlbench::reports::render_fleet_markdown(fleet).find(" cpu)"), std::string::npos);
+}
+
+// The fleet report's files are the bytes they were before their fields came from one table
+// (reports/fleet.cpp): a fleet of fabricated ranks (a fixed seed, one slow rank, one on a shared
+// core, a failed and a missing row) as JSON and markdown against tests/fixtures/fleet_*, written
+// by the hand-written serializer (MLBENCH_WRITE_FLEET_FIXTURES=1 writes them anew); read back,
+// the analysis is recomputed from the ranks' reports to the same verdicts and markdown.
+TEST(FleetReport, FilesAreByteIdenticalToTheHandWrittenSerializers) {
+  std::mt19937_64 rng(20261202);
+  std::vector<FleetMember> members;
+  for (int rank = 0; rank < kRanks; ++rank)
+    members.push_back(rank_report(rng, rank, rank == 1 ? 2.0 : 1.0, rank == 2 ? 3.0 : 1.0));
+  members[0].report.machine.hostname = "node-a";
+  members[0].report.machine.cpu_model = "Fabricated CPU";
+  members[0].report.machine.libraries = {{"MPI", "Open MPI 4.1"}};
+  members[1].report.results[2].status = mlbench::ResultStatus::failed_verification;
+  members[1].report.results[2].error_message = "max error 1 > 0.001";
+  members[2].report.results.pop_back();
+  const auto fleet = mlbench::reports::analyze_fleet(members);
+  const std::string json = mlbench::reports::render_fleet_json(fleet);
+  const std::string markdown = mlbench::reports::render_fleet_markdown(fleet);
+  const std::string fixtures = std::string(MLBENCH_SOURCE_DIR) + "/tests/fixtures/";
+  if (std::getenv("MLBENCH_WRITE_FLEET_FIXTURES") != nullptr) {
+    std::ofstream(fixtures + "fleet_fabricated.json", std::ios::binary) << json;
+    std::ofstream(fixtures + "fleet_fabricated.md", std::ios::binary) << markdown;
+  }
+  EXPECT_EQ(json, slurp(fixtures + "fleet_fabricated.json"));
+  EXPECT_EQ(markdown, slurp(fixtures + "fleet_fabricated.md"));
+  const auto again = mlbench::reports::parse_fleet_report(json, "fleet_fabricated.json");
+  ASSERT_EQ(again.verdicts.size(), fleet.verdicts.size());
+  for (std::size_t m = 0; m < fleet.verdicts.size(); ++m) {
+    EXPECT_EQ(again.verdicts[m].rank, fleet.verdicts[m].rank);
+    EXPECT_EQ(again.verdicts[m].flag, fleet.verdicts[m].flag);
+    EXPECT_EQ(again.verdicts[m].compared_rows, fleet.verdicts[m].compared_rows);
+  }
+  EXPECT_EQ(again.alpha, fleet.alpha);
+  EXPECT_EQ(mlbench::reports::render_fleet_markdown(again), markdown);
 }
 
 }  // namespace
