@@ -2,6 +2,7 @@
 // --size the sequence length S.
 #include <algorithm>
 
+#include "bench/attention.h"
 #include "bench/workloads.h"
 
 namespace mlbench {
@@ -23,7 +24,9 @@ WorkloadOption dimension(std::string name, std::string help, std::int64_t defaul
   o.integer_default = default_value;
   o.integer_min = 1;
   o.integer_max = max;
-  o.apply = [field](const WorkloadOptionValue& v, WorkloadOptions& options) { options.attention.*field = v.integer; };
+  o.apply = [field](const WorkloadOptionValue& v, WorkloadOptions& options) {
+    options.get<AttentionOptions>().*field = v.integer;
+  };
   return o;
 }
 
@@ -59,15 +62,18 @@ WorkloadDescriptor attention_workload() {
       attention_option(WorkloadOption::Type::sizes, "--seq", "Sequence length S, the same as --size; a list sweeps"));
   WorkloadOption causal = attention_option(WorkloadOption::Type::flag, "--causal",
                                            "Causal mask: query i attends to keys 0..i only (half the FLOPs)");
-  causal.apply = [](const WorkloadOptionValue& v, WorkloadOptions& options) { options.attention.causal = v.flag; };
+  causal.apply = [](const WorkloadOptionValue& v, WorkloadOptions& options) {
+    options.get<AttentionOptions>().causal = v.flag;
+  };
   w.options.push_back(std::move(causal));
   w.make_problem = [](std::int64_t size, Precision precision, std::uint64_t seed, const WorkloadOptions& options) {
-    return std::make_unique<AttentionProblem>(attention_shape(size, options.attention), precision, seed, size);
+    return std::make_unique<AttentionProblem>(attention_shape(size, options.get<AttentionOptions>()), precision, seed,
+                                              size);
   };
   w.footprint = [](std::int64_t size, Precision precision, const WorkloadOptions& options) {
     if (precision == Precision::tf32) throw InputError(std::string("attention ") + kTakesNoTf32);
     const auto es = static_cast<std::int64_t>(element_size(precision));
-    const AttentionShape s = attention_shape(size, options.attention);
+    const AttentionShape s = attention_shape(size, options.get<AttentionOptions>());
     if (s.batch <= 0 || s.heads <= 0 || s.head_dim <= 0)
       throw InputError("attention dimensions (batch, heads, seq, head dim) must be positive");
     const auto tensor =

@@ -2,6 +2,7 @@
 // --filters filters of --kernel x --kernel.
 #include <fmt/format.h>
 
+#include "bench/convolution.h"
 #include "bench/workloads.h"
 
 namespace mlbench {
@@ -31,7 +32,9 @@ WorkloadOption dimension(std::string name, std::string help, std::int64_t defaul
   o.integer_default = default_value;
   o.integer_min = 1;
   o.integer_max = max;
-  o.apply = [field](const WorkloadOptionValue& v, WorkloadOptions& options) { options.convolution.*field = v.integer; };
+  o.apply = [field](const WorkloadOptionValue& v, WorkloadOptions& options) {
+    options.get<ConvolutionOptions>().*field = v.integer;
+  };
   return o;
 }
 }  // namespace
@@ -59,7 +62,7 @@ WorkloadDescriptor convolution_workload() {
   padding.text_default = "same";
   // After --kernel (options apply in declaration order): "same" needs an odd kernel.
   padding.apply = [](const WorkloadOptionValue& v, WorkloadOptions& options) {
-    auto& conv = options.convolution;
+    auto& conv = options.get<ConvolutionOptions>();
     if (v.text == "same") {
       if (conv.kernel % 2 == 0) throw InputError("--padding same needs an odd --kernel; give the padding as a number");
       conv.pad = -1;
@@ -71,11 +74,11 @@ WorkloadDescriptor convolution_workload() {
   };
   w.options.push_back(std::move(padding));
   w.make_problem = [](std::int64_t size, Precision precision, std::uint64_t seed, const WorkloadOptions& options) {
-    return std::make_unique<ConvProblem>(conv_shape(size, options.convolution), precision, seed, size);
+    return std::make_unique<ConvProblem>(conv_shape(size, options.get<ConvolutionOptions>()), precision, seed, size);
   };
   w.footprint = [](std::int64_t size, Precision precision, const WorkloadOptions& options) {
     const auto es = static_cast<std::int64_t>(element_size(precision));
-    const ConvShape s = conv_shape(size, options.convolution);
+    const ConvShape s = conv_shape(size, options.get<ConvolutionOptions>());
     validate_shape(s, precision);
     const auto in = s.batch * s.channels * s.height * s.width;
     const auto weights = s.filters * s.channels * s.kernel * s.kernel;

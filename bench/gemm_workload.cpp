@@ -1,4 +1,5 @@
 // The GEMM workload's descriptor (bench/workload.h): square C = A*B, M = N = K = --size.
+#include "bench/gemm.h"
 #include "bench/workloads.h"
 
 namespace mlbench {

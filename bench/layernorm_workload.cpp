@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "bench/layernorm.h"
+#include "bench/softmax.h"
 #include "bench/workloads.h"
 
 namespace mlbench {
@@ -31,15 +33,16 @@ WorkloadDescriptor layernorm_workload() {
   epsilon.apply = [](const WorkloadOptionValue& v, WorkloadOptions& options) {
     if (!(v.real > 0) || !std::isfinite(v.real))
       throw InputError(fmt::format("--epsilon must be positive and finite, got {}", v.real));
-    options.row.epsilon = v.real;
+    options.get<RowOptions>().epsilon = v.real;
   };
   w.options.push_back(std::move(epsilon));
   w.make_problem = [](std::int64_t size, Precision precision, std::uint64_t seed, const WorkloadOptions& options) {
-    return std::make_unique<LayerNormProblem>(
-        LayerNormShape{row_count(size, precision, options.row), size, options.row.epsilon}, precision, seed, size);
+    const auto& rows = options.get<RowOptions>();
+    return std::make_unique<LayerNormProblem>(LayerNormShape{row_count(size, precision, rows), size, rows.epsilon},
+                                              precision, seed, size);
   };
   w.footprint = [](std::int64_t size, Precision precision, const WorkloadOptions& options) {
-    return row_footprint("layernorm", size, precision, options.row);
+    return row_footprint("layernorm", size, precision, options.get<RowOptions>());
   };
   w.quick_preset = quick_rows;
   return w;

@@ -1,5 +1,6 @@
 // The reduction workload's descriptor (bench/workload.h): sum / max / mean over a size x size
 // tensor or each of its rows.
+#include "bench/reduction.h"
 #include "bench/workloads.h"
 
 namespace mlbench {
@@ -32,17 +33,18 @@ WorkloadDescriptor reduction_workload() {
   w.options.back().apply = [](const WorkloadOptionValue& v, WorkloadOptions& options) {
     const auto op = parse_reduce_op(v.text);
     if (!op) throw InputError("unknown --op '" + v.text + "'");
-    options.reduction.op = *op;
+    options.get<ReductionOptions>().op = *op;
   };
   w.options.push_back(
       choice("--axis", "all: one value; rows: one value per row (softmax, layer norm)", {"all", "rows"}));
   w.options.back().apply = [](const WorkloadOptionValue& v, WorkloadOptions& options) {
     const auto axis = parse_reduce_axis(v.text);
     if (!axis) throw InputError("unknown --axis '" + v.text + "'");
-    options.reduction.axis = *axis;
+    options.get<ReductionOptions>().axis = *axis;
   };
   w.make_problem = [](std::int64_t size, Precision precision, std::uint64_t seed, const WorkloadOptions& options) {
-    ReductionShape shape{size, size, options.reduction.op, options.reduction.axis};
+    const auto& o = options.get<ReductionOptions>();
+    ReductionShape shape{size, size, o.op, o.axis};
     return std::make_unique<ReductionProblem>(shape, precision, seed, size);
   };
   w.footprint = [](std::int64_t size, Precision precision, const WorkloadOptions&) {

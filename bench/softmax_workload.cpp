@@ -2,6 +2,7 @@
 // tensor; and the row options it shares with layer norm (bench/layernorm_workload.cpp).
 #include <fmt/format.h>
 
+#include "bench/softmax.h"
 #include "bench/workloads.h"
 
 namespace mlbench {
@@ -17,7 +18,7 @@ WorkloadOption rows_option() {
   o.integer_min = 1;
   o.integer_max = std::int64_t{1} << 40;
   o.show_default = false;
-  o.apply = [](const WorkloadOptionValue& v, WorkloadOptions& options) { options.row.rows = v.integer; };
+  o.apply = [](const WorkloadOptionValue& v, WorkloadOptions& options) { options.get<RowOptions>().rows = v.integer; };
   return o;
 }
 
@@ -40,7 +41,8 @@ HostFootprint row_footprint(const std::string& workload, std::int64_t cols, Prec
 }
 
 void quick_rows(WorkloadOptions& options) {
-  if (options.row.rows == 0) options.row.rows = 1024;  // not 256 MiB tensors of 128-element rows
+  auto& rows = options.get<RowOptions>().rows;
+  if (rows == 0) rows = 1024;  // not 256 MiB tensors of 128-element rows
 }
 
 WorkloadDescriptor softmax_workload() {
@@ -54,11 +56,11 @@ WorkloadDescriptor softmax_workload() {
   w.refusal = kTakesNoTf32;
   w.options.push_back(rows_option());
   w.make_problem = [](std::int64_t size, Precision precision, std::uint64_t seed, const WorkloadOptions& options) {
-    return std::make_unique<SoftmaxProblem>(SoftmaxShape{row_count(size, precision, options.row), size}, precision,
-                                            seed, size);
+    return std::make_unique<SoftmaxProblem>(SoftmaxShape{row_count(size, precision, options.get<RowOptions>()), size},
+                                            precision, seed, size);
   };
   w.footprint = [](std::int64_t size, Precision precision, const WorkloadOptions& options) {
-    return row_footprint("softmax", size, precision, options.row);
+    return row_footprint("softmax", size, precision, options.get<RowOptions>());
   };
   w.quick_preset = quick_rows;
   return w;

@@ -6,10 +6,15 @@
 // the function that collects them, in that list's order (bench/workloads.h, workloads()).
 #pragma once
 
+#include <any>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
+#include <type_traits>
+#include <typeindex>
+#include <typeinfo>
 #include <vector>
 
 #include "bench/types.h"
@@ -17,7 +22,39 @@
 namespace mlbench {
 
 class Problem;
-struct WorkloadOptions;  // bench/workloads.h: every workload's options
+
+// The workload options of one run: one value of each workload's options struct, found by its
+// type. A workload declares its struct in its own header (bench/<w>.h) and its descriptor reads
+// and writes it as `options.get<ItsOptions>()`, so adding a workload edits nothing here. A struct
+// nobody set is default-constructed (on first use through the mutable get; the const get returns
+// a default value without storing it). Two workloads that share a struct (softmax and layer norm)
+// share its value, and a shared command-line option (`all --batch 2`) is applied by every
+// declaring workload to its own struct. Copies are deep: a copy's structs are its own.
+class WorkloadOptions {
+ public:
+  template <class T>
+  T& get() {
+    static_assert(std::is_same_v<T, std::decay_t<T>> && std::is_default_constructible_v<T>,
+                  "workload options are plain default-constructible structs");
+    auto it = values_.find(std::type_index(typeid(T)));
+    if (it == values_.end()) it = values_.emplace(std::type_index(typeid(T)), std::any(T{})).first;
+    return *std::any_cast<T>(&it->second);
+  }
+  template <class T>
+  const T& get() const {
+    static_assert(std::is_same_v<T, std::decay_t<T>> && std::is_default_constructible_v<T>,
+                  "workload options are plain default-constructible structs");
+    const auto it = values_.find(std::type_index(typeid(T)));
+    if (it == values_.end()) {
+      static const T defaults{};
+      return defaults;
+    }
+    return *std::any_cast<T>(&it->second);
+  }
+
+ private:
+  std::map<std::type_index, std::any> values_;
+};
 
 // The value of one workload option as the command line gave it (or its default); the field of
 // the option's type is the one that is set.

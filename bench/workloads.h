@@ -1,5 +1,8 @@
 // The workloads mlbench knows (one descriptor each, bench/workload.h) and how a Problem and the
-// memory estimate are built for each from the user's options.
+// memory estimate are built for each from the user's options. Nothing here names a workload:
+// each one is its own files and a line of MLBENCH_WORKLOADS (bench/CMakeLists.txt), its options
+// struct is in its own header and reached by type (WorkloadOptions, bench/workload.h);
+// WorkloadRegistration.* in tests/bench_test.cpp checks it.
 #pragma once
 
 #include <cstdint>
@@ -7,24 +10,11 @@
 #include <string>
 #include <vector>
 
-#include "bench/attention.h"
-#include "bench/convolution.h"
-#include "bench/gemm.h"
-#include "bench/layernorm.h"
-#include "bench/reduction.h"
-#include "bench/softmax.h"
+#include "bench/problem.h"
+#include "bench/types.h"
 #include "bench/workload.h"
 
 namespace mlbench {
-
-// Every workload's options (each struct is declared in its workload's header), one value for
-// the whole run: `all --batch 2` gives both convolution and attention a batch of 2.
-struct WorkloadOptions {
-  ConvolutionOptions convolution;
-  ReductionOptions reduction;
-  AttentionOptions attention;
-  RowOptions row;
-};
 
 using WorkloadInfo = WorkloadDescriptor;
 
@@ -35,7 +25,7 @@ const std::vector<WorkloadDescriptor>& workloads();
 const WorkloadDescriptor* find_workload(const std::string& name_or_alias);
 
 // Why `workload` takes no inputs of this precision (a predicate: "takes ..."); "" when it takes them (or the name is
-// unknown). tf32 is a math mode of multiplications (GEMM, convolution), not a storage type: the workloads whose
+// unknown). tf32 is a math mode of multiplications, not a storage type: the workloads whose
 // descriptor refuses it throw from make_problem, and `mlbench all --precision tf32` leaves them out.
 std::string precision_refusal(const std::string& workload, Precision precision);
 

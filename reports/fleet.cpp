@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "reports/json_fields.h"
 #include "reports/json_limits.h"
 #include "reports/json_report.h"
 #include "reports/rank_test.h"
@@ -209,65 +210,125 @@ std::string render_fleet_markdown(const FleetReport& fleet) {
   return out;
 }
 
+namespace {
+
+// ---- the fleet report's JSON form, each object defined once (reports/json_fields.h): the
+// file is the ranks (each with its verdict and its own report, embedded whole as to_json writes
+// it) and the rows of the analysis. Only the ranks' numbers and reports, and alpha, are read
+// back: parse_fleet_report recomputes the analysis from them, so the verdicts and the rows are
+// written only.
+
+constexpr int kFleetFormatVersion = 1;  // "mlbench_fleet"
+
+// One element of "ranks".
+struct FleetRankEntry {
+  int rank = 0;
+  std::string host;
+  FleetVerdict verdict;
+  json_fields::Json report;  // the rank's own report, as to_json wrote it
+};
+
+template <class V, class S>
+json_fields::Of<S, FleetRankEntry> fields(V& v, S& e) {
+  v("rank", e.rank);
+  v.written_only("host", e.host);
+  v.written_only("flag", e.verdict.flag);
+  v.written_only("compared_rows", e.verdict.compared_rows);
+  v.written_only("slow_rows", e.verdict.slow_rows);
+  v.written_only("fast_rows", e.verdict.fast_rows);
+  v("report", e.report);
+}
+
+// One element of a row's "cells": the cell of rank `rank`; a rank without the row has only
+// "rank" and "present".
+struct FleetCellEntry {
+  int rank = 0;
+  FleetCell cell;
+};
+
+template <class V, class S>
+json_fields::Of<S, FleetCellEntry> fields(V& v, S& e) {
+  const FleetCell& c = e.cell;
+  v.written_only("rank", e.rank);
+  v.written_only("present", c.present);
+  if (!c.present) return;
+  v.written_only("status", c.status);
+  v.written_only("median_s", c.median_s);
+  v.written_only("runs", c.runs);
+  v.written_only("compared", c.compared);
+  v.written_only("ratio", c.compared ? c.ratio : 0.0);
+  v.written_only("p_slow", c.p_slow);
+  v.written_only("p_fast", c.p_fast);
+  v.written_only("margin", c.margin);
+  v.written_only("flag", c.flag);
+}
+
+// One element of "rows".
+struct FleetRowEntry {
+  std::string name;
+  bool on_cpu_time = false;
+  std::vector<FleetCellEntry> cells;
+};
+
+template <class V, class S>
+json_fields::Of<S, FleetRowEntry> fields(V& v, S& e) {
+  v.written_only("name", e.name);
+  v.written_only("time", std::string(e.on_cpu_time ? "cpu" : "real"));
+  v.written_only("cells", e.cells);
+}
+
+// The whole file.
+struct FleetFile {
+  double alpha = kFleetAlpha;
+  std::vector<FleetRankEntry> ranks;
+  std::vector<FleetRowEntry> rows;
+};
+
+template <class V, class S>
+json_fields::Of<S, FleetFile> fields(V& v, S& f) {
+  // Checked by parse_fleet_report before the table is read (an unknown version is refused).
+  v.written_only("mlbench_fleet", kFleetFormatVersion);
+  v.optional("alpha", f.alpha, kFleetAlpha);
+  v.written_only("floor", kFleetFloor);
+  v("ranks", f.ranks);
+  v.written_only("rows", f.rows);
+}
+
+}  // namespace
+
 std::string render_fleet_json(const FleetReport& fleet) {
-  nlohmann::ordered_json j;
-  j["mlbench_fleet"] = 1;
-  j["alpha"] = fleet.alpha;
-  j["floor"] = kFleetFloor;
-  j["ranks"] = nlohmann::ordered_json::array();
-  for (std::size_t m = 0; m < fleet.members.size(); ++m) {
-    const FleetVerdict& v = fleet.verdicts[m];
-    j["ranks"].push_back({{"rank", fleet.members[m].rank},
-                          {"host", member_host(fleet.members[m])},
-                          {"flag", to_string(v.flag)},
-                          {"compared_rows", v.compared_rows},
-                          {"slow_rows", v.slow_rows},
-                          {"fast_rows", v.fast_rows},
-                          {"report", to_json(fleet.members[m].report)}});
-  }
-  j["rows"] = nlohmann::ordered_json::array();
+  FleetFile file;
+  file.alpha = fleet.alpha;
+  for (std::size_t m = 0; m < fleet.members.size(); ++m)
+    file.ranks.push_back(
+        {fleet.members[m].rank, member_host(fleet.members[m]), fleet.verdicts[m], to_json(fleet.members[m].report)});
   for (const FleetRow& row : fleet.rows) {
-    nlohmann::ordered_json cells = nlohmann::ordered_json::array();
-    for (std::size_t m = 0; m < row.cells.size(); ++m) {
-      const FleetCell& c = row.cells[m];
-      if (!c.present) {
-        cells.push_back({{"rank", fleet.members[m].rank}, {"present", false}});
-        continue;
-      }
-      cells.push_back({{"rank", fleet.members[m].rank},
-                       {"present", true},
-                       {"status", c.status},
-                       {"median_s", c.median_s},
-                       {"runs", c.runs},
-                       {"compared", c.compared},
-                       {"ratio", c.compared ? c.ratio : 0.0},
-                       {"p_slow", c.p_slow},
-                       {"p_fast", c.p_fast},
-                       {"margin", c.margin},
-                       {"flag", to_string(c.flag)}});
-    }
-    j["rows"].push_back({{"name", row.name}, {"time", row.on_cpu_time ? "cpu" : "real"}, {"cells", cells}});
+    FleetRowEntry entry{row.name, row.on_cpu_time, {}};
+    for (std::size_t m = 0; m < row.cells.size(); ++m) entry.cells.push_back({fleet.members[m].rank, row.cells[m]});
+    file.rows.push_back(std::move(entry));
   }
-  return j.dump(2) + "\n";
+  return json_fields::write(file).dump(2) + "\n";
 }
 
 FleetReport parse_fleet_report(const std::string& text, const std::string& source) {
   const auto j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded()) throw InputError(source + ": not JSON");
   if (!j.is_object() || !j.contains("mlbench_fleet")) throw InputError(source + ": not an mlbench fleet report");
-  if (j.at("mlbench_fleet") != 1)
+  if (j.at("mlbench_fleet") != kFleetFormatVersion)
     throw InputError(source + ": unknown fleet report version " + j.at("mlbench_fleet").dump());
-  std::vector<FleetMember> members;
+  FleetFile file;
   try {
-    for (const auto& rank : j.at("ranks"))
-      members.push_back(
-          {rank.at("rank").get<int>(),
-           parse_report(rank.at("report").dump(), fmt::format("{} (rank {})", source, rank.at("rank").get<int>()))});
+    file = json_fields::read<FleetFile>(json_fields::Json(j), "fleet report");
   } catch (const nlohmann::json::exception& e) {
     throw InputError(source + ": malformed fleet report: " + e.what());
+  } catch (const InputError& e) {
+    throw InputError(source + ": malformed fleet report: " + e.what());
   }
+  std::vector<FleetMember> members;
+  for (const FleetRankEntry& rank : file.ranks)
+    members.push_back({rank.rank, parse_report(rank.report.dump(), fmt::format("{} (rank {})", source, rank.rank))});
   if (members.empty()) throw InputError(source + ": a fleet report without ranks");
-  return analyze_fleet(std::move(members), j.value("alpha", kFleetAlpha));
+  return analyze_fleet(std::move(members), file.alpha);
 }
 
 ReportOrFleet read_report_or_fleet(const std::string& path) {

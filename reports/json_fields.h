@@ -14,7 +14,8 @@
 //                                            may be absent)
 //   v.check(condition, "message")            read: refuse what does not hold (InputError)
 // Values by C++ type: double through json_number ("nan", "inf", "-inf"; read also from null),
-// enums as their to_string names, std::optional as null, vectors as arrays, vectors of
+// a Json value as it is (a document written by its own writer: a fleet rank's report), enums
+// as their to_string names, std::optional as null, vectors as arrays, vectors of
 // (name, value) pairs as objects, structs with a fields() function as objects.
 //
 // What is not a field of one struct stays explicit in reports/json_report.cpp, commented there:
@@ -99,6 +100,8 @@ template <class V>
 struct IsNamedValues<std::vector<std::pair<std::string, V>>> : std::true_type {};
 template <class T>
 inline constexpr bool kIsScalar = std::is_arithmetic_v<T> || std::is_same_v<T, std::string>;
+template <class T>
+inline constexpr bool kIsJson = std::is_same_v<T, Json>;
 
 template <class T>
 Json to_value(const T& value);
@@ -503,7 +506,9 @@ Of<S, RunInfo> fields(V& v, S& run) {
 
 template <class T>
 std::string type_name() {
-  if constexpr (std::is_same_v<T, double>) {
+  if constexpr (kIsJson<T>) {
+    return "JSON value";
+  } else if constexpr (std::is_same_v<T, double>) {
     return "number";
   } else if constexpr (std::is_same_v<T, bool>) {
     return "boolean";
@@ -543,7 +548,7 @@ void describe(const std::string& path, const std::string& note, std::vector<std:
       Schema nested(path + "[].", lines);
       fields(nested, element);
     }
-  } else if constexpr (!kIsScalar<T> && !std::is_enum_v<T> && !IsNamedValues<T>::value) {
+  } else if constexpr (!kIsScalar<T> && !std::is_enum_v<T> && !IsNamedValues<T>::value && !kIsJson<T>) {
     T value{};
     Schema nested(path + ".", lines);
     fields(nested, value);
@@ -554,7 +559,9 @@ void describe(const std::string& path, const std::string& note, std::vector<std:
 
 template <class T>
 Json to_value(const T& value) {
-  if constexpr (std::is_same_v<T, double>) {
+  if constexpr (kIsJson<T>) {
+    return value;
+  } else if constexpr (std::is_same_v<T, double>) {
     return json_number(value);
   } else if constexpr (std::is_enum_v<T>) {
     return to_string(value);
@@ -579,7 +586,9 @@ Json to_value(const T& value) {
 
 template <class T>
 void from_value(const Json& j, T& value, const char* key) {
-  if constexpr (std::is_same_v<T, double>) {
+  if constexpr (kIsJson<T>) {
+    value = j;
+  } else if constexpr (std::is_same_v<T, double>) {
     value = to_double(j, key);
   } else if constexpr (std::is_enum_v<T>) {
     const std::string text = j.get<std::string>();

@@ -3,14 +3,21 @@
 
 #include <limits>
 
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstring>
 #include <random>
 #include <set>
+#include <sstream>
 #include <thread>
 
+#include "bench/attention.h"
+#include "bench/convolution.h"
+#include "bench/gemm.h"
+#include "bench/reduction.h"
 #include "bench/runner.h"
+#include "bench/softmax.h"
 #include "bench/workloads.h"
 #include "tests/test_support.h"
 
@@ -68,16 +75,16 @@ std::vector<std::unique_ptr<Problem>> small_problems(std::uint64_t seed, Precisi
   WorkloadOptions o;
   for (std::int64_t size : {1, 7, 33}) {
     problems.push_back(make_problem("gemm", size, precision, seed, o));
-    o.convolution = {2, 3, 5, 3, 1, -1};
+    o.get<ConvolutionOptions>() = {2, 3, 5, 3, 1, -1};
     problems.push_back(make_problem("convolution", size, precision, seed, o));
     if (precision == Precision::tf32) continue;  // reductions have no tf32 (nothing is multiplied)
     for (auto op : {ReduceOp::sum, ReduceOp::max, ReduceOp::mean})
       for (auto axis : {ReduceAxis::all, ReduceAxis::rows}) {
-        o.reduction = {op, axis};
+        o.get<ReductionOptions>() = {op, axis};
         problems.push_back(make_problem("reduction", size, precision, seed, o));
       }
   }
-  o.convolution = {1, 2, 3, 4, 2, 0};  // even kernel, stride 2, no padding
+  o.get<ConvolutionOptions>() = {1, 2, 3, 4, 2, 0};  // even kernel, stride 2, no padding
   problems.push_back(make_problem("convolution", 9, precision, seed, o));
   return problems;
 }
@@ -231,12 +238,12 @@ TEST(Problems, BadShapesAreInputErrors) {
   EXPECT_THROW(make_problem("gemm", 0, Precision::fp32, 1, o), InputError);
   EXPECT_THROW(make_problem("gemm", -5, Precision::fp32, 1, o), InputError);
   EXPECT_THROW(make_problem("nonsense", 8, Precision::fp32, 1, o), InputError);
-  o.convolution.kernel = 9;
-  o.convolution.pad = 0;
+  o.get<ConvolutionOptions>().kernel = 9;
+  o.get<ConvolutionOptions>().pad = 0;
   EXPECT_THROW(make_problem("convolution", 4, Precision::fp32, 1, o), InputError);  // kernel larger than image
   o = {};
-  o.convolution.batch = std::int64_t{1} << 20;
-  o.convolution.channels = std::int64_t{1} << 20;
+  o.get<ConvolutionOptions>().batch = std::int64_t{1} << 20;
+  o.get<ConvolutionOptions>().channels = std::int64_t{1} << 20;
   EXPECT_THROW(estimate_host_bytes("convolution", 1 << 20, Precision::fp64, o), InputError);  // overflow caught
   EXPECT_THROW(checked_mul(std::int64_t{1} << 40, std::int64_t{1} << 40, "x"), InputError);
 }
@@ -267,11 +274,126 @@ TEST(Workloads, AliasesResolve) {
 
 // ---- the workload descriptors (bench/workload.h) ----
 
+// The workload list MLBENCH_WORKLOADS as bench/CMakeLists.txt writes it: `set(MLBENCH_WORKLOADS`, then
+// one name a line up to `)`.
+std::vector<std::string> cmake_workload_list() {
+  std::istringstream in(slurp(std::string(MLBENCH_SOURCE_DIR) + "/bench/CMakeLists.txt"));
+  std::vector<std::string> names;
+  bool inside = false;
+  for (std::string line; std::getline(in, line);) {
+    line = line.substr(0, line.find('#'));
+    std::istringstream words(line);
+    for (std::string word; words >> word;) {
+      if (!inside) {
+        inside = word == "set(MLBENCH_WORKLOADS";
+      } else if (word == ")") {
+        return names;
+      } else {
+        names.push_back(word);
+      }
+    }
+  }
+  ADD_FAILURE() << "no set(MLBENCH_WORKLOADS ... ) in bench/CMakeLists.txt";
+  return names;
+}
+
+// The file a new workload's source is read from, whole.
+std::string source_file(const std::string& path) { return slurp(std::string(MLBENCH_SOURCE_DIR) + "/" + path); }
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// Whether `word` occurs in `text` as a word of its own (letters, digits and '_' around it end it).
+bool has_word(const std::string& text, const std::string& word) {
+  auto is_word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+  for (auto at = text.find(word); at != std::string::npos; at = text.find(word, at + 1)) {
+    const bool starts = at == 0 || !is_word(text[at - 1]);
+    const bool ends = at + word.size() == text.size() || !is_word(text[at + word.size()]);
+    if (starts && ends) return true;
+  }
+  return false;
+}
+
+// Every workload is the one line of MLBENCH_WORKLOADS that names it (its descriptor is collected
+// from that list, in that order: the order of `all`, the help and `list`); this test names none.
 TEST(WorkloadDescriptors, EveryWorkloadIsListedOnceInTheCMakeListsOrder) {
   std::vector<std::string> names;
   for (const WorkloadDescriptor& w : workloads()) names.push_back(w.name);
-  // MLBENCH_WORKLOADS (bench/CMakeLists.txt): the order of `all`, the help and `list`.
-  EXPECT_EQ(names, (std::vector<std::string>{"gemm", "convolution", "reduction", "attention", "softmax", "layernorm"}));
+  const std::vector<std::string> listed = cmake_workload_list();
+  EXPECT_FALSE(listed.empty());
+  EXPECT_EQ(names, listed);
+}
+
+// Proof of "Adding a workload" (ARCHITECTURE.md): the files every workload shares (the descriptor
+// type, the list of descriptors, make_problem and the memory estimate) name no workload, include
+// none of their headers and hold none of their options, so a new workload edits none of them.
+TEST(WorkloadRegistration, TheSharedWorkloadFilesNameNoWorkload) {
+  const std::vector<std::string> shared = {"bench/workload.h", "bench/workloads.h", "bench/workloads.cpp"};
+  for (const std::string& path : shared) {
+    SCOPED_TRACE(path);
+    std::string text = source_file(path);
+    ASSERT_FALSE(text.empty());
+    if (path == "bench/workload.h") {
+      // The descriptor type's comments give examples ("convolution", {"conv"}): only its code counts.
+      std::string code;
+      std::istringstream in(text);
+      for (std::string line; std::getline(in, line);) code += line.substr(0, line.find("//")) + "\n";
+      text = code;
+    }
+    text = lower(text);
+    for (const WorkloadDescriptor& w : workloads()) {
+      std::vector<std::string> spellings = w.aliases;
+      spellings.insert(spellings.begin(), w.name);
+      for (const std::string& s : spellings) EXPECT_FALSE(has_word(text, lower(s))) << "names " << s;
+      EXPECT_EQ(text.find("#include \"bench/" + w.name + ".h\""), std::string::npos) << "includes " << w.name;
+      EXPECT_EQ(text.find("#include \"bench/" + w.name + "_workload"), std::string::npos) << "includes " << w.name;
+    }
+  }
+}
+
+// The options of a run are found by type: a struct never set reads as its defaults (and is not
+// stored by reading), one set is the run's, and a copy is a value of its own.
+TEST(WorkloadRegistration, OptionsAreFoundByTypeDefaultedAndCopiedAsValues) {
+  struct Mine {
+    std::int64_t n = 7;
+  };
+  struct Other {
+    double x = 0.5;
+  };
+  WorkloadOptions o;
+  const WorkloadOptions& read = o;
+  EXPECT_EQ(read.get<Mine>().n, 7);
+  o.get<Mine>().n = 3;
+  EXPECT_EQ(read.get<Mine>().n, 3);
+  EXPECT_EQ(read.get<Other>().x, 0.5);
+  WorkloadOptions copy = o;
+  copy.get<Mine>().n = 9;
+  copy.get<Other>().x = 2;
+  EXPECT_EQ(read.get<Mine>().n, 3);
+  EXPECT_EQ(read.get<Other>().x, 0.5);
+  EXPECT_EQ(static_cast<const WorkloadOptions&>(copy).get<Mine>().n, 9);
+  o = copy;
+  EXPECT_EQ(read.get<Other>().x, 2);
+}
+
+// An option that several workloads declare (`all --batch 2`) is one value applied by each of
+// them to its own options: every workload that declares --batch sees the batch.
+TEST(WorkloadRegistration, ASharedOptionReachesEveryWorkloadThatDeclaresIt) {
+  WorkloadOptions o;
+  WorkloadOptionValue v;
+  v.integer = 2;
+  std::vector<std::string> declaring;
+  for (const WorkloadDescriptor& w : workloads())
+    for (const WorkloadOption& option : w.options)
+      if (option.name == "--batch") {
+        option.apply(v, o);
+        declaring.push_back(w.name);
+      }
+  EXPECT_EQ(declaring, (std::vector<std::string>{"convolution", "attention"}));
+  EXPECT_EQ(o.get<ConvolutionOptions>().batch, 2);
+  EXPECT_EQ(o.get<AttentionOptions>().batch, 2);
 }
 
 TEST(WorkloadDescriptors, NamesAndAliasesAreUniqueAndResolveToTheirDescriptor) {
@@ -337,9 +459,9 @@ TEST(WorkloadDescriptors, OptionDefaultsApplyToTheDefaultOptions) {
       o.apply(v, applied);
     }
     WorkloadOptions small = applied;
-    small.row.rows = 3;  // not a 256 MiB tensor
+    small.get<RowOptions>().rows = 3;  // not a 256 MiB tensor
     WorkloadOptions small_defaults = defaults;
-    small_defaults.row.rows = 3;
+    small_defaults.get<RowOptions>().rows = 3;
     EXPECT_EQ(estimate_host_bytes(w.name, size, Precision::fp32, applied),
               estimate_host_bytes(w.name, size, Precision::fp32, defaults));
     const auto a = make_problem(w.name, size, Precision::fp32, seed, small);
@@ -363,17 +485,17 @@ TEST(WorkloadDescriptors, OptionsCheckTheirValues) {
   EXPECT_THROW(option("convolution", "--padding").apply(v, o), InputError);  // an even kernel has no "same"
   v.text = "2";
   option("convolution", "--padding").apply(v, o);
-  EXPECT_EQ(o.convolution.pad, 2);
+  EXPECT_EQ(o.get<ConvolutionOptions>().pad, 2);
   v.text = "02";
   EXPECT_THROW(option("convolution", "--padding").apply(v, o), InputError);
   v.text = "rows";
   option("reduction", "--axis").apply(v, o);
-  EXPECT_EQ(o.reduction.axis, ReduceAxis::rows);
+  EXPECT_EQ(o.get<ReductionOptions>().axis, ReduceAxis::rows);
   v.real = 0;
   EXPECT_THROW(option("layernorm", "--epsilon").apply(v, o), InputError);
   v.flag = true;
   option("attention", "--causal").apply(v, o);
-  EXPECT_TRUE(o.attention.causal);
+  EXPECT_TRUE(o.get<AttentionOptions>().causal);
 }
 
 TEST(WorkloadDescriptors, PrecisionRefusalsAndTheReadRoofComeFromTheDescriptor) {

@@ -112,8 +112,7 @@ TEST(CliApp, EveryWorkloadDescriptorIsASubcommandWithItsOptions) {
   }
   fleet_expected.push_back("all");
   for (const CLI::App* sub : fleet->get_subcommands({})) fleet_names.push_back(sub->get_name());
-  EXPECT_EQ(fleet_names, fleet_expected);
-  EXPECT_EQ(fleet_names, (std::vector<std::string>{"gemm", "convolution", "reduction", "all"}));
+  EXPECT_EQ(fleet_names, fleet_expected);  // every workload with a fleet_description, then all
   // An option no workload declares is on no run subcommand.
   EXPECT_EQ(app.app->get_subcommand("gemm")->get_option_no_throw("--filters"), nullptr);
 }

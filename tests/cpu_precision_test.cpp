@@ -13,11 +13,13 @@
 #include <string>
 #include <vector>
 
+#include "bench/attention.h"
 #include "bench/backend.h"
 #include "bench/convolution.h"
 #include "bench/gemm.h"
 #include "bench/reduction.h"
 #include "bench/runner.h"
+#include "bench/softmax.h"
 #include "bench/workloads.h"
 #include "cpu/reduced_precision.h"
 #include "tests/cpu_test_support.h"
@@ -264,8 +266,8 @@ TEST(CpuPrecision, NotesSayHowEachReducedPrecisionIsComputed) {
     for (Precision precision : info.precisions) {
       if (info.workload == "reduction" && precision == Precision::tf32) continue;
       WorkloadOptions options;
-      options.row.rows = 5;  // softmax / layer norm: a few rows (the default fills 256 MiB)
-      options.attention.heads = 2;
+      options.get<RowOptions>().rows = 5;  // softmax / layer norm: a few rows (the default fills 256 MiB)
+      options.get<AttentionOptions>().heads = 2;
       const auto problem = make_problem(info.workload, 9, precision, seed, options);
       if (!info.supports(*problem).available) continue;
       SCOPED_TRACE(info.workload + "/" + info.name + " " + to_string(precision));

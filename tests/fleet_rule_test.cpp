@@ -2,6 +2,9 @@
 // compares, and that it flags a rank slower beyond noise and no rank of an A/A fleet.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
 #include <random>
 
 #include "reports/fleet.h"
@@ -13,6 +16,7 @@ namespace {
 using mlbench::reports::FleetFlag;
 using mlbench::reports::FleetMember;
 using mlbench::test_support::fresh_seed;
+using mlbench::test_support::slurp;
 namespace fakes = mlbench::reports::fakes;
 
 constexpr int kRanks = 3, kRuns = 12;
@@ -88,6 +92,85 @@ TEST(FleetRule, SingleThreadedRowsAreComparedOnCpuTimeThreadedRowsOnRealTime) {
   // Three of six rows slow: "at least half of the rows it was compared on".
   EXPECT_EQ(fleet.verdicts[2].flag, FleetFlag::slow);
   EXPECT_NE(mlbench::reports::render_fleet_markdown(fleet).find(" cpu)"), std::string::npos);
+}
+
+// The fleet report's files are the bytes they were before their fields came from one table
+// (reports/fleet.cpp): a fleet of fabricated ranks (a fixed seed, one slow rank, one on a shared
+// core, a failed and a missing row) as JSON and markdown against tests/fixtures/fleet_*, written
+// by the hand-written serializer (MLBENCH_WRITE_FLEET_FIXTURES=1 writes them anew); read back,
+// the analysis is recomputed from the ranks' reports to the same verdicts and markdown.
+// A rank of the fixture's fleet: rank_report's rows with noise drawn from mt19937_64's own
+// integers (the standard fixes them; a distribution's algorithm is the library's own, and the
+// fixture must be the same bytes with every standard library).
+FleetMember fixed_rank_report(std::mt19937_64& rng, int rank, double work, double wait) {
+  FleetMember member{rank, {}};
+  auto noise = [&rng] { return 0.97 + static_cast<double>(rng() % 60001) * 1e-6; };  // 0.97 to 1.03
+  for (const std::int64_t size : {128, 192, 256})
+    for (const int threads : {1, 2}) {
+      mlbench::VariantResult r;
+      r.workload = "gemm";
+      r.backend = threads == 1 ? "serial" : "openmp";
+      r.backend_kind = mlbench::BackendKind::cpu;
+      r.is_baseline = threads == 1;
+      r.timing = mlbench::TimingMode::host;
+      r.precision = mlbench::Precision::fp32;
+      r.size = size;
+      r.shape_label = "M=N=K=" + std::to_string(size);
+      r.shape = {{"M", size}, {"N", size}, {"K", size}};
+      r.threads = threads;
+      r.seed = 1;
+      const double cpu_s = 1e-9 * static_cast<double>(size * size * size) * work / threads;
+      r.stats.runs = kRuns;
+      for (int i = 0; i < kRuns; ++i) {
+        r.stats.run_cpu_times_s.push_back(cpu_s * noise());
+        r.stats.run_times_s.push_back(r.stats.run_cpu_times_s.back() * wait * noise());
+      }
+      std::vector<double> sorted = r.stats.run_times_s;
+      std::sort(sorted.begin(), sorted.end());
+      r.stats.median_s = (sorted[kRuns / 2 - 1] + sorted[kRuns / 2]) / 2;
+      double sum = 0, squares = 0;
+      for (double t : sorted) sum += t;
+      r.stats.mean_s = sum / kRuns;
+      for (double t : sorted) squares += (t - r.stats.mean_s) * (t - r.stats.mean_s);
+      r.stats.stddev_s = std::sqrt(squares / (kRuns - 1));
+      r.stats.cv = r.stats.stddev_s / r.stats.mean_s;
+      r.stats.iterations = 1;
+      r.verification = {true, 0, 1e-5, "exact", ""};
+      member.report.results.push_back(r);
+    }
+  return member;
+}
+
+TEST(FleetReport, FilesAreByteIdenticalToTheHandWrittenSerializers) {
+  std::mt19937_64 rng(20261202);
+  std::vector<FleetMember> members;
+  for (int rank = 0; rank < kRanks; ++rank)
+    members.push_back(fixed_rank_report(rng, rank, rank == 1 ? 2.0 : 1.0, rank == 2 ? 3.0 : 1.0));
+  members[0].report.machine.hostname = "node-a";
+  members[0].report.machine.cpu_model = "Fabricated CPU";
+  members[0].report.machine.libraries = {{"MPI", "Open MPI 4.1"}};
+  members[1].report.results[2].status = mlbench::ResultStatus::failed_verification;
+  members[1].report.results[2].error_message = "max error 1 > 0.001";
+  members[2].report.results.pop_back();
+  const auto fleet = mlbench::reports::analyze_fleet(members);
+  const std::string json = mlbench::reports::render_fleet_json(fleet);
+  const std::string markdown = mlbench::reports::render_fleet_markdown(fleet);
+  const std::string fixtures = std::string(MLBENCH_SOURCE_DIR) + "/tests/fixtures/";
+  if (std::getenv("MLBENCH_WRITE_FLEET_FIXTURES") != nullptr) {
+    std::ofstream(fixtures + "fleet_fabricated.json", std::ios::binary) << json;
+    std::ofstream(fixtures + "fleet_fabricated.md", std::ios::binary) << markdown;
+  }
+  EXPECT_EQ(json, slurp(fixtures + "fleet_fabricated.json"));
+  EXPECT_EQ(markdown, slurp(fixtures + "fleet_fabricated.md"));
+  const auto again = mlbench::reports::parse_fleet_report(json, "fleet_fabricated.json");
+  ASSERT_EQ(again.verdicts.size(), fleet.verdicts.size());
+  for (std::size_t m = 0; m < fleet.verdicts.size(); ++m) {
+    EXPECT_EQ(again.verdicts[m].rank, fleet.verdicts[m].rank);
+    EXPECT_EQ(again.verdicts[m].flag, fleet.verdicts[m].flag);
+    EXPECT_EQ(again.verdicts[m].compared_rows, fleet.verdicts[m].compared_rows);
+  }
+  EXPECT_EQ(again.alpha, fleet.alpha);
+  EXPECT_EQ(mlbench::reports::render_fleet_markdown(again), markdown);
 }
 
 }  // namespace

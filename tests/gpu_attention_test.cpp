@@ -39,7 +39,7 @@ const std::vector<std::string> kAttentionBackends = {"cuda", "cudnn", "cublas"};
 std::unique_ptr<AttentionProblem> attention(std::int64_t b, std::int64_t h, std::int64_t s, std::int64_t d, bool causal,
                                             Precision precision, std::uint64_t seed) {
   WorkloadOptions o;
-  o.attention = {b, h, d, causal};
+  o.get<AttentionOptions>() = {b, h, d, causal};
   auto problem = make_problem("attention", s, precision, seed, o);
   return std::unique_ptr<AttentionProblem>(static_cast<AttentionProblem*>(problem.release()));
 }

@@ -26,7 +26,7 @@ using namespace ::mlbench::test_support;
 std::unique_ptr<Problem> rows_problem(const char* workload, std::int64_t rows, std::int64_t cols, Precision precision,
                                       std::uint64_t seed) {
   WorkloadOptions o;
-  o.row.rows = rows;
+  o.get<RowOptions>().rows = rows;
   return make_problem(workload, cols, precision, seed, o);
 }
 

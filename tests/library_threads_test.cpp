@@ -29,8 +29,9 @@
 #include <string>
 #include <vector>
 
-#include "bench/workloads.h"
 #include "bench/backend.h"
+#include "bench/softmax.h"
+#include "bench/workloads.h"
 #include "mpi/mpi_launch.h"
 #include "tests/test_support.h"
 
@@ -96,7 +97,7 @@ int check_backend_threads(const std::string& spec) {
     return kSkipped;
   }
   WorkloadOptions options;
-  options.row.rows = 64;
+  options.get<RowOptions>().rows = 64;
   const auto problem = make_problem(workload, small_size(workload), Precision::fp32, seed, options);
   if (info->supports && !info->supports(*problem).available) {
     std::printf("skipped: %s\n", info->supports(*problem).reason.c_str());

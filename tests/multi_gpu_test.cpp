@@ -1,21 +1,28 @@
 // Several GPUs (--gpus, the nccl backends). Runs everywhere: the --gpus selection, the runner's
 // plan and results against a registry that pretends a GPU count, the reports' multi-GPU fields,
 // and the arithmetic that cuts a convolution into row bands with halos (checked against a
-// whole-image convolution on the CPU). On a machine with a CUDA device and NCCL: every nccl
-// variant on one GPU (two when there are two) against Problem::verify(); skipped otherwise.
+// whole-image convolution on the CPU). On a machine with a CUDA device and NCCL: every
+// multi-GPU backend the registry holds (the nccl rows of kernels/gpu_backends.cpp, whatever their
+// workload: walked, not listed) on one GPU (two when there are two) against Problem::verify(),
+// and the splits of the convolution and the reduction on their own shapes; skipped otherwise.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "bench/backend.h"
+#include "bench/convolution.h"
+#include "bench/gemm.h"
 #include "bench/gpu_selection.h"
+#include "bench/reduction.h"
 #include "bench/runner.h"
 #include "bench/workloads.h"
+#include "kernels/gpu_backends.h"
 #include "kernels/multi_gpu_partition.h"
 #include "reports/csv.h"
 #include "reports/json_report.h"
@@ -471,22 +478,60 @@ TEST(ConvRowSplit, SlabsWithTheirHalosReproduceTheWholeConvolution) {
 
 // ---- the nccl variants on real GPUs ----
 
+// The multi-GPU backends (BackendInfo::multi_gpu, run with --gpus) the tests walk: every one the
+// registry holds, workload by workload in the order of workloads(), so that a new workload's nccl
+// backend is verified without editing a list (issue 16).
+std::vector<const BackendInfo*> multi_gpu_backends() {
+  std::vector<const BackendInfo*> walked;
+  for (const auto& w : workloads())
+    for (const BackendInfo* b : gpu_registry().backends_for(w.name))
+      if (b->multi_gpu) walked.push_back(b);
+  return walked;
+}
+
+// Available when one of the walked backends can run here (each walked one is checked for its own).
+Availability multi_gpu_availability() {
+  const std::vector<const BackendInfo*> walked = multi_gpu_backends();
+  if (walked.empty()) return Availability::no("no multi-GPU backend is registered");
+  for (const BackendInfo* b : walked)
+    if (b->availability().available) return Availability::yes();
+  return walked.front()->availability();
+}
+
 #define SKIP_WITHOUT_NCCL_GPU()                                                                \
   do {                                                                                         \
-    const Availability nccl = gpu_registry().find("gemm", "nccl")->availability();             \
+    const Availability nccl = multi_gpu_availability();                                        \
     if (!nccl.available) GTEST_SKIP() << "the nccl backends cannot run here: " << nccl.reason; \
   } while (0)
 
+std::string backend_key(const std::string& workload, const std::string& name) { return workload + "/" + name; }
+
+// The walked backends are the multi-GPU rows of kernels/'s table, each once; every `nccl` row is a
+// multi-GPU one on GPUs (`--gpus`), and a workload has at most one.
 TEST(MultiGpuRegistration, TheMultiGpuWorkloadsHaveAnNcclBackendThatNeedsGpus) {
-  // gemm, convolution and reduction are spread over GPUs; attention, softmax and layer norm
-  // (issue 17) are not (yet): they must have no nccl backend rather than a broken one.
-  std::vector<std::string> with_nccl;
-  for (const auto& w : workloads())
+  std::vector<std::string> table_rows, walked;
+  for (const auto& row : kernels::gpu_backend_definitions())
+    if (row.multi_gpu) table_rows.push_back(backend_key(row.workload, row.name));
+  std::map<std::string, int> per_workload;
+  for (const BackendInfo* b : multi_gpu_backends()) {
+    walked.push_back(backend_key(b->workload, b->name));
+    EXPECT_TRUE(is_gpu(b->kind)) << b->workload << "/" << b->name;
+    ++per_workload[b->workload];
+  }
+  for (const auto& w : workloads()) {
     if (const BackendInfo* b = gpu_registry().find(w.name, "nccl")) {
-      with_nccl.push_back(w.name);
       EXPECT_TRUE(b->multi_gpu) << w.name;
     }
-  EXPECT_EQ(with_nccl, (std::vector<std::string>{"gemm", "convolution", "reduction"}));
+  }
+  for (const auto& [workload, count] : per_workload) EXPECT_EQ(count, 1) << workload;
+  EXPECT_FALSE(walked.empty());
+  std::sort(table_rows.begin(), table_rows.end());
+  std::vector<std::string> sorted = walked;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(sorted, table_rows);
+  std::string list;
+  for (const std::string& key : walked) list += " " + key;
+  std::printf("[ GPU WALK ] multi-GPU:%s\n", list.c_str());
 #if MLBENCH_TEST_BUILT_WITH_CUDA
   EXPECT_TRUE(static_cast<bool>(gpu_registry().gpu_count)) << "a CUDA build reports its device count";
 #else
@@ -522,27 +567,58 @@ std::string run_label(const std::string& workload, const std::string& shape, Pre
   return workload + " " + shape + " " + to_string(p) + " on " + std::to_string(gpus) + " GPU(s)";
 }
 
+// `backend` on `problem`, on every device list.
+void run_multi_gpu_backend(const BackendInfo& backend, const Problem& problem) {
+  for (const std::vector<int>& devices : device_lists()) {
+    ExecutionConfig config;
+    config.devices = devices;
+    config.device = devices.front();
+    auto variant = backend.prepare(problem, config);
+    expect_verified(problem, *variant,
+                    run_label(backend.workload + "/" + backend.name, problem.shape_label(), problem.precision(),
+                              static_cast<int>(devices.size())));
+  }
+}
+
 void run_nccl_backend(const std::string& workload, std::int64_t size, Precision precision,
                       const WorkloadOptions& options, std::uint64_t seed) {
   const auto problem = make_problem(workload, size, precision, seed, options);
   const BackendInfo* backend = gpu_registry().find(workload, "nccl");
   ASSERT_NE(backend, nullptr);
-  for (const std::vector<int>& devices : device_lists()) {
-    ExecutionConfig config;
-    config.devices = devices;
-    config.device = devices.front();
-    auto variant = backend->prepare(*problem, config);
-    expect_verified(*problem, *variant,
-                    run_label(workload, problem->shape_label(), precision, static_cast<int>(devices.size())));
-  }
+  run_multi_gpu_backend(*backend, *problem);
 }
 
-TEST(MultiGpuVariants, GemmIsVerifiedOnEveryGpuCount) {
+// Every walked multi-GPU backend, whatever its workload, at fp32 and fp64 where it declares them,
+// on a size of 1, an awkward one and 256, with its workload's default options (`--preset quick`'s
+// where the workload has one: no 256 MiB tensors); each available one must have been checked.
+// The tests below add each split's own shapes and options.
+TEST(MultiGpuVariants, EveryMultiGpuBackendIsVerifiedOnEveryGpuCount) {
   SKIP_WITHOUT_NCCL_GPU();
   const std::uint64_t seed = fresh_seed();
   SCOPED_TRACE("seed=" + std::to_string(seed));
-  for (Precision p : {Precision::fp32, Precision::fp64})
-    for (std::int64_t size : {1, 67, 256}) run_nccl_backend("gemm", size, p, {}, seed);
+  for (const BackendInfo* backend : multi_gpu_backends()) {
+    const std::string key = backend_key(backend->workload, backend->name);
+    SCOPED_TRACE(key);
+    if (!backend->availability().available) {
+      std::printf("[ SKIPPED  ] %s: %s\n", key.c_str(), backend->availability().reason.c_str());
+      continue;
+    }
+    const WorkloadDescriptor* workload = find_workload(backend->workload);
+    ASSERT_NE(workload, nullptr);
+    WorkloadOptions options;
+    if (workload->quick_preset) workload->quick_preset(options);
+    int checked = 0;
+    for (Precision p : {Precision::fp32, Precision::fp64}) {
+      if (!backend->supports_precision(p)) continue;
+      for (std::int64_t size : {1, 67, 256}) {
+        const auto problem = make_problem(backend->workload, size, p, seed, options);
+        if (!gpu_backend_takes(*backend, *problem)) continue;
+        run_multi_gpu_backend(*backend, *problem);
+        ++checked;
+      }
+    }
+    EXPECT_GT(checked, 0) << key << " was never checked";
+  }
 }
 
 TEST(MultiGpuVariants, ConvolutionIsVerifiedSplitByBatchAndByRows) {
@@ -551,12 +627,12 @@ TEST(MultiGpuVariants, ConvolutionIsVerifiedSplitByBatchAndByRows) {
   SCOPED_TRACE("seed=" + std::to_string(seed));
   WorkloadOptions options;
   for (std::int64_t batch : {1, 3}) {
-    options.convolution.batch = batch;
+    options.get<ConvolutionOptions>().batch = batch;
     for (Precision p : {Precision::fp32, Precision::fp64}) run_nccl_backend("convolution", 45, p, options, seed);
   }
-  options.convolution = {};
-  options.convolution.stride = 2;
-  options.convolution.kernel = 5;
+  options.get<ConvolutionOptions>() = {};
+  options.get<ConvolutionOptions>().stride = 2;
+  options.get<ConvolutionOptions>().kernel = 5;
   run_nccl_backend("convolution", 33, Precision::fp32, options, seed);
 }
 
@@ -568,9 +644,9 @@ TEST(MultiGpuVariants, ConvolutionRowSplitIsVerifiedOnOneGpu) {
   SCOPED_TRACE("seed=" + std::to_string(seed));
   for (std::int64_t batch : {1, 2}) {
     WorkloadOptions options;
-    options.convolution.batch = batch;
-    options.convolution.kernel = batch == 1 ? 3 : 5;
-    options.convolution.stride = batch;
+    options.get<ConvolutionOptions>().batch = batch;
+    options.get<ConvolutionOptions>().kernel = batch == 1 ? 3 : 5;
+    options.get<ConvolutionOptions>().stride = batch;
     const auto problem = make_problem("convolution", 37, Precision::fp32, seed, options);
     for (const std::vector<int>& devices : device_lists()) {
       ExecutionConfig config;
@@ -589,8 +665,8 @@ TEST(MultiGpuVariants, ReductionAllReduceAndRowsAreVerified) {
   for (ReduceAxis axis : {ReduceAxis::all, ReduceAxis::rows})
     for (ReduceOp op : {ReduceOp::sum, ReduceOp::max, ReduceOp::mean}) {
       WorkloadOptions options;
-      options.reduction.axis = axis;
-      options.reduction.op = op;
+      options.get<ReductionOptions>().axis = axis;
+      options.get<ReductionOptions>().op = op;
       for (Precision p : {Precision::fp32, Precision::fp64})
         for (std::int64_t size : {1, 300}) run_nccl_backend("reduction", size, p, options, seed);
     }

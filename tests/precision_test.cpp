@@ -5,7 +5,9 @@
 #include <cmath>
 #include <random>
 
+#include "bench/gemm.h"
 #include "bench/reduced_float.h"
+#include "bench/reduction.h"
 #include "bench/workloads.h"
 #include "tests/test_support.h"
 
@@ -73,7 +75,7 @@ TEST(Precision, InputsAreStoredInTheChosenTypeAndOutputsWhereTheyBelong) {
     any_nonzero = any_nonzero || v != 0.0f;
   }
   EXPECT_TRUE(any_nonzero);
-  o.reduction = {ReduceOp::sum, ReduceAxis::rows};
+  o.get<ReductionOptions>() = {ReduceOp::sum, ReduceAxis::rows};
   const auto sum = make_problem("reduction", 16, Precision::fp16, seed, o);
   EXPECT_EQ(sum->output_precision(), Precision::fp32);  // fp32 accumulation, fp32 result
   EXPECT_EQ(sum->min_bytes(), 16.0 * 16 * 2 + 16 * 4);

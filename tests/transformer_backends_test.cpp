@@ -8,6 +8,9 @@
 
 #include <tuple>
 
+#include "bench/attention.h"
+#include "bench/layernorm.h"
+#include "bench/softmax.h"
 #include "bench/workloads.h"
 #include "tests/cpu_test_support.h"
 
@@ -71,7 +74,7 @@ TEST(SoftmaxCpuBackends, VerifyAtAwkwardSizesAndEveryPrecision) {
   for (Precision p : kPrecisions)
     for (auto [rows, cols] : {std::pair<std::int64_t, std::int64_t>{1, 1}, {7, 7}, {33, 33}, {5, 257}, {3, 4103}}) {
       WorkloadOptions o;
-      o.row.rows = rows;
+      o.get<RowOptions>().rows = rows;
       expect_every_backend_verifies(*make_problem("softmax", cols, p, seed, o));
     }
 }
@@ -82,8 +85,8 @@ TEST(LayerNormCpuBackends, VerifyAtAwkwardSizesAndEveryPrecision) {
   for (Precision p : kPrecisions)
     for (auto [rows, cols] : {std::pair<std::int64_t, std::int64_t>{1, 1}, {7, 7}, {33, 33}, {5, 257}, {3, 4103}}) {
       WorkloadOptions o;
-      o.row.rows = rows;
-      o.row.epsilon = rows == 7 ? 1e-3 : 1e-5;
+      o.get<RowOptions>().rows = rows;
+      o.get<RowOptions>().epsilon = rows == 7 ? 1e-3 : 1e-5;
       expect_every_backend_verifies(*make_problem("layernorm", cols, p, seed, o));
     }
 }
@@ -99,7 +102,7 @@ TEST(AttentionCpuBackends, VerifyAtAwkwardShapesEveryPrecisionCausalOrNot) {
                                 {1, 1, 257, 64},
                                 {1, 1, 130, 128}}) {
         WorkloadOptions o;
-        o.attention = {b, h, d, causal};
+        o.get<AttentionOptions>() = {b, h, d, causal};
         expect_every_backend_verifies(*make_problem("attention", s, p, seed, o));
       }
 }

@@ -6,11 +6,13 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <random>
 #include <set>
 
 #include <nlohmann/json.hpp>
 
+#include "bench/workloads.h"
 #include "tests/test_support.h"
 
 namespace fs = std::filesystem;
@@ -78,11 +80,26 @@ TEST_F(TransformerCli, BadOptionValuesGiveOneLineAndExitCode2) {
 TEST_F(TransformerCli, AllRunsTheWorkloadsThatTakeThePrecisionAndSaysWhichItLeftOut) {
   const Outcome o = run("all --precision tf32 --size 8 --backends serial --dry-run");
   ASSERT_EQ(o.exit_code, 0) << o.err;
-  EXPECT_EQ(o.out, "gemm size 8 serial\nconvolution size 8 serial\n");
-  EXPECT_NE(o.err.find("reduction, attention, softmax, layernorm left out: each takes fp64, fp32, bf16 or fp16 inputs "
-                       "(tf32 only changes multiplications)"),
-            std::string::npos)
-      << o.err;
+  // What each descriptor says of tf32 (bench/workloads.h precision_refusal): those that take it
+  // run, in the workload list's order; the others are named once per reason.
+  std::string runs;
+  std::map<std::string, std::string> left_out;  // reason -> "a, b"
+  for (const mlbench::WorkloadDescriptor& w : mlbench::workloads()) {
+    const std::string why = mlbench::precision_refusal(w.name, mlbench::Precision::tf32);
+    if (why.empty())
+      runs += w.name + " size 8 serial\n";
+    else
+      left_out[why] += (left_out[why].empty() ? "" : ", ") + w.name;
+  }
+  EXPECT_EQ(o.out, runs);
+  EXPECT_FALSE(left_out.empty());
+  for (const auto& [why, names] : left_out)
+    EXPECT_NE(o.err.find(names + " left out: " + (names.find(',') != std::string::npos ? "each " : "it ") + why),
+              std::string::npos)
+        << o.err;
+  // Today: GEMM and convolution take tf32 (a math mode of multiplications), the other four refuse it.
+  EXPECT_EQ(mlbench::precision_refusal("reduction", mlbench::Precision::tf32),
+            "takes fp64, fp32, bf16 or fp16 inputs (tf32 only changes multiplications)");
   EXPECT_EQ(run("all --precision tf32 --size 8 --backends serial --dry-run -q").err, "");
   // Named on its own, a workload still refuses a precision it does not take.
   expect_bad_input("reduction --precision tf32 --size 8 --dry-run", "tf32");

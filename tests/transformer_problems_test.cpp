@@ -8,7 +8,10 @@
 #include <random>
 #include <utility>
 
+#include "bench/attention.h"
+#include "bench/layernorm.h"
 #include "bench/roofline.h"
+#include "bench/softmax.h"
 #include "bench/workloads.h"
 #include "tests/test_support.h"
 
@@ -91,7 +94,7 @@ HostBuffer attention_output(const AttentionProblem& p, std::int64_t ignored_key 
 std::unique_ptr<AttentionProblem> attention(std::int64_t b, std::int64_t h, std::int64_t s, std::int64_t d, bool causal,
                                             Precision precision, std::uint64_t seed) {
   WorkloadOptions o;
-  o.attention = {b, h, d, causal};
+  o.get<AttentionOptions>() = {b, h, d, causal};
   auto problem = make_problem("attention", s, precision, seed, o);
   return std::unique_ptr<AttentionProblem>(static_cast<AttentionProblem*>(problem.release()));
 }
@@ -100,7 +103,7 @@ template <class P>
 std::unique_ptr<P> rows_problem(const char* workload, std::int64_t rows, std::int64_t cols, Precision precision,
                                 std::uint64_t seed) {
   WorkloadOptions o;
-  o.row.rows = rows;
+  o.get<RowOptions>().rows = rows;
   auto problem = make_problem(workload, cols, precision, seed, o);
   return std::unique_ptr<P>(static_cast<P*>(problem.release()));
 }
@@ -151,13 +154,13 @@ TEST(TransformerProblems, RefuseTf32AndBadShapesWithAnInputError) {
     EXPECT_THROW(estimate_host_bytes(w, 8, Precision::tf32, o), InputError) << w;
   }
   WorkloadOptions bad = o;
-  bad.attention.heads = 0;
+  bad.get<AttentionOptions>().heads = 0;
   EXPECT_THROW(make_problem("attention", 8, Precision::fp32, 1, bad), InputError);
   bad = o;
-  bad.row.epsilon = -1;
+  bad.get<RowOptions>().epsilon = -1;
   EXPECT_THROW(make_problem("layernorm", 8, Precision::fp32, 1, bad), InputError);
   bad = o;
-  bad.attention.batch = bad.attention.heads = std::int64_t{1} << 40;
+  bad.get<AttentionOptions>().batch = bad.get<AttentionOptions>().heads = std::int64_t{1} << 40;
   EXPECT_THROW(make_problem("attention", std::int64_t{1} << 20, Precision::fp32, 1, bad), InputError);
   EXPECT_THROW(estimate_host_bytes("attention", std::int64_t{1} << 20, Precision::fp32, bad), InputError);
   EXPECT_NE(find_workload("sdpa"), nullptr);
@@ -167,8 +170,8 @@ TEST(TransformerProblems, RefuseTf32AndBadShapesWithAnInputError) {
 TEST(TransformerProblems, HostEstimateCoversTheBuffersAndTheWorkspaces) {
   for (Precision precision : kPrecisions) {
     WorkloadOptions o;
-    o.attention = {2, 3, 40, false};
-    o.row.rows = 5;
+    o.get<AttentionOptions>() = {2, 3, 40, false};
+    o.get<RowOptions>().rows = 5;
     for (const char* w : {"attention", "softmax", "layernorm"}) {
       const auto p = make_problem(w, 300, precision, 1, o);
       // inputs, the backend's output and the copy read back for verification

@@ -13,6 +13,9 @@
 #include <vector>
 
 #include "bench/backend.h"
+#include "bench/convolution.h"
+#include "bench/gemm.h"
+#include "bench/reduction.h"
 #include "bench/runner.h"
 #include "bench/verification.h"
 #include "bench/workloads.h"
@@ -133,8 +136,8 @@ struct Case {
   Precision precision;
   WorkloadOptions options;
   std::string label() const {
-    return workload + "/" + to_string(precision) + "/" + std::to_string(size) + "/" + to_string(options.reduction.op) +
-           "/" + to_string(options.reduction.axis);
+    return workload + "/" + to_string(precision) + "/" + std::to_string(size) + "/" +
+           to_string(options.get<ReductionOptions>().op) + "/" + to_string(options.get<ReductionOptions>().axis);
   }
 };
 
@@ -157,7 +160,7 @@ std::vector<Case> cases() {
         for (ReduceOp op : {ReduceOp::sum, ReduceOp::max, ReduceOp::mean})
           for (ReduceAxis axis : {ReduceAxis::all, ReduceAxis::rows}) {
             WorkloadOptions o;
-            o.reduction = {op, axis};
+            o.get<ReductionOptions>() = {op, axis};
             variants.push_back(o);
           }
       } else {
