@@ -13,15 +13,15 @@
 namespace mlbench::kernels {
 
 // Block tile (BM x BN, K step BK) and number of shared-memory stages of the kernel: warp-level
-// mma.sync tiles (gemm_tensor_core.cu, any GPU from sm_80) and Hopper warpgroup wgmma tiles
-// (gemm_tensor_core_wgmma.cu, compute capability 9.0 only). `automatic` picks one by shape
-// and device (pick_tensor_core_tile); mlbench_tune_gemm (tuning/) times the explicit ones.
+// mma.sync tiles (gemm_tensor_core.cu, any GPU from sm_80) and the Hopper warpgroup wgmma tile
+// (gemm_tensor_core_wgmma.cu, compute capability 9.0 only). These are the tiles the product
+// instantiates, the ones pick_tensor_core_tile can choose (`automatic`); mlbench_tune_gemm
+// (tuning/) times each of them forced, and the two it alone instantiates
+// (tuning/gemm_tensor_core_sweep.h: wgmma 3-stage, mma.sync 128x256x32 3-stage).
 enum class TensorCoreTile {
   automatic,
   wgmma_m128n256k64s4,  // 2 warpgroups of 64x256, 4 stages (192 KiB shared)
-  wgmma_m128n256k64s3,  // 2 warpgroups of 64x256, 3 stages (144 KiB)
   m128n128k32s4,        // mma.sync: 4 warps of 64x64, 4 stages (64 KiB)
-  m128n256k32s3,        // mma.sync: 8 warps of 64x64, 3 stages (72 KiB)
   m64n64k32s4,          // mma.sync: 4 warps of 32x32, 4 stages (32 KiB): small problems
 };
 std::string to_string(TensorCoreTile tile);

@@ -11,10 +11,9 @@ namespace mlbench::kernels {
 // Whether `device` runs sm_90a code (compute capability 9.0: H100, H200).
 bool wgmma_supported(int device);
 
-// Row-major C = A * B with a 128 x 256 x 64 block tile and `stages` (3 or 4) shared-memory
-// stages. Needs K and N multiples of 8 and 16-byte aligned pointers; any M. T: bfloat16 or
-// float16.
+// Row-major C = A * B with a 128 x 256 x 64 block tile and 4 shared-memory stages. Needs K and N
+// multiples of 8 and 16-byte aligned pointers; any M. T: bfloat16 or float16.
 template <class T>
-void launch_gemm_wgmma(const T* a, const T* b, T* c, int m, int n, int k, int stages, cudaStream_t stream);
+void launch_gemm_wgmma(const T* a, const T* b, T* c, int m, int n, int k, cudaStream_t stream);
 
 }  // namespace mlbench::kernels

@@ -112,10 +112,10 @@ class CudnnConvEngine final : public ConvEngine {
 };
 #endif
 
-class MultiGpuConvVariant final : public MultiGpuVariant {
+class MultiGpuConvVariant final : public NcclVariant {
  public:
   MultiGpuConvVariant(const ConvProblem& p, const ExecutionConfig& config, ConvSplit split)
-      : MultiGpuVariant(config, p.precision(), p.output_precision(), {&p.input(), &p.weights()}, p.output_size()),
+      : NcclVariant(config, p.precision(), p.output_precision(), {&p.input(), &p.weights()}, p.output_size()),
         s_(p.shape()),
         by_batch_(split == ConvSplit::batch || (split == ConvSplit::automatic && s_.batch >= ranks())) {
     // Across processes (mpi/gpu_ranks.cpp) only one rank, rank 0 alone, is built for the
@@ -266,7 +266,7 @@ class MultiGpuConvVariant final : public MultiGpuVariant {
                                        cudaMemcpyHostToDevice, on(0)));
   }
 
-  void run_pipeline() override {
+  void launch() override {
     const ncclDataType_t type = nccl_type(precision());
     const std::size_t weight_count = count(s_.filters * s_.channels * s_.kernel * s_.kernel);
     begin_communication();

@@ -14,10 +14,10 @@ namespace mlbench::kernels {
 
 namespace {
 
-class MultiGpuGemmVariant final : public MultiGpuVariant {
+class MultiGpuGemmVariant final : public NcclVariant {
  public:
   MultiGpuGemmVariant(const GemmProblem& p, const ExecutionConfig& config)
-      : MultiGpuVariant(config, p.precision(), p.output_precision(), {&p.a(), &p.b()}, p.output_size()),
+      : NcclVariant(config, p.precision(), p.output_precision(), {&p.a(), &p.b()}, p.output_size()),
         shape_(p.shape()),
         rows_(split_evenly(shape_.m, ranks())) {
     const std::size_t e = element_bytes();
@@ -78,7 +78,7 @@ class MultiGpuGemmVariant final : public MultiGpuVariant {
       MLBENCH_CUDA_CHECK(cudaMemcpyAsync(b_[0], pinned_input(1), k * n * e, cudaMemcpyHostToDevice, on(0)));
   }
 
-  void run_pipeline() override {
+  void launch() override {
     const ncclDataType_t type = nccl_type(precision());
     const std::size_t e = element_bytes();
     const auto k = static_cast<std::size_t>(shape_.k), n = static_cast<std::size_t>(shape_.n);

@@ -19,10 +19,10 @@ namespace mlbench::kernels {
 
 namespace {
 
-class MultiGpuReduceVariant final : public MultiGpuVariant {
+class MultiGpuReduceVariant final : public NcclVariant {
  public:
   MultiGpuReduceVariant(const ReductionProblem& p, const ExecutionConfig& config)
-      : MultiGpuVariant(config, p.precision(), p.output_precision(), {&p.input()}, p.output_size()),
+      : NcclVariant(config, p.precision(), p.output_precision(), {&p.input()}, p.output_size()),
         shape_(p.shape()),
         all_(shape_.axis == ReduceAxis::all) {
     const std::size_t e = element_bytes();
@@ -151,7 +151,7 @@ class MultiGpuReduceVariant final : public MultiGpuVariant {
     }
   }
 
-  void run_pipeline() override {
+  void launch() override {
     for (int r : mine()) reduce_part(r);
     const ncclDataType_t type = nccl_type(precision());
     begin_communication();

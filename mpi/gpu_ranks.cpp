@@ -4,7 +4,7 @@
 // (ranks=1 is the baseline). Rank 0 prepares its variant and tells the followers of the row to
 // prepare theirs (each builds the problem from the seed and the shape, and the nccl variant of
 // its one rank on its own GPU); every run, rank 0 broadcasts *run*, each rank's variant starts
-// after the group's barrier and the run's time is the slowest rank's (MultiGpuVariant).
+// after the group's barrier and the run's time is the slowest rank's (GpuVariant::run).
 #include <algorithm>
 #include <cstring>
 #include <map>

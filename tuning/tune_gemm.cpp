@@ -1,7 +1,7 @@
 // mlbench_tune_gemm: every GEMM version, validated then timed (tuning/tuning.h): the product's
 // choice (`cuda`), the block tiles of the CUDA-core kernel that only the sweep instantiates, the
-// cp.async-pipelined SGEMM, each tile of the tensor-core kernel forced (bf16, fp16), and cuBLAS
-// as the reference.
+// cp.async-pipelined SGEMM, each tile of the tensor-core kernels forced (bf16, fp16: the product's
+// tiles, then the two only the sweep instantiates), and cuBLAS as the reference.
 //
 //   mlbench_tune_gemm                          4096^3 fp32, every version
 //   mlbench_tune_gemm --shape 8192 --precision fp32,fp64 --repetitions 50
@@ -11,12 +11,14 @@
 
 #include <cstdio>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "bench/gemm.h"
 #include "kernels/gemm_tensor_core.h"
 #include "kernels/gemm_tiled.h"
 #include "tuning/gemm_pipelined.h"
+#include "tuning/gemm_tensor_core_sweep.h"
 #include "tuning/gemm_tile_sweep.h"
 #include "tuning/tuning.h"
 
@@ -67,13 +69,18 @@ Version pipelined_version(int bk, int stages) {
 std::string tensor_core_name(kernels::TensorCoreTile tile) {
   switch (tile) {
     case kernels::TensorCoreTile::wgmma_m128n256k64s4: return "tc-wgmma-128x256x64-s4";
-    case kernels::TensorCoreTile::wgmma_m128n256k64s3: return "tc-wgmma-128x256x64-s3";
     case kernels::TensorCoreTile::m128n128k32s4: return "tc-128x128x32-s4";
-    case kernels::TensorCoreTile::m128n256k32s3: return "tc-128x256x32-s3";
     case kernels::TensorCoreTile::m64n64k32s4: return "tc-64x64x32-s4";
     case kernels::TensorCoreTile::automatic: break;
   }
   return "tc-" + kernels::to_string(tile);
+}
+std::string tensor_core_name(TensorCoreSweepTile tile) {
+  switch (tile) {
+    case TensorCoreSweepTile::wgmma_m128n256k64s3: return "tc-wgmma-128x256x64-s3";
+    case TensorCoreSweepTile::m128n256k32s3: return "tc-128x256x32-s3";
+  }
+  return "tc-" + to_string(tile);
 }
 
 template <class T>
@@ -82,17 +89,26 @@ void launch_tensor_core(kernels::TensorCoreTile tile, const GemmShape& s, const 
   kernels::launch_gemm_tensor_core<T>(static_cast<const T*>(in[0]), static_cast<const T*>(in[1]), static_cast<T*>(out),
                                       s.m, s.n, s.k, stream, tile);
 }
+template <class T>
+void launch_tensor_core(TensorCoreSweepTile tile, const GemmShape& s, const std::vector<const void*>& in, void* out,
+                        cudaStream_t stream) {
+  launch_gemm_tensor_core_sweep<T>(static_cast<const T*>(in[0]), static_cast<const T*>(in[1]), static_cast<T*>(out),
+                                   s.m, s.n, s.k, stream, tile);
+}
 
-// The tensor-core kernel (kernels/gemm_tensor_core.cu, _wgmma.cu) with `tile` forced; the
-// product picks one by shape and device (pick_tensor_core_tile).
-Version tensor_core_version(kernels::TensorCoreTile tile) {
+// The tensor-core kernel with `tile` forced: a product tile (kernels/gemm_tensor_core.cu,
+// _wgmma.cu; the product picks one by shape and device, pick_tensor_core_tile) or a sweep-only
+// one (tuning/gemm_tensor_core_sweep.h).
+template <class Tile>
+Version tensor_core_version(Tile tile) {
   Version v;
   v.name = tensor_core_name(tile);
-  v.idea = "tensor-core kernel forced to the " + kernels::to_string(tile) + " tile" +
-           (kernels::is_wgmma(tile) ? " (Hopper wgmma)" : " (mma.sync)");
+  v.idea = "tensor-core kernel forced to the " + to_string(tile) + " tile" +
+           (is_wgmma(tile) ? " (Hopper wgmma)" : " (mma.sync)") +
+           (std::is_same_v<Tile, TensorCoreSweepTile> ? ", instantiated only in tuning/" : "");
   v.unsupported = [tile](const Problem&) -> std::string {
-    return kernels::is_wgmma(tile) && !kernels::tensor_core_wgmma_available(0) ? "wgmma needs compute capability 9.0"
-                                                                               : std::string();
+    return is_wgmma(tile) && !kernels::tensor_core_wgmma_available(0) ? "wgmma needs compute capability 9.0"
+                                                                      : std::string();
   };
   v.prepare = [tile](const Problem& problem) {
     const auto& p = dynamic_cast<const GemmProblem&>(problem);
@@ -120,8 +136,10 @@ std::vector<Version> gemm_versions(Precision precision) {
                                               "cores (fp32 kernel)"
                                             : "the product (`mlbench run gemm --backends cuda`): tensor-core kernel, "
                                               "tile picked by shape and device"));
-    if (precision != Precision::tf32)
+    if (precision != Precision::tf32) {
       for (kernels::TensorCoreTile tile : kernels::tensor_core_tiles()) versions.push_back(tensor_core_version(tile));
+      for (TensorCoreSweepTile tile : tensor_core_sweep_tiles()) versions.push_back(tensor_core_version(tile));
+    }
     versions.push_back(registry_version("gemm", "cublas", "cuBLAS (the vendor reference)", true));
     if (precision == Precision::tf32)
       versions.push_back(registry_version("gemm", "cublas-tf32", "cuBLAS with TF32 tensor cores"));
