@@ -94,21 +94,6 @@ cudnnDataType_t data_type(Precision precision) {
   return CUDNN_DATA_FLOAT;
 }
 
-// Whether an algorithm found for `precision` may be used, in order of preference (`pass` 0 first).
-// fp32: FMA math, then default math, never tensor-op math (the fp32 baseline must not run on TF32
-// tensor cores). fp64: any. tf32, bf16, fp16: any math but ALLOW_CONVERSION (which may convert
-// fp32 data down to fp16), in a single pass: the fastest one.
-bool acceptable_math(cudnnMathType_t math, Precision precision, int pass) {
-  switch (precision) {
-    case Precision::fp32: return math == (pass == 0 ? CUDNN_FMA_MATH : CUDNN_DEFAULT_MATH);
-    case Precision::fp64: return pass == 0;
-    case Precision::tf32:
-    case Precision::bf16:
-    case Precision::fp16: break;
-  }
-  return pass == 0 && math != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
-}
-
 // Whether the chosen algorithm's math puts this run on tensor cores (Variant::uses_tensor_cores):
 // tensor-op math does; default math does for the reduced precisions (cuDNN may use them there);
 // FMA math never does. The runner counts it only where the table declares tensor cores
@@ -137,68 +122,42 @@ class CudnnConvVariant final : public GpuVariant {
     cudnn_ = std::make_unique<CudnnConvolution>(
         s, type, compute_type, is_reduced(precision) ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH, stream());
 
-    // Find the fastest algorithm once, here, outside every timed region.
-    int max_count = 0, returned = 0;
-    MLBENCH_CUDA_CHECK(cudnnGetConvolutionForwardAlgorithmMaxCount(cudnn_->handle, &max_count));
-    std::vector<cudnnConvolutionFwdAlgoPerf_t> results(static_cast<std::size_t>(max_count));
-    // The search runs on buffers mlbench owns (inputs uploaded, output poisoned, workspace
-    // zeroed) rather than on scratch cuDNN allocates: its implicit-GEMM kernels read workspace
-    // bytes they have not written (initcheck). The workspace fits the hungriest algorithm, up to
-    // a quarter of free memory; algorithms needing more are left out of the search.
-    std::size_t find_workspace = 0;
-    for (int a = 0; a < CUDNN_CONVOLUTION_FWD_ALGO_COUNT; ++a) {
-      std::size_t bytes = 0;
-      if (cudnnGetConvolutionForwardWorkspaceSize(cudnn_->handle, cudnn_->x, cudnn_->w, cudnn_->conv, cudnn_->y,
-                                                  static_cast<cudnnConvolutionFwdAlgo_t>(a),
-                                                  &bytes) == CUDNN_STATUS_SUCCESS)
-        find_workspace = std::max(find_workspace, bytes);
-    }
+    // Find the fastest algorithm once, here, outside every timed region. The search runs on
+    // buffers mlbench owns (inputs uploaded, output poisoned, workspace zeroed): cuDNN's
+    // implicit-GEMM kernels read workspace bytes they have not written (initcheck). The workspace
+    // fits the hungriest algorithm, up to a quarter of free memory; algorithms needing more are
+    // left out of the search.
     std::size_t free_bytes = 0, total_bytes = 0;
     MLBENCH_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
-    find_workspace = std::min(find_workspace, free_bytes / 4);
+    const std::size_t find_workspace = std::min(largest_forward_workspace(*cudnn_), free_bytes / 4);
     if (find_workspace > 0) workspace_ = allocate_scratch(find_workspace, "the cuDNN workspace");
-    MLBENCH_CUDA_CHECK(cudnnFindConvolutionForwardAlgorithmEx(
-        cudnn_->handle, cudnn_->x, input<void>(0), cudnn_->w, input<void>(1), cudnn_->conv, cudnn_->y, output<void>(),
-        max_count, &returned, results.data(), workspace_, find_workspace));
-    // Results come fastest first; acceptable_math orders them by math type. FFT and Winograd
-    // algorithms trade per-output accuracy for speed: each candidate is run once here and kept
-    // only if its output (in output_precision(), 16-bit for bf16/fp16) passes mlbench's own fp64
-    // verification, so the baseline is the fastest algorithm whose result would be accepted.
-    std::vector<const cudnnConvolutionFwdAlgoPerf_t*> candidates;
-    for (int pass = 0; pass < 2; ++pass)
-      for (int i = 0; i < returned; ++i) {
-        const auto& r = results[static_cast<std::size_t>(i)];
-        if (r.status == CUDNN_STATUS_SUCCESS && r.memory <= find_workspace &&
-            acceptable_math(r.mathType, precision, pass) &&
-            std::find(candidates.begin(), candidates.end(), &r) == candidates.end())
-          candidates.push_back(&r);
-      }
+    const std::vector<cudnnConvolutionFwdAlgoPerf_t> candidates = find_forward_algorithms(
+        *cudnn_, precision, input<void>(0), input<void>(1), output<void>(), workspace_, find_workspace);
     if (candidates.empty()) {
       throw std::runtime_error(fmt::format("cuDNN found no {} forward algorithm for {}",
                                            precision == Precision::fp32 ? "FMA-math" : to_string(precision),
                                            p.shape_label()));
     }
+    // Each candidate runs once here, fastest first, and is kept only if its output (in
+    // output_precision(), 16-bit for bf16/fp16) passes mlbench's own verification: the baseline
+    // is the fastest algorithm whose result would be accepted.
     workspace_bytes_ = find_workspace;
-    const cudnnConvolutionFwdAlgoPerf_t* chosen = nullptr;
-    std::vector<std::string> rejected;
     HostBuffer trial(p.output_precision(), p.output_size());
-    for (const auto* c : candidates) {
-      algo_ = c->algo;
-      MLBENCH_CUDA_CHECK(cudnnSetConvolutionMathType(cudnn_->conv, c->mathType));
-      poison_output();  // an element this algorithm leaves unwritten must not pass on an older value
-      run(TimingMode::kernel);
-      read_output(trial);
-      const Verification v = p.verify(trial);
-      if (v.passed) {
-        chosen = c;
-        break;
-      }
-      rejected.push_back(
-          fmt::format("{} (error {:.1e} > {:.1e})", cudnn_algorithm_name(c->algo), v.max_error, v.tolerance));
-    }
-    if (chosen == nullptr)
-      throw std::runtime_error("no cuDNN algorithm passed verification: " +
-                               fmt::format("{}", fmt::join(rejected, ", ")));
+    const VerifiedAlgorithm verified =
+        first_verified_algorithm(candidates, [&](const cudnnConvolutionFwdAlgoPerf_t& c) -> std::optional<std::string> {
+          algo_ = c.algo;
+          MLBENCH_CUDA_CHECK(cudnnSetConvolutionMathType(cudnn_->conv, c.mathType));
+          poison_output();  // an element this algorithm leaves unwritten must not pass on an older value
+          run(TimingMode::kernel);
+          read_output(trial);
+          const Verification v = p.verify(trial);
+          if (v.passed) return std::nullopt;
+          return fmt::format("error {:.1e} > {:.1e}", v.max_error, v.tolerance);
+        });
+    const cudnnConvolutionFwdAlgoPerf_t* chosen = &verified.chosen;
+    const std::vector<std::string>& rejected = verified.rejected;
+    algo_ = chosen->algo;
+    MLBENCH_CUDA_CHECK(cudnnSetConvolutionMathType(cudnn_->conv, chosen->mathType));
     workspace_bytes_ = chosen->memory;
     poison_output();
     notes_.emplace_back("algorithm", cudnn_algorithm_name(algo_));

@@ -5,12 +5,18 @@
 
 #include <cudnn.h>
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
 #include "bench/convolution.h"
+#include "bench/types.h"
 #include "kernels/cuda_check.h"
 
 namespace mlbench::kernels {
@@ -80,5 +86,31 @@ struct CudnnConvolution {
     conv = nullptr, w = nullptr, y = nullptr, x = nullptr, handle = nullptr;
   }
 };
+
+// The largest workspace any forward algorithm needs for this convolution (algorithms cuDNN
+// refuses for it count 0).
+std::size_t largest_forward_workspace(const CudnnConvolution& c);
+
+// cuDNN's measured search (cudnnFindConvolutionForwardAlgorithmEx) on buffers the caller owns
+// (inputs uploaded, output poisoned, workspace allocated: cuDNN's own scratch would be read
+// uninitialized). Returns the algorithms that ran, fit `workspace_bytes` and whose math is
+// acceptable at `precision`, fastest first within each preference: for fp32 FMA math before
+// default math and never tensor-op math (the fp32 baseline must not run on TF32 tensor cores);
+// for tf32, bf16 and fp16 any math but ALLOW_CONVERSION; for fp64 any.
+std::vector<cudnnConvolutionFwdAlgoPerf_t> find_forward_algorithms(const CudnnConvolution& c, Precision precision,
+                                                                   const void* x, const void* w, void* y,
+                                                                   void* workspace, std::size_t workspace_bytes);
+
+// The first candidate whose output passes: `trial` runs one (math type set by the caller),
+// verifies the whole result and returns why it was rejected (nullopt: it passed). FFT and
+// Winograd trade per-output accuracy for speed, so the fastest algorithm is not always one whose
+// result mlbench would accept. Throws std::runtime_error, naming every rejection, when none passes.
+struct VerifiedAlgorithm {
+  cudnnConvolutionFwdAlgoPerf_t chosen{};
+  std::vector<std::string> rejected;  // "ALGO (why)", fastest first
+};
+VerifiedAlgorithm first_verified_algorithm(
+    const std::vector<cudnnConvolutionFwdAlgoPerf_t>& candidates,
+    const std::function<std::optional<std::string>(const cudnnConvolutionFwdAlgoPerf_t&)>& trial);
 
 }  // namespace mlbench::kernels

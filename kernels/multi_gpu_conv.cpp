@@ -5,14 +5,19 @@
 //    holds a zero-padded slab with the input rows it owns, receives its halo rows from their
 //    owners (packed per transfer, ncclSend/ncclRecv, unpacked into the slab), convolves the slab
 //    with padding 0 and sends its band of output rows to rank 0, which places them.
-// Each rank convolves with cuDNN (FMA math, a GEMM-family or direct algorithm chosen by cuDNN's
-// heuristics) when mlbench is built with cuDNN, else with the hand-written kernel.
+// Each rank convolves with cuDNN when mlbench is built with cuDNN, else with the hand-written
+// kernel. cuDNN's algorithm is chosen as the single-GPU cudnn backend chooses it: measured by
+// cudnnFindConvolutionForwardAlgorithmEx on rank 0's part, FMA math only, then the fastest one
+// every rank can run whose whole gathered output passes verification.
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "bench/convolution.h"
 #include "kernels/multi_gpu.h"
@@ -27,21 +32,14 @@ namespace mlbench::kernels {
 
 namespace {
 
-// One rank's convolution of its part, enqueued on the rank's stream.
-class ConvEngine {
- public:
-  virtual ~ConvEngine() = default;
-  virtual void forward(const void* input, const void* weights, void* output) = 0;
-  virtual std::string describe() const = 0;
-};
-
-class TiledConvEngine final : public ConvEngine {
+// One rank's convolution of its part, enqueued on the rank's stream: forward() and describe().
+class TiledConvEngine {
  public:
   TiledConvEngine(const ConvShape& shape, Precision precision, int device, cudaStream_t stream)
       : plan_(plan_conv2d_tiled(shape, precision == Precision::fp64, device)),
         fp64_(precision == Precision::fp64),
         stream_(stream) {}
-  void forward(const void* input, const void* weights, void* output) override {
+  void forward(const void* input, const void* weights, void* output) {
     if (fp64_) {
       launch_conv2d_tiled<double>(plan_, static_cast<const double*>(input), static_cast<const double*>(weights),
                                   static_cast<double*>(output), stream_);
@@ -50,7 +48,7 @@ class TiledConvEngine final : public ConvEngine {
                                  static_cast<float*>(output), stream_);
     }
   }
-  std::string describe() const override { return "mlbench cuda " + plan_.describe(); }
+  std::string describe() const { return "mlbench cuda " + plan_.describe(); }
 
  private:
   Conv2dPlan plan_;
@@ -59,39 +57,41 @@ class TiledConvEngine final : public ConvEngine {
 };
 
 #if MLBENCH_HAVE_CUDNN
-class CudnnConvEngine final : public ConvEngine {
+class CudnnConvEngine {
  public:
-  // `allocate` provides the workspace on the rank's device.
+  // `allocate` provides the workspace on the rank's device; `free_bytes` is that device's free
+  // memory. Starts on IMPLICIT_GEMM (no workspace, every shape) until use() picks the search's.
   CudnnConvEngine(const ConvShape& s, Precision precision, cudaStream_t stream,
-                  const std::function<void*(std::size_t)>& allocate)
+                  const std::function<void*(std::size_t)>& allocate, std::size_t free_bytes)
       : fp64_(precision == Precision::fp64) {
-    const bool fp64 = fp64_;
-    const cudnnDataType_t type = fp64 ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT;
+    const cudnnDataType_t type = fp64_ ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT;
     // FMA math: the fp32 result must not silently come from TF32 tensor cores.
     cudnn_ = std::make_unique<CudnnConvolution>(s, type, type, CUDNN_FMA_MATH, stream);
-    // cuDNN's heuristics, restricted to algorithms that sum each output in the ordinary way
-    // (FFT and Winograd trade accuracy per output for speed); IMPLICIT_GEMM always works.
-    int max_count = 0, returned = 0;
-    MLBENCH_CUDA_CHECK(cudnnGetConvolutionForwardAlgorithmMaxCount(cudnn_->handle, &max_count));
-    std::vector<cudnnConvolutionFwdAlgoPerf_t> perf(static_cast<std::size_t>(std::max(max_count, 1)));
-    MLBENCH_CUDA_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(cudnn_->handle, cudnn_->x, cudnn_->w, cudnn_->conv,
-                                                              cudnn_->y, max_count, &returned, perf.data()));
-    algo_ = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
-    for (int i = 0; i < returned; ++i) {
-      const auto& r = perf[static_cast<std::size_t>(i)];
-      const bool exact_sum = r.algo == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM ||
-                             r.algo == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM ||
-                             r.algo == CUDNN_CONVOLUTION_FWD_ALGO_GEMM || r.algo == CUDNN_CONVOLUTION_FWD_ALGO_DIRECT;
-      if (r.status == CUDNN_STATUS_SUCCESS && exact_sum && (fp64 || r.mathType == CUDNN_FMA_MATH)) {
-        algo_ = r.algo;
-        break;
-      }
-    }
-    MLBENCH_CUDA_CHECK(cudnnGetConvolutionForwardWorkspaceSize(cudnn_->handle, cudnn_->x, cudnn_->w, cudnn_->conv,
-                                                               cudnn_->y, algo_, &workspace_bytes_));
-    if (workspace_bytes_ > 0) workspace_ = allocate(workspace_bytes_);
+    // Room for the hungriest algorithm, up to a quarter of free memory: the search may pick any.
+    workspace_capacity_ = std::min(largest_forward_workspace(*cudnn_), free_bytes / 4);
+    if (workspace_capacity_ > 0) workspace_ = allocate(workspace_capacity_);
   }
-  void forward(const void* input, const void* weights, void* output) override {
+  // cuDNN's measured candidates for this part, on this rank's buffers (fastest first, FMA math).
+  std::vector<cudnnConvolutionFwdAlgoPerf_t> find(const void* input, const void* weights, void* output) const {
+    std::vector<cudnnConvolutionFwdAlgoPerf_t> fma;
+    for (const auto& c : find_forward_algorithms(*cudnn_, fp64_ ? Precision::fp64 : Precision::fp32, input, weights,
+                                                 output, workspace_, workspace_capacity_))
+      if (fp64_ || c.mathType == CUDNN_FMA_MATH) fma.push_back(c);
+    return fma;
+  }
+  // Selects `c` for this part, or says why this part cannot run it.
+  std::optional<std::string> use(const cudnnConvolutionFwdAlgoPerf_t& c) {
+    std::size_t bytes = 0;
+    if (cudnnGetConvolutionForwardWorkspaceSize(cudnn_->handle, cudnn_->x, cudnn_->w, cudnn_->conv, cudnn_->y, c.algo,
+                                                &bytes) != CUDNN_STATUS_SUCCESS)
+      return std::string("not supported for this GPU's part");
+    if (bytes > workspace_capacity_) return fmt::format("needs {} bytes of workspace on this GPU", bytes);
+    MLBENCH_CUDA_CHECK(cudnnSetConvolutionMathType(cudnn_->conv, c.mathType));
+    algo_ = c.algo;
+    workspace_bytes_ = bytes;
+    return std::nullopt;
+  }
+  void forward(const void* input, const void* weights, void* output) {
     // cuDNN takes alpha and beta in the compute type: double for fp64, float otherwise.
     const double alpha64 = 1.0, beta64 = 0.0;
     const float alpha32 = 1.0f, beta32 = 0.0f;
@@ -101,15 +101,18 @@ class CudnnConvEngine final : public ConvEngine {
                                                cudnn_->conv, algo_, workspace_, workspace_bytes_, beta, cudnn_->y,
                                                output));
   }
-  std::string describe() const override { return std::string("cuDNN ") + cudnn_algorithm_name(algo_) + " fma"; }
+  std::string describe() const { return std::string("cuDNN ") + cudnn_algorithm_name(algo_) + " fma"; }
 
  private:
   bool fp64_;
   std::unique_ptr<CudnnConvolution> cudnn_;
-  cudnnConvolutionFwdAlgo_t algo_{};
+  cudnnConvolutionFwdAlgo_t algo_ = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
   void* workspace_ = nullptr;
-  std::size_t workspace_bytes_ = 0;
+  std::size_t workspace_capacity_ = 0, workspace_bytes_ = 0;
 };
+using RankConvEngine = CudnnConvEngine;
+#else
+using RankConvEngine = TiledConvEngine;
 #endif
 
 class MultiGpuConvVariant final : public NcclVariant {
@@ -138,6 +141,9 @@ class MultiGpuConvVariant final : public NcclVariant {
     }
     upload_inputs();  // resident for kernel-mode runs
     synchronize();
+#if MLBENCH_HAVE_CUDNN
+    choose_cudnn_algorithm(p);
+#endif
     std::string engine;
     for (const auto& e : engines_)
       if (e) engine = e->describe();
@@ -156,15 +162,52 @@ class MultiGpuConvVariant final : public NcclVariant {
  private:
   static std::size_t count(std::int64_t v) { return static_cast<std::size_t>(v); }
 
-  std::unique_ptr<ConvEngine> make_engine(int r, const ConvShape& part) {
+  std::unique_ptr<RankConvEngine> make_engine(int r, const ConvShape& part) {
     cudaStream_t stream = on(r);
 #if MLBENCH_HAVE_CUDNN
+    std::size_t free_bytes = 0, total_bytes = 0;
+    MLBENCH_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
     return std::make_unique<CudnnConvEngine>(
-        part, precision(), stream, [this, r](std::size_t bytes) { return allocate(r, bytes, "the cuDNN workspace"); });
+        part, precision(), stream, [this, r](std::size_t bytes) { return allocate(r, bytes, "the cuDNN workspace"); },
+        free_bytes);
 #else
     return std::make_unique<TiledConvEngine>(part, precision(), device(r), stream);
 #endif
   }
+
+#if MLBENCH_HAVE_CUDNN
+  // The single-GPU cudnn backend's choice, over the ranks: cuDNN measures its algorithms on rank
+  // 0's part (its own buffers, after one run on IMPLICIT_GEMM has exchanged the halos), then each
+  // candidate, fastest first, runs on every rank and is kept if the gathered output passes
+  // verification. FFT and Winograd trade per-output accuracy for speed: the fastest is not
+  // always one whose result would be accepted.
+  void choose_cudnn_algorithm(const ConvProblem& p) {
+    run(TimingMode::kernel);
+    on(0);
+    const std::vector<cudnnConvolutionFwdAlgoPerf_t> candidates =
+        engines_[0]->find(by_batch_ ? input_[0] : slab_[0], weights_[0], part_output_[0]);
+    synchronize();
+    if (candidates.empty())
+      throw std::runtime_error(fmt::format("cuDNN found no FMA-math forward algorithm for {}", p.shape_label()));
+    HostBuffer trial(p.output_precision(), p.output_size());
+    auto try_everywhere = [&](const cudnnConvolutionFwdAlgoPerf_t& c) -> std::optional<std::string> {
+      for (int r = 0; r < ranks(); ++r) {
+        if (!engines_[static_cast<std::size_t>(r)]) continue;  // more GPUs than output rows
+        if (auto why = engines_[static_cast<std::size_t>(r)]->use(c)) return fmt::format("GPU {}: {}", device(r), *why);
+      }
+      poison_output();  // an element this algorithm leaves unwritten must not pass on an older value
+      run(TimingMode::kernel);
+      read_output(trial);
+      const Verification v = p.verify(trial);
+      if (v.passed) return std::nullopt;
+      return fmt::format("error {:.1e} > {:.1e}", v.max_error, v.tolerance);
+    };
+    const VerifiedAlgorithm verified = first_verified_algorithm(candidates, try_everywhere);
+    poison_output();
+    if (!verified.rejected.empty())
+      notes_.emplace_back("rejected_algorithms", fmt::format("{}", fmt::join(verified.rejected, "; ")));
+  }
+#endif
 
   // ---- split by batch ----
   void prepare_batch_split() {
@@ -379,8 +422,8 @@ class MultiGpuConvVariant final : public NcclVariant {
   ConvShape s_;
   bool by_batch_;
   std::vector<void*> weights_;
-  std::vector<std::unique_ptr<ConvEngine>> engines_;
-  std::vector<void*> part_output_;  // rank 0 (batch split): the output itself
+  std::vector<std::unique_ptr<RankConvEngine>> engines_;  // nullptr: a rank with no output rows
+  std::vector<void*> part_output_;                        // rank 0 (batch split): the output itself
   // batch split
   std::vector<Range> images_;
   std::vector<void*> input_;

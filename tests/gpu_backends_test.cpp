@@ -12,6 +12,7 @@
 #include <map>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -29,6 +30,11 @@
 
 #include "kernels/conv2d_tiled.h"
 #include "kernels/gpu_variant.h"
+#endif
+#if MLBENCH_TEST_BUILT_WITH_CUDNN
+#include <stdexcept>
+
+#include "kernels/cudnn_convolution.h"
 #endif
 
 namespace mlbench {
@@ -465,6 +471,54 @@ TEST(GpuConvolution, AutomaticPlanPicksRegisterFiltersOnlyForEligibleFp32Shapes)
   EXPECT_THROW(kernels::plan_conv2d_tiled(main_job, true, 0, ConvAlgorithm::register_filters), std::invalid_argument);
 }
 
+#endif
+
+#if MLBENCH_TEST_BUILT_WITH_CUDNN
+// The cuDNN convolution's choice (single-GPU cudnn and the nccl engine alike), on the host: the
+// candidates come fastest first and the first one whose output verifies is kept.
+cudnnConvolutionFwdAlgoPerf_t candidate(cudnnConvolutionFwdAlgo_t algo) {
+  cudnnConvolutionFwdAlgoPerf_t c{};
+  c.algo = algo;
+  c.mathType = CUDNN_FMA_MATH;
+  return c;
+}
+
+TEST(CudnnAlgorithmChoice, TheFastestCandidateThatVerifiesIsKeptAndTheFasterOnesNamed) {
+  const std::vector<cudnnConvolutionFwdAlgoPerf_t> candidates = {
+      candidate(CUDNN_CONVOLUTION_FWD_ALGO_FFT), candidate(CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD),
+      candidate(CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM), candidate(CUDNN_CONVOLUTION_FWD_ALGO_GEMM)};
+  std::vector<cudnnConvolutionFwdAlgo_t> tried;
+  const kernels::VerifiedAlgorithm verified = kernels::first_verified_algorithm(
+      candidates, [&](const cudnnConvolutionFwdAlgoPerf_t& c) -> std::optional<std::string> {
+        tried.push_back(c.algo);
+        if (c.algo == CUDNN_CONVOLUTION_FWD_ALGO_FFT) return std::string("error 3.0e-03 > 1.0e-05");
+        if (c.algo == CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD) return std::string("error 2.0e-04 > 1.0e-05");
+        return std::nullopt;
+      });
+  EXPECT_EQ(verified.chosen.algo, CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM);
+  EXPECT_EQ(tried.size(), 3u) << "nothing slower than the first verified candidate is run";
+  EXPECT_EQ(verified.rejected,
+            (std::vector<std::string>{"FFT (error 3.0e-03 > 1.0e-05)", "WINOGRAD (error 2.0e-04 > 1.0e-05)"}));
+}
+
+TEST(CudnnAlgorithmChoice, WhenNoCandidateVerifiesTheErrorNamesEveryRejection) {
+  const std::vector<cudnnConvolutionFwdAlgoPerf_t> candidates = {candidate(CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING),
+                                                                 candidate(CUDNN_CONVOLUTION_FWD_ALGO_DIRECT)};
+  try {
+    kernels::first_verified_algorithm(candidates, [](const cudnnConvolutionFwdAlgoPerf_t& c) {
+      return std::optional<std::string>(c.algo == CUDNN_CONVOLUTION_FWD_ALGO_DIRECT ? "GPU 1: not supported"
+                                                                                    : "error 1.0e+00 > 1.0e-05");
+    });
+    FAIL() << "no candidate verified, yet one was chosen";
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "no cuDNN algorithm passed verification: FFT_TILING (error 1.0e+00 > 1.0e-05), "
+              "DIRECT (GPU 1: not supported)");
+  }
+  EXPECT_THROW(kernels::first_verified_algorithm(
+                   {}, [](const cudnnConvolutionFwdAlgoPerf_t&) { return std::optional<std::string>(); }),
+               std::runtime_error);
+}
 #endif
 
 }  // namespace

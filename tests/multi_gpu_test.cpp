@@ -656,6 +656,40 @@ TEST(MultiGpuVariants, ConvolutionRowSplitIsVerifiedOnOneGpu) {
     }
   }
 }
+
+#if MLBENCH_TEST_BUILT_WITH_CUDNN
+// Each GPU's part runs the cuDNN algorithm the search measured and the gathered output verified
+// (the single-GPU cudnn backend's choice), named in the notes; split by rows and by batch.
+TEST(MultiGpuVariants, ConvolutionRunsTheCudnnAlgorithmWhoseGatheredOutputVerified) {
+  SKIP_WITHOUT_NCCL_GPU();
+  const std::uint64_t seed = fresh_seed();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  for (kernels::ConvSplit split : {kernels::ConvSplit::rows, kernels::ConvSplit::batch})
+    for (Precision p : {Precision::fp32, Precision::fp64}) {
+      WorkloadOptions options;
+      options.get<ConvolutionOptions>().batch = 2;
+      options.get<ConvolutionOptions>().kernel = 5;
+      const auto problem = make_problem("convolution", 64, p, seed, options);
+      for (const std::vector<int>& devices : device_lists()) {
+        ExecutionConfig config;
+        config.devices = std::vector<int>(devices);  // a copy-assignment trips gcc 12 -Wnonnull here
+        auto variant = kernels::make_multi_gpu_conv(*problem, config, split);
+        const auto listed = variant->notes();
+        std::map<std::string, std::string> notes(listed.begin(), listed.end());
+        SCOPED_TRACE(notes["split"]);
+        EXPECT_EQ(notes["compute"].rfind("cuDNN ", 0), 0u) << notes["compute"];
+        EXPECT_EQ(notes["compute"].find("UNKNOWN"), std::string::npos) << notes["compute"];
+        if (notes.count("rejected_algorithms")) {
+          EXPECT_NE(notes["rejected_algorithms"].find(" > "), std::string::npos) << notes["rejected_algorithms"];
+        }
+        std::printf("[ CUDNN    ] %s on %zu GPU(s): %s%s%s\n", notes["split"].c_str(), devices.size(),
+                    notes["compute"].c_str(), notes.count("rejected_algorithms") ? "; rejected " : "",
+                    notes.count("rejected_algorithms") ? notes["rejected_algorithms"].c_str() : "");
+        expect_verified(*problem, *variant, "cuDNN " + notes["split"]);
+      }
+    }
+}
+#endif
 #endif
 
 TEST(MultiGpuVariants, ReductionAllReduceAndRowsAreVerified) {
