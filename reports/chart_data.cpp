@@ -77,7 +77,8 @@ std::string warning_note(const std::vector<const VariantResult*>& results, doubl
   return note;
 }
 
-// A chart of rates (GFLOP/s) when every row in `rows` that counts has one, else of median times (ms).
+// What a scaling or comparison chart plots: GFLOP/s, or median times in ms when a verified row has
+// no rate. `of`: a row's value; `at`: the value of one of its runs, from its time.
 struct Unit {
   bool gflops = true;
   double of(const VariantResult& r) const { return gflops ? r.gflops : r.stats.median_s * 1e3; }

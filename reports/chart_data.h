@@ -16,7 +16,7 @@
 
 namespace mlbench::reports {
 
-// ---- speedup chart: one bar per verified row of a shape group ----
+// ---- speedup chart: one row per result of a shape group, a bar where it has a verified speedup ----
 struct SpeedupRow {
   std::string label;    // backend_label: the row's name
   std::string backend;  // backend_name: the rows of one backend stand together
@@ -25,7 +25,7 @@ struct SpeedupRow {
   bool bar = false;  // a verified speedup; else `message` stands in its place
   double value = 1;  // speedup vs the best CPU backend (1 without a bar)
   bool spread = false;
-  double lo = 1, hi = 1;  // fastest and slowest run as speedups, `value` included (value without spread)
+  double lo = 1, hi = 1;  // the runs' smallest and largest speedup, `value` included (value without spread)
   std::string factor;     // "15.2x"
   std::string vs_serial;  // "(1153x vs serial)"; "" for the baseline or when the best CPU is serial
   std::string warning;    // "⚠ cv 12 %", "throttled: power cap", both, or ""
@@ -51,7 +51,7 @@ struct ScalingPoint {
   std::int64_t size = 0;
   double value = 0;
   bool spread = false;
-  double lo = 0, hi = 0;  // fastest and slowest run as values of the chart
+  double lo = 0, hi = 0;  // the runs' smallest and largest value (when `spread`)
   bool flagged = false;   // noisy or throttled
 };
 struct ScalingSeries {
@@ -86,7 +86,7 @@ struct ComparisonBar {
   chart_style::Family family = chart_style::Family::serial;
   double value = 0;
   bool spread = false;
-  double lo = 0, hi = 0;  // fastest and slowest run, `value` included
+  double lo = 0, hi = 0;  // the runs' smallest and largest value, `value` included
   std::string text;       // the value ("1230"), "not run", or the status mark ("FAILED")
   std::string warning;    // as SpeedupRow's
 };
@@ -96,7 +96,7 @@ struct ComparisonCategory {
 };
 struct ComparisonChartData {
   std::string file_name, title, subtitle;
-  bool gflops = true;  // GFLOP/s; false: median time in ms
+  bool gflops = true;  // GFLOP/s; false: median time in ms (some verified row has no rate)
   std::string axis_title;
   std::vector<std::string> machines;  // machine_label of each machine present
   std::vector<ComparisonCategory> categories;
@@ -112,8 +112,8 @@ struct RooflineRoof {
   Roof roof;  // as drawn: raised to any verified point above it
   double measured_compute = 0, measured_bandwidth = 0;
   std::string compute_source;  // the peak measurement of the flat part: "FMA loop", "cuBLAS TF32 GEMM"...
-  std::string legend;          // "cpu: 1230 GFLOP/s (FMA loop), 80.1 GB/s triad; raised to a result above it (...)"
-  std::string label;           // beside its flat part: the unit, "(read)" for a read-bandwidth roof
+  std::string legend;  // "cpu 8 threads: 1230 GFLOP/s (FMA loop), 80.1 GB/s triad", "; raised to ..." when raised
+  std::string label;   // beside its flat part: the unit, "(read)" for a read-bandwidth roof
 };
 struct RooflineSeries {
   std::string label;  // backend_label
