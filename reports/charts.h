@@ -1,5 +1,6 @@
 // SVG charts drawn by mlbench itself (no external program at run time). Colour = backend family
-// (chart_style.h), the same on every chart; labels touch no other label, mark or edge.
+// (chart_style.h), the same on every chart; labels touch no other label, mark or edge. What each
+// chart shows is chosen by chart_data.h; charts.cpp and roofline_chart.cpp draw it.
 //
 //  speedup chart     one per workload/precision/shape: a horizontal bar per verified result,
 //                    speedup vs the best CPU backend on a log axis, bars from the 1x line
