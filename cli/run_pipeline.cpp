@@ -194,8 +194,20 @@ int execute_run(const RunCommandOptions& given, const std::vector<const Workload
     options.test_work_factor = fleet_work_factor();
   }
   const reports::OutputPaths paths = output_paths(o.outputs, o.json_format);
-  if (fleet && (paths.outputs.count("csv") > 0 || paths.outputs.count("chart") > 0))
-    throw InputError("fleet writes --json and --markdown (the fleet report); --csv and --chart are not built for it");
+  if (fleet) {
+    // The fleet report has its own JSON and markdown (written below); no other format is built
+    // for it, whichever exporter it is.
+    std::vector<std::string> refused;
+    for (const reports::Exporter& e : reports::exporters())
+      if (e.name != "json" && e.name != "markdown" && paths.outputs.count(e.name) > 0) refused.push_back(e.option());
+    if (!refused.empty()) {
+      const std::string last = refused.back();
+      refused.pop_back();
+      throw InputError(fmt::format("fleet writes --json and --markdown (the fleet report); {}{} {} not built for it",
+                                   refused.empty() ? "" : fmt::format("{} and ", fmt::join(refused, ", ")), last,
+                                   refused.empty() ? "is" : "are"));
+    }
+  }
 
   const Registry registry = make_registry();
   Runner runner(registry, options);

@@ -261,6 +261,17 @@ TEST_F(ExportersTest, ARunWritesATestExporterAndChecksItsPathBeforeMeasuring) {
       EXPECT_NE(std::string(e.what()).find("missing-directory"), std::string::npos) << e.what();
     }
   }
+  {
+    // `fleet` writes its own JSON and markdown (reports/fleet.h): any other exporter is refused.
+    App app;
+    try {
+      app.parse({"fleet", "gemm", "--size", "8", "--backends", "serial", "--dry-run", "--test-result-count",
+                 path("count.txt")});
+      ADD_FAILURE() << "fleet accepted an output it does not write";
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find("--test-result-count is not built for it"), std::string::npos) << e.what();
+    }
+  }
   App app;
   app.parse({"gemm", "--size", "8", "--backends", "serial", "--no-peaks", "--no-energy", "--repetitions", "2",
              "--quiet", "--test-result-count", path("count.txt"), "--json", path("run.json")});
