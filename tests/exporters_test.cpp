@@ -5,6 +5,7 @@
 // an option of every run subcommand and of `report`, checked and written like the others.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -101,7 +102,8 @@ TEST_F(ExportersTest, EveryExporterHasItsOwnOptionAHelpLineAndATitle) {
   EXPECT_EQ(find_exporter("no-such-format"), nullptr);
   // The listed ones first, in MLBENCH_EXPORTERS' order (the order of options, checks and writing).
   const std::vector<std::string> listed = cmake_exporter_list();
-  EXPECT_EQ(listed, (std::vector<std::string>{"json", "markdown", "csv", "html", "chart"}));
+  for (const char* format : {"json", "markdown", "csv", "html", "chart"})  // today's (a new one edits nothing here)
+    EXPECT_NE(std::find(listed.begin(), listed.end(), format), listed.end()) << format;
   ASSERT_EQ(exporters().size(), listed.size() + 1);
   for (std::size_t i = 0; i < listed.size(); ++i) EXPECT_EQ(exporters()[i].name, listed[i]);
   EXPECT_EQ(exporters().back().name, "test-result-count");
