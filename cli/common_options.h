@@ -2,10 +2,12 @@
 // source (the tests and fuzzers build cli/*.cpp piecemeal) gets them.
 #pragma once
 
+#include <map>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
+#include "reports/exporter.h"
 #include "reports/json_report.h"
 
 namespace mlbench::cli {
@@ -35,6 +37,24 @@ inline void add_pin_options(CLI::App& sub, PinOptions& o) {
           ->check(CLI::IsMember({"cores", "threads", "none"}))
           ->capture_default_str();
   sub.add_flag("--no-pin", o.none, "Same as --pin none: let the OS move threads between cores")->excludes(pin);
+}
+
+// --json FILE, --markdown FILE, ... --chart DIR: one option per exporter (reports/exporter.h), in
+// the registry's order, bound to outputs[name] (every exporter gets an entry, "" when not given).
+inline void add_output_options(CLI::App& sub, std::map<std::string, std::string>& outputs,
+                               reports::ExportSource source) {
+  for (const reports::Exporter& e : reports::exporters())
+    sub.add_option(e.option(), outputs[e.name], e.help_for(source));
+}
+
+// The outputs given on the command line (an empty path is not given), with the JSON options.
+inline reports::OutputPaths output_paths(const std::map<std::string, std::string>& outputs,
+                                         const reports::JsonOptions& json_options) {
+  reports::OutputPaths paths;
+  for (const auto& [name, path] : outputs)
+    if (!path.empty()) paths.outputs[name] = path;
+  paths.json_options = json_options;
+  return paths;
 }
 
 // How the JSON report is written (Google Benchmark conventions, reports/json_report.h).

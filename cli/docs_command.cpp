@@ -9,6 +9,7 @@
 #include "bench/types.h"
 #include "cli/commands.h"
 #include "cli/docs.h"
+#include "reports/exporter.h"
 
 namespace mlbench::cli {
 
@@ -59,11 +60,17 @@ std::vector<std::string> choices_of(const CLI::Option* option) {
 // A flag takes no value (CLI11 flags expect zero items).
 bool is_flag(const CLI::Option* option) { return option->get_items_expected_max() == 0; }
 
-// Options whose value is a path (completion offers files or directories).
-bool takes_file(const CLI::Option* option) {
+// Options whose value is a path: an exporter's (reports/exporter.h; compare's --markdown and
+// --csv share their names). Completion offers files, or directories for a directory exporter.
+const reports::Exporter* path_exporter(const CLI::Option* option) {
   for (const std::string& name : option->get_lnames())
-    if (name == "json" || name == "markdown" || name == "csv" || name == "html" || name == "chart") return true;
-  return false;
+    if (const reports::Exporter* e = reports::find_exporter(name)) return e;
+  return nullptr;
+}
+bool takes_file(const CLI::Option* option) { return path_exporter(option) != nullptr; }
+bool takes_directory(const CLI::Option* option) {
+  const reports::Exporter* e = path_exporter(option);
+  return e != nullptr && e->target == reports::Exporter::Target::directory;
 }
 
 void roff_option(std::string& out, const CLI::Option* option) {
@@ -144,7 +151,7 @@ std::string render_bash_completion(const CLI::App& app) {
                                 fmt::join(choices, " "));
         else if (takes_file(option))
           values += fmt::format("        --{}) COMPREPLY=($(compgen -{} -- \"$cur\")); return ;;\n", n,
-                                n == "chart" ? "d" : "f");
+                                takes_directory(option) ? "d" : "f");
       }
       for (const std::string& n : option->get_snames()) words += " -" + n;
     }
@@ -210,7 +217,7 @@ std::string render_zsh_completion(const CLI::App& app) {
         if (!choices.empty())
           action = fmt::format(":value:({})", fmt::join(choices, " "));
         else if (takes_file(option))
-          action = option->get_lnames().front() == "chart" ? ":directory:_files -/" : ":file:_files";
+          action = takes_directory(option) ? ":directory:_files -/" : ":file:_files";
         else
           action = ":value: ";
       }

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,7 +23,7 @@ namespace {
 
 struct ReportOptions {
   std::vector<std::string> runs;
-  std::string chart_dir, markdown, csv, html, json;
+  std::map<std::string, std::string> outputs;  // by exporter name (reports/exporter.h); "": not given
   reports::JsonOptions json_format;
   std::optional<double> cv_threshold_pct;  // unset: each run keeps the threshold it was run with
   std::optional<double> scale_times;       // hidden: calibration of the compare gate
@@ -131,13 +132,7 @@ int after_writing(const reports::WriteOutcome& written, int code) {
 }
 
 int execute_report(const ReportOptions& o) {
-  reports::OutputPaths paths;
-  if (!o.json.empty()) paths.json = o.json;
-  if (!o.markdown.empty()) paths.markdown = o.markdown;
-  if (!o.csv.empty()) paths.csv = o.csv;
-  if (!o.html.empty()) paths.html = o.html;
-  if (!o.chart_dir.empty()) paths.chart_dir = o.chart_dir;
-  paths.json_options = o.json_format;
+  const reports::OutputPaths paths = output_paths(o.outputs, o.json_format);
   if (o.scale_times && !(*o.scale_times > 0 && std::isfinite(*o.scale_times)))
     throw InputError("--scale-times must be a finite positive factor");
   // An output that is one of the inputs would destroy it: refused with the other checks.
@@ -174,9 +169,8 @@ int execute_compare(const CompareOptions& o) {
   if (o.hardware_comparison && (o.fail_above_pct || o.strict))
     throw InputError("--hardware-comparison never gates: drop --fail-above and --strict");
   if (o.strict && !o.fail_above_pct) throw InputError("--strict needs --fail-above");
-  reports::OutputPaths paths;
-  if (!o.markdown.empty()) paths.markdown = o.markdown;
-  if (!o.csv.empty()) paths.csv = o.csv;
+  // compare's own markdown and CSV (reports/compare.h), checked as the exporters of those names.
+  const reports::OutputPaths paths = output_paths({{"markdown", o.markdown}, {"csv", o.csv}}, {});
   reports::check_output_paths(paths, o.runs);  // `compare base.json new.json --csv base.json` is refused
   std::vector<reports::LabeledReport> runs;
   bool any_fleet = false;
@@ -196,14 +190,14 @@ int execute_compare(const CompareOptions& o) {
   }
   const std::string markdown = reports::render_compare_markdown(comparison, o.fail_above_pct, o.strict);
   reports::WriteOutcome written;
-  const std::pair<const std::optional<std::string>*, std::string> outputs[] = {
-      {&paths.markdown, markdown}, {&paths.csv, paths.csv ? reports::render_compare_csv(comparison) : std::string()}};
+  const std::pair<const std::string*, std::string> outputs[] = {
+      {&o.markdown, markdown}, {&o.csv, o.csv.empty() ? std::string() : reports::render_compare_csv(comparison)}};
   bool markdown_on_stdout = false;
   for (const auto& [path, content] : outputs) {
-    if (!*path) continue;
+    if (path->empty()) continue;
     try {
-      const reports::OutputTarget target = reports::resolve_output(**path);
-      markdown_on_stdout = markdown_on_stdout || (path == &paths.markdown && target.is_stdout());
+      const reports::OutputTarget target = reports::resolve_output(*path);
+      markdown_on_stdout = markdown_on_stdout || (path == &o.markdown && target.is_stdout());
       reports::write_output(target, content);
     } catch (const reports::BrokenPipeError&) {
       written.broken_pipe = true;
@@ -238,13 +232,7 @@ void add_report_commands(CLI::App& app, int& exit_code) {
   auto* report =
       app.add_subcommand("report", "Re-render saved JSON runs (merged: several machines or sizes) without re-running");
   report->add_option("runs", report_options->runs, "JSON reports written by --json")->required();
-  report->add_option("--chart", report_options->chart_dir,
-                     "Write SVG charts (speedup, scaling, machine comparison) into DIR");
-  report->add_option("--markdown", report_options->markdown, "Write the markdown report");
-  report->add_option("--csv", report_options->csv, "Write one CSV row per result");
-  report->add_option("--html", report_options->html,
-                     "Write one self-contained HTML page: context, tables, charts and notes");
-  report->add_option("--json", report_options->json, "Write the merged JSON report (runs of one machine only)");
+  add_output_options(*report, report_options->outputs, reports::ExportSource::saved_runs);
   add_json_format_options(*report, report_options->json_format);
   add_optional_cv_threshold(*report, report_options->cv_threshold_pct);
   report

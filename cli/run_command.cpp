@@ -178,11 +178,7 @@ void add_run_options(CLI::App& sub, RunCommandOptions& o, const std::vector<cons
                  "explicitly (--size, --time-budget, --max-repetitions, --rounds, --rows) win over the preset")
       ->check(CLI::IsMember({"quick", "full"}));
   sub.add_flag("--dry-run", o.dry_run, "Check the options and list what would run; run nothing");
-  sub.add_option("--json", o.json, "Write the JSON report (Google Benchmark format + mlbench fields)");
-  sub.add_option("--markdown", o.markdown, "Write the markdown report");
-  sub.add_option("--csv", o.csv, "Write one CSV row per result");
-  sub.add_option("--html", o.html, "Write one self-contained HTML page: context, tables, charts and notes");
-  sub.add_option("--chart", o.chart_dir, "Write SVG charts into this directory");
+  add_output_options(sub, o.outputs, reports::ExportSource::run);
   add_json_format_options(sub, o.json_format);
   sub.add_flag("--quiet,-q", o.quiet, "No progress, notes or table");
   sub.add_flag("--refresh-peaks", o.refresh_peaks,

@@ -32,7 +32,9 @@ struct RunCommandOptions {
   bool dry_run = false;
   std::uint64_t seed = 0;
   bool seed_given = false;
-  std::string json, markdown, csv, html, chart_dir;
+  // The outputs by exporter name (reports/exporter.h: "json", "markdown", ..., "chart"), as
+  // add_output_options binds them: "" when not given.
+  std::map<std::string, std::string> outputs;
   reports::JsonOptions json_format;
   bool quiet = false;
   bool refresh_peaks = false;  // peaks/roofline: measure the machine's ceilings again

@@ -192,16 +192,22 @@ int execute_run(const RunCommandOptions& given, const std::vector<const Workload
   if (fleet) {
     if (o.threads == 0) options.threads = fleet_threads();
     options.test_work_factor = fleet_work_factor();
-    if (!o.csv.empty() || !o.chart_dir.empty())
-      throw InputError("fleet writes --json and --markdown (the fleet report); --csv and --chart are not built for it");
   }
-  reports::OutputPaths paths;
-  if (!o.json.empty()) paths.json = o.json;
-  if (!o.markdown.empty()) paths.markdown = o.markdown;
-  if (!o.csv.empty()) paths.csv = o.csv;
-  if (!o.html.empty()) paths.html = o.html;
-  if (!o.chart_dir.empty()) paths.chart_dir = o.chart_dir;
-  paths.json_options = o.json_format;
+  const reports::OutputPaths paths = output_paths(o.outputs, o.json_format);
+  if (fleet) {
+    // The fleet report has its own JSON and markdown (written below); no other format is built
+    // for it, whichever exporter it is.
+    std::vector<std::string> refused;
+    for (const reports::Exporter& e : reports::exporters())
+      if (e.name != "json" && e.name != "markdown" && paths.outputs.count(e.name) > 0) refused.push_back(e.option());
+    if (!refused.empty()) {
+      const std::string last = refused.back();
+      refused.pop_back();
+      throw InputError(fmt::format("fleet writes --json and --markdown (the fleet report); {}{} {} not built for it",
+                                   refused.empty() ? "" : fmt::format("{} and ", fmt::join(refused, ", ")), last,
+                                   refused.empty() ? "is" : "are"));
+    }
+  }
 
   const Registry registry = make_registry();
   Runner runner(registry, options);
@@ -266,8 +272,11 @@ int execute_run(const RunCommandOptions& given, const std::vector<const Workload
       members.push_back({static_cast<int>(r), reports::parse_report(texts[r], fmt::format("rank {}'s report", r))});
     const reports::FleetReport fleet_report = reports::analyze_fleet(std::move(members));
     const std::string markdown = reports::render_fleet_markdown(fleet_report);
-    if (!o.json.empty()) reports::write_file_atomically(o.json, reports::render_fleet_json(fleet_report));
-    if (!o.markdown.empty()) reports::write_file_atomically(o.markdown, markdown);
+    // The fleet report has its own JSON and markdown (reports/fleet.h), not the exporters'.
+    if (const auto json = paths.outputs.find("json"); json != paths.outputs.end())
+      reports::write_file_atomically(json->second, reports::render_fleet_json(fleet_report));
+    if (const auto md = paths.outputs.find("markdown"); md != paths.outputs.end())
+      reports::write_file_atomically(md->second, markdown);
     if (!o.quiet) print_out("{}", markdown);
     bool every_row_ok = true;
     for (const auto& row : fleet_report.rows)

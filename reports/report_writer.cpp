@@ -5,8 +5,8 @@
 #include "bench/thread_binding.h"
 
 #include <filesystem>
-#include <functional>
 #include <map>
+#include <stdexcept>
 
 #include "reports/peaks_cache.h"
 #include "reports/text_format.h"
@@ -15,17 +15,35 @@ namespace mlbench::reports {
 
 namespace {
 struct NamedOutput {
-  const char* option;
+  std::string option;
   OutputTarget target;
 };
+
+struct Requested {
+  const Exporter* exporter;
+  const std::string* path;
+};
+
+// The requested outputs in the registry's order. A name no exporter has is a caller's bug.
+std::vector<Requested> requested_outputs(const OutputPaths& paths) {
+  for (const auto& entry : paths.outputs)
+    if (find_exporter(entry.first) == nullptr)
+      throw std::logic_error("OutputPaths names an output no exporter writes: " + entry.first);
+  std::vector<Requested> requested;
+  for (const Exporter& e : exporters()) {
+    const auto it = paths.outputs.find(e.name);
+    if (it != paths.outputs.end()) requested.push_back({&e, &it->second});
+  }
+  return requested;
+}
 }  // namespace
 
 void check_output_paths(const OutputPaths& paths, const std::vector<std::string>& inputs) {
+  const std::vector<Requested> requested = requested_outputs(paths);
   std::vector<NamedOutput> outputs;
-  const std::pair<const char*, const std::optional<std::string>*> files[] = {
-      {"--json", &paths.json}, {"--markdown", &paths.markdown}, {"--csv", &paths.csv}, {"--html", &paths.html}};
-  for (const auto& [option, file] : files)
-    if (*file) outputs.push_back({option, resolve_output(**file)});
+  for (const Requested& r : requested)
+    if (r.exporter->target == Exporter::Target::file)
+      outputs.push_back({r.exporter->option(), resolve_output(*r.path)});
   for (std::size_t i = 0; i < outputs.size(); ++i) {
     for (std::size_t j = 0; j < i; ++j)
       if (same_output(outputs[i].target, outputs[j].target))
@@ -37,18 +55,22 @@ void check_output_paths(const OutputPaths& paths, const std::vector<std::string>
         throw InputError(fmt::format("{} {} is the input {}: writing it would destroy what is read", outputs[i].option,
                                      escape_invalid_utf8(outputs[i].target.given), escape_invalid_utf8(input)));
   }
-  if (paths.chart_dir) {
-    if (*paths.chart_dir == "-") throw InputError("--chart needs a directory (charts are several files), not -");
-    check_output_directory(*paths.chart_dir);
-    // A report named like a chart inside the chart directory would be replaced by the chart.
-    const std::filesystem::path charts = std::filesystem::path(comparable_path(*paths.chart_dir));
+  for (const Requested& r : requested) {
+    const Exporter& e = *r.exporter;
+    if (e.target != Exporter::Target::directory) continue;
+    if (*r.path == "-")
+      throw InputError(fmt::format("{} needs a directory ({}s are several files), not -", e.option(), e.file_noun));
+    check_output_directory(*r.path);
+    // A report named like one of the directory's files (a chart) would be replaced by it.
+    const std::filesystem::path directory = std::filesystem::path(comparable_path(*r.path));
     for (const NamedOutput& o : outputs) {
       const std::filesystem::path file = comparable_path(o.target.path);
-      if (o.target.kind == OutputTarget::Kind::replace && file.parent_path() == charts && file.extension() == ".svg")
-        throw InputError(fmt::format("{} {} is inside the --chart directory under a chart's name (.svg)", o.option,
-                                     escape_invalid_utf8(o.target.given)));
+      if (o.target.kind == OutputTarget::Kind::replace && file.parent_path() == directory &&
+          file.extension() == e.file_extension)
+        throw InputError(fmt::format("{} {} is inside the {} directory under a {}'s name ({})", o.option,
+                                     escape_invalid_utf8(o.target.given), e.option(), e.file_noun, e.file_extension));
     }
-    remove_stale_temp_files(*paths.chart_dir);
+    remove_stale_temp_files(*r.path);
   }
   for (const NamedOutput& o : outputs)
     if (o.target.kind == OutputTarget::Kind::replace)
@@ -56,10 +78,10 @@ void check_output_paths(const OutputPaths& paths, const std::vector<std::string>
 }
 
 bool writes_to_stdout(const OutputPaths& paths) {
-  for (const auto* file : {&paths.json, &paths.markdown, &paths.csv, &paths.html}) {
-    if (!*file) continue;
+  for (const Requested& r : requested_outputs(paths)) {
+    if (r.exporter->target != Exporter::Target::file) continue;
     try {
-      if (resolve_output(**file).is_stdout()) return true;
+      if (resolve_output(*r.path).is_stdout()) return true;
     } catch (const InputError&) {
     }
   }
@@ -97,50 +119,30 @@ std::vector<RunReport> merge_by_machine(const std::vector<RunReport>& runs) {
 
 WriteOutcome write_reports(const std::vector<RunReport>& machines, const OutputPaths& paths) {
   if (machines.empty()) throw InputError("no results to write");
-  if (paths.json && machines.size() > 1)
-    throw InputError("cannot write " + *paths.json + ": runs come from " + std::to_string(machines.size()) +
-                     " machines and one JSON file holds one machine");
+  const std::vector<Requested> requested = requested_outputs(paths);
+  for (const Requested& r : requested)
+    if (!r.exporter->several_machines && machines.size() > 1)
+      throw InputError("cannot write " + *r.path + ": runs come from " + std::to_string(machines.size()) +
+                       " machines and one " + r.exporter->title +
+                       (r.exporter->target == Exporter::Target::file ? " file" : " directory") + " holds one machine");
   // Each output on its own: one that cannot be written (disk full, directory gone) does not
   // keep the others from being written. Standard output comes last, so that a closed pipe
   // (`| head`) stops nothing that goes to a file.
   WriteOutcome outcome;
   std::vector<std::string>& failures = outcome.failures;
   std::vector<std::pair<OutputTarget, std::string>> to_stdout;
-  auto write = [&](const std::string& path, const std::function<std::string()>& render) {
+  for (const Requested& r : requested) {
+    const Exporter& exporter = *r.exporter;
     try {
-      const OutputTarget target = resolve_output(path);
-      if (target.kind == OutputTarget::Kind::descriptor)
-        to_stdout.emplace_back(target, render());
-      else
-        write_output(target, render());
-    } catch (const std::exception& e) {
-      failures.push_back(e.what());
-    }
-  };
-  if (paths.json) write(*paths.json, [&] { return render_json(machines.front(), paths.json_options); });
-  if (paths.markdown) write(*paths.markdown, [&] { return render_markdown(machines); });
-  if (paths.csv) write(*paths.csv, [&] { return render_csv(machines); });
-  if (paths.html) write(*paths.html, [&] { return render_html(machines); });
-  if (paths.chart_dir) {
-    try {
-      std::vector<Chart> charts;
-      std::vector<const MachineContext*> contexts;
-      for (const RunReport& m : machines) contexts.push_back(&m.machine);
-      const std::vector<std::string> names = distinct_machine_names(contexts);
-      for (std::size_t index = 0; index < machines.size(); ++index) {
-        const RunReport& m = machines[index];
-        std::vector<Chart> speedup = speedup_charts(m), scaling = scaling_charts(m), roofline = roofline_charts(m);
-        // Several machines: keep their file names apart.
-        std::string prefix = machines.size() > 1 ? slug(names[index]) + "_" : "";
-        for (auto* list : {&speedup, &scaling, &roofline})
-          for (Chart& c : *list) {
-            c.file_name = prefix + c.file_name;
-            charts.push_back(std::move(c));
-          }
+      if (exporter.target == Exporter::Target::directory) {
+        exporter.write(machines, *r.path, paths);
+        continue;
       }
-      if (machines.size() > 1)
-        for (Chart& c : comparison_charts(machines)) charts.push_back(std::move(c));
-      write_charts(*paths.chart_dir, charts);
+      const OutputTarget target = resolve_output(*r.path);
+      if (target.kind == OutputTarget::Kind::descriptor)
+        to_stdout.emplace_back(target, exporter.render(machines, paths));
+      else
+        write_output(target, exporter.render(machines, paths));
     } catch (const std::exception& e) {
       failures.push_back(e.what());
     }

@@ -120,14 +120,14 @@ TEST_F(HtmlReportTest, WriteReportsWritesThePageAndRefusesAPathThatCannotBeWritt
   SCOPED_TRACE("seed=" + std::to_string(seed_));
   const RunReport report = fakes::random_report(rng_, {});
   OutputPaths paths;
-  paths.html = (dir_ / "run.html").string();
+  paths.outputs["html"] = (dir_ / "run.html").string();
   check_output_paths(paths);
   write_reports(report, paths);
-  EXPECT_EQ(test_support::slurp(*paths.html), render_html({report}));
+  EXPECT_EQ(test_support::slurp(paths.outputs.at("html")), render_html({report}));
   OutputPaths bad;
-  bad.html = (dir_ / "missing-directory" / "run.html").string();
+  bad.outputs["html"] = (dir_ / "missing-directory" / "run.html").string();
   EXPECT_THROW(check_output_paths(bad), InputError);
-  bad.html = dir_.string();  // a directory
+  bad.outputs["html"] = dir_.string();  // a directory
   EXPECT_THROW(check_output_paths(bad), InputError);
 }
 

@@ -554,7 +554,8 @@ TEST_F(ReportsTest, CheckWritableFileAcceptsAWritableDirectoryOnly) {
 TEST_F(ReportsTest, WriteReportsWritesEveryRequestedOutput) {
   SCOPED_TRACE("seed=" + std::to_string(seed_));
   RunReport report = make(sweep_with_failures());
-  OutputPaths paths{path("r.json"), path("r.md"), path("r.csv"), path("charts"), {}, {}};
+  OutputPaths paths{
+      {{"json", path("r.json")}, {"markdown", path("r.md")}, {"csv", path("r.csv")}, {"chart", path("charts")}}, {}};
   check_output_paths(paths);
   write_reports(report, paths);
   EXPECT_EQ(read_report(path("r.json")).results.size(), report.results.size());
@@ -579,11 +580,7 @@ TEST_F(ReportsTest, MergeJoinsRunsOfOneMachineAndKeepsMachinesApart) {
   EXPECT_EQ(merged[1].machine.hostname, "other-host");
   // The same rows again replace, not duplicate.
   EXPECT_EQ(merge_by_machine({a, a}).front().results.size(), a.results.size());
-  expect_input_error(
-      [&] {
-        write_reports(merged, OutputPaths{path("both.json"), {}, {}, {}, {}, {}});
-      },
-      {"2 machines"});
+  expect_input_error([&] { write_reports(merged, OutputPaths{{{"json", path("both.json")}}, {}}); }, {"2 machines"});
 }
 
 }  // namespace

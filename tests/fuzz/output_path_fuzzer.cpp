@@ -153,9 +153,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (reports::same_output(a, b) != reports::same_output(b, a)) fail("same_output is not symmetric");
     // The whole pre-run check over the first paths as json / markdown / csv.
     reports::OutputPaths paths;
-    if (parts.size() > 0 && inside_work_dir(parts[0])) paths.json = parts[0];
-    if (parts.size() > 1 && inside_work_dir(parts[1])) paths.markdown = parts[1];
-    if (parts.size() > 2 && inside_work_dir(parts[2])) paths.chart_dir = parts[2];
+    if (parts.size() > 0 && inside_work_dir(parts[0])) paths.outputs["json"] = parts[0];
+    if (parts.size() > 1 && inside_work_dir(parts[1])) paths.outputs["markdown"] = parts[1];
+    if (parts.size() > 2 && inside_work_dir(parts[2])) paths.outputs["chart"] = parts[2];
     try {
       reports::check_output_paths(paths, {"file.json"});
     } catch (const mlbench::InputError&) {
