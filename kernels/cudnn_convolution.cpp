@@ -28,8 +28,8 @@ std::size_t largest_forward_workspace(const CudnnConvolution& c) {
   std::size_t largest = 0;
   for (int a = 0; a < CUDNN_CONVOLUTION_FWD_ALGO_COUNT; ++a) {
     std::size_t bytes = 0;
-    if (cudnnGetConvolutionForwardWorkspaceSize(c.handle, c.x, c.w, c.conv, c.y, static_cast<cudnnConvolutionFwdAlgo_t>(a),
-                                                &bytes) == CUDNN_STATUS_SUCCESS)
+    if (cudnnGetConvolutionForwardWorkspaceSize(
+            c.handle, c.x, c.w, c.conv, c.y, static_cast<cudnnConvolutionFwdAlgo_t>(a), &bytes) == CUDNN_STATUS_SUCCESS)
       largest = std::max(largest, bytes);
   }
   return largest;
