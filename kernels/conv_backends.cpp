@@ -147,12 +147,7 @@ class CudnnConvVariant final : public GpuVariant {
         first_verified_algorithm(candidates, [&](const cudnnConvolutionFwdAlgoPerf_t& c) -> std::optional<std::string> {
           algo_ = c.algo;
           MLBENCH_CUDA_CHECK(cudnnSetConvolutionMathType(cudnn_->conv, c.mathType));
-          poison_output();  // an element this algorithm leaves unwritten must not pass on an older value
-          run(TimingMode::kernel);
-          read_output(trial);
-          const Verification v = p.verify(trial);
-          if (v.passed) return std::nullopt;
-          return fmt::format("error {:.1e} > {:.1e}", v.max_error, v.tolerance);
+          return trial_run_failure(p, trial);
         });
     const cudnnConvolutionFwdAlgoPerf_t* chosen = &verified.chosen;
     const std::vector<std::string>& rejected = verified.rejected;

@@ -36,38 +36,8 @@ namespace mlbench::kernels::tensor_core_mma {
 
 using namespace tensor_core;
 
-// ---------------------------------------------------------------- PTX wrappers
-
-// Four 8x8 b16 matrices; lanes 8i..8i+7 give the row addresses of matrix i.
-__device__ __forceinline__ void load_matrix_x4(std::uint32_t (&r)[4], const void* shared_row) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(shared_address(shared_row)));
-}
-__device__ __forceinline__ void load_matrix_x4_transposed(std::uint32_t (&r)[4], const void* shared_row) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(shared_address(shared_row)));
-}
-
-// d += a * b for one 16x8x16 tile: a row-major 16x16, b column-major 16x8, d fp32 16x8.
-template <class T>
-__device__ __forceinline__ void mma_16x8x16(float (&d)[4], const std::uint32_t (&a)[4], std::uint32_t b0,
-                                            std::uint32_t b1) {
-  if constexpr (std::is_same_v<T, __nv_bfloat16>) {
-    asm volatile(
-        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
-        "{%0, %1, %2, %3};\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-  } else {
-    asm volatile(
-        "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
-        "{%0, %1, %2, %3};\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-  }
-}
+// The PTX wrappers (cp.async, ldmatrix, mma.sync m16n8k16) are tensor_core_ptx.cuh's, shared
+// with the wgmma GEMM and the attention kernel.
 
 // ---------------------------------------------------------------- shared-memory layout
 
@@ -184,7 +154,7 @@ __global__ void __launch_bounds__(WARPS_M* WARPS_N * 32, 1)
         // lanes 0-15: rows 0-15 at k 0-7; lanes 16-31: rows 0-15 at k 8-15
         const int row = warp_row + i * 16 + (lane & 15);
         const int chunk = kk * 2 + (lane >> 4);
-        load_matrix_x4(a_frag[i], a_tile + row * BK + swizzle<kChunksA>(row, chunk) * 8);
+        ldmatrix_x4(a_frag[i], shared_address(a_tile + row * BK + swizzle<kChunksA>(row, chunk) * 8));
       }
 #pragma unroll
       for (int j = 0; j < kMmaN; j += 2) {
@@ -192,7 +162,7 @@ __global__ void __launch_bounds__(WARPS_M* WARPS_N * 32, 1)
         const int row = kk * 16 + (lane & 15);
         const int chunk = (warp_col + j * 8) / 8 + (lane >> 4);
         std::uint32_t r[4];
-        load_matrix_x4_transposed(r, b_tile + row * BN + swizzle<kChunksB>(row, chunk) * 8);
+        ldmatrix_x4_trans(r, shared_address(b_tile + row * BN + swizzle<kChunksB>(row, chunk) * 8));
         b_frag[j][0] = r[0];
         b_frag[j][1] = r[1];
         b_frag[j + 1][0] = r[2];
@@ -201,7 +171,7 @@ __global__ void __launch_bounds__(WARPS_M* WARPS_N * 32, 1)
 #pragma unroll
       for (int i = 0; i < kMmaM; ++i)
 #pragma unroll
-        for (int j = 0; j < kMmaN; ++j) mma_16x8x16<T>(acc[i][j], a_frag[i], b_frag[j][0], b_frag[j][1]);
+        for (int j = 0; j < kMmaN; ++j) mma_m16n8k16<T>(acc[i][j], a_frag[i], b_frag[j][0], b_frag[j][1]);
     }
   }
   wait_copies<0>();  // no copy may still target shared memory when the block exits

@@ -208,6 +208,15 @@ void GpuVariant::poison_output() {
   MLBENCH_CUDA_CHECK(cudaMemset(device_output_.get(), 0xFF, device_output_.bytes()));
 }
 
+std::optional<std::string> GpuVariant::trial_run_failure(const Problem& problem, HostBuffer& scratch) {
+  poison_output();
+  run(TimingMode::kernel);
+  read_output(scratch);
+  const Verification v = problem.verify(scratch);
+  if (v.passed) return std::nullopt;
+  return fmt::format("error {:.1e} > {:.1e}", v.max_error, v.tolerance);
+}
+
 void GpuVariant::poison(int rank, void* device_pointer, std::size_t bytes) {
   if (bytes == 0) return;
   MLBENCH_CUDA_CHECK(cudaMemsetAsync(device_pointer, 0xFF, bytes, on(rank)));

@@ -31,11 +31,13 @@
 
 #include <cstddef>
 #include <exception>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "bench/backend.h"
+#include "bench/problem.h"
 #include "bench/rank_group.h"
 
 namespace mlbench::kernels {
@@ -165,6 +167,11 @@ class GpuVariant : public Variant {
 
   // Fills rank 0's output with NaN (all bits set), so unwritten elements fail verification.
   void poison_output();
+  // One untimed kernel-mode run as the variant is configured now (a library algorithm on trial):
+  // the output poisoned first, so that an element the run leaves unwritten cannot pass on an
+  // older value, then read into `scratch` and verified by `problem`. Returns why the output
+  // fails ("error 3.1e-02 > 1.0e-05"), nothing when it passes.
+  std::optional<std::string> trial_run_failure(const Problem& problem, HostBuffer& scratch);
   // All bits set: NaN in every floating-point type, so a buffer a transfer should have filled
   // and did not fails verification (asynchronous, on the rank's stream).
   void poison(int rank, void* device_pointer, std::size_t bytes);

@@ -195,12 +195,7 @@ class MultiGpuConvVariant final : public NcclVariant {
         if (!engines_[static_cast<std::size_t>(r)]) continue;  // more GPUs than output rows
         if (auto why = engines_[static_cast<std::size_t>(r)]->use(c)) return fmt::format("GPU {}: {}", device(r), *why);
       }
-      poison_output();  // an element this algorithm leaves unwritten must not pass on an older value
-      run(TimingMode::kernel);
-      read_output(trial);
-      const Verification v = p.verify(trial);
-      if (v.passed) return std::nullopt;
-      return fmt::format("error {:.1e} > {:.1e}", v.max_error, v.tolerance);
+      return trial_run_failure(p, trial);  // the output gathered from every rank
     };
     const VerifiedAlgorithm verified = first_verified_algorithm(candidates, try_everywhere);
     poison_output();
