@@ -44,8 +44,8 @@ openmp-conv-left-halo|cpu|cpu/openmp_convolution.cpp|    for (std::int64_t ow = 
 cuda-gemm-tiled-last-k|cuda|kernels/gemm_tiled.cuh|  for (int t = 0; t < tiles; ++t) {|  for (int t = 0; t < tiles - (tiles > 1); ++t) {|gemm --size 1000 --backends cuda
 cuda-gemm-tiled-edge-column|cuda|kernels/gemm_tiled.cuh|          if (col + e < n) dst[e] = acc[i][half * V + e];|          if (col + e < n - 1) dst[e] = acc[i][half * V + e];|gemm --size 1001 --backends cuda
 cuda-gemm-tiled-missing-barrier|cuda|kernels/gemm_tiled.cuh|    if (t + 1 < tiles) store_tile(buf ^ 1);|    if (t + 1 < tiles) store_tile(buf ^ 1); if (false)|gemm --size 1000 --backends cuda
-cuda-gemm-mma-last-k|cuda|kernels/gemm_tensor_core.cu|  for (int t = 0; t < k_tiles; ++t) {|  for (int t = 0; t < k_tiles - (k_tiles > 1); ++t) {|gemm --size 1000 --precision bf16 --backends cuda
-cuda-gemm-wgmma-last-k|cuda|kernels/gemm_tensor_core_wgmma.cu|  for (int t = 0; t < k_tiles; ++t) {|  for (int t = 0; t < k_tiles - (k_tiles > 1); ++t) {|gemm --size 2040 --precision bf16 --backends cuda
+cuda-gemm-mma-last-k|cuda|kernels/gemm_tensor_core.cuh|  for (int t = 0; t < k_tiles; ++t) {|  for (int t = 0; t < k_tiles - (k_tiles > 1); ++t) {|gemm --size 1000 --precision bf16 --backends cuda
+cuda-gemm-wgmma-last-k|cuda|kernels/gemm_tensor_core_wgmma.cuh|  for (int t = 0; t < k_tiles; ++t) {|  for (int t = 0; t < k_tiles - (k_tiles > 1); ++t) {|gemm --size 2040 --precision bf16 --backends cuda
 cuda-conv-direct-missing-load-barrier|cuda|kernels/conv2d_tiled.cu|    // Every thread's share of the stage is stored before any thread reads another's.|    if (false)  // mutant: the barrier below is skipped|convolution --size 257 --kernel 5 --channels 64 --filters 16 --backends cuda
 cuda-conv-implicit-last-k|cuda|kernels/conv_implicit_gemm.cu|  for (int t = 0; t < tiles; ++t) {|  for (int t = 0; t < tiles - (tiles > 1); ++t) {|convolution --size 61 --channels 64 --filters 64 --backends cuda
 cuda-conv-implicit-missing-barrier|cuda|kernels/conv_implicit_gemm.cu|    if (t + 1 < tiles) store_tile(buf ^ 1);|    if (t + 1 < tiles) store_tile(buf ^ 1); if (false)|convolution --size 61 --channels 64 --filters 64 --backends cuda
@@ -106,6 +106,19 @@ for entry in json.load(open(db)):
 print("no compile command for", original); sys.exit(3)
 PY
 }
+
+# Every mutant's anchor, of both modes, must still occur exactly once: a refactor that moves a
+# CUDA kernel's line then fails the CPU run of CI, not the next GPU session (it happened once).
+stale=()
+while IFS='|' read -r id m file anchor replacement args; do
+  [ -z "$id" ] && continue
+  [ "$(count_line "$ROOT/$file" "$anchor")" = 1 ] || stale+=("$id ($file)")
+done <<<"$SPEC"
+if [ ${#stale[@]} -gt 0 ]; then
+  printf 'mutation_check: anchor line not found exactly once for mutant %s\n' "${stale[@]}"
+  echo "mutation_check: re-anchor these mutants on the new code"
+  exit 1
+fi
 
 total=0; caught=0; failed_ids=()
 while IFS='|' read -r id m file anchor replacement args; do
