@@ -24,6 +24,7 @@
 // of reports written before they existed. bench/ knows nothing of this file.
 #pragma once
 
+#include <limits>
 #include <cmath>
 #include <cstdint>
 #include <optional>
@@ -599,6 +600,15 @@ void from_value(const Json& j, T& value, const char* key) {
       }
     throw InputError(std::string("unknown ") + key + " " + j.dump());
   } else if constexpr (kIsScalar<T>) {
+    if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+      // A float outside T's range is undefined behaviour to convert (fuzz finding: 2.5e137).
+      if (j.is_number_float()) {
+        const double d = j.get<double>();
+        const double limit = std::ldexp(1.0, std::numeric_limits<T>::digits);
+        if (!(d >= (std::is_signed_v<T> ? -limit : 0.0) && d < limit))
+          throw InputError(std::string("\"") + key + "\": " + j.dump() + " is not an integer in range");
+      }
+    }
     value = j.get<T>();
   } else if constexpr (IsOptional<T>::value) {
     if (j.is_null()) {
