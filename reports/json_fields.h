@@ -24,9 +24,9 @@
 // of reports written before they existed. bench/ knows nothing of this file.
 #pragma once
 
-#include <limits>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <type_traits>

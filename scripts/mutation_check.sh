@@ -62,6 +62,24 @@ cuda-layernorm-local-mean|cuda|kernels/layernorm_rows.cu|  const Acc mean = coun
 EOF
 )
 
+# anchor count, replaced copy: plain string comparison of whole lines (no regular expressions)
+count_line() { awk -v line="$2" '$0 == line { n++ } END { print n + 0 }' "$1"; }
+replace_line() { awk -v line="$2" -v with="$3" '{ if ($0 == line) print with; else print }' "$1"; }
+
+# Every mutant's anchor, of both modes, must still occur exactly once: a refactor that moves a
+# CUDA kernel's line then fails the CPU run of CI, not the next GPU session (it happened once),
+# and before any scratch build is spent.
+stale=()
+while IFS='|' read -r id m file anchor replacement args; do
+  [ -z "$id" ] && continue
+  [ "$(count_line "$ROOT/$file" "$anchor")" = 1 ] || stale+=("$id ($file)")
+done <<<"$SPEC"
+if [ ${#stale[@]} -gt 0 ]; then
+  printf 'mutation_check: anchor line not found exactly once for mutant %s\n' "${stale[@]}"
+  echo "mutation_check: re-anchor these mutants on the new code"
+  exit 1
+fi
+
 # under build/ (ignored), so that ccache (CCACHE_BASEDIR) finds the objects of ./build
 WORK=${MLBENCH_MUTATION_DIR:-$ROOT/build/mutation-$mode}
 SRC="$WORK/src"
@@ -88,9 +106,6 @@ if [ "$compile_only" = 0 ]; then
   cmake --build "$BUILD" --target mlbench >"$WORK/build.log" 2>&1 || { tail -30 "$WORK/build.log"; echo "mutation_check: the unmutated build failed"; exit 2; }
 fi
 
-# anchor count, replaced copy: plain string comparison of whole lines (no regular expressions)
-count_line() { awk -v line="$2" '$0 == line { n++ } END { print n + 0 }' "$1"; }
-replace_line() { awk -v line="$2" -v with="$3" '{ if ($0 == line) print with; else print }' "$1"; }
 
 compile_mutated() {  # the compile command of $1 in ./build, on the mutated copy, output thrown away
   python3 - "$ROOT/build/compile_commands.json" "$ROOT/$1" "$SRC/$1" <<'PY'
@@ -106,19 +121,6 @@ for entry in json.load(open(db)):
 print("no compile command for", original); sys.exit(3)
 PY
 }
-
-# Every mutant's anchor, of both modes, must still occur exactly once: a refactor that moves a
-# CUDA kernel's line then fails the CPU run of CI, not the next GPU session (it happened once).
-stale=()
-while IFS='|' read -r id m file anchor replacement args; do
-  [ -z "$id" ] && continue
-  [ "$(count_line "$ROOT/$file" "$anchor")" = 1 ] || stale+=("$id ($file)")
-done <<<"$SPEC"
-if [ ${#stale[@]} -gt 0 ]; then
-  printf 'mutation_check: anchor line not found exactly once for mutant %s\n' "${stale[@]}"
-  echo "mutation_check: re-anchor these mutants on the new code"
-  exit 1
-fi
 
 total=0; caught=0; failed_ids=()
 while IFS='|' read -r id m file anchor replacement args; do
