@@ -24,7 +24,7 @@ namespace {
 struct ReportOptions {
   std::vector<std::string> runs;
   std::map<std::string, std::string> outputs;  // by exporter name (reports/exporter.h); "": not given
-  reports::JsonOptions json_format;
+  std::map<std::string, reports::ExporterOptionValues> format_options;  // the exporters' own (--time-unit, ...)
   std::optional<double> cv_threshold_pct;  // unset: each run keeps the threshold it was run with
   std::optional<double> scale_times;       // hidden: calibration of the compare gate
   std::optional<int> rank;                 // a fleet report: this rank's run only (else every rank's)
@@ -132,7 +132,7 @@ int after_writing(const reports::WriteOutcome& written, int code) {
 }
 
 int execute_report(const ReportOptions& o) {
-  const reports::OutputPaths paths = output_paths(o.outputs, o.json_format);
+  const reports::OutputPaths paths = output_paths(o.outputs, o.format_options);
   if (o.scale_times && !(*o.scale_times > 0 && std::isfinite(*o.scale_times)))
     throw InputError("--scale-times must be a finite positive factor");
   // An output that is one of the inputs would destroy it: refused with the other checks.
@@ -232,8 +232,8 @@ void add_report_commands(CLI::App& app, int& exit_code) {
   auto* report =
       app.add_subcommand("report", "Re-render saved JSON runs (merged: several machines or sizes) without re-running");
   report->add_option("runs", report_options->runs, "JSON reports written by --json")->required();
-  add_output_options(*report, report_options->outputs, reports::ExportSource::saved_runs);
-  add_json_format_options(*report, report_options->json_format);
+  add_output_options(*report, report_options->outputs, report_options->format_options,
+                     reports::ExportSource::saved_runs);
   add_optional_cv_threshold(*report, report_options->cv_threshold_pct);
   report
       ->add_option("--rank", report_options->rank,

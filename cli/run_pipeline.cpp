@@ -193,7 +193,7 @@ int execute_run(const RunCommandOptions& given, const std::vector<const Workload
     if (o.threads == 0) options.threads = fleet_threads();
     options.test_work_factor = fleet_work_factor();
   }
-  const reports::OutputPaths paths = output_paths(o.outputs, o.json_format);
+  const reports::OutputPaths paths = output_paths(o.outputs, o.format_options);
   if (fleet) {
     // The fleet report has its own JSON and markdown (written below); no other format is built
     // for it, whichever exporter it is.

@@ -35,18 +35,34 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A format of this test alone: this descriptor and the registration below are all of it.
+// A format of this test alone, with an option of its own: this descriptor and the registration
+// below are all of it.
+ExporterOption count_noun_option() {
+  ExporterOption o;
+  o.name = "test-count-noun";
+  o.help = "The word after each result count (an option of exporters_test's format only)";
+  o.choices = {"results", "rows"};
+  o.text_default = "results";
+  return o;
+}
 Exporter result_count_exporter() {
   Exporter e;
   e.name = "test-result-count";
   e.title = "result count";
   e.help = "Write each machine's host name and result count (a format of exporters_test only)";
-  e.render = [](const std::vector<RunReport>& machines, const OutputPaths&) {
+  e.options = {count_noun_option()};
+  e.render = [](const std::vector<RunReport>& machines, const OutputPaths& paths) {
+    const std::string noun = exporter_option(paths, "test-result-count", count_noun_option()).text;
     std::string out;
-    for (const RunReport& m : machines) out += m.machine.hostname + " " + std::to_string(m.results.size()) + "\n";
+    for (const RunReport& m : machines)
+      out += m.machine.hostname + " " + std::to_string(m.results.size()) + " " + noun + "\n";
     return out;
   };
   return e;
+}
+// What the test format writes for one machine.
+std::string result_count(const RunReport& report, const std::string& noun) {
+  return report.machine.hostname + " " + std::to_string(report.results.size()) + " " + noun + "\n";
 }
 const bool kTestExporterRegistered = [] {
   register_exporter(result_count_exporter());
@@ -94,6 +110,10 @@ TEST_F(ExportersTest, EveryExporterHasItsOwnOptionAHelpLineAndATitle) {
     EXPECT_FALSE(e.help_for(ExportSource::run).empty());
     EXPECT_FALSE(e.help_for(ExportSource::saved_runs).empty());
     EXPECT_EQ(find_exporter(e.name), &e);
+    for (const ExporterOption& o : e.options) {
+      EXPECT_TRUE(options.insert(o.option()).second) << "two options are named " << o.option();
+      EXPECT_FALSE(o.help.empty()) << o.name;
+    }
     if (e.target == Exporter::Target::file)
       EXPECT_TRUE(e.render);
     else
@@ -111,6 +131,20 @@ TEST_F(ExportersTest, EveryExporterHasItsOwnOptionAHelpLineAndATitle) {
   Exporter nameless = result_count_exporter();
   nameless.name = "";
   EXPECT_THROW(register_exporter(nameless), std::logic_error);
+}
+
+TEST_F(ExportersTest, AnExporterOptionNamedLikeAnotherOptionOrWithADefaultOutsideItsChoicesIsRefused) {
+  Exporter e = result_count_exporter();
+  e.name = "test-option-checks";
+  for (const char* taken : {"time-unit", "test-count-noun", "json", "test-option-checks"}) {
+    SCOPED_TRACE(taken);
+    e.options.front().name = taken;
+    EXPECT_THROW(register_exporter(e), std::logic_error);
+  }
+  e.options.front().name = "test-option-checks-noun";
+  e.options.front().text_default = "lines";
+  EXPECT_THROW(register_exporter(e), std::logic_error);
+  EXPECT_EQ(find_exporter("test-option-checks"), nullptr);  // nothing refused was registered
 }
 
 TEST_F(ExportersTest, EveryExporterWritesANonEmptyOutputForASmallReport) {
@@ -168,6 +202,26 @@ TEST_F(ExportersTest, AnExporterOfOneMachineRefusesSeveralBeforeWritingAnything)
   EXPECT_THROW(check_output_paths(unknown), std::logic_error);
 }
 
+TEST_F(ExportersTest, AnExporterOptionValueOutsideItsChoicesIsRefusedBeforeWriting) {
+  OutputPaths paths;
+  paths.outputs["test-result-count"] = path("count.txt");
+  paths.options["test-result-count"]["test-count-noun"].text = "lines";
+  try {
+    check_output_paths(paths);
+    ADD_FAILURE() << "a value outside the choices was accepted";
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()), "--test-count-noun: lines not in {results,rows}");
+  }
+  paths.options["test-result-count"]["test-count-noun"].text = "rows";
+  EXPECT_NO_THROW(check_output_paths(paths));
+  paths.options["test-result-count"]["no-such-option"].text = "x";
+  EXPECT_THROW(check_output_paths(paths), std::logic_error);
+  OutputPaths unknown;
+  unknown.options["no-such-format"]["test-count-noun"].text = "rows";
+  EXPECT_THROW(check_output_paths(unknown), std::logic_error);
+  EXPECT_FALSE(fs::exists(path("count.txt")));
+}
+
 // The subcommands as the executable builds them (cli/main.cpp).
 struct App {
   std::unique_ptr<CLI::App> app = std::make_unique<CLI::App>("mlbench (test)");
@@ -215,12 +269,60 @@ TEST_F(ExportersTest, ATestExporterIsAnOptionOfEveryRunSubcommandAndOfReport) {
   }
 }
 
+TEST_F(ExportersTest, ATestExportersOwnOptionIsAnOptionOfEveryRunSubcommandAndOfReportAndReachesIt) {
+  SCOPED_TRACE("seed=" + std::to_string(seed_));
+  {
+    App app;
+    std::vector<const CLI::App*> commands;
+    collect_output_commands(*app.app, commands);
+    for (const CLI::App* sub : commands) {
+      SCOPED_TRACE(sub->get_name());
+      const CLI::Option* option = sub->get_option_no_throw("--test-count-noun");
+      if (sub->get_name() == "compare") {  // not an exporter's command
+        EXPECT_EQ(option, nullptr);
+        continue;
+      }
+      ASSERT_NE(option, nullptr);
+      EXPECT_EQ(option->get_description(), count_noun_option().help);
+    }
+  }
+  const RunReport report = fakes::random_report(rng_, {});
+  const std::string json = path("run.json");
+  write_file_atomically(json, render_json(report));
+  {
+    App app;
+    testing::internal::CaptureStdout();
+    app.parse({"report", json, "--test-result-count", path("count.txt"), "--test-count-noun", "rows"});
+    testing::internal::GetCapturedStdout();
+    EXPECT_EQ(app.exit_code, 0);
+    EXPECT_EQ(test_support::slurp(path("count.txt")), result_count(report, "rows"));
+  }
+  {
+    // Checked against its choices while parsing, as a workload's option is (exit 2 in main).
+    App app;
+    try {
+      app.parse({"report", json, "--test-result-count", path("bad.txt"), "--test-count-noun", "lines"});
+      ADD_FAILURE() << "a value outside the choices was accepted";
+    } catch (const CLI::ValidationError& e) {
+      EXPECT_NE(std::string(e.what()).find("--test-count-noun: lines not in {results,rows}"), std::string::npos)
+          << e.what();
+    }
+    EXPECT_FALSE(fs::exists(path("bad.txt")));
+  }
+  App app;
+  app.parse({"gemm", "--size", "8", "--backends", "serial", "--no-peaks", "--no-energy", "--repetitions", "2",
+             "--quiet", "--test-result-count", path("run-count.txt"), "--test-count-noun", "rows", "--json",
+             path("run-out.json")});
+  EXPECT_EQ(app.exit_code, 0);
+  EXPECT_EQ(test_support::slurp(path("run-count.txt")), result_count(read_report(path("run-out.json")), "rows"));
+}
+
 TEST_F(ExportersTest, ReportWritesATestExporterAndChecksItsPathLikeAnyOther) {
   SCOPED_TRACE("seed=" + std::to_string(seed_));
   const RunReport report = fakes::random_report(rng_, {});
   const std::string json = path("run.json");
   write_file_atomically(json, render_json(report));
-  const std::string expected = report.machine.hostname + " " + std::to_string(report.results.size()) + "\n";
+  const std::string expected = result_count(report, "results");
   {
     App app;
     testing::internal::CaptureStdout();
@@ -279,8 +381,7 @@ TEST_F(ExportersTest, ARunWritesATestExporterAndChecksItsPathBeforeMeasuring) {
              "--quiet", "--test-result-count", path("count.txt"), "--json", path("run.json")});
   EXPECT_EQ(app.exit_code, 0);
   const RunReport written = read_report(path("run.json"));
-  EXPECT_EQ(test_support::slurp(path("count.txt")),
-            written.machine.hostname + " " + std::to_string(written.results.size()) + "\n");
+  EXPECT_EQ(test_support::slurp(path("count.txt")), result_count(written, "results"));
 }
 
 }  // namespace
