@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/process_io.h"
 #include "reports/exporter.h"
 
 namespace mlbench::cli {
@@ -38,16 +39,16 @@ inline void add_pin_options(CLI::App& sub, PinOptions& o) {
   sub.add_flag("--no-pin", o.none, "Same as --pin none: let the OS move threads between cores")->excludes(pin);
 }
 
-// --json FILE, --markdown FILE, ... --chart DIR: one option per exporter (reports/exporter.h), in
-// the registry's order, bound to outputs[name] (every exporter gets an entry, "" when not given);
-// then the options the exporters declare of their own (JSON's --time-unit, ...), in the same
+// --json FILE, --markdown FILE, ... --chart DIR: one option per exporter with a path
+// (reports/exporter.h; not the console table), in the registry's order, bound to outputs[name] (every exporter gets an
+// entry, "" when not given); then the options the exporters declare of their own (JSON's --time-unit, ...), in the same
 // order, bound to format_options[exporter][option] (every one gets an entry, its default until
 // given), their values checked against the option's choices.
 inline void add_output_options(CLI::App& sub, std::map<std::string, std::string>& outputs,
                                std::map<std::string, reports::ExporterOptionValues>& format_options,
                                reports::ExportSource source) {
   for (const reports::Exporter& e : reports::exporters())
-    sub.add_option(e.option(), outputs[e.name], e.help_for(source));
+    if (e.has_path_option()) sub.add_option(e.option(), outputs[e.name], e.help_for(source));
   for (const reports::Exporter& e : reports::exporters())
     for (const reports::ExporterOption& option : e.options) {
       reports::ExporterOptionValue& value = format_options[e.name][option.name];
@@ -68,13 +69,22 @@ inline void add_output_options(CLI::App& sub, std::map<std::string, std::string>
 }
 
 // The outputs given on the command line (an empty path is not given), with the values of the
-// exporters' own options.
+// exporters' own options; with `console`, the console exporters (the table) print through the
+// process's streams (cli/process_io.h: a failed stdout write becomes the exit code).
 inline reports::OutputPaths output_paths(const std::map<std::string, std::string>& outputs,
-                                         const std::map<std::string, reports::ExporterOptionValues>& format_options) {
+                                         const std::map<std::string, reports::ExporterOptionValues>& format_options,
+                                         bool console) {
   reports::OutputPaths paths;
   for (const auto& [name, path] : outputs)
     if (!path.empty()) paths.outputs[name] = path;
   paths.options = format_options;
+  if (console)
+    paths.console = [](const std::string& text, bool to_stderr) {
+      if (to_stderr)
+        print_err("{}", text);
+      else
+        print_out("{}", text);
+    };
   return paths;
 }
 

@@ -132,7 +132,7 @@ int after_writing(const reports::WriteOutcome& written, int code) {
 }
 
 int execute_report(const ReportOptions& o) {
-  const reports::OutputPaths paths = output_paths(o.outputs, o.format_options);
+  const reports::OutputPaths paths = output_paths(o.outputs, o.format_options, true);
   if (o.scale_times && !(*o.scale_times > 0 && std::isfinite(*o.scale_times)))
     throw InputError("--scale-times must be a finite positive factor");
   // An output that is one of the inputs would destroy it: refused with the other checks.
@@ -148,18 +148,8 @@ int execute_report(const ReportOptions& o) {
     }
   check_rank_option(o.runs, o.rank, any_fleet);
   const std::vector<RunReport> machines = reports::merge_by_machine(runs);
-  const reports::WriteOutcome written = reports::write_reports(machines, paths);
-  const bool table_to_stderr = reports::writes_to_stdout(paths);
-  for (std::size_t i = 0; i < machines.size(); ++i) {
-    std::string text;
-    if (machines.size() > 1) text += fmt::format("{}== {} ==\n", i ? "\n" : "", machines[i].machine.hostname);
-    text += reports::render_console_table(machines[i]);
-    if (table_to_stderr)
-      print_err("{}", text);
-    else
-      print_out("{}", text);
-  }
-  return after_writing(written, 0);
+  // The reports, then the console table (each machine's, under its host name when several).
+  return after_writing(reports::write_reports(machines, paths), 0);
 }
 
 int execute_compare(const CompareOptions& o) {
@@ -170,7 +160,7 @@ int execute_compare(const CompareOptions& o) {
     throw InputError("--hardware-comparison never gates: drop --fail-above and --strict");
   if (o.strict && !o.fail_above_pct) throw InputError("--strict needs --fail-above");
   // compare's own markdown and CSV (reports/compare.h), checked as the exporters of those names.
-  const reports::OutputPaths paths = output_paths({{"markdown", o.markdown}, {"csv", o.csv}}, {});
+  const reports::OutputPaths paths = output_paths({{"markdown", o.markdown}, {"csv", o.csv}}, {}, false);
   reports::check_output_paths(paths, o.runs);  // `compare base.json new.json --csv base.json` is refused
   std::vector<reports::LabeledReport> runs;
   bool any_fleet = false;

@@ -43,8 +43,8 @@ void check_options(const Exporter& e, const std::deque<Exporter>& known) {
 void check_descriptor(const Exporter& e, const std::deque<Exporter>& known) {
   if (!is_option_name(e.name)) throw std::logic_error("exporter name '" + e.name + "' is not a lower-case option name");
   if (e.title.empty() || e.help.empty()) throw std::logic_error("exporter " + e.name + " has no title or help");
-  if (e.target == Exporter::Target::file && !e.render)
-    throw std::logic_error("file exporter " + e.name + " has no render");
+  if ((e.target == Exporter::Target::file || e.target == Exporter::Target::console) && !e.render)
+    throw std::logic_error("file or console exporter " + e.name + " has no render");
   if (e.target == Exporter::Target::directory && (!e.write || e.file_noun.empty() || e.file_extension.empty()))
     throw std::logic_error("directory exporter " + e.name + " has no write, file noun or file extension");
   for (const Exporter& other : known)

@@ -50,12 +50,21 @@ struct ExporterOptionValue {
 // The values of one exporter's options, by option name.
 using ExporterOptionValues = std::map<std::string, ExporterOptionValue>;
 
+// Prints a console exporter's text (Exporter::Target::console): on standard error when
+// `to_stderr` (a report went to standard output), else on standard output. The CLI's prints
+// through its own stream handling (cli/process_io.h).
+using ConsolePrinter = std::function<void(const std::string& text, bool to_stderr)>;
+
 // Which outputs to write: each requested exporter's path by its name ("json" -> "run.json",
-// "chart" -> "charts/"), plus the values of the exporters' own options.
+// "chart" -> "charts/"), the values of the exporters' own options, and where the console
+// exporters print.
 struct OutputPaths {
   std::map<std::string, std::string> outputs;  // exporter name -> file or directory; "-": standard output
   // exporter name -> its options' values; an option missing here has its default (exporter_option)
   std::map<std::string, ExporterOptionValues> options;
+  // Empty: the console exporters print nothing (--quiet). Initialized here so that an aggregate
+  // initialization that stops before it ({outputs, options}) warns about nothing.
+  ConsolePrinter console = nullptr;
 };
 
 // What a command renders: the results of the run it measured, or saved runs read back (`mlbench
@@ -66,8 +75,9 @@ struct Exporter {
   enum class Target {
     file,       // one file (or standard output): render
     directory,  // several files in one directory: write
+    console,    // no option, no path: render, printed by OutputPaths::console after every other output
   };
-  std::string name;             // "json": the option --json, the key of OutputPaths::outputs
+  std::string name;             // "json": the option --json, the key of OutputPaths::outputs (console: a name only)
   std::string title;            // "JSON": what the output is called in messages
   std::string help;             // the option's help line in a run subcommand
   std::string saved_runs_help;  // its help line in `report` ("": help)
@@ -79,7 +89,8 @@ struct Exporter {
   // report of another exporter named like one of them inside the directory is refused.
   std::string file_noun;
   std::string file_extension;
-  // Target::file: the content of the file, for one report per machine (never empty).
+  // Target::file: the content of the file, for one report per machine (never empty);
+  // Target::console: the text printed.
   std::function<std::string(const std::vector<RunReport>& machines, const OutputPaths& paths)> render;
   // Target::directory: writes its files into `directory` (created when missing), each atomically
   // (reports/atomic_file.h); throws InputError("cannot write <path>: <reason>").
@@ -89,6 +100,8 @@ struct Exporter {
   // their values with exporter_option.
   std::vector<ExporterOption> options;
 
+  // False for a console exporter: no --<name> option, no entry in OutputPaths::outputs.
+  bool has_path_option() const { return target != Target::console; }
   std::string option() const { return "--" + name; }
   const std::string& help_for(ExportSource source) const {
     return source == ExportSource::saved_runs && !saved_runs_help.empty() ? saved_runs_help : help;

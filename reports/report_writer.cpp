@@ -34,7 +34,9 @@ std::vector<Requested> requested_outputs(const OutputPaths& paths) {
   std::vector<Requested> requested;
   for (const Exporter& e : exporters()) {
     const auto it = paths.outputs.find(e.name);
-    if (it != paths.outputs.end()) requested.push_back({&e, &it->second});
+    if (it == paths.outputs.end()) continue;
+    if (!e.has_path_option()) throw std::logic_error("OutputPaths names a path for the console exporter " + e.name);
+    requested.push_back({&e, &it->second});
   }
   return requested;
 }
@@ -180,6 +182,13 @@ WriteOutcome write_reports(const std::vector<RunReport>& machines, const OutputP
     } catch (const std::exception& e) {
       failures.push_back(e.what());
     }
+  }
+  // The console last: after the reports on standard output, beside them (standard error) when
+  // one went there.
+  if (paths.console) {
+    const bool to_stderr = writes_to_stdout(paths);
+    for (const Exporter& e : exporters())
+      if (e.target == Exporter::Target::console) paths.console(e.render(machines, paths), to_stderr);
   }
   return outcome;
 }

@@ -18,6 +18,7 @@
 #include "cli/commands.h"
 #include "cli/report_commands.h"
 #include "reports/exporter.h"
+#include "reports/markdown.h"
 #include "reports/report_writer.h"
 #include "reports/testing/random_report.h"
 #include "tests/test_support.h"
@@ -114,15 +115,16 @@ TEST_F(ExportersTest, EveryExporterHasItsOwnOptionAHelpLineAndATitle) {
       EXPECT_TRUE(options.insert(o.option()).second) << "two options are named " << o.option();
       EXPECT_FALSE(o.help.empty()) << o.name;
     }
-    if (e.target == Exporter::Target::file)
-      EXPECT_TRUE(e.render);
-    else
+    if (e.target == Exporter::Target::directory)
       EXPECT_TRUE(e.write && !e.file_noun.empty() && !e.file_extension.empty());
+    else
+      EXPECT_TRUE(e.render);
   }
   EXPECT_EQ(find_exporter("no-such-format"), nullptr);
   // The listed ones first, in MLBENCH_EXPORTERS' order (the order of options, checks and writing).
   const std::vector<std::string> listed = cmake_exporter_list();
-  for (const char* format : {"json", "markdown", "csv", "html", "chart"})  // today's (a new one edits nothing here)
+  for (const char* format :
+       {"json", "markdown", "csv", "html", "chart", "console"})  // today's (a new one: nothing here)
     EXPECT_NE(std::find(listed.begin(), listed.end(), format), listed.end()) << format;
   ASSERT_EQ(exporters().size(), listed.size() + 1);
   for (std::size_t i = 0; i < listed.size(); ++i) EXPECT_EQ(exporters()[i].name, listed[i]);
@@ -153,6 +155,14 @@ TEST_F(ExportersTest, EveryExporterWritesANonEmptyOutputForASmallReport) {
   for (const Exporter& e : exporters()) {
     SCOPED_TRACE(e.name);
     OutputPaths paths;
+    if (!e.has_path_option()) {  // the console: printed where OutputPaths::console says
+      std::string printed;
+      paths.console = [&printed](const std::string& text, bool) { printed += text; };
+      EXPECT_TRUE(write_reports(report, paths).ok());
+      EXPECT_FALSE(printed.empty());
+      EXPECT_NE(printed.find(e.render({report}, paths)), std::string::npos);
+      continue;
+    }
     const std::string out = path("out-" + e.name);
     paths.outputs[e.name] = out;
     check_output_paths(paths);
@@ -181,6 +191,7 @@ TEST_F(ExportersTest, AnExporterOfOneMachineRefusesSeveralBeforeWritingAnything)
   const std::vector<RunReport> machines = {fakes::random_report(rng_, {}), fakes::random_report(rng_, other)};
   for (const Exporter& e : exporters()) {
     SCOPED_TRACE(e.name);
+    if (!e.has_path_option()) continue;  // the console: TheConsoleTable... below
     OutputPaths paths;
     paths.outputs["markdown"] = path("first.md");
     paths.outputs[e.name] = path("out-" + e.name);
@@ -200,6 +211,56 @@ TEST_F(ExportersTest, AnExporterOfOneMachineRefusesSeveralBeforeWritingAnything)
   OutputPaths unknown;
   unknown.outputs["no-such-format"] = path("x");
   EXPECT_THROW(check_output_paths(unknown), std::logic_error);
+  OutputPaths console_path;
+  console_path.outputs["console"] = path("x");  // the console has no path
+  EXPECT_THROW(check_output_paths(console_path), std::logic_error);
+}
+
+// One print of the console exporters: what they render, after every other output.
+struct Printed {
+  std::string text;
+  bool to_stderr = false;
+  bool markdown_written = false;  // the markdown file existed when it was printed
+};
+
+TEST_F(ExportersTest, TheConsoleTableIsPrintedAfterEveryOtherOutputOnStderrWhenAReportGoesToStdout) {
+  SCOPED_TRACE("seed=" + std::to_string(seed_));
+  fakes::ReportSpec other;
+  other.host = "other-host";
+  const std::vector<RunReport> machines = {fakes::random_report(rng_, {}), fakes::random_report(rng_, other)};
+  for (const bool report_on_stdout : {false, true}) {
+    SCOPED_TRACE(report_on_stdout ? "csv on stdout" : "no report on stdout");
+    fs::remove(path("run.md"));
+    std::vector<Printed> printed;
+    OutputPaths paths;
+    paths.outputs["markdown"] = path("run.md");
+    if (report_on_stdout) paths.outputs["csv"] = "-";
+    paths.console = [&](const std::string& text, bool to_stderr) {
+      printed.push_back({text, to_stderr, fs::exists(path("run.md"))});
+    };
+    testing::internal::CaptureStdout();
+    const WriteOutcome written = write_reports({machines.front()}, paths);
+    const std::string out = testing::internal::GetCapturedStdout();
+    EXPECT_TRUE(written.ok());
+    EXPECT_EQ(out.empty(), !report_on_stdout);
+    ASSERT_EQ(printed.size(), 1u);  // the one console exporter of the registry
+    EXPECT_EQ(printed[0].text, render_console_table(machines.front()));
+    EXPECT_EQ(printed[0].to_stderr, report_on_stdout);
+    EXPECT_TRUE(printed[0].markdown_written);
+  }
+  // Several machines: each one's table under its host name.
+  std::vector<Printed> printed;
+  OutputPaths paths;
+  paths.console = [&](const std::string& text, bool to_stderr) { printed.push_back({text, to_stderr, false}); };
+  EXPECT_TRUE(write_reports(machines, paths).ok());
+  ASSERT_EQ(printed.size(), 1u);
+  EXPECT_EQ(printed[0].text, "== " + machines[0].machine.hostname + " ==\n" + render_console_table(machines[0]) +
+                                 "\n== other-host ==\n" + render_console_table(machines[1]));
+  // No printer (--quiet): nothing printed, the files still written.
+  OutputPaths quiet;
+  quiet.outputs["markdown"] = path("quiet.md");
+  EXPECT_TRUE(write_reports(machines, quiet).ok());
+  EXPECT_TRUE(fs::exists(path("quiet.md")));
 }
 
 TEST_F(ExportersTest, AnExporterOptionValueOutsideItsChoicesIsRefusedBeforeWriting) {
@@ -262,6 +323,10 @@ TEST_F(ExportersTest, ATestExporterIsAnOptionOfEveryRunSubcommandAndOfReport) {
     }
     for (const Exporter& e : exporters()) {
       const CLI::Option* option = sub->get_option_no_throw(e.option());
+      if (!e.has_path_option()) {  // the console table: printed, not an option
+        EXPECT_EQ(option, nullptr) << e.option();
+        continue;
+      }
       ASSERT_NE(option, nullptr) << e.option();
       EXPECT_EQ(option->get_description(),
                 e.help_for(sub->get_name() == "report" ? ExportSource::saved_runs : ExportSource::run));
