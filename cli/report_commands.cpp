@@ -33,7 +33,7 @@ struct ReportOptions {
 struct CompareOptions {
   std::vector<std::string> runs;
   std::optional<double> fail_above_pct;
-  std::string csv, markdown;
+  std::map<std::string, std::string> outputs;  // by comparison exporter name (reports/compare.h); "": not given
   std::optional<double> cv_threshold_pct;
   double alpha = 0.05;
   bool strict = false;
@@ -159,8 +159,9 @@ int execute_compare(const CompareOptions& o) {
   if (o.hardware_comparison && (o.fail_above_pct || o.strict))
     throw InputError("--hardware-comparison never gates: drop --fail-above and --strict");
   if (o.strict && !o.fail_above_pct) throw InputError("--strict needs --fail-above");
-  // compare's own markdown and CSV (reports/compare.h), checked as the exporters of those names.
-  const reports::OutputPaths paths = output_paths({{"markdown", o.markdown}, {"csv", o.csv}}, {}, false);
+  // compare's own markdown and CSV (reports/compare.h, comparison_exporters), checked as the run
+  // exporters of those names; the console prints the markdown.
+  const reports::OutputPaths paths = output_paths(o.outputs, {}, true);
   reports::check_output_paths(paths, o.runs);  // `compare base.json new.json --csv base.json` is refused
   std::vector<reports::LabeledReport> runs;
   bool any_fleet = false;
@@ -178,31 +179,9 @@ int execute_compare(const CompareOptions& o) {
     const std::string refusal = reports::gate_refusal(comparison);
     if (!refusal.empty()) throw InputError(refusal);
   }
-  const std::string markdown = reports::render_compare_markdown(comparison, o.fail_above_pct, o.strict);
-  reports::WriteOutcome written;
-  const std::pair<const std::string*, std::string> outputs[] = {
-      {&o.markdown, markdown}, {&o.csv, o.csv.empty() ? std::string() : reports::render_compare_csv(comparison)}};
-  bool markdown_on_stdout = false;
-  for (const auto& [path, content] : outputs) {
-    if (path->empty()) continue;
-    try {
-      const reports::OutputTarget target = reports::resolve_output(*path);
-      markdown_on_stdout = markdown_on_stdout || (path == &o.markdown && target.is_stdout());
-      reports::write_output(target, content);
-    } catch (const reports::BrokenPipeError&) {
-      written.broken_pipe = true;
-    } catch (const std::exception& e) {
-      written.failures.push_back(e.what());
-    }
-  }
-  // The comparison on the console: stdout, or stderr when a report went to stdout (once only
-  // when that report is the markdown itself).
-  if (!markdown_on_stdout) {
-    if (reports::writes_to_stdout(paths))
-      print_err("{}", markdown);
-    else
-      print_out("{}", markdown);
-  }
+  // The outputs, then the comparison on the console: stdout, or stderr when an output went to
+  // stdout (nothing when that output is the markdown itself).
+  const reports::WriteOutcome written = reports::write_comparison(comparison, {o.fail_above_pct, o.strict}, paths);
   int code = 0;
   if (o.fail_above_pct) {
     const std::vector<std::string> failures = reports::gate_failures(comparison, *o.fail_above_pct, o.strict);
@@ -259,8 +238,9 @@ void add_report_commands(CLI::App& app, int& exit_code) {
   compare->add_flag("--real-time", compare_options->real_time,
                     "Compare every row on its real (wall-clock) time; by default single-threaded CPU rows are "
                     "compared on their CPU time, which other programs' load does not inflate");
-  compare->add_option("--csv", compare_options->csv, "Write the comparison as CSV");
-  compare->add_option("--markdown", compare_options->markdown, "Write the comparison as markdown");
+  for (const reports::ComparisonExporter& e : reports::comparison_exporters())
+    if (e.target == reports::ComparisonExporter::Target::file)
+      compare->add_option(e.option(), compare_options->outputs[e.name], e.help);
   add_optional_cv_threshold(*compare, compare_options->cv_threshold_pct);
   compare
       ->add_option("--rank", compare_options->rank,
