@@ -40,10 +40,11 @@ inline void add_pin_options(CLI::App& sub, PinOptions& o) {
 }
 
 // --json FILE, --markdown FILE, ... --chart DIR: one option per exporter with a path
-// (reports/exporter.h; not the console table), in the registry's order, bound to outputs[name] (every exporter gets an
-// entry, "" when not given); then the options the exporters declare of their own (JSON's --time-unit, ...), in the same
-// order, bound to format_options[exporter][option] (every one gets an entry, its default until
-// given), their values checked against the option's choices.
+// (reports/exporter.h; not the console table), in the registry's order, bound to outputs[name]
+// (every such exporter gets an entry, "" when not given); then the options the exporters
+// declare of their own (JSON's --time-unit, ...), in the same order, bound to
+// format_options[exporter][option] (every one gets an entry, its default until given), their
+// values checked against the option's choices.
 inline void add_output_options(CLI::App& sub, std::map<std::string, std::string>& outputs,
                                std::map<std::string, reports::ExporterOptionValues>& format_options,
                                reports::ExportSource source) {

@@ -1,6 +1,7 @@
 // The output formats behind one interface. An exporter is one descriptor (Exporter): the option
-// it is bound to (--<name>), its help lines, whether it writes one file or a directory of files,
-// whether one output can hold runs of several machines, and how it renders or writes a report.
+// it is bound to (--<name>), its help lines, whether it writes one file, a directory of files or
+// the console (the table a run prints: no option), whether one output can hold runs of several
+// machines, the options of its own, and how it renders or writes a report.
 // Each format defines its descriptor in reports/<name>_exporter.cpp as `Exporter
 // <name>_exporter()`; the exporter list of reports/CMakeLists.txt (MLBENCH_EXPORTERS) compiles
 // those files and generates the function that collects them, in that list's order: the order of
@@ -51,8 +52,8 @@ struct ExporterOptionValue {
 using ExporterOptionValues = std::map<std::string, ExporterOptionValue>;
 
 // Prints a console exporter's text (Exporter::Target::console): on standard error when
-// `to_stderr` (a report went to standard output), else on standard output. The CLI's prints
-// through its own stream handling (cli/process_io.h).
+// `to_stderr` (a report went to standard output), else on standard output. The CLI's printer
+// goes through its own stream handling (cli/process_io.h).
 using ConsolePrinter = std::function<void(const std::string& text, bool to_stderr)>;
 
 // Which outputs to write: each requested exporter's path by its name ("json" -> "run.json",

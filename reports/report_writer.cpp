@@ -40,6 +40,7 @@ std::vector<Requested> requested_outputs(const OutputPaths& paths) {
   }
   return requested;
 }
+
 // The exporters' own options: a name no exporter declares is a caller's bug, a value outside
 // the option's choices bad input (the CLI refuses it while parsing, in the same words).
 void check_exporter_options(const OutputPaths& paths) {
