@@ -7,8 +7,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/process_io.h"
 #include "reports/exporter.h"
-#include "reports/json_report.h"
 
 namespace mlbench::cli {
 
@@ -39,39 +39,54 @@ inline void add_pin_options(CLI::App& sub, PinOptions& o) {
   sub.add_flag("--no-pin", o.none, "Same as --pin none: let the OS move threads between cores")->excludes(pin);
 }
 
-// --json FILE, --markdown FILE, ... --chart DIR: one option per exporter (reports/exporter.h), in
-// the registry's order, bound to outputs[name] (every exporter gets an entry, "" when not given).
+// --json FILE, --markdown FILE, ... --chart DIR: one option per exporter with a path
+// (reports/exporter.h; not the console table), in the registry's order, bound to outputs[name]
+// (every such exporter gets an entry, "" when not given); then the options the exporters
+// declare of their own (JSON's --time-unit, ...), in the same order, bound to
+// format_options[exporter][option] (every one gets an entry, its default until given), their
+// values checked against the option's choices.
 inline void add_output_options(CLI::App& sub, std::map<std::string, std::string>& outputs,
+                               std::map<std::string, reports::ExporterOptionValues>& format_options,
                                reports::ExportSource source) {
   for (const reports::Exporter& e : reports::exporters())
-    sub.add_option(e.option(), outputs[e.name], e.help_for(source));
+    if (e.has_path_option()) sub.add_option(e.option(), outputs[e.name], e.help_for(source));
+  for (const reports::Exporter& e : reports::exporters())
+    for (const reports::ExporterOption& option : e.options) {
+      reports::ExporterOptionValue& value = format_options[e.name][option.name];
+      CLI::Option* added = nullptr;
+      switch (option.kind) {
+        case reports::ExporterOption::Kind::text:
+          value.text = option.text_default;
+          added = sub.add_option(option.option(), value.text, option.help);
+          break;
+        case reports::ExporterOption::Kind::list:
+          value.list = option.list_default;
+          added = sub.add_option(option.option(), value.list, option.help)->delimiter(',');
+          break;
+        case reports::ExporterOption::Kind::flag: sub.add_flag(option.option(), value.flag, option.help); break;
+      }
+      if (added != nullptr && !option.choices.empty()) added->check(CLI::IsMember(option.choices));
+    }
 }
 
-// The outputs given on the command line (an empty path is not given), with the JSON options.
+// The outputs given on the command line (an empty path is not given), with the values of the
+// exporters' own options; with `console`, the console exporters (the table) print through the
+// process's streams (cli/process_io.h: a failed stdout write becomes the exit code).
 inline reports::OutputPaths output_paths(const std::map<std::string, std::string>& outputs,
-                                         const reports::JsonOptions& json_options) {
+                                         const std::map<std::string, reports::ExporterOptionValues>& format_options,
+                                         bool console) {
   reports::OutputPaths paths;
   for (const auto& [name, path] : outputs)
     if (!path.empty()) paths.outputs[name] = path;
-  paths.json_options = json_options;
+  paths.options = format_options;
+  if (console)
+    paths.console = [](const std::string& text, bool to_stderr) {
+      if (to_stderr)
+        print_err("{}", text);
+      else
+        print_out("{}", text);
+    };
   return paths;
-}
-
-// How the JSON report is written (Google Benchmark conventions, reports/json_report.h).
-inline void add_json_format_options(CLI::App& sub, reports::JsonOptions& o) {
-  sub.add_option("--time-unit", o.time_unit,
-                 "JSON time unit of every entry (default: per benchmark, the coarsest in which its median reads at "
-                 "least 10; compare.py pairs only entries of equal unit, so give one when comparing runs with it)")
-      ->check(CLI::IsMember({"ns", "us", "ms", "s"}));
-  sub.add_flag("--aggregates-only", o.aggregates_only,
-               "JSON: only the aggregates of rows with repetitions, as Google Benchmark's "
-               "--benchmark_report_aggregates_only (the repetition times stay in each row's mlbench.samples)");
-  sub.add_option(
-         "--aggregates", o.aggregates,
-         "JSON: the aggregates to write, comma separated (default mean,median,stddev,cv); --aggregates median "
-         "with --aggregates-only gives trackers that read every entry (github-action-benchmark) one value per row")
-      ->delimiter(',')
-      ->check(CLI::IsMember({"mean", "median", "stddev", "cv"}));
 }
 
 }  // namespace mlbench::cli

@@ -24,7 +24,7 @@ namespace {
 struct ReportOptions {
   std::vector<std::string> runs;
   std::map<std::string, std::string> outputs;  // by exporter name (reports/exporter.h); "": not given
-  reports::JsonOptions json_format;
+  std::map<std::string, reports::ExporterOptionValues> format_options;  // the exporters' own (--time-unit, ...)
   std::optional<double> cv_threshold_pct;  // unset: each run keeps the threshold it was run with
   std::optional<double> scale_times;       // hidden: calibration of the compare gate
   std::optional<int> rank;                 // a fleet report: this rank's run only (else every rank's)
@@ -33,7 +33,7 @@ struct ReportOptions {
 struct CompareOptions {
   std::vector<std::string> runs;
   std::optional<double> fail_above_pct;
-  std::string csv, markdown;
+  std::map<std::string, std::string> outputs;  // by comparison exporter name (reports/compare.h); "": not given
   std::optional<double> cv_threshold_pct;
   double alpha = 0.05;
   bool strict = false;
@@ -132,7 +132,7 @@ int after_writing(const reports::WriteOutcome& written, int code) {
 }
 
 int execute_report(const ReportOptions& o) {
-  const reports::OutputPaths paths = output_paths(o.outputs, o.json_format);
+  const reports::OutputPaths paths = output_paths(o.outputs, o.format_options, true);
   if (o.scale_times && !(*o.scale_times > 0 && std::isfinite(*o.scale_times)))
     throw InputError("--scale-times must be a finite positive factor");
   // An output that is one of the inputs would destroy it: refused with the other checks.
@@ -148,18 +148,8 @@ int execute_report(const ReportOptions& o) {
     }
   check_rank_option(o.runs, o.rank, any_fleet);
   const std::vector<RunReport> machines = reports::merge_by_machine(runs);
-  const reports::WriteOutcome written = reports::write_reports(machines, paths);
-  const bool table_to_stderr = reports::writes_to_stdout(paths);
-  for (std::size_t i = 0; i < machines.size(); ++i) {
-    std::string text;
-    if (machines.size() > 1) text += fmt::format("{}== {} ==\n", i ? "\n" : "", machines[i].machine.hostname);
-    text += reports::render_console_table(machines[i]);
-    if (table_to_stderr)
-      print_err("{}", text);
-    else
-      print_out("{}", text);
-  }
-  return after_writing(written, 0);
+  // The reports, then the console table (each machine's, under its host name when several).
+  return after_writing(reports::write_reports(machines, paths), 0);
 }
 
 int execute_compare(const CompareOptions& o) {
@@ -169,8 +159,9 @@ int execute_compare(const CompareOptions& o) {
   if (o.hardware_comparison && (o.fail_above_pct || o.strict))
     throw InputError("--hardware-comparison never gates: drop --fail-above and --strict");
   if (o.strict && !o.fail_above_pct) throw InputError("--strict needs --fail-above");
-  // compare's own markdown and CSV (reports/compare.h), checked as the exporters of those names.
-  const reports::OutputPaths paths = output_paths({{"markdown", o.markdown}, {"csv", o.csv}}, {});
+  // compare's own markdown and CSV (reports/compare.h, comparison_exporters), checked as the run
+  // exporters of those names; the console prints the markdown.
+  const reports::OutputPaths paths = output_paths(o.outputs, {}, true);
   reports::check_output_paths(paths, o.runs);  // `compare base.json new.json --csv base.json` is refused
   std::vector<reports::LabeledReport> runs;
   bool any_fleet = false;
@@ -188,31 +179,9 @@ int execute_compare(const CompareOptions& o) {
     const std::string refusal = reports::gate_refusal(comparison);
     if (!refusal.empty()) throw InputError(refusal);
   }
-  const std::string markdown = reports::render_compare_markdown(comparison, o.fail_above_pct, o.strict);
-  reports::WriteOutcome written;
-  const std::pair<const std::string*, std::string> outputs[] = {
-      {&o.markdown, markdown}, {&o.csv, o.csv.empty() ? std::string() : reports::render_compare_csv(comparison)}};
-  bool markdown_on_stdout = false;
-  for (const auto& [path, content] : outputs) {
-    if (path->empty()) continue;
-    try {
-      const reports::OutputTarget target = reports::resolve_output(*path);
-      markdown_on_stdout = markdown_on_stdout || (path == &o.markdown && target.is_stdout());
-      reports::write_output(target, content);
-    } catch (const reports::BrokenPipeError&) {
-      written.broken_pipe = true;
-    } catch (const std::exception& e) {
-      written.failures.push_back(e.what());
-    }
-  }
-  // The comparison on the console: stdout, or stderr when a report went to stdout (once only
-  // when that report is the markdown itself).
-  if (!markdown_on_stdout) {
-    if (reports::writes_to_stdout(paths))
-      print_err("{}", markdown);
-    else
-      print_out("{}", markdown);
-  }
+  // The outputs, then the comparison on the console: stdout, or stderr when an output went to
+  // stdout (nothing when that output is the markdown itself).
+  const reports::WriteOutcome written = reports::write_comparison(comparison, {o.fail_above_pct, o.strict}, paths);
   int code = 0;
   if (o.fail_above_pct) {
     const std::vector<std::string> failures = reports::gate_failures(comparison, *o.fail_above_pct, o.strict);
@@ -232,8 +201,8 @@ void add_report_commands(CLI::App& app, int& exit_code) {
   auto* report =
       app.add_subcommand("report", "Re-render saved JSON runs (merged: several machines or sizes) without re-running");
   report->add_option("runs", report_options->runs, "JSON reports written by --json")->required();
-  add_output_options(*report, report_options->outputs, reports::ExportSource::saved_runs);
-  add_json_format_options(*report, report_options->json_format);
+  add_output_options(*report, report_options->outputs, report_options->format_options,
+                     reports::ExportSource::saved_runs);
   add_optional_cv_threshold(*report, report_options->cv_threshold_pct);
   report
       ->add_option("--rank", report_options->rank,
@@ -269,8 +238,9 @@ void add_report_commands(CLI::App& app, int& exit_code) {
   compare->add_flag("--real-time", compare_options->real_time,
                     "Compare every row on its real (wall-clock) time; by default single-threaded CPU rows are "
                     "compared on their CPU time, which other programs' load does not inflate");
-  compare->add_option("--csv", compare_options->csv, "Write the comparison as CSV");
-  compare->add_option("--markdown", compare_options->markdown, "Write the comparison as markdown");
+  for (const reports::ComparisonExporter& e : reports::comparison_exporters())
+    if (e.target == reports::ComparisonExporter::Target::file)
+      compare->add_option(e.option(), compare_options->outputs[e.name], e.help);
   add_optional_cv_threshold(*compare, compare_options->cv_threshold_pct);
   compare
       ->add_option("--rank", compare_options->rank,

@@ -178,8 +178,7 @@ void add_run_options(CLI::App& sub, RunCommandOptions& o, const std::vector<cons
                  "explicitly (--size, --time-budget, --max-repetitions, --rounds, --rows) win over the preset")
       ->check(CLI::IsMember({"quick", "full"}));
   sub.add_flag("--dry-run", o.dry_run, "Check the options and list what would run; run nothing");
-  add_output_options(sub, o.outputs, reports::ExportSource::run);
-  add_json_format_options(sub, o.json_format);
+  add_output_options(sub, o.outputs, o.format_options, reports::ExportSource::run);
   sub.add_flag("--quiet,-q", o.quiet, "No progress, notes or table");
   sub.add_flag("--refresh-peaks", o.refresh_peaks,
                "Measure the machine's peaks (roofline) again instead of using the cache");

@@ -10,7 +10,7 @@
 #include "bench/runner.h"
 #include "bench/workloads.h"
 #include "cli/common_options.h"
-#include "reports/json_report.h"
+#include "reports/exporter.h"
 
 namespace mlbench::cli {
 
@@ -33,9 +33,10 @@ struct RunCommandOptions {
   std::uint64_t seed = 0;
   bool seed_given = false;
   // The outputs by exporter name (reports/exporter.h: "json", "markdown", ..., "chart"), as
-  // add_output_options binds them: "" when not given.
+  // add_output_options binds them: "" when not given; and the exporters' own options (JSON's
+  // --time-unit, ...) by exporter and option name.
   std::map<std::string, std::string> outputs;
-  reports::JsonOptions json_format;
+  std::map<std::string, reports::ExporterOptionValues> format_options;
   bool quiet = false;
   bool refresh_peaks = false;  // peaks/roofline: measure the machine's ceilings again
   bool no_peaks = false;       // no peaks, no roofline (quick runs, tests)

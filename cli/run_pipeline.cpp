@@ -117,18 +117,12 @@ int fleet_work_factor() {
   return rank == mpi::rank() ? 2 : 1;
 }
 
-// Writes the reports, then the console table (to stderr when a report goes to stdout), then
-// the write errors; returns the exit code of a run that measured something.
-int finish_run(const RunCommandOptions& o, const RunReport& report, const reports::OutputPaths& paths) {
+// Writes the reports and, unless --quiet, the console table (to stderr when a report goes to
+// stdout; both through the exporters, reports/report_writer.h), then the write errors; returns
+// the exit code of a run that measured something.
+int finish_run(const RunReport& report, const reports::OutputPaths& paths) {
   const reports::WriteOutcome written = reports::write_reports(report, paths);
   if (written.broken_pipe) stream_state().stdout_broken_pipe = true;
-  if (!o.quiet) {
-    const std::string table = reports::render_console_table(report);
-    if (reports::writes_to_stdout(paths))
-      print_err("{}", table);
-    else
-      print_out("{}", table);
-  }
   for (const std::string& failure : written.failures) print_error(failure);
   // A signal that arrived at any point, even while the reports were written, is reported.
   if (report.run.interrupted || g_signal != 0) {
@@ -193,7 +187,7 @@ int execute_run(const RunCommandOptions& given, const std::vector<const Workload
     if (o.threads == 0) options.threads = fleet_threads();
     options.test_work_factor = fleet_work_factor();
   }
-  const reports::OutputPaths paths = output_paths(o.outputs, o.json_format);
+  const reports::OutputPaths paths = output_paths(o.outputs, o.format_options, !o.quiet);
   if (fleet) {
     // The fleet report has its own JSON and markdown (written below); no other format is built
     // for it, whichever exporter it is.
@@ -289,7 +283,7 @@ int execute_run(const RunCommandOptions& given, const std::vector<const Workload
     print_err("mlbench: interrupted before any result; nothing written\n");
     return g_signal != 0 ? interrupted_exit_code() : kExitFailure;
   }
-  return finish_run(o, report, paths);
+  return finish_run(report, paths);
 }
 
 }  // namespace mlbench::cli

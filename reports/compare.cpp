@@ -7,7 +7,9 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <stdexcept>
 
+#include "reports/atomic_file.h"
 #include "reports/csv.h"
 #include "reports/markdown.h"
 #include "reports/rank_test.h"
@@ -478,6 +480,72 @@ std::string render_compare_csv(const Comparison& c) {
   for (const CompareRow& row : c.matched) emit(row, true);
   for (const CompareRow& row : c.unmatched) emit(row, false);
   return out;
+}
+
+const std::vector<ComparisonExporter>& comparison_exporters() {
+  static const std::vector<ComparisonExporter> all = [] {
+    ComparisonExporter csv;
+    csv.name = "csv";
+    csv.help = "Write the comparison as CSV";
+    csv.render = [](const Comparison& c, const CompareGate&) { return render_compare_csv(c); };
+    ComparisonExporter markdown;
+    markdown.name = "markdown";
+    markdown.help = "Write the comparison as markdown";
+    markdown.render = [](const Comparison& c, const CompareGate& gate) {
+      return render_compare_markdown(c, gate.fail_above_pct, gate.strict);
+    };
+    ComparisonExporter console = markdown;
+    console.name = "console";
+    console.help = "The comparison as markdown on the console";
+    console.target = ComparisonExporter::Target::console;
+    console.same_text_as = "markdown";
+    return std::vector<ComparisonExporter>{csv, markdown, console};
+  }();
+  return all;
+}
+
+WriteOutcome write_comparison(const Comparison& c, const CompareGate& gate, const OutputPaths& paths) {
+  const std::vector<ComparisonExporter>& all = comparison_exporters();
+  for (const auto& entry : paths.outputs)
+    if (std::none_of(all.begin(), all.end(), [&](const ComparisonExporter& e) {
+          return e.target == ComparisonExporter::Target::file && e.name == entry.first;
+        }))
+      throw std::logic_error("OutputPaths names an output no comparison exporter writes: " + entry.first);
+  // As write_reports: each output on its own, standard output last, so that a closed pipe
+  // (`| head`) stops nothing that goes to a file.
+  WriteOutcome outcome;
+  std::set<std::string> on_stdout;  // the formats that went to standard output
+  std::vector<std::pair<OutputTarget, std::string>> to_descriptors;
+  for (const ComparisonExporter& e : all) {
+    const auto path = paths.outputs.find(e.name);
+    if (e.target != ComparisonExporter::Target::file || path == paths.outputs.end()) continue;
+    try {
+      const OutputTarget target = resolve_output(path->second);
+      if (target.is_stdout()) on_stdout.insert(e.name);
+      if (target.kind == OutputTarget::Kind::descriptor)
+        to_descriptors.emplace_back(target, e.render(c, gate));
+      else
+        write_output(target, e.render(c, gate));
+    } catch (const BrokenPipeError&) {  // a FIFO nobody reads any more: as a closed stdout
+      outcome.broken_pipe = true;
+    } catch (const std::exception& error) {
+      outcome.failures.push_back(error.what());
+    }
+  }
+  for (const auto& [target, content] : to_descriptors) {
+    try {
+      write_output(target, content);
+    } catch (const BrokenPipeError&) {
+      outcome.broken_pipe = true;
+    } catch (const std::exception& error) {
+      outcome.failures.push_back(error.what());
+    }
+  }
+  if (paths.console)
+    for (const ComparisonExporter& e : all)
+      if (e.target == ComparisonExporter::Target::console && on_stdout.count(e.same_text_as) == 0)
+        paths.console(e.render(c, gate), !on_stdout.empty());
+  return outcome;
 }
 
 }  // namespace mlbench::reports

@@ -33,12 +33,15 @@
 // never gates.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "bench/result.h"
+#include "reports/exporter.h"
 #include "reports/rank_test.h"
+#include "reports/report_writer.h"
 
 namespace mlbench::reports {
 
@@ -145,5 +148,42 @@ std::string render_compare_markdown(const Comparison& comparison, std::optional<
 // absent sides have empty status and 0 figures; verdict "only_in_base"/"only_in_new";
 // p_value empty when not tested; in a hardware comparison the verdict is "hardware_comparison").
 std::string render_compare_csv(const Comparison& comparison);
+
+// What the outputs state besides the comparison: the gate asked for (the markdown says it).
+struct CompareGate {
+  std::optional<double> fail_above_pct;
+  bool strict = false;
+};
+
+// The outputs of `mlbench compare`, one descriptor per format, as Exporter (reports/exporter.h)
+// is for a run's: the markdown and the CSV, each bound to its option (--markdown FILE, --csv
+// FILE), and the console, which prints the markdown. A file format is named like the run
+// exporter of the same format, whose path checks (check_output_paths) and whose kind of path in
+// the completions (cli/docs_command.cpp) it shares.
+struct ComparisonExporter {
+  enum class Target {
+    file,     // one file (or standard output): the option --<name>
+    console,  // no option: printed after the files (OutputPaths::console)
+  };
+  std::string name;  // "csv": the option --csv, the key of OutputPaths::outputs
+  std::string help;  // the option's help line (file); what it is (console)
+  Target target = Target::file;
+  // Target::console: the file format whose text it prints too; once that went to standard output
+  // the console prints nothing, so the text is there once.
+  std::string same_text_as;
+  std::function<std::string(const Comparison& comparison, const CompareGate& gate)> render;
+
+  std::string option() const { return "--" + name; }
+};
+
+// CSV, markdown, console: the order of the options (compare --help) and of the writing.
+const std::vector<ComparisonExporter>& comparison_exporters();
+
+// Writes each requested output of `paths` (by comparison exporter name, checked before with
+// check_output_paths) in comparison_exporters()'s order, files atomically and standard output
+// last, then prints the console exporters through paths.console: on standard error when an
+// output went to standard output. A failing output does not stop the others; an output name no
+// file exporter has is a caller's bug (std::logic_error).
+WriteOutcome write_comparison(const Comparison& comparison, const CompareGate& gate, const OutputPaths& paths);
 
 }  // namespace mlbench::reports

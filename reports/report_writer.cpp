@@ -1,9 +1,11 @@
 #include "reports/report_writer.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "bench/thread_binding.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <stdexcept>
@@ -32,13 +34,39 @@ std::vector<Requested> requested_outputs(const OutputPaths& paths) {
   std::vector<Requested> requested;
   for (const Exporter& e : exporters()) {
     const auto it = paths.outputs.find(e.name);
-    if (it != paths.outputs.end()) requested.push_back({&e, &it->second});
+    if (it == paths.outputs.end()) continue;
+    if (!e.has_path_option()) throw std::logic_error("OutputPaths names a path for the console exporter " + e.name);
+    requested.push_back({&e, &it->second});
   }
   return requested;
+}
+
+// The exporters' own options: a name no exporter declares is a caller's bug, a value outside
+// the option's choices bad input (the CLI refuses it while parsing, in the same words).
+void check_exporter_options(const OutputPaths& paths) {
+  for (const auto& [exporter_name, values] : paths.options) {
+    const Exporter* exporter = find_exporter(exporter_name);
+    if (exporter == nullptr) throw std::logic_error("OutputPaths has options of no exporter: " + exporter_name);
+    for (const auto& [option_name, value] : values) {
+      const auto declared = std::find_if(exporter->options.begin(), exporter->options.end(),
+                                         [&](const ExporterOption& o) { return o.name == option_name; });
+      if (declared == exporter->options.end())
+        throw std::logic_error("exporter " + exporter_name + " has no option " + option_name);
+      std::vector<std::string> given;
+      if (declared->kind == ExporterOption::Kind::text && !value.text.empty()) given.push_back(value.text);
+      if (declared->kind == ExporterOption::Kind::list) given = value.list;
+      for (const std::string& v : given)
+        if (!declared->choices.empty() &&
+            std::find(declared->choices.begin(), declared->choices.end(), v) == declared->choices.end())
+          throw InputError(fmt::format("{}: {} not in {{{}}}", declared->option(), escape_invalid_utf8(v),
+                                       fmt::join(declared->choices, ",")));
+    }
+  }
 }
 }  // namespace
 
 void check_output_paths(const OutputPaths& paths, const std::vector<std::string>& inputs) {
+  check_exporter_options(paths);
   const std::vector<Requested> requested = requested_outputs(paths);
   std::vector<NamedOutput> outputs;
   for (const Requested& r : requested)
@@ -155,6 +183,13 @@ WriteOutcome write_reports(const std::vector<RunReport>& machines, const OutputP
     } catch (const std::exception& e) {
       failures.push_back(e.what());
     }
+  }
+  // The console last: after the reports on standard output, beside them (standard error) when
+  // one went there.
+  if (paths.console) {
+    const bool to_stderr = writes_to_stdout(paths);
+    for (const Exporter& e : exporters())
+      if (e.target == Exporter::Target::console) paths.console(e.render(machines, paths), to_stderr);
   }
   return outcome;
 }

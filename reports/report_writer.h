@@ -15,11 +15,13 @@
 
 namespace mlbench::reports {
 
-// OutputPaths (reports/exporter.h): the requested exporters' paths by name. The functions below
-// go through the exporters in the registry's order (reports/exporter.h, exporters()); a name in
-// OutputPaths that no exporter has is a programming error (std::logic_error).
+// OutputPaths (reports/exporter.h): the requested exporters' paths by name, and the values of
+// their own options. The functions below go through the exporters in the registry's order
+// (reports/exporter.h, exporters()); a name in OutputPaths that no exporter has, or an option no
+// exporter declares, is a programming error (std::logic_error).
 
-// Call before a run starts: throws InputError when an output could not be written later
+// Call before a run starts: throws InputError when an exporter's option has a value outside its
+// choices (ExporterOption), when an output could not be written later
 // (reports/atomic_file.h says what each kind of path means and what is refused), when two
 // outputs are the same file, when an output is one of `inputs` (the files a command reads), when
 // a directory exporter (--chart) is given "-", or when a report would land in a directory

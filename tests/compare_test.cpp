@@ -12,6 +12,7 @@
 #include "bench/analyze.h"
 #include "cli/report_commands.h"
 #include "reports/compare.h"
+#include "reports/exporter.h"
 #include "reports/rank_test.h"
 #include "reports/report_writer.h"
 #include "reports/testing/random_report.h"
@@ -499,6 +500,89 @@ int run_cli(std::vector<std::string> args) {
   for (const std::string& a : args) argv.push_back(a.c_str());
   app.parse(static_cast<int>(argv.size()), argv.data());
   return exit_code;
+}
+
+TEST_F(CompareTest, EveryComparisonFileFormatIsAnOptionOfCompareCheckedAsTheRunExporterOfItsName) {
+  CLI::App app("mlbench (test)");
+  int exit_code = -1;
+  cli::add_report_commands(app, exit_code);
+  const CLI::App* compare_command = app.get_subcommand("compare");
+  std::size_t consoles = 0;
+  for (const ComparisonExporter& e : comparison_exporters()) {
+    SCOPED_TRACE(e.name);
+    EXPECT_TRUE(e.render);
+    EXPECT_FALSE(e.help.empty());
+    const CLI::Option* option = compare_command->get_option_no_throw(e.option());
+    if (e.target == ComparisonExporter::Target::console) {
+      ++consoles;
+      EXPECT_EQ(option, nullptr);
+      continue;
+    }
+    ASSERT_NE(option, nullptr);
+    EXPECT_EQ(option->get_description(), e.help);
+    const Exporter* run_exporter = find_exporter(e.name);  // whose path checks it shares
+    ASSERT_NE(run_exporter, nullptr);
+    EXPECT_EQ(run_exporter->target, Exporter::Target::file);
+  }
+  EXPECT_EQ(consoles, 1u);
+}
+
+// One print of the console: its text and stream.
+struct ConsolePrint {
+  std::string text;
+  bool to_stderr = false;
+};
+
+TEST_F(CompareTest, WriteComparisonWritesEachOutputAndPrintsTheMarkdownOnceOnTheConsole) {
+  SCOPED_TRACE("seed=" + std::to_string(seed_));
+  const RunReport base = resampled(make(), 1, 0.01, 6);
+  const Comparison c = compare({{"base.json", base}, {"new.json", resampled(base, uniform(0.5, 2), 0.01, 6)}});
+  const CompareGate gate{uniform(1, 20), rng_() % 2 == 0};
+  const std::string markdown = render_compare_markdown(c, gate.fail_above_pct, gate.strict);
+  const std::string csv = render_compare_csv(c);
+  const fs::path dir = fs::temp_directory_path() / ("mlbench_compare_outputs_" + std::to_string(seed_));
+  fs::create_directories(dir);
+  struct Case {
+    std::string markdown_path, csv_path;
+    std::string stdout_text;            // what lands on standard output
+    std::vector<ConsolePrint> console;  // what the console prints
+  };
+  const std::string md_file = (dir / "c.md").string(), csv_file = (dir / "c.csv").string();
+  const std::vector<Case> cases = {
+      {md_file, csv_file, "", {{markdown, false}}},
+      {"", "", "", {{markdown, false}}},
+      {md_file, "-", csv, {{markdown, true}}},  // beside the CSV on stdout: on stderr
+      {"-", csv_file, markdown, {}},            // the markdown is on stdout already: once
+  };
+  for (const Case& k : cases) {
+    SCOPED_TRACE("--markdown '" + k.markdown_path + "' --csv '" + k.csv_path + "'");
+    fs::remove(md_file);
+    fs::remove(csv_file);
+    OutputPaths paths;
+    if (!k.markdown_path.empty()) paths.outputs["markdown"] = k.markdown_path;
+    if (!k.csv_path.empty()) paths.outputs["csv"] = k.csv_path;
+    std::vector<ConsolePrint> printed;
+    paths.console = [&printed](const std::string& text, bool to_stderr) { printed.push_back({text, to_stderr}); };
+    ::testing::internal::CaptureStdout();
+    const WriteOutcome written = write_comparison(c, gate, paths);
+    EXPECT_EQ(::testing::internal::GetCapturedStdout(), k.stdout_text);
+    EXPECT_TRUE(written.ok());
+    ASSERT_EQ(printed.size(), k.console.size());
+    for (std::size_t i = 0; i < printed.size(); ++i) {
+      EXPECT_EQ(printed[i].text, k.console[i].text);
+      EXPECT_EQ(printed[i].to_stderr, k.console[i].to_stderr);
+    }
+    if (k.markdown_path == md_file) {
+      EXPECT_EQ(test_support::slurp(md_file), markdown);
+    }
+    if (k.csv_path == csv_file) {
+      EXPECT_EQ(test_support::slurp(csv_file), csv);
+    }
+  }
+  OutputPaths unknown;
+  unknown.outputs["html"] = (dir / "c.html").string();  // a run's format, not a comparison's
+  EXPECT_THROW(write_comparison(c, gate, unknown), std::logic_error);
+  fs::remove_all(dir);
 }
 
 TEST_F(CompareTest, CompareCommandExitCodes) {

@@ -18,6 +18,7 @@
 #include "cli/commands.h"
 #include "cli/report_commands.h"
 #include "reports/exporter.h"
+#include "reports/markdown.h"
 #include "reports/report_writer.h"
 #include "reports/testing/random_report.h"
 #include "tests/test_support.h"
@@ -35,18 +36,34 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A format of this test alone: this descriptor and the registration below are all of it.
+// A format of this test alone, with an option of its own: this descriptor and the registration
+// below are all of it.
+ExporterOption count_noun_option() {
+  ExporterOption o;
+  o.name = "test-count-noun";
+  o.help = "The word after each result count (an option of exporters_test's format only)";
+  o.choices = {"results", "rows"};
+  o.text_default = "results";
+  return o;
+}
 Exporter result_count_exporter() {
   Exporter e;
   e.name = "test-result-count";
   e.title = "result count";
   e.help = "Write each machine's host name and result count (a format of exporters_test only)";
-  e.render = [](const std::vector<RunReport>& machines, const OutputPaths&) {
+  e.options = {count_noun_option()};
+  e.render = [](const std::vector<RunReport>& machines, const OutputPaths& paths) {
+    const std::string noun = exporter_option(paths, "test-result-count", count_noun_option()).text;
     std::string out;
-    for (const RunReport& m : machines) out += m.machine.hostname + " " + std::to_string(m.results.size()) + "\n";
+    for (const RunReport& m : machines)
+      out += m.machine.hostname + " " + std::to_string(m.results.size()) + " " + noun + "\n";
     return out;
   };
   return e;
+}
+// What the test format writes for one machine.
+std::string result_count(const RunReport& report, const std::string& noun) {
+  return report.machine.hostname + " " + std::to_string(report.results.size()) + " " + noun + "\n";
 }
 const bool kTestExporterRegistered = [] {
   register_exporter(result_count_exporter());
@@ -94,15 +111,20 @@ TEST_F(ExportersTest, EveryExporterHasItsOwnOptionAHelpLineAndATitle) {
     EXPECT_FALSE(e.help_for(ExportSource::run).empty());
     EXPECT_FALSE(e.help_for(ExportSource::saved_runs).empty());
     EXPECT_EQ(find_exporter(e.name), &e);
-    if (e.target == Exporter::Target::file)
-      EXPECT_TRUE(e.render);
-    else
+    for (const ExporterOption& o : e.options) {
+      EXPECT_TRUE(options.insert(o.option()).second) << "two options are named " << o.option();
+      EXPECT_FALSE(o.help.empty()) << o.name;
+    }
+    if (e.target == Exporter::Target::directory)
       EXPECT_TRUE(e.write && !e.file_noun.empty() && !e.file_extension.empty());
+    else
+      EXPECT_TRUE(e.render);
   }
   EXPECT_EQ(find_exporter("no-such-format"), nullptr);
   // The listed ones first, in MLBENCH_EXPORTERS' order (the order of options, checks and writing).
   const std::vector<std::string> listed = cmake_exporter_list();
-  for (const char* format : {"json", "markdown", "csv", "html", "chart"})  // today's (a new one edits nothing here)
+  for (const char* format :
+       {"json", "markdown", "csv", "html", "chart", "console"})  // today's (a new one: nothing here)
     EXPECT_NE(std::find(listed.begin(), listed.end(), format), listed.end()) << format;
   ASSERT_EQ(exporters().size(), listed.size() + 1);
   for (std::size_t i = 0; i < listed.size(); ++i) EXPECT_EQ(exporters()[i].name, listed[i]);
@@ -113,12 +135,34 @@ TEST_F(ExportersTest, EveryExporterHasItsOwnOptionAHelpLineAndATitle) {
   EXPECT_THROW(register_exporter(nameless), std::logic_error);
 }
 
+TEST_F(ExportersTest, AnExporterOptionNamedLikeAnotherOptionOrWithADefaultOutsideItsChoicesIsRefused) {
+  Exporter e = result_count_exporter();
+  e.name = "test-option-checks";
+  for (const char* taken : {"time-unit", "test-count-noun", "json", "test-option-checks"}) {
+    SCOPED_TRACE(taken);
+    e.options.front().name = taken;
+    EXPECT_THROW(register_exporter(e), std::logic_error);
+  }
+  e.options.front().name = "test-option-checks-noun";
+  e.options.front().text_default = "lines";
+  EXPECT_THROW(register_exporter(e), std::logic_error);
+  EXPECT_EQ(find_exporter("test-option-checks"), nullptr);  // nothing refused was registered
+}
+
 TEST_F(ExportersTest, EveryExporterWritesANonEmptyOutputForASmallReport) {
   SCOPED_TRACE("seed=" + std::to_string(seed_));
   const RunReport report = fakes::random_report(rng_, {});
   for (const Exporter& e : exporters()) {
     SCOPED_TRACE(e.name);
     OutputPaths paths;
+    if (!e.has_path_option()) {  // the console: printed where OutputPaths::console says
+      std::string printed;
+      paths.console = [&printed](const std::string& text, bool) { printed += text; };
+      EXPECT_TRUE(write_reports(report, paths).ok());
+      EXPECT_FALSE(printed.empty());
+      EXPECT_NE(printed.find(e.render({report}, paths)), std::string::npos);
+      continue;
+    }
     const std::string out = path("out-" + e.name);
     paths.outputs[e.name] = out;
     check_output_paths(paths);
@@ -147,6 +191,7 @@ TEST_F(ExportersTest, AnExporterOfOneMachineRefusesSeveralBeforeWritingAnything)
   const std::vector<RunReport> machines = {fakes::random_report(rng_, {}), fakes::random_report(rng_, other)};
   for (const Exporter& e : exporters()) {
     SCOPED_TRACE(e.name);
+    if (!e.has_path_option()) continue;  // the console: TheConsoleTable... below
     OutputPaths paths;
     paths.outputs["markdown"] = path("first.md");
     paths.outputs[e.name] = path("out-" + e.name);
@@ -166,6 +211,76 @@ TEST_F(ExportersTest, AnExporterOfOneMachineRefusesSeveralBeforeWritingAnything)
   OutputPaths unknown;
   unknown.outputs["no-such-format"] = path("x");
   EXPECT_THROW(check_output_paths(unknown), std::logic_error);
+  OutputPaths console_path;
+  console_path.outputs["console"] = path("x");  // the console has no path
+  EXPECT_THROW(check_output_paths(console_path), std::logic_error);
+}
+
+// One print of the console exporters: what they render, after every other output.
+struct Printed {
+  std::string text;
+  bool to_stderr = false;
+  bool markdown_written = false;  // the markdown file existed when it was printed
+};
+
+TEST_F(ExportersTest, TheConsoleTableIsPrintedAfterEveryOtherOutputOnStderrWhenAReportGoesToStdout) {
+  SCOPED_TRACE("seed=" + std::to_string(seed_));
+  fakes::ReportSpec other;
+  other.host = "other-host";
+  const std::vector<RunReport> machines = {fakes::random_report(rng_, {}), fakes::random_report(rng_, other)};
+  for (const bool report_on_stdout : {false, true}) {
+    SCOPED_TRACE(report_on_stdout ? "csv on stdout" : "no report on stdout");
+    fs::remove(path("run.md"));
+    std::vector<Printed> printed;
+    OutputPaths paths;
+    paths.outputs["markdown"] = path("run.md");
+    if (report_on_stdout) paths.outputs["csv"] = "-";
+    paths.console = [&](const std::string& text, bool to_stderr) {
+      printed.push_back({text, to_stderr, fs::exists(path("run.md"))});
+    };
+    testing::internal::CaptureStdout();
+    const WriteOutcome written = write_reports({machines.front()}, paths);
+    const std::string out = testing::internal::GetCapturedStdout();
+    EXPECT_TRUE(written.ok());
+    EXPECT_EQ(out.empty(), !report_on_stdout);
+    ASSERT_EQ(printed.size(), 1u);  // the one console exporter of the registry
+    EXPECT_EQ(printed[0].text, render_console_table(machines.front()));
+    EXPECT_EQ(printed[0].to_stderr, report_on_stdout);
+    EXPECT_TRUE(printed[0].markdown_written);
+  }
+  // Several machines: each one's table under its host name.
+  std::vector<Printed> printed;
+  OutputPaths paths;
+  paths.console = [&](const std::string& text, bool to_stderr) { printed.push_back({text, to_stderr, false}); };
+  EXPECT_TRUE(write_reports(machines, paths).ok());
+  ASSERT_EQ(printed.size(), 1u);
+  EXPECT_EQ(printed[0].text, "== " + machines[0].machine.hostname + " ==\n" + render_console_table(machines[0]) +
+                                 "\n== other-host ==\n" + render_console_table(machines[1]));
+  // No printer (--quiet): nothing printed, the files still written.
+  OutputPaths quiet;
+  quiet.outputs["markdown"] = path("quiet.md");
+  EXPECT_TRUE(write_reports(machines, quiet).ok());
+  EXPECT_TRUE(fs::exists(path("quiet.md")));
+}
+
+TEST_F(ExportersTest, AnExporterOptionValueOutsideItsChoicesIsRefusedBeforeWriting) {
+  OutputPaths paths;
+  paths.outputs["test-result-count"] = path("count.txt");
+  paths.options["test-result-count"]["test-count-noun"].text = "lines";
+  try {
+    check_output_paths(paths);
+    ADD_FAILURE() << "a value outside the choices was accepted";
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()), "--test-count-noun: lines not in {results,rows}");
+  }
+  paths.options["test-result-count"]["test-count-noun"].text = "rows";
+  EXPECT_NO_THROW(check_output_paths(paths));
+  paths.options["test-result-count"]["no-such-option"].text = "x";
+  EXPECT_THROW(check_output_paths(paths), std::logic_error);
+  OutputPaths unknown;
+  unknown.options["no-such-format"]["test-count-noun"].text = "rows";
+  EXPECT_THROW(check_output_paths(unknown), std::logic_error);
+  EXPECT_FALSE(fs::exists(path("count.txt")));
 }
 
 // The subcommands as the executable builds them (cli/main.cpp).
@@ -208,6 +323,10 @@ TEST_F(ExportersTest, ATestExporterIsAnOptionOfEveryRunSubcommandAndOfReport) {
     }
     for (const Exporter& e : exporters()) {
       const CLI::Option* option = sub->get_option_no_throw(e.option());
+      if (!e.has_path_option()) {  // the console table: printed, not an option
+        EXPECT_EQ(option, nullptr) << e.option();
+        continue;
+      }
       ASSERT_NE(option, nullptr) << e.option();
       EXPECT_EQ(option->get_description(),
                 e.help_for(sub->get_name() == "report" ? ExportSource::saved_runs : ExportSource::run));
@@ -215,12 +334,60 @@ TEST_F(ExportersTest, ATestExporterIsAnOptionOfEveryRunSubcommandAndOfReport) {
   }
 }
 
+TEST_F(ExportersTest, ATestExportersOwnOptionIsAnOptionOfEveryRunSubcommandAndOfReportAndReachesIt) {
+  SCOPED_TRACE("seed=" + std::to_string(seed_));
+  {
+    App app;
+    std::vector<const CLI::App*> commands;
+    collect_output_commands(*app.app, commands);
+    for (const CLI::App* sub : commands) {
+      SCOPED_TRACE(sub->get_name());
+      const CLI::Option* option = sub->get_option_no_throw("--test-count-noun");
+      if (sub->get_name() == "compare") {  // not an exporter's command
+        EXPECT_EQ(option, nullptr);
+        continue;
+      }
+      ASSERT_NE(option, nullptr);
+      EXPECT_EQ(option->get_description(), count_noun_option().help);
+    }
+  }
+  const RunReport report = fakes::random_report(rng_, {});
+  const std::string json = path("run.json");
+  write_file_atomically(json, render_json(report));
+  {
+    App app;
+    testing::internal::CaptureStdout();
+    app.parse({"report", json, "--test-result-count", path("count.txt"), "--test-count-noun", "rows"});
+    testing::internal::GetCapturedStdout();
+    EXPECT_EQ(app.exit_code, 0);
+    EXPECT_EQ(test_support::slurp(path("count.txt")), result_count(report, "rows"));
+  }
+  {
+    // Checked against its choices while parsing, as a workload's option is (exit 2 in main).
+    App app;
+    try {
+      app.parse({"report", json, "--test-result-count", path("bad.txt"), "--test-count-noun", "lines"});
+      ADD_FAILURE() << "a value outside the choices was accepted";
+    } catch (const CLI::ValidationError& e) {
+      EXPECT_NE(std::string(e.what()).find("--test-count-noun: lines not in {results,rows}"), std::string::npos)
+          << e.what();
+    }
+    EXPECT_FALSE(fs::exists(path("bad.txt")));
+  }
+  App app;
+  app.parse({"gemm", "--size", "8", "--backends", "serial", "--no-peaks", "--no-energy", "--repetitions", "2",
+             "--quiet", "--test-result-count", path("run-count.txt"), "--test-count-noun", "rows", "--json",
+             path("run-out.json")});
+  EXPECT_EQ(app.exit_code, 0);
+  EXPECT_EQ(test_support::slurp(path("run-count.txt")), result_count(read_report(path("run-out.json")), "rows"));
+}
+
 TEST_F(ExportersTest, ReportWritesATestExporterAndChecksItsPathLikeAnyOther) {
   SCOPED_TRACE("seed=" + std::to_string(seed_));
   const RunReport report = fakes::random_report(rng_, {});
   const std::string json = path("run.json");
   write_file_atomically(json, render_json(report));
-  const std::string expected = report.machine.hostname + " " + std::to_string(report.results.size()) + "\n";
+  const std::string expected = result_count(report, "results");
   {
     App app;
     testing::internal::CaptureStdout();
@@ -279,8 +446,7 @@ TEST_F(ExportersTest, ARunWritesATestExporterAndChecksItsPathBeforeMeasuring) {
              "--quiet", "--test-result-count", path("count.txt"), "--json", path("run.json")});
   EXPECT_EQ(app.exit_code, 0);
   const RunReport written = read_report(path("run.json"));
-  EXPECT_EQ(test_support::slurp(path("count.txt")),
-            written.machine.hostname + " " + std::to_string(written.results.size()) + "\n");
+  EXPECT_EQ(test_support::slurp(path("count.txt")), result_count(written, "results"));
 }
 
 }  // namespace
