@@ -96,7 +96,7 @@ struct BackendInfo {
   // Capabilities: what analysis and reports need to know of a backend, so that nothing outside
   // its definition tests its name (issue 16).
   // The workload's baseline: the single-threaded reference every speedup_vs_serial divides by.
-  // Exactly one per workload, a CPU backend every build has (tests/backend_capabilities_test.cpp).
+  // Exactly one per workload, a CPU backend every build has (tests/bench/backend_capabilities_test.cpp).
   bool is_baseline = false;
   // The precisions (a subset of `precisions`, never fp64) at which it runs on tensor cores: its
   // rate is then held against the tensor-core roof (bench/roofline.cpp). A backend that picks

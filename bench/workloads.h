@@ -2,7 +2,7 @@
 // memory estimate are built for each from the user's options. Nothing here names a workload:
 // each one is its own files and a line of MLBENCH_WORKLOADS (bench/CMakeLists.txt), its options
 // struct is in its own header and reached by type (WorkloadOptions, bench/workload.h);
-// WorkloadRegistration.* in tests/bench_test.cpp checks it.
+// WorkloadRegistration.* in tests/bench/bench_test.cpp checks it.
 #pragma once
 
 #include <cstdint>

@@ -118,8 +118,8 @@ struct Bandwidth {
 
 // Triad and read-only bandwidth of `threads` threads over fresh arrays of n doubles,
 // first-touched by the threads (same static schedule) that later stream them. `threads` is read
-// by the OpenMP clauses only: a build with the pragmas compiled out (scripts/ci-fuzz.sh) runs the
-// loops on one thread and ignores it.
+// by the OpenMP clauses only: compiled without -fopenmp (the pragmas ignored), the loops run on
+// one thread and ignore it.
 Bandwidth stream_gbps([[maybe_unused]] int threads, std::int64_t n) {
   // new[] without () leaves the pages untouched until the parallel first touch below.
   std::unique_ptr<double[]> a(new double[static_cast<std::size_t>(n)]);

@@ -1,5 +1,5 @@
 // How the multi-GPU backends cut a problem into one part per GPU. Plain arithmetic, no CUDA:
-// tests check it on any machine (tests/multi_gpu_test.cpp).
+// tests check it on any machine (tests/gpu/multi_gpu_test.cpp).
 #pragma once
 
 #include <algorithm>

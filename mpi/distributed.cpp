@@ -168,8 +168,8 @@ constexpr std::uint64_t kFnvBasis = 1469598103934665603ull;
 // so an mpi row costs the `openblas` row plus distribution, not a slower kernel (on the H200 host
 // the loop below was 13.6x slower than the tuned openmp GEMM on the same threads). Without it,
 // the i-k-j order streams rows of B (vectorizes over j). There `threads` (as in convolve_band)
-// is read by the OpenMP clause only: a build with the pragmas compiled out (scripts/ci-fuzz.sh)
-// runs the loop on one thread and ignores it.
+// is read by the OpenMP clause only: compiled without -fopenmp (the pragmas ignored), the loop
+// runs on one thread and ignores it.
 #ifdef MLBENCH_HAVE_OPENBLAS
 constexpr const char* kRankGemmKernel = "OpenBLAS cblas_sgemm/dgemm on the rank's rows";
 #else

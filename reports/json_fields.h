@@ -1,7 +1,7 @@
 // The JSON form of every struct mlbench writes and reads back, each defined ONCE: a
 // `fields(v, s)` function lists the struct's keys in output order, and the same function
 // drives writing (`write`), reading (`read`) and the schema document (`schema_lines`,
-// checked against reports/README.md by tests/report_schema_doc_test.cpp). Adding a JSON field
+// checked against reports/README.md by tests/reports/report_schema_doc_test.cpp). Adding a JSON field
 // is one line in one of these functions.
 //
 // What a line says (`v` is the visitor: Writer, Reader or Schema):

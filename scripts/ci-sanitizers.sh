@@ -15,7 +15,7 @@ start=$SECONDS
 # fatal even when UBSAN_OPTIONS is not set (e.g. a developer running a test binary by hand).
 sanitize="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
 # MLBENCH_WITH_MPI=OFF: Open MPI's own start-up allocations would read as leaks; the stage also
-# covers the build without MPI (tests/mpi_launch_test.cpp checks its refusals there).
+# covers the build without MPI (tests/mpi/mpi_launch_test.cpp checks its refusals there).
 # MLBENCH_WERROR=ON in the environment (CI: .ci/run) makes every compiler warning an error here as
 # in ./build (cmake/Warnings.cmake); unset, the build directory keeps its value.
 werror_args=()

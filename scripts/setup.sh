@@ -20,10 +20,10 @@ if ((with_tests)); then
   # scripts/ci-gbench-tools.sh: Google Benchmark's compare.py and what it imports, and a venv
   # for check-jsonschema (PyPI; it carries the GitHub workflow schema).
   packages+=(libbenchmark-tools python3-numpy python3-scipy python3-venv)
-  # Open MPI: the mpi backends and the mpirun tests (tests/mpi_launch_test.cpp). Optional for
+  # Open MPI: the mpi backends and the mpirun tests (tests/mpi/mpi_launch_test.cpp). Optional for
   # a build: without it the mpi backends are "unavailable: built without MPI".
   packages+=(libopenmpi-dev openmpi-bin)
-  # tests/html_report_test.cpp renders the HTML report in headless Chromium (skipped without it).
+  # tests/reports/html_report_test.cpp renders the HTML report in headless Chromium (skipped without it).
   packages+=(chromium)
 fi
 missing=()

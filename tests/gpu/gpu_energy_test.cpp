@@ -6,7 +6,7 @@
 
 #include "bench/backend.h"
 #include "bench/runner.h"
-#include "tests/gpu_test_support.h"
+#include "tests/gpu/gpu_test_support.h"
 
 #if MLBENCH_TEST_BUILT_WITH_CUDA
 #include "kernels/nvml_monitor.h"

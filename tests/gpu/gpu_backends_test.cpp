@@ -23,7 +23,7 @@
 #include "bench/reduction.h"
 #include "bench/workloads.h"
 #include "kernels/gpu_backends.h"
-#include "tests/gpu_test_support.h"
+#include "tests/gpu/gpu_test_support.h"
 
 #if MLBENCH_TEST_BUILT_WITH_CUDA
 #include <cuda_runtime_api.h>

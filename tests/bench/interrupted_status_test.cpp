@@ -16,7 +16,7 @@
 #include "reports/json_report.h"
 #include "reports/markdown.h"
 #include "reports/text_format.h"
-#include "tests/gemm_reference.h"
+#include "tests/bench/gemm_reference.h"
 #include "tests/test_support.h"
 
 using namespace mlbench;

@@ -22,7 +22,7 @@
 #include "bench/softmax.h"
 #include "bench/workloads.h"
 #include "cpu/reduced_precision.h"
-#include "tests/cpu_test_support.h"
+#include "tests/cpu/cpu_test_support.h"
 
 namespace mlbench {
 namespace {

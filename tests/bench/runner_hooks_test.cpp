@@ -11,7 +11,7 @@
 
 #include "bench/gemm.h"
 #include "bench/runner.h"
-#include "tests/gemm_reference.h"
+#include "tests/bench/gemm_reference.h"
 #include "tests/test_support.h"
 
 using namespace mlbench;

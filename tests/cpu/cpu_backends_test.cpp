@@ -1,5 +1,5 @@
 // CPU backends (serial, openmp, openblas, onednn) against Problem::verify() on awkward shapes,
-// at every precision each backend declares (tests/cpu_precision_test.cpp has the conversions).
+// at every precision each backend declares (tests/cpu/cpu_precision_test.cpp has the conversions).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -14,7 +14,7 @@
 #include "bench/gemm.h"
 #include "bench/machine_context.h"
 #include "bench/reduction.h"
-#include "tests/cpu_test_support.h"
+#include "tests/cpu/cpu_test_support.h"
 
 namespace mlbench {
 namespace {

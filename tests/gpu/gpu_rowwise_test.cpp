@@ -16,7 +16,7 @@
 #include "bench/layernorm.h"
 #include "bench/softmax.h"
 #include "bench/workloads.h"
-#include "tests/gpu_test_support.h"
+#include "tests/gpu/gpu_test_support.h"
 
 namespace mlbench {
 namespace {

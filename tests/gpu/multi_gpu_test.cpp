@@ -27,7 +27,7 @@
 #include "reports/csv.h"
 #include "reports/json_report.h"
 #include "reports/markdown.h"
-#include "tests/gpu_test_support.h"
+#include "tests/gpu/gpu_test_support.h"
 
 #if MLBENCH_TEST_BUILT_WITH_CUDA
 #include "kernels/multi_gpu.h"

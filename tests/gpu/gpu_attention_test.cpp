@@ -20,7 +20,7 @@
 #include "bench/attention.h"
 #include "bench/backend.h"
 #include "bench/workloads.h"
-#include "tests/gpu_test_support.h"
+#include "tests/gpu/gpu_test_support.h"
 
 #if MLBENCH_TEST_BUILT_WITH_CUDA
 #include <cuda_runtime_api.h>

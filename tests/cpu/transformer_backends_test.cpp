@@ -12,7 +12,7 @@
 #include "bench/layernorm.h"
 #include "bench/softmax.h"
 #include "bench/workloads.h"
-#include "tests/cpu_test_support.h"
+#include "tests/cpu/cpu_test_support.h"
 
 namespace mlbench {
 namespace {
