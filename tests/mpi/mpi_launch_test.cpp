@@ -466,7 +466,7 @@ std::string fleet_command(std::uint64_t seed) {
 // keep busy the ranks get unequal shares (and a busy sibling hyperthread slows even CPU time), so
 // one rank really is slower and an A/A fleet rightly flags it: seen with 13 other test programs
 // on a 16-CPU host (docs/testing.md, sixth hunt). These tests need the node's CPUs; ctest runs
-// them alone (RUN_SERIAL, tests/CMakeLists.txt), and they look at the machine for 1 s first.
+// them alone (RUN_SERIAL, tests/mpi/CMakeLists.txt), and they look at the machine for 1 s first.
 void require_free_cpus() {
   const mlbench::OtherLoadMeter meter;
   std::this_thread::sleep_for(std::chrono::seconds(1));
