@@ -547,7 +547,11 @@ void MpiLaunch::expect_compare_and_report_read_the_fleet(const fs::path& json, c
 }
 
 // MLBENCH_FLEET_SLOW_RANK=1 makes rank 1 run every measured run twice: it is flagged slow, the
-// others are not, and the fleet exits 1.
+// others are not flagged slow, and the fleet exits 1. Whether rank 0 or 2 is also FAST is not
+// asserted here: beside a rank that is twice as slow, a FAST verdict rests on those two ranks
+// alone, and two ranks sharing one node's cores differ by up to 45 % on a row even when idle
+// (H200 host, 2 of 12 repetitions flagged one FAST; docs/testing.md, seventh hunt). A false FAST
+// among equal ranks is the A/A test's subject, below.
 TEST_F(MpiLaunch, AFleetFlagsARankThatDoesTwiceTheWork) {
   require_mpirun();
   if (IsSkipped()) return;
@@ -559,7 +563,11 @@ TEST_F(MpiLaunch, AFleetFlagsARankThatDoesTwiceTheWork) {
   EXPECT_EQ(o.exit_code, 1) << o.err;
   const auto fleet = nlohmann::json::parse(slurp(json), nullptr, false);
   ASSERT_FALSE(fleet.is_discarded()) << o.err;
-  EXPECT_EQ(fleet_flags(fleet, 3), (std::vector<std::string>{"none", "slow", "none"})) << o.out;
+  const std::vector<std::string> flags = fleet_flags(fleet, 3);
+  ASSERT_EQ(flags.size(), 3u);
+  EXPECT_EQ(flags[1], "slow") << o.out;
+  EXPECT_NE(flags[0], "slow") << o.out;
+  EXPECT_NE(flags[2], "slow") << o.out;
   EXPECT_NE(o.out.find("**SLOW** on"), std::string::npos) << o.out;
   expect_compare_and_report_read_the_fleet(json, fleet);
 }
