@@ -48,8 +48,10 @@ void check_exporter_options(const OutputPaths& paths) {
     const Exporter* exporter = find_exporter(exporter_name);
     if (exporter == nullptr) throw std::logic_error("OutputPaths has options of no exporter: " + exporter_name);
     for (const auto& [option_name, value] : values) {
+      // A lambda may not capture a structured binding before C++20 (clang refuses it): a reference.
+      const std::string& name = option_name;
       const auto declared = std::find_if(exporter->options.begin(), exporter->options.end(),
-                                         [&](const ExporterOption& o) { return o.name == option_name; });
+                                         [&name](const ExporterOption& o) { return o.name == name; });
       if (declared == exporter->options.end())
         throw std::logic_error("exporter " + exporter_name + " has no option " + option_name);
       std::vector<std::string> given;
