@@ -1,8 +1,12 @@
 // The analyze stage: every derived field of a run's rows, computed here and only here.
 #include "bench/analyze.h"
 
+#include <algorithm>
+#include <cmath>
 #include <limits>
 #include <map>
+#include <tuple>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -52,7 +56,33 @@ void finalize_energy(std::vector<VariantResult>& results) {
         r.energy_ratio_vs_best_cpu = cpu.joules_per_run / r.joules_per_run;
   }
 }
+
+// The lowest and highest of `of(t)` over the repetition times t that are positive and finite,
+// when there are 2+ of them and the values are positive and finite; {0, 0} otherwise.
+template <typename F>
+std::pair<double, double> run_range(const TimingStats& stats, F of) {
+  std::vector<double> values;
+  for (double t : stats.run_times_s)
+    if (t > 0 && std::isfinite(t)) values.push_back(of(t));
+  if (values.size() < 2) return {0, 0};
+  const auto [lo, hi] = std::minmax_element(values.begin(), values.end());
+  if (!(*lo > 0 && std::isfinite(*hi))) return {0, 0};
+  return {*lo, *hi};
+}
 }  // namespace
+
+void finalize_run_spreads(std::vector<VariantResult>& results) {
+  for (auto& r : results) {
+    r.run_gflops_min = r.run_gflops_max = r.run_speedup_vs_best_cpu_min = r.run_speedup_vs_best_cpu_max = 0;
+    if (!r.ok()) continue;
+    std::tie(r.run_gflops_min, r.run_gflops_max) = run_range(r.stats, [&](double t) { return r.flops / t / 1e9; });
+    // The best CPU backend's median, the 1x of the speedup (as speedup_vs_best_cpu holds it).
+    const double best_cpu_s = r.speedup_vs_best_cpu * r.stats.median_s;
+    if (best_cpu_s > 0)
+      std::tie(r.run_speedup_vs_best_cpu_min, r.run_speedup_vs_best_cpu_max) =
+          run_range(r.stats, [&](double t) { return best_cpu_s / t; });
+  }
+}
 
 void finalize_results(std::vector<VariantResult>& results) {
   for (auto& r : results) {
@@ -118,6 +148,7 @@ void finalize_results(std::vector<VariantResult>& results) {
       }
   }
   finalize_energy(results);
+  finalize_run_spreads(results);
 }
 
 }  // namespace mlbench

@@ -1,9 +1,10 @@
 // The analyze stage of the run (ARCHITECTURE.md): every field derived from the measured rows,
 // computed once, here, after the rounds are merged (Runner::run calls analyze() last): rates
-// and speedups (vs the baseline, the best CPU, the vendor library, one GPU / one rank), energy
-// per run, the roofline placement (bench/roofline.h) and the noise and machine-state flags.
-// Reports read back re-derive through the same functions (`mlbench report --scale-times`
-// finalize_results, `--cv-threshold` flag_noisy_results), never with formulas of their own.
+// and speedups (vs the baseline, the best CPU, the vendor library, one GPU / one rank), the
+// spread of the repetitions as rates and speedups, energy per run, the roofline placement
+// (bench/roofline.h) and the noise and machine-state flags. Reports read back re-derive through
+// the same functions (`mlbench report --scale-times` finalize_results, `--cv-threshold`
+// flag_noisy_results, reading a report finalize_run_spreads), never with formulas of their own.
 #pragma once
 
 #include <string>
@@ -33,6 +34,11 @@ Analysis analyze(std::vector<VariantResult>& results, const AnalysisContext& con
 // vendor ratios, multi-GPU and multi-rank scaling, energy per run). Only verified results take
 // part in speedups.
 void finalize_results(std::vector<VariantResult>& results);
+
+// Fills the spread of each verified row's repetitions (run_gflops_min/max,
+// run_speedup_vs_best_cpu_min/max) from its samples, flops and speedup_vs_best_cpu; the last
+// step of finalize_results, and what reading a report back does, as the JSON does not hold them.
+void finalize_run_spreads(std::vector<VariantResult>& results);
 
 // Sets cv_above_threshold on every result: verified, 2+ runs, cv > threshold (a fraction).
 void flag_noisy_results(std::vector<VariantResult>& results, double threshold);

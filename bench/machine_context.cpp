@@ -209,7 +209,8 @@ MachineContext collect_machine_context(int threads, const Registry& registry) {
   ctx.threads_used = threads > 0 ? threads : ctx.omp_max_threads;
   ctx.omp_proc_bind = proc_bind_name(omp_get_proc_bind());
   if (const char* places = std::getenv("OMP_PLACES")) ctx.omp_places = places;
-  ctx.omp_num_places = omp_get_num_places();
+  // The places threads are bound to: unbound, libgomp has none but libomp (clang's runtime) one.
+  ctx.omp_num_places = omp_get_proc_bind() == omp_proc_bind_false ? 0 : omp_get_num_places();
   ctx.thread_pinning = describe_thread_pinning();
   ctx.cpus = openmp_thread_cpus();
   ctx.libraries.emplace_back("mlbench", MLBENCH_VERSION);

@@ -79,7 +79,7 @@ struct MachineContext {
   int threads_used = 0;
   std::string omp_proc_bind;  // omp_get_proc_bind(): "close", "spread", "false", ...
   std::string omp_places;     // OMP_PLACES as set ("" when unset)
-  int omp_num_places = 0;     // omp_get_num_places(): 0 when threads are not bound
+  int omp_num_places = 0;     // omp_get_num_places() when threads are bound, else 0
   // Who bound the OpenMP threads, in words: "mlbench default (--pin cores): OMP_PROC_BIND=close
   // OMP_PLACES=cores", "from the environment: ...", "none (--pin none): threads may migrate".
   std::string thread_pinning;

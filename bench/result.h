@@ -111,6 +111,12 @@ struct VariantResult {
   std::string best_cpu_backend;
   std::string vendor_backend;     // for hand-written code: the library it is held against
   double fraction_of_vendor = 0;  // vendor median / this median (same timing mode)
+  // The spread of the repetitions (finalize_run_spreads), the charts' whiskers: the lowest and
+  // highest rate of one run (flops / its time) and speedup of one run over the best CPU
+  // backend's median; 0 unless verified with 2+ repetition times. Not in the JSON: reading a
+  // report derives them again from the samples it holds.
+  double run_gflops_min = 0, run_gflops_max = 0;
+  double run_speedup_vs_best_cpu_min = 0, run_speedup_vs_best_cpu_max = 0;
   // Roofline (bench/roofline.h, apply_roofline): flops / bytes, the bound of the unit the
   // result ran on at that intensity, measured gflops over it, and which roof it was.
   double intensity = 0;

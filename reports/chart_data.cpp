@@ -28,26 +28,11 @@ std::vector<const VariantResult*> chart_order(std::vector<const VariantResult*> 
   return results;
 }
 
-// The best CPU backend's median of a group (the 1x of its speedup chart), 0 when none verified.
-double best_cpu_seconds(const ShapeGroup& group, std::string* name) {
+// The best CPU backend a group's speedups are measured against, "" when none verified.
+std::string best_cpu_backend(const ShapeGroup& group) {
   for (const VariantResult* r : group.results)
-    if (r->ok() && r->speedup_vs_best_cpu > 0 && r->stats.median_s > 0) {
-      *name = r->best_cpu_backend;
-      return r->speedup_vs_best_cpu * r->stats.median_s;
-    }
-  return 0;
-}
-
-// Spread of a row's repetitions as values of the chart (`of_seconds` maps a time to a value).
-template <typename F>
-bool spread_of(const VariantResult& r, F of_seconds, double* lo, double* hi) {
-  std::vector<double> v;
-  for (double t : r.stats.run_times_s)
-    if (t > 0 && std::isfinite(t)) v.push_back(of_seconds(t));
-  if (v.size() < 2) return false;
-  *lo = *std::min_element(v.begin(), v.end());
-  *hi = *std::max_element(v.begin(), v.end());
-  return *lo > 0 && std::isfinite(*hi);
+    if (r->ok() && r->speedup_vs_best_cpu > 0 && r->stats.median_s > 0) return r->best_cpu_backend;
+  return "";
 }
 
 // What stands next to a bar whose result is flagged: "⚠ cv 12 %" (noisy) and/or
@@ -78,11 +63,24 @@ std::string warning_note(const std::vector<const VariantResult*>& results, doubl
 }
 
 // What a scaling or comparison chart plots: GFLOP/s, or median times in ms when a verified row has
-// no rate. `of`: a row's value; `at`: the value of one of its runs, from its time.
+// no rate. `of`: a row's value; `spread`: the lowest and highest of its runs, false when it has none.
 struct Unit {
   bool gflops = true;
   double of(const VariantResult& r) const { return gflops ? r.gflops : r.stats.median_s * 1e3; }
-  double at(const VariantResult& r, double seconds) const { return gflops ? r.flops / seconds / 1e9 : seconds * 1e3; }
+  bool spread(const VariantResult& r, double* lo, double* hi) const {
+    if (gflops) {
+      *lo = r.run_gflops_min;
+      *hi = r.run_gflops_max;
+      return *lo > 0;
+    }
+    std::vector<double> ms;
+    for (double t : r.stats.run_times_s)
+      if (t > 0 && std::isfinite(t)) ms.push_back(t * 1e3);
+    if (ms.size() < 2) return false;
+    *lo = *std::min_element(ms.begin(), ms.end());
+    *hi = *std::max_element(ms.begin(), ms.end());
+    return *lo > 0 && std::isfinite(*hi);
+  }
 };
 
 ComparisonChartData comparison_chart_data(const std::string& title_key,
@@ -130,8 +128,7 @@ ComparisonChartData comparison_chart_data(const std::string& title_key,
         d.families.insert(bar.family);
         bar.value = bar.lo = bar.hi = unit.of(*r);
         double a = 0, b = 0;
-        if (spread_of(
-                *r, [&](double t) { return unit.at(*r, t); }, &a, &b)) {
+        if (unit.spread(*r, &a, &b)) {
           bar.spread = d.any_spread = true;
           bar.lo = std::min(a, bar.value);
           bar.hi = std::max(b, bar.value);
@@ -225,7 +222,7 @@ RooflineChartData roofline_chart_data(const RunReport& report, Precision precisi
 
 SpeedupChartData speedup_chart_data(const ShapeGroup& group, const MachineContext& machine, double cv_threshold) {
   SpeedupChartData d;
-  const double baseline_s = best_cpu_seconds(group, &d.best_cpu);
+  d.best_cpu = best_cpu_backend(group);
   // The row speedup_vs_serial divides by (is_baseline): named in a "vs" note beside each bar,
   // unless it is the best CPU backend the bars are already measured against.
   std::string serial_baseline;
@@ -248,12 +245,10 @@ SpeedupChartData speedup_chart_data(const ShapeGroup& group, const MachineContex
       d.families.insert(row.family);
       row.bar = true;
       row.value = row.lo = row.hi = r->speedup_vs_best_cpu;
-      double lo = 0, hi = 0;
-      if (spread_of(
-              *r, [&](double t) { return baseline_s / t; }, &lo, &hi)) {
+      if (r->run_speedup_vs_best_cpu_min > 0) {
         row.spread = d.any_spread = true;
-        row.lo = std::min(lo, row.value);
-        row.hi = std::max(hi, row.value);
+        row.lo = std::min(r->run_speedup_vs_best_cpu_min, row.value);
+        row.hi = std::max(r->run_speedup_vs_best_cpu_max, row.value);
       }
       row.factor = format_factor(row.value);
       if (r->speedup_vs_serial > 0 && !r->is_baseline && !serial_baseline.empty() && d.best_cpu != serial_baseline)
@@ -304,8 +299,7 @@ ScalingChartData scaling_chart_data(const Sweep& sweep, const MachineContext& ma
       ScalingPoint p;
       p.size = r->size;
       p.value = unit.of(*r);
-      p.spread = spread_of(
-          *r, [&](double t) { return unit.at(*r, t); }, &p.lo, &p.hi);
+      p.spread = unit.spread(*r, &p.lo, &p.hi);
       p.flagged = flagged(*r);
       d.any_spread = d.any_spread || p.spread;
       s.points.push_back(p);

@@ -349,6 +349,8 @@ static RunReport parse_report_checked(const std::string& text, const std::string
   std::set<std::string> names;
   for (const VariantResult& r : report.results)
     if (!names.insert(r.name()).second) bad(source, r.name() + ": two rows of the same name");
+  // The spread of the repetitions is not written: derived again from the samples read.
+  finalize_run_spreads(report.results);
   return report;
 }
 

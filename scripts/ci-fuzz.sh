@@ -31,7 +31,7 @@ sanitize+=" -Wno-pass-failed"
 # in ./build (cmake/Warnings.cmake); unset, the build directory keeps its value.
 werror_args=()
 [ -z "${MLBENCH_WERROR:-}" ] || werror_args+=("-DMLBENCH_WERROR=$MLBENCH_WERROR")
-# OpenMP is clang's own (-fopenmp=libomp). A build directory configured before that, when this
+# OpenMP is clang's own (-fopenmp=libomp), for oneDNN too (CMakeLists.txt). A build directory configured before that, when this
 # script compiled the pragmas out, keeps -Wno-unknown-pragmas as its OpenMP flags: forget them.
 forget_openmp=()
 if grep -qs '^OpenMP_CXX_FLAGS:[A-Z]*=-Wno-unknown-pragmas$' "$build_dir/CMakeCache.txt"; then

@@ -1,5 +1,6 @@
 // bench/: problems, verification, the registry and the runner, with test-only backends.
 #include <gtest/gtest.h>
+#include <algorithm>
 
 #include <limits>
 
@@ -12,6 +13,7 @@
 #include <sstream>
 #include <thread>
 
+#include "bench/analyze.h"
 #include "bench/attention.h"
 #include "bench/convolution.h"
 #include "bench/gemm.h"
@@ -662,4 +664,48 @@ TEST(Results, SpeedupsAndVendorRatiosFollowFromMedians) {
   EXPECT_EQ(rs[3].best_cpu_backend, "openblas");
   EXPECT_DOUBLE_EQ(rs[3].fraction_of_vendor, 0.5);
   EXPECT_DOUBLE_EQ(rs[0].gflops, 1e9 / 8.0 / 1e9);
+}
+
+// The charts' whiskers: each repetition's time as a rate and as a speedup over the best CPU
+// backend's median; the extremes, for verified rows with 2+ repetitions only.
+TEST(Results, RunSpreadsAreTheRatesAndSpeedupsOfTheSlowestAndFastestRepetitions) {
+  const auto seed = fresh_seed();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  std::mt19937_64 rng(seed);
+  auto uniform = [&](double lo, double hi) { return std::uniform_real_distribution<double>(lo, hi)(rng); };
+  auto row = [&](std::string backend, BackendKind kind, double median, int runs) {
+    VariantResult r;
+    r.workload = "gemm";
+    r.shape_label = "M=N=K=8";
+    r.backend = std::move(backend);
+    r.backend_kind = kind;
+    r.flops = uniform(1e6, 1e12);
+    r.stats.median_s = median;
+    for (int i = 0; i < runs; ++i) r.stats.run_times_s.push_back(median * uniform(0.5, 2.0));
+    r.stats.runs = runs;
+    return r;
+  };
+  const double cpu_s = uniform(1e-3, 1.0), gpu_s = cpu_s / uniform(2, 100);
+  std::vector<VariantResult> rs = {row("openmp", BackendKind::cpu, cpu_s, 5), row("cuda", BackendKind::gpu, gpu_s, 7),
+                                   row("cublas", BackendKind::gpu_library, gpu_s, 1),
+                                   row("broken", BackendKind::gpu, gpu_s, 4)};
+  rs[3].status = ResultStatus::failed_verification;
+  finalize_results(rs);
+
+  for (const std::size_t i : {0, 1}) {
+    const VariantResult& r = rs[i];
+    SCOPED_TRACE(r.backend);
+    const auto [fastest, slowest] = std::minmax_element(r.stats.run_times_s.begin(), r.stats.run_times_s.end());
+    EXPECT_DOUBLE_EQ(r.run_gflops_min, r.flops / *slowest / 1e9);
+    EXPECT_DOUBLE_EQ(r.run_gflops_max, r.flops / *fastest / 1e9);
+    EXPECT_DOUBLE_EQ(r.run_speedup_vs_best_cpu_min, cpu_s / *slowest);
+    EXPECT_DOUBLE_EQ(r.run_speedup_vs_best_cpu_max, cpu_s / *fastest);
+  }
+  for (const std::size_t i : {2, 3}) {  // one repetition; failed verification
+    SCOPED_TRACE(rs[i].backend);
+    EXPECT_EQ(rs[i].run_gflops_min, 0);
+    EXPECT_EQ(rs[i].run_gflops_max, 0);
+    EXPECT_EQ(rs[i].run_speedup_vs_best_cpu_min, 0);
+    EXPECT_EQ(rs[i].run_speedup_vs_best_cpu_max, 0);
+  }
 }

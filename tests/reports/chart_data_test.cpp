@@ -105,10 +105,12 @@ TEST_F(ChartDataTest, SpeedupRowsGoByFamilyAndCarryTheSpeedupsOverTheBestCpu) {
     const double median_s = find(report, labels[i]).stats.median_s;
     EXPECT_DOUBLE_EQ(r.value, openmp_s / median_s);
     EXPECT_EQ(r.factor, format_factor(r.value));
-    // Three repetitions: a whisker around the bar's end.
+    // Three repetitions: a whisker around the bar's end, the analysis's spread of the runs.
     EXPECT_TRUE(r.spread);
     EXPECT_LT(r.lo, r.value);
     EXPECT_GT(r.hi, r.value);
+    EXPECT_EQ(r.lo, find(report, labels[i]).run_speedup_vs_best_cpu_min);
+    EXPECT_EQ(r.hi, find(report, labels[i]).run_speedup_vs_best_cpu_max);
     // The factor over serial beside every bar but the baseline's.
     EXPECT_EQ(r.vs_serial, i == 0 ? "" : "(" + format_factor(serial_s / median_s) + " vs serial)");
     EXPECT_EQ(r.end_to_end, i == 3);
@@ -245,7 +247,12 @@ TEST_F(ChartDataTest, ScalingSeriesAreRatesOrTimesByWhatEveryRowHas) {
     ASSERT_EQ(s.points.size(), n) << s.label;
     for (std::size_t i = 0; i < n; ++i) {
       EXPECT_EQ(s.points[i].size, std::int64_t(32) << i);  // by size, whatever the rows' order
-      EXPECT_DOUBLE_EQ(s.points[i].value, find(report, s.label, s.points[i].size).gflops);
+      const VariantResult& r = find(report, s.label, s.points[i].size);
+      EXPECT_DOUBLE_EQ(s.points[i].value, r.gflops);
+      // The whisker: the analysis's slowest and fastest run as rates.
+      EXPECT_TRUE(s.points[i].spread);
+      EXPECT_EQ(s.points[i].lo, r.run_gflops_min);
+      EXPECT_EQ(s.points[i].hi, r.run_gflops_max);
     }
   }
   EXPECT_TRUE(d.series[3].end_to_end);
@@ -280,6 +287,8 @@ TEST_F(ChartDataTest, ComparisonHasOneBarPerMachineAndSaysWhereARowWasNotRun) {
     ASSERT_EQ(c.bars.size(), 2u);
     EXPECT_EQ(c.bars[0].kind, ComparisonBar::Kind::value) << c.label;
     EXPECT_DOUBLE_EQ(c.bars[0].value, find(a, c.label).gflops);
+    EXPECT_EQ(c.bars[0].lo, std::min(find(a, c.label).run_gflops_min, c.bars[0].value));
+    EXPECT_EQ(c.bars[0].hi, std::max(find(a, c.label).run_gflops_max, c.bars[0].value));
     EXPECT_EQ(c.bars[0].text, format_number(c.bars[0].value));
     const bool gpu = c.label.rfind("cuda", 0) == 0;
     EXPECT_EQ(c.bars[1].kind, gpu ? ComparisonBar::Kind::not_run : ComparisonBar::Kind::value) << c.label;

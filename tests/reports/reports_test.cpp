@@ -111,6 +111,27 @@ TEST_F(ReportsTest, JsonRoundTripKeepsEveryRenderedField) {
   EXPECT_EQ(render_json(back), render_json(original));
 }
 
+// The JSON does not hold the spread of the repetitions (the charts' whiskers): reading derives
+// it again, to what the run's analysis had.
+TEST_F(ReportsTest, ReadingAReportBackDerivesTheSpreadOfItsRepetitions) {
+  SCOPED_TRACE("seed=" + std::to_string(seed_));
+  const RunReport original = make(sweep_with_failures());
+  const RunReport back = parse_report(render_json(original), "memory.json");
+  ASSERT_EQ(back.results.size(), original.results.size());
+  std::size_t with_spread = 0;
+  for (std::size_t i = 0; i < original.results.size(); ++i) {
+    const VariantResult& a = original.results[i];
+    const VariantResult& b = back.results[i];
+    SCOPED_TRACE(a.name());
+    EXPECT_EQ(b.run_gflops_min, a.run_gflops_min);
+    EXPECT_EQ(b.run_gflops_max, a.run_gflops_max);
+    EXPECT_EQ(b.run_speedup_vs_best_cpu_min, a.run_speedup_vs_best_cpu_min);
+    EXPECT_EQ(b.run_speedup_vs_best_cpu_max, a.run_speedup_vs_best_cpu_max);
+    if (b.run_gflops_min > 0 && b.run_speedup_vs_best_cpu_min > 0) ++with_spread;
+  }
+  EXPECT_GT(with_spread, 0u) << "the random report has no row with a spread to read back";
+}
+
 TEST_F(ReportsTest, JsonRoundTripKeepsNonFiniteErrorsAndAbsentGpu) {
   SCOPED_TRACE("seed=" + std::to_string(seed_));
   fakes::ReportSpec spec;
