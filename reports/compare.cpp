@@ -532,15 +532,7 @@ WriteOutcome write_comparison(const Comparison& c, const CompareGate& gate, cons
       outcome.failures.push_back(error.what());
     }
   }
-  for (const auto& [target, content] : to_descriptors) {
-    try {
-      write_output(target, content);
-    } catch (const BrokenPipeError&) {
-      outcome.broken_pipe = true;
-    } catch (const std::exception& error) {
-      outcome.failures.push_back(error.what());
-    }
-  }
+  write_to_descriptors(to_descriptors, outcome);
   if (paths.console)
     for (const ComparisonExporter& e : all)
       if (e.target == ComparisonExporter::Target::console && on_stdout.count(e.same_text_as) == 0)

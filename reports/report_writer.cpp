@@ -146,6 +146,18 @@ std::vector<RunReport> merge_by_machine(const std::vector<RunReport>& runs) {
   return merged;
 }
 
+void write_to_descriptors(const std::vector<std::pair<OutputTarget, std::string>>& outputs, WriteOutcome& outcome) {
+  for (const auto& [target, content] : outputs) {
+    try {
+      write_output(target, content);
+    } catch (const BrokenPipeError&) {
+      outcome.broken_pipe = true;
+    } catch (const std::exception& e) {
+      outcome.failures.push_back(e.what());
+    }
+  }
+}
+
 WriteOutcome write_reports(const std::vector<RunReport>& machines, const OutputPaths& paths) {
   if (machines.empty()) throw InputError("no results to write");
   const std::vector<Requested> requested = requested_outputs(paths);
@@ -176,15 +188,7 @@ WriteOutcome write_reports(const std::vector<RunReport>& machines, const OutputP
       failures.push_back(e.what());
     }
   }
-  for (const auto& [target, content] : to_stdout) {
-    try {
-      write_output(target, content);
-    } catch (const BrokenPipeError&) {
-      outcome.broken_pipe = true;
-    } catch (const std::exception& e) {
-      failures.push_back(e.what());
-    }
-  }
+  write_to_descriptors(to_stdout, outcome);
   // The console last: after the reports on standard output, beside them (standard error) when
   // one went there.
   if (paths.console) {

@@ -40,6 +40,10 @@ struct WriteOutcome {
   bool ok() const { return failures.empty() && !broken_pipe; }
 };
 
+// The outputs bound for a file descriptor (standard output, a FIFO), written after every file:
+// a pipe nobody reads any more sets `broken_pipe`, any other error is one more failure.
+void write_to_descriptors(const std::vector<std::pair<OutputTarget, std::string>>& outputs, WriteOutcome& outcome);
+
 // Writes each requested output in the registry's order (files atomically, standard output last).
 // A failing output does not stop the others: every failure is in the outcome. Throws InputError
 // only for a request that cannot be met at all (JSON, or another exporter that holds one
