@@ -147,10 +147,11 @@ FleetReport analyze_fleet(std::vector<FleetMember> members, double alpha) {
     }
   }
   for (FleetVerdict& v : fleet.verdicts) {
-    const int half = (v.compared_rows + 1) / 2;
-    if (v.slow_rows > 0 && v.slow_rows >= half)
+    // A strict majority: ranks sharing a node's cores were beyond the 25 % floor on exactly half
+    // of the rows of A/A fleets (docs/cluster.md); a rank doing twice the work is slow on all.
+    if (2 * v.slow_rows > v.compared_rows)
       v.flag = FleetFlag::slow;
-    else if (v.fast_rows > 0 && v.fast_rows >= half)
+    else if (2 * v.fast_rows > v.compared_rows)
       v.flag = FleetFlag::fast;
   }
   return fleet;
@@ -203,7 +204,7 @@ std::string render_fleet_markdown(const FleetReport& fleet) {
       "SLOW/FAST on a row: the one-sided Mann-Whitney U "
       "test over the repetitions says so (p < {:g}) and the median lies beyond the slowest (fastest) other rank's by "
       "more "
-      "than the larger of {:.0f} % and 3 standard errors of the ratio; a rank is flagged when that holds on at least "
+      "than the larger of {:.0f} % and 3 standard errors of the ratio; a rank is flagged when that holds on more than "
       "half "
       "of the rows it was compared on (docs/cluster.md).\n",
       fleet.alpha, kFleetFloor * 100);

@@ -11,9 +11,9 @@
 //   fast on the row  likewise, below the fastest other rank's median;
 //   the margin       the larger of kFleetFloor and 3 standard errors of the two medians' ratio,
 //                    estimated from the repetitions (IQR) of r and of the pooled others.
-// A rank is flagged slow (fast) when it is slow (fast) on at least half of the rows it was
-// compared on, and on at least one: one row disturbed by a neighbour does not flag a rank, a
-// rank that is slow everywhere is. Rows with fewer than kFleetMinRuns repetitions on a rank, or
+// A rank is flagged slow (fast) when it is slow (fast) on more than half of the rows it was
+// compared on: rows disturbed by a neighbour do not flag a rank, a rank that is slow everywhere
+// is. Rows with fewer than kFleetMinRuns repetitions on a rank, or
 // whose sets are too small for the test to reach alpha, are not compared.
 #pragma once
 

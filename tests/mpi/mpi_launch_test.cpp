@@ -550,7 +550,8 @@ void MpiLaunch::expect_compare_and_report_read_the_fleet(const fs::path& json, c
 // others are not flagged slow, and the fleet exits 1. Whether rank 0 or 2 is also FAST is not
 // asserted here: beside a rank that is twice as slow, a FAST verdict rests on those two ranks
 // alone, and two ranks sharing one node's cores differ by up to 45 % on a row even when idle
-// (H200 host, 2 of 12 repetitions flagged one FAST; docs/testing.md, seventh hunt). A false FAST
+// (H200 host, 2 of 12 repetitions flagged one FAST, on 3 of 6 rows, which the fleet's strict
+// majority no longer flags; docs/testing.md, seventh hunt). A false FAST
 // among equal ranks is the A/A test's subject, below.
 TEST_F(MpiLaunch, AFleetFlagsARankThatDoesTwiceTheWork) {
   require_mpirun();
