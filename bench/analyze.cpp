@@ -57,30 +57,19 @@ void finalize_energy(std::vector<VariantResult>& results) {
   }
 }
 
-// The lowest and highest of `of(t)` over the repetition times t that are positive and finite,
-// when there are 2+ of them and the values are positive and finite; {0, 0} otherwise.
-template <typename F>
-std::pair<double, double> run_range(const TimingStats& stats, F of) {
-  std::vector<double> values;
-  for (double t : stats.run_times_s)
-    if (t > 0 && std::isfinite(t)) values.push_back(of(t));
-  if (values.size() < 2) return {0, 0};
-  const auto [lo, hi] = std::minmax_element(values.begin(), values.end());
-  if (!(*lo > 0 && std::isfinite(*hi))) return {0, 0};
-  return {*lo, *hi};
-}
 }  // namespace
 
 void finalize_run_spreads(std::vector<VariantResult>& results) {
   for (auto& r : results) {
     r.run_gflops_min = r.run_gflops_max = r.run_speedup_vs_best_cpu_min = r.run_speedup_vs_best_cpu_max = 0;
     if (!r.ok()) continue;
-    std::tie(r.run_gflops_min, r.run_gflops_max) = run_range(r.stats, [&](double t) { return r.flops / t / 1e9; });
+    std::tie(r.run_gflops_min, r.run_gflops_max) =
+        repetition_range(r.stats, [&](double t) { return r.flops / t / 1e9; });
     // The best CPU backend's median, the 1x of the speedup (as speedup_vs_best_cpu holds it).
     const double best_cpu_s = r.speedup_vs_best_cpu * r.stats.median_s;
     if (best_cpu_s > 0)
       std::tie(r.run_speedup_vs_best_cpu_min, r.run_speedup_vs_best_cpu_max) =
-          run_range(r.stats, [&](double t) { return best_cpu_s / t; });
+          repetition_range(r.stats, [&](double t) { return best_cpu_s / t; });
   }
 }
 

@@ -7,7 +7,10 @@
 // flag_noisy_results, reading a report finalize_run_spreads), never with formulas of their own.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bench/peaks.h"
@@ -39,6 +42,20 @@ void finalize_results(std::vector<VariantResult>& results);
 // run_speedup_vs_best_cpu_min/max) from its samples, flops and speedup_vs_best_cpu; the last
 // step of finalize_results, and what reading a report back does, as the JSON does not hold them.
 void finalize_run_spreads(std::vector<VariantResult>& results);
+
+// The lowest and highest of `of(t)` over the repetition times t that are positive and finite,
+// when there are 2+ of them and the values are positive and finite; {0, 0} otherwise. The
+// spreads above use it, and the charts for their whiskers of run times.
+template <typename F>
+std::pair<double, double> repetition_range(const TimingStats& stats, F of) {
+  std::vector<double> values;
+  for (double t : stats.run_times_s)
+    if (t > 0 && std::isfinite(t)) values.push_back(of(t));
+  if (values.size() < 2) return {0, 0};
+  const auto [lo, hi] = std::minmax_element(values.begin(), values.end());
+  if (!(*lo > 0 && std::isfinite(*hi))) return {0, 0};
+  return {*lo, *hi};
+}
 
 // Sets cv_above_threshold on every result: verified, 2+ runs, cv > threshold (a fraction).
 void flag_noisy_results(std::vector<VariantResult>& results, double threshold);

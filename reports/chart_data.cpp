@@ -9,6 +9,8 @@
 #include <tuple>
 #include <utility>
 
+#include "bench/analyze.h"
+
 namespace mlbench::reports {
 namespace {
 
@@ -73,13 +75,8 @@ struct Unit {
       *hi = r.run_gflops_max;
       return *lo > 0;
     }
-    std::vector<double> ms;
-    for (double t : r.stats.run_times_s)
-      if (t > 0 && std::isfinite(t)) ms.push_back(t * 1e3);
-    if (ms.size() < 2) return false;
-    *lo = *std::min_element(ms.begin(), ms.end());
-    *hi = *std::max_element(ms.begin(), ms.end());
-    return *lo > 0 && std::isfinite(*hi);
+    std::tie(*lo, *hi) = repetition_range(r.stats, [](double t) { return t * 1e3; });
+    return *lo > 0;
   }
 };
 
