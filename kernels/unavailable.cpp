@@ -7,7 +7,8 @@
 namespace mlbench::kernels {
 
 namespace {
-constexpr const char* kNoCuda = "built without CUDA (no nvcc at configure time)";
+// "no nvcc at configure time", or "MLBENCH_WITH_CUDA=OFF" (CMakeLists.txt).
+constexpr const char* kNoCuda = MLBENCH_NO_CUDA_REASON;
 }
 
 void register_backends(Registry& registry) {

@@ -3,8 +3,9 @@
 # builds the mlbench executable (only that target) into ./build. With --tests it also installs
 # what the test suite needs (GoogleTest; clang with its sanitizer/fuzzer runtime and OpenMP
 # library for the sanitizer and fuzzing stages of scripts/test.sh) and builds everything.
-# Safe to run again: it installs nothing twice and rebuilds incrementally. nvcc is used when found (PATH or /usr/local/cuda); without it the GPU
-# backends are built as "unavailable" and everything else works.
+# Safe to run again: it installs nothing twice and rebuilds incrementally. nvcc is used when
+# found (PATH or /usr/local/cuda); without it the GPU backends are built as "unavailable" and
+# everything else works. Without --tests on a machine with no NVIDIA GPU, see below.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,11 +40,31 @@ if ((${#missing[@]})); then
 fi
 
 cuda_args=()
-if ! command -v nvcc >/dev/null 2>&1 && [ -x /usr/local/cuda/bin/nvcc ]; then
+have_nvcc=0
+command -v nvcc >/dev/null 2>&1 && have_nvcc=1
+if ((!have_nvcc)) && [ -x /usr/local/cuda/bin/nvcc ]; then
   cuda_args+=("-DCMAKE_CUDA_COMPILER=/usr/local/cuda/bin/nvcc")
+  have_nvcc=1
 fi
+gpu_visible() {
+  { command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L 2>/dev/null | grep -q '^GPU'; } ||
+    compgen -G '/proc/driver/nvidia/gpus/*' >/dev/null
+}
 
 build_dir=${MLBENCH_BUILD_DIR:-build}
+# The CUDA backends: with --tests always where nvcc is (CI checks that they compile, GPU or
+# not). Without --tests only what the main job can run: on the first configure of a machine
+# that shows no NVIDIA GPU they are left out (half of the build's CPU time on a 2-core
+# machine), saying so. MLBENCH_WITH_CUDA=ON or OFF in the environment decides instead.
+if [ -n "${MLBENCH_WITH_CUDA:-}" ]; then
+  cuda_args+=("-DMLBENCH_WITH_CUDA=$MLBENCH_WITH_CUDA")
+elif ((with_tests)); then
+  cuda_args+=("-DMLBENCH_WITH_CUDA=ON")
+elif ((have_nvcc)) && [ ! -f "$build_dir/CMakeCache.txt" ] && ! gpu_visible; then
+  echo "mlbench setup: no NVIDIA GPU on this machine: building without the CUDA backends, which the" \
+    "main job could not run here (MLBENCH_WITH_CUDA=ON ./scripts/setup.sh builds them)"
+  cuda_args+=("-DMLBENCH_WITH_CUDA=OFF")
+fi
 # Without --tests: the test suite is configured only if an earlier --tests run asked for it
 # (GoogleTest may not be installed), and only the mlbench target is built.
 test_args=() target_args=()
