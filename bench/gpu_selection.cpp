@@ -71,7 +71,7 @@ GpuSelection select_gpus(const std::string& raw_spec, int device_count) {
     if (!parse_int(spec, count)) throw InputError("--gpus: '" + spec + "' is not N, all or a list of GPU ordinals");
     if (count < 1) throw InputError(fmt::format("--gpus must be at least 1, got {}", spec));
   }
-  if (device_count < 0) throw InputError("--gpus: this mlbench was built without CUDA (no nvcc at configure time)");
+  if (device_count < 0) throw InputError("--gpus: this mlbench was built without CUDA (`mlbench list` says why)");
   if (device_count == 0) throw InputError("--gpus " + spec + ": no CUDA device here");
 
   GpuSelection selection;
