@@ -107,14 +107,21 @@ int fleet_threads() {
 }
 
 // The test hook of docs/cluster.md: MLBENCH_FLEET_SLOW_RANK=R makes rank R run every measured
-// run twice (and time both), so that it really does twice the work of the others.
+// run MLBENCH_FLEET_SLOW_FACTOR times (2 unless set; 2 to 16) and time them all, so that it
+// really does that multiple of the others' work.
 int fleet_work_factor() {
   const char* slow = std::getenv("MLBENCH_FLEET_SLOW_RANK");
   if (slow == nullptr || *slow == '\0') return 1;
   char* end = nullptr;
   const long rank = std::strtol(slow, &end, 10);
   if (*end != '\0' || rank < 0) throw InputError(fmt::format("MLBENCH_FLEET_SLOW_RANK=\"{}\" is not a rank", slow));
-  return rank == mpi::rank() ? 2 : 1;
+  long factor = 2;
+  if (const char* text = std::getenv("MLBENCH_FLEET_SLOW_FACTOR"); text != nullptr && *text != '\0') {
+    factor = std::strtol(text, &end, 10);
+    if (*end != '\0' || factor < 2 || factor > 16)
+      throw InputError(fmt::format("MLBENCH_FLEET_SLOW_FACTOR=\"{}\" is not a whole number from 2 to 16", text));
+  }
+  return rank == mpi::rank() ? static_cast<int>(factor) : 1;
 }
 
 // Writes the reports and, unless --quiet, the console table (to stderr when a report goes to
