@@ -9,7 +9,7 @@ namespace mlbench::kernels {
 namespace {
 // "no nvcc at configure time", or "MLBENCH_WITH_CUDA=OFF" (CMakeLists.txt).
 constexpr const char* kNoCuda = MLBENCH_NO_CUDA_REASON;
-}
+}  // namespace
 
 void register_backends(Registry& registry) {
   for (const GpuBackendDefinition& definition : gpu_backend_definitions()) {

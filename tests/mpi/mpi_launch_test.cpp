@@ -561,8 +561,8 @@ TEST_F(MpiLaunch, AFleetFlagsARankThatDoesFourTimesTheWork) {
   require_free_cpus();
   if (IsSkipped()) return;
   const fs::path json = dir_ / "fleet.json";
-  const Outcome o = run("env MLBENCH_FLEET_SLOW_RANK=1 MLBENCH_FLEET_SLOW_FACTOR=4 " + kMpirun + " -np 3 " + fleet_command(fresh_seed()) +
-                        " --no-peaks --json " + json.string());
+  const Outcome o = run("env MLBENCH_FLEET_SLOW_RANK=1 MLBENCH_FLEET_SLOW_FACTOR=4 " + kMpirun + " -np 3 " +
+                        fleet_command(fresh_seed()) + " --no-peaks --json " + json.string());
   EXPECT_EQ(o.exit_code, 1) << o.err;
   const auto fleet = nlohmann::json::parse(slurp(json), nullptr, false);
   ASSERT_FALSE(fleet.is_discarded()) << o.err;
