@@ -1,5 +1,5 @@
 // Internal to cpu/: the shared CPU Variant base, SIMD vector types and the per-file factories
-// that cpu/register.cpp wires into the registry.
+// and shape checks that the table of CPU backends (cpu/cpu_backend_table.cpp) wires into its rows.
 #pragma once
 
 #include <algorithm>
@@ -84,7 +84,7 @@ inline void store_unaligned(T* p, typename Simd<T>::Vector v) {
   *reinterpret_cast<typename Simd<T>::Unaligned*>(p) = v;
 }
 
-// Per-file factories (one file per backend per workload).
+// Per-file factories (one file per backend per workload; a library's only in a build with it).
 std::unique_ptr<Variant> prepare_serial_gemm(const Problem& problem, const ExecutionConfig& config);
 std::unique_ptr<Variant> prepare_openmp_gemm(const Problem& problem, const ExecutionConfig& config);
 std::unique_ptr<Variant> prepare_serial_convolution(const Problem& problem, const ExecutionConfig& config);
@@ -108,7 +108,7 @@ Availability openblas_attention_supports(const Problem& problem);
 #endif
 #if defined(MLBENCH_HAVE_ONEDNN)
 std::unique_ptr<Variant> prepare_onednn_convolution(const Problem& problem, const ExecutionConfig& config);
-// fp32 only: oneDNN has no fp64 convolution on CPU.
+// fp32 and tf32; bf16 where oneDNN has an optimized kernel; no fp64 or fp16 convolution on CPU.
 Availability onednn_convolution_supports(const Problem& problem);
 std::string onednn_version();  // "2.6.3", from dnnl_version()
 // softmax / layer normalization primitives: fp32, and bf16/fp16 where an optimized kernel exists.

@@ -1,5 +1,6 @@
-// The `mpi` backends: one problem spread over ranks 0 .. P-1 of an MPI job (one row per rank
-// count of rank_counts(), so the report holds the time at 1 rank next to P ranks).
+// The `mpi` backends (the rows of mpi_backend_table.cpp, wired here to their factories): one
+// problem spread over ranks 0 .. P-1 of an MPI job (one row per rank count of rank_counts(), so
+// the report holds the time at 1 rank next to P ranks).
 //   gemm:        rank r owns a band of rows of A and C and all of B; C's bands go to rank 0.
 //   reduction:   rank r owns a band of rows; over all elements the partials are combined with
 //                MPI_Allreduce, per row the row results go to rank 0.
@@ -38,6 +39,7 @@
 #include "bench/gemm.h"
 #include "bench/reduction.h"
 #include "bench/thread_binding.h"
+#include "mpi/mpi_backend_table.h"
 #include "mpi/mpi_launch.h"
 #include "mpi/session.h"
 
@@ -817,20 +819,6 @@ std::string library_version() {
   return text;
 }
 
-template <class F>
-BackendInfo distributed_backend(const char* workload, const char* description, F prepare) {
-  BackendInfo info;
-  info.name = "mpi";
-  info.workload = workload;
-  info.kind = BackendKind::cpu;
-  info.description = description;
-  info.availability = launched;
-  info.ranks = initialized() ? world_size() : 0;
-  if (initialized()) info.rank_counts = rank_counts();
-  info.prepare = prepare;
-  return info;
-}
-
 }  // namespace
 
 std::vector<std::string> shared_cpu_warnings(const std::vector<RankContext>& ranks) {
@@ -882,25 +870,27 @@ std::unique_ptr<FollowerWork> prepare_follower(const Command& command) {
   return command.fp64 ? prepare_typed<double>(command) : prepare_typed<float>(command);
 }
 
+std::unique_ptr<Variant> prepare_distributed_gemm(const Problem& p, const ExecutionConfig& c) {
+  return p.precision() == Precision::fp64 ? prepare_gemm_typed<double>(p, c) : prepare_gemm_typed<float>(p, c);
+}
+std::unique_ptr<Variant> prepare_distributed_reduction(const Problem& p, const ExecutionConfig& c) {
+  return p.precision() == Precision::fp64 ? prepare_reduction_typed<double>(p, c)
+                                          : prepare_reduction_typed<float>(p, c);
+}
+std::unique_ptr<Variant> prepare_distributed_convolution(const Problem& p, const ExecutionConfig& c) {
+  return p.precision() == Precision::fp64 ? prepare_convolution_typed<double>(p, c)
+                                          : prepare_convolution_typed<float>(p, c);
+}
+
 void register_backends(Registry& registry) {
-  registry.add(distributed_backend(
-      "gemm", "rows of A over MPI ranks, B on every rank, C gathered to rank 0 (OpenMP per rank)",
-      [](const Problem& p, const ExecutionConfig& c) {
-        return p.precision() == Precision::fp64 ? prepare_gemm_typed<double>(p, c) : prepare_gemm_typed<float>(p, c);
-      }));
-  registry.add(distributed_backend(
-      "reduction", "rows over MPI ranks; MPI_Allreduce of the partials, or row results gathered (OpenMP per rank)",
-      [](const Problem& p, const ExecutionConfig& c) {
-        return p.precision() == Precision::fp64 ? prepare_reduction_typed<double>(p, c)
-                                                : prepare_reduction_typed<float>(p, c);
-      }));
-  registry.add(distributed_backend(
-      "convolution",
-      "images over MPI ranks, or row bands with halo exchange when N < ranks; output gathered (OpenMP per rank)",
-      [](const Problem& p, const ExecutionConfig& c) {
-        return p.precision() == Precision::fp64 ? prepare_convolution_typed<double>(p, c)
-                                                : prepare_convolution_typed<float>(p, c);
-      }));
+  for (const MpiBackendDefinition& definition : mpi_backend_definitions()) {
+    BackendInfo info = describe(definition);
+    info.availability = launched;
+    info.ranks = initialized() ? world_size() : 0;
+    if (initialized()) info.rank_counts = rank_counts();
+    info.prepare = definition.prepare;
+    registry.add(std::move(info));
+  }
   make_nccl_rows_cross_rank(registry);
 
   registry.context_providers.emplace_back([](MachineContext& context) {

@@ -129,8 +129,8 @@ std::vector<std::string> gather_to_rank0(const std::string& mine, double limit_s
 // This rank's label, "rank 2 (host-b)".
 std::string this_rank_label();
 
-// The `mpi` GEMM and reduction backends: available under an MPI launch of a build with MPI;
-// otherwise registered as unavailable with the reason.
+// The `mpi` backends, every row of the table (mpi_backend_table.h): available under an MPI launch
+// of a build with MPI; otherwise registered as unavailable with the reason.
 void register_backends(Registry& registry);
 
 }  // namespace mlbench::mpi

@@ -98,6 +98,10 @@ class FollowerWork {
   virtual ~FollowerWork() = default;
   virtual void run(const Command& command) = 0;
 };
+// Rank 0: the factories of the `mpi` backends (the rows of mpi_backend_table.cpp), fp32 or fp64.
+std::unique_ptr<Variant> prepare_distributed_gemm(const Problem& problem, const ExecutionConfig& config);
+std::unique_ptr<Variant> prepare_distributed_reduction(const Problem& problem, const ExecutionConfig& config);
+std::unique_ptr<Variant> prepare_distributed_convolution(const Problem& problem, const ExecutionConfig& config);
 // Follower side of Op::prepare: allocates, reports its status to rank 0, receives its shard.
 // nullptr when rank 0 abandoned the step (another rank could not allocate).
 std::unique_ptr<FollowerWork> prepare_follower(const Command& command);

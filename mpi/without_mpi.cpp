@@ -1,7 +1,9 @@
-// A build without MPI: the `mpi` backends are registered as unavailable, and a launch of
-// several processes is refused (each would run the whole suite alone, as rank 0).
+// A build without MPI: the `mpi` backends (the rows of mpi_backend_table.cpp, compiled here
+// without their factories) are registered as unavailable, and a launch of several processes is
+// refused (each would run the whole suite alone, as rank 0).
 #include <fmt/format.h>
 
+#include "mpi/mpi_backend_table.h"
 #include "mpi/mpi_launch.h"
 
 namespace mlbench::mpi {
@@ -41,12 +43,8 @@ std::vector<std::string> cross_rank_gpu_workloads() { return {}; }
 int finish(int exit_code) { return exit_code; }
 
 void register_backends(Registry& registry) {
-  for (const char* workload : {"gemm", "reduction", "convolution"}) {
-    BackendInfo info;
-    info.name = "mpi";
-    info.workload = workload;
-    info.kind = BackendKind::cpu;
-    info.description = "spread over MPI ranks (mpirun/srun)";
+  for (const MpiBackendDefinition& definition : mpi_backend_definitions()) {
+    BackendInfo info = describe(definition);
     info.availability = [] { return Availability::no("built without MPI"); };
     info.prepare = [](const Problem&, const ExecutionConfig&) -> std::unique_ptr<Variant> {
       throw std::logic_error("mpi backend prepared in a build without MPI");
