@@ -46,7 +46,7 @@ WorkloadDescriptor attention_workload() {
   w.name = "attention";
   w.aliases = {"sdpa"};
   w.description = "scaled dot-product attention forward O = softmax(Q K^T / sqrt(D)) V";
-  w.size_meaning = "sequence length S";
+  w.size_meaning = "the sequence length S";
   w.command_description =
       "Scaled dot-product attention forward O = softmax(Q K^T / sqrt(D)) V (size = sequence length S)";
   w.default_size = 4096;

@@ -44,7 +44,7 @@ WorkloadDescriptor convolution_workload() {
   w.name = "convolution";
   w.aliases = {"conv"};
   w.description = "2D convolution forward, NCHW, filters KCRR";
-  w.size_meaning = "size x size image";
+  w.size_meaning = "the side of the square image, H = W";
   w.command_description = "2D convolution forward, NCHW (size x size image)";
   w.fleet_description = "2D convolution forward on every rank";
   constexpr std::int64_t kMaxDimension = std::int64_t{1} << 20;

@@ -8,7 +8,7 @@ WorkloadDescriptor gemm_workload() {
   WorkloadDescriptor w;
   w.name = "gemm";
   w.description = "dense matrix multiply C = A*B";
-  w.size_meaning = "M = N = K = size";
+  w.size_meaning = "the side of the square matrices, M = N = K";
   w.command_description = "Dense matrix multiply C = A*B (M = N = K = size)";
   w.fleet_description = "Dense matrix multiply on every rank";
   w.make_problem = [](std::int64_t size, Precision precision, std::uint64_t seed, const WorkloadOptions&) {

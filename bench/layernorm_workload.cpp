@@ -15,7 +15,7 @@ WorkloadDescriptor layernorm_workload() {
   w.name = "layernorm";
   w.aliases = {"layer-norm"};
   w.description = "row-wise layer normalization forward with gamma, beta, epsilon";
-  w.size_meaning = "row length (columns)";
+  w.size_meaning = "the row length (cols)";
   w.command_description = "Row-wise layer normalization forward with gamma, beta, epsilon (size = row length)";
   w.default_size = 4096;
   w.refused_precisions = {Precision::tf32};

@@ -23,7 +23,7 @@ WorkloadDescriptor reduction_workload() {
   w.name = "reduction";
   w.aliases = {"reduce"};
   w.description = "sum / max / mean over a tensor or per row";
-  w.size_meaning = "size x size tensor";
+  w.size_meaning = "the side of the square tensor, rows = cols";
   w.command_description = "Sum / max / mean over a size x size tensor or its rows";
   w.fleet_description = "Reductions on every rank";
   w.refused_precisions = {Precision::tf32};

@@ -49,7 +49,7 @@ WorkloadDescriptor softmax_workload() {
   WorkloadDescriptor w;
   w.name = "softmax";
   w.description = "row-wise softmax (max subtracted) of a rows x size tensor";
-  w.size_meaning = "row length (columns)";
+  w.size_meaning = "the row length (cols)";
   w.command_description = "Row-wise softmax, max subtracted (size = row length)";
   w.default_size = 4096;
   w.refused_precisions = {Precision::tf32};

@@ -110,12 +110,15 @@ struct WorkloadDescriptor {
   std::string name;                  // "convolution": the subcommand, VariantResult::workload
   std::vector<std::string> aliases;  // {"conv"}: also subcommands
   std::string description;           // the catalogue's one line
-  std::string size_meaning;          // what --size N means for this workload
+  // What --size is for this workload, a noun phrase ("the sequence length S"): the `--size` help
+  // of its subcommands and, after its name, of `all`'s (cli/run_command.cpp).
+  std::string size_meaning;
   std::string command_description;   // the help line of its subcommand
   std::string fleet_description;     // the help line of `fleet <name>`; "": no fleet subcommand
   std::int64_t default_size = 1024;  // --size when none is given to its own subcommand
   std::vector<WorkloadOption> options;
-  // Precisions it takes no inputs of, and why (a predicate: "takes ..."); precision_refusal().
+  // Precisions it takes no inputs of, and why (a predicate: "takes ..."); precision_refusal(). It
+  // takes the others (taken_precisions(), bench/workloads.h): the `--precision` help lists them.
   std::vector<Precision> refused_precisions;
   std::string refusal;  // kTakesNoTf32 for every workload but GEMM and convolution
   // Bound by reading memory alone (it writes almost nothing): the roofline holds it against the

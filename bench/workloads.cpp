@@ -29,6 +29,14 @@ std::string precision_refusal(const std::string& workload, Precision precision) 
   return std::find(refused.begin(), refused.end(), precision) != refused.end() ? info->refusal : "";
 }
 
+std::vector<Precision> taken_precisions(const WorkloadDescriptor& workload) {
+  std::vector<Precision> taken;
+  const auto& refused = workload.refused_precisions;
+  for (Precision p : all_precisions())
+    if (std::find(refused.begin(), refused.end(), p) == refused.end()) taken.push_back(p);
+  return taken;
+}
+
 namespace {
 void check_size(std::int64_t size) {
   if (size <= 0) throw InputError(fmt::format("size must be positive, got {}", size));

@@ -28,6 +28,9 @@ const WorkloadDescriptor* find_workload(const std::string& name_or_alias);
 // unknown). tf32 is a math mode of multiplications, not a storage type: the workloads whose
 // descriptor refuses it throw from make_problem, and `mlbench all --precision tf32` leaves them out.
 std::string precision_refusal(const std::string& workload, Precision precision);
+// The precisions the workload takes: every one (all_precisions(), in its order) but those its
+// descriptor refuses. The `--precision` help of its subcommands lists these (cli/run_command.cpp).
+std::vector<Precision> taken_precisions(const WorkloadDescriptor& workload);
 
 // Builds the problem (shape checks, input generation). Throws InputError on a bad shape.
 std::unique_ptr<Problem> make_problem(const std::string& workload, std::int64_t size, Precision precision,

@@ -11,6 +11,7 @@
 
 #include "bench/machine_context.h"
 #include "bench/types.h"
+#include "bench/workloads.h"
 #include "cli/commands.h"
 #include "cli/process_io.h"
 #include "cli/strict_numbers.h"
@@ -114,7 +115,11 @@ int run_command(int argc, char** argv) {
   using namespace mlbench;
   for (int i = 0; i < argc; ++i) cli::g_command_line += (i ? " " : "") + std::string(argv[i]);
 
-  CLI::App app{"mlbench: verified CPU vs GPU speedups on GEMM, convolution and reductions"};
+  // The workloads named from their descriptors (bench/workloads.h), so that a new one is named too.
+  std::vector<std::string> workload_names;
+  for (const WorkloadDescriptor& w : workloads()) workload_names.push_back(w.name);
+  CLI::App app{
+      fmt::format("mlbench: verified CPU vs GPU speedups on ML workloads ({})", fmt::join(workload_names, ", "))};
   app.set_version_flag("--version",
                        std::string("mlbench ") + MLBENCH_CLI_VERSION + " (commit " + mlbench_git_commit() + ")");
   app.require_subcommand(1);

@@ -1,10 +1,14 @@
 // One run subcommand per workload descriptor (bench/workload.h), `all`, `fleet`, list and info:
-// their options built from the descriptors and parsed into RunOptions; the run itself is
-// cli/run_pipeline.cpp's execute_run.
+// their options built from the descriptors (the --size and --precision help too: each
+// workload's size_meaning and the precisions it takes) and parsed into RunOptions; the run
+// itself is cli/run_pipeline.cpp's execute_run.
+#include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <random>
+#include <utility>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -38,7 +42,7 @@ RunOptions to_run_options(const RunCommandOptions& o, const std::vector<std::str
   RunOptions r;
   r.workloads = runnable;
   if (!o.size_alias.empty() && !o.sizes.empty())
-    throw InputError(fmt::format("{} and --size both give the {}: give one", o.size_alias_name, o.size_alias_meaning));
+    throw InputError(fmt::format("{} and --size both give {}: give one", o.size_alias_name, o.size_alias_meaning));
   const std::vector<std::string>& sizes = !o.size_alias.empty() ? o.size_alias
                                           : !o.sizes.empty()    ? o.sizes
                                                                 : std::vector<std::string>{o.default_size};
@@ -132,19 +136,101 @@ void add_workload_options(CLI::App& sub, RunCommandOptions& o,
     }
 }
 
+// "a, b or c" (`last` is "or"), "a and b".
+std::string join_words(const std::vector<std::string>& words, const char* last) {
+  std::string out;
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    if (i > 0) out += i + 1 == words.size() ? fmt::format(" {} ", last) : std::string(", ");
+    out += words[i];
+  }
+  return out;
+}
+
+// The workloads' names grouped by a value of theirs, groups in the order of their first workload.
+template <class Value>
+std::vector<std::pair<Value, std::vector<std::string>>> group_by(
+    const std::vector<const WorkloadDescriptor*>& workloads, Value (*value_of)(const WorkloadDescriptor&)) {
+  std::vector<std::pair<Value, std::vector<std::string>>> groups;
+  for (const WorkloadDescriptor* w : workloads) {
+    const Value value = value_of(*w);
+    auto group = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == value; });
+    if (group == groups.end()) {
+      groups.emplace_back(value, std::vector<std::string>{});
+      group = groups.end() - 1;
+    }
+    group->second.push_back(w->name);
+  }
+  return groups;
+}
+
+std::string size_meaning_of(const WorkloadDescriptor& w) { return w.size_meaning; }
+
+// --size's help, from the descriptors' size_meaning: the workload's own meaning ("The sequence
+// length S; ..."), or for several (`all`) each workload's after its name, those of one meaning
+// together ("softmax and layernorm: the row length (cols)").
+std::string size_help(const std::vector<const WorkloadDescriptor*>& workloads, const std::string& default_size) {
+  std::string meaning;
+  if (workloads.size() == 1) {
+    meaning = workloads.front()->size_meaning;
+    if (!meaning.empty()) meaning[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(meaning[0])));
+  } else {
+    std::vector<std::string> parts;
+    for (const auto& [text, names] : group_by(workloads, size_meaning_of))
+      parts.push_back(join_words(names, "and") + ": " + text);
+    meaning = fmt::format("Per workload, {}", fmt::join(parts, "; "));
+  }
+  return meaning + "; a list sweeps (512,1024) (default " + default_size + ")";
+}
+
+// "fp64, fp32, tf32 (fp32 storage, values rounded to TF32), bf16 or fp16 (fp32 accumulation)":
+// the precisions, each type's note after it (the 16-bit types' after the last of them).
+std::string precision_list(const std::vector<Precision>& precisions) {
+  std::vector<std::string> words;
+  for (std::size_t i = 0; i < precisions.size(); ++i) {
+    const Precision p = precisions[i];
+    std::string word = to_string(p);
+    if (p == Precision::tf32) word += " (fp32 storage, values rounded to TF32)";
+    if (is_16bit(p) && std::none_of(precisions.begin() + static_cast<std::ptrdiff_t>(i) + 1, precisions.end(),
+                                    [](Precision q) { return is_16bit(q); }))
+      word += " (fp32 accumulation)";
+    words.push_back(word);
+  }
+  return join_words(words, "or");
+}
+
+// --precision's help, from the precisions each workload takes (taken_precisions, bench/workloads.h:
+// what its descriptor does not refuse): the workload's own, or for several (`all`) every one any
+// of them takes and which workloads take which.
+std::string precision_help(const std::vector<const WorkloadDescriptor*>& workloads) {
+  const auto groups = group_by(workloads, taken_precisions);
+  std::vector<Precision> any;
+  for (Precision p : all_precisions())
+    for (const auto& group : groups)
+      if (std::find(group.first.begin(), group.first.end(), p) != group.first.end()) {
+        any.push_back(p);
+        break;
+      }
+  std::string help = "Element type of the inputs: " + precision_list(any);
+  if (groups.size() < 2) return help;
+  std::vector<std::string> parts;
+  for (const auto& [precisions, names] : groups) {
+    std::vector<std::string> types;
+    for (Precision p : precisions) types.push_back(to_string(p));
+    parts.push_back(fmt::format("{} take {}", join_words(names, "and"), fmt::join(types, "/")));
+  }
+  return help + fmt::format("; {}; a workload is left out at a precision it does not take", fmt::join(parts, "; "));
+}
+
 void add_run_options(CLI::App& sub, RunCommandOptions& o, const std::vector<const WorkloadDescriptor*>& workloads) {
-  sub.add_option("--size", o.sizes,
-                 "Side length: GEMM M=N=K, convolution image, reduction NxN; attention sequence length S; softmax and "
-                 "layer norm row length; a list sweeps (512,1024) (default " +
-                     o.default_size + ")")
-      ->delimiter(',');
+  sub.add_option("--size", o.sizes, size_help(workloads, o.default_size))->delimiter(',');
   sub.add_option("--backends", o.backends, "Backends to run, comma separated (default: every available one)")
       ->delimiter(',');
-  sub.add_option(
-         "--precision", o.precision,
-         "Element type of the inputs: fp64, fp32, tf32 (fp32 storage, values rounded to TF32), "
-         "bf16 or fp16 (fp32 accumulation); reductions, attention, softmax and layer norm take fp64/fp32/bf16/fp16")
-      ->check(CLI::IsMember({"fp64", "fp32", "tf32", "bf16", "fp16"}))
+  // Every precision passes the check: a workload run alone refuses one it does not take with its
+  // descriptor's reason (exit 2), `all` leaves that workload out (cli/run_pipeline.cpp).
+  std::vector<std::string> precision_names;
+  for (Precision p : all_precisions()) precision_names.push_back(to_string(p));
+  sub.add_option("--precision", o.precision, precision_help(workloads))
+      ->check(CLI::IsMember(precision_names))
       ->capture_default_str();
   sub.add_option("--threads", o.threads, "CPU threads for openmp/openblas (default: all OpenMP threads)")
       ->check(CLI::Range(1, 4096));

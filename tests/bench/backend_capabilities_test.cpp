@@ -76,6 +76,21 @@ TEST(BackendCapabilities, TheBaselineIsCpuCodeEveryBuildRunsAtEveryPrecisionOfIt
   }
 }
 
+// The --precision help lists the precisions a workload's descriptor takes (taken_precisions,
+// bench/workloads.h); its baseline, which runs at every precision any of its backends runs at,
+// runs at exactly those, so the help names what the registry runs.
+TEST(BackendCapabilities, TheBaselineRunsAtExactlyThePrecisionsItsDescriptorTakes) {
+  const Registry& registry = cli_registry();
+  for (const WorkloadInfo& w : workloads())
+    for (const BackendInfo* b : registry.backends_for(w.name)) {
+      if (!b->is_baseline) continue;
+      const std::vector<Precision> taken = taken_precisions(w);
+      EXPECT_EQ(std::set<Precision>(b->precisions.begin(), b->precisions.end()),
+                std::set<Precision>(taken.begin(), taken.end()))
+          << label(*b);
+    }
+}
+
 TEST(BackendCapabilities, EveryVendorReferenceIsALibraryBackendOfTheSameWorkloadAndDevice) {
   const Registry& registry = cli_registry();
   int references = 0;

@@ -4,14 +4,20 @@
 // before CLI11 parses.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <memory>
+#include <set>
+#include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "bench/workloads.h"
 #include "cli/commands.h"
+#include "cli/docs.h"
 #include "cli/report_commands.h"
 #include "cli/thread_pinning.h"
 #include "tests/test_support.h"
@@ -115,6 +121,112 @@ TEST(CliApp, EveryWorkloadDescriptorIsASubcommandWithItsOptions) {
   EXPECT_EQ(fleet_names, fleet_expected);  // every workload with a fleet_description, then all
   // An option no workload declares is on no run subcommand.
   EXPECT_EQ(app.app->get_subcommand("gemm")->get_option_no_throw("--filters"), nullptr);
+}
+
+namespace {
+
+// Whether `help` lists `word` as one of its items ("fp32" in "inputs: fp64, fp32 or fp16", not
+// in "(fp32 accumulation)").
+bool lists(const std::string& help, const std::string& word) {
+  for (std::size_t at = help.find(word); at != std::string::npos; at = help.find(word, at + 1)) {
+    const auto preceded = [&](const std::string& before) {
+      return at >= before.size() && help.compare(at - before.size(), before.size(), before) == 0;
+    };
+    const std::size_t end = at + word.size();
+    if ((preceded(": ") || preceded(", ") || preceded(" or ")) &&
+        (end == help.size() || help[end] == ',' || help[end] == ' ' || help[end] == ';'))
+      return true;
+  }
+  return false;
+}
+
+// Where `help` names the workload as one of a group's names ("gemm:", "softmax and", "reduction,").
+std::size_t named_at(const std::string& help, const std::string& name) {
+  std::size_t best = std::string::npos;
+  for (const char* after : {":", " and ", ", ", " take "}) best = std::min(best, help.find(name + after));
+  return best;
+}
+
+}  // namespace
+
+// The --size and --precision help come from the descriptors (bench/workload.h: size_meaning, and
+// the precisions the descriptor does not refuse, taken_precisions): a workload's subcommand (and
+// `fleet <w>`) says its own meaning and lists exactly its precisions; `all` (and `fleet all`) says
+// each workload's meaning after its name, lists every precision any takes and, when they differ,
+// which workloads take which. The man page is rendered from the same text.
+TEST(CliApp, SizeAndPrecisionHelpComeFromTheDescriptors) {
+  using mlbench::Precision;
+  App app;
+  const auto help_of = [](const CLI::App* sub, const std::string& option) {
+    const CLI::Option* o = sub->get_option_no_throw(option);
+    return o == nullptr ? std::string("(no " + option + ")") : o->get_description();
+  };
+  CLI::App* fleet = app.app->get_subcommand("fleet");
+  const std::vector<const CLI::App*> alls = {app.app->get_subcommand("all"), fleet->get_subcommand("all")};
+  const std::string man = mlbench::cli::render_man_page(*app.app, "test");
+  const auto roff = [](const std::string& text) {
+    std::string out;
+    for (char c : text) out += c == '-' ? std::string("\\-") : c == '\\' ? std::string("\\e") : std::string(1, c);
+    return out;
+  };
+  std::set<std::vector<Precision>> precision_sets;
+  std::set<Precision> any;
+  for (const mlbench::WorkloadDescriptor& w : mlbench::workloads()) {
+    SCOPED_TRACE(w.name);
+    const std::vector<Precision> taken = mlbench::taken_precisions(w);
+    ASSERT_FALSE(taken.empty());
+    precision_sets.insert(taken);
+    any.insert(taken.begin(), taken.end());
+    for (Precision p : w.refused_precisions)
+      EXPECT_TRUE(std::find(taken.begin(), taken.end(), p) == taken.end()) << to_string(p);
+
+    std::vector<const CLI::App*> own = {app.app->get_subcommand(w.name)};
+    if (!w.fleet_description.empty()) own.push_back(fleet->get_subcommand(w.name));
+    for (const CLI::App* sub : own) {
+      SCOPED_TRACE(sub->get_parent()->get_name() + " " + sub->get_name());
+      const std::string size = help_of(sub, "--size");
+      EXPECT_NE(man.find(roff(size)), std::string::npos) << size;
+      // The meaning opens the help, its first letter capitalized.
+      ASSERT_FALSE(w.size_meaning.empty());
+      ASSERT_GE(size.size(), w.size_meaning.size()) << size;
+      EXPECT_EQ(std::tolower(static_cast<unsigned char>(size[0])),
+                std::tolower(static_cast<unsigned char>(w.size_meaning[0])))
+          << size;
+      EXPECT_EQ(size.compare(1, w.size_meaning.size() - 1, w.size_meaning, 1), 0) << size;
+      EXPECT_NE(size.find("(default " + std::to_string(w.default_size) + ")"), std::string::npos) << size;
+      const std::string precision = help_of(sub, "--precision");
+      EXPECT_NE(man.find(roff(precision)), std::string::npos) << precision;
+      for (Precision p : mlbench::all_precisions())
+        EXPECT_EQ(lists(precision, to_string(p)), std::find(taken.begin(), taken.end(), p) != taken.end())
+            << to_string(p) << ": " << precision;
+    }
+
+    for (const CLI::App* all : alls) {
+      SCOPED_TRACE(all->get_parent()->get_name() + " all");
+      const std::string size = help_of(all, "--size");
+      const std::size_t name = named_at(size, w.name);
+      ASSERT_NE(name, std::string::npos) << size;
+      const std::size_t meaning = size.find(": ", name);
+      ASSERT_NE(meaning, std::string::npos) << size;
+      EXPECT_EQ(size.compare(meaning + 2, w.size_meaning.size(), w.size_meaning), 0) << size;
+    }
+  }
+  for (const CLI::App* all : alls) {
+    SCOPED_TRACE(all->get_parent()->get_name() + " all");
+    const std::string precision = help_of(all, "--precision");
+    for (Precision p : mlbench::all_precisions())
+      EXPECT_EQ(lists(precision, to_string(p)), any.count(p) > 0) << to_string(p) << ": " << precision;
+    if (precision_sets.size() < 2) continue;  // every workload takes the same ones
+    for (const mlbench::WorkloadDescriptor& w : mlbench::workloads()) {
+      std::string types;
+      for (Precision p : mlbench::taken_precisions(w)) types += (types.empty() ? "" : "/") + to_string(p);
+      const std::size_t name = named_at(precision, w.name);
+      ASSERT_NE(name, std::string::npos) << w.name << ": " << precision;
+      const std::size_t take = precision.find(" take ", name);
+      ASSERT_NE(take, std::string::npos) << w.name << ": " << precision;
+      EXPECT_EQ(precision.compare(take + 6, types.size() + 1, types + ";"), 0) << w.name << ": " << precision;
+    }
+  }
 }
 
 TEST(CliApp, EachWorkloadSubcommandPlansItsWorkload) {
