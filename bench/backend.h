@@ -119,6 +119,18 @@ struct BackendInfo {
   std::vector<int> rank_counts;
 };
 
+// The identity every backend table row declares (kernels/gpu_backends.h, cpu/cpu_backend_table.h,
+// mpi/mpi_backend_table.h): a registry entry with it filled in and nothing wired yet.
+template <class Definition>
+BackendInfo backend_identity(const Definition& definition) {
+  BackendInfo info;
+  info.name = definition.name;
+  info.workload = definition.workload;
+  info.kind = definition.kind;
+  info.description = definition.description;
+  return info;
+}
+
 class Registry {
  public:
   void add(BackendInfo info);

@@ -43,11 +43,7 @@ std::string missing_library_reason(CpuLibrary library);
 // The registry entry of a CPU backend with its identity filled in; availability, supports and
 // prepare are register.cpp's.
 inline BackendInfo describe(const CpuBackendDefinition& definition) {
-  BackendInfo info;
-  info.name = definition.name;
-  info.workload = definition.workload;
-  info.kind = definition.kind;
-  info.description = definition.description;
+  BackendInfo info = backend_identity(definition);
   info.precisions = definition.precisions;
   info.is_baseline = definition.is_baseline;
   return info;

@@ -64,11 +64,7 @@ const std::vector<GpuBackendDefinition>& gpu_backend_definitions();
 // The registry entry of a GPU backend with its identity filled in; availability, supports and
 // prepare are the registering file's.
 inline BackendInfo describe(const GpuBackendDefinition& definition) {
-  BackendInfo info;
-  info.name = definition.name;
-  info.workload = definition.workload;
-  info.kind = definition.kind;
-  info.description = definition.description;
+  BackendInfo info = backend_identity(definition);
   info.vendor_reference = definition.vendor_reference;
   info.precisions = expand(definition.precisions);
   info.tensor_core_precisions = expand(definition.tensor_cores);

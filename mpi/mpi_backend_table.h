@@ -29,11 +29,7 @@ const std::vector<MpiBackendDefinition>& mpi_backend_definitions();
 // The registry entry of an MPI backend with its identity filled in; availability, prepare and
 // the rank counts are the registering file's.
 inline BackendInfo describe(const MpiBackendDefinition& definition) {
-  BackendInfo info;
-  info.name = definition.name;
-  info.workload = definition.workload;
-  info.kind = definition.kind;
-  info.description = definition.description;
+  BackendInfo info = backend_identity(definition);
   info.precisions = {Precision::fp32, Precision::fp64};  // every rank computes in fp32 or fp64
   return info;
 }
