@@ -190,7 +190,9 @@ struct RunInfo {
   double cv_threshold = kDefaultCvThreshold;
   // CPUs other programs kept busy, on average, while the run measured; -1 unknown.
   double other_load_cores = -1;
-  int rounds = 1;  // --rounds
+  int rounds = 1;  // --rounds (of a pooled report: every pooled run's added up)
+  // Runs (processes) whose repetitions this report pools (mlbench report --pool); 1: one run.
+  int pooled_runs = 1;
   // Schema version of the JSON report this was read from (reports/json_report.h); 0 when the
   // run was not read from a report.
   int schema_version = 0;

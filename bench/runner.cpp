@@ -6,6 +6,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
@@ -69,7 +70,7 @@ namespace {
 void pool_round(TimingStats& into, const TimingStats& round) {
   into.run_times_s.insert(into.run_times_s.end(), round.run_times_s.begin(), round.run_times_s.end());
   into.run_cpu_times_s.insert(into.run_cpu_times_s.end(), round.run_cpu_times_s.begin(), round.run_cpu_times_s.end());
-  into.rounds += 1;
+  into.rounds += round.rounds;
   pool_statistics(into);
 }
 }  // namespace
@@ -144,6 +145,33 @@ void merge_round(std::vector<VariantResult>& rows, std::vector<VariantResult> ro
     }
     pool_round(row.stats, next.stats);
   }
+}
+
+RunReport pool_runs(std::vector<RunReport> runs) {
+  if (runs.empty()) throw std::invalid_argument("pool_runs: no runs");
+  RunReport pooled = std::move(runs.front());
+  RunInfo& info = pooled.run;
+  // Other programs' load: the mean over the runs that know it, weighted by their run count.
+  double load_sum = 0, load_weight = 0;
+  const auto add_load = [&](const RunInfo& run) {
+    if (run.other_load_cores >= 0) load_sum += run.other_load_cores * run.pooled_runs, load_weight += run.pooled_runs;
+  };
+  add_load(info);
+  for (std::size_t i = 1; i < runs.size(); ++i) {
+    RunReport& next = runs[i];
+    merge_round(pooled.results, std::move(next.results), info.rounds);
+    info.rounds += next.run.rounds;
+    info.pooled_runs += next.run.pooled_runs;
+    if (!next.run.started_at.empty() && (info.started_at.empty() || next.run.started_at < info.started_at))
+      info.started_at = next.run.started_at;
+    info.finished_at = std::max(info.finished_at, next.run.finished_at);  // ISO 8601 UTC sorts as text
+    info.interrupted = info.interrupted || next.run.interrupted;
+    add_load(next.run);
+  }
+  info.other_load_cores = load_weight > 0 ? load_sum / load_weight : -1;
+  const PeakFigures* peaks = pooled.machine.peaks ? &*pooled.machine.peaks : nullptr;
+  analyze(pooled.results, AnalysisContext{peaks, info.cv_threshold, info.other_load_cores});
+  return pooled;
 }
 
 }  // namespace mlbench

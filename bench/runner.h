@@ -147,6 +147,13 @@ class Runner {
 // statistics recomputed from them (pool_statistics). Rows only one side has are kept.
 void merge_round(std::vector<VariantResult>& rows, std::vector<VariantResult> round_rows, int round);
 
+// Several runs of one build on one machine as one run (`mlbench report --pool`): each later
+// run's rows merged in as more rounds (merge_round), then the whole analyzed again (analyze),
+// so a row's statistics, and the compare gate's interval, see the shifts between processes
+// that one run's repetitions cannot show (docs/ci.md). The first run's context stands; dates
+// span all; rounds and pooled_runs add up. The caller checks that the runs are alike.
+RunReport pool_runs(std::vector<RunReport> runs);
+
 // Free host memory the OS reports (bench/plan.cpp) (MemAvailable), in bytes.
 std::size_t available_host_memory();
 

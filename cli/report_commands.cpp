@@ -2,6 +2,7 @@
 #include "cli/report_commands.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cmath>
 #include <map>
@@ -10,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/runner.h"
 #include "bench/types.h"
 #include "cli/common_options.h"
 #include "cli/process_io.h"
@@ -28,6 +30,7 @@ struct ReportOptions {
   std::optional<double> cv_threshold_pct;  // unset: each run keeps the threshold it was run with
   std::optional<double> scale_times;       // hidden: calibration of the compare gate
   std::optional<int> rank;                 // a fleet report: this rank's run only (else every rank's)
+  bool pool = false;                       // the runs as one run (bench/runner.h pool_runs)
 };
 
 struct CompareOptions {
@@ -98,6 +101,26 @@ void scale_times(RunReport& run, double factor) {
   finalize_results(run.results);
 }
 
+// `report --pool`: the runs must be runs of one build with one configuration on one machine
+// (what compare would list as differing, or another host), else pooling would mix unlike
+// samples; then they become one run whose rows pool every run's repetitions.
+RunReport pool_alike_runs(std::vector<RunReport> runs, const std::vector<std::string>& paths) {
+  if (runs.size() < 2) throw InputError("--pool needs at least two runs of one build on one machine");
+  std::vector<reports::LabeledReport> labeled;
+  for (std::size_t i = 0; i < runs.size(); ++i)
+    labeled.push_back({i < paths.size() ? paths[i] : std::to_string(i + 1), runs[i]});
+  for (const reports::ContextDifference& d : reports::context_differences(labeled))
+    throw InputError(fmt::format("--pool: the runs differ in {} ({}); pool only runs of one build on one machine",
+                                 d.what, fmt::join(d.values, " / ")));
+  for (const RunReport& run : runs)
+    if (run.machine.hostname != runs.front().machine.hostname)
+      throw InputError(
+          fmt::format("--pool: the runs come from different hosts ({} / {}); pool only runs of one "
+                      "machine",
+                      runs.front().machine.hostname, run.machine.hostname));
+  return pool_runs(std::move(runs));
+}
+
 // --cv-threshold on saved runs: flag their results again against the new threshold.
 void apply_cv_threshold(RunReport& run, const std::optional<double>& percent) {
   if (!percent) return;
@@ -147,6 +170,7 @@ int execute_report(const ReportOptions& o) {
       if (o.scale_times) scale_times(runs.back(), *o.scale_times);
     }
   check_rank_option(o.runs, o.rank, any_fleet);
+  if (o.pool) runs = {pool_alike_runs(std::move(runs), o.runs)};
   const std::vector<RunReport> machines = reports::merge_by_machine(runs);
   // The reports, then the console table (each machine's, under its host name when several).
   return after_writing(reports::write_reports(machines, paths), 0);
@@ -213,6 +237,9 @@ void add_report_commands(CLI::App& app, int& exit_code) {
       ->add_option("--scale-times", report_options->scale_times,
                    "Multiply every repetition time and statistic by F (calibration of the compare gate)")
       ->group("");  // hidden: a tool for scripts/aa_calibration.sh, not for reports
+  report->add_flag("--pool", report_options->pool,
+                   "Write the runs (separate runs of one build on one machine) as one run whose rows pool every "
+                   "run's repetitions: a baseline or candidate for compare that holds the shifts between processes");
   report->callback(
       [report_options, &exit_code] { exit_code = guarded([&] { return execute_report(*report_options); }); });
 

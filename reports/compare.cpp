@@ -150,7 +150,10 @@ Comparison compare(const std::vector<LabeledReport>& runs, const CompareSettings
   out.differences = context_differences(runs);
   for (const auto& r : runs)
     out.details.push_back(r.source + ": " + machine_label(r.report.machine) +
-                          (r.report.run.started_at.empty() ? "" : ", " + r.report.run.started_at));
+                          (r.report.run.started_at.empty() ? "" : ", " + r.report.run.started_at) +
+                          (r.report.run.pooled_runs > 1
+                               ? fmt::format(", {} runs pooled (report --pool)", r.report.run.pooled_runs)
+                               : std::string()));
 
   // Rows by key, in order of first appearance over all runs.
   std::vector<std::string> order;

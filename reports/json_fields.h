@@ -495,6 +495,8 @@ Of<S, RunInfo> fields(V& v, S& run) {
   v("time_budget_s", run.time_budget_s);
   v.optional("rounds", run.rounds);  // reports before --rounds: one
   v.check(run.rounds >= 1, "rounds must be at least 1");
+  v.optional("pooled_runs", run.pooled_runs);  // reports before report --pool: one
+  v.check(run.pooled_runs >= 1, "pooled_runs must be at least 1");
   v("interrupted", run.interrupted);
   v("absent_backends", run.absent_backends);
   // Reports written before results were flagged: the default threshold.

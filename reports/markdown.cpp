@@ -162,6 +162,11 @@ std::string header_lines(const RunReport& report) {
                      report.run.started_at.empty() ? "unknown" : report.run.started_at, report.run.mlbench_version,
                      m.git_commit.empty() ? "" : " (commit " + m.git_commit + ")");
   if (!report.run.command_line.empty()) out += "- **Command:** `" + report.run.command_line + "`\n";
+  if (report.run.pooled_runs > 1)
+    out += fmt::format(
+        "- **Pooled runs:** {} separate runs of this build on this machine, their repetitions pooled row by row "
+        "(`mlbench report --pool`)\n",
+        report.run.pooled_runs);
   if (report.run.rounds > 1)
     out += fmt::format("- **Rounds:** {}: every row was measured in {} passes over the run, its statistics pool them\n",
                        report.run.rounds, report.run.rounds);

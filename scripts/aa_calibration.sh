@@ -14,7 +14,9 @@
 # Usage: scripts/aa_calibration.sh MLBENCH N DIR [FAIL_ABOVE_PCT] -- [run options...]
 #   e.g. scripts/aa_calibration.sh build/mlbench 8 /tmp/aa 10 -- all --preset quick --no-peaks
 # With existing DIR/run*.json and N=0 it only compares them again. AA_COMPARE_OPTIONS adds
-# options to every compare (e.g. AA_COMPARE_OPTIONS=--real-time).
+# options to every compare (e.g. AA_COMPARE_OPTIONS=--real-time). AA_POOL=K judges the gate
+# with K runs a side: consecutive groups of K runs pooled (mlbench report --pool), each group
+# compared with every later one (pairs in DIR/pairs-poolK/).
 set -euo pipefail
 mlbench=$1 runs=$2 dir=$3
 shift 3
@@ -31,9 +33,23 @@ for i in $(seq 1 "$runs"); do
 done
 mapfile -t reports < <(ls "$dir"/run*.json | sort -V)
 n=${#reports[@]}
-((n >= 2)) || { echo "need at least 2 runs in $dir"; exit 2; }
-for i in "${!reports[@]}"; do
-  for f in 1.3 3; do "$mlbench" report "${reports[$i]}" --scale-times "$f" --json "$dir/scaled$f-$((i + 1)).json" >/dev/null; done
+# AA_POOL=K: the gate with K runs a side. Consecutive runs 1..K, K+1..2K, ... are pooled into
+# one report each (mlbench report --pool), and the cases below compare those groups.
+pairs_dir="$dir/pairs"
+if [ -n "${AA_POOL:-}" ]; then
+  pooled=()
+  for ((g = 0; g + AA_POOL <= n; g += AA_POOL)); do
+    out="$dir/pool$AA_POOL-$((g / AA_POOL + 1)).json"
+    "$mlbench" report "${reports[@]:g:AA_POOL}" --pool --json "$out" >/dev/null
+    pooled+=("$out")
+  done
+  reports=("${pooled[@]}") n=${#pooled[@]} pairs_dir="$dir/pairs-pool$AA_POOL"
+  echo "runs pooled $AA_POOL a side: $n groups of consecutive runs"
+fi
+((n >= 2)) || { echo "need at least 2 runs (or groups) in $dir"; exit 2; }
+scaled() { echo "$dir/scaled$1-$(basename "${reports[$(($2 - 1))]}")"; }  # factor, report number
+for i in $(seq 1 "$n"); do
+  for f in 1.3 3; do "$mlbench" report "${reports[$((i - 1))]}" --scale-times "$f" --json "$(scaled "$f" "$i")" >/dev/null; done
 done
 
 echo "gate --fail-above $fail_above over $((n * (n - 1) / 2)) pairs of $n runs ($*)"
@@ -46,10 +62,10 @@ for case in aa 1.3 3 self1.3 self3; do
       [[ $case == self* ]] && [ "$b" != "$a" ] && continue
       pairs=$((pairs + 1))
       new=${reports[$((b - 1))]}
-      [ "$case" = aa ] || new="$dir/scaled${case#self}-$b.json"
+      [ "$case" = aa ] || new=$(scaled "${case#self}" "$b")
       status=0
-      csv="$dir/pairs/$case-$a-$b.csv"
-      mkdir -p "$dir/pairs"
+      csv="$pairs_dir/$case-$a-$b.csv"
+      mkdir -p "$pairs_dir"
       # shellcheck disable=SC2086  # AA_COMPARE_OPTIONS: more compare options, e.g. --real-time
       "$mlbench" compare "${reports[$((a - 1))]}" "$new" --fail-above "$fail_above" --csv "$csv" ${AA_COMPARE_OPTIONS:-} \
         >/dev/null 2>"$dir/pair.err" || status=$?
@@ -64,7 +80,7 @@ for case in aa 1.3 3 self1.3 self3; do
     "$exit1/$pairs"
 done
 # Per case and backend, from the CSVs: a row fails when its lower bound is above the limit.
-python3 - "$dir/pairs" "$fail_above" <<'PY'
+python3 - "$pairs_dir" "$fail_above" <<'PY'
 import collections, csv, glob, os, sys
 pairs, limit = sys.argv[1], 1 + float(sys.argv[2]) / 100
 for case in ["aa", "1.3", "3", "self1.3", "self3"]:

@@ -326,6 +326,47 @@ TEST(RunnerRounds, AWrongOutputInALaterRoundFailsTheRowAndDropsItsTimes) {
   EXPECT_EQ(prepared, 3);  // the suite still ran every round
 }
 
+// `mlbench report --pool`: separate runs pool as rounds: every repetition kept, the statistics
+// recomputed, a failure in any run failing the row with no time left.
+TEST(PoolRuns, PoolsSeparateRunsAsRoundsAndAFailureInAnyRunStands) {
+  RunOptions o = options_for({});
+  SCOPED_TRACE("seed=" + std::to_string(o.seed));
+  o.rounds = 3;
+  o.repetitions = 6;  // 2 per round
+  const auto run_once = [&](int wrong_in_round) {
+    int prepared = 0;
+    Registry registry;
+    registry.add(per_round_backend(&prepared, wrong_in_round));
+    Runner runner(registry, o);
+    RunReport report;
+    report.results = runner.run(runner.plan());
+    report.run.rounds = o.rounds;
+    return report;
+  };
+  const RunReport first = run_once(0), second = run_once(0), broken = run_once(2);
+  ASSERT_TRUE(first.results.at(0).ok());
+
+  const RunReport pooled = pool_runs({first, second});
+  ASSERT_EQ(pooled.results.size(), 1u);
+  const VariantResult& r = pooled.results.front();
+  ASSERT_TRUE(r.ok()) << r.error_message;
+  EXPECT_EQ(pooled.run.pooled_runs, 2);
+  EXPECT_EQ(pooled.run.rounds, 6);
+  EXPECT_EQ(r.stats.rounds, 6);
+  EXPECT_EQ(r.stats.runs, 12);
+  ASSERT_EQ(r.stats.run_times_s.size(), 12u);
+  // Each run's rounds took 1, 2, 3 ms: the pooled median is 2 ms, the mean 2 ms.
+  EXPECT_NEAR(r.stats.median_s, 2e-3, 1e-12);
+  EXPECT_NEAR(r.stats.mean_s, 2e-3, 1e-12);
+
+  const RunReport with_failure = pool_runs({first, broken, second});
+  const VariantResult& failed = with_failure.results.at(0);
+  EXPECT_EQ(failed.status, ResultStatus::failed_verification);
+  EXPECT_EQ(failed.stats.runs, 0);
+  EXPECT_TRUE(failed.stats.run_times_s.empty());
+  EXPECT_EQ(with_failure.run.pooled_runs, 3);
+}
+
 TEST(RunnerRounds, MinRepetitionsFloorsTheAdaptiveCountUpToItsCap) {
   auto runs_with = [](int min_repetitions, int max_repetitions, int rounds) {
     int prepared = 0;

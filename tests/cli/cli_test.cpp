@@ -2,10 +2,13 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 #include "tests/test_support.h"
@@ -263,4 +266,61 @@ TEST_F(Cli, ARunRecordsTheBindingAndTheMachineStateInItsReports) {
   const std::string markdown = slurp(md);
   EXPECT_NE(markdown.find("**CPU state:** governor"), std::string::npos);
   EXPECT_NE(markdown.find("**OpenMP threads:** pinned by mlbench"), std::string::npos);
+}
+
+// `report --pool` (docs/ci.md, several runs a side): the runs become one run whose rows hold
+// every run's repetitions, with the statistics computed again from them, so that compare's
+// interval sees the shifts between processes.
+TEST_F(Cli, PoolingRunsPoolsEveryRepetitionAndRecomputesTheMedian) {
+  const unsigned seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::vector<fs::path> runs;
+  for (int i = 0; i < 3; ++i) {
+    runs.push_back(dir_ / ("run" + std::to_string(i) + ".json"));
+    const Outcome o = run("gemm --size 24 --backends serial --repetitions " + std::to_string(3 + i) +
+                          " --no-peaks --quiet --seed " + std::to_string(seed + i) + " --json " + runs.back().string());
+    ASSERT_EQ(o.exit_code, 0) << o.err;
+  }
+  const fs::path pooled = dir_ / "pooled.json";
+  const Outcome o = run("report " + runs[0].string() + " " + runs[1].string() + " " + runs[2].string() +
+                        " --pool --json " + pooled.string());
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  // The row of each input and of the pooled report, by name.
+  const auto row_of = [](const fs::path& path) {
+    const nlohmann::json report = nlohmann::json::parse(slurp(path));
+    for (const auto& entry : report["benchmarks"])
+      if (entry.contains("mlbench")) return entry["mlbench"];
+    return nlohmann::json();
+  };
+  std::vector<double> all;
+  for (const fs::path& r : runs) {
+    const nlohmann::json input_row = row_of(r);
+    for (double t : input_row["samples"]["real_time_s"]) all.push_back(t);
+  }
+  ASSERT_EQ(all.size(), 3u + 4u + 5u);
+  const auto j = nlohmann::json::parse(slurp(pooled));
+  EXPECT_EQ(j["mlbench"]["run"]["pooled_runs"].get<int>(), 3);
+  EXPECT_EQ(j["mlbench"]["run"]["rounds"].get<int>(), 3);
+  const auto row = row_of(pooled);
+  std::vector<double> got = row["samples"]["real_time_s"].get<std::vector<double>>();
+  std::sort(all.begin(), all.end());
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, all);
+  EXPECT_EQ(row["stats"]["runs"].get<int>(), 12);
+  EXPECT_EQ(row["stats"]["rounds"].get<int>(), 3);
+  EXPECT_NEAR(row["stats"]["median_s"].get<double>(), (all[5] + all[6]) / 2, 1e-12 * all[6]);
+}
+
+TEST_F(Cli, PoolingRefusesUnlikeRunsAndWritesNothing) {
+  const fs::path one = dir_ / "t1.json", two = dir_ / "t2.json", out = dir_ / "pooled.json";
+  for (const auto& [threads, path] : {std::pair{1, one}, std::pair{2, two}}) {
+    const Outcome o = run("gemm --size 24 --backends openmp --repetitions 3 --no-peaks --quiet --threads " +
+                          std::to_string(threads) + " --json " + path.string());
+    ASSERT_EQ(o.exit_code, 0) << o.err;
+  }
+  std::ofstream(out) << "precious";
+  expect_bad_input("report " + one.string() + " " + two.string() + " --pool --json " + out.string(), "threads");
+  EXPECT_EQ(slurp(out), "precious");
+  expect_bad_input("report " + one.string() + " --pool --json " + out.string(), "at least two runs");
+  EXPECT_EQ(slurp(out), "precious");
 }
