@@ -23,9 +23,11 @@
 //    says the group that read it is done. No block-wide barrier in the main loop.
 //  - PERSISTENT: one block per multiprocessor loops over the tiles in grouped order (block b
 //    takes tiles b, b + grid, ...), so the producer already loads the next tile while the
-//    consumers store the last one, and there is no partial last wave of blocks; otherwise one
-//    block per tile. Both consumers share each tile, so the tensor cores idle while they store it
-//    (CUTLASS's "pingpong" variant gives each consumer its own tile to hide that: not tried).
+//    consumers store the last one, and no block is launched or set up per tile; otherwise one
+//    block per tile. The tiles still split unevenly over the SMs (at 8192: 2048 tiles on 132
+//    SMs, 68 blocks take 16, 64 take 15). Both consumers share each tile, so the tensor cores
+//    idle while they store it (CUTLASS's "pingpong" variant gives each consumer its own tile
+//    to hide that: not tried).
 // Needs K and N multiples of 8 and 16-byte aligned pointers (the TMA's 16-byte global strides;
 // the caller falls back otherwise); any M.
 #pragma once
@@ -94,8 +96,7 @@ __device__ __forceinline__ void mbarrier_wait(unsigned bar, unsigned parity) {
 
 // TMA: the box of `map` whose first element is (inner, outer) into shared `dst`, completing on
 // barrier `bar`; elements past the tensor's edges arrive as zeros.
-__device__ __forceinline__ void tma_load_2d(unsigned dst, const CUtensorMap* map, int inner, int outer,
-                                            unsigned bar) {
+__device__ __forceinline__ void tma_load_2d(unsigned dst, const CUtensorMap* map, int inner, int outer, unsigned bar) {
   asm volatile(
       "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];\n" ::"r"(
           dst),
@@ -231,7 +232,8 @@ inline PFN_cuTensorMapEncodeTiled_v12000 tensor_map_encoder() {
   static const PFN_cuTensorMapEncodeTiled_v12000 encode = [] {
     void* fn = nullptr;
     cudaDriverEntryPointQueryResult found{};
-    MLBENCH_CUDA_CHECK(cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &fn, 12000, cudaEnableDefault, &found));
+    MLBENCH_CUDA_CHECK(
+        cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &fn, 12000, cudaEnableDefault, &found));
     if (found != cudaDriverEntryPointSuccess || fn == nullptr)
       throw std::runtime_error("wgmma GEMM: the driver has no cuTensorMapEncodeTiled");
     return reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(fn);
@@ -249,19 +251,17 @@ CUtensorMap tensor_map_2d(const T* base, int rows, int cols, int box_rows, int b
   const cuuint64_t strides[1] = {static_cast<cuuint64_t>(cols) * sizeof(T)};  // bytes, multiple of 16
   const cuuint32_t box[2] = {static_cast<cuuint32_t>(box_cols), static_cast<cuuint32_t>(box_rows)};
   const cuuint32_t element_strides[2] = {1, 1};
-  const CUresult result =
-      tensor_map_encoder()(&map, std::is_same_v<T, __nv_bfloat16> ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16
-                                                                   : CU_TENSOR_MAP_DATA_TYPE_FLOAT16,
-                           2, const_cast<T*>(base), dims, strides, box, element_strides,
-                           CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
-                           CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  const CUresult result = tensor_map_encoder()(
+      &map, std::is_same_v<T, __nv_bfloat16> ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 2,
+      const_cast<T*>(base), dims, strides, box, element_strides, CU_TENSOR_MAP_INTERLEAVE_NONE,
+      CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
   if (result != CUDA_SUCCESS)
     throw std::runtime_error("wgmma GEMM: cuTensorMapEncodeTiled failed (" + std::to_string(result) + ")");
   return map;
 }
 
-// Launches the kernel; the tensor maps are rebuilt per launch (host-side, about a microsecond
-// each, hidden behind the previous launch's GPU time).
+// Launches the kernel; the tensor maps are rebuilt per launch (host-side work, expected to hide
+// behind the previous launch's GPU time; not measured yet, nor a per-(pointer, shape) cache).
 template <class T, int STAGES, bool PERSISTENT>
 void launch(const T* a, const T* b, T* c, int m, int n, int k, cudaStream_t stream) {
   const long long tiles = static_cast<long long>((m + kBlockM - 1) / kBlockM) * ((n + kBlockN - 1) / kBlockN);
