@@ -16,8 +16,9 @@ namespace mlbench::kernels {
 // mma.sync tiles (gemm_tensor_core.cu, any GPU from sm_80) and the Hopper warpgroup wgmma tile
 // (gemm_tensor_core_wgmma.cu, compute capability 9.0 only). These are the tiles the product
 // instantiates, the ones pick_tensor_core_tile can choose (`automatic`); mlbench_tune_gemm
-// (tuning/) times each of them forced, and the two it alone instantiates
-// (tuning/gemm_tensor_core_sweep.h: wgmma 3-stage, mma.sync 128x256x32 3-stage).
+// (tuning/) times each of them forced, and the ones it alone instantiates
+// (tuning/gemm_tensor_core_sweep.h: wgmma 3-stage, mma.sync 128x256x32 3-stage, the
+// warp-specialized TMA kernel).
 enum class TensorCoreTile {
   automatic,
   wgmma_m128n256k64s4,  // 2 warpgroups of 64x256, 4 stages (192 KiB shared)

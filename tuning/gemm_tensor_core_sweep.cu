@@ -1,6 +1,7 @@
 // Sweep-only instances of the tensor-core GEMM (tuning/gemm_tensor_core_sweep.h): the mma.sync
 // kernel of kernels/gemm_tensor_core.cuh at 128x256x32 with 3 stages, and the entry point of both
-// sweep tiles (the 3-stage wgmma instance is in gemm_tensor_core_wgmma_sweep.cu, built for sm_90a).
+// sweep tiles (the 3-stage wgmma instance and the warp-specialized TMA kernel's instances are in
+// gemm_tensor_core_wgmma_sweep.cu, built for sm_90a).
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
@@ -19,15 +20,18 @@ std::string to_string(TensorCoreSweepTile tile) {
   switch (tile) {
     case TensorCoreSweepTile::wgmma_m128n256k64s3: return "wgmma 128x256x64 3-stage";
     case TensorCoreSweepTile::m128n256k32s3: return "128x256x32 3-stage";
+    case TensorCoreSweepTile::wgmma_ws_m128n256k64s4: return "wgmma-ws TMA 128x256x64 4-stage persistent";
+    case TensorCoreSweepTile::wgmma_ws_m128n256k64s4_grid: return "wgmma-ws TMA 128x256x64 4-stage one-block-per-tile";
   }
   return "?";
 }
 
 std::vector<TensorCoreSweepTile> tensor_core_sweep_tiles() {
-  return {TensorCoreSweepTile::wgmma_m128n256k64s3, TensorCoreSweepTile::m128n256k32s3};
+  return {TensorCoreSweepTile::wgmma_m128n256k64s3, TensorCoreSweepTile::m128n256k32s3,
+          TensorCoreSweepTile::wgmma_ws_m128n256k64s4, TensorCoreSweepTile::wgmma_ws_m128n256k64s4_grid};
 }
 
-bool is_wgmma(TensorCoreSweepTile tile) { return tile == TensorCoreSweepTile::wgmma_m128n256k64s3; }
+bool is_wgmma(TensorCoreSweepTile tile) { return tile != TensorCoreSweepTile::m128n256k32s3; }
 
 template <class T>
 void launch_gemm_tensor_core_sweep(const T* a, const T* b, T* c, std::int64_t m, std::int64_t n, std::int64_t k,
@@ -48,12 +52,16 @@ void launch_gemm_tensor_core_sweep(const T* a, const T* b, T* c, std::int64_t m,
           reinterpret_cast<const Device*>(a), reinterpret_cast<const Device*>(b), reinterpret_cast<Device*>(c), mi, ni,
           ki, stream);
     }
-    case TensorCoreSweepTile::wgmma_m128n256k64s3: {
+    case TensorCoreSweepTile::wgmma_m128n256k64s3:
+    case TensorCoreSweepTile::wgmma_ws_m128n256k64s4:
+    case TensorCoreSweepTile::wgmma_ws_m128n256k64s4_grid: {
       int device = 0;
       MLBENCH_CUDA_CHECK(cudaGetDevice(&device));
       if (!kernels::tensor_core_wgmma_available(device))
         throw std::invalid_argument("wgmma tiles need a compute capability 9.0 GPU");
-      return launch_gemm_wgmma_3_stages<T>(a, b, c, mi, ni, ki, stream);
+      if (tile == TensorCoreSweepTile::wgmma_m128n256k64s3)
+        return launch_gemm_wgmma_3_stages<T>(a, b, c, mi, ni, ki, stream);
+      return launch_gemm_wgmma_ws<T>(a, b, c, mi, ni, ki, tile == TensorCoreSweepTile::wgmma_ws_m128n256k64s4, stream);
     }
   }
   throw std::invalid_argument("tensor-core GEMM sweep: unknown tile");

@@ -79,6 +79,8 @@ std::string tensor_core_name(TensorCoreSweepTile tile) {
   switch (tile) {
     case TensorCoreSweepTile::wgmma_m128n256k64s3: return "tc-wgmma-128x256x64-s3";
     case TensorCoreSweepTile::m128n256k32s3: return "tc-128x256x32-s3";
+    case TensorCoreSweepTile::wgmma_ws_m128n256k64s4: return "tc-wgmma-ws-128x256x64-s4";
+    case TensorCoreSweepTile::wgmma_ws_m128n256k64s4_grid: return "tc-wgmma-ws-grid-128x256x64-s4";
   }
   return "tc-" + to_string(tile);
 }
