@@ -1,14 +1,13 @@
 #!/bin/bash
 # The prepared GPU call for branch attnwg (run from /work/main as `bash .wt-attnwg/gpu.sh`,
-# carry [".wt-attnwg"], kind nvidia-h200, timeout_s 240). .wt-attnwg/tree holds the branch's
-# committed tree (mkoverlay.sh), so other engineers' uncommitted files in /work/main play no
-# part. Builds there, then: the attention GPU tests (every tile configuration against fp64),
+# carry [".wt-attnwg"], kind nvidia-h200, timeout_s 240). .wt-attnwg/tree holds the files the
+# branch changed (mkoverlay.sh), copied here over main's tree before the build. Builds there, then: the attention GPU tests (every tile configuration against fp64),
 # the tuning lab at the benchmark shapes (every tile and cuDNN, full and causal), memcheck on the
 # wgmma tiles, one ncu profile of the first wgmma tile at D128. Logs in $OUT.
 set -o pipefail
-cd .wt-attnwg/tree
+cp -r .wt-attnwg/tree/. .
 export CUDAHOSTCXX=/opt/gcc/bin/g++
-{ nvidia-smi --query-gpu=name,clocks.max.sm,driver_version --format=csv; cat ../commit.txt; } > $OUT/device.txt 2>&1
+{ nvidia-smi --query-gpu=name,clocks.max.sm,driver_version --format=csv; cat .wt-attnwg/commit.txt; } > $OUT/device.txt 2>&1
 B=/tmp/battn
 (cmake -S . -B $B -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 > $OUT/build.log 2>&1 &&
   cmake --build $B -j16 --target gpu_attention_test mlbench_tune_attention mlbench >> $OUT/build.log 2>&1) ||
