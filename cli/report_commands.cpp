@@ -106,12 +106,14 @@ void scale_times(RunReport& run, double factor) {
 // samples; then they become one run whose rows pool every run's repetitions.
 RunReport pool_alike_runs(std::vector<RunReport> runs, const std::vector<std::string>& paths) {
   if (runs.size() < 2) throw InputError("--pool needs at least two runs of one build on one machine");
+  // context_differences reads labelled reports: the runs move in and back out, not copied.
   std::vector<reports::LabeledReport> labeled;
   for (std::size_t i = 0; i < runs.size(); ++i)
-    labeled.push_back({i < paths.size() ? paths[i] : std::to_string(i + 1), runs[i]});
+    labeled.push_back({i < paths.size() ? paths[i] : std::to_string(i + 1), std::move(runs[i])});
   for (const reports::ContextDifference& d : reports::context_differences(labeled))
     throw InputError(fmt::format("--pool: the runs differ in {} ({}); pool only runs of one build on one machine",
                                  d.what, fmt::join(d.values, " / ")));
+  for (std::size_t i = 0; i < runs.size(); ++i) runs[i] = std::move(labeled[i].report);
   for (const RunReport& run : runs)
     if (run.machine.hostname != runs.front().machine.hostname)
       throw InputError(
