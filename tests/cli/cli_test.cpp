@@ -309,6 +309,13 @@ TEST_F(Cli, PoolingRunsPoolsEveryRepetitionAndRecomputesTheMedian) {
   EXPECT_EQ(row["stats"]["runs"].get<int>(), 12);
   EXPECT_EQ(row["stats"]["rounds"].get<int>(), 3);
   EXPECT_NEAR(row["stats"]["median_s"].get<double>(), (all[5] + all[6]) / 2, 1e-12 * all[6]);
+  // The markdown and compare's header say the report pools three runs.
+  const fs::path md = dir_ / "pooled.md";
+  ASSERT_EQ(run("report " + pooled.string() + " --markdown " + md.string()).exit_code, 0);
+  EXPECT_NE(slurp(md).find("**Pooled runs:** 3 separate runs"), std::string::npos) << slurp(md);
+  const Outcome compared = run("compare " + pooled.string() + " " + runs[0].string());
+  ASSERT_EQ(compared.exit_code, 0) << compared.err;
+  EXPECT_NE(compared.out.find("3 runs pooled (report --pool)"), std::string::npos) << compared.out;
 }
 
 TEST_F(Cli, PoolingRefusesUnlikeRunsAndWritesNothing) {
