@@ -1,7 +1,7 @@
 // mlbench_tune_gemm: every GEMM version, validated then timed (tuning/tuning.h): the product's
 // choice (`cuda`), the block tiles of the CUDA-core kernel that only the sweep instantiates, the
-// cp.async-pipelined SGEMM, each tile of the tensor-core kernels forced (bf16, fp16: the product's
-// tiles, then the two only the sweep instantiates), and cuBLAS as the reference.
+// cp.async-pipelined SGEMM, the warp-tiled 256x128 SGEMM, each tile of the tensor-core kernels forced (bf16, fp16: the
+// product's tiles, then the two only the sweep instantiates), and cuBLAS as the reference.
 //
 //   mlbench_tune_gemm                          4096^3 fp32, every version
 //   mlbench_tune_gemm --shape 8192 --precision fp32,fp64 --repetitions 50
@@ -9,9 +9,11 @@
 //   mlbench_tune_gemm --validate-only --shape 77x131x45   (what ctest runs)
 #include <CLI/CLI.hpp>
 
+#include <cstdint>
 #include <cstdio>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "bench/gemm.h"
@@ -20,6 +22,7 @@
 #include "tuning/gemm_pipelined.h"
 #include "tuning/gemm_tensor_core_sweep.h"
 #include "tuning/gemm_tile_sweep.h"
+#include "tuning/gemm_warptiled.h"
 #include "tuning/tuning.h"
 
 namespace mlbench::tuning {
@@ -44,25 +47,44 @@ Version tile_version(kernels::GemmTileShape tile) {
   return v;
 }
 
-Version pipelined_version(int bk, int stages) {
+// An fp32 version of a tuning kernel that copies 16-byte row pieces (N and K multiples of 4).
+using Fp32Launcher = void (*)(const float*, const float*, float*, std::int64_t, std::int64_t, std::int64_t,
+                              cudaStream_t, int, int);
+using Fp32Supports = bool (*)(std::int64_t, std::int64_t, std::int64_t);
+Version cp_async_version(std::string name, std::string idea, Fp32Supports supports, Fp32Launcher launch, int bk,
+                         int stages) {
   Version v;
-  v.name = "pipelined-128x128x" + std::to_string(bk) + "-s" + std::to_string(stages);
-  v.idea = "cp.async ring of " + std::to_string(stages) + " shared-memory stages, K step " + std::to_string(bk) +
-           ", A k-contiguous (tuning/gemm_pipelined.cu)";
-  v.unsupported = [](const Problem& problem) -> std::string {
+  v.name = std::move(name);
+  v.idea = std::move(idea);
+  v.unsupported = [supports](const Problem& problem) -> std::string {
     const GemmShape& s = shape_of(problem);
-    return kernels::gemm_pipelined_supports(s.m, s.n, s.k) ? "" : "N and K must be multiples of 4";
+    return supports(s.m, s.n, s.k) ? "" : "N and K must be multiples of 4";
   };
-  v.prepare = [bk, stages](const Problem& problem) {
+  v.prepare = [launch, bk, stages](const Problem& problem) {
     const auto& p = dynamic_cast<const GemmProblem&>(problem);
     return launch_variant(
         problem, {&p.a(), &p.b()},
-        [bk, stages, s = p.shape()](cudaStream_t stream, const std::vector<const void*>& in, void* out) {
-          kernels::launch_gemm_pipelined(static_cast<const float*>(in[0]), static_cast<const float*>(in[1]),
-                                         static_cast<float*>(out), s.m, s.n, s.k, stream, bk, stages);
+        [launch, bk, stages, s = p.shape()](cudaStream_t stream, const std::vector<const void*>& in, void* out) {
+          launch(static_cast<const float*>(in[0]), static_cast<const float*>(in[1]), static_cast<float*>(out), s.m, s.n,
+                 s.k, stream, bk, stages);
         });
   };
   return v;
+}
+
+Version pipelined_version(int bk, int stages) {
+  return cp_async_version("pipelined-128x128x" + std::to_string(bk) + "-s" + std::to_string(stages),
+                          "cp.async ring of " + std::to_string(stages) + " shared-memory stages, K step " +
+                              std::to_string(bk) + ", A k-contiguous (tuning/gemm_pipelined.cu)",
+                          kernels::gemm_pipelined_supports, kernels::launch_gemm_pipelined, bk, stages);
+}
+
+Version warptiled_version(int bk, int stages) {
+  return cp_async_version("warptiled-256x128x" + std::to_string(bk) + "-s" + std::to_string(stages),
+                          "256x128 block, 64x64 per warp, 16x8 per thread, one block per SM, cp.async ring of " +
+                              std::to_string(stages) + " stages, K step " + std::to_string(bk) +
+                              " (tuning/gemm_warptiled.cu)",
+                          kernels::gemm_warptiled_supports, kernels::launch_gemm_warptiled, bk, stages);
 }
 
 // A --versions name without spaces for each explicit tile.
@@ -159,6 +181,9 @@ std::vector<Version> gemm_versions(Precision precision) {
     versions.push_back(pipelined_version(16, 3));
     versions.push_back(pipelined_version(16, 4));
     versions.push_back(pipelined_version(32, 3));
+    versions.push_back(warptiled_version(8, 3));
+    versions.push_back(warptiled_version(8, 4));
+    versions.push_back(warptiled_version(16, 3));
   }
   versions.push_back(registry_version("gemm", "cublas", "cuBLAS, pedantic math (the vendor reference)", true));
   if (!fp64)
