@@ -19,10 +19,9 @@
 #include "bench/gemm.h"
 #include "kernels/gemm_tensor_core.h"
 #include "kernels/gemm_tiled.h"
-#include "tuning/gemm_pipelined.h"
+#include "tuning/gemm_cp_async.h"
 #include "tuning/gemm_tensor_core_sweep.h"
 #include "tuning/gemm_tile_sweep.h"
-#include "tuning/gemm_warptiled.h"
 #include "tuning/tuning.h"
 
 namespace mlbench::tuning {
@@ -47,18 +46,16 @@ Version tile_version(kernels::GemmTileShape tile) {
   return v;
 }
 
-// An fp32 version of a tuning kernel that copies 16-byte row pieces (N and K multiples of 4).
+// An fp32 version of a cp.async tuning kernel (tuning/gemm_cp_async.h: N and K multiples of 4).
 using Fp32Launcher = void (*)(const float*, const float*, float*, std::int64_t, std::int64_t, std::int64_t,
                               cudaStream_t, int, int);
-using Fp32Supports = bool (*)(std::int64_t, std::int64_t, std::int64_t);
-Version cp_async_version(std::string name, std::string idea, Fp32Supports supports, Fp32Launcher launch, int bk,
-                         int stages) {
+Version cp_async_version(std::string name, std::string idea, Fp32Launcher launch, int bk, int stages) {
   Version v;
   v.name = std::move(name);
   v.idea = std::move(idea);
-  v.unsupported = [supports](const Problem& problem) -> std::string {
+  v.unsupported = [](const Problem& problem) -> std::string {
     const GemmShape& s = shape_of(problem);
-    return supports(s.m, s.n, s.k) ? "" : "N and K must be multiples of 4";
+    return kernels::gemm_cp_async_supports(s.m, s.n, s.k) ? "" : "N and K must be multiples of 4";
   };
   v.prepare = [launch, bk, stages](const Problem& problem) {
     const auto& p = dynamic_cast<const GemmProblem&>(problem);
@@ -76,7 +73,7 @@ Version pipelined_version(int bk, int stages) {
   return cp_async_version("pipelined-128x128x" + std::to_string(bk) + "-s" + std::to_string(stages),
                           "cp.async ring of " + std::to_string(stages) + " shared-memory stages, K step " +
                               std::to_string(bk) + ", A k-contiguous (tuning/gemm_pipelined.cu)",
-                          kernels::gemm_pipelined_supports, kernels::launch_gemm_pipelined, bk, stages);
+                          kernels::launch_gemm_pipelined, bk, stages);
 }
 
 Version warptiled_version(int bk, int stages) {
@@ -84,7 +81,7 @@ Version warptiled_version(int bk, int stages) {
                           "256x128 block, 64x64 per warp, 16x8 per thread, one block per SM, cp.async ring of " +
                               std::to_string(stages) + " stages, K step " + std::to_string(bk) +
                               " (tuning/gemm_warptiled.cu)",
-                          kernels::gemm_warptiled_supports, kernels::launch_gemm_warptiled, bk, stages);
+                          kernels::launch_gemm_warptiled, bk, stages);
 }
 
 // A --versions name without spaces for each explicit tile.
