@@ -28,8 +28,8 @@ struct RingLayout {
 // `multiply(a_slot, b_slot)` is called once per slice, with A's slice as [BM][kStrideA] and B's as
 // [BK][BN] in shared memory. Copies outside the matrices are zero-filled by cp.async's src-size.
 template <int BM, int BN, int BK, int STAGES, int kThreads, class Multiply>
-__device__ __forceinline__ void run_slices(const float* __restrict__ a, const float* __restrict__ b, int m, int n, int k,
-                                           int row0, int col0, Multiply&& multiply) {
+__device__ __forceinline__ void run_slices(const float* __restrict__ a, const float* __restrict__ b, int m, int n,
+                                           int k, int row0, int col0, Multiply&& multiply) {
   using Layout = RingLayout<BM, BN, BK, STAGES>;
   static_assert(BK % 4 == 0, "A is read 4 k at a time");
   constexpr int kCopiesA = BM * BK / 4 / kThreads;  // 16-byte copies per thread per slice
@@ -109,9 +109,8 @@ __device__ __forceinline__ void store_block(float* __restrict__ c, int m, int n,
 
 // Launches `kernel` with the ring's dynamic shared memory (more than 48 KB must be asked for per kernel).
 template <int BM, int BN, int BK, int STAGES>
-void launch(void (*kernel)(const float*, const float*, float*, int, int, int), dim3 grid, int threads,
-            const float* a, const float* b, float* c, std::int64_t m, std::int64_t n, std::int64_t k,
-            cudaStream_t stream) {
+void launch(void (*kernel)(const float*, const float*, float*, int, int, int), dim3 grid, int threads, const float* a,
+            const float* b, float* c, std::int64_t m, std::int64_t n, std::int64_t k, cudaStream_t stream) {
   constexpr int bytes = RingLayout<BM, BN, BK, STAGES>::kBytes;
   MLBENCH_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
   kernel<<<grid, threads, bytes, stream>>>(a, b, c, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k));
