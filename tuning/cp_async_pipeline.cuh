@@ -9,7 +9,6 @@
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
-#include <stdexcept>
 
 #include "kernels/cuda_check.h"
 #include "kernels/tensor_core_ptx.cuh"

@@ -72,8 +72,6 @@ void launch_pipelined(const float* a, const float* b, float* c, std::int64_t m, 
 
 }  // namespace
 
-bool gemm_cp_async_supports(std::int64_t /*m*/, std::int64_t n, std::int64_t k) { return n % 4 == 0 && k % 4 == 0; }
-
 void launch_gemm_pipelined(const float* a, const float* b, float* c, std::int64_t m, std::int64_t n, std::int64_t k,
                            cudaStream_t stream, int bk, int stages) {
   if (!gemm_cp_async_supports(m, n, k)) throw std::invalid_argument("pipelined SGEMM needs N and K multiples of 4");
